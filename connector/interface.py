@@ -1,0 +1,256 @@
+"""The contract every venue implements.
+
+Prices and sizes are scaled integers: ``price_i = price * 10**price_decimals``,
+``size_i = size * 10**size_decimals``.  Account money (collateral, PnL, fees,
+margin) is in the quote currency scaled by ``QUOTE_DECIMALS``.  Symbols here
+are the venue's own names; ``execution.MarketDataService`` maps canonical
+symbols (``BTC``) to them.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+QUOTE_DECIMALS = 6
+"""Scale of every quote-currency amount (USDC has 6 decimals on every venue we trade)."""
+
+
+class OrderStatus(enum.StrEnum):
+    """Order states; the connector reports the venue's view, execution runs the machine."""
+
+    NEW = "NEW"
+    SUBMITTING = "SUBMITTING"
+    OPEN = "OPEN"
+    PARTIALLY_FILLED = "PARTIALLY_FILLED"
+    CANCELLING = "CANCELLING"
+    FILLED = "FILLED"
+    CANCELLED = "CANCELLED"
+    REJECTED = "REJECTED"
+    EXPIRED = "EXPIRED"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_final(self) -> bool:
+        return self in _FINAL
+
+    @property
+    def is_live(self) -> bool:
+        """May rest on the book or still fill."""
+        return self in _LIVE
+
+
+_FINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED})
+_LIVE = frozenset(
+    {
+        OrderStatus.SUBMITTING,
+        OrderStatus.OPEN,
+        OrderStatus.PARTIALLY_FILLED,
+        OrderStatus.CANCELLING,
+        OrderStatus.UNKNOWN,
+    }
+)
+
+
+class ConnectionState(enum.StrEnum):
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    DISCONNECTED = "disconnected"
+    STOPPED = "stopped"
+
+
+def _info() -> dict[str, Any]:
+    return {}
+
+
+@dataclass(frozen=True, slots=True)
+class MarketInfo:
+    symbol: str
+    """The venue's own name, e.g. ``BTC-PERP``."""
+    base: str
+    """Canonical base asset, e.g. ``BTC``."""
+    quote: str
+    price_decimals: int
+    size_decimals: int
+    min_size_i: int
+    tick_i: int = 1
+    """Smallest price step in scaled units (venues with significant-figure rules round further)."""
+    step_i: int = 1
+    """Smallest size step in scaled units."""
+    min_notional_q: int = 0
+    max_leverage: int = 1
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSnapshot:
+    """The venue's view of one order."""
+
+    symbol: str
+    client_order_index: int
+    order_id: str | None
+    is_ask: bool
+    price_i: int
+    size_i: int
+    filled_i: int
+    status: OrderStatus
+    post_only: bool = False
+    reduce_only: bool = False
+    reason: str = ""
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+    @property
+    def remaining_i(self) -> int:
+        return self.size_i - self.filled_i
+
+
+@dataclass(frozen=True, slots=True)
+class Fill:
+    symbol: str
+    client_order_index: int
+    order_id: str | None
+    trade_id: str
+    is_ask: bool
+    price_i: int
+    size_i: int
+    fee_q: int
+    is_maker: bool
+    ts_ms: int
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Position:
+    symbol: str
+    size_i: int
+    """Signed: positive long, negative short."""
+    entry_price_i: int
+    mark_price_i: int
+    unrealized_pnl_q: int
+    realized_pnl_q: int = 0
+    liquidation_price_i: int | None = None
+    margin_q: int = 0
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Margin:
+    collateral_q: int
+    equity_q: int
+    used_q: int
+    """Initial margin used by positions and open orders."""
+    maintenance_q: int
+    available_q: int
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class BookUpdate:
+    """Levels are ``(price_i, size_i)``; in a delta, size 0 removes the level."""
+
+    symbol: str
+    bids: tuple[tuple[int, int], ...]
+    asks: tuple[tuple[int, int], ...]
+    is_snapshot: bool
+    ts_ms: int
+    seq: int | None = None
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Trade:
+    """A public trade for the tape; ``is_ask`` is true when the taker sold."""
+
+    symbol: str
+    price_i: int
+    size_i: int
+    is_ask: bool
+    ts_ms: int
+    trade_id: str = ""
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionEvent:
+    venue: str
+    stream: str
+    state: ConnectionState
+    reason: str = ""
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+Event = BookUpdate | Trade | OrderSnapshot | Fill | Position | Margin | ConnectionEvent
+Handler = Callable[[Any], None]
+
+EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection")
+
+
+@runtime_checkable
+class IConnector(Protocol):
+    """One venue.  Every method is async unless noted; amounts are scaled ints."""
+
+    venue: str
+    capabilities: frozenset[str]
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+    def add_handler(self, kind: str, handler: Handler) -> None:
+        """Register a sync handler for one of ``EVENT_KINDS`` (not async)."""
+        ...
+
+    async def subscribe_market_data(self, symbols: Iterable[str]) -> None: ...
+
+    async def list_markets(self) -> list[MarketInfo]: ...
+    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]: ...
+    async def get_min_size_i(self, symbol: str) -> int: ...
+    async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]: ...
+
+    async def submit_limit_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        base_amount: int,
+        price: int,
+        is_ask: bool,
+        post_only: bool = False,
+        reduce_only: bool = False,
+    ) -> str: ...
+
+    async def submit_market_order(
+        self, *, symbol: str, client_order_index: int, size_i: int, is_ask: bool, reduce_only: bool = False
+    ) -> str: ...
+
+    async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None: ...
+    async def cancel_by_order_id(self, symbol: str, order_id: str) -> None: ...
+    async def cancel_all(self, symbol: str | None = None) -> None: ...
+
+    async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot: ...
+    async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]: ...
+    async def get_positions(self) -> list[Position]: ...
+    async def get_margin(self) -> Margin: ...
+
+
+@runtime_checkable
+class SupportsAmend(Protocol):
+    """Declared by ``"amend"`` in ``capabilities``."""
+
+    async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
+        """Re-price in place; ``base_amount`` is the new *remaining* size.  Returns the (possibly new) order id."""
+        ...
+
+
+@runtime_checkable
+class SupportsDeadManSwitch(Protocol):
+    """Declared by ``"dead_man_switch"`` in ``capabilities``."""
+
+    async def schedule_cancel_all(self, after_s: float | None) -> None:
+        """Cancel everything ``after_s`` from now unless re-armed; ``None`` disarms."""
+        ...

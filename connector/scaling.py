@@ -1,0 +1,68 @@
+"""Exact conversion between venue decimal strings, ``Decimal`` and scaled integers.
+
+This is the hot path from wire to book: ``str_to_scaled`` avoids ``Decimal`` for the
+common plain-decimal form and falls back to it only for exponents.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+
+_POW10 = [10**i for i in range(40)]
+
+
+def str_to_scaled(text: str, decimals: int) -> int:
+    """``"64950.5", 1 -> 649505``.  Raises ``ValueError`` if the value needs more decimals."""
+    if text[:1] == "-":
+        return -str_to_scaled(text[1:], decimals)
+    dot = text.find(".")
+    if dot < 0:
+        if "e" in text or "E" in text:
+            return decimal_to_scaled(Decimal(text), decimals)
+        return int(text) * _POW10[decimals]
+    frac = text[dot + 1 :]
+    n = len(frac)
+    if n > decimals:
+        if "e" in frac or "E" in frac:
+            return decimal_to_scaled(Decimal(text), decimals)
+        stripped = frac.rstrip("0")
+        if len(stripped) > decimals:
+            raise ValueError(f"{text} has more than {decimals} decimals")
+        frac, n = stripped, len(stripped)
+    whole = text[:dot] or "0"
+    return int(whole) * _POW10[decimals] + (int(frac) * _POW10[decimals - n] if n else 0)
+
+
+def decimal_to_scaled(value: Decimal | str | int, decimals: int) -> int:
+    """Exact: raises ``ValueError`` when ``value`` is not a multiple of ``10**-decimals``."""
+    try:
+        d = value if isinstance(value, Decimal) else Decimal(str(value))
+    except InvalidOperation as exc:
+        raise ValueError(f"{value!r} is not a number") from exc
+    if not d.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    scaled = d.scaleb(decimals)
+    if scaled != scaled.to_integral_value():
+        raise ValueError(f"{value} has more than {decimals} decimals")
+    return int(scaled)
+
+
+def scaled_to_decimal(value_i: int, decimals: int) -> Decimal:
+    return Decimal(value_i).scaleb(-decimals)
+
+
+def scaled_to_str(value_i: int, decimals: int) -> str:
+    """Fixed-point text with exactly ``decimals`` places (what a trader reads)."""
+    if decimals == 0:
+        return str(value_i)
+    sign = "-" if value_i < 0 else ""
+    q, r = divmod(abs(value_i), _POW10[decimals])
+    return f"{sign}{q}.{r:0{decimals}d}"
+
+
+def rescale(value_i: int, from_decimals: int, to_decimals: int) -> int:
+    """Change scale; rounds toward zero when dropping digits."""
+    if to_decimals >= from_decimals:
+        return value_i * _POW10[to_decimals - from_decimals]
+    d = _POW10[from_decimals - to_decimals]
+    return value_i // d if value_i >= 0 else -((-value_i) // d)

@@ -1,0 +1,36 @@
+from decimal import Decimal
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from connector.scaling import decimal_to_scaled, rescale, scaled_to_decimal, scaled_to_str, str_to_scaled
+
+
+@given(st.integers(min_value=-(10**15), max_value=10**15), st.integers(min_value=0, max_value=12))
+def test_round_trip_through_text_is_exact(value_i, decimals):
+    text = scaled_to_str(value_i, decimals)
+    assert str_to_scaled(text, decimals) == value_i
+    assert decimal_to_scaled(Decimal(text), decimals) == value_i
+    assert scaled_to_decimal(value_i, decimals) == Decimal(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "decimals", "expected"),
+    [("64950.5", 1, 649505), ("-0.5", 2, -50), ("100", 3, 100000), ("0.0100", 2, 1), ("1e-5", 6, 10), (".5", 1, 5)],
+)
+def test_venue_strings(text, decimals, expected):
+    assert str_to_scaled(text, decimals) == expected
+
+
+def test_too_many_decimals_is_refused_not_rounded():
+    with pytest.raises(ValueError, match="more than 2 decimals"):
+        str_to_scaled("0.123", 2)
+    with pytest.raises(ValueError, match="more than 1 decimals"):
+        decimal_to_scaled(Decimal("1.25"), 1)
+
+
+def test_rescale_truncates_toward_zero():
+    assert rescale(12345, 3, 1) == 123
+    assert rescale(-12345, 3, 1) == -123
+    assert rescale(5, 1, 3) == 500

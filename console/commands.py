@@ -1,0 +1,270 @@
+"""The command bar's grammar: a line a trader can type fast, parsed into a typed command.
+
+    buy 0.1 BTC @ 64950          limit (add ``po`` for post-only, ``ro`` for reduce-only)
+    sell 0.1 BTC mkt ro          market, reduce-only
+    buy $500 ETH @ 3400          size as quote notional
+    chase buy 0.5 BTC to 64950 off 1 [timeout 60] [ro]
+    cancel all [BTC]             close BTC | close all
+    kill [flat]                  theme NAME                 go BTC
+
+Symbols may carry a venue, ``hyperliquid:BTC``.  Numbers stay ``Decimal``: the console turns
+them into scaled integers with the market's decimals, where a bad tick is reported.
+Parsing knows nothing of markets; a ``CommandError`` says what was expected and where.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+
+
+class CommandError(ValueError):
+    def __init__(self, message: str, column: int = 0) -> None:
+        super().__init__(message)
+        self.column = column
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolRef:
+    symbol: str
+    venue: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class OrderCommand:
+    is_ask: bool
+    symbol: SymbolRef
+    size: Decimal
+    size_is_notional: bool
+    price: Decimal | None
+    """None means a market order."""
+    post_only: bool = False
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseCommand:
+    is_ask: bool
+    symbol: SymbolRef
+    size: Decimal
+    limit_price: Decimal | None = None
+    offset_ticks: int = 0
+    timeout_s: Decimal | None = None
+    reduce_only: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class CancelAllCommand:
+    symbol: SymbolRef | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CloseCommand:
+    symbol: SymbolRef | None
+    """None closes every position."""
+
+
+@dataclass(frozen=True, slots=True)
+class KillCommand:
+    flatten: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class ThemeCommand:
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class GoCommand:
+    symbol: SymbolRef
+
+
+Command = OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
+
+VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go")
+ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
+CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
+
+
+class _Tokens:
+    def __init__(self, line: str) -> None:
+        self.items: list[tuple[str, int]] = []
+        col = 0
+        for part in line.split():
+            col = line.index(part, col)
+            self.items.append((part, col))
+            col += len(part)
+        self.pos = 0
+        self.end = len(line)
+
+    def peek(self) -> str | None:
+        return self.items[self.pos][0].lower() if self.pos < len(self.items) else None
+
+    def column(self) -> int:
+        return self.items[self.pos][1] if self.pos < len(self.items) else self.end
+
+    def take(self, expected: str) -> str:
+        if self.pos >= len(self.items):
+            raise CommandError(f"expected {expected}", self.end)
+        text = self.items[self.pos][0]
+        self.pos += 1
+        return text
+
+    def done(self) -> bool:
+        return self.pos >= len(self.items)
+
+
+def _number(tokens: _Tokens, what: str, example: str) -> Decimal:
+    col = tokens.column()
+    text = tokens.take(f"{what}, e.g. {example}")
+    try:
+        value = Decimal(text.replace(",", "").replace("_", ""))
+    except InvalidOperation:
+        raise CommandError(f"expected {what}, got {text!r} (e.g. {example})", col) from None
+    if not value.is_finite() or value <= 0:
+        raise CommandError(f"{what} must be a positive number, got {text!r}", col)
+    return value
+
+
+def _symbol(tokens: _Tokens, example: str) -> SymbolRef:
+    col = tokens.column()
+    text = tokens.take(f"a symbol, e.g. {example}")
+    venue, _, symbol = text.rpartition(":")
+    if not symbol or not symbol.replace("-", "").replace("_", "").isalnum():
+        raise CommandError(f"expected a symbol like BTC or sim:BTC, got {text!r}", col)
+    return SymbolRef(symbol.upper(), venue.lower() or None)
+
+
+def _side(word: str, col: int) -> bool:
+    if word in ("buy", "b", "long"):
+        return False
+    if word in ("sell", "s", "short"):
+        return True
+    raise CommandError(f"expected buy or sell, got {word!r}", col)
+
+
+def _order(tokens: _Tokens, is_ask: bool) -> OrderCommand:
+    col = tokens.column()
+    size_text = tokens.peek() or ""
+    notional = size_text.startswith("$")
+    if notional:
+        tokens.items[tokens.pos] = (tokens.items[tokens.pos][0][1:], col + 1)
+    size = _number(tokens, "a size", ORDER_EXAMPLE)
+    symbol = _symbol(tokens, ORDER_EXAMPLE)
+    price: Decimal | None = None
+    priced = False
+    post_only = reduce_only = False
+    while not tokens.done():
+        col = tokens.column()
+        word = tokens.take("")
+        low = word.lower()
+        if low in ("@", "at"):
+            price = _number(tokens, "a price after @", ORDER_EXAMPLE)
+            priced = True
+        elif low.startswith("@") and len(low) > 1:
+            tokens.pos -= 1
+            tokens.items[tokens.pos] = (word[1:], col + 1)
+            price = _number(tokens, "a price after @", ORDER_EXAMPLE)
+            priced = True
+        elif low in ("mkt", "market"):
+            priced = True
+        elif low in ("po", "post", "postonly"):
+            post_only = True
+        elif low in ("ro", "reduce", "reduceonly"):
+            reduce_only = True
+        else:
+            raise CommandError(f"unexpected {word!r}: expected @ PRICE, mkt, po or ro", col)
+    if not priced:
+        raise CommandError(f"expected @ PRICE or mkt, e.g. {ORDER_EXAMPLE} or sell 0.1 BTC mkt", tokens.end)
+    if price is None and post_only:
+        raise CommandError("a market order cannot be post-only", tokens.end)
+    return OrderCommand(is_ask, symbol, size, notional, price, post_only, reduce_only)
+
+
+def _chase(tokens: _Tokens) -> ChaseCommand:
+    col = tokens.column()
+    is_ask = _side((tokens.take(f"buy or sell, e.g. {CHASE_EXAMPLE}")).lower(), col)
+    size = _number(tokens, "a size", CHASE_EXAMPLE)
+    symbol = _symbol(tokens, CHASE_EXAMPLE)
+    limit: Decimal | None = None
+    offset = 0
+    timeout: Decimal | None = None
+    reduce_only = False
+    while not tokens.done():
+        col = tokens.column()
+        word = tokens.take("").lower()
+        if word in ("to", "limit", "@"):
+            limit = _number(tokens, "a limit price after 'to'", CHASE_EXAMPLE)
+        elif word in ("off", "offset"):
+            col = tokens.column()
+            text = tokens.take("a tick offset after 'off', e.g. off 1 or off -1")
+            try:
+                offset = int(text)
+            except ValueError:
+                raise CommandError(f"the offset is a whole number of ticks, got {text!r}", col) from None
+        elif word == "timeout":
+            timeout = _number(tokens, "seconds after 'timeout'", "timeout 60")
+        elif word in ("ro", "reduce", "reduceonly"):
+            reduce_only = True
+        else:
+            raise CommandError(f"unexpected {word!r}: expected to PRICE, off TICKS, timeout S or ro", col)
+    return ChaseCommand(is_ask, symbol, size, limit, offset, timeout, reduce_only)
+
+
+def parse(line: str) -> Command:
+    tokens = _Tokens(line)
+    if tokens.done():
+        raise CommandError(f"type a command: {', '.join(VERBS)}")
+    col = tokens.column()
+    verb = tokens.take("a command").lower()
+    if verb in ("buy", "sell", "b", "s", "long", "short"):
+        return _order(tokens, _side(verb, col))
+    if verb == "chase":
+        return _chase(tokens)
+    if verb == "cancel":
+        col = tokens.column()
+        if tokens.take("'all', e.g. cancel all or cancel all BTC").lower() != "all":
+            raise CommandError("expected 'all' after cancel, e.g. cancel all or cancel all BTC", col)
+        symbol = None if tokens.done() else _symbol(tokens, "cancel all BTC")
+        result: Command = CancelAllCommand(symbol)
+    elif verb == "close":
+        if tokens.peek() == "all":
+            tokens.take("all")
+            result = CloseCommand(None)
+        else:
+            result = CloseCommand(_symbol(tokens, "close BTC"))
+    elif verb == "kill":
+        flatten = False
+        if not tokens.done():
+            col = tokens.column()
+            if tokens.take("").lower() not in ("flat", "flatten"):
+                raise CommandError("expected nothing or 'flat' after kill", col)
+            flatten = True
+        result = KillCommand(flatten)
+    elif verb == "theme":
+        result = ThemeCommand(tokens.take("a theme name, e.g. theme perpdesk-light"))
+    elif verb == "go":
+        result = GoCommand(_symbol(tokens, "go ETH"))
+    else:
+        raise CommandError(f"unknown command {verb!r}: expected one of {', '.join(VERBS)}", col)
+    if not tokens.done():
+        raise CommandError(f"unexpected {tokens.take('')!r} at the end", tokens.items[tokens.pos - 1][1])
+    return result
+
+
+def complete(line: str, symbols: list[str]) -> list[str]:
+    """Candidates for the word being typed: verbs first, then symbols where a symbol goes."""
+    words = line.split()
+    typing_new = line.endswith(" ") or not words
+    partial = "" if typing_new else words[-1]
+    index = len(words) if typing_new else len(words) - 1
+    if index == 0:
+        return [v for v in VERBS if v.startswith(partial.lower())]
+    verb = words[0].lower()
+    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1}.get(verb)
+    if verb == "cancel":
+        symbol_slot = 2
+    if index != symbol_slot:
+        return []
+    prefix = partial.upper()
+    return [s for s in symbols if s.upper().startswith(prefix)]

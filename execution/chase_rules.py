@@ -1,0 +1,227 @@
+"""The pure rules of the tracking limit: where the child goes and how much is left.
+
+Kept apart from the asyncio state machine in ``execution.tracking_limit`` so every rule
+(touch + offset, post-only, tick grid, max chase, the trader's limit, de-duplicated
+fills) is tested directly and exhaustively, without a venue.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.interface import Fill
+
+
+class Clamp(enum.StrEnum):
+    """What held the child price back from where the touch and offset put it."""
+
+    NONE = ""
+    LIMIT = "limit"
+    MAX_CHASE = "max_chase"
+
+
+@dataclass(frozen=True, slots=True)
+class Quote:
+    price_i: int
+    clamp: Clamp = Clamp.NONE
+
+
+def floor_tick(price_i: int, tick_i: int) -> int:
+    return price_i - price_i % tick_i
+
+
+def ceil_tick(price_i: int, tick_i: int) -> int:
+    return -floor_tick(-price_i, tick_i)
+
+
+def touch_excluding(levels: Iterable[tuple[int, int]], own_price_i: int | None, own_size_i: int) -> int | None:
+    """Best price on one side once our own child is taken out of it.
+
+    ``levels`` are best-first ``(price_i, size_i)``.  A level at our price whose size is
+    no more than ours is ours alone and is skipped; anything else is somebody's order.
+    """
+    for price, size in levels:
+        if price == own_price_i and size <= own_size_i:
+            continue
+        return price
+    return None
+
+
+def desired_price(
+    *,
+    is_ask: bool,
+    bid_i: int | None,
+    ask_i: int | None,
+    tick_i: int,
+    offset_ticks: int = 0,
+    post_only: bool = True,
+    limit_price_i: int | None = None,
+    start_price_i: int | None = None,
+    max_chase_ticks: int | None = None,
+) -> Quote | None:
+    """Where the child should rest, or ``None`` when the book gives no reference.
+
+    ``bid_i``/``ask_i`` are the touch *excluding our own child*.  Offset 0 joins the
+    best price on our side, positive sits behind it, negative improves into the spread
+    but (post-only) never reaches the other side.  The result sits on the tick grid,
+    never further than ``max_chase_ticks`` from ``start_price_i`` and never beyond
+    ``limit_price_i``; when either holds it back, ``clamp`` says which.
+    """
+    if tick_i <= 0:
+        raise ValueError(f"tick_i must be positive, got {tick_i}")
+    own, other = (ask_i, bid_i) if is_ask else (bid_i, ask_i)
+    sign = 1 if is_ask else -1  # direction of "less aggressive" for our side
+    if own is not None:
+        price = own + sign * offset_ticks * tick_i
+    elif other is not None:
+        # an empty side: one tick off the other side is the best passive price there is
+        price = other + sign * (1 + offset_ticks) * tick_i
+    else:
+        return None
+    if post_only and other is not None:
+        price = max(price, other + tick_i) if is_ask else min(price, other - tick_i)
+    price = ceil_tick(price, tick_i) if is_ask else floor_tick(price, tick_i)
+    clamp = Clamp.NONE
+    if max_chase_ticks is not None and start_price_i is not None:
+        bound = start_price_i - max_chase_ticks * tick_i if is_ask else start_price_i + max_chase_ticks * tick_i
+        if beyond(is_ask, price, bound):
+            price, clamp = bound, Clamp.MAX_CHASE
+    if limit_price_i is not None:
+        bound = ceil_tick(limit_price_i, tick_i) if is_ask else floor_tick(limit_price_i, tick_i)
+        if beyond(is_ask, price, bound):
+            price, clamp = bound, Clamp.LIMIT
+    if price <= 0:
+        return None
+    return Quote(price, clamp)
+
+
+def beyond(is_ask: bool, price_i: int, bound_i: int) -> bool:
+    """True when ``price_i`` is more aggressive than ``bound_i`` for our side."""
+    return price_i < bound_i if is_ask else price_i > bound_i
+
+
+def less_aggressive(is_ask: bool, new_i: int, old_i: int) -> bool:
+    return beyond(is_ask, old_i, new_i)
+
+
+def should_hold(
+    *,
+    is_ask: bool,
+    child_price_i: int,
+    quote: Quote,
+    alone_at_best: bool,
+    limit_price_i: int | None,
+    max_bound_i: int | None,
+) -> bool:
+    """Keep the child where it is?
+
+    Yes when it already sits at the wanted price, or when it is alone at the best price
+    and the wanted price is merely less aggressive (stepping back would only lose queue
+    priority and pay an action) — unless its price now breaks the limit or the chase
+    bound (the trader moved the limit), which must always be repaired.
+    """
+    if quote.price_i == child_price_i:
+        return True
+    if limit_price_i is not None and beyond(is_ask, child_price_i, limit_price_i):
+        return False
+    if max_bound_i is not None and beyond(is_ask, child_price_i, max_bound_i):
+        return False
+    return alone_at_best and less_aggressive(is_ask, quote.price_i, child_price_i)
+
+
+@dataclass(slots=True)
+class FillLedger:
+    """Fills of every child, de-duplicated by trade id; the remainder comes from here.
+
+    A child's own ``filled_i`` may run ahead of the fills we have seen (a snapshot after a
+    reconnect reports fills whose events were lost); the ledger takes the larger of the
+    two per child so the remainder never double counts and never under counts.
+    """
+
+    target_i: int
+    _fills: dict[tuple[int, str], Fill] = field(default_factory=dict)
+    _reported: dict[int, tuple[int, int]] = field(default_factory=dict)
+    """client_order_index -> (filled_i as the order reports it, its limit price)"""
+
+    def add_fill(self, fill: Fill) -> bool:
+        """Record one fill; returns False for a duplicate."""
+        key = (fill.client_order_index, fill.trade_id)
+        if key in self._fills:
+            return False
+        self._fills[key] = fill
+        return True
+
+    def add_fills(self, fills: Iterable[Fill]) -> list[Fill]:
+        return [f for f in fills if self.add_fill(f)]
+
+    def report(self, client_order_index: int, filled_i: int, price_i: int) -> None:
+        """The order's own cumulative fill count (only grows)."""
+        prev = self._reported.get(client_order_index, (0, price_i))[0]
+        self._reported[client_order_index] = (max(prev, filled_i), price_i)
+
+    def _seen(self) -> dict[int, tuple[int, int]]:
+        per: dict[int, tuple[int, int]] = {}
+        for (coi, _), f in self._fills.items():
+            size, notional = per.get(coi, (0, 0))
+            per[coi] = (size + f.size_i, notional + f.size_i * f.price_i)
+        return per
+
+    @property
+    def filled_i(self) -> int:
+        seen = self._seen()
+        coids = set(seen) | set(self._reported)
+        return sum(max(seen.get(c, (0, 0))[0], self._reported.get(c, (0, 0))[0]) for c in coids)
+
+    @property
+    def notional(self) -> int:
+        """Sum of size × price; fills known only from a snapshot count at the child's price."""
+        seen = self._seen()
+        total = 0
+        for coi in set(seen) | set(self._reported):
+            size, notional = seen.get(coi, (0, 0))
+            reported, price = self._reported.get(coi, (0, 0))
+            total += notional + max(0, reported - size) * price
+        return total
+
+    @property
+    def avg_price_i(self) -> int | None:
+        filled = self.filled_i
+        if filled <= 0:
+            return None
+        return (2 * self.notional + filled) // (2 * filled)  # rounded half up
+
+    @property
+    def remainder_i(self) -> int:
+        return max(0, self.target_i - self.filled_i)
+
+    @property
+    def overfill_i(self) -> int:
+        return max(0, self.filled_i - self.target_i)
+
+
+def slippage_i(is_ask: bool, avg_price_i: int | None, arrival_mid_i: int | None) -> int | None:
+    """Price given up against the mid at arrival; positive means worse for us."""
+    if avg_price_i is None or arrival_mid_i is None:
+        return None
+    return arrival_mid_i - avg_price_i if is_ask else avg_price_i - arrival_mid_i
+
+
+def slippage_ppm(slip_i: int | None, arrival_mid_i: int | None) -> int | None:
+    """Slippage in parts per million of the arrival mid (100 ppm = 1 bp)."""
+    if slip_i is None or not arrival_mid_i:
+        return None
+    return (slip_i * 1_000_000) // arrival_mid_i if slip_i >= 0 else -((-slip_i * 1_000_000) // arrival_mid_i)
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseEvent:
+    """One line of a chase's story, for the console panel and the journal."""
+
+    ts_ms: int
+    kind: str
+    """started, repriced, filled, paused, resumed, limit_reached, child_rejected, ended, error"""
+    message: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -1,0 +1,224 @@
+"""The runtime: builds the services, wires every connector's events to them, starts and stops.
+
+The console, scripts and tests all drive this one object (see the scripting API in
+DESIGN.md).  Each service is built in its own small ``_build_*`` method and wired to
+a venue's events in its own ``_wire_*`` method, so a service can be added or changed
+without touching the others.  Handlers are plain sync callables registered on the
+connector (``add_handler``); they run on the event loop as events arrive.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+from connector.clock import Clock, RealClock
+from connector.interface import ConnectionEvent, ConnectionState, IConnector
+from execution.market_data import MarketDataService, UnknownVenue
+
+log = logging.getLogger(__name__)
+
+ConnectionListener = Callable[[ConnectionEvent], None]
+
+_STATE_ORDER = (
+    ConnectionState.DISCONNECTED,
+    ConnectionState.CONNECTING,
+    ConnectionState.CONNECTED,
+    ConnectionState.STOPPED,
+)
+"""Worst first: a venue is as connected as its least connected stream."""
+
+
+class Runtime:
+    """Connectors plus the services built on them (market data, orders, positions, risk, tracking)."""
+
+    def __init__(
+        self,
+        connectors: Iterable[IConnector] | Mapping[str, IConnector],
+        *,
+        clock: Clock | None = None,
+        journal_path: str | Path | None = None,
+        settings: Any = None,
+    ) -> None:
+        if isinstance(connectors, Mapping):
+            self.connectors: dict[str, IConnector] = dict(connectors)
+        else:
+            self.connectors = {}
+            for connector in connectors:
+                if connector.venue in self.connectors:
+                    raise ValueError(f"two connectors for venue {connector.venue!r}; pass a dict to name them apart")
+                self.connectors[connector.venue] = connector
+        self.clock: Clock = clock or RealClock()
+        self.settings = settings
+        self.journal_path = Path(journal_path) if journal_path is not None else None
+        self.started = False
+
+        self.market_data = MarketDataService(self.clock, symbol_map=_setting(settings, "symbol_map"))
+        self.journal: Any = None
+        self.orders: Any = None
+        self.positions: Any = None
+        self.risk: Any = None
+        self.tracking: Any = None
+
+        self.connection: dict[str, dict[str, ConnectionState]] = {v: {} for v in self.connectors}
+        """venue -> stream -> last reported state."""
+        self.connection_events: deque[ConnectionEvent] = deque(maxlen=200)
+        """Recent connection changes, newest last (for the console's status log)."""
+        self._connection_listeners: list[ConnectionListener] = []
+
+        self._build_services()
+
+    @classmethod
+    def from_settings(cls, settings: Any, *, clock: Clock | None = None) -> Runtime:
+        """One connector per venue in ``settings.venues`` (default: the simulated venue)."""
+        venues = list(_setting(settings, "venues") or ["sim"])
+        connectors = {venue: _create_connector(venue, clock) for venue in venues}
+        return cls(connectors, clock=clock, journal_path=_setting(settings, "journal_path"), settings=settings)
+
+    # -- building the services ------------------------------------------------------------
+
+    def _build_services(self) -> None:
+        """Build every service; each ``_build_*`` sets one attribute."""
+        self._build_orders()
+        self._build_positions()
+        self._build_risk()
+        self._build_tracking()
+
+    def _build_orders(self) -> None:
+        """``self.journal`` and ``self.orders`` (OrderService)."""
+
+    def _build_positions(self) -> None:
+        """``self.positions`` (PositionService)."""
+
+    def _build_risk(self) -> None:
+        """``self.risk`` (RiskManager)."""
+
+    def _build_tracking(self) -> None:
+        """``self.tracking`` (tracking-limit manager)."""
+
+    # -- wiring one venue's events --------------------------------------------------------
+
+    def _wire_venue(self, venue: str, connector: IConnector) -> None:
+        self._wire_connection(venue, connector)
+        self._wire_market_data(venue, connector)
+        self._wire_orders(venue, connector)
+        self._wire_positions(venue, connector)
+
+    def _wire_connection(self, venue: str, connector: IConnector) -> None:
+        known = getattr(connector, "connection_state", None)
+        if isinstance(known, Mapping):
+            self.connection.setdefault(venue, {}).update(known)
+        connector.add_handler("connection", partial(self._on_connection, venue))
+
+    def _wire_market_data(self, venue: str, connector: IConnector) -> None:
+        connector.add_handler("book", partial(self.market_data.on_book, venue))
+        connector.add_handler("trade", partial(self.market_data.on_trade, venue))
+
+    def _wire_orders(self, venue: str, connector: IConnector) -> None:
+        if self.orders is None:
+            return
+        connector.add_handler("order", partial(self.orders.ingest_update, venue))
+        connector.add_handler("fill", partial(self.orders.ingest_update, venue))
+
+    def _wire_positions(self, venue: str, connector: IConnector) -> None:
+        if self.positions is None:
+            return
+        for kind in ("fill", "position", "margin"):
+            connector.add_handler(kind, partial(self.positions.ingest, venue))
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Start every connector, load its markets, subscribe its books, then the services."""
+        if self.started:
+            return
+        self.started = True
+        for venue, connector in self.connectors.items():
+            self._wire_venue(venue, connector)
+            await connector.start()
+            await self.market_data.add_venue(venue, connector)
+            symbols = [self.market_data.venue_symbol(venue, s) for s in self.market_data.symbols(venue)]
+            await connector.subscribe_market_data(symbols)
+        await self._start_services()
+
+    async def _start_services(self) -> None:
+        """Services that run on their own (reconciler, journal flush, tracking) start here."""
+
+    async def stop(self) -> None:
+        """Stop the services, then every connector; a failing stop is logged and the rest still stop."""
+        if not self.started:
+            return
+        self.started = False
+        await self._stop_services()
+        for venue, connector in self.connectors.items():
+            try:
+                await connector.stop()
+            except Exception:
+                log.exception("%s: stopping the connector failed", venue)
+
+    async def _stop_services(self) -> None:
+        """Reverse of ``_start_services``."""
+
+    async def __aenter__(self) -> Runtime:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    # -- connection state -----------------------------------------------------------------
+
+    def _on_connection(self, venue: str, event: ConnectionEvent) -> None:
+        self.connection.setdefault(venue, {})[event.stream] = event.state
+        self.connection_events.append(event)
+        for listener in self._connection_listeners:
+            try:
+                listener(event)
+            except Exception:
+                log.exception("connection listener failed for %s", venue)
+
+    def connection_state(self, venue: str) -> ConnectionState:
+        """The venue's least connected stream; STOPPED before start, CONNECTING until a stream reports."""
+        if venue not in self.connectors:
+            raise UnknownVenue(f"unknown venue {venue!r}; venues: {', '.join(self.connectors) or 'none'}")
+        streams = self.connection.get(venue) or {}
+        if not streams:
+            return ConnectionState.CONNECTING if self.started else ConnectionState.STOPPED
+        return min(streams.values(), key=_STATE_ORDER.index)
+
+    def add_connection_listener(self, listener: ConnectionListener) -> None:
+        """``listener(ConnectionEvent)`` for every stream's state change on every venue."""
+        self._connection_listeners.append(listener)
+
+    def remove_connection_listener(self, listener: ConnectionListener) -> None:
+        if listener in self._connection_listeners:
+            self._connection_listeners.remove(listener)
+
+    def __repr__(self) -> str:
+        return f"<Runtime venues={list(self.connectors)} started={self.started}>"
+
+
+def _setting(settings: Any, name: str) -> Any:
+    """Read one field from a Settings object or a plain mapping (None when absent)."""
+    if settings is None:
+        return None
+    if isinstance(settings, Mapping):
+        return settings.get(name)
+    return getattr(settings, name, None)
+
+
+def _create_connector(venue: str, clock: Clock | None) -> IConnector:
+    overrides: dict[str, Any] = {} if clock is None else {"clock": clock}
+    try:
+        from connector.factory import create_connector
+    except ImportError:
+        if venue != "sim":
+            raise
+        from connector.sim import SimConnector
+
+        return SimConnector(**overrides)
+    return create_connector(venue, **overrides)

@@ -1,0 +1,123 @@
+"""Runtime: connectors started, markets loaded, events wired, connection state tracked."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector.base import BaseConnector
+from connector.interface import BookUpdate, ConnectionEvent, ConnectionState, MarketInfo, Trade
+from execution.market_data import UnknownVenue
+from execution.runtime import Runtime
+
+BTC = MarketInfo("BTC-PERP", "BTC", "USDC", 1, 4, 10)
+ETH = MarketInfo("ETH-PERP", "ETH", "USDC", 2, 3, 10)
+
+
+class FakeVenue(BaseConnector):
+    venue = "sim"
+
+    def __init__(self, venue="sim", markets=(BTC, ETH), **kw):
+        super().__init__(**kw)
+        self.venue = venue
+        self.markets = list(markets)
+        self.subscribed: list[str] = []
+        self.stopped = 0
+
+    async def start(self):
+        await super().start()
+        self.set_connection("public", ConnectionState.CONNECTED)
+
+    async def stop(self):
+        await super().stop()
+        self.stopped += 1
+        self.set_connection("public", ConnectionState.STOPPED)
+
+    async def list_markets(self):
+        return list(self.markets)
+
+    async def subscribe_market_data(self, symbols):
+        self.subscribed.extend(symbols)
+
+
+async def test_start_loads_markets_and_subscribes_every_symbol(clock):
+    venue = FakeVenue(clock=clock)
+    runtime = Runtime([venue], clock=clock)
+    await runtime.start()
+    assert venue.started
+    assert runtime.market_data.symbols("sim") == ["BTC", "ETH"]
+    assert venue.subscribed == ["BTC-PERP", "ETH-PERP"]
+    assert runtime.connectors == {"sim": venue}
+    assert (runtime.orders, runtime.tracking, runtime.journal) == (None, None, None)
+    await runtime.stop()
+    assert not venue.started
+
+
+async def test_book_and_trade_events_reach_market_data(clock):
+    venue = FakeVenue(clock=clock)
+    runtime = Runtime([venue], clock=clock)
+    await runtime.start()
+    seen = []
+    runtime.market_data.add_listener(lambda v, s: seen.append((v, s)))
+    venue.emit("book", BookUpdate("BTC-PERP", ((649_500, 1),), ((649_510, 2),), True, 1))
+    venue.emit("trade", Trade("BTC-PERP", 649_505, 3, True, 2))
+    assert runtime.market_data.top_of_book("sim", "BTC") == (649_500, 649_510)
+    assert [t.size_i for t in runtime.market_data.trades("sim", "BTC")] == [3]
+    assert seen == [("sim", "BTC")]
+    await runtime.stop()
+
+
+async def test_connection_state_follows_the_worst_stream_and_listeners_hear_changes(clock):
+    venue = FakeVenue(clock=clock)
+    runtime = Runtime({"sim": venue}, clock=clock)
+    heard: list[ConnectionEvent] = []
+    runtime.add_connection_listener(heard.append)
+    assert runtime.connection_state("sim") == ConnectionState.STOPPED
+    await runtime.start()
+    assert runtime.connection_state("sim") == ConnectionState.CONNECTED
+    venue.set_connection("private", ConnectionState.DISCONNECTED, "socket closed")
+    assert runtime.connection_state("sim") == ConnectionState.DISCONNECTED
+    assert heard[-1].reason == "socket closed" and heard[-1].stream == "private"
+    venue.set_connection("private", ConnectionState.CONNECTED)
+    assert runtime.connection_state("sim") == ConnectionState.CONNECTED
+    assert [e.state for e in runtime.connection_events][-2:] == ["disconnected", "connected"]
+    await runtime.stop()
+    assert runtime.connection["sim"]["public"] == ConnectionState.STOPPED
+
+
+async def test_connection_state_of_an_unknown_venue_names_the_known_ones(clock):
+    runtime = Runtime([FakeVenue(clock=clock)], clock=clock)
+    with pytest.raises(UnknownVenue, match="unknown venue 'lighter'; venues: sim"):
+        runtime.connection_state("lighter")
+
+
+async def test_a_failing_connector_stop_does_not_keep_the_others_running(clock):
+    class Broken(FakeVenue):
+        async def stop(self):
+            raise RuntimeError("boom")
+
+    broken, fine = Broken("a", clock=clock), FakeVenue("b", clock=clock)
+    runtime = Runtime([broken, fine], clock=clock)
+    await runtime.start()
+    await runtime.stop()
+    assert fine.stopped == 1
+
+
+async def test_two_connectors_for_one_venue_need_names(clock):
+    with pytest.raises(ValueError, match="two connectors for venue 'sim'"):
+        Runtime([FakeVenue(clock=clock), FakeVenue(clock=clock)], clock=clock)
+
+
+async def test_start_and_stop_are_idempotent_and_work_as_a_context_manager(clock):
+    venue = FakeVenue(clock=clock)
+    async with Runtime([venue], clock=clock) as runtime:
+        await runtime.start()
+        assert venue.subscribed == ["BTC-PERP", "ETH-PERP"]
+    await runtime.stop()
+    assert venue.stopped == 1
+
+
+async def test_symbol_map_from_settings_names_the_markets(clock):
+    runtime = Runtime([FakeVenue(clock=clock)], clock=clock, settings={"symbol_map": {"sim": {"XBT": "BTC-PERP"}}})
+    await runtime.start()
+    assert runtime.market_data.symbols("sim") == ["ETH", "XBT"]
+    await runtime.stop()

@@ -93,6 +93,9 @@ class Runtime:
 
     def _build_positions(self) -> None:
         """``self.positions`` (PositionService)."""
+        from execution.position_service import PositionService
+
+        self.positions = PositionService(self.market_data)
 
     def _build_risk(self) -> None:
         """``self.risk`` (RiskManager)."""

@@ -121,3 +121,18 @@ async def test_symbol_map_from_settings_names_the_markets(clock):
     await runtime.start()
     assert runtime.market_data.symbols("sim") == ["ETH", "XBT"]
     await runtime.stop()
+
+
+async def test_fills_positions_and_margin_reach_the_position_service(clock):
+    from connector.interface import Fill, Margin, Position
+
+    venue = FakeVenue(clock=clock)
+    runtime = Runtime([venue], clock=clock)
+    await runtime.start()
+    venue.emit("fill", Fill("BTC-PERP", 1, "1", "t1", False, 600_000, 100, 0, True, 1))
+    assert runtime.positions.size_i("sim", "BTC") == 100
+    venue.emit("position", Position("ETH-PERP", -5, 300_000, 300_000, 0, ts_ms=2))
+    assert runtime.positions.size_i("sim", "ETH") == -5
+    venue.emit("margin", Margin(10, 10, 0, 0, 10))
+    assert runtime.positions.account("sim").collateral_q == 10
+    await runtime.stop()

@@ -564,6 +564,12 @@ class OrderService:
         self.apply_snapshot(order.venue, snap, authoritative=authoritative, why=why)
         return order
 
+    def resolve(self, order: Order, state: OrderStatus, reason: str) -> bool:
+        """Move an order on the reconciler's judgement (still only along ``ALLOWED``); True if it moved."""
+        before = order.state
+        self._transition(order, state, reason)
+        return order.state != before
+
     # -- venue updates ---------------------------------------------------------------------
 
     def ingest_update(self, venue: str, event: OrderSnapshot | Fill) -> Order | None:

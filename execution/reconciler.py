@@ -1,0 +1,332 @@
+"""Reconciliation: make our orders and positions agree with the venue, and say what changed.
+
+Streams lose events (a dropped socket, a restart, a lost response), so the venue is
+asked directly (REST) on start, after every reconnect and periodically (the
+heartbeat): its open orders, the status of every order we think is live or UNKNOWN,
+its positions and margin.  Differences are resolved toward the venue; each change
+becomes a ``ReconcileRecord`` (when, venue, what, what changed, why) kept in
+``log``, written to the journal and told to listeners, so the operator can read it.
+
+Where a connector declares ``dead_man_switch``, the heartbeat keeps the venue's
+cancel-all timer armed while we run and disarms it on a clean stop: if perpdesk dies,
+the venue cancels our orders on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from connector.clock import Clock, RealClock
+from connector.errors import UnknownOrder, VenueError
+from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus, Position
+from execution.order_service import Order, OrderService
+
+log = logging.getLogger(__name__)
+
+S = OrderStatus
+
+
+@dataclass(frozen=True, slots=True)
+class ReconcileRecord:
+    ts_ms: int
+    venue: str
+    subject: str
+    """What changed: ``order 1700000000001 BTC buy 0.0100``-style, ``position BTC``, or ``reconcile``."""
+    change: str
+    """``OPEN -> CANCELLED``, ``filled 0 -> 10``, ``size 0 -> -25`` ..."""
+    reason: str
+
+    def describe(self) -> str:
+        return f"{self.venue} {self.subject}: {self.change} ({self.reason})"
+
+
+RecordListener = Callable[[ReconcileRecord], None]
+
+
+class Reconciler:
+    """Runs reconciliation passes; ``start`` does the first and the heartbeat, ``stop`` ends them."""
+
+    def __init__(
+        self,
+        orders: OrderService,
+        *,
+        positions: Any = None,
+        market_data: Any = None,
+        journal: Any = None,
+        clock: Clock | None = None,
+        interval_s: float = 15.0,
+        dead_man_after_s: float = 60.0,
+        settle_s: float = 5.0,
+        log_length: int = 500,
+    ) -> None:
+        self.orders = orders
+        self.connectors = orders.connectors
+        self.positions = positions
+        self.market_data = market_data if market_data is not None else orders.market_data
+        self.journal = journal
+        self.clock: Clock = clock or orders.clock or RealClock()
+        self.interval_s = interval_s
+        self.dead_man_after_s = dead_man_after_s
+        self.settle_s = settle_s
+        """An order must sit this long in CANCELLING or UNKNOWN before the venue's silence is taken as an answer."""
+        self.log: deque[ReconcileRecord] = deque(maxlen=log_length)
+        self.passes = 0
+        self.failures = 0
+        self._listeners: list[RecordListener] = []
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._queued: dict[str, asyncio.Task[None]] = {}
+        self._was_down: set[str] = set()
+        self._heartbeat: asyncio.Task[None] | None = None
+        self._armed: set[str] = set()
+
+    # -- log ------------------------------------------------------------------------------
+
+    def add_listener(self, fn: RecordListener) -> None:
+        self._listeners.append(fn)
+
+    def remove_listener(self, fn: RecordListener) -> None:
+        if fn in self._listeners:
+            self._listeners.remove(fn)
+
+    def _record(self, venue: str, subject: str, change: str, reason: str) -> ReconcileRecord:
+        rec = ReconcileRecord(self.clock.now_ms(), venue, subject, change, reason)
+        self.log.append(rec)
+        log.info("reconcile: %s", rec.describe())
+        if self.journal is not None:
+            try:
+                self.journal.log_reconcile(rec.ts_ms, venue, subject, change, reason)
+            except Exception:
+                log.exception("reconcile: journal write failed")
+        for fn in list(self._listeners):
+            try:
+                fn(rec)
+            except Exception:
+                log.exception("reconcile listener failed")
+        return rec
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> list[ReconcileRecord]:
+        """First pass over every venue, then the heartbeat."""
+        records = await self.reconcile(why="start")
+        await self._arm_dead_man()
+        if self._heartbeat is None:
+            self._heartbeat = asyncio.create_task(self._beat(), name="reconciler-heartbeat")
+        return records
+
+    async def stop(self) -> None:
+        """End the heartbeat and disarm every dead-man switch we armed (a clean stop cancels nothing)."""
+        tasks = [t for t in (self._heartbeat, *self._queued.values()) if t is not None]
+        self._heartbeat = None
+        self._queued.clear()
+        for t in tasks:
+            t.cancel()
+        for t in tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        for venue in list(self._armed):
+            try:
+                await self.connectors[venue].schedule_cancel_all(None)  # type: ignore[attr-defined]
+            except Exception as exc:
+                self._record(venue, "dead-man switch", "disarm failed", str(exc))
+        self._armed.clear()
+
+    async def _beat(self) -> None:
+        while True:
+            await self.clock.sleep(self.interval_s)
+            try:
+                await self._arm_dead_man()
+                await self.reconcile(why="heartbeat")
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("reconcile heartbeat failed")
+
+    async def _arm_dead_man(self) -> None:
+        for venue, conn in self.connectors.items():
+            if "dead_man_switch" not in getattr(conn, "capabilities", frozenset()):
+                continue
+            try:
+                await conn.schedule_cancel_all(self.dead_man_after_s)  # type: ignore[attr-defined]
+            except Exception as exc:
+                self._record(venue, "dead-man switch", "not armed", str(exc) or type(exc).__name__)
+                continue
+            self._armed.add(venue)
+
+    # -- triggers -------------------------------------------------------------------------
+
+    def on_connection(self, venue: str, event: ConnectionEvent) -> None:
+        """Connection handler: a stream back to CONNECTED after being down queues a pass."""
+        if event.state in (ConnectionState.DISCONNECTED, ConnectionState.CONNECTING):
+            self._was_down.add(venue)
+        elif event.state == ConnectionState.CONNECTED and venue in self._was_down:
+            self._was_down.discard(venue)
+            self.schedule(venue, why="reconnect")
+
+    def schedule(self, venue: str, *, why: str) -> None:
+        """Queue one pass for ``venue`` (coalesced: one waiting pass covers every trigger)."""
+        task = self._queued.get(venue)
+        if task is not None and not task.done():
+            return
+        self._queued[venue] = asyncio.create_task(self._queued_pass(venue, why), name=f"reconcile-{venue}")
+
+    async def _queued_pass(self, venue: str, why: str) -> None:
+        lock = self._locks.setdefault(venue, asyncio.Lock())
+        async with lock:
+            # from here on a new trigger queues another pass: changes may follow this one's reads
+            self._queued.pop(venue, None)
+            await self._pass(venue, why)
+
+    async def wait_idle(self) -> None:
+        """Wait for queued passes (tests, and a clean stop after a reconnect)."""
+        while True:
+            pending = [t for t in self._queued.values() if not t.done()]
+            if not pending:
+                return
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    # -- a pass ---------------------------------------------------------------------------
+
+    async def reconcile(self, venue: str | None = None, *, why: str = "requested") -> list[ReconcileRecord]:
+        """One pass over ``venue`` (or every venue); returns the records it made."""
+        start = len(self.log)
+        for name in self.connectors:
+            if venue is not None and name != venue:
+                continue
+            lock = self._locks.setdefault(name, asyncio.Lock())
+            async with lock:
+                await self._pass(name, why)
+        made = len(self.log) - start
+        return list(self.log)[-made:] if made > 0 else []
+
+    async def _pass(self, venue: str, why: str) -> None:
+        self.passes += 1
+        try:
+            await self._orders_pass(venue, why)
+            await self._account_pass(venue, why)
+        except (VenueError, TimeoutError, OSError) as exc:
+            self.failures += 1
+            self._record(venue, "reconcile", "incomplete", f"{why}: venue query failed: {exc or type(exc).__name__}")
+
+    async def _orders_pass(self, venue: str, why: str) -> None:
+        conn = self.connectors[venue]
+        listed: set[int] = set()
+        for snap in await conn.get_open_orders():
+            listed.add(snap.client_order_index)
+            order = self.orders.get(venue, snap.client_order_index)
+            if order is None:
+                adopted = self.orders.apply_snapshot(venue, snap, why=f"{why}: open at the venue, unknown to us")
+                if adopted is not None:
+                    self._record(
+                        venue,
+                        _subject(adopted),
+                        f"adopted as {adopted.state}",
+                        f"{why}: open at the venue, unknown to us",
+                    )
+                continue
+            self._apply(order, snap, why)
+        for order in self.orders.open_orders(venue):
+            if order.client_order_index in listed or order.request_inflight:
+                continue  # a request in flight brings its own answer
+            try:
+                snap = await conn.get_order(order.venue_symbol, order.client_order_index)
+            except UnknownOrder:
+                self._missing(order, why)
+                continue
+            self._apply(order, snap, why)
+
+    def _apply(self, order: Order, snap: OrderSnapshot, why: str) -> None:
+        before = (order.state, order.filled_i)
+        settled = self._age_ms(order) >= self.settle_s * 1000 and not order.request_inflight
+        self.orders.apply_snapshot(order.venue, snap, authoritative=settled, why=f"{why}: venue reports {snap.status}")
+        if (order.state, order.filled_i) == before:
+            return
+        changes = []
+        if order.state != before[0]:
+            changes.append(f"{before[0]} -> {order.state}")
+        if order.filled_i != before[1]:
+            changes.append(f"filled {before[1]} -> {order.filled_i}")
+        reason = f"{why}: venue reports {snap.status} with {snap.filled_i} filled"
+        if before[0] == S.CANCELLING and order.state in (S.OPEN, S.PARTIALLY_FILLED):
+            reason = f"{why}: the cancel did not take effect; the order still rests at the venue"
+        self._record(order.venue, _subject(order), ", ".join(changes), reason)
+
+    def _missing(self, order: Order, why: str) -> None:
+        """The venue has no record of an order we think is live."""
+        if self._age_ms(order) < self.settle_s * 1000:
+            return  # give a just-sent request time to reach the venue's books
+        before = order.state
+        if order.order_id is None and order.filled_i == 0:
+            reason = f"{why}: the venue has no record of it, so it was never placed"
+            moved = self.orders.resolve(order, S.REJECTED, reason)
+        else:
+            reason = f"{why}: the venue no longer lists it and has no record of it; check the venue's history"
+            moved = self.orders.resolve(order, S.UNKNOWN, reason)
+        if moved:
+            self._record(order.venue, _subject(order), f"{before} -> {order.state}", reason)
+
+    def _age_ms(self, order: Order) -> int:
+        since = order.history[-1].ts_ms if order.history else order.created_ms
+        return self.clock.now_ms() - since
+
+    async def _account_pass(self, venue: str, why: str) -> None:
+        conn = self.connectors[venue]
+        venue_positions = await conn.get_positions()
+        margin = await conn.get_margin()
+        if self.positions is None:
+            return
+        listed: set[str] = set()
+        for pos in venue_positions:
+            symbol = self._canonical(venue, pos.symbol)
+            listed.add(symbol)
+            self._ingest_position(venue, symbol, pos, why)
+        for view in self.positions.positions(venue):
+            if view.symbol in listed or view.size_i == 0:
+                continue
+            flat = Position(
+                symbol=self._venue_symbol(venue, view.symbol),
+                size_i=0,
+                entry_price_i=0,
+                mark_price_i=view.mark_price_i or 0,
+                unrealized_pnl_q=0,
+                ts_ms=self.clock.now_ms(),
+                info={"reconciler": "absent from the venue's positions"},
+            )
+            self._ingest_position(venue, view.symbol, flat, why)
+        self.positions.ingest(venue, margin)
+
+    def _ingest_position(self, venue: str, symbol: str, pos: Position, why: str) -> None:
+        before = self.positions.size_i(venue, symbol)
+        self.positions.ingest(venue, pos)
+        after = self.positions.size_i(venue, symbol)
+        if after != before:
+            self._record(
+                venue, f"position {symbol}", f"size {before} -> {after}", f"{why}: the venue's position differs"
+            )
+
+    def _canonical(self, venue: str, venue_symbol: str) -> str:
+        if self.market_data is None:
+            return venue_symbol
+        try:
+            return self.market_data.canonical(venue, venue_symbol)
+        except (KeyError, ValueError):
+            return venue_symbol
+
+    def _venue_symbol(self, venue: str, symbol: str) -> str:
+        if self.market_data is None:
+            return symbol
+        try:
+            return self.market_data.venue_symbol(venue, symbol)
+        except (KeyError, ValueError):
+            return symbol
+
+
+def _subject(order: Order) -> str:
+    side = "sell" if order.is_ask else "buy"
+    return f"order {order.client_order_index} {order.symbol} {side} {order.size_i}"

@@ -17,8 +17,8 @@ Runs: ``start_run(ts_ms) -> run_id``; ``end_run(run_id, ts_ms)``; ``runs()`` (di
 ``stopped_ms`` is ``None`` for a run that never stopped cleanly).
 
 Orders (used by ``OrderService``): ``save_order(order)``, ``record_transition(order,
-transition)``, ``record_fill(order, fill)``, ``load_orders() -> list[Order]`` (with
-fills and history), ``highwater(venue)`` / ``set_highwater(venue, index)``.
+transition)``, ``record_fill(order, fill)``, ``load_orders(since_ms=None) -> list[Order]`` (with
+fills and history; with ``since_ms`` only live orders and those changed since), ``highwater(venue)`` / ``set_highwater(venue, index)``.
 
 Tracking-limit parents (used by ``execution.tracking_limit``)::
 
@@ -279,16 +279,27 @@ class Journal:
             ),
         )
 
-    def load_orders(self) -> list[Order]:
-        """Every journaled order with its fills and history, oldest first."""
+    def load_orders(self, since_ms: int | None = None) -> list[Order]:
+        """Journaled orders with their fills and history, oldest first.
+
+        With ``since_ms``: every order not yet final plus those changed since then
+        (a long journal is not read whole on every start).
+        """
+        where, args = "", ()
+        if since_ms is not None:
+            live = ", ".join(f"'{s}'" for s in OrderStatus if not s.is_final)
+            where, args = f" WHERE o.state IN ({live}) OR o.updated_ms >= ?", (since_ms,)
         try:
-            return self._load_orders()
+            return self._load_orders(where, args)
         except (sqlite3.Error, ValueError) as exc:
             raise self._corrupt(f"while loading orders: {exc}") from exc
 
-    def _load_orders(self) -> list[Order]:
+    def _load_orders(self, where: str, args: tuple[Any, ...]) -> list[Order]:
         orders: dict[tuple[str, int], Order] = {}
-        for r in self._db.execute(f"SELECT {_ORDER_COLS} FROM orders ORDER BY created_ms, client_order_index"):
+        cols = ", ".join(f"o.{c.strip()}" for c in _ORDER_COLS.split(","))
+        for r in self._db.execute(
+            f"SELECT {cols} FROM orders o{where} ORDER BY o.created_ms, o.client_order_index", args
+        ):
             o = Order(
                 venue=r[0],
                 client_order_index=r[1],
@@ -310,14 +321,18 @@ class Journal:
             )
             orders[o.key] = o
         for r in self._db.execute(
-            "SELECT venue, client_order_index, ts_ms, from_state, to_state, reason FROM transitions ORDER BY id"
+            "SELECT t.venue, t.client_order_index, t.ts_ms, t.from_state, t.to_state, t.reason FROM transitions t "
+            f"JOIN orders o USING (venue, client_order_index){where} ORDER BY t.id",
+            args,
         ):
             o = orders.get((r[0], r[1]))
             if o is not None:
                 o.history.append(Transition(r[2], OrderStatus(r[3]), OrderStatus(r[4]), r[5]))
         for r in self._db.execute(
-            "SELECT venue, client_order_index, trade_id, symbol, order_id, is_ask, price_i, size_i, fee_q, is_maker, "
-            "ts_ms FROM fills ORDER BY ts_ms, rowid"
+            "SELECT f.venue, f.client_order_index, f.trade_id, f.symbol, f.order_id, f.is_ask, f.price_i, f.size_i, "
+            f"f.fee_q, f.is_maker, f.ts_ms FROM fills f JOIN orders o USING (venue, client_order_index){where} "
+            "ORDER BY f.ts_ms, f.rowid",
+            args,
         ):
             o = orders.get((r[0], r[1]))
             if o is not None:

@@ -213,6 +213,11 @@ class Reconciler:
         except (VenueError, TimeoutError, OSError) as exc:
             self.failures += 1
             self._record(venue, "reconcile", "incomplete", f"{why}: venue query failed: {exc or type(exc).__name__}")
+        except Exception as exc:
+            # a bug or a connector without the query must not stop the start or the heartbeat
+            self.failures += 1
+            log.exception("reconcile pass for %s failed", venue)
+            self._record(venue, "reconcile", "incomplete", f"{why}: {type(exc).__name__}: {exc}")
 
     async def _orders_pass(self, venue: str, why: str) -> None:
         conn = self.connectors[venue]

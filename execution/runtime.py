@@ -63,6 +63,8 @@ class Runtime:
         self.positions: Any = None
         self.risk: Any = None
         self.tracking: Any = None
+        self.reconciler: Any = None
+        self.run_id: int | None = None
 
         self.connection: dict[str, dict[str, ConnectionState]] = {v: {} for v in self.connectors}
         """venue -> stream -> last reported state."""
@@ -87,9 +89,35 @@ class Runtime:
         self._build_positions()
         self._build_risk()
         self._build_tracking()
+        self._build_reconciler()
 
     def _build_orders(self) -> None:
-        """``self.journal`` and ``self.orders`` (OrderService)."""
+        """``self.journal`` and ``self.orders`` (OrderService), loaded from the journal before any stream runs.
+
+        A journal that cannot be opened raises ``JournalError`` here: nothing starts on a lost history.
+        """
+        from execution.journal import Journal
+        from execution.order_service import OrderService
+
+        self.journal = Journal(self.journal_path or _setting(self.settings, "journal_path"))
+        self.orders = OrderService(self.connectors, self.market_data, journal=self.journal, clock=self.clock)
+        keep_ms = int(_setting(self.settings, "journal_load_hours") or 24) * 3_600_000
+        self.orders.load(self.journal.load_orders(since_ms=self.clock.now_ms() - keep_ms))
+
+    def _build_reconciler(self) -> None:
+        """``self.reconciler``; also hands the risk manager to the order service (built after it)."""
+        from execution.reconciler import Reconciler
+
+        if self.orders.risk is None:
+            self.orders.risk = self.risk
+        self.reconciler = Reconciler(
+            self.orders,
+            positions=self.positions,
+            market_data=self.market_data,
+            journal=self.journal,
+            clock=self.clock,
+            interval_s=float(_setting(self.settings, "reconcile_interval_s") or 15),
+        )
 
     def _build_positions(self) -> None:
         """``self.positions`` (PositionService)."""
@@ -110,6 +138,7 @@ class Runtime:
         self._wire_market_data(venue, connector)
         self._wire_orders(venue, connector)
         self._wire_positions(venue, connector)
+        self._wire_reconciler(venue, connector)
 
     def _wire_connection(self, venue: str, connector: IConnector) -> None:
         known = getattr(connector, "connection_state", None)
@@ -126,6 +155,10 @@ class Runtime:
             return
         connector.add_handler("order", partial(self.orders.ingest_update, venue))
         connector.add_handler("fill", partial(self.orders.ingest_update, venue))
+
+    def _wire_reconciler(self, venue: str, connector: IConnector) -> None:
+        if self.reconciler is not None:
+            connector.add_handler("connection", partial(self.reconciler.on_connection, venue))
 
     def _wire_positions(self, venue: str, connector: IConnector) -> None:
         if self.positions is None:
@@ -150,6 +183,12 @@ class Runtime:
 
     async def _start_services(self) -> None:
         """Services that run on their own (reconciler, journal flush, tracking) start here."""
+        await self._start_reconciler()
+
+    async def _start_reconciler(self) -> None:
+        """Record the run, then reconcile the journal's picture with every venue and start the heartbeat."""
+        self.run_id = self.journal.start_run(self.clock.now_ms())
+        await self.reconciler.start()
 
     async def stop(self) -> None:
         """Stop the services, then every connector; a failing stop is logged and the rest still stop."""
@@ -162,9 +201,21 @@ class Runtime:
                 await connector.stop()
             except Exception:
                 log.exception("%s: stopping the connector failed", venue)
+        self._close_journal()
+
+    def _close_journal(self) -> None:
+        """Last: connectors may still deliver events while they stop."""
+        if self.journal is not None:
+            self.journal.close()
 
     async def _stop_services(self) -> None:
         """Reverse of ``_start_services``."""
+        await self._stop_reconciler()
+
+    async def _stop_reconciler(self) -> None:
+        await self.reconciler.stop()
+        if self.run_id is not None:
+            self.journal.end_run(self.run_id, self.clock.now_ms())
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -12,6 +12,12 @@ from typing import Any
 _EXPORTS = {
     "L2Book": "execution.book",
     "MarketDataService": "execution.market_data",
+    "Order": "execution.order_service",
+    "OrderService": "execution.order_service",
+    "Journal": "execution.journal",
+    "JournalError": "execution.journal",
+    "Reconciler": "execution.reconciler",
+    "ReconcileRecord": "execution.reconciler",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -126,7 +126,13 @@ class Runtime:
         self.positions = PositionService(self.market_data)
 
     def _build_risk(self) -> None:
-        """``self.risk`` (RiskManager)."""
+        """``self.risk`` (RiskManager) with the ``risk`` limits from settings."""
+        from execution.risk import RiskLimits, RiskManager
+
+        limits = RiskLimits.from_mapping(_setting(self.settings, "risk"))
+        self.risk = RiskManager(self.market_data, self.positions, limits)
+        if self.orders is not None and self.orders.risk is None:
+            self.orders.risk = self.risk
 
     def _build_tracking(self) -> None:
         """``self.tracking`` (tracking-limit manager)."""
@@ -216,6 +222,15 @@ class Runtime:
         await self.reconciler.stop()
         if self.run_id is not None:
             self.journal.end_run(self.run_id, self.clock.now_ms())
+
+    async def kill_switch(self, flatten: bool = False) -> Any:
+        """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed.
+
+        Returns the ``execution.risk.KillReport``.
+        """
+        from execution.risk import kill_switch
+
+        return await kill_switch(self, flatten=flatten)
 
     async def __aenter__(self) -> Runtime:
         await self.start()

@@ -38,6 +38,12 @@ class FakeVenue(BaseConnector):
     async def subscribe_market_data(self, symbols):
         self.subscribed.extend(symbols)
 
+    async def cancel_all(self, symbol=None):
+        self.cancel_alls = getattr(self, "cancel_alls", 0) + 1
+
+    async def get_open_orders(self, symbol=None):
+        return []
+
 
 async def test_start_loads_markets_and_subscribes_every_symbol(clock):
     venue = FakeVenue(clock=clock)
@@ -135,4 +141,32 @@ async def test_fills_positions_and_margin_reach_the_position_service(clock):
     assert runtime.positions.size_i("sim", "ETH") == -5
     venue.emit("margin", Margin(10, 10, 0, 0, 10))
     assert runtime.positions.account("sim").collateral_q == 10
+    await runtime.stop()
+
+
+async def test_risk_limits_come_from_settings_and_guard_the_order_service(clock):
+    from execution.risk import RiskRejected
+
+    settings = {"risk": {"max_order_notional": 100}}
+    runtime = Runtime([FakeVenue(clock=clock)], clock=clock, settings=settings)
+    assert runtime.risk.limits.max_order_notional_q == 100 * 10**6
+    assert runtime.orders.risk is runtime.risk
+    await runtime.start()
+    with pytest.raises(RiskRejected, match=r"above the maximum 100\.00"):
+        await runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=10_000, price_i=600_000)
+    await runtime.stop()
+
+
+async def test_runtime_kill_switch_cancels_on_every_venue_and_halts(clock):
+    from execution.risk import TradingState
+
+    a, b = FakeVenue("a", clock=clock), FakeVenue("b", clock=clock)
+    runtime = Runtime([a, b], clock=clock)
+    await runtime.start()
+    report = await runtime.kill_switch()
+    assert (a.cancel_alls, b.cancel_alls) == (1, 1)
+    assert report.errors == []
+    assert runtime.risk.state is TradingState.HALTED
+    runtime.risk.rearm()
+    assert runtime.risk.state is TradingState.ACTIVE
     await runtime.stop()

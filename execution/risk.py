@@ -1,0 +1,337 @@
+"""Pre-trade checks, the trading state and the kill switch.
+
+Every order the desk sends passes ``RiskManager.check`` first (``OrderService`` calls it
+before allocating, journaling or sending anything).  A refusal raises ``RiskRejected``
+with a sentence the trader can act on; nothing reaches the venue.
+
+Trading states: ACTIVE (everything allowed), REDUCING (only reduce-only orders) and
+HALTED (nothing, until ``rearm()``).  The kill switch stops every chase, cancels every
+open order on every venue, optionally flattens every position with reduce-only market
+orders, and leaves the desk HALTED.
+
+Limits not checked here, by design: open orders do not count toward the position
+limit (only the filled position does), and reduce-only orders are exempt from the
+notional and position limits, so closing risk is never blocked by a risk limit.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from connector.interface import QUOTE_DECIMALS
+from connector.scaling import decimal_to_scaled, rescale, scaled_to_str
+from execution.market_data import MarketDataService
+
+log = logging.getLogger(__name__)
+
+BPS = 10_000
+
+
+class RiskRejected(ValueError):
+    """An order refused before sending; ``check`` names the rule (``"min_size"``, ``"halted"``, ...)."""
+
+    def __init__(self, message: str, *, check: str = "") -> None:
+        super().__init__(message)
+        self.check = check
+
+
+class TradingState(enum.StrEnum):
+    ACTIVE = "ACTIVE"
+    REDUCING = "REDUCING"
+    """Only reduce-only orders are accepted."""
+    HALTED = "HALTED"
+    """Nothing is accepted until ``rearm()``."""
+
+
+@dataclass(slots=True)
+class RiskLimits:
+    """``None`` disables a limit.  Money in quote units (``_q``); sizes per canonical symbol in base units."""
+
+    max_order_notional_q: int | None = None
+    max_position_notional_q: int | None = None
+    max_position: dict[str, Decimal] = field(default_factory=dict)
+    """Largest absolute position per canonical symbol, e.g. ``{"BTC": Decimal("0.5")}``."""
+    price_band_bps: int | None = 500
+    """A limit price further than this from mid is refused as a probable fat finger."""
+    max_book_age_ms: int | None = None
+    """Refuse orders when the book is older than this (stale market data)."""
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Any] | None) -> RiskLimits:
+        """From settings: money in whole quote units (``max_order_notional = 10000``), sizes as decimal text."""
+        data = dict(data or {})
+        limits = cls()
+        for key in ("max_order_notional", "max_position_notional"):
+            if data.get(key) is not None:
+                setattr(limits, f"{key}_q", decimal_to_scaled(Decimal(str(data[key])), QUOTE_DECIMALS))
+        for key in ("price_band_bps", "max_book_age_ms"):
+            if key in data:
+                setattr(limits, key, None if data[key] is None else int(data[key]))
+        limits.max_position = {str(k): Decimal(str(v)) for k, v in (data.get("max_position") or {}).items()}
+        return limits
+
+
+StateListener = Callable[["TradingState", str], None]
+
+
+class RiskManager:
+    """``check(...)`` raises ``RiskRejected`` or returns; ``state`` gates everything."""
+
+    def __init__(self, market_data: MarketDataService, positions: Any = None, limits: RiskLimits | None = None) -> None:
+        self.market_data = market_data
+        self.positions = positions
+        """Anything with ``size_i(venue, symbol) -> int`` (PositionService); None means flat everywhere."""
+        self.limits = limits or RiskLimits()
+        self.state = TradingState.ACTIVE
+        self.state_reason = ""
+        self._listeners: list[StateListener] = []
+        self.rejections = 0
+
+    # -- trading state ----------------------------------------------------------------------
+
+    def set_state(self, state: TradingState, reason: str = "") -> None:
+        if state == self.state and reason == self.state_reason:
+            return
+        log.warning("trading state %s -> %s%s", self.state, state, f": {reason}" if reason else "")
+        self.state = TradingState(state)
+        self.state_reason = reason
+        for listener in self._listeners:
+            try:
+                listener(self.state, reason)
+            except Exception:
+                log.exception("trading state listener failed")
+
+    def halt(self, reason: str = "halted by the operator") -> None:
+        self.set_state(TradingState.HALTED, reason)
+
+    def reduce_only(self, reason: str = "reduce-only by the operator") -> None:
+        self.set_state(TradingState.REDUCING, reason)
+
+    def rearm(self) -> None:
+        """Back to ACTIVE after a halt or a kill switch."""
+        self.set_state(TradingState.ACTIVE, "")
+
+    def add_listener(self, listener: StateListener) -> None:
+        """``listener(state, reason)`` on every state change."""
+        self._listeners.append(listener)
+
+    def remove_listener(self, listener: StateListener) -> None:
+        if listener in self._listeners:
+            self._listeners.remove(listener)
+
+    # -- pre-trade checks -------------------------------------------------------------------
+
+    def check(
+        self,
+        venue: str,
+        symbol: str,
+        *,
+        is_ask: bool,
+        size_i: int,
+        price_i: int | None = None,
+        reduce_only: bool = False,
+    ) -> None:
+        """Raise ``RiskRejected`` unless the order may be sent.  ``price_i`` None or 0 means a market order."""
+        try:
+            self._check(venue, symbol, is_ask, size_i, price_i or None, reduce_only)
+        except RiskRejected as exc:
+            self.rejections += 1
+            log.info("risk refused %s %s: %s", venue, symbol, exc)
+            raise
+
+    def _check(
+        self, venue: str, symbol: str, is_ask: bool, size_i: int, price_i: int | None, reduce_only: bool
+    ) -> None:
+        if self.state is TradingState.HALTED:
+            why = f" ({self.state_reason})" if self.state_reason else ""
+            raise RiskRejected(f"trading is halted{why}; rearm to trade again", check="halted")
+        if self.state is TradingState.REDUCING and not reduce_only:
+            raise RiskRejected("trading is reduce-only: only reduce-only orders are accepted", check="reducing")
+
+        md = self.market_data
+        info = md.market(venue, symbol)
+        base = md.canonical(venue, info.symbol)
+        pd, sd = info.price_decimals, info.size_decimals
+        side = "sell" if is_ask else "buy"
+        position_i = self.positions.size_i(venue, base) if self.positions is not None else 0
+
+        if size_i <= 0:
+            raise RiskRejected(f"size must be positive, got {_num(size_i, sd)} {base}", check="size")
+        if reduce_only:
+            self._check_reduce_only(base, side, is_ask, size_i, position_i, sd)
+        closes_dust = reduce_only and size_i == abs(position_i)
+        if size_i < info.min_size_i and not closes_dust:
+            raise RiskRejected(
+                f"size {_num(size_i, sd)} {base} is below the minimum {_num(info.min_size_i, sd)}", check="min_size"
+            )
+        if info.step_i > 1 and size_i % info.step_i and not closes_dust:
+            raise RiskRejected(
+                f"size {_num(size_i, sd)} {base} is not a multiple of the size step {_num(info.step_i, sd)}",
+                check="size_step",
+            )
+        if price_i is not None:
+            if price_i <= 0:
+                raise RiskRejected(f"price must be positive, got {_num(price_i, pd)}", check="price")
+            if info.tick_i > 1 and price_i % info.tick_i:
+                raise RiskRejected(
+                    f"price {_num(price_i, pd)} is not on {base}'s tick of {_num(info.tick_i, pd)}", check="tick"
+                )
+
+        limits = self.limits
+        if limits.max_book_age_ms is not None:
+            age = md.age_ms(venue, symbol)
+            if age is None or age > limits.max_book_age_ms:
+                seen = "no book yet" if age is None else f"the book is {age / 1000:.1f} s old"
+                raise RiskRejected(f"{base} market data on {venue} is stale ({seen})", check="stale")
+
+        bid, ask = md.top_of_book(venue, symbol)
+        mid = (bid + ask) // 2 if bid is not None and ask is not None else None
+        if price_i is not None and mid is not None and limits.price_band_bps is not None:
+            off = abs(price_i - mid)
+            if off * BPS > limits.price_band_bps * mid:
+                where = "above" if price_i > mid else "below"
+                raise RiskRejected(
+                    f"{side} price {_num(price_i, pd)} is {_pct(off * BPS // mid)} {where} mid {_num(mid, pd)}"
+                    f" (band {_pct(limits.price_band_bps)}): probable fat finger",
+                    check="price_band",
+                )
+
+        if reduce_only:
+            return
+        reference = price_i if price_i is not None else (bid if is_ask else ask) or mid
+        if limits.max_order_notional_q is not None:
+            if reference is None:
+                raise RiskRejected(
+                    f"no price for {base} on {venue}: cannot check a market order's notional", check="notional"
+                )
+            notional_q = _notional_q(size_i, reference, pd + sd)
+            if notional_q > limits.max_order_notional_q:
+                raise RiskRejected(
+                    f"order notional {_money(notional_q)} {info.quote} is above the maximum "
+                    f"{_money(limits.max_order_notional_q)}",
+                    check="notional",
+                )
+        new_position = position_i + (-size_i if is_ask else size_i)
+        if abs(new_position) <= abs(position_i):
+            return
+        cap = limits.max_position.get(base)
+        if cap is not None:
+            cap_i = decimal_to_scaled(cap.quantize(Decimal(1).scaleb(-sd), rounding="ROUND_DOWN"), sd)
+            if abs(new_position) > cap_i:
+                raise RiskRejected(
+                    f"position would be {_num(new_position, sd)} {base}, beyond the maximum {_num(cap_i, sd)}",
+                    check="max_position",
+                )
+        if limits.max_position_notional_q is not None and reference is not None:
+            notional_q = _notional_q(abs(new_position), mid or reference, pd + sd)
+            if notional_q > limits.max_position_notional_q:
+                raise RiskRejected(
+                    f"position notional would be {_money(notional_q)} {info.quote}, beyond the maximum "
+                    f"{_money(limits.max_position_notional_q)}",
+                    check="max_position",
+                )
+
+    @staticmethod
+    def _check_reduce_only(base: str, side: str, is_ask: bool, size_i: int, position_i: int, sd: int) -> None:
+        if position_i == 0:
+            raise RiskRejected(f"reduce-only {side}: there is no {base} position to reduce", check="reduce_only")
+        if (position_i > 0) != is_ask:
+            held = "long" if position_i > 0 else "short"
+            raise RiskRejected(
+                f"reduce-only {side} would increase the {held} {_num(abs(position_i), sd)} {base} position",
+                check="reduce_only",
+            )
+        if size_i > abs(position_i):
+            raise RiskRejected(
+                f"reduce-only {side} of {_num(size_i, sd)} {base} is larger than the position "
+                f"{_num(abs(position_i), sd)}",
+                check="reduce_only",
+            )
+
+
+@dataclass(slots=True)
+class KillReport:
+    """What the kill switch did; ``errors`` are sentences for the operator."""
+
+    chases_stopped: int = 0
+    cancelled: list[Any] = field(default_factory=list)
+    flatten_orders: list[Any] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+async def kill_switch(services: Any, flatten: bool = False) -> KillReport:
+    """Stop chases, cancel every open order everywhere, optionally flatten, then HALT.
+
+    ``services`` is a Runtime or anything with ``orders``, ``positions``, ``risk`` and
+    (optionally) ``tracking``.  While it works the desk is REDUCING, so only the
+    flattening orders pass the risk check; it ends HALTED until ``risk.rearm()``.
+    Failures on one venue are reported and the rest still proceed.
+    """
+    report = KillReport()
+    risk: RiskManager | None = getattr(services, "risk", None)
+    orders = getattr(services, "orders", None)
+    positions = getattr(services, "positions", None)
+    tracking = getattr(services, "tracking", None)
+    if risk is not None:
+        risk.set_state(TradingState.REDUCING, "kill switch in progress")
+
+    if tracking is not None:
+        for chase in list(tracking.active()):
+            try:
+                await chase.cancel()
+                report.chases_stopped += 1
+            except Exception as exc:
+                report.errors.append(f"stopping chase {getattr(chase, 'chase_id', '?')} failed: {exc}")
+
+    if orders is None:
+        report.errors.append("no order service: open orders were not cancelled")
+    else:
+        try:
+            report.cancelled = list(await orders.cancel_all())
+        except Exception as exc:
+            report.errors.append(f"cancel all failed: {exc}")
+
+    if flatten and orders is not None and positions is not None:
+        for view in positions.positions():
+            if not view.size_i:
+                continue
+            try:
+                order = await orders.submit_market(
+                    view.venue, view.symbol, is_ask=view.size_i > 0, size_i=abs(view.size_i), reduce_only=True
+                )
+                report.flatten_orders.append(order)
+            except Exception as exc:
+                report.errors.append(f"flattening {view.venue} {view.symbol} failed: {exc}")
+
+    if risk is not None:
+        risk.set_state(TradingState.HALTED, "kill switch" + (" (flattened)" if flatten else ""))
+    for error in report.errors:
+        log.error("kill switch: %s", error)
+    return report
+
+
+def _num(value_i: int, decimals: int) -> str:
+    """Scaled int as a trader writes it: ``10, 4 -> "0.001"``."""
+    text = scaled_to_str(value_i, decimals)
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def _money(value_q: int) -> str:
+    whole = rescale(value_q, QUOTE_DECIMALS, 2)
+    text = scaled_to_str(whole, 2)
+    sign = "-" if text.startswith("-") else ""
+    units, cents = text.lstrip("-").split(".")
+    return f"{sign}{int(units):,}.{cents}"
+
+
+def _pct(bps: int) -> str:
+    return _num(bps, 2) + "%"
+
+
+def _notional_q(size_i: int, price_i: int, n_decimals: int) -> int:
+    return rescale(size_i * price_i, n_decimals, QUOTE_DECIMALS)

@@ -1,0 +1,5 @@
+"""``python -m console``: the same as the ``perpdesk`` command."""
+
+from console.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,719 @@
+"""``PerpdeskApp``: the trading console, hosting the runtime on Textual's event loop.
+
+The app owns no trading logic.  It starts a ``Runtime`` (the same object scripts use), lets
+the ``Bridge`` collect what changed, and paints it on a bounded timer.  Everything it needs
+is injectable (runtime, clock, venue, symbol) so tests run it on a seeded sim in virtual time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from typing import Any
+
+from textual import work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+
+from connector.clock import Clock
+from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
+from console.bridge import Batch, Bridge, connectors_of
+from console.dialogs import ConfirmScreen, KillSwitchScreen
+from console.diff_table import DiffTable
+from console.ladder import DepthLadder, LadderData
+from console.market_list import MarketList
+from console.notify import Throttle
+from console.order_entry import OrderEntry
+from console.order_form import OrderTicket, notional_q, validate
+from console.status import StatusBar, StatusView
+from console.tape import TradesTape, clock_text
+from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
+
+log = logging.getLogger(__name__)
+
+FLUSH_HZ = 25
+DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
+
+ORDER_COLUMNS = [
+    ("symbol", "Symbol"),
+    ("side", "Side"),
+    ("kind", "Type"),
+    ("price", "Price"),
+    ("size", "Size"),
+    ("filled", "Filled"),
+    ("state", "State"),
+    ("flags", "Flags"),
+    ("id", "Order id"),
+]
+POSITION_COLUMNS = [
+    ("symbol", "Symbol"),
+    ("side", "Side"),
+    ("size", "Size"),
+    ("entry", "Entry"),
+    ("mark", "Mark"),
+    ("upnl", "uPnL"),
+    ("rpnl", "rPnL"),
+    ("liq", "Liq."),
+]
+FILL_COLUMNS = [
+    ("time", "Time"),
+    ("symbol", "Symbol"),
+    ("side", "Side"),
+    ("price", "Price"),
+    ("size", "Size"),
+    ("fee", "Fee"),
+    ("role", "Role"),
+]
+
+
+def money(value_q: int) -> str:
+    """Quote money with two decimals and thousands separators (display only)."""
+    sign = "-" if value_q < 0 else ""
+    cents = (abs(value_q) + 5_000) // 10_000
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
+class PerpdeskApp(App[int]):
+    """The console.  ``runtime`` is a ``Runtime`` (not yet started); the app starts and stops it."""
+
+    TITLE = "perpdesk"
+    CSS_PATH = "perpdesk.tcss"
+    ENABLE_COMMAND_PALETTE = True
+
+    BINDINGS = [
+        Binding("q", "quit", "Quit", id="app.quit"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
+        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
+        Binding("escape", "leave", "Leave field", show=False, id="app.leave"),
+        Binding("m", "focus_markets", "Markets", show=False, id="app.markets"),
+        Binding("b", "order_entry(False)", "Buy", id="order.buy"),
+        Binding("s", "order_entry(True)", "Sell", id="order.sell"),
+        Binding("f2", "toggle_side", "Side", show=False, id="order.toggle_side"),
+        Binding("f3", "toggle_kind", "Limit/market", show=False, id="order.toggle_kind"),
+        Binding("f4", "toggle_unit", "Base/quote", show=False, id="order.toggle_unit"),
+        Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, id="order.toggle_post_only"),
+        Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, id="order.toggle_reduce_only"),
+        Binding("f9", "submit_order", "Send", show=False, id="order.submit"),
+        Binding("c", "cancel_selected", "Cancel", id="order.cancel"),
+        Binding("C,f8", "cancel_all", "Cancel all", key_display="C", id="order.cancel_all"),
+        Binding("x", "close_position", "Close pos.", id="position.close"),
+        Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
+        Binding("1", "tab('orders')", "Orders", show=False, id="tabs.orders"),
+        Binding("2", "tab('positions')", "Positions", show=False, id="tabs.positions"),
+        Binding("3", "tab('fills')", "Fills", show=False, id="tabs.fills"),
+    ]
+
+    def __init__(
+        self,
+        runtime: Any,
+        *,
+        clock: Clock | None = None,
+        venue: str | None = None,
+        symbol: str | None = None,
+        theme: str | None = None,
+        keymap: dict[str, str] | None = None,
+        confirm_above_q: int = DEFAULT_CONFIRM_ABOVE_Q,
+        flush_hz: float = FLUSH_HZ,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.clock: Clock = clock or runtime.clock
+        self.want_venue = venue
+        self.want_symbol = symbol.upper() if symbol else None
+        self.confirm_above_q = confirm_above_q
+        self.flush_hz = flush_hz
+        self.bridge = Bridge()
+        self.selected: tuple[str, str] | None = None
+        self.error_message: str | None = None
+        self.ready = asyncio.Event()
+        self.first_paint_ns: int | None = None
+        self._started_ns = time.perf_counter_ns()
+        self._stopping = False
+        self._frames = 0
+        self._runtime_started = False
+        self._positions: dict[tuple[str, str], Position] = {}
+        self._margins: dict[str, Margin] = {}
+        self._notified_rejects: set[tuple[str, int]] = set()
+        self._seen_fills: set[tuple[str, str]] = set()
+        self.notices = Throttle(self.clock, limit=3, window_ms=2_000)
+        for t in load_themes():
+            self.register_theme(t)
+        self.theme = theme or DEFAULT_THEME
+        if keymap:
+            self.set_keymap(keymap)
+
+    def get_theme_variable_defaults(self) -> dict[str, str]:
+        return dict(THEME_VARIABLE_DEFAULTS)
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield StatusBar(id="status")
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Static("Markets", classes="panel-title")
+                yield MarketList(id="markets")
+                yield Static("Trades", classes="panel-title", id="tape-title")
+                yield TradesTape(id="tape")
+            with Vertical(id="center"):
+                yield Static("", id="top", markup=False)
+                yield DepthLadder(id="ladder")
+            with Vertical(id="right"):
+                yield OrderEntry(id="entry")
+                yield Static("", id="margin", markup=False)
+        with TabbedContent(id="tabs", initial="orders"):
+            with TabPane("Orders 1", id="orders"):
+                yield DiffTable(ORDER_COLUMNS, id="orders-table")
+            with TabPane("Positions 2", id="positions"):
+                yield DiffTable(POSITION_COLUMNS, id="positions-table")
+            with TabPane("Fills 3", id="fills"):
+                yield DiffTable(FILL_COLUMNS, id="fills-table")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.bridge.attach(self.runtime)
+        self.query_one("#margin", Static).border_title = "Margin"
+        self.query_one("#markets", MarketList).focus()
+        self._boot()
+
+    def on_resize(self, event) -> None:
+        size = event.size
+        self.screen.set_class(size.width < 100, "-narrow")
+        self.screen.set_class(size.height < 30, "-short")
+
+    @work(exclusive=True, group="runtime", exit_on_error=False)
+    async def _boot(self) -> None:
+        try:
+            await self.runtime.start()
+        except Exception as exc:
+            log.exception("runtime failed to start")
+            self._fail(f"perpdesk: could not start: {exc}")
+            return
+        self._runtime_started = True
+        md = self.runtime.market_data
+        markets = [(v, s) for v in md.venues() for s in md.symbols(v)]
+        if not markets:
+            self._fail("perpdesk: the venue lists no markets; check --venue and the venue's status")
+            return
+        selected = self._initial_market(markets)
+        if selected is None:
+            where = self.want_venue or ", ".join(md.venues())
+            choices = ", ".join(sorted({s for _, s in markets}))
+            self._fail(f"perpdesk: unknown symbol {self.want_symbol!r} on {where}: use --symbol with one of {choices}")
+            return
+        self.query_one("#markets", MarketList).set_markets(markets, selected)
+        await self._seed_account()
+        self._paint_account()
+        self.select_market(*selected)
+        self.set_interval(1 / self.flush_hz, self.flush)
+        self.set_interval(0.2, self.refresh_status)
+        self.refresh_status()
+        self.ready.set()
+
+    def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
+        venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]
+        if self.want_symbol:
+            for venue in venues:
+                if (venue, self.want_symbol) in markets:
+                    return venue, self.want_symbol
+            return None
+        for venue in venues:
+            if (venue, "BTC") in markets:
+                return venue, "BTC"
+        return next((m for m in markets if m[0] in venues), None)
+
+    async def _seed_account(self) -> None:
+        """Positions and margin as the venue reports them now; events keep them current after."""
+        for venue, conn in connectors_of(self.runtime).items():
+            try:
+                for p in await conn.get_positions():
+                    self._positions[(venue, p.symbol)] = p
+                self._margins[venue] = await conn.get_margin()
+            except Exception as exc:
+                log.warning("%s: could not read the account: %s", venue, exc)
+
+    def _fail(self, message: str) -> None:
+        self.error_message = message
+        self.exit(2, return_code=2)
+
+    # -- painting -----------------------------------------------------------------------------
+
+    def select_market(self, venue: str, symbol: str) -> None:
+        self.selected = (venue, symbol)
+        self.query_one("#markets", MarketList).set_selected((venue, symbol))
+        md = self.runtime.market_data
+        info = md.market(venue, symbol)
+        self.query_one("#entry", OrderEntry).set_market(symbol, info.quote)
+        self.query_one("#ladder", DepthLadder).border_title = f"{symbol} · {venue}"
+        self._paint_book(force=True)
+        self.refresh_status()
+
+    def flush(self) -> None:
+        """Paint what changed since the last frame (runs at ``flush_hz``)."""
+        if self.selected is None:
+            return
+        batch = self.bridge.take()
+        md = self.runtime.market_data
+        markets = self.query_one("#markets", MarketList)
+        for venue, symbol in batch.books:
+            bid, ask = md.top_of_book(venue, symbol)
+            markets.update_quote(
+                (venue, symbol),
+                md.format_price(venue, symbol, bid) if bid is not None else "-",
+                md.format_price(venue, symbol, ask) if ask is not None else "-",
+            )
+        self._paint_book(force=self.selected in batch.books or bool(batch.orders))
+        if batch.orders:
+            self._paint_orders(batch)
+        if batch.fills:
+            self._paint_fills(batch.fills)
+        self._positions.update(batch.positions)
+        self._margins.update(batch.margins)
+        self._frames += 1
+        if batch.positions or batch.margins or batch.fills or self._frames % self.flush_hz == 0:
+            self._paint_account()
+        if batch.connection:
+            self.refresh_status()
+        self.notices.flush(self._notify_now)
+
+    def _paint_book(self, *, force: bool) -> None:
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        info = md.market(venue, symbol)
+        tape = self.query_one("#tape", TradesTape)
+        tape.show(md.trades(venue, symbol), (info.price_decimals, info.size_decimals))
+        if not force:
+            return
+        book = md.book(venue, symbol)
+        own_bids: dict[int, int] = {}
+        own_asks: dict[int, int] = {}
+        orders = self.runtime.orders
+        if orders is not None:
+            for o in orders.open_orders(venue, symbol):
+                if o.kind == "limit":
+                    side = own_asks if o.is_ask else own_bids
+                    side[o.price_i] = side.get(o.price_i, 0) + o.remaining_i
+        data = LadderData(
+            bids=book.bids(40),
+            asks=book.asks(40),
+            price_decimals=info.price_decimals,
+            size_decimals=info.size_decimals,
+            own_bids=own_bids,
+            own_asks=own_asks,
+        )
+        self.query_one("#ladder", DepthLadder).update_book(data)
+        self.query_one("#top", Static).update(self._top_text(venue, symbol))
+        if self.first_paint_ns is None and data.bids and data.asks:
+            self.first_paint_ns = time.perf_counter_ns() - self._started_ns
+
+    def _top_text(self, venue: str, symbol: str) -> str:
+        md = self.runtime.market_data
+        book = md.book(venue, symbol)
+        bb, ba = book.best_bid(), book.best_ask()
+        if bb is None or ba is None:
+            return f"{symbol}  waiting for both sides of the book"
+        fp, fs = md.format_price, md.format_size
+        mid = md.mid_i(venue, symbol)
+        return (
+            f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ "
+            f"{fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}  mid {fp(venue, symbol, mid)}"
+        )
+
+    def refresh_status(self) -> None:
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        venues = tuple((v, str(self._connection(v))) for v in md.venues())
+        trades = md.trades(venue, symbol)
+        trade_age = self.clock.now_ms() - trades[-1].ts_ms if trades else None
+        risk = getattr(self.runtime, "risk", None)
+        state = getattr(risk, "state", "") if risk is not None else ""
+        view = StatusView(
+            venues=venues,
+            symbol=f"{symbol}@{venue}",
+            ages=(("book", md.age_ms(venue, symbol)), ("trades", trade_age)),
+            trading_state=str(getattr(state, "value", state) or ""),
+        )
+        self.query_one("#status", StatusBar).show(view)
+
+    def _connection(self, venue: str) -> str:
+        try:
+            return str(self.runtime.connection_state(venue).value)
+        except Exception:
+            return "unknown"
+
+    def _paint_orders(self, batch: Batch) -> None:
+        orders = self.runtime.orders
+        if orders is None:
+            return
+        md = self.runtime.market_data
+        rows = {}
+        for o in orders.open_orders():
+            fp = md.format_price(o.venue, o.symbol, o.price_i) if o.kind == "limit" else "market"
+            rows[f"{o.venue}:{o.client_order_index}"] = (
+                o.symbol,
+                "SELL" if o.is_ask else "BUY",
+                o.kind,
+                fp,
+                md.format_size(o.venue, o.symbol, o.size_i),
+                md.format_size(o.venue, o.symbol, o.filled_i),
+                str(o.state.value),
+                " ".join(f for f, on in (("po", o.post_only), ("ro", o.reduce_only)) if on),
+                o.order_id or "",
+            )
+        self.query_one("#orders-table", DiffTable).sync(rows)
+        for key, o in batch.orders.items():
+            if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
+                self._notified_rejects.add(key)
+                self.notices.add("reject", f"{self._describe(o)} rejected: {o.reason or 'no reason given'}", "error")
+
+    def _describe(self, o: Any) -> str:
+        md = self.runtime.market_data
+        side = "SELL" if o.is_ask else "BUY"
+        size = md.format_size(o.venue, o.symbol, o.size_i)
+        price = f" @ {md.format_price(o.venue, o.symbol, o.price_i)}" if o.kind == "limit" else " at market"
+        return f"{side} {size} {o.symbol}{price}"
+
+    def _paint_fills(self, fills: list[tuple[str, Fill]]) -> None:
+        md = self.runtime.market_data
+        table = self.query_one("#fills-table", DiffTable)
+        for venue, f in fills:
+            key = (venue, f.trade_id)
+            if key in self._seen_fills:
+                continue
+            self._seen_fills.add(key)
+            try:
+                symbol = md.canonical(venue, f.symbol)
+            except Exception:
+                symbol = f.symbol
+            price = md.format_price(venue, symbol, f.price_i)
+            size = md.format_size(venue, symbol, f.size_i)
+            side = "SELL" if f.is_ask else "BUY"
+            table.append(
+                f"{venue}:{f.trade_id}",
+                (clock_text(f.ts_ms), symbol, side, price, size, money(f.fee_q), "maker" if f.is_maker else "taker"),
+            )
+            self.notices.add("fill", f"Filled {side} {size} {symbol} @ {price}", "information")
+        table.move_cursor(row=table.row_count - 1)
+
+    def _position_views(self) -> list[tuple[str, str, int, int | None, int | None, int, int, int | None]]:
+        """(venue, symbol, size, entry, mark, uPnL, rPnL, liq.) from the PositionService, else venue events."""
+        ps = getattr(self.runtime, "positions", None)
+        if ps is not None:
+            return [
+                (v.venue, v.symbol, v.size_i, v.entry_price_i, v.mark_price_i, v.unrealized_pnl_q,
+                 v.realized_pnl_q, v.liquidation_price_i)
+                for v in ps.positions()
+            ]
+        md = self.runtime.market_data
+        out = []
+        for (venue, venue_symbol), p in self._positions.items():
+            try:
+                symbol = md.canonical(venue, venue_symbol)
+            except Exception:
+                continue
+            if p.size_i:
+                out.append((venue, symbol, p.size_i, p.entry_price_i, p.mark_price_i, p.unrealized_pnl_q,
+                            p.realized_pnl_q, p.liquidation_price_i))
+        return out
+
+    def position_size_i(self, venue: str, symbol: str) -> int:
+        for v, s, size_i, *_ in self._position_views():
+            if (v, s) == (venue, symbol):
+                return size_i
+        return 0
+
+    def _paint_account(self) -> None:
+        md = self.runtime.market_data
+        rows = {}
+        for venue, symbol, size_i, entry, mark, upnl, rpnl, liq in self._position_views():
+            fp = md.format_price
+            rows[f"{venue}:{symbol}"] = (
+                symbol,
+                "LONG" if size_i > 0 else "SHORT",
+                md.format_size(venue, symbol, abs(size_i)),
+                fp(venue, symbol, entry) if entry else "-",
+                fp(venue, symbol, mark) if mark else "-",
+                money(upnl),
+                money(rpnl),
+                fp(venue, symbol, liq) if liq else "-",
+            )
+        self.query_one("#positions-table", DiffTable).sync(rows)
+        self.query_one("#margin", Static).update(self._margin_text())
+
+    def _margin_text(self) -> str:
+        ps = getattr(self.runtime, "positions", None)
+        lines = []
+        for venue in self.runtime.market_data.venues():
+            if ps is not None and ps.margin(venue) is not None:
+                a = ps.account(venue)
+                ratio = f"{a.margin_ratio_bps / 100:.1f}%" if a.margin_ratio_bps is not None else "-"
+                lev = f"{a.leverage_bps / 10_000:.2f}x" if a.leverage_bps is not None else "-"
+                collateral, equity, used, avail, maint = (
+                    a.collateral_q, a.equity_q, a.used_q, a.available_q, a.maintenance_q)
+            elif venue in self._margins:
+                m = self._margins[venue]
+                ratio = f"{m.maintenance_q * 100 / m.equity_q:.1f}%" if m.equity_q > 0 else "-"
+                lev = "-"
+                collateral, equity, used, avail, maint = (
+                    m.collateral_q, m.equity_q, m.used_q, m.available_q, m.maintenance_q)
+            else:
+                lines.append(f"{venue}: no account data yet")
+                continue
+            lines.append(
+                f"{venue}\n"
+                f"equity     {money(equity):>14}\n"
+                f"collateral {money(collateral):>14}\n"
+                f"used       {money(used):>14}\n"
+                f"available  {money(avail):>14}\n"
+                f"maint.     {money(maint):>14}\n"
+                f"margin ratio {ratio:>7}  lev {lev}"
+            )
+        return "\n".join(lines)
+
+    def _notify_now(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=4)
+
+    # -- actions: navigation ----------------------------------------------------------------
+
+    def on_market_list_chosen(self, event: MarketList.Chosen) -> None:
+        self.select_market(event.venue, event.symbol)
+
+    def action_focus_markets(self) -> None:
+        self.query_one("#markets", MarketList).focus()
+
+    def action_leave(self) -> None:
+        self.query_one("#markets", MarketList).focus()
+
+    def action_tab(self, tab: str) -> None:
+        self.query_one("#tabs", TabbedContent).active = tab
+        self.query_one(f"#{tab}-table", DiffTable).focus()
+
+    def action_help(self) -> None:
+        from console.help import HelpScreen
+
+        self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        await self.shutdown()
+        self.exit(0)
+
+    async def shutdown(self) -> None:
+        """Stop the runtime once (connectors, services); safe to call twice."""
+        if self._stopping:
+            return
+        self._stopping = True
+        if self._runtime_started:
+            try:
+                await asyncio.wait_for(self.runtime.stop(), timeout=5)
+            except Exception:
+                log.exception("stopping the runtime failed")
+
+    async def on_unmount(self) -> None:
+        await self.shutdown()
+
+    # -- actions: orders ---------------------------------------------------------------------
+
+    def _entry(self) -> OrderEntry:
+        return self.query_one("#entry", OrderEntry)
+
+    def action_order_entry(self, is_ask: bool) -> None:
+        entry = self._entry()
+        entry.set_side(is_ask)
+        if self.selected is not None and entry.kind == "limit":
+            venue, symbol = self.selected
+            bid, ask = self.runtime.market_data.top_of_book(venue, symbol)
+            touch = ask if is_ask else bid
+            if touch is not None:
+                entry.prefill_price(self.runtime.market_data.format_price(venue, symbol, touch))
+        entry.focus_price()
+
+    def action_toggle_side(self) -> None:
+        self._entry().toggle_side()
+
+    def action_toggle_kind(self) -> None:
+        self._entry().toggle_kind()
+
+    def action_toggle_unit(self) -> None:
+        self._entry().toggle_unit()
+
+    def action_toggle_flag(self, flag: str) -> None:
+        self._entry().toggle_flag(flag)
+
+    def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
+        self.action_submit_order()
+
+    def action_submit_order(self) -> None:
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        entry = self._entry()
+        ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
+        entry.show_errors(errors)
+        if ticket is None:
+            return
+        if self.runtime.orders is None:
+            entry.show_errors({"flags": "order entry is not available on this runtime"})
+            return
+        if ticket.notional_q > self.confirm_above_q:
+            text = f"{self._ticket_text(venue, symbol, ticket)}\nnotional ≈ {money(ticket.notional_q)}"
+            self.push_screen(
+                ConfirmScreen("Large order — send it?", text),
+                lambda ok: self._send_ticket(venue, symbol, ticket) if ok else None,
+            )
+            return
+        self._send_ticket(venue, symbol, ticket)
+
+    def _ticket_text(self, venue: str, symbol: str, t: OrderTicket) -> str:
+        md = self.runtime.market_data
+        side = "SELL" if t.is_ask else "BUY"
+        price = "at market" if t.price_i is None else f"@ {md.format_price(venue, symbol, t.price_i)}"
+        flags = " ".join(f for f, on in (("post-only", t.post_only), ("reduce-only", t.reduce_only)) if on)
+        return f"{side} {md.format_size(venue, symbol, t.size_i)} {symbol} {price} {flags}".strip()
+
+    @work(group="orders", exit_on_error=False)
+    async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket) -> None:
+        entry = self._entry()
+        orders = self.runtime.orders
+        try:
+            if t.kind == "market":
+                order = await orders.submit_market(
+                    venue, symbol, is_ask=t.is_ask, size_i=t.size_i, reduce_only=t.reduce_only
+                )
+            else:
+                order = await orders.submit_limit(
+                    venue,
+                    symbol,
+                    is_ask=t.is_ask,
+                    size_i=t.size_i,
+                    price_i=t.price_i,
+                    post_only=t.post_only,
+                    reduce_only=t.reduce_only,
+                )
+        except ValueError as exc:
+            entry.show_errors({"flags": f"not sent: {exc}"})
+            self.notices.add("reject", f"not sent: {exc}", "error")
+            return
+        except Exception as exc:
+            entry.show_errors({"flags": f"send failed: {exc}"})
+            self.notices.add("reject", f"send failed: {exc}", "error")
+            return
+        entry.show_summary(f"sent: {self._ticket_text(venue, symbol, t)} → {order.state.value}")
+
+    def _selected_order(self) -> Any:
+        orders = self.runtime.orders
+        key = self.query_one("#orders-table", DiffTable).selected_key
+        if orders is None or key is None:
+            return None
+        venue, _, index = key.rpartition(":")
+        return orders.get(venue, int(index))
+
+    def action_cancel_selected(self) -> None:
+        order = self._selected_order()
+        if order is None:
+            self.notify("no order selected: press 1 for the orders tab and pick one", severity="warning")
+            return
+        self._cancel(order)
+
+    @work(group="orders", exit_on_error=False)
+    async def _cancel(self, order: Any) -> None:
+        try:
+            await self.runtime.orders.cancel(order)
+        except Exception as exc:
+            self.notices.add("reject", f"cancel failed: {exc} ({order.state.value})", "error")
+
+    def action_cancel_all(self) -> None:
+        orders = self.runtime.orders
+        count = len(orders.open_orders()) if orders is not None else 0
+        if count == 0:
+            self.notify("no open orders to cancel")
+            return
+        self.push_screen(
+            ConfirmScreen("Cancel all orders?", f"Cancel all {count} open order(s) on every venue and market."),
+            lambda ok: self._cancel_all() if ok else None,
+        )
+
+    @work(group="orders", exit_on_error=False)
+    async def _cancel_all(self) -> None:
+        try:
+            await self.runtime.orders.cancel_all()
+        except Exception as exc:
+            self.notices.add("reject", f"cancel-all failed: {exc}", "error")
+
+    def action_close_position(self) -> None:
+        key = self.query_one("#positions-table", DiffTable).selected_key
+        if key is None:
+            self.notify("no position selected: press 2 for the positions tab and pick one", severity="warning")
+            return
+        venue, _, symbol = key.partition(":")
+        md = self.runtime.market_data
+        size_i = self.position_size_i(venue, symbol)
+        if size_i == 0 or self.runtime.orders is None:
+            return
+        side = "SELL" if size_i > 0 else "BUY"
+        size = md.format_size(venue, symbol, abs(size_i))
+        self.push_screen(
+            ConfirmScreen("Close position?", f"{side} {size} {symbol} at market, reduce-only."),
+            lambda ok: self._close(venue, symbol, size_i) if ok else None,
+        )
+
+    @work(group="orders", exit_on_error=False)
+    async def _close(self, venue: str, symbol: str, size_i: int) -> None:
+        try:
+            await self.runtime.orders.submit_market(
+                venue, symbol, is_ask=size_i > 0, size_i=abs(size_i), reduce_only=True
+            )
+        except Exception as exc:
+            self.notices.add("reject", f"close failed: {exc}", "error")
+
+    def action_kill_switch(self) -> None:
+        if isinstance(self.screen, KillSwitchScreen):
+            return
+        orders = self.runtime.orders
+        count = len(orders.open_orders()) if orders is not None else 0
+        positions = len(self._position_views())
+        self.push_screen(KillSwitchScreen(count, positions), self._on_kill_choice)
+
+    def _on_kill_choice(self, choice: str | None) -> None:
+        if choice is not None:
+            self._kill(choice == "flatten")
+
+    @work(group="orders", exit_on_error=False)
+    async def _kill(self, flatten: bool) -> None:
+        try:
+            await self.runtime.kill_switch(flatten=flatten)
+        except Exception as exc:
+            self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
+            return
+        self.notify("KILL SWITCH: orders cancelled, trading halted" + (", flattening" if flatten else ""),
+                    severity="warning", timeout=8)
+        self.refresh_status()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        self._preview()
+
+    def _preview(self) -> None:
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        entry = self._entry()
+        values = entry.values()
+        if not values["size_text"].strip():
+            return
+        ticket, _errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **values)
+        if ticket is not None:
+            info = md.market(venue, symbol)
+            entry.show_summary(
+                f"{self._ticket_text(venue, symbol, ticket)} ≈ {money(ticket.notional_q)} {info.quote}"
+                if ticket.notional_q
+                else self._ticket_text(venue, symbol, ticket)
+            )
+
+
+__all__ = ["PerpdeskApp", "money", "notional_q"]

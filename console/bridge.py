@@ -1,0 +1,82 @@
+"""Between the runtime's events and the screen: keep the latest state per key, hand it over per frame.
+
+Connector and service callbacks run synchronously on every tick; they only mark what changed
+(a set add or a dict store).  The app drains this on a 20–30 Hz timer, so a book that changes
+thousands of times a second costs one repaint per frame, and the keys never lag.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from connector.interface import ConnectionEvent, Fill, Margin, Position
+
+MarketKey = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Batch:
+    books: set[MarketKey] = field(default_factory=set)
+    orders: dict[tuple[str, int], Any] = field(default_factory=dict)
+    fills: list[tuple[str, Fill]] = field(default_factory=list)
+    positions: dict[tuple[str, str], Position] = field(default_factory=dict)
+    margins: dict[str, Margin] = field(default_factory=dict)
+    connection: bool = False
+
+    def __bool__(self) -> bool:
+        return bool(self.books or self.orders or self.fills or self.positions or self.margins or self.connection)
+
+
+class Bridge:
+    """Collects changes from the runtime; ``take()`` returns them and starts a fresh batch."""
+
+    def __init__(self) -> None:
+        self._batch = Batch()
+        self.events_seen = 0
+
+    def book_changed(self, venue: str, symbol: str) -> None:
+        self.events_seen += 1
+        self._batch.books.add((venue, symbol))
+
+    def order_changed(self, order: Any) -> None:
+        self.events_seen += 1
+        self._batch.orders[(order.venue, order.client_order_index)] = order
+
+    def fill(self, venue: str, fill: Fill) -> None:
+        self.events_seen += 1
+        self._batch.fills.append((venue, fill))
+
+    def position(self, venue: str, position: Position) -> None:
+        self.events_seen += 1
+        self._batch.positions[(venue, position.symbol)] = position
+
+    def margin(self, venue: str, margin: Margin) -> None:
+        self.events_seen += 1
+        self._batch.margins[venue] = margin
+
+    def connection(self, event: ConnectionEvent) -> None:
+        self._batch.connection = True
+
+    def take(self) -> Batch:
+        batch, self._batch = self._batch, Batch()
+        return batch
+
+    def attach(self, runtime: Any) -> None:
+        """Register with the runtime's services and connectors (console → execution → connector)."""
+        runtime.market_data.add_listener(self.book_changed)
+        orders = getattr(runtime, "orders", None)
+        if orders is not None:
+            orders.add_listener(self.order_changed)
+        for venue, connector in connectors_of(runtime).items():
+            connector.add_handler("fill", lambda f, v=venue: self.fill(v, f))
+            connector.add_handler("position", lambda p, v=venue: self.position(v, p))
+            connector.add_handler("margin", lambda m, v=venue: self.margin(v, m))
+            connector.add_handler("connection", self.connection)
+
+
+def connectors_of(runtime: Any) -> dict[str, Any]:
+    conns = runtime.connectors
+    if isinstance(conns, dict):
+        return dict(conns)
+    return {c.venue: c for c in conns}

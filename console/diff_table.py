@@ -1,0 +1,67 @@
+"""A DataTable that is given the whole wanted content and changes only what differs.
+
+DataTable repaints every visible cell when any cell changes, so it is kept for low-churn
+views (orders, positions, fills) and fed diffs: rows added, rows removed, changed cells
+updated one by one.  Unchanged rows cost nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from rich.text import Text
+from textual.widgets import DataTable
+
+Cell = str | Text
+
+
+class DiffTable(DataTable):
+    DEFAULT_CSS = """
+    DiffTable { height: 1fr; }
+    """
+
+    def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
+        super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._columns = list(columns)
+        self._shown: dict[str, tuple[Cell, ...]] = {}
+        self.cell_updates = 0
+
+    def on_mount(self) -> None:
+        for key, label in self._columns:
+            self.add_column(label, key=key)
+
+    def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
+        """Make the table show exactly ``rows`` (key -> cells), touching only what changed."""
+        for key in [k for k in self._shown if k not in rows]:
+            self.remove_row(key)
+            del self._shown[key]
+        for key, cells in rows.items():
+            cells = tuple(cells)
+            old = self._shown.get(key)
+            if old is None:
+                self.add_row(*cells, key=key)
+            elif old != cells:
+                for (col, _), a, b in zip(self._columns, old, cells, strict=True):
+                    if a != b:
+                        self.update_cell(key, col, b)
+                        self.cell_updates += 1
+            else:
+                continue
+            self._shown[key] = cells
+
+    def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> None:
+        """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``."""
+        if key in self._shown:
+            return
+        self.add_row(*cells, key=key)
+        self._shown[key] = tuple(cells)
+        while len(self._shown) > keep:
+            oldest = next(iter(self._shown))
+            self.remove_row(oldest)
+            del self._shown[oldest]
+
+    @property
+    def selected_key(self) -> str | None:
+        if not self._shown or self.cursor_row < 0 or self.cursor_row >= self.row_count:
+            return None
+        return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value

@@ -1,0 +1,199 @@
+"""The depth ladder: a line-API widget, because the book changes far more often than a screen can show.
+
+Each row is described by a small tuple (side, price, size, cumulative, our size, bar width); a
+row whose tuple did not change keeps its cached ``Strip`` and is not repainted.  Only the rows that
+changed are refreshed, so a busy book costs a few lines a frame, not the whole panel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from rich.segment import Segment
+from rich.style import Style
+from textual.geometry import Region, Size
+from textual.strip import Strip
+from textual.widget import Widget
+
+from connector.scaling import scaled_to_str
+
+Row = tuple
+"""(kind, price_i, size_i, cum_i, own_i, bar_cells) or (kind, text) for header/spread rows."""
+
+_OWN_W = 9
+_PRICE_W = 11
+_SIZE_W = 10
+_CUM_W = 11
+_FIXED_W = _OWN_W + _PRICE_W + _SIZE_W + _CUM_W + 1
+
+
+@dataclass(slots=True)
+class LadderData:
+    """What the ladder shows; built by the bridge from the book and our open orders."""
+
+    bids: list[tuple[int, int]]
+    asks: list[tuple[int, int]]
+    price_decimals: int
+    size_decimals: int
+    own_bids: dict[int, int] = field(default_factory=dict)
+    own_asks: dict[int, int] = field(default_factory=dict)
+
+
+class DepthLadder(Widget):
+    """Asks above, bids below, best prices meeting at the spread line in the middle."""
+
+    COMPONENT_CLASSES = {
+        "ladder--header",
+        "ladder--bid",
+        "ladder--ask",
+        "ladder--bid-bar",
+        "ladder--ask-bar",
+        "ladder--own",
+        "ladder--spread",
+    }
+
+    DEFAULT_CSS = """
+    DepthLadder { height: 1fr; min-height: 5; }
+    DepthLadder > .ladder--header { color: $text-muted; text-style: bold; }
+    DepthLadder > .ladder--bid { color: $price-up; }
+    DepthLadder > .ladder--ask { color: $price-down; }
+    DepthLadder > .ladder--bid-bar { background: $depth-bar-bid; }
+    DepthLadder > .ladder--ask-bar { background: $depth-bar-ask; }
+    DepthLadder > .ladder--own { color: $own-order; text-style: bold; }
+    DepthLadder > .ladder--spread { color: $text-muted; }
+    """
+
+    def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(name=name, id=id, classes=classes)
+        self._data: LadderData | None = None
+        self._rows: list[Row] = []
+        self._strips: dict[Row, Strip] = {}
+        self.repainted_rows = 0
+        """How many rows were re-rendered (not served from the cache): a test and bench figure."""
+
+    def on_mount(self) -> None:
+        self.watch(self.app, "theme", self._theme_changed, init=False)
+
+    def _theme_changed(self) -> None:
+        self._strips.clear()
+        self.refresh()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+        self._layout_rows(full=True)
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(5, container.height)
+
+    def update_book(self, data: LadderData | None) -> None:
+        """New book state: rebuild row tuples, repaint only the rows that changed."""
+        old = self._data
+        if old is not None and data is not None and (old.price_decimals, old.size_decimals) != (
+            data.price_decimals,
+            data.size_decimals,
+        ):
+            self._strips.clear()
+        self._data = data
+        self._layout_rows(full=False)
+
+    def _layout_rows(self, *, full: bool) -> None:
+        height = self.size.height
+        width = self.size.width
+        rows = self._build_rows(height, width)
+        old = self._rows
+        self._rows = rows
+        if full or len(old) != len(rows):
+            self.refresh()
+            return
+        for y, (a, b) in enumerate(zip(old, rows, strict=True)):
+            if a != b:
+                self.refresh(Region(0, y, width, 1))
+
+    def _build_rows(self, height: int, width: int) -> list[Row]:
+        if height <= 0:
+            return []
+        data = self._data
+        rows: list[Row] = [("header",)]
+        if data is None:
+            rows.append(("spread", "waiting for the book…"))
+            return rows + [("blank",)] * (height - 2)
+        per_side = max(1, (height - 2) // 2)
+        asks = data.asks[:per_side]
+        bids = data.bids[:per_side]
+        bar_w = min(width - _FIXED_W, 32)
+        bar_w = bar_w if bar_w >= 4 else 0
+        biggest = max([s for _, s in asks] + [s for _, s in bids] + [1])
+
+        def side_rows(levels: list[tuple[int, int]], kind: str, own: dict[int, int]) -> list[Row]:
+            out: list[Row] = []
+            cum = 0
+            for price_i, size_i in levels:
+                cum += size_i
+                bar = (size_i * bar_w + biggest - 1) // biggest if bar_w else 0
+                out.append((kind, price_i, size_i, cum, own.get(price_i, 0), bar))
+            return out
+
+        ask_rows = side_rows(asks, "ask", data.own_asks)
+        ask_rows.reverse()
+        pad_top = per_side - len(ask_rows)
+        rows.extend([("blank",)] * pad_top)
+        rows.extend(ask_rows)
+        if asks and bids:
+            spread = asks[0][0] - bids[0][0]
+            rows.append(("spread", f"spread {scaled_to_str(spread, data.price_decimals)}"))
+        else:
+            rows.append(("spread", "one-sided book"))
+        rows.extend(side_rows(bids, "bid", data.own_bids))
+        rows.extend([("blank",)] * (height - len(rows)))
+        return rows[:height]
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self._rows):
+            return Strip.blank(width, self.rich_style)
+        row = self._rows[y]
+        strip = self._strips.get(row)
+        if strip is None:
+            if len(self._strips) > 4096:
+                self._strips.clear()
+            strip = self._render_row(row, width)
+            self._strips[row] = strip
+            self.repainted_rows += 1
+        return strip
+
+    def _render_row(self, row: Row, width: int) -> Strip:
+        base = self.rich_style
+        kind = row[0]
+        if kind == "blank":
+            return Strip.blank(width, base)
+        if kind == "header":
+            style = base + self.get_component_rich_style("ladder--header", partial=True)
+            text = f"{'mine':>{_OWN_W - 1}} {'price':>{_PRICE_W}}{'size':>{_SIZE_W}}{'cum':>{_CUM_W}} "
+            return Strip([Segment(text[:width], style)]).adjust_cell_length(width, base)
+        if kind == "spread":
+            style = base + self.get_component_rich_style("ladder--spread", partial=True)
+            return Strip([Segment(f"{row[1]:^{width}}"[:width], style)]).adjust_cell_length(width, base)
+        _, price_i, size_i, cum_i, own_i, bar = row
+        data = self._data
+        pd, sd = (data.price_decimals, data.size_decimals) if data else (0, 0)
+        side_cls = "ladder--bid" if kind == "bid" else "ladder--ask"
+        bar_cls = "ladder--bid-bar" if kind == "bid" else "ladder--ask-bar"
+        side_style = base + self.get_component_rich_style(side_cls, partial=True)
+        own_style = base + self.get_component_rich_style("ladder--own", partial=True)
+        bar_style = blended_background(self, bar_cls)
+        own_text = f"{scaled_to_str(own_i, sd)} ▶" if own_i else ""
+        segments = [
+            Segment(f"{own_text:>{_OWN_W - 1}} ", own_style),
+            Segment(f"{scaled_to_str(price_i, pd):>{_PRICE_W}}", side_style),
+            Segment(f"{scaled_to_str(size_i, sd):>{_SIZE_W}}", base),
+            Segment(f"{scaled_to_str(cum_i, sd):>{_CUM_W}} ", base),
+        ]
+        if bar:
+            segments.append(Segment(" " * bar, base + bar_style))
+        return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+
+
+def blended_background(widget: Widget, component: str) -> Style:
+    """A component's background with its alpha blended over the widget's (Rich styles have no alpha)."""
+    background = widget.get_component_styles(component).background
+    return Style(bgcolor=(widget.background_colors[1] + background).rich_color)

@@ -1,0 +1,140 @@
+"""The order-entry panel: side, limit/market, price, size (base or quote notional), post-only, reduce-only.
+
+Focus flow that works over SSH: ``b``/``s`` jump into the price field with the side set, Tab
+moves to the size, Enter sends; F2–F6 toggle side, type, size unit and the flags from
+inside a field (printable keys would be typed, F-keys are not); Escape leaves the panel.
+Errors appear under the field they concern and nothing is sent while any remain.
+"""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Checkbox, Input, Static
+
+
+class OrderEntry(Vertical):
+    DEFAULT_CSS = """
+    OrderEntry { height: auto; border: round $panel-lighten-2; border-title-color: $accent; padding: 0 1; }
+    OrderEntry:focus-within { border: round $accent; }
+    OrderEntry #entry-mode { height: 1; }
+    OrderEntry #entry-mode.-buy { color: $price-up; text-style: bold; }
+    OrderEntry #entry-mode.-sell { color: $price-down; text-style: bold; }
+    OrderEntry Input { height: 1; border: none; padding: 0 1; background: $boost; }
+    OrderEntry Input:focus { background: $accent 20%; }
+    OrderEntry Input.-invalid { background: $error 25%; }
+    OrderEntry .label { width: 7; height: 1; color: $text-muted; }
+    OrderEntry .row { height: 1; }
+    OrderEntry .error { height: auto; color: $error; display: none; padding-left: 7; }
+    OrderEntry .error.-shown { display: block; }
+    OrderEntry Checkbox { border: none; padding: 0; height: 1; width: auto; margin-right: 2; background: transparent; }
+    OrderEntry #entry-summary { height: auto; color: $text-muted; }
+    """
+
+    class Submit(Message):
+        """The trader pressed Enter in a field (or F9)."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.is_ask = False
+        self.kind = "limit"
+        self.size_in_quote = False
+        self.symbol = ""
+        self.quote = "USD"
+        self.border_title = "Order"
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="entry-mode", markup=False)
+        with Horizontal(classes="row"):
+            yield Static("price", classes="label")
+            yield Input(id="price", placeholder="limit price", compact=True)
+        yield Static("", id="price-error", classes="error", markup=False)
+        with Horizontal(classes="row"):
+            yield Static("size", id="size-label", classes="label")
+            yield Input(id="size", placeholder="size", compact=True)
+        yield Static("", id="size-error", classes="error", markup=False)
+        yield Checkbox("post-only (F5)", id="post-only", compact=True)
+        yield Checkbox("reduce-only (F6)", id="reduce-only", compact=True)
+        yield Static("", id="flags-error", classes="error", markup=False)
+        yield Static("", id="entry-summary", markup=False)
+
+    def on_mount(self) -> None:
+        for inp in self.query(Input):
+            inp.cursor_blink = False
+        self._render_mode()
+
+    def set_market(self, symbol: str, quote: str) -> None:
+        self.symbol = symbol
+        self.quote = quote
+        self._render_mode()
+
+    def _render_mode(self) -> None:
+        mode = self.query_one("#entry-mode", Static)
+        side = "SELL" if self.is_ask else "BUY"
+        unit = self.quote if self.size_in_quote else "base"
+        mode.update(f"{side} {self.symbol} {self.kind.upper()}  size in {unit}")
+        mode.set_class(self.is_ask, "-sell")
+        mode.set_class(not self.is_ask, "-buy")
+        price = self.query_one("#price", Input)
+        price.disabled = self.kind == "market"
+        price.placeholder = "at market" if self.kind == "market" else "limit price"
+        self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
+        self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
+
+    def set_side(self, is_ask: bool) -> None:
+        self.is_ask = is_ask
+        self._render_mode()
+
+    def toggle_side(self) -> None:
+        self.set_side(not self.is_ask)
+
+    def toggle_kind(self) -> None:
+        self.kind = "market" if self.kind == "limit" else "limit"
+        if self.kind == "market":
+            self.query_one("#post-only", Checkbox).value = False
+        self._render_mode()
+
+    def toggle_unit(self) -> None:
+        self.size_in_quote = not self.size_in_quote
+        self._render_mode()
+
+    def toggle_flag(self, flag: str) -> None:
+        box = self.query_one(f"#{flag}", Checkbox)
+        box.value = not box.value
+
+    def prefill_price(self, text: str) -> None:
+        price = self.query_one("#price", Input)
+        price.value = text
+        price.cursor_position = len(text)
+
+    def values(self) -> dict:
+        return {
+            "is_ask": self.is_ask,
+            "kind": self.kind,
+            "price_text": self.query_one("#price", Input).value,
+            "size_text": self.query_one("#size", Input).value,
+            "size_in_quote": self.size_in_quote,
+            "post_only": self.query_one("#post-only", Checkbox).value,
+            "reduce_only": self.query_one("#reduce-only", Checkbox).value,
+        }
+
+    def show_errors(self, errors: dict[str, str]) -> None:
+        for name in ("price", "size", "flags"):
+            label = self.query_one(f"#{name}-error", Static)
+            message = errors.get(name, "")
+            label.update(message)
+            label.set_class(bool(message), "-shown")
+            if name != "flags":
+                self.query_one(f"#{name}", Input).set_class(bool(message), "-invalid")
+
+    def show_summary(self, text: str) -> None:
+        self.query_one("#entry-summary", Static).update(text)
+
+    def focus_price(self) -> None:
+        target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)
+        target.focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        self.post_message(self.Submit())

@@ -1,0 +1,89 @@
+"""The header line: venue, connection state, trading state and per-stream data age.
+
+Age badges turn amber, then red, as a stream goes quiet, so a frozen book is never mistaken
+for a calm market.  Colours come from theme variables (``$stale-warn``, ``$stale-bad``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from rich.text import Text
+from textual.widget import Widget
+
+WARN_MS = 2_000
+BAD_MS = 5_000
+
+
+@dataclass(frozen=True, slots=True)
+class StatusView:
+    venues: tuple[tuple[str, str], ...]
+    """(venue, connection summary) pairs."""
+    symbol: str
+    ages: tuple[tuple[str, int | None], ...]
+    """(stream name, age in ms or None when nothing arrived yet)."""
+    trading_state: str = ""
+
+
+def format_age(age_ms: int | None) -> str:
+    if age_ms is None:
+        return "—"
+    if age_ms < 1_000:
+        return f"{age_ms}ms"
+    if age_ms < 60_000:
+        return f"{age_ms / 1000:.1f}s"
+    return f"{age_ms // 60_000}m"
+
+
+def age_level(age_ms: int | None) -> str:
+    """``ok``, ``warn`` or ``bad``; no data at all counts as bad."""
+    if age_ms is None or age_ms >= BAD_MS:
+        return "bad"
+    return "warn" if age_ms >= WARN_MS else "ok"
+
+
+class StatusBar(Widget):
+    COMPONENT_CLASSES = {"status--ok", "status--warn", "status--bad", "status--title", "status--muted"}
+
+    DEFAULT_CSS = """
+    StatusBar { height: 1; background: $panel; color: $foreground; }
+    StatusBar > .status--title { text-style: bold; color: $accent; }
+    StatusBar > .status--ok { color: $price-up; }
+    StatusBar > .status--warn { color: $stale-warn; text-style: bold; }
+    StatusBar > .status--bad { color: $stale-bad; text-style: bold; }
+    StatusBar > .status--muted { color: $text-muted; }
+    """
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.view: StatusView | None = None
+
+    def show(self, view: StatusView) -> None:
+        if view != self.view:
+            self.view = view
+            self.refresh()
+
+    def render(self) -> Text:
+        style = self.get_component_rich_style
+        text = Text(" perpdesk ", style=style("status--title"), no_wrap=True, overflow="ellipsis")
+        view = self.view
+        if view is None:
+            text.append("│ starting…", style=style("status--muted"))
+            return text
+        for venue, conn in view.venues:
+            level = {"connected": "ok", "connecting": "warn"}.get(conn, "bad")
+            dot = "●" if level == "ok" else "◌" if level == "warn" else "○"
+            text.append("│ ", style=style("status--muted"))
+            text.append(f"{venue} ")
+            text.append(f"{dot} {conn} ", style=style(f"status--{level}"))
+        text.append("│ ", style=style("status--muted"))
+        text.append(f"{view.symbol} ", style=style("status--title"))
+        for stream, age in view.ages:
+            text.append("│ ", style=style("status--muted"))
+            text.append(f"{stream} ")
+            text.append(f"{format_age(age)} ", style=style(f"status--{age_level(age)}"))
+        if view.trading_state:
+            level = {"ACTIVE": "ok", "REDUCING": "warn"}.get(view.trading_state, "bad")
+            text.append("│ ", style=style("status--muted"))
+            text.append(view.trading_state, style=style(f"status--{level}"))
+        return text

@@ -1,0 +1,47 @@
+"""Builds a console on the fake venue in virtual time, for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from connector.clock import VirtualClock
+from console.app import PerpdeskApp
+from execution.runtime import Runtime
+from tests.console_fakes import FakeVenue
+
+
+@dataclass
+class Desk:
+    app: PerpdeskApp
+    venue: FakeVenue
+    runtime: Runtime
+    clock: VirtualClock
+
+
+def make_desk(*, seed: int = 7, **app_options) -> Desk:
+    clock = VirtualClock()
+    venue = FakeVenue(clock, seed=seed)
+    runtime = Runtime([venue], clock=clock)
+    if runtime.orders is None:
+        from execution.order_service import OrderService
+
+        runtime.orders = OrderService(runtime.connectors, runtime.market_data, clock=clock)
+    app = PerpdeskApp(runtime, clock=clock, **app_options)
+    return Desk(app, venue, runtime, clock)
+
+
+async def ready(desk: Desk, pilot, *, ticks: int = 3) -> None:
+    """Wait for the runtime to start, move the market a little, paint one frame."""
+    await asyncio.wait_for(desk.app.ready.wait(), 5)
+    desk.venue.tick(ticks)
+    await settle(desk, pilot)
+
+
+async def settle(desk: Desk, pilot) -> None:
+    """Let workers finish their awaits, then paint one frame and let it render."""
+    for _ in range(3):
+        await pilot.pause()
+    desk.app.flush()
+    desk.app.refresh_status()
+    await pilot.pause()

@@ -94,6 +94,10 @@ class Reconciler:
         if fn in self._listeners:
             self._listeners.remove(fn)
 
+    def note(self, venue: str, subject: str, change: str, reason: str) -> ReconcileRecord:
+        """Add a record from outside a pass (e.g. the runtime noticing an unclean previous run)."""
+        return self._record(venue, subject, change, reason)
+
     def _record(self, venue: str, subject: str, change: str, reason: str) -> ReconcileRecord:
         rec = ReconcileRecord(self.clock.now_ms(), venue, subject, change, reason)
         self.log.append(rec)

@@ -193,6 +193,11 @@ class Runtime:
 
     async def _start_reconciler(self) -> None:
         """Record the run, then reconcile the journal's picture with every venue and start the heartbeat."""
+        previous = self.journal.runs()[-1:]
+        if previous and previous[0]["stopped_ms"] is None:
+            self.reconciler.note(
+                "*", "run", "previous run did not stop cleanly", "checking every venue for what changed meanwhile"
+            )
         self.run_id = self.journal.start_run(self.clock.now_ms())
         await self.reconciler.start()
 

@@ -321,3 +321,12 @@ async def test_unknown_venue_order_is_adopted_with_earlier_orphan_fills(svc):
     assert "adopted" in order.history[0].reason
     nxt = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=1)
     assert nxt.client_order_index != 424242
+
+
+async def test_cancel_of_an_order_the_venue_never_received_ends_rejected(svc, venue):
+    venue.script("submit_limit_order", VenueError("response lost"))
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.script("cancel_by_client_id", UnknownOrder("no such order"))
+    await svc.cancel(order)
+    assert order.state == S.REJECTED
+    assert "never placed" in order.reason

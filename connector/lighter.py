@@ -1,0 +1,629 @@
+"""Lighter (zkLighter) perpetuals.
+
+Three concerns, kept apart: metadata (markets from ``orderBookDetails``), market data
+(the ``order_book/{id}`` stream chained on nonces) and orders/account (signed
+transactions sent with ``sendTx``, account channels, account REST).
+
+``sendTx`` answering 200 means only that the venue accepted the transaction; whether the
+order rests, fills or is refused arrives later on ``account_all_orders`` or from
+``get_order``.  So ``submit_*`` returns an empty order id and the connector declares the
+``"async_ack"`` capability: the order service keeps such an order SUBMITTING until the
+venue's order update (or a status query) says more.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable
+from typing import Any
+
+import httpx
+from websockets.asyncio.client import ClientConnection, connect
+from websockets.exceptions import WebSocketException
+
+from connector import lighter_wire as wire
+from connector.base import BaseConnector
+from connector.clock import Clock
+from connector.errors import (
+    AuthError,
+    InvalidOrder,
+    OrderRejected,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+)
+from connector.interface import (
+    BookUpdate,
+    ConnectionState,
+    Margin,
+    MarketInfo,
+    OrderSnapshot,
+    Position,
+)
+from connector.nonces import InvalidNonce, NonceManager, NonceNotConsumed
+from connector.scaling import str_to_scaled
+
+log = logging.getLogger(__name__)
+
+MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
+TESTNET_URL = "https://testnet.zklighter.elliot.ai"
+STREAM = "lighter"
+ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
+
+
+class LighterConnector(BaseConnector):
+    venue = "lighter"
+    capabilities = frozenset({"amend", "dead_man_switch", "async_ack"})
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        ws_url: str | None = None,
+        testnet: bool = False,
+        keys: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+        request_timeout_s: float = 10.0,
+        stale_after_s: float = 60.0,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        auth_ttl_s: int = 3600,
+        auth_renew_before_s: int = 300,
+        market_slippage_bps: int = 500,
+        key_file: str | None = None,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.base_url = (base_url or (TESTNET_URL if testnet else MAINNET_URL)).rstrip("/")
+        self.ws_url = ws_url or self.base_url.replace("http", "ws", 1) + "/stream"
+        self.chain_id = wire.TESTNET_CHAIN_ID if testnet else wire.MAINNET_CHAIN_ID
+        self.request_timeout_s = request_timeout_s
+        self.stale_after_s = stale_after_s
+        self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
+        self.auth_ttl_s, self.auth_renew_before_s = auth_ttl_s, auth_renew_before_s
+        self.market_slippage_bps = market_slippage_bps
+        self.account_index: int | None = None
+        self.api_key_index: int | None = None
+        self._private_key: str | None = None
+        if keys:
+            self.account_index, self.api_key_index, self._private_key = wire.parse_keys(keys)
+            wire.load_sdk()  # fail at construction, with the install hint, not at the first order
+        self._signer: wire.LighterSigner | None = None
+        self.nonces = NonceManager(self._fetch_nonce)
+        self._http: httpx.AsyncClient | None = None
+        self._markets: dict[str, tuple[int, MarketInfo]] = {}
+        self._by_id: dict[int, str] = {}
+        self._chains: dict[int, wire.BookChain] = {}
+        self._tops: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
+        self._book_ids: set[int] = set()
+        self._ws: ClientConnection | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._token: tuple[str, int] | None = None
+        self._stopping = False
+        self.malformed_frames = 0
+        self.book_gaps = 0
+        self.reconnects = 0
+        self.venue_errors: list[dict[str, Any]] = []
+
+    def __repr__(self) -> str:
+        return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        self._stopping = False
+        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.request_timeout_s)
+        await self.list_markets()
+        if self._private_key is not None:
+            # the SDK builds an HTTP session in its constructor: it must run inside the loop
+            self._signer = wire.LighterSigner(
+                self.base_url, self.account_index or 0, self.api_key_index or 0, self._private_key, self.chain_id
+            )
+        self._tasks.append(asyncio.create_task(self._run_stream(), name="lighter-stream"))
+        if self._signer is not None:
+            self._tasks.append(asyncio.create_task(self._renew_auth(), name="lighter-auth"))
+        self.started = True
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._signer is not None:
+            await self._signer.close()
+            self._signer = None
+        self.set_connection(STREAM, ConnectionState.STOPPED)
+        self.started = False
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        auth: bool = False,
+    ) -> dict[str, Any]:
+        if self._http is None:
+            raise VenueError("lighter connector is not started")
+        headers = {"Authorization": self._auth_token()} if auth else None
+        try:
+            resp = await self._http.request(method, f"/api/v1/{path}", params=params, data=data, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise VenueError(f"lighter {path}: no answer within {self.request_timeout_s}s") from exc
+        except httpx.HTTPError as exc:
+            raise VenueError(f"lighter {path}: {type(exc).__name__}: {exc}") from exc
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"code": resp.status_code, "message": resp.text[:200]}
+        if resp.status_code == 200 and isinstance(body, dict) and int(body.get("code", 200)) == wire.CODE_OK:
+            return body
+        raise wire.error_for(path, resp.status_code, body, resp.headers.get("Retry-After"))
+
+    def _auth_token(self) -> str:
+        if self._signer is None:
+            raise AuthError("lighter: no API key configured; account data and trading need a key file")
+        now_s = self.clock.now_ms() // 1000
+        if self._token is None or self._token[1] - now_s <= self.auth_renew_before_s:
+            self._token = (self._signer.auth_token(now_s=now_s, ttl_s=self.auth_ttl_s), now_s + self.auth_ttl_s)
+        return self._token[0]
+
+    async def _fetch_nonce(self, key: int) -> int:
+        body = await self._request(
+            "GET", "nextNonce", params={"account_index": self.account_index, "api_key_index": key}
+        )
+        return int(body["nonce"])
+
+    async def _send_tx(self, build: Callable[[int], wire.SignedTx]) -> dict[str, Any]:
+        """Sign with the next nonce and send; the nonce manager serialises per key."""
+        if self._signer is None:
+            raise AuthError("lighter: no API key configured (see docs/venues/lighter.md to create a key file)")
+
+        async def attempt(nonce: int) -> dict[str, Any]:
+            try:
+                tx = build(nonce)
+            except InvalidOrder as exc:
+                raise NonceNotConsumed(exc) from None
+            try:
+                return await self._request("POST", "sendTx", data={"tx_type": tx.tx_type, "tx_info": tx.tx_info})
+            except InvalidNonce:
+                raise
+            except (OrderRejected, RateLimited, AuthError) as exc:
+                raise NonceNotConsumed(exc) from None
+
+        return await self.nonces.send(self.api_key_index or 0, attempt)
+
+    # -- metadata --------------------------------------------------------------------------
+
+    async def list_markets(self) -> list[MarketInfo]:
+        body = await self._request("GET", "orderBookDetails")
+        rows = body.get("order_book_details") or body.get("order_books") or []
+        for raw in rows:
+            if raw.get("market_type", "perp") != "perp" or raw.get("status", "active") != "active":
+                continue
+            market_id, info = wire.parse_market(raw)
+            self._markets[info.symbol] = (market_id, info)
+            self._by_id[market_id] = info.symbol
+        return [info for _, info in self._markets.values()]
+
+    def _market(self, symbol: str) -> tuple[int, MarketInfo]:
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            raise InvalidOrder(
+                f"lighter has no market {symbol!r}"
+                + (f"; known: {', '.join(sorted(self._markets)[:12])}" if self._markets else "")
+            ) from None
+
+    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
+        info = self._market(symbol)[1]
+        return info.price_decimals, info.size_decimals
+
+    async def get_min_size_i(self, symbol: str) -> int:
+        return self._market(symbol)[1].min_size_i
+
+    async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
+        market_id, info = self._market(symbol)
+        scale = 10**info.price_decimals
+        if market_id in self._chains and self._chains[market_id].nonce is not None:
+            bids, asks = self._tops.get(symbol, ({}, {}))
+            return (max(bids) if bids else None, min(asks) if asks else None, scale)
+        body = await self._request("GET", "orderBookOrders", params={"market_id": market_id, "limit": 1})
+        bid = body.get("bids") or []
+        ask = body.get("asks") or []
+        pd = info.price_decimals
+        return (
+            str_to_scaled(bid[0]["price"], pd) if bid else None,
+            str_to_scaled(ask[0]["price"], pd) if ask else None,
+            scale,
+        )
+
+    # -- market data stream ----------------------------------------------------------------
+
+    async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
+        for symbol in symbols:
+            market_id, info = self._market(symbol)
+            if market_id in self._book_ids:
+                continue
+            self._book_ids.add(market_id)
+            self._chains[market_id] = wire.BookChain(symbol, info.price_decimals, info.size_decimals)
+            if self._ws is not None:
+                await self._subscribe_market(self._ws, market_id)
+
+    async def _subscribe_market(self, ws: ClientConnection, market_id: int) -> None:
+        await self._send(ws, {"type": "subscribe", "channel": f"order_book/{market_id}"})
+        await self._send(ws, {"type": "subscribe", "channel": f"trade/{market_id}"})
+
+    async def _subscribe_account(self, ws: ClientConnection, *, renew: bool = False) -> None:
+        token = self._auth_token()
+        for name in ACCOUNT_CHANNELS:
+            channel = f"{name}/{self.account_index}"
+            if renew:
+                await self._send(ws, {"type": "unsubscribe", "channel": channel})
+            await self._send(ws, {"type": "subscribe", "channel": channel, "auth": token})
+
+    @staticmethod
+    async def _send(ws: ClientConnection, msg: dict[str, Any]) -> None:
+        await ws.send(json.dumps(msg))
+
+    async def _run_stream(self) -> None:
+        """Connect, subscribe, read; on any failure reconnect with exponential backoff and jitter."""
+        delay = self.reconnect_min_s
+        while not self._stopping:
+            self.set_connection(STREAM, ConnectionState.CONNECTING)
+            reason = "closed"
+            try:
+                async with connect(self.ws_url, open_timeout=self.request_timeout_s, max_size=2**24) as ws:
+                    for chain in self._chains.values():
+                        chain.reset()
+                    for market_id in sorted(self._book_ids):
+                        await self._subscribe_market(ws, market_id)
+                    if self._signer is not None:
+                        await self._subscribe_account(ws)
+                    self._ws = ws
+                    self.set_connection(STREAM, ConnectionState.CONNECTED)
+                    delay = self.reconnect_min_s
+                    await self._read(ws)
+            except asyncio.CancelledError:
+                raise
+            except TimeoutError:
+                reason = f"no data for {self.stale_after_s:g}s"
+            except (OSError, WebSocketException) as exc:
+                reason = f"{type(exc).__name__}: {exc}"
+            except AuthError as exc:
+                reason = str(exc)
+            finally:
+                self._ws = None
+            if self._stopping:
+                break
+            self.reconnects += 1
+            self.set_connection(STREAM, ConnectionState.DISCONNECTED, reason)
+            await self.clock.sleep(delay * (0.5 + random.random()))
+            delay = min(delay * 2, self.reconnect_max_s)
+
+    async def _read(self, ws: ClientConnection) -> None:
+        while True:
+            raw = await asyncio.wait_for(ws.recv(), self.stale_after_s)
+            try:
+                msg = wire.decode_frame(raw)
+                await self._dispatch(ws, msg)
+            except (ValueError, KeyError, TypeError, IndexError) as exc:
+                self.malformed_frames += 1
+                log.warning("lighter: malformed frame #%d skipped (%s): %.200r", self.malformed_frames, exc, raw)
+
+    async def _dispatch(self, ws: ClientConnection, msg: dict[str, Any]) -> None:
+        kind = str(msg.get("type", ""))
+        if kind == "ping":
+            await self._send(ws, {"type": "pong"})
+            return
+        if kind in ("connected", "pong") or kind.startswith("unsubscribed"):
+            return
+        if kind == "shutdown":
+            await ws.close(reason="venue shutdown")
+            return
+        if kind == "error":
+            self.venue_errors.append(msg)
+            log.warning("lighter stream error: %s", str(msg)[:200])
+            return
+        action, _, name = kind.partition("/")
+        if action not in ("subscribed", "update"):
+            raise ValueError(f"unknown frame type {kind!r}")
+        snapshot = action == "subscribed"
+        now = self.clock.now_ms()
+        if name == "order_book":
+            await self._on_book(ws, msg, snapshot)
+        elif name == "trade":
+            symbol, info = self._symbol_for_channel(msg)
+            for trade in wire.parse_public_trades(
+                msg.get("trades") or [], symbol, info.price_decimals, info.size_decimals
+            ):
+                self.emit("trade", trade)
+        elif name == "account_all_orders":
+            for market, rows in (msg.get("orders") or {}).items():
+                symbol, info = self._by_market(int(market))
+                for raw in rows:
+                    self.emit("order", wire.parse_order(raw, symbol, info.price_decimals, info.size_decimals))
+        elif name == "account_all_trades":
+            trades = msg.get("trades") or {}
+            rows = trades if isinstance(trades, list) else [t for ts in trades.values() for t in ts]
+            for raw in rows:
+                symbol, info = self._by_market(int(raw["market_id"]))
+                pd, sd = info.price_decimals, info.size_decimals
+                for fill in wire.parse_fills(raw, self.account_index or 0, symbol, pd, sd):
+                    self.emit("fill", fill)
+        elif name == "account_all_positions":
+            for market, raw in (msg.get("positions") or {}).items():
+                symbol, info = self._by_market(int(market))
+                self.emit("position", wire.parse_position(raw, symbol, info.price_decimals, info.size_decimals, now))
+        elif name == "user_stats":
+            self.emit("margin", wire.parse_margin(msg["stats"], now))
+        else:
+            raise ValueError(f"unknown channel {name!r}")
+
+    def _by_market(self, market_id: int) -> tuple[str, MarketInfo]:
+        symbol = self._by_id[market_id]
+        return symbol, self._markets[symbol][1]
+
+    def _symbol_for_channel(self, msg: dict[str, Any]) -> tuple[str, MarketInfo]:
+        return self._by_market(int(str(msg["channel"]).split(":")[1]))
+
+    async def _on_book(self, ws: ClientConnection, msg: dict[str, Any], snapshot: bool) -> None:
+        market_id = int(str(msg["channel"]).split(":")[1])
+        chain = self._chains.get(market_id)
+        if chain is None:
+            return
+        try:
+            update = chain.apply(msg, snapshot=snapshot)
+        except wire.BookGap as gap:
+            self.book_gaps += 1
+            log.warning("lighter: %s; dropping the book and resubscribing", gap)
+            self._tops[chain.symbol] = ({}, {})
+            self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
+            await self._send(ws, {"type": "unsubscribe", "channel": f"order_book/{market_id}"})
+            await self._send(ws, {"type": "subscribe", "channel": f"order_book/{market_id}"})
+            return
+        if update is None:
+            return
+        bids, asks = self._tops.setdefault(chain.symbol, ({}, {}))
+        if update.is_snapshot:
+            bids.clear()
+            asks.clear()
+        for side, levels in ((bids, update.bids), (asks, update.asks)):
+            for price_i, size_i in levels:
+                if size_i:
+                    side[price_i] = size_i
+                else:
+                    side.pop(price_i, None)
+        self.emit("book", update)
+
+    async def _renew_auth(self) -> None:
+        """Re-authenticate the account channels before the token expires."""
+        while True:
+            self._auth_token()
+            expiry = self._token[1] if self._token else 0
+            wait_s = expiry - self.auth_renew_before_s - self.clock.now_ms() // 1000
+            await self.clock.sleep(max(1.0, wait_s + 1))
+            ws = self._ws
+            if ws is not None:
+                with contextlib.suppress(OSError, WebSocketException):
+                    await self._subscribe_account(ws, renew=True)
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def submit_limit_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        base_amount: int,
+        price: int,
+        is_ask: bool,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        ioc: bool = False,
+    ) -> str:
+        """Returns once the venue accepted the transaction: the order id is not known yet ("")."""
+        if post_only and ioc:
+            raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
+        market_id, _ = self._market(symbol)
+        tif = wire.TIF_IOC if ioc else wire.TIF_POST_ONLY if post_only else wire.TIF_GTT
+        expiry = 0 if ioc else wire.EXPIRY_28_DAYS
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.create_order(
+                market_id=market_id,
+                client_order_index=client_order_index,
+                base_amount=base_amount,
+                price=price,
+                is_ask=is_ask,
+                order_type=wire.ORDER_LIMIT,
+                time_in_force=tif,
+                reduce_only=reduce_only,
+                order_expiry=expiry,
+                nonce=nonce,
+            )
+
+        await self._send_tx(build)
+        return ""
+
+    async def submit_market_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        size_i: int,
+        is_ask: bool,
+        reduce_only: bool = False,
+        worst_price_i: int | None = None,
+    ) -> str:
+        """A market order needs a worst acceptable price: by default the touch ± ``market_slippage_bps``."""
+        market_id, _ = self._market(symbol)
+        if worst_price_i is None:
+            bid, ask, _ = await self.get_top_of_book(symbol)
+            touch = bid if is_ask else ask
+            if touch is None:
+                raise VenueError(f"lighter {symbol}: no {'bid' if is_ask else 'ask'} to cap a market order against")
+            move = touch * self.market_slippage_bps // 10_000
+            worst_price_i = max(1, touch - move) if is_ask else touch + move
+        cap = worst_price_i
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.create_order(
+                market_id=market_id,
+                client_order_index=client_order_index,
+                base_amount=size_i,
+                price=cap,
+                is_ask=is_ask,
+                order_type=wire.ORDER_MARKET,
+                time_in_force=wire.TIF_IOC,
+                reduce_only=reduce_only,
+                order_expiry=0,
+                nonce=nonce,
+            )
+
+        await self._send_tx(build)
+        return ""
+
+    async def _cancel_index(self, symbol: str, index: int) -> None:
+        market_id, _ = self._market(symbol)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_order(market_id=market_id, order_index=index, nonce=nonce)
+
+        await self._send_tx(build)
+
+    async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None:
+        """Lighter's cancel takes either the venue's order index or our client index."""
+        await self._cancel_index(symbol, client_order_index)
+
+    async def cancel_by_order_id(self, symbol: str, order_id: str) -> None:
+        try:
+            index = int(order_id)
+        except ValueError:
+            raise InvalidOrder(f"lighter order ids are integers, got {order_id!r}") from None
+        await self._cancel_index(symbol, index)
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        market_id = self._market(symbol)[0] if symbol else wire.ALL_MARKETS
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_all(
+                time_in_force=wire.CANCEL_ALL_NOW, timestamp_ms=0, nonce=nonce, market_id=market_id
+            )
+
+        await self._send_tx(build)
+
+    async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
+        """Amend in place (``base_amount`` = new remaining size); accepted, not yet confirmed ("")."""
+        market_id, _ = self._market(symbol)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.modify_order(
+                market_id=market_id, order_index=client_order_index, base_amount=base_amount, price=price, nonce=nonce
+            )
+
+        await self._send_tx(build)
+        return ""
+
+    async def schedule_cancel_all(self, after_s: float | None) -> None:
+        """Dead man's switch: Lighter accepts 5 minutes .. 15 days; ``None`` disarms."""
+        if after_s is not None and not 300 <= after_s <= 15 * 86400:
+            raise InvalidOrder(f"lighter schedules cancel-all 300 s .. 15 days ahead, got {after_s:g} s")
+        tif = wire.CANCEL_ALL_ABORT if after_s is None else wire.CANCEL_ALL_SCHEDULED
+        when = 0 if after_s is None else self.clock.now_ms() + int(after_s * 1000)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_all(time_in_force=tif, timestamp_ms=when, nonce=nonce)
+
+        await self._send_tx(build)
+
+    # -- account ---------------------------------------------------------------------------
+
+    async def _active_orders(self, market_id: int) -> list[dict[str, Any]]:
+        body = await self._request(
+            "GET",
+            "accountActiveOrders",
+            params={"account_index": self.account_index, "market_id": market_id},
+            auth=True,
+        )
+        return list(body.get("orders") or [])
+
+    def _snapshot(self, raw: dict[str, Any]) -> OrderSnapshot:
+        symbol, info = self._by_market(int(raw["market_index"]))
+        return wire.parse_order(raw, symbol, info.price_decimals, info.size_decimals)
+
+    async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot:
+        market_id, _ = self._market(symbol)
+        for raw in await self._active_orders(market_id):
+            if int(raw.get("client_order_index") or 0) == client_order_index:
+                return self._snapshot(raw)
+        body = await self._request(
+            "GET",
+            "accountInactiveOrders",
+            params={"account_index": self.account_index, "market_id": market_id, "limit": 100},
+            auth=True,
+        )
+        for raw in body.get("orders") or []:
+            if int(raw.get("client_order_index") or 0) == client_order_index:
+                return self._snapshot(raw)
+        raise UnknownOrder(f"lighter {symbol}: no order with client index {client_order_index}")
+
+    async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        if symbol is not None:
+            market_ids = [self._market(symbol)[0]]
+        else:  # only the markets where the account reports open orders: there are 100+ markets
+            account = await self._account()
+            market_ids = [
+                int(p["market_id"]) for p in account.get("positions") or [] if int(p.get("open_order_count") or 0) > 0
+            ]
+        out: list[OrderSnapshot] = []
+        for market_id in market_ids:
+            if market_id in self._by_id:
+                out.extend(self._snapshot(raw) for raw in await self._active_orders(market_id))
+        return out
+
+    async def _account(self) -> dict[str, Any]:
+        if self.account_index is None:
+            raise AuthError("lighter: no account configured; add a key file (see docs/venues/lighter.md)")
+        body = await self._request("GET", "account", params={"by": "index", "value": self.account_index})
+        accounts = body.get("accounts") or []
+        if not accounts:
+            raise AuthError(f"lighter: account {self.account_index} not found; check account_index in the key file")
+        return dict(accounts[0])
+
+    async def get_positions(self) -> list[Position]:
+        account = await self._account()
+        now = self.clock.now_ms()
+        out = []
+        for raw in account.get("positions") or []:
+            market_id = int(raw["market_id"])
+            if market_id not in self._by_id:
+                continue
+            symbol, info = self._by_market(market_id)
+            position = wire.parse_position(raw, symbol, info.price_decimals, info.size_decimals, now)
+            if position.size_i:
+                out.append(position)
+        return out
+
+    async def get_margin(self) -> Margin:
+        return wire.parse_margin(await self._account(), self.clock.now_ms())

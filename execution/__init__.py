@@ -18,6 +18,12 @@ _EXPORTS = {
     "JournalError": "execution.journal",
     "Reconciler": "execution.reconciler",
     "ReconcileRecord": "execution.reconciler",
+    "PositionService": "execution.position_service",
+    "RiskLimits": "execution.risk",
+    "RiskManager": "execution.risk",
+    "RiskRejected": "execution.risk",
+    "TradingState": "execution.risk",
+    "Runtime": "execution.runtime",
 }
 
 __all__ = sorted(_EXPORTS)

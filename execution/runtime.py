@@ -179,13 +179,18 @@ class Runtime:
         if self.started:
             return
         self.started = True
-        for venue, connector in self.connectors.items():
-            self._wire_venue(venue, connector)
-            await connector.start()
-            await self.market_data.add_venue(venue, connector)
-            symbols = [self.market_data.venue_symbol(venue, s) for s in self.market_data.symbols(venue)]
-            await connector.subscribe_market_data(symbols)
-        await self._start_services()
+        try:
+            for venue, connector in self.connectors.items():
+                self._wire_venue(venue, connector)
+                await connector.start()
+                await self.market_data.add_venue(venue, connector)
+                symbols = [self.market_data.venue_symbol(venue, s) for s in self.market_data.symbols(venue)]
+                await connector.subscribe_market_data(symbols)
+            await self._start_services()
+        except BaseException:
+            # one venue failing to start must not leave the others' streams running
+            await self.stop()
+            raise
 
     async def _start_services(self) -> None:
         """Services that run on their own (reconciler, journal flush, tracking) start here."""

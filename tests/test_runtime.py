@@ -170,3 +170,15 @@ async def test_runtime_kill_switch_cancels_on_every_venue_and_halts(clock):
     runtime.risk.rearm()
     assert runtime.risk.state is TradingState.ACTIVE
     await runtime.stop()
+
+
+async def test_a_venue_that_fails_to_start_stops_the_ones_already_started(clock):
+    class Refusing(FakeVenue):
+        async def start(self):
+            raise RuntimeError("key refused")
+
+    fine, refusing = FakeVenue("a", clock=clock), Refusing("b", clock=clock)
+    runtime = Runtime([fine, refusing], clock=clock)
+    with pytest.raises(RuntimeError, match="key refused"):
+        await runtime.start()
+    assert fine.stopped == 1 and not fine.started and not runtime.started

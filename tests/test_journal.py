@@ -146,3 +146,20 @@ async def test_loading_since_a_time_keeps_live_orders_and_recent_ones(tmp_path, 
     got = {o.client_order_index: o for o in journal.load_orders(since_ms=clock.now_ms() - 50_000)}
     assert set(got) == {old_live.client_order_index, recent.client_order_index}
     assert got[recent.client_order_index].history == recent.history
+
+
+async def test_every_transition_is_journaled_before_listeners_hear_of_it(tmp_path, clock):
+    journal = Journal(tmp_path / "j.sqlite3")
+    svc = OrderService({"fake": ScriptedVenue()}, None, journal=journal, clock=clock)
+    mismatches = []
+
+    def listener(order):
+        (stored,) = [o for o in journal.load_orders() if o.key == order.key]
+        if (stored.state, stored.filled_i, len(stored.history)) != (order.state, order.filled_i, len(order.history)):
+            mismatches.append((stored.state, order.state))
+
+    svc.add_listener(listener)
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    svc.ingest_update("fake", Fill("BTC", order.client_order_index, None, "t1", False, 1000, 10, 0, True, 0))
+    assert order.state == S.FILLED
+    assert mismatches == []

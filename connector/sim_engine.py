@@ -12,10 +12,8 @@ someone subscribed to, which keeps an unwatched hour of market cheap.
 
 from __future__ import annotations
 
-import bisect
 import itertools
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from connector.clock import Clock
@@ -29,58 +27,20 @@ from connector.interface import (
     OrderSnapshot,
     OrderStatus,
     Position,
-    Trade,
 )
 from connector.scaling import scaled_to_str
 from connector.sim_account import SimAccount
 from connector.sim_market import DEFAULT_MARKETS, EPOCH_STEPS, MOVE_TABLE, MarketState, SimMarketSpec
+from connector.sim_matching import RESTING, Matching, SimOrder
 
 __all__ = ["TIFS", "SimEngine", "SimMarketSpec"]
 
 TIFS = ("GTC", "IOC", "POST_ONLY", "MARKET")
 BOOK_DEPTH = 20
-_RESTING = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
 Subscriber = Callable[[Any], None]
 
 
-@dataclass(slots=True, eq=False)
-class _Order:
-    symbol: str
-    client_order_index: int
-    order_id: str | None
-    is_ask: bool
-    price_i: int
-    size_i: int
-    tif: str
-    reduce_only: bool
-    seq: int
-    ts_ms: int
-    filled_i: int = 0
-    status: OrderStatus = OrderStatus.OPEN
-    reason: str = ""
-    info: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def remaining_i(self) -> int:
-        return self.size_i - self.filled_i
-
-    def snapshot(self) -> OrderSnapshot:
-        return OrderSnapshot(
-            self.symbol, self.client_order_index, self.order_id, self.is_ask, self.price_i, self.size_i,
-            self.filled_i, self.status, self.tif == "POST_ONLY", self.reduce_only, self.reason, self.ts_ms,
-            info={"tif": self.tif, **self.info},
-        )  # fmt: skip
-
-
-def _bid_key(o: _Order) -> tuple[int, int]:
-    return (-o.price_i, o.seq)
-
-
-def _ask_key(o: _Order) -> tuple[int, int]:
-    return (o.price_i, o.seq)
-
-
-class SimEngine:
+class SimEngine(Matching):
     """A deterministic perp venue with a single cross-margin user account."""
 
     def __init__(
@@ -102,9 +62,9 @@ class SimEngine:
         self._state_list = list(self._states.values())
         self.markets: dict[str, MarketInfo] = {s: st.info for s, st in self._states.items()}
         self.account = SimAccount(self.markets, collateral_q, maker_fee_ppm=maker_fee_ppm, taker_fee_ppm=taker_fee_ppm)
-        self._orders: dict[str, _Order] = {}
-        self._by_coi: dict[int, _Order] = {}
-        self._live: dict[int, _Order] = {}
+        self._orders: dict[str, SimOrder] = {}
+        self._by_coi: dict[int, SimOrder] = {}
+        self._live: dict[int, SimOrder] = {}
         """Resting orders by sequence number (insertion order = time priority)."""
         self._oids = itertools.count(1_000_001)
         self._tids = itertools.count(1)
@@ -117,8 +77,6 @@ class SimEngine:
         self.liquidations = 0
         self._touched: set[str] = set()
         self._margin_dirty = False
-
-    # -- subscriptions -------------------------------------------------------------------------
 
     def subscribe(self, callback: Subscriber, symbols: Iterable[str] | None = None) -> None:
         """Deliver every account event, and book/trade events for ``symbols`` (None: all markets).
@@ -149,8 +107,6 @@ class SimEngine:
         for cb, syms in self._subs:
             if syms is None or symbol in syms:
                 cb(event)
-
-    # -- time ----------------------------------------------------------------------------------
 
     def advance_to(self, now_ms: int) -> None:
         """Run every step due up to ``now_ms``."""
@@ -184,8 +140,6 @@ class SimEngine:
             if self.account.equity_q(marks) < self.account.total_maintenance_q(marks):
                 self._liquidate()
         self._flush()
-
-    # -- market data ---------------------------------------------------------------------------
 
     def _state(self, symbol: str) -> MarketState:
         st = self._states.get(symbol)
@@ -233,12 +187,6 @@ class SimEngine:
         bids, asks = self._side(st, False, BOOK_DEPTH), self._side(st, True, BOOK_DEPTH)
         self._emit_md(st.spec.symbol, BookUpdate(st.spec.symbol, tuple(bids), tuple(asks), True, self._ts, st.book_seq))
 
-    def _print(self, st: MarketState, price_i: int, size_i: int, taker_sold: bool, trade_id: str) -> None:
-        if st.spec.symbol in self._md:
-            self._emit_md(st.spec.symbol, Trade(st.spec.symbol, price_i, size_i, taker_sold, self._ts, trade_id))
-
-    # -- test hooks ----------------------------------------------------------------------------
-
     def set_mid(self, symbol: str, price_i: int) -> None:
         """Move the market now; resting orders the move crosses fill."""
         st = self._state(symbol)
@@ -277,8 +225,6 @@ class SimEngine:
         self._margin_dirty = True
         self._flush()
 
-    # -- orders --------------------------------------------------------------------------------
-
     def place(
         self,
         symbol: str,
@@ -297,12 +243,12 @@ class SimEngine:
             raise InvalidOrder(f"time in force must be one of {', '.join(TIFS)}, not {tif!r}")
         self._check_price_size(st, price_i, size_i, allow_zero_price=tif == "MARKET")
         prev = self._by_coi.get(client_order_index)
-        if prev is not None and prev.status in _RESTING:
+        if prev is not None and prev.status in RESTING:
             raise OrderRejected(
                 f"client_order_index {client_order_index} is already used by open order {prev.order_id}",
                 info={"client_order_index": client_order_index},
             )
-        o = _Order(
+        o = SimOrder(
             symbol, client_order_index, None, is_ask, price_i, size_i, tif, reduce_only, next(self._seq), self._ts
         )
         self._by_coi[client_order_index] = o
@@ -344,7 +290,7 @@ class SimEngine:
     def _fmt_px(self, st: MarketState, price_i: int) -> str:
         return scaled_to_str(price_i, st.info.price_decimals)
 
-    def _precheck(self, st: MarketState, o: _Order) -> OrderRejected | None:
+    def _precheck(self, st: MarketState, o: SimOrder) -> OrderRejected | None:
         sym = o.symbol
         if o.reduce_only:
             pos = self.account.positions[sym].size_i
@@ -399,130 +345,7 @@ class SimEngine:
                 total += acct.initial_q(sym, st.mid_i, buys, sells)
         return total
 
-    def _take(self, st: MarketState, o: _Order) -> None:
-        """Walk the synthetic book as a taker; own resting orders in the way are cancelled (self-trade)."""
-        is_buy = not o.is_ask
-        limit = o.price_i or None
-        own = st.asks if is_buy else st.bids
-        for price in st.level_prices(is_buy):
-            if limit is not None and (price > limit if is_buy else price < limit):
-                break
-            self._self_trade(st, own, price, is_buy, strict=True)
-            avail = st.level_size(price)
-            if avail:
-                want = min(avail, o.remaining_i)
-                fill = self._execute(st, o, price, want, is_maker=False)
-                if fill is not None:
-                    st.consume(price, fill.size_i)
-                    self._print(st, price, fill.size_i, o.is_ask, fill.trade_id)
-                if fill is None or fill.size_i < want:
-                    o.status, o.reason = OrderStatus.CANCELLED, "reduce-only: the position is closed"
-                    return
-            if not o.remaining_i:
-                return
-            self._self_trade(st, own, price, is_buy, strict=False)
-        if limit is not None and o.remaining_i:
-            self._self_trade(st, own, limit, is_buy, strict=False)
-
-    def _self_trade(self, st: MarketState, own: list[_Order], price: int, is_buy: bool, *, strict: bool) -> None:
-        while own:
-            p = own[0].price_i
-            if strict and p == price:
-                return
-            if (p > price) if is_buy else (p < price):
-                return
-            self._finish(st, own[0], OrderStatus.CANCELLED, "cancelled by self-trade prevention")
-
-    def _execute(self, st: MarketState, o: _Order, price_i: int, size_i: int, *, is_maker: bool) -> Fill | None:
-        """Book one fill of ``o`` (capped for reduce-only); returns None when nothing could fill."""
-        sym = o.symbol
-        if o.reduce_only:
-            pos = self.account.positions[sym].size_i
-            size_i = min(size_i, pos if o.is_ask and pos > 0 else (-pos if not o.is_ask and pos < 0 else 0))
-            if size_i <= 0:
-                return None
-        fee = self.account.apply_fill(sym, not o.is_ask, price_i, size_i, is_maker)
-        o.filled_i += size_i
-        o.ts_ms = self._ts
-        fill = Fill(
-            sym, o.client_order_index, o.order_id, str(next(self._tids)), o.is_ask, price_i, size_i, fee, is_maker,
-            self._ts,
-        )  # fmt: skip
-        self._touched.add(sym)
-        self._margin_dirty = True
-        self._emit(fill)
-        return fill
-
-    def _fill_resting(self, st: MarketState, o: _Order, size_i: int) -> Fill | None:
-        fill = self._execute(st, o, o.price_i, size_i, is_maker=True)
-        if fill is not None:
-            self._print(st, o.price_i, fill.size_i, not o.is_ask, fill.trade_id)
-        if not o.remaining_i:
-            self._finish(st, o, OrderStatus.FILLED)
-        elif fill is None or fill.size_i < size_i:
-            self._finish(st, o, OrderStatus.CANCELLED, "reduce-only: the position is closed")
-        else:
-            o.status = OrderStatus.PARTIALLY_FILLED
-            st.dirty = True
-            self._emit(o.snapshot())
-        return fill
-
-    def _sweep(self, st: MarketState) -> None:
-        """Fill resting orders the market has moved through (the trade flow crosses them)."""
-        if st.bids:
-            ask = st.synthetic_touch(True)
-            while st.bids and ask is not None and st.bids[0].price_i >= ask:
-                self._fill_resting(st, st.bids[0], st.bids[0].remaining_i)
-        if st.asks:
-            bid = st.synthetic_touch(False)
-            while st.asks and bid is not None and st.asks[0].price_i <= bid:
-                self._fill_resting(st, st.asks[0], st.asks[0].remaining_i)
-
-    def _flow(self, st: MarketState, sells: bool, size_i: int) -> None:
-        """One public trade; it reaches resting user orders at or better than the touch, behind the
-        synthetic size already queued at the touch."""
-        book = st.bids if sells else st.asks
-        touch = st.bid_i if sells else st.ask_i
-        left = size_i
-        queued_ahead = True
-        for o in list(book):
-            if o.price_i == touch and queued_ahead:
-                left -= st.level_size(touch)
-                queued_ahead = False
-            elif (o.price_i < touch) if sells else (o.price_i > touch):
-                break
-            if left <= 0:
-                break
-            fill = self._fill_resting(st, o, min(left, o.remaining_i))
-            if fill is not None:
-                left -= fill.size_i
-                size_i -= fill.size_i
-        trade_id = str(next(self._tids))
-        if size_i > 0:
-            self._print(st, touch, size_i, sells, trade_id)
-
-    def _rest(self, st: MarketState, o: _Order) -> None:
-        if o.is_ask:
-            bisect.insort(st.asks, o, key=_ask_key)
-        else:
-            bisect.insort(st.bids, o, key=_bid_key)
-        self._live[o.seq] = o
-        st.dirty = True
-
-    def _unrest(self, st: MarketState, o: _Order) -> None:
-        book = st.asks if o.is_ask else st.bids
-        if o in book:
-            book.remove(o)
-            st.dirty = True
-        self._live.pop(o.seq, None)
-
-    def _finish(self, st: MarketState, o: _Order, status: OrderStatus, reason: str = "") -> None:
-        self._unrest(st, o)
-        o.status, o.reason, o.ts_ms = status, reason or o.reason, self._ts
-        self._margin_dirty = True
-        self._emit(o.snapshot())
-
-    def _find(self, symbol: str, order_id: str | None, client_order_index: int | None) -> _Order:
+    def _find(self, symbol: str, order_id: str | None, client_order_index: int | None) -> SimOrder:
         self._state(symbol)
         if order_id is not None:
             o = self._orders.get(str(order_id))
@@ -535,9 +358,9 @@ class SimEngine:
             raise UnknownOrder(f"no order with {ref} on {symbol}")
         return o
 
-    def _find_open(self, symbol: str, order_id: str | None, client_order_index: int | None) -> _Order:
+    def _find_open(self, symbol: str, order_id: str | None, client_order_index: int | None) -> SimOrder:
         o = self._find(symbol, order_id, client_order_index)
-        if o.status not in _RESTING:
+        if o.status not in RESTING:
             raise UnknownOrder(
                 f"order {o.order_id or o.client_order_index} on {symbol} is not open ({o.status.value})",
                 info={"status": o.status.value},
@@ -597,10 +420,10 @@ class SimEngine:
             raise rejection
         if o.tif == "GTC":
             self._take(st, o)
-        if o.status in _RESTING and o.remaining_i:
+        if o.status in RESTING and o.remaining_i:
             o.status = OrderStatus.PARTIALLY_FILLED if o.filled_i else OrderStatus.OPEN
             self._rest(st, o)
-        elif o.status in _RESTING:
+        elif o.status in RESTING:
             o.status = OrderStatus.FILLED
         o.ts_ms = self._ts
         self._emit(o.snapshot())
@@ -608,7 +431,7 @@ class SimEngine:
         self._flush()
         return o.snapshot()
 
-    def _precheck_amend(self, st: MarketState, o: _Order, used_before: int) -> OrderRejected | None:
+    def _precheck_amend(self, st: MarketState, o: SimOrder, used_before: int) -> OrderRejected | None:
         bid, ask = self.top(o.symbol)
         if o.tif == "POST_ONLY" and (
             (o.is_ask and bid and o.price_i <= bid) or (not o.is_ask and ask and o.price_i >= ask)
@@ -639,8 +462,6 @@ class SimEngine:
         if symbol is not None:
             self._state(symbol)
         return [o.snapshot() for o in self._live.values() if symbol is None or o.symbol == symbol]
-
-    # -- account -------------------------------------------------------------------------------
 
     def position(self, symbol: str) -> Position:
         st = self._state(symbol)

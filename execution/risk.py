@@ -55,7 +55,7 @@ class RiskLimits:
     max_order_notional_q: int | None = None
     max_position_notional_q: int | None = None
     max_position: dict[str, Decimal] = field(default_factory=dict)
-    """Largest absolute position per canonical symbol, e.g. ``{"BTC": Decimal("0.5")}``."""
+    """Largest absolute position per canonical symbol, e.g. ``{"BTC": Decimal("0.5")}``; ``"*"`` for any other."""
     price_band_bps: int | None = 500
     """A limit price further than this from mid is refused as a probable fat finger."""
     max_book_age_ms: int | None = None
@@ -63,7 +63,10 @@ class RiskLimits:
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any] | None) -> RiskLimits:
-        """From settings: money in whole quote units (``max_order_notional = 10000``), sizes as decimal text."""
+        """From settings (a mapping or the ``risk`` settings model): money in quote units, sizes in base units.
+
+        ``max_position`` may be one number (every symbol) or a table per canonical symbol.
+        """
         data = dict(data or {})
         limits = cls()
         for key in ("max_order_notional", "max_position_notional"):
@@ -72,7 +75,11 @@ class RiskLimits:
         for key in ("price_band_bps", "max_book_age_ms"):
             if key in data:
                 setattr(limits, key, None if data[key] is None else int(data[key]))
-        limits.max_position = {str(k): Decimal(str(v)) for k, v in (data.get("max_position") or {}).items()}
+        cap = data.get("max_position")
+        if isinstance(cap, Mapping):
+            limits.max_position = {str(k): Decimal(str(v)) for k, v in cap.items()}
+        elif cap is not None:
+            limits.max_position = {"*": Decimal(str(cap))}
         return limits
 
 
@@ -219,7 +226,7 @@ class RiskManager:
         new_position = position_i + (-size_i if is_ask else size_i)
         if abs(new_position) <= abs(position_i):
             return
-        cap = limits.max_position.get(base)
+        cap = limits.max_position.get(base, limits.max_position.get("*"))
         if cap is not None:
             cap_i = decimal_to_scaled(cap.quantize(Decimal(1).scaleb(-sd), rounding="ROUND_DOWN"), sd)
             if abs(new_position) > cap_i:

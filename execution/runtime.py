@@ -78,7 +78,7 @@ class Runtime:
     def from_settings(cls, settings: Any, *, clock: Clock | None = None) -> Runtime:
         """One connector per venue in ``settings.venues`` (default: the simulated venue)."""
         venues = list(_setting(settings, "venues") or ["sim"])
-        connectors = {venue: _create_connector(venue, clock) for venue in venues}
+        connectors = {venue: _create_connector(venue, settings, clock) for venue in venues}
         return cls(connectors, clock=clock, journal_path=_setting(settings, "journal_path"), settings=settings)
 
     # -- building the services ------------------------------------------------------------
@@ -290,8 +290,12 @@ def _setting(settings: Any, name: str) -> Any:
     return getattr(settings, name, None)
 
 
-def _create_connector(venue: str, clock: Clock | None) -> IConnector:
-    overrides: dict[str, Any] = {} if clock is None else {"clock": clock}
+def _create_connector(venue: str, settings: Any, clock: Clock | None) -> IConnector:
+    """Through ``connector.factory`` with the settings' options for the venue (the sim directly until it exists)."""
+    options = getattr(settings, "connector_options", None)
+    overrides: dict[str, Any] = dict(options(venue)) if callable(options) else {}
+    if clock is not None:
+        overrides["clock"] = clock
     try:
         from connector.factory import create_connector
     except ImportError:
@@ -299,5 +303,5 @@ def _create_connector(venue: str, clock: Clock | None) -> IConnector:
             raise
         from connector.sim import SimConnector
 
-        return SimConnector(**overrides)
+        return SimConnector(clock=clock)
     return create_connector(venue, **overrides)

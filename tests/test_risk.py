@@ -152,6 +152,20 @@ def test_limits_from_settings_take_whole_quote_units_and_decimal_sizes():
     assert limits.price_band_bps is None and limits.max_position_notional_q is None
 
 
+def test_limits_from_the_settings_model_apply_one_max_position_to_every_symbol():
+    RiskSettings = pytest.importorskip("connector.settings").RiskSettings
+
+    limits = RiskLimits.from_mapping(RiskSettings(max_order_notional=Decimal("2500.5"), max_position=Decimal("2")))
+    assert limits.max_order_notional_q == 2_500_500_000
+    assert limits.max_position == {"*": Decimal("2")}
+    assert limits.price_band_bps == 500
+
+
+async def test_a_max_position_for_every_symbol_applies_to_btc(clock):
+    _, _, risk = setup(clock, RiskLimits(max_position={"*": Decimal("0.01")}))
+    refuse(risk, "beyond the maximum 0.01", size_i=200, price_i=649_500)
+
+
 class StubOrders:
     def __init__(self, fail_cancel=False):
         self.calls = []

@@ -182,3 +182,30 @@ async def test_a_venue_that_fails_to_start_stops_the_ones_already_started(clock)
     with pytest.raises(RuntimeError, match="key refused"):
         await runtime.start()
     assert fine.stopped == 1 and not fine.started and not runtime.started
+
+
+async def test_from_settings_builds_one_connector_per_venue_through_the_factory(clock, monkeypatch):
+    import sys
+    import types
+
+    made = []
+
+    def create_connector(venue, **options):
+        made.append((venue, options))
+        return FakeVenue(venue, clock=clock)
+
+    monkeypatch.setitem(sys.modules, "connector.factory", types.SimpleNamespace(create_connector=create_connector))
+
+    class Settings:
+        venues = ["sim", "other"]
+        symbol_map = None
+        journal_path = None
+        risk = None
+
+        def connector_options(self, venue):
+            return {"settings": self}
+
+    settings = Settings()
+    runtime = Runtime.from_settings(settings, clock=clock)
+    assert list(runtime.connectors) == ["sim", "other"]
+    assert made == [("sim", {"settings": settings, "clock": clock}), ("other", {"settings": settings, "clock": clock})]

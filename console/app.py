@@ -86,21 +86,16 @@ class PerpdeskApp(App[int]):
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),
         Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
-        Binding("question_mark,f1", "help", "Help", key_display="?", id="app.help"),
+        Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("escape", "leave", "Leave field", show=False, id="app.leave"),
         Binding("m", "focus_markets", "Markets", show=False, id="app.markets"),
         Binding("b", "order_entry(False)", "Buy", id="order.buy"),
         Binding("s", "order_entry(True)", "Sell", id="order.sell"),
-        Binding("f2", "toggle_side", "Side", show=False, id="order.toggle_side"),
-        Binding("f3", "toggle_kind", "Limit/market", show=False, id="order.toggle_kind"),
-        Binding("f4", "toggle_unit", "Base/quote", show=False, id="order.toggle_unit"),
-        Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, id="order.toggle_post_only"),
-        Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, id="order.toggle_reduce_only"),
-        Binding("f9", "submit_order", "Send", show=False, id="order.submit"),
         Binding("c", "cancel_selected", "Cancel", id="order.cancel"),
-        Binding("C,f8", "cancel_all", "Cancel all", key_display="C", id="order.cancel_all"),
+        Binding("f8,C", "cancel_all", "Cancel all", id="order.cancel_all"),
         Binding("x", "close_position", "Close pos.", id="position.close"),
         Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
+        Binding("A", "rearm", "Re-arm", show=False, id="risk.rearm"),
         Binding("1", "tab('orders')", "Orders", show=False, id="tabs.orders"),
         Binding("2", "tab('positions')", "Positions", show=False, id="tabs.positions"),
         Binding("3", "tab('fills')", "Fills", show=False, id="tabs.fills"),
@@ -133,6 +128,7 @@ class PerpdeskApp(App[int]):
         self._started_ns = time.perf_counter_ns()
         self._stopping = False
         self._frames = 0
+        self._widgets: dict[str, Any] = {}
         self._runtime_started = False
         self._positions: dict[tuple[str, str], Position] = {}
         self._margins: dict[str, Margin] = {}
@@ -173,10 +169,18 @@ class PerpdeskApp(App[int]):
                 yield DiffTable(FILL_COLUMNS, id="fills-table")
         yield Footer()
 
+    def _w(self, selector: str, kind: type | None = None) -> Any:
+        """A widget of the main screen, found once: dialogs on top must not hide it from the painter."""
+        widget = self._widgets.get(selector)
+        if widget is None:
+            widget = self.screen_stack[0].query_one(selector, kind) if kind else self.screen_stack[0].query_one(selector)
+            self._widgets[selector] = widget
+        return widget
+
     def on_mount(self) -> None:
         self.bridge.attach(self.runtime)
-        self.query_one("#margin", Static).border_title = "Margin"
-        self.query_one("#markets", MarketList).focus()
+        self._w("#margin", Static).border_title = "Margin"
+        self._w("#markets", MarketList).focus()
         self._boot()
 
     def on_resize(self, event) -> None:
@@ -204,7 +208,7 @@ class PerpdeskApp(App[int]):
             choices = ", ".join(sorted({s for _, s in markets}))
             self._fail(f"perpdesk: unknown symbol {self.want_symbol!r} on {where}: use --symbol with one of {choices}")
             return
-        self.query_one("#markets", MarketList).set_markets(markets, selected)
+        self._w("#markets", MarketList).set_markets(markets, selected)
         await self._seed_account()
         self._paint_account()
         self.select_market(*selected)
@@ -243,21 +247,21 @@ class PerpdeskApp(App[int]):
 
     def select_market(self, venue: str, symbol: str) -> None:
         self.selected = (venue, symbol)
-        self.query_one("#markets", MarketList).set_selected((venue, symbol))
+        self._w("#markets", MarketList).set_selected((venue, symbol))
         md = self.runtime.market_data
         info = md.market(venue, symbol)
-        self.query_one("#entry", OrderEntry).set_market(symbol, info.quote)
-        self.query_one("#ladder", DepthLadder).border_title = f"{symbol} · {venue}"
+        self._w("#entry", OrderEntry).set_market(symbol, info.quote)
+        self._w("#ladder", DepthLadder).border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
         self.refresh_status()
 
     def flush(self) -> None:
         """Paint what changed since the last frame (runs at ``flush_hz``)."""
-        if self.selected is None:
+        if self.selected is None or self._stopping:
             return
         batch = self.bridge.take()
         md = self.runtime.market_data
-        markets = self.query_one("#markets", MarketList)
+        markets = self._w("#markets", MarketList)
         for venue, symbol in batch.books:
             bid, ask = md.top_of_book(venue, symbol)
             markets.update_quote(
@@ -283,7 +287,7 @@ class PerpdeskApp(App[int]):
         venue, symbol = self.selected
         md = self.runtime.market_data
         info = md.market(venue, symbol)
-        tape = self.query_one("#tape", TradesTape)
+        tape = self._w("#tape", TradesTape)
         tape.show(md.trades(venue, symbol), (info.price_decimals, info.size_decimals))
         if not force:
             return
@@ -304,8 +308,8 @@ class PerpdeskApp(App[int]):
             own_bids=own_bids,
             own_asks=own_asks,
         )
-        self.query_one("#ladder", DepthLadder).update_book(data)
-        self.query_one("#top", Static).update(self._top_text(venue, symbol))
+        self._w("#ladder", DepthLadder).update_book(data)
+        self._w("#top", Static).update(self._top_text(venue, symbol))
         if self.first_paint_ns is None and data.bids and data.asks:
             self.first_paint_ns = time.perf_counter_ns() - self._started_ns
 
@@ -338,7 +342,7 @@ class PerpdeskApp(App[int]):
             ages=(("book", md.age_ms(venue, symbol)), ("trades", trade_age)),
             trading_state=str(getattr(state, "value", state) or ""),
         )
-        self.query_one("#status", StatusBar).show(view)
+        self._w("#status", StatusBar).show(view)
 
     def _connection(self, venue: str) -> str:
         try:
@@ -365,7 +369,7 @@ class PerpdeskApp(App[int]):
                 " ".join(f for f, on in (("po", o.post_only), ("ro", o.reduce_only)) if on),
                 o.order_id or "",
             )
-        self.query_one("#orders-table", DiffTable).sync(rows)
+        self._w("#orders-table", DiffTable).sync(rows)
         for key, o in batch.orders.items():
             if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
                 self._notified_rejects.add(key)
@@ -380,7 +384,7 @@ class PerpdeskApp(App[int]):
 
     def _paint_fills(self, fills: list[tuple[str, Fill]]) -> None:
         md = self.runtime.market_data
-        table = self.query_one("#fills-table", DiffTable)
+        table = self._w("#fills-table", DiffTable)
         for venue, f in fills:
             key = (venue, f.trade_id)
             if key in self._seen_fills:
@@ -442,8 +446,8 @@ class PerpdeskApp(App[int]):
                 money(rpnl),
                 fp(venue, symbol, liq) if liq else "-",
             )
-        self.query_one("#positions-table", DiffTable).sync(rows)
-        self.query_one("#margin", Static).update(self._margin_text())
+        self._w("#positions-table", DiffTable).sync(rows)
+        self._w("#margin", Static).update(self._margin_text())
 
     def _margin_text(self) -> str:
         ps = getattr(self.runtime, "positions", None)
@@ -484,14 +488,14 @@ class PerpdeskApp(App[int]):
         self.select_market(event.venue, event.symbol)
 
     def action_focus_markets(self) -> None:
-        self.query_one("#markets", MarketList).focus()
+        self._w("#markets", MarketList).focus()
 
     def action_leave(self) -> None:
-        self.query_one("#markets", MarketList).focus()
+        self._w("#markets", MarketList).focus()
 
     def action_tab(self, tab: str) -> None:
-        self.query_one("#tabs", TabbedContent).active = tab
-        self.query_one(f"#{tab}-table", DiffTable).focus()
+        self._w("#tabs", TabbedContent).active = tab
+        self._w(f"#{tab}-table", DiffTable).focus()
 
     def action_help(self) -> None:
         from console.help import HelpScreen
@@ -519,30 +523,28 @@ class PerpdeskApp(App[int]):
     # -- actions: orders ---------------------------------------------------------------------
 
     def _entry(self) -> OrderEntry:
-        return self.query_one("#entry", OrderEntry)
+        return self._w("#entry", OrderEntry)
 
     def action_order_entry(self, is_ask: bool) -> None:
         entry = self._entry()
         entry.set_side(is_ask)
-        if self.selected is not None and entry.kind == "limit":
-            venue, symbol = self.selected
-            bid, ask = self.runtime.market_data.top_of_book(venue, symbol)
-            touch = ask if is_ask else bid
-            if touch is not None:
-                entry.prefill_price(self.runtime.market_data.format_price(venue, symbol, touch))
+        self._prefill_touch()
         entry.focus_price()
 
-    def action_toggle_side(self) -> None:
-        self._entry().toggle_side()
+    def _prefill_touch(self, *, only_if_untouched: bool = False) -> None:
+        """Put our side's touch in the price field (a sell starts at the ask, a buy at the bid)."""
+        entry = self._entry()
+        if self.selected is None or entry.kind != "limit":
+            return
+        venue, symbol = self.selected
+        bid, ask = self.runtime.market_data.top_of_book(venue, symbol)
+        touch = ask if entry.is_ask else bid
+        if touch is not None:
+            text = self.runtime.market_data.format_price(venue, symbol, touch)
+            entry.prefill_price(text, only_if_untouched=only_if_untouched)
 
-    def action_toggle_kind(self) -> None:
-        self._entry().toggle_kind()
-
-    def action_toggle_unit(self) -> None:
-        self._entry().toggle_unit()
-
-    def action_toggle_flag(self, flag: str) -> None:
-        self._entry().toggle_flag(flag)
+    def on_order_entry_side_changed(self, event: OrderEntry.SideChanged) -> None:
+        self._prefill_touch(only_if_untouched=True)
 
     def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
         self.action_submit_order()
@@ -607,7 +609,7 @@ class PerpdeskApp(App[int]):
 
     def _selected_order(self) -> Any:
         orders = self.runtime.orders
-        key = self.query_one("#orders-table", DiffTable).selected_key
+        key = self._w("#orders-table", DiffTable).selected_key
         if orders is None or key is None:
             return None
         venue, _, index = key.rpartition(":")
@@ -646,7 +648,7 @@ class PerpdeskApp(App[int]):
             self.notices.add("reject", f"cancel-all failed: {exc}", "error")
 
     def action_close_position(self) -> None:
-        key = self.query_one("#positions-table", DiffTable).selected_key
+        key = self._w("#positions-table", DiffTable).selected_key
         if key is None:
             self.notify("no position selected: press 2 for the positions tab and pick one", severity="warning")
             return
@@ -681,18 +683,36 @@ class PerpdeskApp(App[int]):
 
     def _on_kill_choice(self, choice: str | None) -> None:
         if choice is not None:
+            self.action_leave()
             self._kill(choice == "flatten")
 
     @work(group="orders", exit_on_error=False)
     async def _kill(self, flatten: bool) -> None:
         try:
-            await self.runtime.kill_switch(flatten=flatten)
+            report = await self.runtime.kill_switch(flatten=flatten)
         except Exception as exc:
             self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
             return
-        self.notify("KILL SWITCH: orders cancelled, trading halted" + (", flattening" if flatten else ""),
-                    severity="warning", timeout=8)
+        cancelled = len(getattr(report, "cancelled", []) or [])
+        flattened = len(getattr(report, "flatten_orders", []) or [])
+        errors = list(getattr(report, "errors", []) or [])
+        text = f"KILL SWITCH: {cancelled} order(s) cancelled"
+        if flatten:
+            text += f", {flattened} position(s) flattened"
+        text += "; trading HALTED (A re-arms)"
+        if errors:
+            text += f"; {len(errors)} error(s): {errors[0]}"
+        self.notify(text, severity="error" if errors else "warning", timeout=10)
         self.refresh_status()
+
+    def action_rearm(self) -> None:
+        risk = getattr(self.runtime, "risk", None)
+        if risk is None or str(getattr(risk.state, "value", risk.state)) == "ACTIVE":
+            return
+        self.push_screen(
+            ConfirmScreen("Re-arm trading?", "New orders will be accepted again."),
+            lambda ok: (risk.rearm(), self.refresh_status()) if ok else None,
+        )
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._preview()

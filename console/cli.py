@@ -13,6 +13,9 @@ import sys
 from pathlib import Path
 from typing import Any, NoReturn
 
+from connector.interface import QUOTE_DECIMALS
+from connector.scaling import decimal_to_scaled
+
 EXIT_BAD_INPUT = 2
 
 
@@ -35,36 +38,14 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_settings(config: Path | None) -> Any:
-    """The settings object, or None when the settings module is not available."""
-    if config is not None:
-        if not config.exists():
-            raise BadInput(f"config file {config} does not exist: create it or drop --config")
-        if not config.is_file():
-            raise BadInput(f"config file {config} is not a file")
-        try:
-            import tomllib
+def load_settings(config: Path | None, **values: Any) -> Any:
+    """The settings (file, then env, then ``values`` from the command line); BadInput on any problem."""
+    from connector.settings import load_settings as load
 
-            tomllib.loads(config.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError) as exc:
-            raise BadInput(f"config file {config} cannot be read ({exc.__class__.__name__}): check its permissions") from None
-        except tomllib.TOMLDecodeError as exc:
-            raise BadInput(f"config file {config} is not valid TOML: {exc}") from None
     try:
-        from connector import settings as settings_mod
-    except ImportError:
-        return None
-    try:
-        loader = getattr(settings_mod, "load_settings", None)
-        if loader is not None:
-            return loader(config) if config is not None else loader()
-        if config is not None:
-            return settings_mod.Settings(_config_file=config)
-        return settings_mod.Settings()
-    except BadInput:
-        raise
-    except Exception as exc:
-        raise BadInput(_one_line(f"invalid settings{f' in {config}' if config else ''}: {exc}")) from None
+        return load(config, **values)
+    except ValueError as exc:  # ConfigError: already one line that says what to fix
+        raise BadInput(_one_line(str(exc))) from None
 
 
 def _one_line(text: str) -> str:
@@ -85,59 +66,47 @@ def _theme_names() -> list[str]:
     return [t.name for t in load_themes()] + ["textual-dark", "textual-light"]
 
 
-def build_runtime(venues: list[str], settings: Any) -> Any:
+def build_runtime(settings: Any) -> Any:
     from execution.runtime import Runtime
 
     try:
-        from connector.factory import create_connector
-    except ImportError:
-        from connector.sim import SimConnector
-
-        return Runtime([SimConnector()], settings=settings)
-    connectors = {}
-    for venue in venues:
-        try:
-            connectors[venue] = create_connector(venue, **_venue_overrides(settings, venue))
-        except (ValueError, OSError, ImportError) as exc:
-            raise BadInput(_one_line(f"venue {venue}: {exc}")) from None
-    return Runtime(connectors, settings=settings, journal_path=getattr(settings, "journal_path", None))
-
-
-def _venue_overrides(settings: Any, venue: str) -> dict[str, Any]:
-    """Per-venue options from the settings, if the settings expose them."""
-    getter = getattr(settings, "connector_options", None)
-    if callable(getter):
-        return dict(getter(venue))
-    return {}
+        return Runtime.from_settings(settings)
+    except (ValueError, OSError, ImportError) as exc:  # key files, journal, a venue's extra not installed
+        raise BadInput(_one_line(str(exc))) from None
 
 
 def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
     """Check everything that can be checked before the screen opens; returns (runtime, app options)."""
     args = build_parser().parse_args(argv)
-    settings = load_settings(args.config)
-    venues = args.venue or list(getattr(settings, "venues", None) or ["sim"])
     known = _available_venues()
-    for venue in venues:
+    for venue in args.venue or []:
         if venue not in known:
             raise BadInput(f"unknown venue {venue!r}: use one of {', '.join(known)}")
-    if len(set(venues)) != len(venues):
+    if args.venue and len(set(args.venue)) != len(args.venue):
         raise BadInput("a venue is given twice: give each --venue once")
-    theme = args.theme or getattr(settings, "theme", None)
-    if theme is not None and theme not in _theme_names():
-        raise BadInput(f"unknown theme {theme!r}: use one of {', '.join(_theme_names())}")
+    if args.theme is not None and args.theme not in _theme_names():
+        raise BadInput(f"unknown theme {args.theme!r}: use one of {', '.join(_theme_names())}")
     symbol = args.symbol
     if symbol is not None and not symbol.replace("-", "").replace("_", "").isalnum():
         raise BadInput(f"{symbol!r} is not a symbol: use a name like BTC")
-    runtime = build_runtime(venues, settings)
-    options = {
-        "venue": venues[0] if args.venue else None,
-        "symbol": symbol,
-        "theme": theme,
-        "keymap": dict(getattr(settings, "keymap", None) or {}),
+    values = {k: v for k, v in (("venues", args.venue), ("theme", args.theme)) if v}
+    settings = load_settings(args.config, **values)
+    for venue in settings.venues:
+        if venue not in known:
+            raise BadInput(f"unknown venue {venue!r} in {settings.config_path}: use one of {', '.join(known)}")
+    if settings.theme not in _theme_names():
+        raise BadInput(f"unknown theme {settings.theme!r} in {settings.config_path}: use one of "
+                       f"{', '.join(_theme_names())}")
+    runtime = build_runtime(settings)
+    options: dict[str, Any] = {
+        "venue": args.venue[0] if args.venue else None,
+        "symbol": symbol or settings.symbol,
+        "theme": settings.theme,
+        "keymap": dict(settings.keymap),
     }
-    confirm = getattr(settings, "confirm_above_q", None)
-    if isinstance(confirm, int):
-        options["confirm_above_q"] = confirm
+    confirm = settings.risk.confirm_notional
+    if confirm is not None:
+        options["confirm_above_q"] = decimal_to_scaled(confirm, QUOTE_DECIMALS)
     return runtime, options
 
 

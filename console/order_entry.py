@@ -9,12 +9,23 @@ Errors appear under the field they concern and nothing is sent while any remain.
 from __future__ import annotations
 
 from textual.app import ComposeResult
+from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Static
 
 
 class OrderEntry(Vertical):
+    BINDINGS = [
+        Binding("f9", "submit", "Send", id="order.submit"),
+        Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
+        Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
+        Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
+        Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
+        Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
+        Binding("escape", "app.leave", "Leave", id="order.leave"),
+    ]
+
     DEFAULT_CSS = """
     OrderEntry { height: auto; border: round $panel-lighten-2; border-title-color: $accent; padding: 0 1; }
     OrderEntry:focus-within { border: round $accent; }
@@ -35,6 +46,9 @@ class OrderEntry(Vertical):
     class Submit(Message):
         """The trader pressed Enter in a field (or F9)."""
 
+    class SideChanged(Message):
+        """F2 flipped the side: the app may move an untouched prefilled price to the other touch."""
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.is_ask = False
@@ -42,6 +56,7 @@ class OrderEntry(Vertical):
         self.size_in_quote = False
         self.symbol = ""
         self.quote = "USD"
+        self.prefilled = ""
         self.border_title = "Order"
 
     def compose(self) -> ComposeResult:
@@ -82,18 +97,38 @@ class OrderEntry(Vertical):
         self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
         self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
 
+    def action_submit(self) -> None:
+        self.post_message(self.Submit())
+
+    def action_toggle_side(self) -> None:
+        self.toggle_side()
+
+    def action_toggle_kind(self) -> None:
+        self.toggle_kind()
+
+    def action_toggle_unit(self) -> None:
+        self.toggle_unit()
+
+    def action_toggle_flag(self, flag: str) -> None:
+        self.toggle_flag(flag)
+
     def set_side(self, is_ask: bool) -> None:
         self.is_ask = is_ask
         self._render_mode()
 
     def toggle_side(self) -> None:
         self.set_side(not self.is_ask)
+        self.post_message(self.SideChanged())
 
     def toggle_kind(self) -> None:
+        price = self.query_one("#price", Input)
+        had_focus = price.has_focus
         self.kind = "market" if self.kind == "limit" else "limit"
         if self.kind == "market":
             self.query_one("#post-only", Checkbox).value = False
         self._render_mode()
+        if had_focus:
+            self.query_one("#size", Input).focus()
 
     def toggle_unit(self) -> None:
         self.size_in_quote = not self.size_in_quote
@@ -103,8 +138,11 @@ class OrderEntry(Vertical):
         box = self.query_one(f"#{flag}", Checkbox)
         box.value = not box.value
 
-    def prefill_price(self, text: str) -> None:
+    def prefill_price(self, text: str, *, only_if_untouched: bool = False) -> None:
         price = self.query_one("#price", Input)
+        if only_if_untouched and price.value != self.prefilled:
+            return
+        self.prefilled = text
         price.value = text
         price.cursor_position = len(text)
 

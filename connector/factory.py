@@ -1,0 +1,229 @@
+"""Build a connector for a venue slug from settings, overrides and the venue's key file.
+
+Venue classes are named by import path and imported only when asked for, so a missing
+optional SDK breaks only its own venue, with the ``pip install`` that fixes it.
+
+Constructor convention for a real venue (what ``create_connector`` passes)::
+
+    VenueConnector(*, base_url: str | None, ws_url: str | None, testnet: bool,
+                   keys: dict[str, Any] | None, clock: Clock | None, **venue_options)
+
+``base_url``/``ws_url`` None means the venue's own default for ``testnet``; ``keys`` is the
+loaded key file (secrets as ``connector.keys.Secret``) or None when there is none (market data
+only: the connector raises ``AuthError`` when asked to trade).  ``venue_options`` are the extra
+keys of ``[venue.<slug>]`` in the config file plus any extra keyword given to
+``create_connector``.  The simulated venue takes ``engine=None, clock=None, seed=7, latency_ms=0``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from connector.clock import Clock
+from connector.errors import ConfigError
+from connector.keys import describe_keys, load_key_file
+from connector.settings import Settings, VenueSettings, config_dir
+
+
+@dataclass(frozen=True, slots=True)
+class VenueEntry:
+    target: str
+    """``module:Class``."""
+    extra: str | None = None
+    """The pip extra that installs the venue's SDK, if it has one."""
+    needs_keys: bool = True
+
+
+class VenueRegistry(Mapping[str, type]):
+    """slug -> connector class, imported on first lookup; iterating never imports anything."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, VenueEntry] = {}
+        self._classes: dict[str, type] = {}
+
+    def register(self, slug: str, target: str | type, *, extra: str | None = None, needs_keys: bool = True) -> None:
+        if isinstance(target, type):
+            self._classes[slug] = target
+            target = f"{target.__module__}:{target.__qualname__}"
+        else:
+            self._classes.pop(slug, None)
+        self._entries[slug] = VenueEntry(target, extra, needs_keys)
+
+    def unregister(self, slug: str) -> None:
+        self._entries.pop(slug, None)
+        self._classes.pop(slug, None)
+
+    def entry(self, slug: str) -> VenueEntry:
+        try:
+            return self._entries[slug]
+        except KeyError:
+            raise ConfigError(f"unknown venue {slug!r}: use one of {', '.join(sorted(self._entries))}") from None
+
+    def __getitem__(self, slug: str) -> type:
+        if slug in self._classes:
+            return self._classes[slug]
+        entry = self.entry(slug)
+        module_name, _, class_name = entry.target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name and (module_name == exc.name or module_name.startswith(exc.name + ".")):
+                raise ConfigError(f"the {slug} venue is not part of this build ({module_name} is missing)") from None
+            hint = f": pip install -e '.[{entry.extra}]'" if entry.extra else ""
+            raise ConfigError(f"the {slug} venue needs its extra{hint} (missing module {exc.name})") from None
+        try:
+            cls = getattr(module, class_name)
+        except AttributeError:
+            raise ConfigError(f"the {slug} venue is not part of this build ({entry.target} is missing)") from None
+        self._classes[slug] = cls
+        return cls
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._entries)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def __contains__(self, slug: object) -> bool:
+        return slug in self._entries
+
+
+VENUES = VenueRegistry()
+VENUES.register("sim", "connector.sim:SimConnector", needs_keys=False)
+VENUES.register("hyperliquid", "connector.hyperliquid:HyperliquidConnector", extra="hyperliquid")
+VENUES.register("lighter", "connector.lighter:LighterConnector", extra="lighter")
+
+
+def key_file_env_var(venue: str) -> str:
+    return f"PERPDESK_{venue.upper().replace('-', '_')}_KEY_FILE"
+
+
+def default_key_file(venue: str) -> Path:
+    return config_dir() / "keys" / f"{venue}.toml"
+
+
+@dataclass(frozen=True, slots=True)
+class KeyFileLocation:
+    path: Path
+    source: str
+    """Where the path came from: ``argument``, ``env PERPDESK_X_KEY_FILE``, ``config file``, ``default``."""
+
+
+def discover_key_file(
+    venue: str, *, settings: Settings | None = None, override: str | Path | None = None
+) -> KeyFileLocation | None:
+    """The key file to use: the argument, then ``PERPDESK_<VENUE>_KEY_FILE``, then ``venue.<name>.key_file``
+    in the config file, then ``<config dir>/keys/<venue>.toml`` if it exists; None when there is none."""
+    if override is not None:
+        return KeyFileLocation(Path(override).expanduser(), "argument")
+    env_name = key_file_env_var(venue)
+    if os.environ.get(env_name):
+        return KeyFileLocation(Path(os.environ[env_name]).expanduser(), f"env {env_name}")
+    configured = settings.venue_settings(venue).key_file if settings is not None else None
+    if configured is not None:
+        return KeyFileLocation(Path(configured).expanduser(), "config file")
+    default = default_key_file(venue)
+    if default.exists():
+        return KeyFileLocation(default, "default")
+    return None
+
+
+def create_connector(
+    venue: str,
+    *,
+    settings: Settings | None = None,
+    base_url: str | None = None,
+    ws_url: str | None = None,
+    key_file: str | Path | None = None,
+    testnet: bool | None = None,
+    clock: Clock | None = None,
+    **options: Any,
+) -> Any:
+    """A ready-to-start connector for ``venue``; explicit arguments beat ``settings``.
+
+    Raises ``ConfigError`` for an unknown venue, a missing extra, a bad key file or an option the
+    venue does not take.
+    """
+    entry = VENUES.entry(venue)
+    cls = VENUES[venue]
+    if not entry.needs_keys:
+        kwargs: dict[str, Any] = {"clock": clock}
+        if settings is not None and venue == "sim":
+            kwargs.update(seed=settings.sim.seed, latency_ms=settings.sim.latency_ms)
+        kwargs.update(options)
+        return _construct(cls, venue, kwargs)
+    venue_settings = settings.venue_settings(venue) if settings is not None else VenueSettings()
+    location = discover_key_file(venue, settings=settings, override=key_file)
+    keys = load_key_file(location.path, venue=venue) if location is not None else None
+    kwargs = {
+        "base_url": base_url if base_url is not None else venue_settings.base_url,
+        "ws_url": ws_url if ws_url is not None else venue_settings.ws_url,
+        "testnet": testnet if testnet is not None else venue_settings.testnet,
+        "keys": keys,
+        "clock": clock,
+        **venue_settings.options(),
+        **options,
+    }
+    return _construct(cls, venue, kwargs)
+
+
+def _construct(cls: type, venue: str, kwargs: dict[str, Any]) -> Any:
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return cls(**kwargs)
+    if not any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        unknown = sorted(set(kwargs) - set(parameters))
+        if unknown:
+            accepted = sorted(n for n, p in parameters.items() if p.kind is inspect.Parameter.KEYWORD_ONLY)
+            raise ConfigError(
+                f"the {venue} venue does not take option {unknown[0]!r} (check [venue.{venue}] in the config file); "
+                f"it takes: {', '.join(accepted)}"
+            )
+    return cls(**kwargs)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyStatus:
+    """What ``perpdesk venues`` shows for one venue; never a secret value."""
+
+    venue: str
+    needs_keys: bool
+    path: Path | None = None
+    source: str = ""
+    ok: bool = False
+    message: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    """Key-file fields with secrets masked as ``***``."""
+
+
+def key_status(venue: str, *, settings: Settings | None = None) -> KeyStatus:
+    entry = VENUES.entry(venue)
+    if not entry.needs_keys:
+        return KeyStatus(venue, False, ok=True, message="no key needed")
+    try:
+        location = discover_key_file(venue, settings=settings)
+    except ConfigError as exc:
+        return KeyStatus(venue, True, message=str(exc))
+    if location is None:
+        return KeyStatus(
+            venue,
+            True,
+            message=f"no key file: put one at {default_key_file(venue)} or set {key_file_env_var(venue)}",
+        )
+    try:
+        keys = load_key_file(location.path, venue=venue)
+    except ConfigError as exc:
+        return KeyStatus(venue, True, location.path, location.source, message=str(exc))
+    return KeyStatus(venue, True, location.path, location.source, True, "key file found", describe_keys(keys))
+
+
+def describe_venues(settings: Settings | None = None) -> list[KeyStatus]:
+    """One ``KeyStatus`` per registered venue, in name order (nothing is imported)."""
+    return [key_status(venue, settings=settings) for venue in sorted(VENUES)]

@@ -6,9 +6,11 @@ transactions sent with ``sendTx``, account channels, account REST).
 
 ``sendTx`` answering 200 means only that the venue accepted the transaction; whether the
 order rests, fills or is refused arrives later on ``account_all_orders`` or from
-``get_order``.  So ``submit_*`` returns an empty order id and the connector declares the
-``"async_ack"`` capability: the order service keeps such an order SUBMITTING until the
-venue's order update (or a status query) says more.
+``get_order``.  The connector declares this with the ``"async_ack"`` capability: the order
+service keeps such an order SUBMITTING until the venue's order update (or a status query)
+says more.  ``submit_*`` then return the client order index as the order id: Lighter's
+cancel and modify take it in place of the exchange's order index, and the exchange's index
+arrives with the first order update.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from connector.errors import (
     AuthError,
     InvalidOrder,
     OrderRejected,
+    PostOnlyWouldCross,
     RateLimited,
     UnknownOrder,
     VenueError,
@@ -202,7 +205,7 @@ class LighterConnector(BaseConnector):
                 return await self._request("POST", "sendTx", data={"tx_type": tx.tx_type, "tx_info": tx.tx_info})
             except InvalidNonce:
                 raise
-            except (OrderRejected, RateLimited, AuthError) as exc:
+            except (OrderRejected, RateLimited, AuthError, UnknownOrder) as exc:
                 raise NonceNotConsumed(exc) from None
 
         return await self.nonces.send(self.api_key_index or 0, attempt)
@@ -424,6 +427,30 @@ class LighterConnector(BaseConnector):
 
     # -- orders ----------------------------------------------------------------------------
 
+    async def _create(
+        self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool
+    ) -> str:
+        market_id, _ = self._market(symbol)
+        expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.create_order(
+                market_id=market_id,
+                client_order_index=coi,
+                base_amount=size_i,
+                price=price_i,
+                is_ask=is_ask,
+                order_type=kind,
+                time_in_force=tif,
+                reduce_only=reduce_only,
+                order_expiry=expiry,
+                nonce=nonce,
+            )
+
+        await self._send_tx(build)
+        return str(coi)
+
     async def submit_limit_order(
         self,
         *,
@@ -436,30 +463,22 @@ class LighterConnector(BaseConnector):
         reduce_only: bool = False,
         ioc: bool = False,
     ) -> str:
-        """Returns once the venue accepted the transaction: the order id is not known yet ("")."""
+        """Returns once the venue accepted the transaction (see the module docstring for the id)."""
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
-        market_id, _ = self._market(symbol)
+        if post_only:
+            bids, asks = self._tops.get(symbol, ({}, {}))
+            touch = (max(bids) if bids else None) if is_ask else (min(asks) if asks else None)
+            if touch is not None and (price <= touch if is_ask else price >= touch):
+                # the venue would cancel it as canceled-post-only; refusing here saves a nonce and a round trip
+                raise PostOnlyWouldCross(
+                    f"lighter {symbol}: post-only {'ask' if is_ask else 'bid'} at {price} "
+                    f"would cross the {'bid' if is_ask else 'ask'} at {touch}"
+                )
         tif = wire.TIF_IOC if ioc else wire.TIF_POST_ONLY if post_only else wire.TIF_GTT
-        expiry = 0 if ioc else wire.EXPIRY_28_DAYS
-
-        def build(nonce: int) -> wire.SignedTx:
-            assert self._signer is not None
-            return self._signer.create_order(
-                market_id=market_id,
-                client_order_index=client_order_index,
-                base_amount=base_amount,
-                price=price,
-                is_ask=is_ask,
-                order_type=wire.ORDER_LIMIT,
-                time_in_force=tif,
-                reduce_only=reduce_only,
-                order_expiry=expiry,
-                nonce=nonce,
-            )
-
-        await self._send_tx(build)
-        return ""
+        return await self._create(
+            symbol, client_order_index, base_amount, price, is_ask, wire.ORDER_LIMIT, tif, reduce_only
+        )
 
     async def submit_market_order(
         self,
@@ -472,7 +491,6 @@ class LighterConnector(BaseConnector):
         worst_price_i: int | None = None,
     ) -> str:
         """A market order needs a worst acceptable price: by default the touch ± ``market_slippage_bps``."""
-        market_id, _ = self._market(symbol)
         if worst_price_i is None:
             bid, ask, _ = await self.get_top_of_book(symbol)
             touch = bid if is_ask else ask
@@ -480,25 +498,9 @@ class LighterConnector(BaseConnector):
                 raise VenueError(f"lighter {symbol}: no {'bid' if is_ask else 'ask'} to cap a market order against")
             move = touch * self.market_slippage_bps // 10_000
             worst_price_i = max(1, touch - move) if is_ask else touch + move
-        cap = worst_price_i
-
-        def build(nonce: int) -> wire.SignedTx:
-            assert self._signer is not None
-            return self._signer.create_order(
-                market_id=market_id,
-                client_order_index=client_order_index,
-                base_amount=size_i,
-                price=cap,
-                is_ask=is_ask,
-                order_type=wire.ORDER_MARKET,
-                time_in_force=wire.TIF_IOC,
-                reduce_only=reduce_only,
-                order_expiry=0,
-                nonce=nonce,
-            )
-
-        await self._send_tx(build)
-        return ""
+        return await self._create(
+            symbol, client_order_index, size_i, worst_price_i, is_ask, wire.ORDER_MARKET, wire.TIF_IOC, reduce_only
+        )
 
     async def _cancel_index(self, symbol: str, index: int) -> None:
         market_id, _ = self._market(symbol)

@@ -9,11 +9,20 @@ index, so the native signer never reaches the network on its own.
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-from connector.errors import AuthError, ConfigError, InvalidOrder, OrderRejected, RateLimited, VenueError
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    InvalidOrder,
+    OrderRejected,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+)
 from connector.interface import (
     QUOTE_DECIMALS,
     BookUpdate,
@@ -53,8 +62,10 @@ MAINNET_CHAIN_ID, TESTNET_CHAIN_ID = 304, 300
 def load_sdk() -> Any:
     """Import lighter-sdk lazily (it loads a native library); ConfigError says how to install it."""
     try:
-        import lighter
-        from lighter.nonce_manager import NonceManagerType
+        with warnings.catch_warnings():  # the SDK imports a deprecated websockets API we never use
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import lighter
+            from lighter.nonce_manager import NonceManagerType
     except ImportError as exc:
         raise ConfigError(INSTALL_HINT) from exc
     return lighter, NonceManagerType
@@ -207,6 +218,8 @@ def error_for(path: str, status: int, body: Any, retry_after: str | None) -> Exc
             "revoked: check account_index and api_key_index in the key file",
             info=body,
         )
+    if "order not found" in message:
+        return UnknownOrder(f"lighter: {message}", info=body)
     if path == "sendTx":
         return OrderRejected(f"lighter: {message or 'transaction refused'} (code {code})", info=body)
     return VenueError(f"lighter {path}: {message or 'error'} (code {code})", info=body)

@@ -1,0 +1,30 @@
+"""Lighter for the conformance suite: the connector against the fake venue on 127.0.0.1."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from connector.keys import load_key_file
+from connector.lighter import LighterConnector
+from tests.fakes.lighter import FakeLighter, write_key_file
+from tests.harnesses import LoopbackHarness
+
+
+@asynccontextmanager
+async def open_harness(tmp_path) -> AsyncIterator[LoopbackHarness]:
+    fake = await FakeLighter(step_s=0.02).start()
+    key_file = tmp_path / "lighter.toml"
+    write_key_file(key_file, account_index=fake.account_index, api_key_index=fake.api_key_index)
+    connector = LighterConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=load_key_file(key_file))
+    harness = LoopbackHarness(
+        venue="lighter", connector=connector, engine=fake.engine, symbol="BTC", engine_symbol="BTC-PERP"
+    )
+    try:
+        await connector.start()
+        await connector.subscribe_market_data([harness.symbol])
+        await harness.wait_for("book", lambda b: b.symbol == harness.symbol and b.is_snapshot and b.bids)
+        yield harness
+    finally:
+        await connector.stop()
+        await fake.stop()

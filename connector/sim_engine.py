@@ -133,13 +133,16 @@ class SimEngine(Matching):
                 self._flow(st, bool((r >> 22) & 1), st.trade_sizes[(r >> 23) & 511])
             if st.dirty and st.spec.symbol in md:
                 self._emit_book(st)
+        if new_epoch and self.account.has_positions():
+            self._touched.update(s for s, p in self.account.positions.items() if p.size_i)
+        self._check_liquidation()
+        self._flush()
+
+    def _check_liquidation(self) -> None:
         if self.account.has_positions():
-            if new_epoch:
-                self._touched.update(s for s, p in self.account.positions.items() if p.size_i)
             marks = self._marks()
             if self.account.equity_q(marks) < self.account.total_maintenance_q(marks):
                 self._liquidate()
-        self._flush()
 
     def _state(self, symbol: str) -> MarketState:
         st = self._states.get(symbol)
@@ -197,6 +200,7 @@ class SimEngine(Matching):
             self._touched.add(symbol)
         if symbol in self._md:
             self._emit_book(st)
+        self._check_liquidation()
         self._flush()
 
     def trade_through(self, symbol: str, *, is_ask: bool, price_i: int, size_i: int) -> list[Fill]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -57,6 +58,7 @@ class SimConnector(BaseConnector):
         clock: Clock | None = None,
         seed: int = 7,
         latency_ms: float = 0,
+        jitter_ms: float = 0,
         step_ms: int = 100,
         collateral_q: int | None = None,
     ) -> None:
@@ -66,6 +68,9 @@ class SimConnector(BaseConnector):
             engine = SimEngine(seed, clock=self.clock, step_ms=step_ms, **extra)
         self.engine = engine
         self.latency_ms = latency_ms
+        self.jitter_ms = jitter_ms
+        """Each request's latency is ``latency_ms`` plus a seeded uniform draw in ``[0, jitter_ms)``."""
+        self._jitter = random.Random(f"perpdesk-sim-latency:{seed}")
         self.dropped_events = 0
         """Stream events lost while disconnected."""
         self._faults: list[tuple[str, str]] = []
@@ -179,7 +184,8 @@ class SimConnector(BaseConnector):
             fault = self._take_fault("reject", "drop")
         elif kind == "cancel":
             fault = self._take_fault("cancel_reject", "drop")
-        half_s = self.latency_ms / 2000
+        latency_ms = self.latency_ms + (self._jitter.random() * self.jitter_ms if self.jitter_ms else 0.0)
+        half_s = latency_ms / 2000
         if half_s > 0:
             await self.clock.sleep(half_s)
         self.engine.advance_to(self.clock.now_ms())

@@ -207,3 +207,19 @@ async def test_runs_in_real_time_on_the_real_clock():
         assert book.symbol == BTC and book.bids[0][0] < book.asks[0][0]
     finally:
         await sim.stop()
+
+
+async def test_jittered_latency_is_seeded_and_bounded():
+    async def arrival_times(seed: int) -> list[int]:
+        sim = SimConnector(clock=VirtualClock(start_ms=0), seed=seed, latency_ms=100, jitter_ms=50)
+        times = []
+        for coi in range(5):
+            task = asyncio.create_task(rest_bid(sim, coi))
+            while not task.done():
+                await sim.clock.advance(0.001)
+            times.append(sim.clock.now_ms())
+        return [b - a for a, b in zip([0, *times], times, strict=False)]
+
+    first = await arrival_times(3)
+    assert first == await arrival_times(3)
+    assert all(100 <= t <= 151 for t in first) and len(set(first)) > 1

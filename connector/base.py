@@ -1,8 +1,11 @@
-"""What every connector shares: lifecycle, capabilities and event fan-out.
+"""What every connector shares: lifecycle, capabilities, event fan-out and transports.
 
-Transport mechanics (websocket supervision, HTTP with retries and rate limits, key
-loading) are added here or in helpers beside this module, never copied into a
-venue module.
+The transport mechanics live in helpers beside this module and are never copied into a
+venue module: ``connector.ws.WsSupervisor`` (reconnect, backoff, resubscribe, malformed-frame
+count), ``connector.http.HttpClient`` (timeouts, retries, 429), ``connector.ratelimit``
+(token bucket, backoff) and ``connector.keys`` (key files, ``Secret``, log masking).
+``supervise_ws`` and ``http_client`` build them wired to this connector's clock and
+connection events, and ``stop`` closes them.
 """
 
 from __future__ import annotations
@@ -12,7 +15,9 @@ from collections.abc import Iterable
 from typing import Any
 
 from connector.clock import Clock, RealClock
+from connector.http import HttpClient
 from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler
+from connector.ws import ConnectHook, MessageHandler, WsSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -29,6 +34,9 @@ class BaseConnector:
         self.handler_errors = 0
         self.started = False
         self.connection_state: dict[str, ConnectionState] = {}
+        self.streams: dict[str, WsSupervisor] = {}
+        """stream name -> its websocket supervisor (see ``supervise_ws``)."""
+        self._http_clients: list[HttpClient] = []
 
     def add_handler(self, kind: str, handler: Handler) -> None:
         if kind not in self._handlers:
@@ -54,10 +62,67 @@ class BaseConnector:
         self.connection_state[stream] = state
         self.emit("connection", ConnectionEvent(self.venue, stream, state, reason, self.clock.now_ms()))
 
+    def supervise_ws(
+        self,
+        stream: str,
+        url: str,
+        *,
+        on_message: MessageHandler,
+        on_connect: ConnectHook | None = None,
+        **options: Any,
+    ) -> WsSupervisor:
+        """A websocket reported as connection stream ``stream``; ``on_connect`` (re)subscribes.
+
+        Started by ``start_streams`` (or its own ``start``), stopped by ``stop``.  ``options`` go
+        to ``WsSupervisor`` (``parse``, ``stale_after_s``, ``rng``, backoff bounds, ...).
+        """
+        if stream in self.streams:
+            raise ValueError(f"{self.venue}: stream {stream!r} is already supervised")
+        supervisor = WsSupervisor(
+            url,
+            on_message=on_message,
+            on_connect=on_connect,
+            on_state=lambda state, reason: self.set_connection(stream, state, reason),
+            name=f"{self.venue}.{stream}",
+            clock=self.clock,
+            **options,
+        )
+        self.streams[stream] = supervisor
+        return supervisor
+
+    def http_client(self, base_url: str, **options: Any) -> HttpClient:
+        """An ``HttpClient`` on this connector's clock, closed by ``stop``."""
+        client = HttpClient(base_url, venue=self.venue, clock=self.clock, **options)
+        self._http_clients.append(client)
+        return client
+
+    def stream_malformed_frames(self) -> int:
+        """Frames dropped as unparseable across every supervised stream."""
+        return sum(s.malformed_frames for s in self.streams.values())
+
+    async def start_streams(self) -> None:
+        for supervisor in self.streams.values():
+            await supervisor.start()
+
+    async def close_transports(self) -> None:
+        """Stop every stream and close every HTTP client (each failure logged, none fatal)."""
+        for supervisor in self.streams.values():
+            try:
+                await supervisor.stop()
+            except Exception:
+                log.exception("%s: stopping %s failed", self.venue, supervisor.name)
+        for client in self._http_clients:
+            try:
+                await client.aclose()
+            except Exception:
+                log.exception("%s: closing %r failed", self.venue, client)
+
     async def start(self) -> None:
         self.started = True
 
     async def stop(self) -> None:
+        """Subclasses that override this call ``await super().stop()`` to close the transports."""
+        await self.close_transports()
         self.started = False
 
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:

@@ -209,3 +209,17 @@ async def test_from_settings_builds_one_connector_per_venue_through_the_factory(
     runtime = Runtime.from_settings(settings, clock=clock)
     assert list(runtime.connectors) == ["sim", "other"]
     assert made == [("sim", {"settings": settings, "clock": clock}), ("other", {"settings": settings, "clock": clock})]
+
+
+async def test_from_real_settings_runs_the_sim_with_its_risk_limits(clock, tmp_path):
+    from connector.settings import Settings
+
+    settings = Settings(venues=["sim"], journal_path=tmp_path / "j.sqlite3", risk={"max_order_notional": 1000})
+    runtime = Runtime.from_settings(settings, clock=clock)
+    assert runtime.connectors["sim"].clock is clock
+    assert runtime.risk.limits.max_order_notional_q == 1000 * 10**6
+    await runtime.start()
+    await clock.advance(0.5)
+    bid_i, ask_i = runtime.market_data.top_of_book("sim", "BTC")
+    assert bid_i is not None and ask_i is not None and bid_i < ask_i
+    await runtime.stop()

@@ -43,6 +43,9 @@ S = OrderStatus
 MAX_CLIENT_ORDER_INDEX = 2**48 - 1
 """Lighter accepts client order indices up to 2**48 - 1; every venue accepts at least that range."""
 
+MAX_ORPHAN_ORDERS = 1000
+"""Orders whose fills arrived before the order itself; the oldest are forgotten beyond this."""
+
 FINAL = frozenset({S.FILLED, S.CANCELLED, S.REJECTED, S.EXPIRED})
 
 ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
@@ -388,6 +391,9 @@ class OrderService:
             self._transition(order, S.OPEN, "accepted")
         elif order.state == S.UNKNOWN:
             self._transition(order, S.OPEN, "accepted (late answer)")
+        if order.kind == "market" and not order.is_final:
+            # a market order is done once accepted: if the stream has not said how, ask
+            await self.refresh(order, why="market order accepted")
         return order
 
     async def cancel(self, order: Order) -> Order:
@@ -584,6 +590,8 @@ class OrderService:
         order = self._find(venue, fill.client_order_index, fill.order_id)
         if order is None:
             # the order may be adopted by the reconciler later; keep the fill for it
+            if len(self._orphan_fills) >= MAX_ORPHAN_ORDERS:
+                del self._orphan_fills[next(iter(self._orphan_fills))]
             self._orphan_fills.setdefault((venue, fill.client_order_index), []).append(fill)
             return None
         self._add_fill(order, fill)

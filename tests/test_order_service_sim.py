@@ -88,3 +88,9 @@ async def test_cancel_all_cancels_every_open_order_and_confirms_each(rt):
     assert [o.state for o in orders] == [S.CANCELLED, S.CANCELLED]
     assert _sim(rt).engine.open_orders() == []
     assert rt.orders.open_orders() == []
+
+
+async def test_market_order_is_final_on_return_even_when_the_stream_is_down(rt):
+    _sim(rt).disconnect(duration_s=None)
+    order = await rt.orders.submit_market("sim", "BTC", is_ask=False, size_i=_size(rt))
+    assert order.state == S.FILLED and order.filled_i == _size(rt)

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from connector import toml_write
@@ -102,6 +102,11 @@ class Settings(BaseSettings):
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
 
+    @field_validator("journal_path")
+    @classmethod
+    def _expand_home(cls, value: Path | None) -> Path | None:
+        return value.expanduser() if value is not None else None
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -126,11 +131,14 @@ class Settings(BaseSettings):
     def load(cls, config_path: str | Path | None = None, **values: Any) -> Settings:
         """Read the settings; ``values`` (e.g. from the command line) beat env and file.
 
+        A value of None means "not given" (an absent command-line flag) and is dropped.
+
         Raises ``ConfigError`` with one line saying which file/variable/field is wrong and how.
         """
         path = Path(config_path).expanduser() if config_path is not None else default_config_path()
         if config_path is not None and not path.is_file():
             raise ConfigError(f"config file {path} does not exist: create it or drop --config")
+        values = {name: value for name, value in values.items() if value is not None}
         file_data = read_config_file(path)
         token = _config_path_var.set(path)
         try:

@@ -201,3 +201,14 @@ def test_save_setting_refuses_to_overwrite_a_broken_file(tmp_path):
 def test_connector_options_hand_the_settings_to_the_factory():
     settings = Settings.load()
     assert settings.connector_options("sim") == {"settings": settings}
+
+
+def test_absent_command_line_values_do_not_mask_the_file(tmp_path):
+    path = write(tmp_path / "c.toml", 'symbol = "ETH"\ntheme = "perpdesk-light"\n')
+    settings = Settings.load(path, symbol=None, theme=None)
+    assert (settings.symbol, settings.theme) == ("ETH", "perpdesk-light")
+
+
+def test_journal_path_expands_the_home_directory(tmp_path):
+    path = write(tmp_path / "c.toml", 'journal_path = "~/perpdesk/journal.sqlite"\n')
+    assert Settings.load(path).journal_path == Path("~/perpdesk/journal.sqlite").expanduser()

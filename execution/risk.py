@@ -16,6 +16,7 @@ notional and position limits, so closing risk is never blocked by a risk limit.
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import logging
 from collections.abc import Callable, Mapping
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from connector.interface import QUOTE_DECIMALS
+from connector.interface import QUOTE_DECIMALS, OrderStatus
 from connector.scaling import decimal_to_scaled, rescale, scaled_to_str
 from execution.market_data import MarketDataService
 
@@ -98,6 +99,8 @@ class RiskManager:
         self.state_reason = ""
         self._listeners: list[StateListener] = []
         self.rejections = 0
+        self.kill_lock = asyncio.Lock()
+        """Held while a kill switch runs, so two presses never interleave."""
 
     # -- trading state ----------------------------------------------------------------------
 
@@ -276,16 +279,26 @@ async def kill_switch(services: Any, flatten: bool = False) -> KillReport:
 
     ``services`` is a Runtime or anything with ``orders``, ``positions``, ``risk`` and
     (optionally) ``tracking``.  While it works the desk is REDUCING, so only the
-    flattening orders pass the risk check; it ends HALTED until ``risk.rearm()``.
-    Failures on one venue are reported and the rest still proceed.
+    flattening orders pass the risk check; it ends HALTED until ``risk.rearm()``, even
+    if a step fails.  Failures on one venue are reported and the rest still proceed.
+    A second press while one runs waits for it, then runs again (cancelling twice is harmless).
     """
-    report = KillReport()
     risk: RiskManager | None = getattr(services, "risk", None)
+    if risk is None:
+        return await _kill(services, flatten, KillReport())
+    async with risk.kill_lock:
+        risk.set_state(TradingState.REDUCING, "kill switch in progress")
+        report = KillReport()
+        try:
+            return await _kill(services, flatten, report)
+        finally:
+            risk.set_state(TradingState.HALTED, "kill switch" + (" (flattened)" if flatten else ""))
+
+
+async def _kill(services: Any, flatten: bool, report: KillReport) -> KillReport:
     orders = getattr(services, "orders", None)
     positions = getattr(services, "positions", None)
     tracking = getattr(services, "tracking", None)
-    if risk is not None:
-        risk.set_state(TradingState.REDUCING, "kill switch in progress")
 
     if tracking is not None:
         for chase in list(tracking.active()):
@@ -311,12 +324,14 @@ async def kill_switch(services: Any, flatten: bool = False) -> KillReport:
                 order = await orders.submit_market(
                     view.venue, view.symbol, is_ask=view.size_i > 0, size_i=abs(view.size_i), reduce_only=True
                 )
-                report.flatten_orders.append(order)
             except Exception as exc:
                 report.errors.append(f"flattening {view.venue} {view.symbol} failed: {exc}")
+                continue
+            report.flatten_orders.append(order)
+            if getattr(order, "state", None) == OrderStatus.REJECTED:
+                reason = getattr(order, "reason", "") or "no reason given"
+                report.errors.append(f"flattening {view.venue} {view.symbol} was rejected: {reason}")
 
-    if risk is not None:
-        risk.set_state(TradingState.HALTED, "kill switch" + (" (flattened)" if flatten else ""))
     for error in report.errors:
         log.error("kill switch: %s", error)
     return report

@@ -235,3 +235,57 @@ async def test_kill_switch_stops_running_chases_first(clock):
     services.tracking = Tracking()
     report = await kill_switch(services)
     assert stopped == [False] and report.chases_stopped == 1
+
+
+async def test_kill_switch_halts_even_when_a_step_blows_up(clock):
+    class Exploding:
+        def positions(self):
+            raise RuntimeError("corrupt state")
+
+    services = Services(clock)
+    services.positions = Exploding()
+    with pytest.raises(RuntimeError, match="corrupt state"):
+        await kill_switch(services, flatten=True)
+    assert services.risk.state is TradingState.HALTED
+
+
+async def test_a_rejected_flatten_order_is_reported(clock):
+    from connector.interface import OrderStatus
+
+    class Rejected:
+        state = OrderStatus.REJECTED
+        reason = "reduce-only order would increase position"
+
+    services = Services(clock)
+    hold(services.positions, 300)
+
+    async def submit_market(venue, symbol, **kw):
+        return Rejected()
+
+    services.orders.submit_market = submit_market
+    report = await kill_switch(services, flatten=True)
+    assert report.errors == ["flattening sim BTC was rejected: reduce-only order would increase position"]
+
+
+async def test_two_kill_switches_never_interleave(clock):
+    import asyncio
+
+    services = Services(clock)
+    order_of_events = []
+    release = asyncio.Event()
+
+    async def cancel_all(venue=None, symbol=None):
+        order_of_events.append("start")
+        await release.wait()
+        order_of_events.append("end")
+        return []
+
+    services.orders.cancel_all = cancel_all
+    first = asyncio.create_task(kill_switch(services))
+    second = asyncio.create_task(kill_switch(services))
+    await asyncio.sleep(0)
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.gather(first, second)
+    assert order_of_events == ["start", "end", "start", "end"]
+    assert services.risk.state is TradingState.HALTED

@@ -114,7 +114,7 @@ class HttpClient:
                         await self.clock.sleep(retry_after)
                         continue
                     raise RateLimited(
-                        f"{self.venue}: rate limited on {method} {path}: retry in {retry_after:g}s",
+                        redact(f"{self.venue}: rate limited on {method} {path}: retry in {retry_after:g}s"),
                         retry_after_s=retry_after,
                         info=_info(response),
                     )
@@ -125,8 +125,10 @@ class HttpClient:
             if not retry:
                 attempts = failures + 1
                 raise VenueError(
-                    f"{self.venue}: {method} {path} failed: {failure}"
-                    + (f" after {attempts} attempts" if attempts > 1 else ""),
+                    redact(
+                        f"{self.venue}: {method} {path} failed: {failure}"
+                        + (f" after {attempts} attempts" if attempts > 1 else "")
+                    ),
                     info=info,
                 )
             failures += 1

@@ -11,6 +11,10 @@ import random
 
 from connector.clock import Clock, RealClock
 
+_EPSILON = 1e-9
+_MIN_WAIT_S = 1e-6
+"""A wait is never shorter than this, so a virtual clock always moves forward."""
+
 
 class RateLimiter:
     """A token bucket: ``burst`` tokens, refilled at ``rate_per_s``; a request spends ``cost`` tokens.
@@ -52,14 +56,17 @@ class RateLimiter:
         self._refill()
         now = self.clock.now_ns()
         blocked = max(0.0, (self._blocked_until_ns - now) / 1e9)
-        missing = max(0.0, cost - self._tokens)
-        return blocked + missing / self.rate_per_s
+        missing = cost - self._tokens
+        if missing <= _EPSILON:  # float refill can land a hair short of a whole token
+            missing = 0.0
+        delay = blocked + missing / self.rate_per_s
+        return max(delay, _MIN_WAIT_S) if delay > 0 else 0.0
 
     def try_acquire(self, cost: float = 1) -> bool:
         """Spend ``cost`` tokens if they are there now; never waits."""
         if self.delay_for(cost) > 0:
             return False
-        self._tokens -= cost
+        self._tokens = max(0.0, self._tokens - cost)
         return True
 
     async def acquire(self, cost: float = 1) -> None:
@@ -70,7 +77,7 @@ class RateLimiter:
             while True:
                 delay = self.delay_for(cost)
                 if delay <= 0:
-                    self._tokens -= cost
+                    self._tokens = max(0.0, self._tokens - cost)
                     break
                 waited = True
                 await self.clock.sleep(delay)

@@ -109,7 +109,7 @@ class WsSupervisor:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(ws.close(), 2)
         task, self._task = self._task, None
-        if task is not None and not task.done():
+        if task is not None and not task.done() and task is not asyncio.current_task():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task

@@ -564,3 +564,33 @@ def test_backoff_is_replayable_from_its_seed_and_capped():
     assert all(0.25 <= d <= 0.5 for d in delays[:1]) and all(4 <= d <= 8 for d in delays[5:])
     first.reset()
     assert first.next_delay() <= 0.5
+
+
+async def test_acquire_at_an_awkward_rate_always_completes_on_a_virtual_clock(clock):
+    limiter = RateLimiter(3, 1, clock=clock)
+    assert limiter.try_acquire()
+    done = asyncio.create_task(limiter.acquire())
+    for _ in range(400):
+        if done.done():
+            break
+        await clock.advance(0.001)
+    assert done.done()
+    assert 330 <= clock.now_ms() - 1_700_000_000_000 <= 340
+
+
+async def test_stop_from_inside_a_message_handler_ends_the_stream(ws_server):
+    async def behaviour(conn: ServerConnection, number: int) -> None:
+        await conn.send("{}")
+        await conn.wait_closed()
+
+    url = await ws_server(behaviour)
+    supervisor: WsSupervisor
+
+    async def on_message(message: Any) -> None:
+        await supervisor.stop()
+
+    supervisor = WsSupervisor(url, on_message=on_message, clock=RecordingClock())
+    await supervisor.start()
+    await wait_until(lambda: supervisor.state is ConnectionState.STOPPED)
+    await wait_until(lambda: not supervisor.running)
+    assert supervisor.connects == 1

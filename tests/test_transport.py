@@ -573,7 +573,7 @@ async def test_acquire_at_an_awkward_rate_always_completes_on_a_virtual_clock(cl
     for _ in range(400):
         if done.done():
             break
-        await clock.advance(0.001)
+        await asyncio.wait_for(clock.advance(0.001), TIMEOUT)  # a zero-length wait would spin here forever
     assert done.done()
     assert 330 <= clock.now_ms() - 1_700_000_000_000 <= 340
 

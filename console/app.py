@@ -21,8 +21,9 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
 from console.bridge import Batch, Bridge, connectors_of
+from console.chase_form import CHASE_COLUMNS, ChaseForm, ChaseTicket, LimitPriceForm, chase_row
 from console.dialogs import ConfirmScreen, KillSwitchScreen
-from console.diff_table import DiffTable
+from console.diff_table import ChasesTable, DiffTable
 from console.ladder import DepthLadder, LadderData
 from console.market_list import MarketList
 from console.notify import Throttle
@@ -96,9 +97,11 @@ class PerpdeskApp(App[int]):
         Binding("x", "close_position", "Close pos.", id="position.close"),
         Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
         Binding("A", "rearm", "Re-arm", show=False, id="risk.rearm"),
+        Binding("t", "chase_form", "Chase", id="chase.new"),
         Binding("1", "tab('orders')", "Orders", show=False, id="tabs.orders"),
         Binding("2", "tab('positions')", "Positions", show=False, id="tabs.positions"),
         Binding("3", "tab('fills')", "Fills", show=False, id="tabs.fills"),
+        Binding("4", "tab('chases')", "Chases", show=False, id="tabs.chases"),
     ]
 
     def __init__(
@@ -129,6 +132,7 @@ class PerpdeskApp(App[int]):
         self._stopping = False
         self._frames = 0
         self._widgets: dict[str, Any] = {}
+        self._chase_labels: dict[str, str] = {}
         self._runtime_started = False
         self._positions: dict[tuple[str, str], Position] = {}
         self._margins: dict[str, Margin] = {}
@@ -167,6 +171,8 @@ class PerpdeskApp(App[int]):
                 yield DiffTable(POSITION_COLUMNS, id="positions-table")
             with TabPane("Fills 3", id="fills"):
                 yield DiffTable(FILL_COLUMNS, id="fills-table")
+            with TabPane("Chases 4", id="chases"):
+                yield ChasesTable(CHASE_COLUMNS, id="chases-table")
         yield Footer()
 
     def _w(self, selector: str, kind: type | None = None) -> Any:
@@ -279,6 +285,8 @@ class PerpdeskApp(App[int]):
         self._frames += 1
         if batch.positions or batch.margins or batch.fills or self._frames % self.flush_hz == 0:
             self._paint_account()
+        if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
+            self._paint_chases(batch)
         if batch.connection:
             self.refresh_status()
         self.notices.flush(self._notify_now)
@@ -478,6 +486,27 @@ class PerpdeskApp(App[int]):
                 f"margin ratio {ratio:>7}  lev {lev}"
             )
         return "\n".join(lines)
+
+    def _paint_chases(self, batch: Batch) -> None:
+        tracking = getattr(self.runtime, "tracking", None)
+        if tracking is None:
+            return
+        md = self.runtime.market_data
+        now = self.clock.now_ms()
+        chases = sorted(tracking.chases.values(), key=lambda c: c.started_ms)[-50:]
+        self._w("#chases-table", DiffTable).sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases})
+        for chase, event in batch.chase_events:
+            severity = "warning" if event.kind in ("ended", "limit_reached") else "error"
+            if event.kind == "ended" and chase.end_reason is not None and chase.end_reason.value == "filled":
+                severity = "information"
+            self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {event.message}", severity)
+
+    def chase_label(self, chase: Any) -> str:
+        """A short number per chase for the screen (the runtime's ids are long and random)."""
+        label = self._chase_labels.get(chase.id)
+        if label is None:
+            label = self._chase_labels[chase.id] = f"#{len(self._chase_labels) + 1}"
+        return label
 
     def _notify_now(self, message: str, severity: str) -> None:
         self.notify(message, severity=severity, timeout=4)
@@ -713,6 +742,81 @@ class PerpdeskApp(App[int]):
             ConfirmScreen("Re-arm trading?", "New orders will be accepted again."),
             lambda ok: (risk.rearm(), self.refresh_status()) if ok else None,
         )
+
+    # -- actions: tracking limit ---------------------------------------------------------
+
+    def action_chase_form(self) -> None:
+        tracking = getattr(self.runtime, "tracking", None)
+        if self.selected is None or tracking is None:
+            self.notify("the tracking limit is not available on this runtime", severity="warning")
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        entry = self._entry()
+        bid, ask = md.top_of_book(venue, symbol)
+        touch = ask if entry.is_ask else bid
+        touch_text = md.format_price(venue, symbol, touch) if touch is not None else "-"
+        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue)
+        self.push_screen(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
+
+    @work(group="chases", exit_on_error=False)
+    async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket) -> None:
+        try:
+            chase = await self.runtime.tracking.start(
+                venue, symbol, is_ask=t.is_ask, size_i=t.size_i, offset_ticks=t.offset_ticks,
+                limit_price_i=t.limit_price_i, max_chase_ticks=t.max_chase_ticks, timeout_s=t.timeout_s,
+                end_action=t.end_action, post_only=t.post_only, reduce_only=t.reduce_only,
+            )
+        except Exception as exc:
+            self.notices.add("reject", f"chase not started: {exc}", "error")
+            return
+        self.notices.add("chase", f"chase {self.chase_label(chase)} started: {'SELL' if t.is_ask else 'BUY'} "
+                         f"{self.runtime.market_data.format_size(venue, symbol, t.size_i)} {symbol}", "information")
+        self.action_tab("chases")
+
+    def selected_chase(self) -> Any:
+        tracking = getattr(self.runtime, "tracking", None)
+        key = self._w("#chases-table", DiffTable).selected_key
+        return tracking.get(key) if tracking is not None and key else None
+
+    def chase_pause_resume(self) -> None:
+        chase = self.selected_chase()
+        if chase is None or chase.is_done:
+            return
+        if str(chase.state.value) == "PAUSED":
+            chase.resume()
+        else:
+            chase.pause()
+
+    @work(group="chases", exit_on_error=False)
+    async def chase_cancel(self, keep_resting: bool) -> None:
+        chase = self.selected_chase()
+        if chase is None or chase.is_done:
+            return
+        try:
+            await chase.cancel(keep_resting=keep_resting)
+        except Exception as exc:
+            self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
+
+    def chase_move_limit(self) -> None:
+        chase = self.selected_chase()
+        if chase is None or chase.is_done:
+            return
+        md = self.runtime.market_data
+        current = chase.params.limit_price_i
+        text = md.format_price(chase.venue, chase.symbol, current) if current else ""
+        form = LimitPriceForm(f"New limit for chase {self.chase_label(chase)} ({chase.symbol})", text)
+
+        def apply(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                price_i = md.to_price_i(chase.venue, chase.symbol, value.strip()) if value.strip() else None
+                chase.set_limit_price(price_i)
+            except (ValueError, ArithmeticError) as exc:
+                self.notices.add("reject", f"limit not moved: {exc}", "error")
+
+        self.push_screen(form, apply)
 
     def on_input_changed(self, event: Input.Changed) -> None:
         self._preview()

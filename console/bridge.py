@@ -22,10 +22,14 @@ class Batch:
     fills: list[tuple[str, Fill]] = field(default_factory=list)
     positions: dict[tuple[str, str], Position] = field(default_factory=dict)
     margins: dict[str, Margin] = field(default_factory=dict)
+    chases: dict[str, Any] = field(default_factory=dict)
+    chase_events: list[tuple[Any, Any]] = field(default_factory=list)
     connection: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.books or self.orders or self.fills or self.positions or self.margins or self.connection)
+        return bool(
+            self.books or self.orders or self.fills or self.positions or self.margins or self.chases or self.connection
+        )
 
 
 class Bridge:
@@ -55,6 +59,12 @@ class Bridge:
         self.events_seen += 1
         self._batch.margins[venue] = margin
 
+    def chase(self, chase: Any, event: Any) -> None:
+        self.events_seen += 1
+        self._batch.chases[chase.id] = chase
+        if event.kind in ("ended", "error", "limit_reached"):
+            self._batch.chase_events.append((chase, event))
+
     def connection(self, event: ConnectionEvent) -> None:
         self._batch.connection = True
 
@@ -68,6 +78,9 @@ class Bridge:
         orders = getattr(runtime, "orders", None)
         if orders is not None:
             orders.add_listener(self.order_changed)
+        tracking = getattr(runtime, "tracking", None)
+        if tracking is not None:
+            tracking.add_listener(self.chase)
         for venue, connector in connectors_of(runtime).items():
             connector.add_handler("fill", lambda f, v=venue: self.fill(v, f))
             connector.add_handler("position", lambda p, v=venue: self.position(v, p))

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.widgets import DataTable
 
 Cell = str | Text
@@ -43,7 +44,7 @@ class DiffTable(DataTable):
             elif old != cells:
                 for (col, _), a, b in zip(self._columns, old, cells, strict=True):
                     if a != b:
-                        self.update_cell(key, col, b)
+                        self.update_cell(key, col, b, update_width=True)
                         self.cell_updates += 1
             else:
                 continue
@@ -65,3 +66,26 @@ class DiffTable(DataTable):
         if not self._shown or self.cursor_row < 0 or self.cursor_row >= self.row_count:
             return None
         return self.coordinate_to_cell_key((self.cursor_row, 0)).row_key.value
+
+
+class ChasesTable(DiffTable):
+    """The chases panel: its keys act on the selected chase (they shadow the app's while it has focus)."""
+
+    BINDINGS = [
+        Binding("p", "pause_resume", "Pause/resume", id="chases.pause_resume"),
+        Binding("c", "cancel_chase", "Cancel chase", id="chases.cancel"),
+        Binding("K", "cancel_keep", "Cancel, keep resting", id="chases.cancel_keep"),
+        Binding("L", "move_limit", "Move limit", id="chases.move_limit"),
+    ]
+
+    def action_pause_resume(self) -> None:
+        self.app.chase_pause_resume()
+
+    def action_cancel_chase(self) -> None:
+        self.app.chase_cancel(False)
+
+    def action_cancel_keep(self) -> None:
+        self.app.chase_cancel(True)
+
+    def action_move_limit(self) -> None:
+        self.app.chase_move_limit()

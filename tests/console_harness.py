@@ -19,7 +19,8 @@ class Desk:
     clock: VirtualClock
 
 
-def make_desk(*, seed: int = 7, **app_options) -> Desk:
+def make_desk(*, seed: int = 7, tracking: bool = False, **app_options) -> Desk:
+    """A console on the fake venue; ``tracking`` adds a tracking-limit manager if the runtime has none."""
     clock = VirtualClock()
     venue = FakeVenue(clock, seed=seed)
     runtime = Runtime([venue], clock=clock)
@@ -27,6 +28,12 @@ def make_desk(*, seed: int = 7, **app_options) -> Desk:
         from execution.order_service import OrderService
 
         runtime.orders = OrderService(runtime.connectors, runtime.market_data, clock=clock)
+    if tracking and runtime.tracking is None:
+        from execution.tracking_limit import TrackingLimitManager
+
+        runtime.tracking = TrackingLimitManager(
+            runtime.orders, runtime.market_data, clock=clock, connectors=runtime.connectors, journal=runtime.journal
+        )
     app = PerpdeskApp(runtime, clock=clock, **app_options)
     return Desk(app, venue, runtime, clock)
 
@@ -44,4 +51,5 @@ async def settle(desk: Desk, pilot) -> None:
         await pilot.pause()
     desk.app.flush()
     desk.app.refresh_status()
+    desk.app.clear_notifications()
     await pilot.pause()

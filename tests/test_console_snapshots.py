@@ -65,3 +65,17 @@ def test_kill_switch_dialog(snap_compare):
         await pilot.pause()
 
     assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_chases_panel_with_a_live_chase(snap_compare):
+    pytest.importorskip("execution.tracking_limit")
+    desk = make_desk(tracking=True)
+
+    async def run_before(pilot) -> None:
+        await ready(desk, pilot)
+        await pilot.press("t", *"0.05", "enter")
+        await ready(desk, pilot, ticks=0)
+        await desk.clock.advance(0.5)
+        await ready(desk, pilot, ticks=0)
+
+    assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)

@@ -13,24 +13,38 @@ _POW10 = [10**i for i in range(40)]
 
 def str_to_scaled(text: str, decimals: int) -> int:
     """``"64950.5", 1 -> 649505``.  Raises ``ValueError`` if the value needs more decimals."""
-    if text[:1] == "-":
-        return -str_to_scaled(text[1:], decimals)
     dot = text.find(".")
     if dot < 0:
         if "e" in text or "E" in text:
-            return decimal_to_scaled(Decimal(text), decimals)
+            return decimal_to_scaled(text, decimals)
         return int(text) * _POW10[decimals]
-    frac = text[dot + 1 :]
-    n = len(frac)
-    if n > decimals:
-        if "e" in frac or "E" in frac:
-            return decimal_to_scaled(Decimal(text), decimals)
-        stripped = frac.rstrip("0")
-        if len(stripped) > decimals:
-            raise ValueError(f"{text} has more than {decimals} decimals")
-        frac, n = stripped, len(stripped)
-    whole = text[:dot] or "0"
-    return int(whole) * _POW10[decimals] + (int(frac) * _POW10[decimals - n] if n else 0)
+    n = len(text) - dot - 1
+    if n <= decimals and "e" not in text and "E" not in text:
+        # int() accepts the sign and rejects a second dot or stray characters
+        if n == 0 and (dot == 0 or not text[dot - 1].isdigit()):
+            raise ValueError(f"{text!r} is not a number")
+        return int(text.replace(".", "", 1)) * _POW10[decimals - n]
+    return decimal_to_scaled(text, decimals)
+
+
+class CachedScaler:
+    """``str_to_scaled`` with a bounded memo: book streams repeat the same price and size strings."""
+
+    __slots__ = ("_cache", "decimals", "max_entries")
+
+    def __init__(self, decimals: int, max_entries: int = 50_000) -> None:
+        self.decimals = decimals
+        self.max_entries = max_entries
+        self._cache: dict[str, int] = {}
+
+    def __call__(self, text: str) -> int:
+        value = self._cache.get(text)
+        if value is None:
+            value = str_to_scaled(text, self.decimals)
+            if len(self._cache) >= self.max_entries:
+                self._cache.clear()
+            self._cache[text] = value
+        return value
 
 
 def decimal_to_scaled(value: Decimal | str | int, decimals: int) -> int:

@@ -34,3 +34,20 @@ def test_rescale_truncates_toward_zero():
     assert rescale(12345, 3, 1) == 123
     assert rescale(-12345, 3, 1) == -123
     assert rescale(5, 1, 3) == 500
+
+
+@pytest.mark.parametrize("text", [".", "-.", "1.2.3", "abc", "1.5x", ""])
+def test_garbage_is_a_value_error(text):
+    with pytest.raises(ValueError):
+        str_to_scaled(text, 4)
+
+
+def test_cached_scaler_agrees_with_the_plain_conversion_and_stays_bounded():
+    from connector.scaling import CachedScaler
+
+    scale = CachedScaler(3, max_entries=4)
+    for text in ["1.5", "2.25", "1.5", "0.001", "7", "8.125", "1.5"]:
+        assert scale(text) == str_to_scaled(text, 3)
+    assert len(scale._cache) <= 4
+    with pytest.raises(ValueError):
+        scale("0.0001")

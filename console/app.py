@@ -191,8 +191,11 @@ class PerpdeskApp(App[int]):
 
     def on_resize(self, event) -> None:
         size = event.size
-        self.screen.set_class(size.width < 100, "-narrow")
-        self.screen.set_class(size.height < 30, "-short")
+        screen = self.screen_stack[0] if self.screen_stack else self.screen
+        screen.set_class(size.width < 100, "-narrow")
+        screen.set_class(size.width >= 180, "-wide")
+        screen.set_class(size.height < 30, "-short")
+        screen.set_class(size.height >= 55, "-tall")
 
     @work(exclusive=True, group="runtime", exit_on_error=False)
     async def _boot(self) -> None:
@@ -329,10 +332,15 @@ class PerpdeskApp(App[int]):
             return f"{symbol}  waiting for both sides of the book"
         fp, fs = md.format_price, md.format_size
         mid = md.mid_i(venue, symbol)
-        return (
+        full = (
             f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ "
             f"{fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}  mid {fp(venue, symbol, mid)}"
         )
+        width = self._w("#top", Static).size.width - 2
+        if width <= 0 or len(full) <= width:
+            return full
+        short = f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}"
+        return short if len(short) <= width else f"{fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])}"
 
     def refresh_status(self) -> None:
         if self.selected is None:

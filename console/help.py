@@ -11,22 +11,37 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+WHERE = {"PerpdeskApp": "anywhere", "MarketList": "market list", "OrderEntry": "order form",
+         "ChasesTable": "chases tab"}
+
 
 def current_bindings(app) -> list[tuple[str, str, str]]:
     """(keys, description, id) for every binding with an id on the app and the main screen's widgets."""
+    return [(k, d, i) for k, d, i, _ in current_bindings_where(app)]
+
+
+def current_bindings_where(app) -> list[tuple[str, str, str, str]]:
+    """(keys, description, id, where it works), grouped by where."""
     screen = app.screen_stack[0] if app.screen_stack else app.screen
     nodes = [app, screen, *screen.query("*")]
     seen: dict[str, tuple[list[str], str]] = {}
+    where: dict[str, str] = {}
     for node in nodes:
-        for key, bindings in node._bindings.key_to_bindings.items():
+        bindings_map = node._bindings.copy()
+        if app._keymap:
+            bindings_map.apply_keymap(app._keymap)
+        for key, bindings in bindings_map.key_to_bindings.items():
             for binding in bindings:
                 if not binding.id or binding.system:
                     continue
                 keys, _desc = seen.setdefault(binding.id, ([], binding.description or binding.action))
+                where.setdefault(binding.id, WHERE.get(type(node).__name__, type(node).__name__))
                 shown = app.get_key_display(Binding(key, binding.action))
                 if shown not in keys:
                     keys.append(shown)
-    return sorted(((" / ".join(k), d, i) for i, (k, d) in seen.items()), key=lambda r: r[2])
+    order = list(WHERE.values())
+    rows = [(" / ".join(k), d, i, where[i]) for i, (k, d) in seen.items()]
+    return sorted(rows, key=lambda r: (order.index(r[3]) if r[3] in order else len(order), r[2]))
 
 
 class HelpScreen(ModalScreen[None]):
@@ -39,11 +54,12 @@ class HelpScreen(ModalScreen[None]):
     """
 
     def compose(self) -> ComposeResult:
-        rows = current_bindings(self.app)
-        width = max((len(k) for k, _, _ in rows), default=8) + 2
-        lines = [f"{keys:<{width}}{desc:<28}{bid}" for keys, desc, bid in rows]
+        rows = current_bindings_where(self.app)
+        width = max((len(k) for k, _, _, _ in rows), default=8) + 2
+        lines = [f"{keys:<{width}}{desc:<24}{where:<13}{bid}" for keys, desc, bid, where in rows]
         with VerticalScroll():
-            yield Static("Keys (rebind any of them by id in the config file's [keymap])", classes="head")
+            yield Static("Keys (rebind any of them by id in the config file's [keymap] table)", classes="head",
+                         markup=False)
             yield Static("\n".join(lines), id="help-keys", markup=False)
             yield Static("\nIn a text field printable keys are typed: use F-keys there, or Esc to leave it.")
 

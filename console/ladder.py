@@ -20,11 +20,15 @@ from connector.scaling import scaled_to_str
 Row = tuple
 """(kind, price_i, size_i, cum_i, own_i, bar_cells) or (kind, text) for header/spread rows."""
 
-_OWN_W = 9
-_PRICE_W = 11
-_SIZE_W = 10
-_CUM_W = 11
-_FIXED_W = _OWN_W + _PRICE_W + _SIZE_W + _CUM_W + 1
+FULL_COLUMNS = (9, 11, 10, 11)
+"""(our size, price, size, cumulative) widths; the bar takes what is left."""
+COMPACT_COLUMNS = (2, 9, 8, 8)
+"""For narrow terminals: our orders shown only as a marker."""
+MAX_BAR = 48
+
+
+def columns_for(width: int) -> tuple[int, int, int, int]:
+    return FULL_COLUMNS if width >= sum(FULL_COLUMNS) + 1 else COMPACT_COLUMNS
 
 
 @dataclass(slots=True)
@@ -120,7 +124,7 @@ class DepthLadder(Widget):
         per_side = max(1, (height - 2) // 2)
         asks = data.asks[:per_side]
         bids = data.bids[:per_side]
-        bar_w = min(width - _FIXED_W, 32)
+        bar_w = min(width - sum(columns_for(width)) - 1, MAX_BAR)
         bar_w = bar_w if bar_w >= 4 else 0
         biggest = max([s for _, s in asks] + [s for _, s in bids] + [1])
 
@@ -168,7 +172,9 @@ class DepthLadder(Widget):
             return Strip.blank(width, base)
         if kind == "header":
             style = base + self.get_component_rich_style("ladder--header", partial=True)
-            text = f"{'mine':>{_OWN_W - 1}} {'price':>{_PRICE_W}}{'size':>{_SIZE_W}}{'cum':>{_CUM_W}} "
+            own_w, price_w, size_w, cum_w = columns_for(width)
+            mine = "mine" if own_w > 4 else ""
+            text = f"{mine:>{own_w - 1}} {'price':>{price_w}}{'size':>{size_w}}{'cum':>{cum_w}} "
             return Strip([Segment(text[:width], style)]).adjust_cell_length(width, base)
         if kind == "spread":
             style = base + self.get_component_rich_style("ladder--spread", partial=True)
@@ -181,12 +187,13 @@ class DepthLadder(Widget):
         side_style = base + self.get_component_rich_style(side_cls, partial=True)
         own_style = base + self.get_component_rich_style("ladder--own", partial=True)
         bar_style = blended_background(self, bar_cls)
-        own_text = f"{scaled_to_str(own_i, sd)} ▶" if own_i else ""
+        own_w, price_w, size_w, cum_w = columns_for(width)
+        own_text = (f"{scaled_to_str(own_i, sd)} ▶" if own_w > 4 else "▶") if own_i else ""
         segments = [
-            Segment(f"{own_text:>{_OWN_W - 1}} ", own_style),
-            Segment(f"{scaled_to_str(price_i, pd):>{_PRICE_W}}", side_style),
-            Segment(f"{scaled_to_str(size_i, sd):>{_SIZE_W}}", base),
-            Segment(f"{scaled_to_str(cum_i, sd):>{_CUM_W}} ", base),
+            Segment(f"{own_text:>{own_w - 1}} ", own_style),
+            Segment(f"{scaled_to_str(price_i, pd):>{price_w}}", side_style),
+            Segment(f"{scaled_to_str(size_i, sd):>{size_w}}", base),
+            Segment(f"{scaled_to_str(cum_i, sd):>{cum_w}} ", base),
         ]
         if bar:
             segments.append(Segment(" " * bar, base + bar_style))

@@ -129,7 +129,13 @@ class MarketList(Widget, can_focus=True):
         segments = [Segment(label, name_style)]
         if many:
             segments.append(Segment(f"{venue[:5]:<6}", base + self.get_component_rich_style("markets--venue", partial=True)))
-        col = max(8, (width - sum(s.cell_length for s in segments)) // 2)
-        segments.append(Segment(f"{bid:>{col}}", base + self.get_component_rich_style("markets--bid", partial=True)))
-        segments.append(Segment(f"{ask:>{col}}", base + self.get_component_rich_style("markets--ask", partial=True)))
+        room = width - sum(s.cell_length for s in segments)
+        bid_style = base + self.get_component_rich_style("markets--bid", partial=True)
+        if room < 2 * max(len(bid), len(ask), 8) + 2:
+            # narrow: the bid alone (a trader's reference on the way in)
+            segments.append(Segment(f"{bid:>{max(room, 1)}}", bid_style))
+        else:
+            col = room // 2
+            segments.append(Segment(f"{bid:>{col}}", bid_style))
+            segments.append(Segment(f"{ask:>{col}}", base + self.get_component_rich_style("markets--ask", partial=True)))
         return Strip(segments).adjust_cell_length(width, base).crop(0, width)

@@ -39,7 +39,7 @@ async def _with_orders_and_a_position(desk, pilot) -> None:
     await ready(desk, pilot, ticks=0)
 
 
-@pytest.mark.parametrize("size", [(120, 40), (160, 50)], ids=["120x40", "160x50"])
+@pytest.mark.parametrize("size", [(80, 24), (120, 40), (160, 50), (200, 60)], ids=["80x24", "120x40", "160x50", "200x60"])
 def test_orders_tab_and_own_orders_on_the_ladder(snap_compare, size):
     desk = make_desk()
     assert snap_compare(desk.app, terminal_size=size, run_before=lambda pilot: _with_orders_and_a_position(desk, pilot))

@@ -77,7 +77,6 @@ class LighterConnector(BaseConnector):
         auth_ttl_s: int = 3600,
         auth_renew_before_s: int = 300,
         market_slippage_bps: int = 500,
-        key_file: str | None = None,
     ) -> None:
         super().__init__(clock=clock)
         self.base_url = (base_url or (TESTNET_URL if testnet else MAINNET_URL)).rstrip("/")
@@ -320,7 +319,8 @@ class LighterConnector(BaseConnector):
 
     async def _read(self, ws: ClientConnection) -> None:
         while True:
-            raw = await asyncio.wait_for(ws.recv(), self.stale_after_s)
+            async with asyncio.timeout(self.stale_after_s):  # not wait_for: on 3.11 it can swallow a cancel
+                raw = await ws.recv()
             try:
                 msg = wire.decode_frame(raw)
                 await self._dispatch(ws, msg)

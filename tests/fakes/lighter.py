@@ -52,7 +52,6 @@ from connector.sim_engine import SimEngine
 
 ORDER_INDEX_BASE = 2**48
 """Exchange order indices start here; smaller ``Index`` values in cancel/modify are client indices."""
-REJECT_INDEX_BASE = ORDER_INDEX_BASE + 10**12
 MAX_48 = 2**48 - 1
 MAX_PRICE = 2**32 - 1
 DAY_MS = 86_400_000
@@ -140,7 +139,6 @@ class FakeLighter:
         self.orders: dict[int, dict[str, Any]] = {}
         self._meta: dict[str, dict[str, Any]] = {}
         self._placing: dict[str, Any] | None = None
-        self._rejects = 0
         self._books: dict[int, _Book] = {}
         self._trades: dict[int, list[dict[str, Any]]] = {}
         self._clients: list[_Client] = []
@@ -240,7 +238,7 @@ class FakeLighter:
     def _order_payload(self, snap: OrderSnapshot, status: str | None = None) -> dict[str, Any]:
         pd, sd = self._dec(snap.symbol)
         meta = self._meta.get(str(snap.order_id)) or {}
-        index = int(meta.get("index") or ORDER_INDEX_BASE + int(snap.order_id or 0))
+        index = ORDER_INDEX_BASE + int(snap.order_id or 0)
         quote_q = snap.filled_i * snap.price_i * 10**QUOTE_DECIMALS // 10 ** (pd + sd)
         return {
             "order_index": index,
@@ -329,12 +327,12 @@ class FakeLighter:
     def _on_engine_event(self, event: Any) -> None:
         acct = self.account_index
         if isinstance(event, OrderSnapshot):
-            if self._placing is not None and str(event.order_id) not in self._meta:
-                self._meta[str(event.order_id)] = dict(self._placing)
-            payload = self._order_payload(event)
-            self.orders[payload["order_index"]] = payload
-            orders = {str(payload["market_index"]): [payload]}
-            self._publish(f"account_all_orders/{acct}", "account_all_orders", {"account": acct, "orders": orders})
+            if self._placing is not None:
+                if event.status is OrderStatus.REJECTED:
+                    self._placing["rejected"] = event  # republished with Lighter's reason by _place
+                    return
+                self._meta.setdefault(str(event.order_id), dict(self._placing))
+            self._publish_order(self._order_payload(event))
         elif isinstance(event, Fill):
             trade = self._fill_payload(event)
             trades = {str(trade["market_id"]): [trade]}
@@ -772,39 +770,30 @@ class FakeLighter:
                 reduce_only=bool(info["ReduceOnly"]),
             )
         except (PostOnlyWouldCross, InsufficientMargin, OrderRejected, InvalidOrder) as exc:
-            status = (
-                "canceled-post-only"
-                if isinstance(exc, PostOnlyWouldCross)
-                else "canceled-margin-not-allowed"
-                if isinstance(exc, InsufficientMargin)
-                else "canceled-reduce-only"
-                if info["ReduceOnly"]
-                else "canceled-invalid-balance"
-            )
-            self._rejects += 1
-            index = REJECT_INDEX_BASE + self._rejects
-            meta["index"] = index
-            self._meta[str(index - ORDER_INDEX_BASE)] = meta
-            snap = OrderSnapshot(
+            self.refused.append((info["Nonce"], str(exc)))
+            if isinstance(exc, PostOnlyWouldCross):
+                status = "canceled-post-only"
+            elif isinstance(exc, InsufficientMargin):
+                status = "canceled-margin-not-allowed"
+            else:
+                status = "canceled-reduce-only" if info["ReduceOnly"] else "canceled-invalid-balance"
+            snap = meta.get("rejected") or OrderSnapshot(
                 symbol,
                 info["ClientOrderIndex"],
-                str(index - ORDER_INDEX_BASE),
+                str(10**12 + len(self.refused)),
                 bool(info["IsAsk"]),
                 info["Price"],
                 info["BaseAmount"],
                 0,
                 OrderStatus.REJECTED,
-                post_only=info["TimeInForce"] == 2,
-                reduce_only=bool(info["ReduceOnly"]),
                 ts_ms=self.clock.now_ms(),
             )
-            self.refused.append((info["Nonce"], str(exc)))
-            self._on_engine_event_status(snap, status)
+            self._meta[str(snap.order_id)] = meta
+            self._publish_order(self._order_payload(snap, status))
         finally:
             self._placing = None
 
-    def _on_engine_event_status(self, snap: OrderSnapshot, status: str) -> None:
-        payload = self._order_payload(snap, status)
+    def _publish_order(self, payload: dict[str, Any]) -> None:
         self.orders[payload["order_index"]] = payload
         acct = self.account_index
         orders = {str(payload["market_index"]): [payload]}

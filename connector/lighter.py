@@ -55,7 +55,6 @@ log = logging.getLogger(__name__)
 MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
 TESTNET_URL = "https://testnet.zklighter.elliot.ai"
 STREAM = "lighter"
-ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
 
 
 class LighterConnector(BaseConnector):
@@ -87,11 +86,9 @@ class LighterConnector(BaseConnector):
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.auth_ttl_s, self.auth_renew_before_s = auth_ttl_s, auth_renew_before_s
         self.market_slippage_bps = market_slippage_bps
-        self.account_index: int | None = None
-        self.api_key_index: int | None = None
-        self._private_key: str | None = None
+        parsed = wire.parse_keys(keys) if keys else (None, None, None)
+        self.account_index, self.api_key_index, self._private_key = parsed
         if keys:
-            self.account_index, self.api_key_index, self._private_key = wire.parse_keys(keys)
             wire.load_sdk()  # fail at construction, with the install hint, not at the first order
         self._signer: wire.LighterSigner | None = None
         self.nonces = NonceManager(self._fetch_nonce)
@@ -99,7 +96,6 @@ class LighterConnector(BaseConnector):
         self._markets: dict[str, tuple[int, MarketInfo]] = {}
         self._by_id: dict[int, str] = {}
         self._chains: dict[int, wire.BookChain] = {}
-        self._tops: dict[str, tuple[dict[int, int], dict[int, int]]] = {}
         self._book_ids: set[int] = set()
         self._ws: ClientConnection | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -108,7 +104,7 @@ class LighterConnector(BaseConnector):
         self.malformed_frames = 0
         self.book_gaps = 0
         self.reconnects = 0
-        self.venue_errors: list[dict[str, Any]] = []
+        self.venue_errors = 0
 
     def __repr__(self) -> str:
         return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"
@@ -241,16 +237,15 @@ class LighterConnector(BaseConnector):
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         market_id, info = self._market(symbol)
         scale = 10**info.price_decimals
-        if market_id in self._chains and self._chains[market_id].nonce is not None:
-            bids, asks = self._tops.get(symbol, ({}, {}))
-            return (max(bids) if bids else None, min(asks) if asks else None, scale)
+        chain = self._chains.get(market_id)
+        if chain is not None and chain.nonce is not None:
+            return (*chain.top(), scale)
         body = await self._request("GET", "orderBookOrders", params={"market_id": market_id, "limit": 1})
-        bid = body.get("bids") or []
-        ask = body.get("asks") or []
+        bid, ask = (body.get("bids") or [None])[0], (body.get("asks") or [None])[0]
         pd = info.price_decimals
         return (
-            str_to_scaled(bid[0]["price"], pd) if bid else None,
-            str_to_scaled(ask[0]["price"], pd) if ask else None,
+            str_to_scaled(bid["price"], pd) if bid else None,
+            str_to_scaled(ask["price"], pd) if ask else None,
             scale,
         )
 
@@ -272,7 +267,7 @@ class LighterConnector(BaseConnector):
 
     async def _subscribe_account(self, ws: ClientConnection, *, renew: bool = False) -> None:
         token = self._auth_token()
-        for name in ACCOUNT_CHANNELS:
+        for name in wire.ACCOUNT_CHANNELS:
             channel = f"{name}/{self.account_index}"
             if renew:
                 await self._send(ws, {"type": "unsubscribe", "channel": channel})
@@ -339,7 +334,7 @@ class LighterConnector(BaseConnector):
             await ws.close(reason="venue shutdown")
             return
         if kind == "error":
-            self.venue_errors.append(msg)
+            self.venue_errors += 1
             log.warning("lighter stream error: %s", str(msg)[:200])
             return
         action, _, name = kind.partition("/")
@@ -350,39 +345,24 @@ class LighterConnector(BaseConnector):
         if name == "order_book":
             await self._on_book(ws, msg, snapshot)
         elif name == "trade":
-            symbol, info = self._symbol_for_channel(msg)
+            symbol, info = self._by_market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(
                 msg.get("trades") or [], symbol, info.price_decimals, info.size_decimals
             ):
                 self.emit("trade", trade)
-        elif name == "account_all_orders":
-            for market, rows in (msg.get("orders") or {}).items():
-                symbol, info = self._by_market(int(market))
-                for raw in rows:
-                    self.emit("order", wire.parse_order(raw, symbol, info.price_decimals, info.size_decimals))
-        elif name == "account_all_trades":
-            trades = msg.get("trades") or {}
-            rows = trades if isinstance(trades, list) else [t for ts in trades.values() for t in ts]
-            for raw in rows:
-                symbol, info = self._by_market(int(raw["market_id"]))
-                pd, sd = info.price_decimals, info.size_decimals
-                for fill in wire.parse_fills(raw, self.account_index or 0, symbol, pd, sd):
-                    self.emit("fill", fill)
-        elif name == "account_all_positions":
-            for market, raw in (msg.get("positions") or {}).items():
-                symbol, info = self._by_market(int(market))
-                self.emit("position", wire.parse_position(raw, symbol, info.price_decimals, info.size_decimals, now))
-        elif name == "user_stats":
-            self.emit("margin", wire.parse_margin(msg["stats"], now))
+        elif name in wire.ACCOUNT_CHANNELS:
+            for kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
+                self.emit(kind, event)
         else:
             raise ValueError(f"unknown channel {name!r}")
+
+    def _market_by_id(self, market_id: int) -> MarketInfo | None:
+        symbol = self._by_id.get(market_id)
+        return self._markets[symbol][1] if symbol else None
 
     def _by_market(self, market_id: int) -> tuple[str, MarketInfo]:
         symbol = self._by_id[market_id]
         return symbol, self._markets[symbol][1]
-
-    def _symbol_for_channel(self, msg: dict[str, Any]) -> tuple[str, MarketInfo]:
-        return self._by_market(int(str(msg["channel"]).split(":")[1]))
 
     async def _on_book(self, ws: ClientConnection, msg: dict[str, Any], snapshot: bool) -> None:
         market_id = int(str(msg["channel"]).split(":")[1])
@@ -394,23 +374,12 @@ class LighterConnector(BaseConnector):
         except wire.BookGap as gap:
             self.book_gaps += 1
             log.warning("lighter: %s; dropping the book and resubscribing", gap)
-            self._tops[chain.symbol] = ({}, {})
             self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
             await self._send(ws, {"type": "unsubscribe", "channel": f"order_book/{market_id}"})
             await self._send(ws, {"type": "subscribe", "channel": f"order_book/{market_id}"})
             return
         if update is None:
             return
-        bids, asks = self._tops.setdefault(chain.symbol, ({}, {}))
-        if update.is_snapshot:
-            bids.clear()
-            asks.clear()
-        for side, levels in ((bids, update.bids), (asks, update.asks)):
-            for price_i, size_i in levels:
-                if size_i:
-                    side[price_i] = size_i
-                else:
-                    side.pop(price_i, None)
         self.emit("book", update)
 
     async def _renew_auth(self) -> None:
@@ -467,8 +436,8 @@ class LighterConnector(BaseConnector):
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         if post_only:
-            bids, asks = self._tops.get(symbol, ({}, {}))
-            touch = (max(bids) if bids else None) if is_ask else (min(asks) if asks else None)
+            chain = self._chains.get(self._market(symbol)[0])
+            touch = chain.top()[0 if is_ask else 1] if chain is not None else None
             if touch is not None and (price <= touch if is_ask else price >= touch):
                 # the venue would cancel it as canceled-post-only; refusing here saves a nonce and a round trip
                 raise PostOnlyWouldCross(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
@@ -292,9 +293,28 @@ class BookChain:
         self.symbol = symbol
         self.pd, self.sd = price_decimals, size_decimals
         self.nonce: int | None = None
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
 
     def reset(self) -> None:
         self.nonce = None
+        self.bids.clear()
+        self.asks.clear()
+
+    def top(self) -> tuple[int | None, int | None]:
+        """Best bid and ask while the chain is intact (None, None after a gap until the next snapshot)."""
+        return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
+
+    def _merge(self, update: BookUpdate) -> None:
+        if update.is_snapshot:
+            self.bids.clear()
+            self.asks.clear()
+        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
+            for price_i, size_i in levels:
+                if size_i:
+                    side[price_i] = size_i
+                else:
+                    side.pop(price_i, None)
 
     def _levels(self, raw: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
         return tuple((_scaled(lv["price"], self.pd), _scaled(lv["size"], self.sd)) for lv in raw)
@@ -307,7 +327,8 @@ class BookChain:
             if self.nonce is None:
                 return None
             if int(ob["begin_nonce"]) != self.nonce:
-                expected, self.nonce = self.nonce, None
+                expected = self.nonce
+                self.reset()
                 raise BookGap(f"{self.symbol}: update begins at {ob['begin_nonce']}, book is at {expected}")
         update = BookUpdate(
             symbol=self.symbol,
@@ -318,6 +339,7 @@ class BookChain:
             seq=nonce,
             info={"offset": ob.get("offset"), "begin_nonce": ob.get("begin_nonce")},
         )
+        self._merge(update)
         self.nonce = nonce
         return update
 
@@ -478,6 +500,36 @@ def parse_margin(raw: dict[str, Any], ts_ms: int) -> Margin:
         ts_ms=ts_ms,
         info=raw,
     )
+
+
+ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
+
+
+def account_events(
+    name: str, msg: dict[str, Any], market: Callable[[int], MarketInfo | None], account_index: int, now_ms: int
+) -> list[tuple[str, Any]]:
+    """(kind, event) pairs from one account-channel frame; rows of markets we do not list are skipped.
+
+    Built in full before anything is emitted, so a malformed frame delivers nothing.
+    """
+    out: list[tuple[str, Any]] = []
+    if name == "account_all_orders":
+        for market_id, rows in (msg.get("orders") or {}).items():
+            if m := market(int(market_id)):
+                out += [("order", parse_order(raw, m.symbol, m.price_decimals, m.size_decimals)) for raw in rows]
+    elif name == "account_all_trades":
+        trades = msg.get("trades") or {}
+        for raw in trades if isinstance(trades, list) else [t for ts in trades.values() for t in ts]:
+            if m := market(int(raw["market_id"])):
+                fills = parse_fills(raw, account_index, m.symbol, m.price_decimals, m.size_decimals)
+                out += [("fill", f) for f in fills]
+    elif name == "account_all_positions":
+        for market_id, raw in (msg.get("positions") or {}).items():
+            if m := market(int(market_id)):
+                out.append(("position", parse_position(raw, m.symbol, m.price_decimals, m.size_decimals, now_ms)))
+    elif name == "user_stats":
+        out.append(("margin", parse_margin(msg["stats"], now_ms)))
+    return out
 
 
 def decode_frame(text: str | bytes) -> dict[str, Any]:

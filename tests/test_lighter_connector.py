@@ -185,7 +185,7 @@ async def test_submit_returns_on_acceptance_and_the_fate_arrives_on_the_order_ch
 async def test_post_only_refused_by_the_matching_engine_arrives_rejected(lighter, fake):
     conn, rec = lighter
     _, ask, _ = await conn.get_top_of_book("BTC")
-    conn._tops["BTC"][1].clear()  # our book has no ask: the venue, not the guard, refuses it
+    conn._chains[1].asks.clear()  # our book has no ask: the venue, not the guard, refuses it
     await conn.submit_limit_order(
         symbol="BTC", client_order_index=8, base_amount=10, price=ask + 50, is_ask=False, post_only=True
     )

@@ -17,15 +17,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
-import random
 from collections.abc import Callable, Iterable
 from typing import Any
-
-import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
+from urllib.parse import urlencode
 
 from connector import lighter_wire as wire
 from connector.base import BaseConnector
@@ -39,16 +34,12 @@ from connector.errors import (
     UnknownOrder,
     VenueError,
 )
-from connector.interface import (
-    BookUpdate,
-    ConnectionState,
-    Margin,
-    MarketInfo,
-    OrderSnapshot,
-    Position,
-)
+from connector.http import HttpClient
+from connector.interface import BookUpdate, ConnectionState, Margin, MarketInfo, OrderSnapshot, Position
 from connector.nonces import InvalidNonce, NonceManager, NonceNotConsumed
+from connector.ratelimit import RateLimiter
 from connector.scaling import str_to_scaled
+from connector.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -70,12 +61,13 @@ class LighterConnector(BaseConnector):
         keys: dict[str, Any] | None = None,
         clock: Clock | None = None,
         request_timeout_s: float = 10.0,
-        stale_after_s: float = 60.0,
+        stale_after_s: float | None = 60.0,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,
         auth_ttl_s: int = 3600,
         auth_renew_before_s: int = 300,
         market_slippage_bps: int = 500,
+        requests_per_min: float = 60,
     ) -> None:
         super().__init__(clock=clock)
         self.base_url = (base_url or (TESTNET_URL if testnet else MAINNET_URL)).rstrip("/")
@@ -86,25 +78,31 @@ class LighterConnector(BaseConnector):
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.auth_ttl_s, self.auth_renew_before_s = auth_ttl_s, auth_renew_before_s
         self.market_slippage_bps = market_slippage_bps
+        self.requests_per_min = requests_per_min
         parsed = wire.parse_keys(keys) if keys else (None, None, None)
         self.account_index, self.api_key_index, self._private_key = parsed
         if keys:
             wire.load_sdk()  # fail at construction, with the install hint, not at the first order
         self._signer: wire.LighterSigner | None = None
         self.nonces = NonceManager(self._fetch_nonce)
-        self._http: httpx.AsyncClient | None = None
+        self._http: HttpClient | None = None
         self._markets: dict[str, tuple[int, MarketInfo]] = {}
         self._by_id: dict[int, str] = {}
         self._chains: dict[int, wire.BookChain] = {}
         self._book_ids: set[int] = set()
-        self._ws: ClientConnection | None = None
-        self._tasks: list[asyncio.Task[None]] = []
+        self._ws: WsSupervisor | None = None
+        self._renewal: asyncio.Task[None] | None = None
         self._token: tuple[str, int] | None = None
-        self._stopping = False
-        self.malformed_frames = 0
         self.book_gaps = 0
-        self.reconnects = 0
         self.venue_errors = 0
+
+    @property
+    def malformed_frames(self) -> int:
+        return self._ws.malformed_frames if self._ws else 0
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self._ws.connects - 1) if self._ws else 0
 
     def __repr__(self) -> str:
         return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"
@@ -114,27 +112,42 @@ class LighterConnector(BaseConnector):
     async def start(self) -> None:
         if self.started:
             return
-        self._stopping = False
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.request_timeout_s)
+        # the standard tier allows 60 requests in any rolling minute: half as a burst, half spread out
+        limiter = RateLimiter(self.requests_per_min / 120, self.requests_per_min / 2, clock=self.clock)
+        self._http = HttpClient(
+            self.base_url, venue="lighter", timeout_s=self.request_timeout_s, rate_limiter=limiter, clock=self.clock
+        )
         await self.list_markets()
         if self._private_key is not None:
             # the SDK builds an HTTP session in its constructor: it must run inside the loop
             self._signer = wire.LighterSigner(
                 self.base_url, self.account_index or 0, self.api_key_index or 0, self._private_key, self.chain_id
             )
-        self._tasks.append(asyncio.create_task(self._run_stream(), name="lighter-stream"))
-        if self._signer is not None:
-            self._tasks.append(asyncio.create_task(self._renew_auth(), name="lighter-auth"))
+            self._renewal = asyncio.create_task(self._renew_auth(), name="lighter-auth")
+        self._ws = WsSupervisor(
+            self.ws_url,
+            on_message=self._dispatch,
+            on_connect=self._on_connect,
+            on_state=lambda state, reason: self.set_connection(STREAM, state, reason),
+            parse=wire.decode_frame,
+            name=STREAM,
+            clock=self.clock,
+            backoff_base_s=self.reconnect_min_s,
+            backoff_max_s=self.reconnect_max_s,
+            stale_after_s=self.stale_after_s,
+            open_timeout_s=self.request_timeout_s,
+        )
+        await self._ws.start()
         self.started = True
 
     async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+            self._renewal = None
+        if self._ws is not None:
+            await self._ws.stop()
         if self._http is not None:
             await self._http.aclose()
             self._http = None
@@ -157,13 +170,11 @@ class LighterConnector(BaseConnector):
     ) -> dict[str, Any]:
         if self._http is None:
             raise VenueError("lighter connector is not started")
-        headers = {"Authorization": self._auth_token()} if auth else None
-        try:
-            resp = await self._http.request(method, f"/api/v1/{path}", params=params, data=data, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise VenueError(f"lighter {path}: no answer within {self.request_timeout_s}s") from exc
-        except httpx.HTTPError as exc:
-            raise VenueError(f"lighter {path}: {type(exc).__name__}: {exc}") from exc
+        headers = {"Authorization": self._auth_token()} if auth else {}
+        if data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        content = urlencode(data) if data is not None else None
+        resp = await self._http.request(method, f"/api/v1/{path}", params=params, content=content, headers=headers)
         try:
             body = resp.json()
         except ValueError:
@@ -258,80 +269,43 @@ class LighterConnector(BaseConnector):
                 continue
             self._book_ids.add(market_id)
             self._chains[market_id] = wire.BookChain(symbol, info.price_decimals, info.size_decimals)
-            if self._ws is not None:
-                await self._subscribe_market(self._ws, market_id)
+            if self._ws is not None and self._ws.connected.is_set():
+                await self._subscribe_market(market_id)
 
-    async def _subscribe_market(self, ws: ClientConnection, market_id: int) -> None:
-        await self._send(ws, {"type": "subscribe", "channel": f"order_book/{market_id}"})
-        await self._send(ws, {"type": "subscribe", "channel": f"trade/{market_id}"})
+    async def _send(self, msg: dict[str, Any]) -> None:
+        if self._ws is not None:
+            await self._ws.send(msg)
 
-    async def _subscribe_account(self, ws: ClientConnection, *, renew: bool = False) -> None:
+    async def _subscribe_market(self, market_id: int) -> None:
+        await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
+        await self._send({"type": "subscribe", "channel": f"trade/{market_id}"})
+
+    async def _subscribe_account(self, *, renew: bool = False) -> None:
         token = self._auth_token()
         for name in wire.ACCOUNT_CHANNELS:
             channel = f"{name}/{self.account_index}"
             if renew:
-                await self._send(ws, {"type": "unsubscribe", "channel": channel})
-            await self._send(ws, {"type": "subscribe", "channel": channel, "auth": token})
+                await self._send({"type": "unsubscribe", "channel": channel})
+            await self._send({"type": "subscribe", "channel": channel, "auth": token})
 
-    @staticmethod
-    async def _send(ws: ClientConnection, msg: dict[str, Any]) -> None:
-        await ws.send(json.dumps(msg))
+    async def _on_connect(self, _sup: WsSupervisor) -> None:
+        """Every (re)connect: books restart from a snapshot, every channel is subscribed again."""
+        for chain in self._chains.values():
+            chain.reset()
+        for market_id in sorted(self._book_ids):
+            await self._subscribe_market(market_id)
+        if self._signer is not None:
+            await self._subscribe_account()
 
-    async def _run_stream(self) -> None:
-        """Connect, subscribe, read; on any failure reconnect with exponential backoff and jitter."""
-        delay = self.reconnect_min_s
-        while not self._stopping:
-            self.set_connection(STREAM, ConnectionState.CONNECTING)
-            reason = "closed"
-            try:
-                async with connect(self.ws_url, open_timeout=self.request_timeout_s, max_size=2**24) as ws:
-                    for chain in self._chains.values():
-                        chain.reset()
-                    for market_id in sorted(self._book_ids):
-                        await self._subscribe_market(ws, market_id)
-                    if self._signer is not None:
-                        await self._subscribe_account(ws)
-                    self._ws = ws
-                    self.set_connection(STREAM, ConnectionState.CONNECTED)
-                    delay = self.reconnect_min_s
-                    await self._read(ws)
-            except asyncio.CancelledError:
-                raise
-            except TimeoutError:
-                reason = f"no data for {self.stale_after_s:g}s"
-            except (OSError, WebSocketException) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-            except AuthError as exc:
-                reason = str(exc)
-            finally:
-                self._ws = None
-            if self._stopping:
-                break
-            self.reconnects += 1
-            self.set_connection(STREAM, ConnectionState.DISCONNECTED, reason)
-            await self.clock.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, self.reconnect_max_s)
-
-    async def _read(self, ws: ClientConnection) -> None:
-        while True:
-            async with asyncio.timeout(self.stale_after_s):  # not wait_for: on 3.11 it can swallow a cancel
-                raw = await ws.recv()
-            try:
-                msg = wire.decode_frame(raw)
-                await self._dispatch(ws, msg)
-            except (ValueError, KeyError, TypeError, IndexError) as exc:
-                self.malformed_frames += 1
-                log.warning("lighter: malformed frame #%d skipped (%s): %.200r", self.malformed_frames, exc, raw)
-
-    async def _dispatch(self, ws: ClientConnection, msg: dict[str, Any]) -> None:
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
         kind = str(msg.get("type", ""))
         if kind == "ping":
-            await self._send(ws, {"type": "pong"})
+            await self._send({"type": "pong"})
             return
         if kind in ("connected", "pong") or kind.startswith("unsubscribed"):
             return
-        if kind == "shutdown":
-            await ws.close(reason="venue shutdown")
+        if kind == "shutdown" and self._ws is not None:
+            await self._ws.reconnect("venue shutdown")
             return
         if kind == "error":
             self.venue_errors += 1
@@ -343,7 +317,7 @@ class LighterConnector(BaseConnector):
         snapshot = action == "subscribed"
         now = self.clock.now_ms()
         if name == "order_book":
-            await self._on_book(ws, msg, snapshot)
+            await self._on_book(msg, snapshot)
         elif name == "trade":
             symbol, info = self._by_market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(
@@ -364,7 +338,7 @@ class LighterConnector(BaseConnector):
         symbol = self._by_id[market_id]
         return symbol, self._markets[symbol][1]
 
-    async def _on_book(self, ws: ClientConnection, msg: dict[str, Any], snapshot: bool) -> None:
+    async def _on_book(self, msg: dict[str, Any], snapshot: bool) -> None:
         market_id = int(str(msg["channel"]).split(":")[1])
         chain = self._chains.get(market_id)
         if chain is None:
@@ -375,8 +349,8 @@ class LighterConnector(BaseConnector):
             self.book_gaps += 1
             log.warning("lighter: %s; dropping the book and resubscribing", gap)
             self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
-            await self._send(ws, {"type": "unsubscribe", "channel": f"order_book/{market_id}"})
-            await self._send(ws, {"type": "subscribe", "channel": f"order_book/{market_id}"})
+            await self._send({"type": "unsubscribe", "channel": f"order_book/{market_id}"})
+            await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
             return
         if update is None:
             return
@@ -389,10 +363,9 @@ class LighterConnector(BaseConnector):
             expiry = self._token[1] if self._token else 0
             wait_s = expiry - self.auth_renew_before_s - self.clock.now_ms() // 1000
             await self.clock.sleep(max(1.0, wait_s + 1))
-            ws = self._ws
-            if ws is not None:
-                with contextlib.suppress(OSError, WebSocketException):
-                    await self._subscribe_account(ws, renew=True)
+            if self._ws is not None and self._ws.connected.is_set():
+                with contextlib.suppress(VenueError):  # a drop now resubscribes with a fresh token anyway
+                    await self._subscribe_account(renew=True)
 
     # -- orders ----------------------------------------------------------------------------
 

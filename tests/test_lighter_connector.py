@@ -61,7 +61,9 @@ async def _open(fake: FakeLighter, keys: dict | None, **kwargs: Any) -> tuple[Li
 
 @pytest.fixture
 async def lighter(fake, keys):
-    conn, rec = await _open(fake, keys, stale_after_s=1.0, reconnect_min_s=0.02, reconnect_max_s=0.1)
+    conn, rec = await _open(
+        fake, keys, stale_after_s=1.0, reconnect_min_s=0.02, reconnect_max_s=0.1, requests_per_min=60_000
+    )
     yield conn, rec
     await conn.stop()
 
@@ -257,7 +259,7 @@ async def test_client_order_index_outside_lighters_range_is_refused_before_sendi
 
 async def test_auth_token_is_renewed_before_it_expires_and_account_channels_resubscribed(fake, keys):
     clock = VirtualClock(start_ms=fake.clock.now_ms())
-    conn, _ = await _open(fake, keys, clock=clock, auth_ttl_s=600, auth_renew_before_s=60)
+    conn, _ = await _open(fake, keys, clock=clock, auth_ttl_s=600, auth_renew_before_s=60, stale_after_s=None)
     try:
         channel = f"account_all_orders/{fake.account_index}"
         await until(lambda: [t for c, t in fake.subscribes if c == channel])

@@ -229,9 +229,13 @@ class Runtime:
         await self._stop_reconciler()
 
     async def _stop_reconciler(self) -> None:
-        await self.reconciler.stop()
-        if self.run_id is not None:
-            self.journal.end_run(self.run_id, self.clock.now_ms())
+        """Disarm dead-man switches and mark the run as cleanly stopped; a failure here must not keep connectors up."""
+        try:
+            await self.reconciler.stop()
+            if self.run_id is not None:
+                self.journal.end_run(self.run_id, self.clock.now_ms())
+        except Exception:
+            log.exception("stopping the reconciler failed")
 
     async def kill_switch(self, flatten: bool = False) -> Any:
         """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed.

@@ -11,7 +11,7 @@ import pytest
 from connector.interface import OrderStatus
 from connector.sim import SimConnector
 from connector.sim_engine import SimEngine
-from execution.journal import Journal
+from execution.journal import Journal, JournalError
 from execution.runtime import Runtime
 
 S = OrderStatus
@@ -145,3 +145,13 @@ async def test_a_clean_stop_disarms_the_dead_man_switch_and_ends_the_run(engine,
     assert sim._dms is None
     (run,) = Journal(tmp_path / "journal.sqlite3").runs()
     assert run["stopped_ms"] is not None
+
+
+async def test_a_corrupt_journal_stops_the_runtime_before_anything_starts(engine, clock, tmp_path):
+    path = tmp_path / "journal.sqlite3"
+    path.write_bytes(b"\x00garbage" * 512)
+    sim = SimConnector(engine=engine, clock=clock)
+    with pytest.raises(JournalError, match="corrupt") as err:
+        Runtime([sim], clock=clock, journal_path=path)
+    assert str(path) in str(err.value)
+    assert not sim.started

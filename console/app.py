@@ -20,8 +20,20 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
-from console.bridge import Batch, Bridge, connectors_of
-from console.chase_form import CHASE_COLUMNS, ChaseForm, ChaseTicket, LimitPriceForm, chase_row
+from console.bridge import Batch, Bridge, LogLine, connectors_of
+from console.chase_form import CHASE_COLUMNS, ChaseForm, ChaseTicket, LimitPriceForm, chase_row, validate_chase
+from console.command_bar import CommandBar
+from console.commands import (
+    CancelAllCommand,
+    ChaseCommand,
+    CloseCommand,
+    Command,
+    GoCommand,
+    KillCommand,
+    OrderCommand,
+    SymbolRef,
+    ThemeCommand,
+)
 from console.dialogs import ConfirmScreen, KillSwitchScreen
 from console.diff_table import ChasesTable, DiffTable
 from console.ladder import DepthLadder, LadderData
@@ -59,6 +71,7 @@ POSITION_COLUMNS = [
     ("rpnl", "rPnL"),
     ("liq", "Liq."),
 ]
+LOG_COLUMNS = [("time", "Time"), ("kind", "Kind"), ("venue", "Venue"), ("message", "What happened")]
 FILL_COLUMNS = [
     ("time", "Time"),
     ("symbol", "Symbol"),
@@ -90,6 +103,7 @@ class PerpdeskApp(App[int]):
         Binding("f1,question_mark", "help", "Help", id="app.help"),
         Binding("escape", "leave", "Leave field", show=False, id="app.leave"),
         Binding("m", "focus_markets", "Markets", show=False, id="app.markets"),
+        Binding("colon", "command_bar", "Command", key_display=":", id="app.command_bar"),
         Binding("b", "order_entry(False)", "Buy", id="order.buy"),
         Binding("s", "order_entry(True)", "Sell", id="order.sell"),
         Binding("c", "cancel_selected", "Cancel", id="order.cancel"),
@@ -102,6 +116,7 @@ class PerpdeskApp(App[int]):
         Binding("2", "tab('positions')", "Positions", show=False, id="tabs.positions"),
         Binding("3", "tab('fills')", "Fills", show=False, id="tabs.fills"),
         Binding("4", "tab('chases')", "Chases", show=False, id="tabs.chases"),
+        Binding("5", "tab('log')", "Log", show=False, id="tabs.log"),
     ]
 
     def __init__(
@@ -133,6 +148,7 @@ class PerpdeskApp(App[int]):
         self._frames = 0
         self._widgets: dict[str, Any] = {}
         self._chase_labels: dict[str, str] = {}
+        self._log_seq = 0
         self._runtime_started = False
         self._positions: dict[tuple[str, str], Position] = {}
         self._margins: dict[str, Margin] = {}
@@ -173,7 +189,10 @@ class PerpdeskApp(App[int]):
                 yield DiffTable(FILL_COLUMNS, id="fills-table")
             with TabPane("Chases 4", id="chases"):
                 yield ChasesTable(CHASE_COLUMNS, id="chases-table")
-        yield Footer()
+            with TabPane("Log 5", id="log"):
+                yield DiffTable(LOG_COLUMNS, id="log-table")
+        yield CommandBar(self._command_symbols, id="command-bar")
+        yield Footer(compact=True, show_command_palette=False)
 
     def _w(self, selector: str, kind: type | None = None) -> Any:
         """A widget of the main screen, found once: dialogs on top must not hide it from the painter."""
@@ -290,6 +309,8 @@ class PerpdeskApp(App[int]):
             self._paint_account()
         if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
+        if batch.log:
+            self._paint_log(batch.log)
         if batch.connection:
             self.refresh_status()
         self.notices.flush(self._notify_now)
@@ -509,6 +530,15 @@ class PerpdeskApp(App[int]):
                 severity = "information"
             self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {event.message}", severity)
 
+    def _paint_log(self, lines: list[LogLine]) -> None:
+        table = self._w("#log-table", DiffTable)
+        for line in lines:
+            self._log_seq += 1
+            table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
+            if line.notify:
+                self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
+        table.move_cursor(row=table.row_count - 1)
+
     def chase_label(self, chase: Any) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""
         label = self._chase_labels.get(chase.id)
@@ -599,6 +629,10 @@ class PerpdeskApp(App[int]):
         if self.runtime.orders is None:
             entry.show_errors({"flags": "order entry is not available on this runtime"})
             return
+        self._confirm_and_send(venue, symbol, ticket)
+
+    def _confirm_and_send(self, venue: str, symbol: str, ticket: OrderTicket) -> None:
+        """Send now, or ask first when the notional is above the configured threshold."""
         if ticket.notional_q > self.confirm_above_q:
             text = f"{self._ticket_text(venue, symbol, ticket)}\nnotional ≈ {money(ticket.notional_q)}"
             self.push_screen(
@@ -678,9 +712,9 @@ class PerpdeskApp(App[int]):
         )
 
     @work(group="orders", exit_on_error=False)
-    async def _cancel_all(self) -> None:
+    async def _cancel_all(self, venue: str | None = None, symbol: str | None = None) -> None:
         try:
-            await self.runtime.orders.cancel_all()
+            await self.runtime.orders.cancel_all(venue, symbol)
         except Exception as exc:
             self.notices.add("reject", f"cancel-all failed: {exc}", "error")
 
@@ -750,6 +784,94 @@ class PerpdeskApp(App[int]):
             ConfirmScreen("Re-arm trading?", "New orders will be accepted again."),
             lambda ok: (risk.rearm(), self.refresh_status()) if ok else None,
         )
+
+    # -- command bar ---------------------------------------------------------------------
+
+    def _command_symbols(self) -> list[str]:
+        md = self.runtime.market_data
+        return sorted({s for v in md.venues() for s in md.symbols(v)})
+
+    def action_command_bar(self) -> None:
+        self._w("#command-bar", CommandBar).open()
+
+    def on_command_bar_closed(self, event: CommandBar.Closed) -> None:
+        self._w("#command-bar", CommandBar).close()
+        self.action_leave()
+
+    def on_command_bar_run(self, event: CommandBar.Run) -> None:
+        bar = self._w("#command-bar", CommandBar)
+        try:
+            error = self.run_command(event.command)
+        except (ValueError, KeyError) as exc:
+            error = str(exc)
+        if error:
+            bar.show_error(error)
+            return
+        bar.close()
+        if self.focused is None or self.focused.id == "command-input":
+            self.action_leave()
+
+    def _resolve(self, ref: SymbolRef | None) -> tuple[str, str]:
+        """A command's symbol on the named venue, else the selected market's venue, else any venue."""
+        if ref is None:
+            return self.selected
+        md = self.runtime.market_data
+        venues = [ref.venue] if ref.venue else [self.selected[0], *md.venues()]
+        for venue in venues:
+            if venue in md.venues() and ref.symbol in md.symbols(venue):
+                return venue, ref.symbol
+        where = ref.venue or ", ".join(md.venues())
+        raise ValueError(f"no market {ref.symbol} on {where}: try one of {', '.join(self._command_symbols())}")
+
+    def run_command(self, cmd: Command) -> str | None:
+        """Carry out a parsed command line; returns an error to show under the bar, or None."""
+        md = self.runtime.market_data
+        if isinstance(cmd, GoCommand):
+            self.select_market(*self._resolve(cmd.symbol))
+        elif isinstance(cmd, OrderCommand):
+            venue, symbol = self._resolve(cmd.symbol)
+            if self.runtime.orders is None:
+                return "order entry is not available on this runtime"
+            ticket, errors = validate(
+                md.market(venue, symbol), touch=md.top_of_book(venue, symbol), is_ask=cmd.is_ask,
+                kind="market" if cmd.price is None else "limit", price_text=str(cmd.price or ""),
+                size_text=str(cmd.size), size_in_quote=cmd.size_is_notional, post_only=cmd.post_only,
+                reduce_only=cmd.reduce_only,
+            )
+            if ticket is None:
+                return "; ".join(errors.values())
+            self._confirm_and_send(venue, symbol, ticket)
+        elif isinstance(cmd, ChaseCommand):
+            venue, symbol = self._resolve(cmd.symbol)
+            if getattr(self.runtime, "tracking", None) is None:
+                return "the tracking limit is not available on this runtime"
+            ticket, errors = validate_chase(md.market(venue, symbol), {
+                "size": str(cmd.size), "limit": str(cmd.limit_price or ""), "offset": str(cmd.offset_ticks),
+                "max_chase": "", "timeout": str(cmd.timeout_s or ""), "is_ask": cmd.is_ask,
+                "end_action": "cancel", "post_only": True, "reduce_only": cmd.reduce_only,
+            })
+            if ticket is None:
+                return "; ".join(f"{k}: {v}" for k, v in errors.items())
+            self._start_chase(venue, symbol, ticket)
+        elif isinstance(cmd, CancelAllCommand):
+            if self.runtime.orders is None:
+                return "order entry is not available on this runtime"
+            target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
+            self._cancel_all(*target)
+        elif isinstance(cmd, CloseCommand):
+            target = self._resolve(cmd.symbol) if cmd.symbol else None
+            views = [v for v in self._position_views() if target is None or (v[0], v[1]) == target]
+            if not views:
+                return "no open position to close" if target is None else f"no open position on {target[1]}"
+            for venue, symbol, size_i, *_ in views:
+                self._close(venue, symbol, size_i)
+        elif isinstance(cmd, KillCommand):
+            self.action_kill_switch()
+        elif isinstance(cmd, ThemeCommand):
+            if cmd.name not in self.available_themes:
+                return f"unknown theme {cmd.name!r}: one of {', '.join(sorted(self.available_themes))}"
+            self.theme = cmd.name
+        return None
 
     # -- actions: tracking limit ---------------------------------------------------------
 

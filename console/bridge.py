@@ -15,6 +15,18 @@ from connector.interface import ConnectionEvent, Fill, Margin, Position
 MarketKey = tuple[str, str]
 
 
+@dataclass(frozen=True, slots=True)
+class LogLine:
+    """One line of the event log: connections, reconciliation, trading state."""
+
+    ts_ms: int
+    kind: str
+    venue: str
+    message: str
+    severity: str = "information"
+    notify: bool = False
+
+
 @dataclass(slots=True)
 class Batch:
     books: set[MarketKey] = field(default_factory=set)
@@ -24,6 +36,7 @@ class Batch:
     margins: dict[str, Margin] = field(default_factory=dict)
     chases: dict[str, Any] = field(default_factory=dict)
     chase_events: list[tuple[Any, Any]] = field(default_factory=list)
+    log: list[LogLine] = field(default_factory=list)
     connection: bool = False
 
     def __bool__(self) -> bool:
@@ -68,6 +81,25 @@ class Bridge:
     def connection(self, event: ConnectionEvent) -> None:
         self._batch.connection = True
 
+    def runtime_connection(self, event: ConnectionEvent) -> None:
+        state = str(getattr(event.state, "value", event.state))
+        bad = state == "disconnected"
+        text = f"{event.stream} {state}" + (f": {event.reason}" if event.reason else "")
+        self._batch.log.append(LogLine(event.ts_ms, "connection", event.venue, text,
+                                       "warning" if bad else "information", notify=bad or state == "connected"))
+
+    def reconciled(self, record: Any) -> None:
+        routine = record.subject == "reconcile"
+        self._batch.log.append(LogLine(record.ts_ms, "reconcile", record.venue,
+                                       f"{record.subject}: {record.change} ({record.reason})",
+                                       "warning", notify=not routine))
+
+    def trading_state(self, ts_ms: int, state: Any, reason: str) -> None:
+        value = str(getattr(state, "value", state))
+        self._batch.log.append(LogLine(ts_ms, "risk", "", f"trading {value}" + (f": {reason}" if reason else ""),
+                                       "information" if value == "ACTIVE" else "warning", notify=True))
+        self._batch.connection = True
+
     def take(self) -> Batch:
         batch, self._batch = self._batch, Batch()
         return batch
@@ -81,6 +113,16 @@ class Bridge:
         tracking = getattr(runtime, "tracking", None)
         if tracking is not None:
             tracking.add_listener(self.chase)
+        add_connection_listener = getattr(runtime, "add_connection_listener", None)
+        if add_connection_listener is not None:
+            add_connection_listener(self.runtime_connection)
+        reconciler = getattr(runtime, "reconciler", None)
+        if reconciler is not None:
+            reconciler.add_listener(self.reconciled)
+        risk = getattr(runtime, "risk", None)
+        if risk is not None and hasattr(risk, "add_listener"):
+            clock = runtime.clock
+            risk.add_listener(lambda state, reason: self.trading_state(clock.now_ms(), state, reason))
         for venue, connector in connectors_of(runtime).items():
             connector.add_handler("fill", lambda f, v=venue: self.fill(v, f))
             connector.add_handler("position", lambda p, v=venue: self.position(v, p))

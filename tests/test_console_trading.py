@@ -188,3 +188,22 @@ async def test_fills_are_listed_and_notified():
         assert desk.app.query_one("#fills-table").row_count == 1
         assert any(m.startswith("Filled BUY 0.0100 BTC") for m, _ in seen)
         assert desk.app.query_one("#positions-table").row_count == 1
+
+
+async def test_disconnects_and_trading_state_changes_are_logged_and_notified():
+    from connector.interface import ConnectionState
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        seen = capture_notices(desk.app)
+        await ready(desk, pilot)
+        desk.venue.set_connection("book", ConnectionState.DISCONNECTED, "socket closed")
+        desk.runtime.risk.halt("test halt")
+        await settle(desk, pilot)
+        assert any("book disconnected: socket closed" in m and s == "warning" for m, s in seen)
+        assert any("trading HALTED: test halt" in m for m, _ in seen)
+        assert desk.app.query_one("#status").view.trading_state == "HALTED"
+        await pilot.press("5")
+        log = desk.app.query_one("#log-table")
+        assert log.row_count >= 2
+        assert desk.app.query_one("#status").view.venues == (("sim", "disconnected"),)

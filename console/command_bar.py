@@ -1,0 +1,117 @@
+"""The command bar (``:``): one line a trader types fast, parsed by ``console.commands``.
+
+It opens at the bottom of the screen, suggests the verb or symbol being typed (Tab or → takes
+the suggestion), Enter runs the line and Escape closes it.  A line that does not parse shows
+what was expected, with a caret under the column, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from console.commands import Command, CommandError, complete, parse
+
+HINT = "buy 0.1 BTC @ 64950 · sell $500 ETH mkt ro · chase buy 0.5 BTC to 64950 off 1 · cancel all · close BTC · go SOL"
+
+
+class CommandSuggester(Suggester):
+    def __init__(self, symbols: Callable[[], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._symbols = symbols
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value.endswith(" "):
+            return None
+        candidates = complete(value, self._symbols())
+        if not candidates:
+            return None
+        partial = value.split()[-1]
+        first = candidates[0]
+        if first.lower() == partial.lower():
+            return None
+        return value + first[len(partial):]
+
+
+class CommandInput(Input):
+    BINDINGS = [
+        Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
+        Binding("escape", "close", "Close", id="command.close"),
+    ]
+
+    def action_take_suggestion(self) -> None:
+        if self._suggestion and self._suggestion != self.value:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+
+    def action_close(self) -> None:
+        self.post_message(CommandBar.Closed())
+
+
+class CommandBar(Vertical):
+    DEFAULT_CSS = """
+    CommandBar { height: auto; display: none; background: $panel; padding: 0 1; }
+    CommandBar.-open { display: block; }
+    CommandBar CommandInput { height: 1; border: none; background: $boost; padding: 0 1; }
+    CommandBar #command-error { color: $error; height: auto; }
+    CommandBar #command-hint { color: $text-muted; height: 1; }
+    """
+
+    class Run(Message):
+        def __init__(self, command: Command, line: str) -> None:
+            super().__init__()
+            self.command = command
+            self.line = line
+
+    class Closed(Message):
+        pass
+
+    def __init__(self, symbols: Callable[[], list[str]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._symbols = symbols
+
+    def compose(self) -> ComposeResult:
+        yield CommandInput(placeholder=": command", id="command-input", compact=True,
+                           suggester=CommandSuggester(self._symbols))
+        yield Static("", id="command-error", markup=False)
+        yield Static(HINT, id="command-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(CommandInput).cursor_blink = False
+
+    def open(self) -> None:
+        self.add_class("-open")
+        inp = self.query_one(CommandInput)
+        inp.value = ""
+        self.show_error("")
+        inp.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def show_error(self, message: str, column: int | None = None) -> None:
+        text = message
+        if message and column is not None:
+            text = f"{' ' * (column + 1)}^ {message}"
+        self.query_one("#command-error", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value
+        try:
+            command = parse(line)
+        except CommandError as exc:
+            self.show_error(str(exc), exc.column)
+            return
+        self.show_error("")
+        self.post_message(self.Run(command, line))

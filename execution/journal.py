@@ -331,7 +331,7 @@ class Journal:
         for r in self._db.execute(
             "SELECT f.venue, f.client_order_index, f.trade_id, f.symbol, f.order_id, f.is_ask, f.price_i, f.size_i, "
             f"f.fee_q, f.is_maker, f.ts_ms FROM fills f JOIN orders o USING (venue, client_order_index){where} "
-            "ORDER BY f.ts_ms, f.rowid",
+            "ORDER BY f.rowid",
             args,
         ):
             o = orders.get((r[0], r[1]))

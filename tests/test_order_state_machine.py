@@ -1,6 +1,6 @@
 """Randomized: whatever order, duplication or staleness the venue's updates arrive in,
 an order never moves backwards, ``filled_i`` never shrinks, no fill counts twice, final
-states stay final, and once every update has arrived the order matches the venue."""
+states stay final, and once every update has arrived the order matches the venue — and the journal holds the same."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from connector.clock import VirtualClock
 from connector.errors import VenueError
 from connector.interface import Fill, OrderSnapshot, OrderStatus
+from execution.journal import Journal
 from execution.order_service import ALLOWED, FINAL, RANK, OrderService
 from tests.test_order_service import ScriptedVenue
 
@@ -72,7 +73,8 @@ def test_random_update_sequences_never_move_an_order_backwards(history, data):
     async def run():
         venue = ScriptedVenue()
         venue.script("get_order", *[VenueError("busy")] * 10)
-        svc = OrderService({"fake": venue}, None, clock=VirtualClock())
+        journal = Journal(":memory:")
+        svc = OrderService({"fake": venue}, None, clock=VirtualClock(), journal=journal)
         order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=SIZE, price_i=1000)
         events, venue_filled = _events(order.client_order_index, fills, ending)
         order_ = list(data.draw(st.permutations(range(len(events))), label="order"))
@@ -106,5 +108,13 @@ def test_random_update_sequences_never_move_an_order_backwards(history, data):
             assert order.state == S.CANCELLING
         else:
             assert order.state == (S.PARTIALLY_FILLED if venue_filled else S.OPEN)
+
+        (stored,) = journal.load_orders()
+        assert (stored.state, stored.filled_i, stored.history, stored.fills) == (
+            order.state,
+            order.filled_i,
+            order.history,
+            order.fills,
+        )
 
     asyncio.run(run())

@@ -341,12 +341,9 @@ class Journal:
         return list(orders.values())
 
     def highwater(self, venue: str) -> int:
-        row = self._db.execute(
-            "SELECT max(v) FROM (SELECT value AS v FROM highwater WHERE venue=? "
-            "UNION ALL SELECT max(client_order_index) FROM orders WHERE venue=?)",
-            (venue, venue),
-        ).fetchone()
-        return int(row[0] or 0)
+        """The highest client order index handed out (or stepped over) on ``venue``; 0 if none."""
+        row = self._db.execute("SELECT value FROM highwater WHERE venue=?", (venue,)).fetchone()
+        return int(row[0]) if row else 0
 
     def set_highwater(self, venue: str, index: int) -> None:
         self._write(

@@ -180,6 +180,9 @@ class Order:
 Listener = Callable[[Order], None]
 
 
+OBSERVE_WINDOW = 10**9
+
+
 class ClientOrderIndexAllocator:
     """Per-venue monotonic counter seeded above the journal's high-water mark and a ms-clock base."""
 
@@ -188,13 +191,18 @@ class ClientOrderIndexAllocator:
         self._journal = journal
         self._next: dict[str, int] = {}
 
-    def allocate(self, venue: str) -> int:
+    def _seed(self, venue: str) -> int:
         nxt = self._next.get(venue)
         if nxt is None:
             high = self._journal.highwater(venue) if self._journal is not None else 0
             # A ms timestamp leaves room for ~2**48 - now_ms more indices and keeps two
             # journal-less runs apart; the journal's mark keeps a fast restart apart.
             nxt = max(high + 1, self._clock.now_ms() % MAX_CLIENT_ORDER_INDEX, 1)
+            self._next[venue] = nxt
+        return nxt
+
+    def allocate(self, venue: str) -> int:
+        nxt = self._seed(venue)
         if nxt > MAX_CLIENT_ORDER_INDEX:
             raise RuntimeError(f"{venue}: client order indices exhausted (limit 2**48 - 1)")
         self._next[venue] = nxt + 1
@@ -203,8 +211,13 @@ class ClientOrderIndexAllocator:
         return nxt
 
     def observe(self, venue: str, index: int) -> None:
-        """An index seen at the venue (adopted order) is never handed out again."""
-        if index >= self._next.get(venue, 0):
+        """Step over an index seen at the venue (an adopted order) when it lies just ahead of ours.
+
+        Indices far ahead (another client's scheme) cannot collide for a billion orders;
+        following them could run the counter towards the 2**48 ceiling.
+        """
+        nxt = self._seed(venue)
+        if nxt <= index < nxt + OBSERVE_WINDOW:
             self._next[venue] = index + 1
             if self._journal is not None:
                 self._journal.set_highwater(venue, index)

@@ -330,3 +330,11 @@ async def test_cancel_of_an_order_the_venue_never_received_ends_rejected(svc, ve
     await svc.cancel(order)
     assert order.state == S.REJECTED
     assert "never placed" in order.reason
+
+
+async def test_an_adopted_order_far_ahead_does_not_drag_the_counter_towards_the_ceiling(svc):
+    first = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=1)
+    svc.ingest_update("fake", OrderSnapshot("BTC", MAX_CLIENT_ORDER_INDEX - 5, "x", False, 1, 1, 0, S.OPEN))
+    svc.ingest_update("fake", OrderSnapshot("BTC", first.client_order_index + 3, "y", False, 1, 1, 0, S.OPEN))
+    nxt = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=1)
+    assert nxt.client_order_index == first.client_order_index + 4

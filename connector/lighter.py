@@ -489,11 +489,12 @@ class LighterConnector(BaseConnector):
         return ""
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:
-        """Dead man's switch: Lighter accepts 5 minutes .. 15 days; ``None`` disarms."""
-        if after_s is not None and not 300 <= after_s <= 15 * 86400:
-            raise InvalidOrder(f"lighter schedules cancel-all 300 s .. 15 days ahead, got {after_s:g} s")
+        """Dead man's switch; ``None`` disarms.  Lighter schedules 5 minutes .. 15 days ahead, so a
+        shorter window is armed at 5 minutes (weaker than asked, better than none)."""
+        if after_s is not None and after_s > wire.DMS_MAX_S:
+            raise InvalidOrder(f"lighter schedules cancel-all at most 15 days ahead, got {after_s:g} s")
         tif = wire.CANCEL_ALL_ABORT if after_s is None else wire.CANCEL_ALL_SCHEDULED
-        when = 0 if after_s is None else self.clock.now_ms() + int(after_s * 1000)
+        when = 0 if after_s is None else self.clock.now_ms() + int(max(after_s, wire.DMS_MIN_S) * 1000)
 
         def build(nonce: int) -> wire.SignedTx:
             assert self._signer is not None

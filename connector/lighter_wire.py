@@ -45,6 +45,8 @@ ORDER_LIMIT, ORDER_MARKET = 0, 1
 TIF_IOC, TIF_GTT, TIF_POST_ONLY = 0, 1, 2
 CANCEL_ALL_NOW, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT = 0, 1, 2
 ALL_MARKETS = 255
+DMS_MIN_S, DMS_MAX_S = 300, 15 * 86_400
+"""How far ahead a scheduled cancel-all may be set."""
 EXPIRY_28_DAYS = -1
 """The signer replaces -1 with now + 28 days (the venue allows 5 minutes .. 30 days)."""
 

@@ -235,13 +235,15 @@ async def test_amend_reprices_in_place(lighter, fake):
 
 async def test_dead_man_switch_schedules_and_disarms_cancel_all(lighter, fake):
     conn, _ = lighter
-    with pytest.raises(InvalidOrder, match="300"):
-        await conn.schedule_cancel_all(10)
+    with pytest.raises(InvalidOrder, match="15 days"):
+        await conn.schedule_cancel_all(16 * 86_400)
     await conn.schedule_cancel_all(600)
     tx_type, info = fake.accepted[-1]
     assert (tx_type, info["TimeInForce"]) == (16, 1)
     assert abs(info["Time"] - (conn.clock.now_ms() + 600_000)) < 5_000
     assert fake._dms_at_ms == info["Time"]
+    await conn.schedule_cancel_all(60)  # shorter than the venue allows: armed at its 5-minute minimum
+    assert abs(fake.accepted[-1][1]["Time"] - (conn.clock.now_ms() + 300_000)) < 5_000
     await conn.schedule_cancel_all(None)
     assert fake.accepted[-1][1]["TimeInForce"] == 2 and fake._dms_at_ms is None
 

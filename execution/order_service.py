@@ -5,7 +5,10 @@ never lets a late, duplicated or out-of-order update make that picture worse:
 
 * every state change goes through ``ALLOWED`` (one table); anything else is ignored,
   so a stale ``OPEN`` never undoes a ``CANCELLING`` or a ``FILLED``;
-* final states (FILLED, CANCELLED, REJECTED, EXPIRED) are absorbing;
+* final states (FILLED, CANCELLED, REJECTED, EXPIRED) are absorbing, with one exception:
+  a REJECTED order the venue never gave an id (we concluded "never placed", or a
+  refusal it accepted after all) follows the venue if the venue later shows it, since
+  an order resting unseen is the worse error;
 * fills are de-duplicated by trade id, ``filled_i`` only grows, and FILLED is derived
   from ``filled_i >= size_i``;
 * a venue snapshot that reports more filled than the fills we have seen is trusted
@@ -636,6 +639,9 @@ class OrderService:
         order = self._find(venue, snap.client_order_index, snap.order_id)
         if order is None:
             return self._adopt(venue, snap, why or "venue reports an order we did not know")
+        if order.state == S.REJECTED and order.order_id is None and snap.order_id and snap.status != S.REJECTED:
+            self._revive(order, snap, why)
+            return order
         if snap.order_id and order.order_id != snap.order_id:
             self._set_order_id(order, snap.order_id)
         if order.size_i <= 0 < snap.size_i:
@@ -652,6 +658,18 @@ class OrderService:
                 self.journal.save_order(order)
             self._notify(order)
         return order
+
+    def _revive(self, order: Order, snap: OrderSnapshot, why: str) -> None:
+        """The venue shows an order we had as REJECTED without ever hearing of it from the venue.
+
+        That REJECTED was our inference (no record at the venue yet) or a refusal whose
+        order the venue accepted after all; an order resting unseen is worse than breaking
+        absorption, so the venue's state wins and the history says so.
+        """
+        self._set_order_id(order, snap.order_id or "")
+        self._merge_filled(order, snap.filled_i)
+        target = self._target_for_snapshot(order, snap) or S.UNKNOWN
+        self._force(order, target, f"{why or 'venue'}: the venue shows the order after all ({snap.status})")
 
     def _target_for_snapshot(self, order: Order, snap: OrderSnapshot) -> OrderStatus | None:
         status = snap.status

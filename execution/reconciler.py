@@ -252,6 +252,16 @@ class Reconciler:
 
     def _apply(self, order: Order, snap: OrderSnapshot, why: str) -> None:
         before = (order.state, order.filled_i)
+        if order.is_final and snap.status.is_live and order.state != S.REJECTED:
+            if self._age_ms(order) < self.settle_s * 1000:
+                return  # a listing older than the final update that just arrived
+            self._record(
+                order.venue,
+                _subject(order),
+                f"venue lists it {snap.status}, we have {order.state}",
+                f"{why}: the venue contradicts a final state; check the venue",
+            )
+            return
         settled = self._age_ms(order) >= self.settle_s * 1000 and not order.request_inflight
         self.orders.apply_snapshot(order.venue, snap, authoritative=settled, why=f"{why}: venue reports {snap.status}")
         if (order.state, order.filled_i) == before:

@@ -128,3 +128,16 @@ async def test_a_failing_venue_query_is_logged_not_raised(svc, venue, rec):
     (record,) = await rec.reconcile(why="heartbeat")
     assert record.change == "incomplete" and "502" in record.reason
     assert rec.failures == 1
+
+
+async def test_an_order_concluded_never_placed_is_revived_when_the_venue_shows_it_later(svc, venue, rec, clock):
+    venue.script("submit_limit_order", VenueError("response lost"))
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    await clock.advance(6)
+    await rec.reconcile()
+    assert order.state == S.REJECTED
+    venue.venue_orders[order.client_order_index] = snap(order, S.OPEN, order_id="late-1")
+    (record,) = await rec.reconcile()
+    assert order.state == S.OPEN and order.order_id == "late-1"
+    assert record.change == "REJECTED -> OPEN"
+    assert "after all" in order.history[-1].reason

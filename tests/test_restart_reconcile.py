@@ -155,3 +155,38 @@ async def test_a_corrupt_journal_stops_the_runtime_before_anything_starts(engine
         Runtime([sim], clock=clock, journal_path=path)
     assert str(path) in str(err.value)
     assert not sim.started
+
+
+_KILLED_CHILD = """
+import asyncio, os, signal, sys
+from connector.clock import VirtualClock
+from connector.sim import SimConnector
+from execution.runtime import Runtime
+
+async def main(path):
+    clock = VirtualClock()
+    rt = Runtime([SimConnector(clock=clock)], clock=clock, journal_path=path)
+    await rt.start()
+    await clock.advance(0.5)
+    bid_i, _ = rt.market_data.top_of_book("sim", "BTC")
+    size = rt.market_data.min_size_i("sim", "BTC")
+    await rt.orders.submit_limit("sim", "BTC", is_ask=False, size_i=size, price_i=bid_i * 97 // 100)
+    await rt.orders.submit_market("sim", "BTC", is_ask=False, size_i=size)
+    os.kill(os.getpid(), signal.SIGKILL)
+
+asyncio.run(main(sys.argv[1]))
+"""
+
+
+def test_the_journal_survives_a_killed_process(tmp_path):
+    import signal
+    import subprocess
+    import sys
+
+    path = tmp_path / "journal.sqlite3"
+    proc = subprocess.run([sys.executable, "-c", _KILLED_CHILD, str(path)], capture_output=True, timeout=60)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr.decode()
+    journal = Journal(path)
+    states = sorted((o.kind, o.state) for o in journal.load_orders())
+    assert states == [("limit", S.OPEN), ("market", S.FILLED)]
+    assert [r["stopped_ms"] for r in journal.runs()] == [None]

@@ -18,7 +18,8 @@ Runs: ``start_run(ts_ms) -> run_id``; ``end_run(run_id, ts_ms)``; ``runs()`` (di
 
 Orders (used by ``OrderService``): ``save_order(order)``, ``record_transition(order,
 transition)``, ``record_fill(order, fill)``, ``load_orders(since_ms=None) -> list[Order]`` (with
-fills and history; with ``since_ms`` only live orders and those changed since), ``highwater(venue)`` / ``set_highwater(venue, index)``.
+fills and history; with ``since_ms`` only live orders, children of live parents and
+those changed since), ``highwater(venue)`` / ``set_highwater(venue, index)``.
 
 Tracking-limit parents (used by ``execution.tracking_limit``)::
 
@@ -282,13 +283,18 @@ class Journal:
     def load_orders(self, since_ms: int | None = None) -> list[Order]:
         """Journaled orders with their fills and history, oldest first.
 
-        With ``since_ms``: every order not yet final plus those changed since then
-        (a long journal is not read whole on every start).
+        With ``since_ms``: every order not yet final, every child of a live tracking
+        parent (its fills count towards the parent), and those changed since then (a long
+        journal is not read whole on every start).
         """
         where, args = "", ()
         if since_ms is not None:
             live = ", ".join(f"'{s}'" for s in OrderStatus if not s.is_final)
-            where, args = f" WHERE o.state IN ({live}) OR o.updated_ms >= ?", (since_ms,)
+            where, args = (
+                f" WHERE o.state IN ({live}) OR o.updated_ms >= ?"
+                " OR o.parent_id IN (SELECT parent_id FROM parents WHERE done=0)",
+                (since_ms,),
+            )
         try:
             return self._load_orders(where, args)
         except (sqlite3.Error, ValueError) as exc:

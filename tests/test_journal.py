@@ -135,16 +135,19 @@ def test_reconcile_log_is_kept_newest_last(tmp_path):
     assert [r["subject"] for r in j.load_reconcile_log()] == ["order 1", "order 2"]
 
 
-async def test_loading_since_a_time_keeps_live_orders_and_recent_ones(tmp_path, clock):
+async def test_loading_since_a_time_keeps_live_orders_children_of_live_parents_and_recent_ones(tmp_path, clock):
     journal = Journal(tmp_path / "j.sqlite3")
     svc = OrderService({"fake": ScriptedVenue()}, None, journal=journal, clock=clock)
     old_done = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=1)
     svc.ingest_update("fake", Fill("BTC", old_done.client_order_index, None, "t", False, 1, 1, 0, True, 0))
     old_live = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=2)
+    old_child = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=4, parent_id="chase-1")
+    svc.ingest_update("fake", Fill("BTC", old_child.client_order_index, None, "t2", False, 4, 1, 0, True, 0))
+    journal.save_parent("chase-1", "fake", "BTC", {}, "WORKING", 1, None)
     await clock.advance(100)
     recent = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=3)
     got = {o.client_order_index: o for o in journal.load_orders(since_ms=clock.now_ms() - 50_000)}
-    assert set(got) == {old_live.client_order_index, recent.client_order_index}
+    assert set(got) == {old_live.client_order_index, old_child.client_order_index, recent.client_order_index}
     assert got[recent.client_order_index].history == recent.history
 
 

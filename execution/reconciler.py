@@ -234,7 +234,7 @@ class Reconciler:
                 if adopted is not None:
                     self._record(
                         venue,
-                        _subject(adopted),
+                        self._subject(adopted),
                         f"adopted as {adopted.state}",
                         f"{why}: open at the venue, unknown to us",
                     )
@@ -257,7 +257,7 @@ class Reconciler:
                 return  # a listing older than the final update that just arrived
             self._record(
                 order.venue,
-                _subject(order),
+                self._subject(order),
                 f"venue lists it {snap.status}, we have {order.state}",
                 f"{why}: the venue contradicts a final state; check the venue",
             )
@@ -270,11 +270,12 @@ class Reconciler:
         if order.state != before[0]:
             changes.append(f"{before[0]} -> {order.state}")
         if order.filled_i != before[1]:
-            changes.append(f"filled {before[1]} -> {order.filled_i}")
+            sz = self._size
+            changes.append(f"filled {sz(order, before[1])} -> {sz(order, order.filled_i)}")
         reason = f"{why}: venue reports {snap.status} with {snap.filled_i} filled"
         if before[0] == S.CANCELLING and order.state in (S.OPEN, S.PARTIALLY_FILLED):
             reason = f"{why}: the cancel did not take effect; the order still rests at the venue"
-        self._record(order.venue, _subject(order), ", ".join(changes), reason)
+        self._record(order.venue, self._subject(order), ", ".join(changes), reason)
 
     def _missing(self, order: Order, why: str) -> None:
         """The venue has no record of an order we think is live."""
@@ -288,7 +289,7 @@ class Reconciler:
             reason = f"{why}: the venue no longer lists it and has no record of it; check the venue's history"
             moved = self.orders.resolve(order, S.UNKNOWN, reason)
         if moved:
-            self._record(order.venue, _subject(order), f"{before} -> {order.state}", reason)
+            self._record(order.venue, self._subject(order), f"{before} -> {order.state}", reason)
 
     def _age_ms(self, order: Order) -> int:
         since = order.history[-1].ts_ms if order.history else order.created_ms
@@ -326,8 +327,33 @@ class Reconciler:
         after = self.positions.size_i(venue, symbol)
         if after != before:
             self._record(
-                venue, f"position {symbol}", f"size {before} -> {after}", f"{why}: the venue's position differs"
+                venue,
+                f"position {symbol}",
+                f"size {self._fmt(venue, symbol, before)} -> {self._fmt(venue, symbol, after)}",
+                f"{why}: the venue's position differs",
             )
+
+    def _fmt(self, venue: str, symbol: str, size_i: int) -> str:
+        """Sizes as a trader reads them (raw integers when the market is unknown)."""
+        if self.market_data is not None:
+            try:
+                return self.market_data.format_size(venue, symbol, size_i)
+            except (KeyError, ValueError):
+                pass
+        return str(size_i)
+
+    def _size(self, order: Order, size_i: int) -> str:
+        return self._fmt(order.venue, order.symbol, size_i)
+
+    def _subject(self, order: Order) -> str:
+        side = "sell" if order.is_ask else "buy"
+        price = ""
+        if order.kind == "limit" and self.market_data is not None:
+            try:
+                price = f" @ {self.market_data.format_price(order.venue, order.symbol, order.price_i)}"
+            except (KeyError, ValueError):
+                price = f" @ {order.price_i}"
+        return f"order {order.client_order_index} {order.symbol} {side} {self._size(order, order.size_i)}{price}"
 
     def _canonical(self, venue: str, venue_symbol: str) -> str:
         if self.market_data is None:
@@ -344,8 +370,3 @@ class Reconciler:
             return self.market_data.venue_symbol(venue, symbol)
         except (KeyError, ValueError):
             return symbol
-
-
-def _subject(order: Order) -> str:
-    side = "sell" if order.is_ask else "buy"
-    return f"order {order.client_order_index} {order.symbol} {side} {order.size_i}"

@@ -84,7 +84,7 @@ async def test_restart_after_an_abrupt_stop_loses_nothing_and_doubles_nothing(en
     changes = [(r.subject, r.change) for r in b.reconciler.log]
     assert ("run", "previous run did not stop cleanly") in changes
     assert any(s.startswith(f"order {lost.client_order_index}") and c == "UNKNOWN -> OPEN" for s, c in changes)
-    assert ("position BTC", f"size 0 -> {size}") in changes
+    assert ("position BTC", "size 0.0000 -> 0.0100") in changes
 
     nxt = await b.orders.submit_limit("sim", "BTC", is_ask=False, size_i=size, price_i=bid_i - 200 * tick)
     assert nxt.client_order_index > max(before)
@@ -120,11 +120,11 @@ async def test_changes_made_at_the_venue_during_an_outage_are_reconciled_on_reco
 
     log = {r.subject.split()[1]: r for r in runtime.reconciler.log if r.subject.startswith("order")}
     assert log[str(to_cancel.client_order_index)].change == "OPEN -> CANCELLED"
-    assert log[str(to_fill.client_order_index)].change == f"OPEN -> FILLED, filled 0 -> {size}"
+    assert log[str(to_fill.client_order_index)].change == "OPEN -> FILLED, filled 0.0000 -> 0.0100"
     assert all(r.reason.startswith("reconnect") for r in log.values())
     assert str(untouched.client_order_index) not in log
     stored = runtime.journal.load_reconcile_log()
-    assert {r["change"] for r in stored} >= {"OPEN -> CANCELLED", f"OPEN -> FILLED, filled 0 -> {size}"}
+    assert {r["change"] for r in stored} >= {"OPEN -> CANCELLED", "OPEN -> FILLED, filled 0.0000 -> 0.0100"}
     await runtime.stop()
 
 

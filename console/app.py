@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from textual import work
@@ -130,6 +131,7 @@ class PerpdeskApp(App[int]):
         keymap: dict[str, str] | None = None,
         confirm_above_q: int = DEFAULT_CONFIRM_ABOVE_Q,
         flush_hz: float = FLUSH_HZ,
+        persist_theme: Callable[[str], Any] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -158,6 +160,7 @@ class PerpdeskApp(App[int]):
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
+        self._persist_theme = persist_theme
         if keymap:
             self.set_keymap(keymap)
 
@@ -203,6 +206,7 @@ class PerpdeskApp(App[int]):
         return widget
 
     def on_mount(self) -> None:
+        self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.bridge.attach(self.runtime)
         self._w("#margin", Static).border_title = "Margin"
         self._w("#markets", MarketList).focus()
@@ -266,6 +270,15 @@ class PerpdeskApp(App[int]):
                 self._margins[venue] = await conn.get_margin()
             except Exception as exc:
                 log.warning("%s: could not read the account: %s", venue, exc)
+
+    def _theme_changed(self, theme: Any) -> None:
+        """A theme chosen live (palette or command bar) is written to the config file to persist."""
+        if self._persist_theme is None:
+            return
+        try:
+            self._persist_theme(theme.name)
+        except Exception as exc:
+            self.notify(f"theme not saved: {exc}", severity="warning")
 
     def _fail(self, message: str) -> None:
         self.error_message = message

@@ -103,6 +103,7 @@ def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
         "symbol": symbol or settings.symbol,
         "theme": settings.theme,
         "keymap": dict(settings.keymap),
+        "persist_theme": lambda name: _save_theme(name, settings.config_path),
     }
     confirm = settings.risk.confirm_notional
     if confirm is not None:
@@ -110,10 +111,22 @@ def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
     return runtime, options
 
 
+def _save_theme(name: str, config_path: Path) -> None:
+    from connector.settings import save_setting
+
+    save_setting("theme", name, config_path)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         return _serve(argv[1:])
+    if argv[:1] in (["venues"], ["check"]):
+        try:
+            return _venues(argv[1:]) if argv[0] == "venues" else _check(argv[1:])
+        except BadInput as exc:
+            print(f"perpdesk: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     logging.basicConfig(level=logging.WARNING, handlers=[logging.NullHandler()])
     try:
         runtime, options = prepare(argv)
@@ -131,6 +144,77 @@ def main(argv: list[str] | None = None) -> int:
         print(_one_line(app.error_message), file=sys.stderr)
         return EXIT_BAD_INPUT
     return app.return_code or 0
+
+
+def _venues(argv: list[str]) -> int:
+    """``perpdesk venues``: what is available and which key files were found (secrets shown as ***)."""
+    parser = _Parser(prog="perpdesk venues", description="List venues and the key files perpdesk finds.")
+    parser.add_argument("--config", metavar="PATH", type=Path)
+    args = parser.parse_args(argv)
+    settings = load_settings(args.config)
+    from connector.factory import describe_venues
+
+    for status in describe_venues(settings):
+        mark = "ok " if status.ok else "-- "
+        where = f" ({status.path}, from {status.source})" if status.path else ""
+        print(f"{mark}{status.venue:<12} {status.message}{where}")
+        for name, value in status.fields.items():
+            print(f"      {name} = {value}")
+    return 0
+
+
+def _check(argv: list[str]) -> int:
+    """``perpdesk check``: load config and keys, connect, print what was found, stop."""
+    parser = _Parser(prog="perpdesk check", description="Connect to the configured venues, report, and exit.")
+    parser.add_argument("--venue", action="append", metavar="NAME")
+    parser.add_argument("--config", metavar="PATH", type=Path)
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each venue")
+    args = parser.parse_args(argv)
+    known = _available_venues()
+    for venue in args.venue or []:
+        if venue not in known:
+            raise BadInput(f"unknown venue {venue!r}: use one of {', '.join(known)}")
+    settings = load_settings(args.config, **({"venues": args.venue} if args.venue else {}))
+    runtime = build_runtime(settings)
+    import asyncio
+
+    return asyncio.run(_check_runtime(runtime, args.timeout))
+
+
+async def _check_runtime(runtime: Any, timeout: float) -> int:
+    import asyncio
+
+    print(f"config: {runtime.settings.config_path if runtime.settings is not None else '-'}")
+    try:
+        await asyncio.wait_for(runtime.start(), timeout)
+    except Exception as exc:
+        print(f"perpdesk: could not start: {_one_line(str(exc) or type(exc).__name__)}", file=sys.stderr)
+        await runtime.stop()
+        return 1
+    failed = False
+    try:
+        md = runtime.market_data
+        for venue in md.venues():
+            symbols = md.symbols(venue)
+            state = runtime.connection_state(venue)
+            print(f"{venue}: {state.value}, {len(symbols)} markets ({', '.join(symbols[:8])}"
+                  f"{', …' if len(symbols) > 8 else ''})")
+            conn = runtime.connectors[venue]
+            try:
+                margin = await asyncio.wait_for(conn.get_margin(), timeout)
+                positions = await asyncio.wait_for(conn.get_positions(), timeout)
+                opened = await asyncio.wait_for(conn.get_open_orders(), timeout)
+            except Exception as exc:
+                failed = True
+                print(f"  account: not readable ({_one_line(str(exc) or type(exc).__name__)})")
+                continue
+            from console.app import money
+
+            print(f"  equity {money(margin.equity_q)}, available {money(margin.available_q)}, "
+                  f"{sum(1 for p in positions if p.size_i)} position(s), {len(opened)} open order(s)")
+    finally:
+        await runtime.stop()
+    return 1 if failed else 0
 
 
 def _serve(argv: list[str]) -> int:

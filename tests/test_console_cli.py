@@ -9,8 +9,9 @@ import sys
 import pytest
 
 
-def run_cli(*args: str, tmp_path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data")}
+def run_cli(*args: str, tmp_path, **extra_env: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data"),
+           **extra_env}
     return subprocess.run(
         [sys.executable, "-m", "console", *args], capture_output=True, text=True, timeout=30, env=env,
         stdin=subprocess.DEVNULL,
@@ -59,3 +60,33 @@ def test_unknown_option_is_one_line_not_a_usage_dump(tmp_path):
 
 def test_symbol_that_is_not_a_name_is_refused(tmp_path):
     assert_one_clear_line(run_cli("--symbol", "BTC;rm", tmp_path=tmp_path), "BTC;rm")
+
+
+def test_missing_key_file_names_the_file_and_the_variable(tmp_path):
+    missing = tmp_path / "hl.toml"
+    result = run_cli("--venue", "hyperliquid", tmp_path=tmp_path, PERPDESK_HYPERLIQUID_KEY_FILE=str(missing))
+    assert_one_clear_line(result, str(missing), "does not exist")
+
+
+def test_key_file_readable_by_others_says_to_chmod_it(tmp_path):
+    key = tmp_path / "hl.toml"
+    key.write_text('private_key = "0x' + "ab" * 32 + '"\n')
+    key.chmod(0o644)
+    result = run_cli("--venue", "hyperliquid", tmp_path=tmp_path, PERPDESK_HYPERLIQUID_KEY_FILE=str(key))
+    assert_one_clear_line(result, "chmod 600")
+    assert "ab" * 32 not in result.stderr
+
+
+def test_venues_lists_every_venue_and_where_keys_are_expected(tmp_path):
+    result = run_cli("venues", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert any(line.startswith("ok sim") for line in lines)
+    assert any("hyperliquid" in line and "no key file" in line for line in lines)
+
+
+def test_check_connects_to_the_sim_and_reports_its_markets_and_account(tmp_path):
+    result = run_cli("check", tmp_path=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "sim: connected, 3 markets (BTC, ETH, SOL)" in result.stdout
+    assert "equity 100,000.00" in result.stdout

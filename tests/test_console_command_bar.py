@@ -87,3 +87,23 @@ async def test_theme_line_switches_the_theme_and_refuses_unknown_ones():
         assert desk.app.theme == "perpdesk-light"
         await run(desk, pilot, "theme purple")
         assert "unknown theme" in str(desk.app.query_one("#command-error").render())
+
+
+async def test_a_theme_chosen_live_is_persisted_through_the_hook():
+    saved = []
+    desk = make_desk(persist_theme=saved.append)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "theme perpdesk-high-contrast")
+        await pilot.pause()
+    assert saved == ["perpdesk-high-contrast"]
+
+
+def test_cli_persists_the_theme_into_the_config_file(tmp_path):
+    from console.cli import _save_theme
+
+    config = tmp_path / "config.toml"
+    config.write_text('# mine\nvenues = ["sim"]\n')
+    _save_theme("perpdesk-light", config)
+    text = config.read_text()
+    assert 'theme = "perpdesk-light"' in text and "# mine" in text

@@ -81,6 +81,10 @@ class Reconciler:
         self._listeners: list[RecordListener] = []
         self._locks: dict[str, asyncio.Lock] = {}
         self._queued: dict[str, asyncio.Task[None]] = {}
+        """A pass waiting for its venue's lock (coalesces triggers)."""
+        self._tasks: set[asyncio.Task[None]] = set()
+        """Every triggered pass until it ends, waiting or running."""
+        self.records_made = 0
         self._was_down: set[str] = set()
         self._heartbeat: asyncio.Task[None] | None = None
         self._armed: set[str] = set()
@@ -101,6 +105,7 @@ class Reconciler:
     def _record(self, venue: str, subject: str, change: str, reason: str) -> ReconcileRecord:
         rec = ReconcileRecord(self.clock.now_ms(), venue, subject, change, reason)
         self.log.append(rec)
+        self.records_made += 1
         log.info("reconcile: %s", rec.describe())
         if self.journal is not None:
             try:
@@ -126,7 +131,7 @@ class Reconciler:
 
     async def stop(self) -> None:
         """End the heartbeat and disarm every dead-man switch we armed (a clean stop cancels nothing)."""
-        tasks = [t for t in (self._heartbeat, *self._queued.values()) if t is not None]
+        tasks = [t for t in (self._heartbeat, *self._tasks) if t is not None]
         self._heartbeat = None
         self._queued.clear()
         for t in tasks:
@@ -178,7 +183,10 @@ class Reconciler:
         task = self._queued.get(venue)
         if task is not None and not task.done():
             return
-        self._queued[venue] = asyncio.create_task(self._queued_pass(venue, why), name=f"reconcile-{venue}")
+        task = asyncio.create_task(self._queued_pass(venue, why), name=f"reconcile-{venue}")
+        self._queued[venue] = task
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     async def _queued_pass(self, venue: str, why: str) -> None:
         lock = self._locks.setdefault(venue, asyncio.Lock())
@@ -190,7 +198,7 @@ class Reconciler:
     async def wait_idle(self) -> None:
         """Wait for queued passes (tests, and a clean stop after a reconnect)."""
         while True:
-            pending = [t for t in self._queued.values() if not t.done()]
+            pending = [t for t in self._tasks if not t.done()]
             if not pending:
                 return
             await asyncio.gather(*pending, return_exceptions=True)
@@ -199,14 +207,14 @@ class Reconciler:
 
     async def reconcile(self, venue: str | None = None, *, why: str = "requested") -> list[ReconcileRecord]:
         """One pass over ``venue`` (or every venue); returns the records it made."""
-        start = len(self.log)
+        start = self.records_made
         for name in self.connectors:
             if venue is not None and name != venue:
                 continue
             lock = self._locks.setdefault(name, asyncio.Lock())
             async with lock:
                 await self._pass(name, why)
-        made = len(self.log) - start
+        made = min(self.records_made - start, len(self.log))
         return list(self.log)[-made:] if made > 0 else []
 
     async def _pass(self, venue: str, why: str) -> None:

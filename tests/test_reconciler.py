@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from connector.errors import OrderRejected, VenueError
@@ -141,3 +143,36 @@ async def test_an_order_concluded_never_placed_is_revived_when_the_venue_shows_i
     assert order.state == S.OPEN and order.order_id == "late-1"
     assert record.change == "REJECTED -> OPEN"
     assert "after all" in order.history[-1].reason
+
+
+async def test_wait_idle_waits_for_a_pass_already_running(svc, venue, rec):
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.venue_orders[order.client_order_index] = snap(order, S.CANCELLED)
+    gate = asyncio.Event()
+    answer = venue.get_open_orders
+
+    async def slow_open_orders(symbol=None):
+        await gate.wait()
+        return await answer(symbol)
+
+    venue.get_open_orders = slow_open_orders
+    rec.on_connection("fake", ConnectionEvent("fake", "orders", ConnectionState.DISCONNECTED))
+    rec.on_connection("fake", ConnectionEvent("fake", "orders", ConnectionState.CONNECTED))
+    await asyncio.sleep(0)  # the pass has taken its lock, left the queue and waits on the venue
+    waiter = asyncio.create_task(rec.wait_idle())
+    await asyncio.sleep(0)
+    assert not waiter.done()
+    gate.set()
+    await waiter
+    assert order.state == S.CANCELLED
+
+
+async def test_reconcile_returns_its_records_even_when_the_log_is_full(svc, venue, clock, tmp_path):
+    rec = Reconciler(svc, clock=clock, log_length=2)
+    orders = [await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000) for _ in range(3)]
+    for o in orders:
+        venue.venue_orders[o.client_order_index] = snap(o, S.CANCELLED)
+    assert len(await rec.reconcile()) == 2
+    o = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.venue_orders[o.client_order_index] = snap(o, S.CANCELLED)
+    assert len(await rec.reconcile()) == 1

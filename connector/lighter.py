@@ -90,6 +90,8 @@ class LighterConnector(BaseConnector):
         self._by_id: dict[int, str] = {}
         self._chains: dict[int, wire.BookChain] = {}
         self._book_ids: set[int] = set()
+        self._order_ids: set[int] = set()
+        """Markets we placed orders in this session."""
         self._ws: WsSupervisor | None = None
         self._renewal: asyncio.Task[None] | None = None
         self._token: tuple[str, int] | None = None
@@ -373,6 +375,7 @@ class LighterConnector(BaseConnector):
         self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool
     ) -> str:
         market_id, _ = self._market(symbol)
+        self._order_ids.add(market_id)
         expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
 
         def build(nonce: int) -> wire.SignedTx:
@@ -541,6 +544,7 @@ class LighterConnector(BaseConnector):
             market_ids = [
                 int(p["market_id"]) for p in account.get("positions") or [] if int(p.get("open_order_count") or 0) > 0
             ]
+            market_ids += sorted(self._order_ids - set(market_ids))  # in case the account lags behind
         out: list[OrderSnapshot] = []
         for market_id in market_ids:
             if market_id in self._by_id:

@@ -6,6 +6,8 @@ import json
 import sys
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector import lighter_wire as wire
 from connector.errors import AuthError, ConfigError, InvalidOrder, OrderRejected, RateLimited, VenueError
@@ -243,3 +245,49 @@ async def test_signer_makes_tx_info_with_our_nonce_and_key_and_checks_ranges():
         assert priv[2:] not in repr(signer)
     finally:
         await signer.close()
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.integers(1, 30), st.integers(0, 4), max_size=6),
+            st.integers(1, 5),
+            st.sampled_from(["chain", "chain", "chain", "gap", "snapshot"]),
+        ),
+        max_size=40,
+    )
+)
+def test_the_chain_mirrors_the_venue_book_and_never_applies_across_a_gap(steps):
+    """A reference book driven by random updates; the chain must equal it whenever it claims a nonce."""
+    chain = wire.BookChain("ETH", 2, 4)
+    venue: dict[int, int] = {}
+    nonce = 100
+    chain.apply(_book("subscribed/order_book", 0, nonce), snapshot=True)
+    for changes, step, kind in steps:
+        for price, size in changes.items():
+            if size:
+                venue[price] = size
+            else:
+                venue.pop(price, None)
+        begin, nonce = nonce, nonce + step
+        levels = [(f"{p / 100:.2f}", f"{s / 10_000:.4f}") for p, s in changes.items()]
+        if kind == "snapshot":
+            full = [(f"{p / 100:.2f}", f"{s / 10_000:.4f}") for p, s in venue.items()]
+            chain.apply(_book("subscribed/order_book", 0, nonce, bids=full), snapshot=True)
+        elif kind == "gap":
+            was_live = chain.nonce is not None
+            try:
+                result = chain.apply(_book("update/order_book", begin + 1, nonce, bids=levels), snapshot=False)
+            except wire.BookGap:
+                assert was_live
+            else:
+                assert not was_live and result is None
+        else:
+            expected_live = chain.nonce == begin
+            result = chain.apply(_book("update/order_book", begin, nonce, bids=levels), snapshot=False)
+            assert (result is not None) == expected_live
+        if chain.nonce is not None:
+            assert chain.bids == venue
+        else:
+            assert chain.bids == {} and chain.top() == (None, None)

@@ -107,10 +107,10 @@ async def test_429_raises_rate_limited_and_keeps_the_nonce(lighter, fake):
     price = await _bid(conn)
     await conn.submit_limit_order(symbol="BTC", client_order_index=3, base_amount=10, price=price, is_ask=False)
     expected = fake.next_nonce[fake.api_key_index]
-    fake.rate_limit(1, retry_after_s=2)
+    fake.rate_limit(1, retry_after_s=1)
     with pytest.raises(RateLimited) as err:
         await conn.submit_limit_order(symbol="BTC", client_order_index=4, base_amount=10, price=price, is_ask=False)
-    assert err.value.retry_after_s == 2
+    assert err.value.retry_after_s == 1
     await conn.submit_limit_order(symbol="BTC", client_order_index=4, base_amount=10, price=price, is_ask=False)
     assert fake.accepted[-1][1]["Nonce"] == expected
     assert fake.refused == []

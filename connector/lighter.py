@@ -327,8 +327,8 @@ class LighterConnector(BaseConnector):
             ):
                 self.emit("trade", trade)
         elif name in wire.ACCOUNT_CHANNELS:
-            for kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
-                self.emit(kind, event)
+            for event_kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
+                self.emit(event_kind, event)
         else:
             raise ValueError(f"unknown channel {name!r}")
 

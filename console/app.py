@@ -42,6 +42,7 @@ from console.market_list import MarketList
 from console.notify import Throttle
 from console.order_entry import OrderEntry
 from console.order_form import OrderTicket, notional_q, validate
+from console.palette import PROVIDERS
 from console.status import StatusBar, StatusView
 from console.tape import TradesTape, clock_text
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
@@ -97,6 +98,7 @@ class PerpdeskApp(App[int]):
     TITLE = "perpdesk"
     CSS_PATH = "perpdesk.tcss"
     ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | set(PROVIDERS)
 
     BINDINGS = [
         Binding("q", "quit", "Quit", id="app.quit"),

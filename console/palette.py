@@ -1,0 +1,143 @@
+"""Command palette (ctrl+p) providers: markets, venues, trading actions and themes.
+
+Each provider lists what the trader can reach by name, so nothing needs a key to be
+remembered.  The actions go through the same dialogs as their keys (cancel all and the kill
+switch ask first; closing a position asks first), and a theme chosen here is persisted by
+the app's theme hook like one typed in the command bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+from console.commands import CloseCommand, SymbolRef
+from console.dialogs import ConfirmScreen
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    """One palette line: the text matched against, what choosing it does, a line of help."""
+
+    text: str
+    run: Callable[[], Any]
+    help: str = ""
+
+
+class _EntryProvider(Provider):
+    """Lists ``entries()``; all of them when the search is empty, fuzzy matches otherwise."""
+
+    def entries(self) -> list[Entry]:
+        raise NotImplementedError
+
+    def _safe_entries(self) -> list[Entry]:
+        # Before the runtime has started there are no markets yet: show nothing, never fail.
+        if getattr(self.app, "selected", None) is None:
+            return []
+        return self.entries()
+
+    async def discover(self) -> Hits:
+        for entry in self._safe_entries():
+            yield DiscoveryHit(entry.text, entry.run, text=entry.text, help=entry.help or None)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for entry in self._safe_entries():
+            score = matcher.match(entry.text)
+            if score > 0:
+                yield Hit(score, matcher.highlight(entry.text), entry.run, text=entry.text, help=entry.help or None)
+
+
+class MarketsProvider(_EntryProvider):
+    """``Market BTC · sim`` switches the book, tape and order form to that market."""
+
+    def entries(self) -> list[Entry]:
+        app = self.app
+        md = app.runtime.market_data
+        out = []
+        for venue in md.venues():
+            for symbol in md.symbols(venue):
+                bid, ask = md.top_of_book(venue, symbol)
+                quote = " / ".join(md.format_price(venue, symbol, p) if p is not None else "-" for p in (bid, ask))
+                out.append(Entry(f"Market {symbol} · {venue}", _call(app.select_market, venue, symbol),
+                                 f"switch to {symbol} on {venue} (bid / ask {quote})"))
+        return out
+
+
+class VenuesProvider(_EntryProvider):
+    """``Venue NAME`` shows that venue: the same symbol there if it lists it, else its first market."""
+
+    def entries(self) -> list[Entry]:
+        app = self.app
+        md = app.runtime.market_data
+        out = []
+        for venue in md.venues():
+            symbols = md.symbols(venue)
+            if not symbols:
+                continue
+            symbol = app.selected[1] if app.selected[1] in symbols else symbols[0]
+            state = app._connection(venue)
+            out.append(Entry(f"Venue {venue}", _call(app.select_market, venue, symbol),
+                             f"{state}, {len(symbols)} market(s); opens {symbol} there"))
+        return out
+
+
+class ActionsProvider(_EntryProvider):
+    """Cancel all, the kill switch and closing positions, each behind its confirmation."""
+
+    def entries(self) -> list[Entry]:
+        app = self.app
+        md = app.runtime.market_data
+        out = [
+            Entry("Cancel all orders", app.action_cancel_all, "every open order on every venue (asks first)"),
+            Entry("Kill switch", app.action_kill_switch,
+                  "cancel everything and halt trading, optionally flatten (asks first)"),
+        ]
+        for venue, symbol, size_i, *_ in app._position_views():
+            if not size_i:
+                continue
+            side = "LONG" if size_i > 0 else "SHORT"
+            size = md.format_size(venue, symbol, abs(size_i))
+            out.append(Entry(f"Close position {symbol} · {venue}", _call(confirm_close, app, venue, symbol, side, size),
+                             f"{side} {size}: close at market, reduce-only (asks first)"))
+        out.append(Entry("Help: keys", app.action_help, "every key as bound now"))
+        return out
+
+
+class ThemesProvider(_EntryProvider):
+    """``Theme NAME`` switches live; the app writes the choice to the config file."""
+
+    def entries(self) -> list[Entry]:
+        app = self.app
+        names = sorted(n for n in app.available_themes if n.startswith("perpdesk-")) or sorted(app.available_themes)
+        return [
+            Entry(f"Theme {name}", _call(setattr, app, "theme", name), "current theme" if name == app.theme else "")
+            for name in names
+        ]
+
+
+def confirm_close(app: Any, venue: str, symbol: str, side: str, size: str) -> None:
+    """Ask, then close through the command path so the palette and ``close SYM`` act alike."""
+
+    def answer(ok: bool | None) -> None:
+        if not ok:
+            return
+        error = app.run_command(CloseCommand(SymbolRef(symbol, venue)))
+        if error:
+            app.notify(error, severity="warning")
+
+    closing = "SELL" if side == "LONG" else "BUY"
+    app.push_screen(ConfirmScreen("Close position?", f"{closing} {size} {symbol} on {venue} at market, reduce-only."),
+                    answer)
+
+
+def _call(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+    return lambda: fn(*args)
+
+
+PROVIDERS = (MarketsProvider, VenuesProvider, ActionsProvider, ThemesProvider)
+
+__all__ = ["PROVIDERS", "ActionsProvider", "MarketsProvider", "ThemesProvider", "VenuesProvider", "confirm_close"]

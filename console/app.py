@@ -21,6 +21,7 @@ from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
+from connector.scaling import rescale, scaled_to_str
 from console.bridge import Batch, Bridge, LogLine, connectors_of
 from console.chase_form import CHASE_COLUMNS, ChaseForm, ChaseTicket, LimitPriceForm, chase_row, validate_chase
 from console.command_bar import CommandBar
@@ -181,6 +182,7 @@ class PerpdeskApp(App[int]):
                 yield TradesTape(id="tape")
             with Vertical(id="center"):
                 yield Static("", id="top", markup=False)
+                yield Static("", id="xvenue", markup=False)
                 yield DepthLadder(id="ladder")
             with Vertical(id="right"):
                 yield OrderEntry(id="entry")
@@ -312,7 +314,8 @@ class PerpdeskApp(App[int]):
                 md.format_price(venue, symbol, bid) if bid is not None else "-",
                 md.format_price(venue, symbol, ask) if ask is not None else "-",
             )
-        self._paint_book(force=self.selected in batch.books or bool(batch.orders))
+        symbol = self.selected[1]
+        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
         if batch.orders:
             self._paint_orders(batch)
         if batch.fills:
@@ -357,6 +360,11 @@ class PerpdeskApp(App[int]):
         )
         self._w("#ladder", DepthLadder).update_book(data)
         self._w("#top", Static).update(self._top_text(venue, symbol))
+        others = self._cross_venue_text(venue, symbol)
+        xvenue = self._w("#xvenue", Static)
+        xvenue.display = bool(others)
+        if others:
+            xvenue.update(others)
         if self.first_paint_ns is None and data.bids and data.asks:
             self.first_paint_ns = time.perf_counter_ns() - self._started_ns
 
@@ -377,6 +385,30 @@ class PerpdeskApp(App[int]):
             return full
         short = f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}"
         return short if len(short) <= width else f"{fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])}"
+
+    def _cross_venue_text(self, venue: str, symbol: str) -> str:
+        """The same canonical market on the other venues: their touch and how far their mid is from ours."""
+        md = self.runtime.market_data
+        here = md.mid_i(venue, symbol)
+        pd_here = md.market(venue, symbol).price_decimals
+        parts = []
+        for other in md.venues():
+            if other == venue or symbol not in md.symbols(other):
+                continue
+            bid, ask = md.top_of_book(other, symbol)
+            mid = md.mid_i(other, symbol)
+            if bid is None or ask is None or mid is None or not here:
+                parts.append(f"{other}: no book")
+                continue
+            pd = max(pd_here, md.market(other, symbol).price_decimals)
+            diff = rescale(mid, md.market(other, symbol).price_decimals, pd) - rescale(here, pd_here, pd)
+            bps10 = diff * 100_000 // rescale(here, pd_here, pd)
+            sign = "+" if diff >= 0 else "-"
+            parts.append(
+                f"{other} {md.format_price(other, symbol, bid)} │ {md.format_price(other, symbol, ask)}  "
+                f"mid {sign}{scaled_to_str(abs(diff), pd)} ({sign}{abs(bps10) / 10:.1f} bp)"
+            )
+        return "   ".join(parts)
 
     def refresh_status(self) -> None:
         if self.selected is None:

@@ -19,11 +19,18 @@ class Desk:
     clock: VirtualClock
 
 
-def make_desk(*, seed: int = 7, tracking: bool = False, **app_options) -> Desk:
-    """A console on the fake venue; ``tracking`` adds a tracking-limit manager if the runtime has none."""
+def make_desk(*, seed: int = 7, tracking: bool = False, second_venue: bool = False, **app_options) -> Desk:
+    """A console on the fake venue; ``tracking`` adds a tracking-limit manager if the runtime has none;
+    ``second_venue`` adds a venue ``alt`` listing the same markets with its prices a little higher."""
     clock = VirtualClock()
     venue = FakeVenue(clock, seed=seed)
-    runtime = Runtime([venue], clock=clock)
+    venues = {"sim": venue}
+    if second_venue:
+        alt = FakeVenue(clock, seed=seed + 1)
+        alt.venue = "alt"
+        alt.mids = {k: v + 3 * (5 if k == "SOL-PERP" else 1) for k, v in alt.mids.items()}
+        venues["alt"] = alt
+    runtime = Runtime(venues, clock=clock)
     if runtime.orders is None:
         from execution.order_service import OrderService
 

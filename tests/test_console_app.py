@@ -134,3 +134,20 @@ async def test_first_book_is_painted_soon_after_start():
         await asyncio.wait_for(desk.app.ready.wait(), 5)
         await pilot.pause()
         assert desk.app.first_paint_ns is not None
+
+
+async def test_two_venues_list_markets_by_venue_and_show_the_cross_venue_spread():
+    desk = make_desk(second_venue=True)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        markets = desk.app.query_one(MarketList)
+        assert markets.markets == [("sim", "BTC"), ("sim", "ETH"), ("sim", "SOL"),
+                                   ("alt", "BTC"), ("alt", "ETH"), ("alt", "SOL")]
+        md = desk.runtime.market_data
+        diff = md.mid_i("alt", "BTC") - md.mid_i("sim", "BTC")
+        text = str(desk.app.query_one("#xvenue").render())
+        assert text.startswith("alt ") and f"mid +{diff / 10:.1f}" in text
+        await pilot.press("down", "down", "down", "enter")
+        await settle(desk, pilot)
+        assert desk.app.selected == ("alt", "BTC")
+        assert str(desk.app.query_one("#xvenue").render()).startswith("sim ")

@@ -79,3 +79,8 @@ def test_chases_panel_with_a_live_chase(snap_compare):
         await ready(desk, pilot, ticks=0)
 
     assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)
+
+
+def test_two_venues_side_by_side(snap_compare):
+    desk = make_desk(second_venue=True)
+    assert snap_compare(desk.app, terminal_size=(120, 40), run_before=lambda pilot: ready(desk, pilot))

@@ -162,10 +162,11 @@ async def test_dropped_socket_reconnects_resubscribes_and_reconciles(lighter, fa
     assert {p.symbol: p.size_i for p in await conn.get_positions()}["BTC"] == 20
 
 
-async def test_a_stalled_stream_is_abandoned_and_reopened(lighter, fake):
+async def test_a_stalled_stream_is_abandoned_and_reopened(lighter, fake, caplog):
     conn, _ = lighter
     fake.stall(1.5)
     await until(lambda: conn.reconnects >= 1, timeout=4)
+    assert any("no message for" in r.getMessage() for r in caplog.records)  # our watchdog, not the venue, closed it
 
 
 async def test_submit_returns_on_acceptance_and_the_fate_arrives_on_the_order_channel(fake, keys):

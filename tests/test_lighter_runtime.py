@@ -86,5 +86,5 @@ async def test_a_post_only_the_venue_cancels_ends_rejected(runtime, fake):
     order = await runtime.orders.submit_limit(
         "lighter", "BTC", is_ask=False, size_i=20, price_i=ask + 50, post_only=True
     )
-    await asyncio.wait_for(order.wait_final(), 2)
+    await asyncio.wait_for(order.wait_final(), 1)
     assert order.state is OrderStatus.REJECTED and "post-only" in order.reason

@@ -420,6 +420,8 @@ class FakeLighter:
     async def _pinger(self) -> None:
         while True:
             await asyncio.sleep(self.ping_interval_s)
+            if time.monotonic() < self._stall_until:
+                continue  # a stalled venue neither pings nor expects pongs
             now = self.clock.now_ms()
             for client in list(self._clients):
                 if client.pong_due_ms is not None and now > client.pong_due_ms:

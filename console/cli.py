@@ -67,11 +67,12 @@ def _theme_names() -> list[str]:
 
 
 def build_runtime(settings: Any) -> Any:
+    from execution.journal import JournalError
     from execution.runtime import Runtime
 
     try:
         return Runtime.from_settings(settings)
-    except (ValueError, OSError, ImportError) as exc:  # key files, journal, a venue's extra not installed
+    except (ValueError, OSError, ImportError, JournalError) as exc:  # key files, journal, a missing extra
         raise BadInput(_one_line(str(exc))) from None
 
 

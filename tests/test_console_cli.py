@@ -90,3 +90,12 @@ def test_check_connects_to_the_sim_and_reports_its_markets_and_account(tmp_path)
     assert result.returncode == 0, result.stderr
     assert "sim: connected, 3 markets (BTC, ETH, SOL)" in result.stdout
     assert "equity 100,000.00" in result.stdout
+
+
+def test_a_corrupt_journal_stops_the_start_with_one_line(tmp_path):
+    journal = tmp_path / "journal.sqlite"
+    journal.write_bytes(b"this is not a database" * 100)
+    config = tmp_path / "config.toml"
+    config.write_text(f'journal_path = "{journal}"\n')
+    result = run_cli("--config", str(config), tmp_path=tmp_path)
+    assert_one_clear_line(result, str(journal))

@@ -1,0 +1,58 @@
+"""Rebinding from the config file: ``[keymap]`` in the TOML reaches ``app.set_keymap`` through the CLI,
+the new keys act, the old ones no longer do, and the help screen shows the keys as they are now."""
+
+from __future__ import annotations
+
+from console.cli import prepare
+from console.dialogs import KillSwitchScreen
+from console.help import HelpScreen, current_bindings
+from tests.console_harness import make_desk, ready, settle
+
+
+def keymap_from_config(tmp_path, monkeypatch, text: str) -> dict[str, str]:
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "cfg"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    config = tmp_path / "perpdesk.toml"
+    config.write_text(text)
+    _runtime, options = prepare(["--config", str(config)])
+    return options["keymap"]
+
+
+async def test_config_file_keymap_rebinds_buy_and_kill_switch(tmp_path, monkeypatch):
+    keymap = keymap_from_config(
+        tmp_path, monkeypatch, '[keymap]\n"order.buy" = "f10"\n"risk.kill_switch" = "ctrl+x"\n'
+    )
+    assert keymap == {"order.buy": "f10", "risk.kill_switch": "ctrl+x"}
+    desk = make_desk(keymap=keymap)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("b", "ctrl+k")
+        await pilot.pause()
+        assert desk.app.focused.id == "markets"
+        assert not isinstance(desk.app.screen, KillSwitchScreen)
+        await pilot.press("f10")
+        assert desk.app.focused.id == "price"
+        await pilot.press("escape", "ctrl+x")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, KillSwitchScreen)
+        await pilot.press("escape")
+        await settle(desk, pilot)
+        rows = {bid: keys for keys, _, bid in current_bindings(desk.app)}
+        assert rows["order.buy"] == "f10" and rows["risk.kill_switch"] == "^x"
+
+
+async def test_help_screen_lists_rebound_keys_and_the_command_palette(tmp_path, monkeypatch):
+    keymap = keymap_from_config(tmp_path, monkeypatch, '[keymap]\n"order.cancel_all" = "f7"\n')
+    desk = make_desk(keymap=keymap)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("f1")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, HelpScreen)
+        lines = str(desk.app.screen.query_one("#help-keys").render()).splitlines()
+        [cancel_all] = [line for line in lines if "order.cancel_all" in line]
+        assert cancel_all.split()[0] == "f7" and "f8" not in cancel_all
+        [palette] = [line for line in lines if "app.command_palette" in line]
+        assert palette.split()[0] == "^p"
+        [bar] = [line for line in lines if "app.command_bar" in line]
+        assert bar.split()[0] == ":"

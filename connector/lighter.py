@@ -326,6 +326,8 @@ class LighterConnector(BaseConnector):
                 msg.get("trades") or [], symbol, info.price_decimals, info.size_decimals
             ):
                 self.emit("trade", trade)
+        elif name == "account_all_trades" and snapshot:
+            return  # trade history, not news: missed fills are recovered from order status by the reconciler
         elif name in wire.ACCOUNT_CHANNELS:
             for event_kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
                 self.emit(event_kind, event)

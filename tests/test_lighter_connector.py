@@ -162,6 +162,18 @@ async def test_dropped_socket_reconnects_resubscribes_and_reconciles(lighter, fa
     assert {p.symbol: p.size_i for p in await conn.get_positions()}["BTC"] == 20
 
 
+async def test_the_trade_history_sent_on_resubscribe_is_not_replayed_as_fills(lighter, fake):
+    conn, rec = lighter
+    await conn.submit_market_order(symbol="BTC", client_order_index=21, size_i=10, is_ask=False)
+    await until(lambda: [f for f in rec.events["fill"] if f.client_order_index == 21])
+    await fake.drop_sockets()
+    await until(lambda: conn.reconnects == 1 and conn.connection_state["lighter"] is ConnectionState.CONNECTED)
+    await until(lambda: len([c for c, _ in fake.subscribes if c.startswith("account_all_trades")]) == 2)
+    seen = len(rec.events["book"])
+    await until(lambda: len(rec.events["book"]) > seen + 2)  # the stream has moved on past the snapshots
+    assert len([f for f in rec.events["fill"] if f.client_order_index == 21]) == 1
+
+
 async def test_a_stalled_stream_is_abandoned_and_reopened(lighter, fake, caplog):
     conn, _ = lighter
     fake.stall(1.5)

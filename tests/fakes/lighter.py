@@ -141,6 +141,7 @@ class FakeLighter:
         self._placing: dict[str, Any] | None = None
         self._books: dict[int, _Book] = {}
         self._trades: dict[int, list[dict[str, Any]]] = {}
+        self._own_trades: list[dict[str, Any]] = []
         self._clients: list[_Client] = []
         self._stall_until = 0.0
         self._skip_nonce: set[int] = set()
@@ -335,6 +336,8 @@ class FakeLighter:
             self._publish_order(self._order_payload(event))
         elif isinstance(event, Fill):
             trade = self._fill_payload(event)
+            self._own_trades.append(trade)
+            del self._own_trades[:-20]
             trades = {str(trade["market_id"]): [trade]}
             self._publish(f"account_all_trades/{acct}", "account_all_trades", {"trades": trades})
         elif isinstance(event, Position):
@@ -512,7 +515,10 @@ class FakeLighter:
                 orders.setdefault(str(payload["market_index"]), []).append(payload)
             body: dict[str, Any] = {"account": acct, "orders": orders}
         elif name == "account_all_trades":
-            body = {"trades": {}, "total_volume": 0}
+            recent: dict[str, list[dict[str, Any]]] = {}
+            for trade in self._own_trades:  # like the venue, the snapshot is recent history
+                recent.setdefault(str(trade["market_id"]), []).append(trade)
+            body = {"trades": recent, "total_volume": 0}
         elif name == "account_all_positions":
             body = {"positions": {str(self.ids[p.symbol]): self._position_payload(p) for p in self.engine.positions()}}
         else:

@@ -527,15 +527,16 @@ class LighterConnector(BaseConnector):
         for raw in await self._active_orders(market_id):
             if int(raw.get("client_order_index") or 0) == client_order_index:
                 return self._snapshot(raw)
-        body = await self._request(
-            "GET",
-            "accountInactiveOrders",
-            params={"account_index": self.account_index, "market_id": market_id, "limit": 100},
-            auth=True,
+        account = self.account_index
+        lookups = (  # the latest finished orders first, then a direct lookup for an older one
+            ("accountInactiveOrders", {"account_index": account, "market_id": market_id, "limit": 100}),
+            ("accountOrders", {"account_index": account, "client_order_indexes": str(client_order_index)}),
         )
-        for raw in body.get("orders") or []:
-            if int(raw.get("client_order_index") or 0) == client_order_index:
-                return self._snapshot(raw)
+        for path, params in lookups:
+            body = await self._request("GET", path, params=params, auth=True)
+            for raw in body.get("orders") or []:
+                if int(raw.get("client_order_index") or 0) == client_order_index and raw["market_index"] == market_id:
+                    return self._snapshot(raw)
         raise UnknownOrder(f"lighter {symbol}: no order with client index {client_order_index}")
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:

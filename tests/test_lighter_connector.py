@@ -174,6 +174,18 @@ async def test_the_trade_history_sent_on_resubscribe_is_not_replayed_as_fills(li
     assert len([f for f in rec.events["fill"] if f.client_order_index == 21]) == 1
 
 
+async def test_an_order_older_than_the_recent_history_is_still_found(lighter, fake):
+    conn, _ = lighter
+    price = await _bid(conn)
+    await conn.submit_limit_order(symbol="BTC", client_order_index=31, base_amount=10, price=price, is_ask=False)
+    await conn.cancel_by_client_id("BTC", 31)
+    for coi in range(32, 135):  # push it out of the 100 latest finished orders
+        await conn.submit_limit_order(symbol="BTC", client_order_index=coi, base_amount=10, price=price, is_ask=False)
+    await conn.cancel_all("BTC")
+    snap = await conn.get_order("BTC", 31)
+    assert (snap.client_order_index, snap.status) == (31, OrderStatus.CANCELLED)
+
+
 async def test_a_stalled_stream_is_abandoned_and_reopened(lighter, fake, caplog):
     conn, _ = lighter
     fake.stall(1.5)

@@ -178,6 +178,7 @@ class FakeLighter:
         app.router.add_get("/api/v1/account", self._account)
         app.router.add_get("/api/v1/accountActiveOrders", self._active_orders)
         app.router.add_get("/api/v1/accountInactiveOrders", self._inactive_orders)
+        app.router.add_get("/api/v1/accountOrders", self._orders_by_client_index)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", port)
@@ -654,6 +655,15 @@ class FakeLighter:
         done = [o for o in self.orders.values() if o["market_index"] == mid and o["status"] not in ("open", "pending")]
         done.sort(key=lambda o: o["timestamp"], reverse=True)
         return web.json_response({"code": 200, "orders": done[:limit], "next_cursor": None})
+
+    async def _orders_by_client_index(self, request: web.Request) -> web.Response:
+        self._need_auth(request)
+        self._account_arg(request)
+        wanted = {int(c) for c in request.query["client_order_indexes"].split(",")}
+        if len(wanted) > 20:
+            raise TxInvalid(21100, "at most 20 client order indexes")
+        found = [o for o in self.orders.values() if o["client_order_index"] in wanted]
+        return web.json_response({"code": 200, "orders": found})
 
     async def _send_tx(self, request: web.Request) -> web.Response:
         form = await request.post()

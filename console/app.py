@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from collections.abc import Callable
 from typing import Any
 
@@ -17,7 +18,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Static, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
@@ -51,6 +52,7 @@ from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 log = logging.getLogger(__name__)
 
 FLUSH_HZ = 25
+MID_SAMPLES = 120
 DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
 
 ORDER_COLUMNS = [
@@ -154,6 +156,7 @@ class PerpdeskApp(App[int]):
         self._widgets: dict[str, Any] = {}
         self._chase_labels: dict[str, str] = {}
         self._log_seq = 0
+        self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
         self._runtime_started = False
         self._positions: dict[tuple[str, str], Position] = {}
         self._margins: dict[str, Margin] = {}
@@ -180,6 +183,8 @@ class PerpdeskApp(App[int]):
                 yield MarketList(id="markets")
                 yield Static("Trades", classes="panel-title", id="tape-title")
                 yield TradesTape(id="tape")
+                yield Static("Mid, last 2 min", classes="panel-title", id="chart-title")
+                yield Sparkline([], id="chart")
             with Vertical(id="center"):
                 yield Static("", id="top", markup=False)
                 yield Static("", id="xvenue", markup=False)
@@ -298,6 +303,7 @@ class PerpdeskApp(App[int]):
         self._w("#entry", OrderEntry).set_market(symbol, info.quote)
         self._w("#ladder", DepthLadder).border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
+        self._paint_chart()
         self.refresh_status()
 
     def flush(self) -> None:
@@ -307,7 +313,9 @@ class PerpdeskApp(App[int]):
         batch = self.bridge.take()
         md = self.runtime.market_data
         markets = self._w("#markets", MarketList)
+        now = self.clock.now_ms()
         for venue, symbol in batch.books:
+            self._sample_mid(venue, symbol, now)
             bid, ask = md.top_of_book(venue, symbol)
             markets.update_quote(
                 (venue, symbol),
@@ -332,6 +340,24 @@ class PerpdeskApp(App[int]):
         if batch.connection:
             self.refresh_status()
         self.notices.flush(self._notify_now)
+
+    def _sample_mid(self, venue: str, symbol: str, now_ms: int) -> None:
+        """One mid sample a second per market (on the injected clock), for the chart."""
+        history = self._mids.get((venue, symbol))
+        if history is None:
+            history = self._mids[(venue, symbol)] = deque(maxlen=MID_SAMPLES)
+        if history and now_ms - history[-1][0] < 1_000:
+            return
+        mid = self.runtime.market_data.mid_i(venue, symbol)
+        if mid is not None:
+            history.append((now_ms, mid))
+            if (venue, symbol) == self.selected:
+                self._paint_chart()
+
+    def _paint_chart(self) -> None:
+        history = self._mids.get(self.selected, ())
+        mids = [mid for _, mid in history]
+        self._w("#chart", Sparkline).data = mids if len(mids) > 1 else []
 
     def _paint_book(self, *, force: bool) -> None:
         venue, symbol = self.selected
@@ -914,6 +940,9 @@ class PerpdeskApp(App[int]):
                 self._close(venue, symbol, size_i)
         elif isinstance(cmd, KillCommand):
             self.action_kill_switch()
+            if cmd.flatten and isinstance(self.screen, KillSwitchScreen):
+                # "kill flat" has made step 1's choice; the dialog still waits for y
+                self.call_after_refresh(self.screen.action_choose, "flatten")
         elif isinstance(cmd, ThemeCommand):
             if cmd.name not in self.available_themes:
                 return f"unknown theme {cmd.name!r}: one of {', '.join(sorted(self.available_themes))}"

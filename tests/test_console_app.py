@@ -151,3 +151,20 @@ async def test_two_venues_list_markets_by_venue_and_show_the_cross_venue_spread(
         await settle(desk, pilot)
         assert desk.app.selected == ("alt", "BTC")
         assert str(desk.app.query_one("#xvenue").render()).startswith("sim ")
+
+
+async def test_mid_chart_takes_one_sample_a_second_of_market_time():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        chart = desk.app.query_one("#chart")
+        assert len(chart.data) == 0  # one sample is no line yet
+        desk.venue.tick(5)  # same instant: no new sample
+        desk.app.flush()
+        assert len(chart.data) == 0
+        for _ in range(3):
+            await desk.clock.advance(1)
+            desk.venue.tick(1)
+            desk.app.flush()
+        assert len(chart.data) == 4
+        assert chart.data[-1] == desk.runtime.market_data.mid_i("sim", "BTC")

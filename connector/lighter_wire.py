@@ -215,6 +215,8 @@ def error_for(path: str, status: int, body: Any, retry_after: str | None) -> Exc
     code = int(body.get("code", status))
     if code == CODE_INVALID_NONCE or "invalid nonce" in message:
         return InvalidNonce(f"lighter: {message or 'invalid nonce'}", info=body)
+    if status == 403 and code == status:  # no venue code: the CDN in front of the venue said no
+        return AuthError(f"lighter {path}: HTTP 403 forbidden: the venue refuses requests from restricted regions")
     if code == CODE_INVALID_SIGNATURE or status in (401, 403):
         return AuthError(
             f"lighter {path}: {message or 'refused'} (HTTP {status}); the API key may have been replaced or "

@@ -173,6 +173,8 @@ def test_errors_are_told_apart():
     limited = wire.error_for("account", 429, None, "3")
     assert isinstance(limited, RateLimited) and limited.retry_after_s == 3
     assert type(wire.error_for("account", 502, {}, None)) is VenueError
+    region = wire.error_for("orderBookDetails", 403, {"code": 403, "message": "<html>Forbidden"}, None)
+    assert isinstance(region, AuthError) and "restricted regions" in str(region)
 
 
 class Secret:

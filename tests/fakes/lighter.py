@@ -868,7 +868,8 @@ async def _serve(port: int, key_file: Path | None, account_index: int, api_key_i
             f"key file {key_file} (0600) for account {account_index}, API key {api_key_index}, public key {public_key[:18]}…"
         )
     fake = await FakeLighter(account_index=account_index, api_key_index=api_key_index).start(port)
-    print(f"fake Lighter on {fake.base_url} (websocket {fake.ws_url}); markets: {', '.join(f'{fake.engine.markets[s].base} (market_id {i})' for s, i in fake.ids.items())}")
+    markets = ", ".join(f"{fake.engine.markets[s].base} (market_id {i})" for s, i in fake.ids.items())
+    print(f"fake Lighter on {fake.base_url} (websocket {fake.ws_url}); markets: {markets}")
     print("run the console against it in another terminal:")
     print(f"  PERPDESK_VENUE__LIGHTER__BASE_URL={fake.base_url} PERPDESK_VENUE__LIGHTER__WS_URL={fake.ws_url} \\")
     if key_file is not None:

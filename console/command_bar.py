@@ -102,7 +102,8 @@ class CommandBar(Vertical):
     def show_error(self, message: str, column: int | None = None) -> None:
         text = message
         if message and column is not None:
-            text = f"{' ' * (column + 1)}^ {message}"
+            # the caret on a line of its own: a long message wraps without moving it off the column
+            text = f"{' ' * column}^\n{message}"
         self.query_one("#command-error", Static).update(text)
 
     def on_input_submitted(self, event: Input.Submitted) -> None:

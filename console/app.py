@@ -110,6 +110,7 @@ class PerpdeskApp(App[int]):
         Binding("escape", "leave", "Leave field", show=False, id="app.leave"),
         Binding("m", "focus_markets", "Markets", show=False, id="app.markets"),
         Binding("colon", "command_bar", "Command", key_display=":", id="app.command_bar"),
+        Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
         Binding("b", "order_entry(False)", "Buy", id="order.buy"),
         Binding("s", "order_entry(True)", "Sell", id="order.sell"),
         Binding("c", "cancel_selected", "Cancel", id="order.cancel"),

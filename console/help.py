@@ -41,10 +41,6 @@ def current_bindings_where(app) -> list[tuple[str, str, str, str]]:
                     keys.append(shown)
     order = list(WHERE.values())
     rows = [(" / ".join(k), d, i, where[i]) for i, (k, d) in seen.items()]
-    if app.use_command_palette:
-        # a system binding, so not in the loop above; it is still a key the trader needs
-        palette = app.get_key_display(Binding(app.COMMAND_PALETTE_BINDING, "command_palette"))
-        rows.append((palette, "Command palette", "app.command_palette", "anywhere"))
     return sorted(rows, key=lambda r: (order.index(r[3]) if r[3] in order else len(order), r[2]))
 
 

@@ -56,3 +56,18 @@ async def test_help_screen_lists_rebound_keys_and_the_command_palette(tmp_path, 
         assert palette.split()[0] == "^p"
         [bar] = [line for line in lines if "app.command_bar" in line]
         assert bar.split()[0] == ":"
+
+
+async def test_the_command_palette_key_is_rebindable_like_any_other(tmp_path, monkeypatch):
+    from textual.command import CommandPalette
+
+    keymap = keymap_from_config(tmp_path, monkeypatch, '[keymap]\n"app.command_palette" = "f12"\n')
+    desk = make_desk(keymap=keymap)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        assert not CommandPalette.is_open(desk.app)
+        await pilot.press("f12")
+        await pilot.pause()
+        assert CommandPalette.is_open(desk.app)

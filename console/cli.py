@@ -98,6 +98,12 @@ def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
     if settings.theme not in _theme_names():
         raise BadInput(f"unknown theme {settings.theme!r} in {settings.config_path}: use one of "
                        f"{', '.join(_theme_names())}")
+    if settings.keymap:
+        from console.keymap import check_keymap
+
+        problems = check_keymap(settings.keymap)
+        if problems:
+            raise BadInput(f"{problems[0]} (in {settings.config_path})")
     runtime = build_runtime(settings)
     options: dict[str, Any] = {
         "venue": args.venue[0] if args.venue else None,

@@ -71,3 +71,35 @@ async def test_the_command_palette_key_is_rebindable_like_any_other(tmp_path, mo
         await pilot.press("f12")
         await pilot.pause()
         assert CommandPalette.is_open(desk.app)
+
+
+async def test_every_binding_id_the_help_shows_is_known_to_the_keymap_check():
+    from console.keymap import binding_ids
+
+    ids = binding_ids()
+    assert {"command.complete", "kill.confirm", "confirm.yes"} <= ids  # widgets and dialogs too
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        shown = {bid for _, _, bid in current_bindings(desk.app)}
+    assert shown and shown <= ids
+
+
+def test_a_typo_in_a_keymap_id_is_one_clear_line_not_silence(tmp_path):
+    from tests.test_console_cli import assert_one_clear_line, run_cli
+
+    config = tmp_path / "perpdesk.toml"
+    config.write_text('[keymap]\n"order.by" = "f10"\n')
+    result = run_cli("--config", str(config), tmp_path=tmp_path)
+    assert_one_clear_line(result, "order.by", "did you mean 'order.buy'", str(config))
+
+
+def test_keys_that_do_not_reach_the_app_over_ssh_are_refused():
+    from console.keymap import check_keymap
+
+    known = {"order.buy", "order.sell"}
+    assert check_keymap({"order.buy": "f10", "order.sell": "ctrl+s"}, known) == []
+    [problem] = check_keymap({"order.buy": "f2,ctrl+enter"}, known)
+    assert "ctrl+enter" in problem and "F-key" in problem
+    [problem] = check_keymap({"order.buy": ""}, known)
+    assert "give a key" in problem

@@ -1,0 +1,66 @@
+"""The config file's ``[keymap]`` checked before the screen opens.
+
+Textual's ``set_keymap`` silently ignores an id it does not know, so a typo in the config file
+would leave the old key in place with no word said.  Here an unknown id, an empty key or a key
+that does not reach the app over SSH becomes one clear line instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Mapping
+
+# what terminals send for these is indistinguishable from plain enter/tab/backspace/escape,
+# or nothing at all (ctrl+enter over many SSH clients)
+UNREACHABLE = {
+    "ctrl+enter": "ctrl+enter does not reach the app through many terminals",
+    "shift+enter": "terminals send shift+enter as a plain enter",
+    "ctrl+m": "terminals send ctrl+m as enter",
+    "ctrl+i": "terminals send ctrl+i as tab",
+    "ctrl+h": "terminals send ctrl+h as backspace",
+    "ctrl+left_square_bracket": "terminals send ctrl+[ as escape",
+}
+
+_SKIP_MODULES = {"__main__", "serve", "cli", "keymap"}
+
+
+def binding_ids() -> set[str]:
+    """Every binding id declared by a console class (the app, its widgets, its dialogs)."""
+    import console
+
+    ids: set[str] = set()
+    for info in pkgutil.iter_modules(console.__path__):
+        if info.name in _SKIP_MODULES:
+            continue
+        module = importlib.import_module(f"console.{info.name}")
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            if cls.__module__ != module.__name__:
+                continue
+            for binding in cls.__dict__.get("BINDINGS", []):
+                binding_id = getattr(binding, "id", None)
+                if binding_id:
+                    ids.add(binding_id)
+    return ids
+
+
+def check_keymap(keymap: Mapping[str, str], known: set[str] | None = None) -> list[str]:
+    """One message per problem, each saying what to change; an empty list when all is well."""
+    known = binding_ids() if known is None else known
+    problems = []
+    for binding_id, keys in keymap.items():
+        if binding_id not in known:
+            close = difflib.get_close_matches(binding_id, sorted(known), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            problems.append(f"[keymap] has unknown binding id {binding_id!r}{hint}: the help screen (f1) lists the ids")
+            continue
+        names = [k.strip().lower() for k in str(keys).split(",")]
+        if not all(names):
+            problems.append(f"[keymap] {binding_id} = {keys!r}: give a key, e.g. \"f10\" or \"ctrl+b\"")
+            continue
+        for name in names:
+            if name in UNREACHABLE:
+                problems.append(f"[keymap] {binding_id} = {keys!r}: {UNREACHABLE[name]}; use an F-key or a ctrl+letter")
+    return problems

@@ -107,3 +107,15 @@ async def test_palette_escape_closes_without_acting():
         await settle(desk, pilot)
         assert not CommandPalette.is_open(desk.app)
         assert desk.app.selected == ("sim", "BTC")
+
+
+async def test_with_two_venues_the_palette_opens_the_same_symbol_on_the_other_venue():
+    desk = make_desk(second_venue=True)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await choose(desk, pilot, "Market ETH sim")
+        assert desk.app.selected == ("sim", "ETH")
+        await choose(desk, pilot, "Venue alt")
+        assert desk.app.selected == ("alt", "ETH")
+        await choose(desk, pilot, "Market SOL alt")
+        assert desk.app.selected == ("alt", "SOL")

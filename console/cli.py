@@ -207,6 +207,8 @@ async def _check_runtime(runtime: Any, timeout: float) -> int:
             print(f"{venue}: {state.value}, {len(symbols)} markets ({', '.join(symbols[:8])}"
                   f"{', …' if len(symbols) > 8 else ''})")
             conn = runtime.connectors[venue]
+            if not await _print_tops(md, conn, venue, timeout):
+                failed = True
             try:
                 margin = await asyncio.wait_for(conn.get_margin(), timeout)
                 positions = await asyncio.wait_for(conn.get_positions(), timeout)
@@ -219,9 +221,39 @@ async def _check_runtime(runtime: Any, timeout: float) -> int:
 
             print(f"  equity {money(margin.equity_q)}, available {money(margin.available_q)}, "
                   f"{sum(1 for p in positions if p.size_i)} position(s), {len(opened)} open order(s)")
+            _print_positions(md, venue, positions)
     finally:
         await runtime.stop()
     return 1 if failed else 0
+
+
+async def _print_tops(md: Any, conn: Any, venue: str, timeout: float, limit: int = 8) -> bool:
+    """Top of book as the venue reports it now (REST), for the first ``limit`` markets; False if any failed."""
+    import asyncio
+
+    ok = True
+    for symbol in md.symbols(venue)[:limit]:
+        try:
+            bid, ask, _ = await asyncio.wait_for(conn.get_top_of_book(md.venue_symbol(venue, symbol)), timeout)
+        except Exception as exc:
+            print(f"  {symbol:<8} top of book not readable ({_one_line(str(exc) or type(exc).__name__)})")
+            ok = False
+            continue
+        shown = [md.format_price(venue, symbol, p) if p is not None else "-" for p in (bid, ask)]
+        print(f"  {symbol:<8} bid {shown[0]:>12}  ask {shown[1]:>12}")
+    return ok
+
+
+def _print_positions(md: Any, venue: str, positions: list[Any]) -> None:
+    for p in positions:
+        if not p.size_i:
+            continue
+        try:
+            symbol = md.canonical(venue, p.symbol)
+            size, entry = md.format_size(venue, symbol, abs(p.size_i)), md.format_price(venue, symbol, p.entry_price_i)
+        except Exception:
+            symbol, size, entry = p.symbol, str(abs(p.size_i)), str(p.entry_price_i)
+        print(f"  position {symbol} {'LONG' if p.size_i > 0 else 'SHORT'} {size} @ {entry}")
 
 
 def _serve(argv: list[str]) -> int:

@@ -116,6 +116,8 @@ _MAX_REJECTS = 8
 """Consecutive child rejections before the parent gives up (post-only crosses in a fast
 market are normal and retried)."""
 _PULL_GIVE_UP_MS = 30_000
+_RETRY_BASE_MS = 100
+_RETRY_MAX_MS = 2_000
 
 FILL_SAFE_AMEND = "amend_fill_safe"
 """Capability a connector declares (beside ``"amend"``) when an amend cannot grow an order that
@@ -161,6 +163,7 @@ class TrackingLimit:
         self._seen_fills: set[tuple[int, str]] = set()
         self._last_stale_ms: int | None = None
         self._refresh_child = False
+        self._retry_at_ms: int | None = None
         self._stale: tuple[int | None, int | None] | None = None
 
     # -- reading -----------------------------------------------------------------
@@ -368,6 +371,8 @@ class TrackingLimit:
             return _earliest(stale_at, timeout_at)
         self._note_clamp(quote)
         if child is None:
+            if self._retry_at_ms is not None and now < self._retry_at_ms:
+                return _earliest(self._retry_at_ms, timeout_at)
             gate = self._gate(now, reprice=False)
             if gate is not None:
                 return _earliest(gate, timeout_at)
@@ -412,8 +417,9 @@ class TrackingLimit:
         own_price = child.price_i if child is not None else None
         own_size = child.remaining_i if child is not None else 0
         if top is not None:
-            bids = [(top[0], own_size)] if top[0] is not None else []
-            asks = [(top[1], own_size)] if top[1] is not None else []
+            # a bare top of book cannot tell our order from others': never exclude it
+            bids = [(top[0], own_size + 1)] if top[0] is not None else []
+            asks = [(top[1], own_size + 1)] if top[1] is not None else []
         else:
             book = md.book(p.venue, p.symbol)
             bids = book.bids(5)
@@ -516,12 +522,15 @@ class TrackingLimit:
         self._sync_fills()
         if order.state is OrderStatus.REJECTED:
             self._rejects += 1
-            self._last_reprice_ms = self._m.clock.now_ms()
+            # back off: a post-only cross usually means our book is a step behind the venue's
+            backoff = min(_RETRY_MAX_MS, _RETRY_BASE_MS << (self._rejects - 1))
+            self._retry_at_ms = self._m.clock.now_ms() + max(backoff, p.min_reprice_interval_ms)
             self._event("child_rejected", f"child at {quote.price_i} rejected: {order.reason}", price_i=quote.price_i)
             if self._rejects >= _MAX_REJECTS and not cross:
                 self._finish(EndReason.REJECTED, note=order.reason)
         else:
             self._rejects = 0
+            self._retry_at_ms = None
             if self.start_price_i is None:
                 self.start_price_i = quote.price_i
             if self._pending_reprice is not None:
@@ -590,7 +599,7 @@ class TrackingLimit:
         if now - since < _RESOLVE_AFTER_MS:
             return since + _RESOLVE_AFTER_MS
         self._unclear_since[coi] = now
-        await self._m.refresh_order(child)
+        await self._m.refresh_order(child, settled=True)
         self._sync_fills()
         if not child.is_final and child.state in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
             if self.state is ChaseState.PAUSED or self._pending_reprice is not None or self._cancel_request is False:
@@ -1011,10 +1020,14 @@ class TrackingLimitManager:
         except Exception:
             log.exception("journal: could not save chase %s", chase.id)
 
-    async def refresh_order(self, order: Any) -> None:
-        """Ask the venue about one order; the order service applies the answer."""
+    async def refresh_order(self, order: Any, *, settled: bool = False) -> None:
+        """Ask the venue about one order; the order service applies the answer.
+
+        ``settled``: our cancel has had time to act, so a venue that still lists the order
+        as resting is believed (CANCELLING goes back to OPEN and the cancel is sent again).
+        """
         try:
-            await self.orders.refresh(order, why="tracking limit: child state unclear")
+            await self.orders.refresh(order, why="tracking limit: child state unclear", authoritative=settled)
         except Exception as exc:
             log.info("could not refresh order %s: %s", order.client_order_index, exc)
 

@@ -15,7 +15,7 @@ from typing import Any
 from connector.clock import VirtualClock
 from connector.interface import Fill, OrderSnapshot, OrderStatus
 from connector.sim import SimConnector
-from connector.sim_engine import SimEngine
+from connector.sim_engine import SimEngine, SimMarketSpec
 from execution.market_data import MarketDataService
 from execution.order_service import OrderService
 from execution.tracking_limit import FILL_SAFE_AMEND, TrackingLimit, TrackingLimitManager
@@ -23,6 +23,13 @@ from execution.tracking_limit import FILL_SAFE_AMEND, TrackingLimit, TrackingLim
 SYMBOL = "BTC"
 VENUE_SYMBOL = "BTC-PERP"
 _RESTING = (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED)
+
+QUIET_BTC = SimMarketSpec(
+    "BTC-PERP", "BTC", 1, 4, min_size_i=10, start_price_i=650_000, max_leverage=20,
+    level_size_i=5_000, trade_size_i=1_000, spread_ticks=10, level_gap_ticks=10, vol_ticks=1.0,
+    move_prob=0.0, trade_prob=0.0, jumps=0,
+)  # fmt: skip
+"""A market that moves only when a test moves it, with a 10-tick spread to sit inside."""
 
 
 @dataclass
@@ -98,13 +105,14 @@ class Desk:
         latency_ms: float = 0,
         venue_amend: str = "safe",
         engine: SimEngine | None = None,
+        quiet: bool = False,
         journal: Any = None,
         actions_per_s: int = 20,
         on_restart: str = "resume",
         **manager_kw: Any,
     ) -> None:
         self.clock = clock
-        self.engine = engine or SimEngine(seed, clock=clock)
+        self.engine = engine or SimEngine(seed, clock=clock, markets=[QUIET_BTC] if quiet else None)
         cls = FillSafeSimConnector if venue_amend == "safe" else SimConnector
         self.connector = cls(engine=self.engine, clock=clock, latency_ms=latency_ms)
         if venue_amend == "none":
@@ -154,6 +162,9 @@ class Desk:
         while not task.done() and waited < max_s:
             await self.clock.advance(step_s)
             waited += step_s
+        if not task.done():
+            task.cancel()
+            raise TimeoutError(f"still waiting after {max_s} virtual seconds")
         return await task
 
     async def run_until_done(self, chase: TrackingLimit, *, max_s: float = 120, step_s: float = 0.05) -> bool:

@@ -63,6 +63,7 @@ class HyperliquidConnector(BaseConnector):
         reconnect_max_s: float = 30.0,
         market_slippage_bps: int = 500,
         info_retries: int = 3,
+        rate_limit_backoff_s: float = 1.0,
         vault_address: str | None = None,
     ) -> None:
         super().__init__(clock=clock)
@@ -77,6 +78,7 @@ class HyperliquidConnector(BaseConnector):
         )
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
+        self.rate_limit_backoff_s = rate_limit_backoff_s
         self.vault_address = vault_address
         self._wallet: Any = None
         self.account_address: str | None = None
@@ -157,9 +159,8 @@ class HyperliquidConnector(BaseConnector):
             raise VenueError(f"hyperliquid {what}: {type(exc).__name__}: {exc}") from exc
         if resp.status_code == 429:
             retry = resp.headers.get("Retry-After")
-            raise RateLimited(
-                f"hyperliquid {what}: rate limited", retry_after_s=float(retry) if retry else 1.0, info={"path": path}
-            )
+            wait_s = float(retry) if retry and retry.isdigit() else self.rate_limit_backoff_s
+            raise RateLimited(f"hyperliquid {what}: rate limited", retry_after_s=wait_s, info={"path": path})
         if resp.status_code != 200:
             raise VenueError(f"hyperliquid {what}: HTTP {resp.status_code}: {resp.text[:200]}", info={"path": path})
         try:
@@ -310,7 +311,9 @@ class HyperliquidConnector(BaseConnector):
 
     async def _read(self, ws: ClientConnection) -> None:
         while True:
-            raw = await asyncio.wait_for(ws.recv(), self.stale_after_s)
+            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that races a message
+            async with asyncio.timeout(self.stale_after_s):
+                raw = await ws.recv()
             if isinstance(raw, str) and raw.startswith("Websocket connection established"):
                 continue
             try:

@@ -67,6 +67,7 @@ class _Client:
     ws: web.WebSocketResponse
     subs: list[dict[str, Any]] = field(default_factory=list)
     queue: asyncio.Queue[str] = field(default_factory=asyncio.Queue)
+    stalled_until: float = 0.0
 
 
 def _num(text: Any) -> Decimal:
@@ -156,7 +157,6 @@ class FakeHyperliquid:
         self._placing: list[Fill] | None = None
         self._bbo: dict[str, tuple[Any, Any]] = {}
         self._clients: list[_Client] = []
-        self._stall_until = 0.0
         self._rate_limited = 0
         self._dms: asyncio.Task[None] | None = None
         self._no_cloid = NO_CLOID_BASE
@@ -226,8 +226,10 @@ class FakeHyperliquid:
             await client.ws.close(code=1011, message=b"fake: dropped")
 
     def stall(self, seconds: float) -> None:
-        """Send nothing on any socket (pongs included) for a while; what would have been sent is lost."""
-        self._stall_until = time.monotonic() + seconds
+        """The open sockets send nothing (pongs included) for a while; what they would have sent is lost.
+        A socket opened meanwhile is served normally."""
+        for client in self._clients:
+            client.stalled_until = time.monotonic() + seconds
 
     def send_malformed(self, n: int = 1) -> None:
         junk = ["{not json", '{"channel": "l2Book", "data": {"coin": "BTC", "levels": "oops"}}', '["a", "list"]',
@@ -637,7 +639,7 @@ class FakeHyperliquid:
         with contextlib.suppress(ConnectionError, RuntimeError):
             while True:
                 frame = await client.queue.get()
-                if time.monotonic() < self._stall_until:
+                if time.monotonic() < client.stalled_until:
                     continue
                 await client.ws.send_str(frame)
 

@@ -8,6 +8,7 @@ market is the same whether or not anyone watched it.  Each step draws exactly on
 
 from __future__ import annotations
 
+import functools
 import math
 import random
 from dataclasses import dataclass
@@ -100,6 +101,16 @@ def _move_table(rng: random.Random, spec: SimMarketSpec) -> list[int]:
     return moves
 
 
+@functools.lru_cache(maxsize=512)
+def _tables(seed: int, spec: SimMarketSpec) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...], int]:
+    """Move, level-size and trade-size tables plus the level hash salt (cached: engines are built often in tests)."""
+    rng = random.Random(f"perpdesk-sim:{seed}:{spec.symbol}:tables")
+    moves = tuple(_move_table(rng, spec))
+    sizes = tuple(_size_table(rng, spec.level_size_i, spec, SIZE_TABLE))
+    trade_sizes = tuple(_size_table(rng, spec.trade_size_i, spec, TRADE_TABLE))
+    return moves, sizes, trade_sizes, rng.getrandbits(32)
+
+
 class MarketState:
     """Mutable state of one market; the engine drives ``bid_i`` and ``epoch``."""
 
@@ -130,11 +141,7 @@ class MarketState:
         self.tick = spec.tick_i
         self.spread_i = spec.spread_ticks * spec.tick_i
         self.gap_i = spec.level_gap_ticks * spec.tick_i
-        table_rng = random.Random(f"perpdesk-sim:{seed}:{spec.symbol}:tables")
-        self.moves = _move_table(table_rng, spec)
-        self.sizes = _size_table(table_rng, spec.level_size_i, spec, SIZE_TABLE)
-        self.trade_sizes = _size_table(table_rng, spec.trade_size_i, spec, TRADE_TABLE)
-        self.salt = table_rng.getrandbits(32)
+        self.moves, self.sizes, self.trade_sizes, self.salt = _tables(seed, spec)
         self.trade_thresh = int(1024 * spec.trade_prob)
         self.rng = random.Random(f"perpdesk-sim:{seed}:{spec.symbol}:walk")
         start = spec.start_price_i - spec.start_price_i % spec.tick_i

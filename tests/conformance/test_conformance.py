@@ -214,3 +214,16 @@ async def test_post_only_that_would_cross_is_rejected(h):
             symbol=h.symbol, client_order_index=110, base_amount=m.min_size_i, price=price, is_ask=False, post_only=True
         )
     assert 110 not in {o.client_order_index for o in await h.connector.get_open_orders(h.symbol)}
+
+
+async def test_amend_reprices_a_resting_order_where_declared(h):
+    if "amend" not in h.connector.capabilities:
+        pytest.skip(f"{h.venue} does not declare amend")
+    price, size, _ = await _rest_bid(h, 111, pct=2)
+    await h.wait_for("order", _for(111, OrderStatus.OPEN))
+    tick = (await _market(h)).tick_i
+    new_price = price - 10 * tick
+    await h.connector.modify_order(symbol=h.symbol, client_order_index=111, price=new_price, base_amount=size)
+    await h.wait_for("order", lambda e: e.client_order_index == 111 and e.price_i == new_price)
+    snap = await h.connector.get_order(h.symbol, 111)
+    assert (snap.price_i, snap.remaining_i) == (new_price, size) and snap.status.is_live

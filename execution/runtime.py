@@ -135,7 +135,14 @@ class Runtime:
             self.orders.risk = self.risk
 
     def _build_tracking(self) -> None:
-        """``self.tracking`` (tracking-limit manager)."""
+        """``self.tracking`` (TrackingLimitManager); settings ``tracking``: ``on_restart`` (resume|cancel),
+        ``actions_per_s``, ``burst``, ``min_reprice_interval_ms``, ``stale_after_ms``, ``amend``."""
+        from execution.tracking_limit import TrackingLimitManager
+
+        options = dict(_setting(self.settings, "tracking") or {})
+        self.tracking = TrackingLimitManager(
+            self.orders, self.market_data, clock=self.clock, connectors=self.connectors, journal=self.journal, **options
+        )
 
     # -- wiring one venue's events --------------------------------------------------------
 
@@ -195,6 +202,11 @@ class Runtime:
     async def _start_services(self) -> None:
         """Services that run on their own (reconciler, journal flush, tracking) start here."""
         await self._start_reconciler()
+        await self._start_tracking()
+
+    async def _start_tracking(self) -> None:
+        """After the reconciler has the venue's truth: resume (or cancel) chases journaled live."""
+        await self.tracking.restore()
 
     async def _start_reconciler(self) -> None:
         """Record the run, then reconcile the journal's picture with every venue and start the heartbeat."""
@@ -226,7 +238,15 @@ class Runtime:
 
     async def _stop_services(self) -> None:
         """Reverse of ``_start_services``."""
+        await self._stop_tracking()
         await self._stop_reconciler()
+
+    async def _stop_tracking(self) -> None:
+        """Stop driving chases; their orders and journal rows stay, so a restart resumes them."""
+        try:
+            await self.tracking.stop()
+        except Exception:
+            log.exception("stopping the tracking limits failed")
 
     async def _stop_reconciler(self) -> None:
         """Disarm dead-man switches and mark the run as cleanly stopped; a failure here must not keep connectors up."""

@@ -169,6 +169,10 @@ class TrackingLimit:
     # -- reading -----------------------------------------------------------------
 
     @property
+    def chase_id(self) -> str:
+        return self.id
+
+    @property
     def venue(self) -> str:
         return self.params.venue
 
@@ -876,8 +880,8 @@ class TrackingLimitManager:
         chase._start_task()
         return chase
 
-    @property
     def active(self) -> list[TrackingLimit]:
+        """Chases not yet ended, oldest first."""
         return [c for c in self.chases.values() if not c.is_done]
 
     def get(self, chase_id: str) -> TrackingLimit | None:
@@ -906,7 +910,7 @@ class TrackingLimitManager:
         return self.amend == "always" or FILL_SAFE_AMEND in caps
 
     async def cancel_all(self, keep_resting: bool = False) -> None:
-        await asyncio.gather(*(c.cancel(keep_resting) for c in self.active))
+        await asyncio.gather(*(c.cancel(keep_resting) for c in self.active()))
 
     async def stop(self) -> None:
         """Stop every chase's task, leaving orders and journal as they are (a restart picks them up)."""
@@ -970,7 +974,7 @@ class TrackingLimitManager:
         """After a stream outage our children may have filled unseen: each chase re-reads its child."""
         if getattr(event, "state", None) != ConnectionState.CONNECTED:
             return
-        for chase in self.active:
+        for chase in self.active():
             if chase.venue == venue:
                 chase._refresh_child = True
                 chase._wake.set()

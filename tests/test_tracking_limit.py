@@ -417,7 +417,7 @@ async def test_listeners_hear_every_event(clock):
     chase = await started(desk)
     await desk.drive(chase.cancel())
     assert heard == [e.kind for e in chase.events]
-    assert desk.tracking.active == []
+    assert desk.tracking.active() == []
 
 
 async def test_wait_done_times_out_on_the_runtime_clock(clock):

@@ -111,8 +111,11 @@ class SimConnector(BaseConnector):
             await self.clock.sleep(step_s)
             try:
                 self.engine.advance_to(self.clock.now_ms())
-            except Exception:
-                log.exception("sim: a market step failed; the venue keeps running")
+            except Exception as exc:
+                # a failing step would fail again on every retry: stop the market and say so
+                log.exception("sim: a market step failed; the simulated market is stopped")
+                self.set_connection(STREAM, ConnectionState.DISCONNECTED, f"sim engine failed: {exc}")
+                return
 
     def _on_engine_event(self, event: Any) -> None:
         if not self._stream_up:

@@ -223,3 +223,14 @@ async def test_jittered_latency_is_seeded_and_bounded():
     first = await arrival_times(3)
     assert first == await arrival_times(3)
     assert all(100 <= t <= 151 for t in first) and len(set(first)) > 1
+
+
+async def test_a_failing_market_step_stops_the_market_and_says_so(sim, clock, monkeypatch, caplog):
+    def broken(now_ms: int) -> None:
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(sim.engine, "advance_to", broken)
+    await clock.advance(1.0)
+    last = sim.events["connection"][-1]
+    assert last.state is ConnectionState.DISCONNECTED and "boom" in last.reason
+    assert len([r for r in caplog.records if "market step failed" in r.getMessage()]) == 1

@@ -401,6 +401,12 @@ class OrderService:
             self._transition(order, S.UNKNOWN, "submit interrupted before the venue answered")
             raise
         order.request_inflight = ""
+        if "async_ack" in getattr(self.connectors[order.venue], "capabilities", ()):
+            # The venue only queued the request (Lighter's sendTx): the order stays SUBMITTING
+            # until the stream or a status query says what became of it, and the id the
+            # venue assigns arrives with that update.  The reconciler's heartbeat settles
+            # an order whose confirmation never comes.
+            return order
         if order_id:
             self._set_order_id(order, str(order_id))
         if order.state == S.SUBMITTING:

@@ -68,7 +68,6 @@ async def test_a_fill_missed_while_disconnected_is_found_by_the_reconciler(runti
     assert (order.state, order.filled_i) == (OrderStatus.FILLED, 20)
 
 
-@pytest.mark.xfail(reason="OrderService moves to OPEN on sendTx acceptance; it should honour 'async_ack'", strict=False)
 async def test_an_accepted_order_stays_submitting_until_the_venue_confirms(runtime, fake):
     fake.tx_delay_s = 0.3
     price = await _bid(runtime)
@@ -77,7 +76,6 @@ async def test_an_accepted_order_stays_submitting_until_the_venue_confirms(runti
     await until(lambda: order.state is OrderStatus.OPEN)
 
 
-@pytest.mark.xfail(reason="OrderService moves to OPEN on sendTx acceptance; it should honour 'async_ack'", strict=False)
 async def test_a_post_only_the_venue_cancels_ends_rejected(runtime, fake):
     conn = runtime.connectors["lighter"]
     _, ask = runtime.market_data.top_of_book("lighter", "BTC")

@@ -191,6 +191,16 @@ Handler = Callable[[Any], None]
 EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection")
 
 
+CAPABILITIES: dict[str, str] = {
+    "amend": "modify_order re-prices a resting order in place (SupportsAmend)",
+    "amend_fill_safe": "an amend never re-grows an order that filled while the amend was on its way",
+    "dead_man_switch": "schedule_cancel_all(after_s) cancels everything unless re-armed",
+    "async_ack": "submit_* returns when the venue has queued the request; the order's fate comes later "
+    "(stream or get_order), so the order stays SUBMITTING until then",
+}
+"""Names a connector may put in ``capabilities``, and what each promises."""
+
+
 @runtime_checkable
 class IConnector(Protocol):
     """One venue.  Every method is async unless noted; amounts are scaled ints."""

@@ -81,6 +81,23 @@ def test_same_seed_gives_the_same_market_and_events():
     assert ea == eb and any(isinstance(x, Trade) for x in ea)
 
 
+def test_same_seed_and_same_orders_give_the_same_fills():
+    def session() -> list:
+        e = make_engine(seed=4)
+        events = record(e, symbols=[])
+        bid, ask = e.top(BTC)
+        rest(e, 1, bid - 30, 50)
+        rest(e, 2, ask + 30, 50, is_ask=True)
+        e.advance_to(120_000)
+        e.place(BTC, client_order_index=3, is_ask=False, price_i=0, size_i=500, tif="MARKET")
+        e.advance_to(240_000)
+        return events
+
+    first = session()
+    assert any(isinstance(x, Fill) and x.is_maker for x in first)
+    assert first == session()
+
+
 def test_another_seed_gives_another_market():
     a, b = make_engine(seed=1), make_engine(seed=2)
     a.advance_to(60_000)
@@ -584,6 +601,8 @@ def test_random_sessions_keep_the_account_and_book_consistent(ops):
         assert bids[0][0] < asks[0][0]
         for o in e.open_orders():
             assert o.status in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED) and 0 <= o.filled_i < o.size_i
+    margin = e.margin()
+    assert margin.equity_q == margin.collateral_q + sum(p.unrealized_pnl_q for p in e.positions())
     net = sum(-f.size_i if f.is_ask else f.size_i for f in fills)
     assert sum(p.size_i for p in e.positions()) == net
     assert len({f.trade_id for f in fills}) == len(fills)

@@ -1,0 +1,277 @@
+"""Order path: how long a limit order takes through each connector to its venue.
+
+Each venue is opened the way the conformance suite opens it (``tests/harnesses/<venue>.py``):
+the sim in-process, Hyperliquid and Lighter as their loopback fake servers on 127.0.0.1 with
+the fake's engine stepping in real time.  Orders are post-only buys 1% under the bid (they rest,
+nothing fills), each cancelled after it is acknowledged; first one at a time, then with 10 in
+flight.  The baseline is the same order without the connector: the engine's ``place`` for the
+sim, and for the fakes a raw ``httpx`` POST of a request signed before the clock starts, so the
+difference is what the connector itself costs (building, signing, parsing the answer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import re
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.stats import Figure, median, percentile
+
+VENUES = ("sim", "hyperliquid", "lighter")
+SEQUENTIAL = 150
+IN_FLIGHT = 10
+CONCURRENT = 150
+RAW = 100
+VENUE_TIMEOUT_S = 120
+SIGN_S: list[float] = []
+"""Signing times of the baseline's requests (what the connector pays that the raw POST does not)."""
+
+
+def _ms(samples: list[float]) -> tuple[float, float]:
+    return median(samples) * 1000, percentile(samples, 99) * 1000
+
+
+async def _order_params(connector: Any, symbol: str) -> tuple[int, int]:
+    """A resting price (1% under the bid) and a size worth about $100 (every fake's minimum is met)."""
+    bid, ask, _ = await connector.get_top_of_book(symbol)
+    touch = bid or ask
+    pd, sd = await connector.get_price_size_decimals(symbol)
+    min_i = await connector.get_min_size_i(symbol)
+    price_i = touch - touch // 100
+    size_i = max(min_i, 100 * 10 ** (pd + sd) // price_i + 1)
+    return price_i, size_i
+
+
+async def _sequential(connector: Any, symbol: str, price_i: int, size_i: int, first_coi: int) -> tuple[list[float], list[float]]:
+    submits, cancels = [], []
+    for i in range(SEQUENTIAL):
+        coi = first_coi + i
+        t0 = time.perf_counter()
+        await connector.submit_limit_order(
+            symbol=symbol, client_order_index=coi, base_amount=size_i, price=price_i, is_ask=False, post_only=True
+        )
+        t1 = time.perf_counter()
+        await connector.cancel_by_client_id(symbol, coi)
+        cancels.append(time.perf_counter() - t1)
+        submits.append(t1 - t0)
+    return submits, cancels
+
+
+async def _concurrent(
+    connector: Any, symbol: str, price_i: int, size_i: int, first_coi: int
+) -> tuple[list[float], float, dict[str, int]]:
+    """``IN_FLIGHT`` workers, each submitting then cancelling.
+
+    Returns the latencies of the accepted submits, orders/s, and the errors by message (a refusal
+    under concurrency is a finding to report, not a reason to stop).
+    """
+    samples: list[float] = []
+    errors: dict[str, int] = {}
+    next_coi = iter(range(first_coi, first_coi + CONCURRENT))
+
+    async def worker() -> None:
+        for coi in next_coi:
+            t0 = time.perf_counter()
+            try:
+                await connector.submit_limit_order(
+                    symbol=symbol, client_order_index=coi, base_amount=size_i, price=price_i, is_ask=False,
+                    post_only=True,
+                )  # fmt: skip
+                samples.append(time.perf_counter() - t0)
+                await connector.cancel_by_client_id(symbol, coi)
+            except Exception as exc:  # counted and reported
+                key = f"{type(exc).__name__}: {re.sub(r'[0-9]{4,}', 'N', str(exc))[:80]}"
+                errors[key] = errors.get(key, 0) + 1
+
+    start = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(IN_FLIGHT)))
+    return samples, CONCURRENT / (time.perf_counter() - start), errors
+
+
+def _raw_sim(harness: Any, price_i: int, size_i: int) -> list[float]:
+    engine, symbol = harness.engine, harness.engine_symbol
+    samples = []
+    for i in range(RAW):
+        t0 = time.perf_counter()
+        engine.place(symbol, client_order_index=900_000 + i, is_ask=False, price_i=price_i, size_i=size_i, tif="POST_ONLY")
+        samples.append(time.perf_counter() - t0)
+        engine.cancel(symbol, client_order_index=900_000 + i)
+    return samples
+
+
+def _signed_hyperliquid(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
+    from connector import hyperliquid_wire as wire
+
+    bodies = []
+    for i in range(RAW):
+        order = connector._wire_order(symbol, 900_000 + i, size_i, price_i, True, False, "Alo")
+        action = wire.order_action([order])
+        nonce = connector.nonces.next(connector.clock.now_ms())
+        t0 = time.perf_counter()
+        signature = wire.sign_l1_action(connector._wallet, action, nonce, is_mainnet=connector.is_mainnet)
+        SIGN_S.append(time.perf_counter() - t0)
+        bodies.append(("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None}))
+    return bodies
+
+
+async def _signed_lighter(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
+    from connector import lighter_wire as wire
+
+    market_id, _ = connector._market(symbol)
+    async with httpx.AsyncClient(base_url=connector.base_url) as client:
+        params = {"account_index": connector.account_index, "api_key_index": connector.api_key_index}
+        nonce = int((await client.get("/api/v1/nextNonce", params=params)).json()["nonce"])
+    bodies = []
+    for i in range(RAW):
+        t0 = time.perf_counter()
+        tx = connector._signer.create_order(
+            market_id=market_id, client_order_index=900_000 + i, base_amount=size_i, price=price_i, is_ask=False,
+            order_type=wire.ORDER_LIMIT, time_in_force=wire.TIF_POST_ONLY, reduce_only=False,
+            order_expiry=wire.EXPIRY_28_DAYS, nonce=nonce + i,
+        )  # fmt: skip
+        SIGN_S.append(time.perf_counter() - t0)
+        bodies.append(("/api/v1/sendTx", {"tx_type": tx.tx_type, "tx_info": tx.tx_info}))
+    return bodies
+
+
+async def _raw_http(base_url: str, bodies: list[tuple[str, Any]], form: bool) -> tuple[list[float], int]:
+    """Send pre-signed requests one at a time; returns latencies and how many the fake refused."""
+    samples, refused = [], 0
+    async with httpx.AsyncClient(base_url=base_url) as client:
+        await client.post(bodies[0][0], json={})  # the connection is open before the clock starts
+        for path, body in bodies:
+            t0 = time.perf_counter()
+            resp = await (client.post(path, data=body) if form else client.post(path, json=body))
+            samples.append(time.perf_counter() - t0)
+            ok = resp.status_code == 200 and '"error"' not in resp.text and '"err"' not in resp.text
+            refused += not ok
+    return samples, refused
+
+
+@contextlib.asynccontextmanager
+async def _open_lighter(tmp: Path) -> AsyncIterator[Any]:
+    """As ``tests/harnesses/lighter.py`` opens it, but with the request budget lifted.
+
+    The connector keeps to Lighter's 60 requests a minute (a burst of 30, then one every 2 s);
+    that budget, not the path, would be measured otherwise.
+    """
+    from connector.keys import load_key_file
+    from connector.lighter import LighterConnector
+    from tests.fakes.lighter import FakeLighter, write_key_file
+    from tests.harnesses import LoopbackHarness
+
+    fake = await FakeLighter(step_s=0.02).start()
+    write_key_file(tmp / "lighter.toml", account_index=fake.account_index, api_key_index=fake.api_key_index)
+    options: dict[str, Any] = {"base_url": fake.base_url, "ws_url": fake.ws_url, "keys": load_key_file(tmp / "lighter.toml")}
+    if "requests_per_min" in inspect.signature(LighterConnector).parameters:
+        options["requests_per_min"] = 1_000_000
+    connector = LighterConnector(**options)
+    h = LoopbackHarness(venue="lighter", connector=connector, engine=fake.engine, symbol="BTC", engine_symbol="BTC-PERP")
+    try:
+        await connector.start()
+        await connector.subscribe_market_data([h.symbol])
+        await h.wait_for("book", lambda b: b.symbol == h.symbol and b.is_snapshot and b.bids)
+        yield h
+    finally:
+        await connector.stop()
+        await fake.stop()
+
+
+def _open(venue: str, tmp: Path) -> Any:
+    if venue == "lighter":
+        return _open_lighter(tmp)
+    return importlib.import_module(f"tests.harnesses.{venue}").open_harness(tmp)
+
+
+async def _venue(venue: str) -> list[Figure]:
+    SIGN_S.clear()
+    with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
+        async with _open(venue, Path(tmp)) as h:
+            connector, symbol = h.connector, h.symbol
+            price_i, size_i = await _order_params(connector, symbol)
+            # warm up: connection pool, first signature, caches
+            for i in range(5):
+                await connector.submit_limit_order(
+                    symbol=symbol, client_order_index=1000 + i, base_amount=size_i, price=price_i, is_ask=False,
+                    post_only=True,
+                )  # fmt: skip
+                await connector.cancel_by_client_id(symbol, 1000 + i)
+            seq, cancels = await _sequential(connector, symbol, price_i, size_i, 10_000)
+            conc, rate, errors = await _concurrent(connector, symbol, price_i, size_i, 20_000)
+            refused = 0
+            if venue == "sim":
+                raw, raw_name = _raw_sim(h, price_i, size_i), "engine.place"
+            elif venue == "hyperliquid":
+                raw, refused = await _raw_http(connector.base_url, _signed_hyperliquid(connector, symbol, price_i, size_i), False)
+                raw_name = "raw httpx POST"
+            else:
+                raw, refused = await _raw_http(
+                    connector.base_url, await _signed_lighter(connector, symbol, price_i, size_i), True
+                )
+                raw_name = "raw httpx POST"
+            # the raw baseline may have moved the venue's nonce under the connector: best effort
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(connector.cancel_all(symbol), 5)
+    seq_p50, seq_p99 = _ms(seq)
+    conc_p50, conc_p99 = _ms(conc)
+    raw_p50, raw_p99 = _ms(raw)
+    cancel_p50, cancel_p99 = _ms(cancels)
+    where = "in-process" if venue == "sim" else "loopback fake"
+    raw_note = f"{raw_name} of a request signed beforehand" if venue != "sim" else "the engine alone, no connector"
+    if SIGN_S:
+        raw_note += f"; signing alone p50 {median(SIGN_S) * 1000:.3g} ms"
+    if venue == "lighter":
+        raw_note += "; the connector's 60 requests/min budget lifted for the bench"
+    if refused:
+        raw_note += f"; {refused} of {len(raw)} raw requests refused by the fake"
+    return [
+        Figure(
+            "orders",
+            f"{venue} limit order, sequential ({where})",
+            seq_p50,
+            "ms",
+            p99=seq_p99,
+            baseline=raw_p50,
+            baseline_name=raw_name,
+            note=f"baseline p99 {raw_p99:.3g} ms ({raw_note}); cancel p50 {cancel_p50:.3g} ms, p99 {cancel_p99:.3g} ms",
+            extra={"orders": len(seq), "cancel_p50_ms": cancel_p50, "cancel_p99_ms": cancel_p99,
+                   "baseline_p99_ms": raw_p99},
+        ),
+        Figure(
+            "orders",
+            f"{venue} limit order, {IN_FLIGHT} in flight ({where})",
+            conc_p50,
+            "ms",
+            p99=conc_p99,
+            baseline=seq_p50,
+            baseline_name="sequential",
+            note=f"{rate:,.0f} orders/s (each order also cancelled)"
+            + "".join(f"; {n} × {msg}" for msg, n in errors.items()),
+            extra={"orders": len(conc), "orders_per_s": rate, "errors": errors},
+        ),
+    ]
+
+
+def run() -> list[Figure]:
+    figures: list[Figure] = []
+    for venue in VENUES:
+        try:
+            figures.extend(asyncio.run(asyncio.wait_for(_venue(venue), VENUE_TIMEOUT_S)))
+        except Exception as exc:  # one venue failing leaves the others' figures
+            figures.append(Figure("orders", f"{venue} limit order", float("nan"), "ms",
+                                  note=f"failed: {type(exc).__name__}: {str(exc)[:200]}"))  # fmt: skip
+    return figures
+
+
+if __name__ == "__main__":
+    for f in run():
+        print(f"{f.name}: p50 {f.value:.3g} ms p99 {f.p99} ms vs {f.baseline_name} {f.baseline} — {f.note}")

@@ -1,8 +1,8 @@
 """The command bar (``:``): one line a trader types fast, parsed by ``console.commands``.
 
 It opens at the bottom of the screen, suggests the verb or symbol being typed (Tab or → takes
-the suggestion), Enter runs the line and Escape closes it.  A line that does not parse shows
-what was expected, with a caret under the column, and nothing is sent.
+the suggestion), Enter runs the line and Escape closes it; ↑/↓ recall earlier lines.  A line
+that does not parse shows what was expected, with a caret under the column, and nothing is sent.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from textual.widgets import Input, Static
 
 from console.commands import Command, CommandError, complete, parse
 
+HISTORY_SIZE = 100
 HINT = "buy 0.1 BTC @ 64950 · sell $500 ETH mkt ro · chase buy 0.5 BTC to 64950 off 1 · cancel all · close BTC · go SOL"
 
 
@@ -43,7 +44,47 @@ class CommandInput(Input):
     BINDINGS = [
         Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
         Binding("escape", "close", "Close", id="command.close"),
+        Binding("up", "history(-1)", "Previous line", show=False, id="command.history_back"),
+        Binding("down", "history(1)", "Next line", show=False, id="command.history_forward"),
     ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.history: list[str] = []
+        self._recall: int | None = None
+        self._draft = ""
+
+    def remember(self, line: str) -> None:
+        """Keep a line that parsed, newest last, without repeating the one before it."""
+        line = line.strip()
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+            del self.history[:-HISTORY_SIZE]
+        self._recall = None
+
+    def reset_recall(self) -> None:
+        self._recall = None
+
+    def action_history(self, step: int) -> None:
+        """Up walks back through earlier lines, down forward again to what was being typed."""
+        if not self.history:
+            return
+        if self._recall is None:
+            if step > 0:
+                return
+            self._draft = self.value
+            index = len(self.history) - 1
+        else:
+            index = self._recall + step
+        if index < 0:
+            index = 0
+        if index >= len(self.history):
+            self._recall = None
+            self.value = self._draft
+        else:
+            self._recall = index
+            self.value = self.history[index]
+        self.cursor_position = len(self.value)
 
     def action_take_suggestion(self) -> None:
         if self._suggestion and self._suggestion != self.value:
@@ -89,6 +130,7 @@ class CommandBar(Vertical):
         self.add_class("-open")
         inp = self.query_one(CommandInput)
         inp.value = ""
+        inp.reset_recall()
         self.show_error("")
         inp.focus()
 
@@ -115,4 +157,5 @@ class CommandBar(Vertical):
             self.show_error(str(exc), exc.column)
             return
         self.show_error("")
+        self.query_one(CommandInput).remember(line)
         self.post_message(self.Run(command, line))

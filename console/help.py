@@ -12,7 +12,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Static
 
 WHERE = {"PerpdeskApp": "anywhere", "MarketList": "market list", "OrderEntry": "order form",
-         "ChasesTable": "chases tab"}
+         "ChasesTable": "chases tab", "CommandInput": "command bar"}
 
 
 def current_bindings(app) -> list[tuple[str, str, str]]:

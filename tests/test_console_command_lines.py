@@ -155,3 +155,26 @@ async def test_the_error_caret_points_at_the_bad_word():
         bar = desk.app.query_one("#command-bar")
         text_x = desk.app.query_one("#command-input").content_region.x
         assert bar.query_one("#command-error").content_region.x == text_x
+
+
+async def test_up_recalls_earlier_lines_and_down_returns_to_the_draft():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "go ETH")
+        await run(desk, pilot, "go SOL")
+        await run(desk, pilot, "buy BTC")  # does not parse: not kept
+        await pilot.press("escape", "colon", *keys("sell"))
+        value = lambda: desk.app.query_one("#command-input").value  # noqa: E731
+        await pilot.press("up")
+        assert value() == "go SOL"
+        await pilot.press("up", "up")
+        assert value() == "go ETH"
+        await pilot.press("down")
+        assert value() == "go SOL"
+        await pilot.press("down")
+        assert value() == "sell"
+        await pilot.press("up", "enter")
+        await settle(desk, pilot)
+        assert desk.app.selected == ("sim", "SOL")
+        assert desk.venue.requests == []

@@ -103,3 +103,14 @@ def test_keys_that_do_not_reach_the_app_over_ssh_are_refused():
     assert "ctrl+enter" in problem and "F-key" in problem
     [problem] = check_keymap({"order.buy": ""}, known)
     assert "give a key" in problem
+
+
+async def test_help_names_the_command_bar_keys_where_they_work():
+    from console.help import current_bindings_where
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        rows = {bid: (keys, where) for keys, _, bid, where in current_bindings_where(desk.app)}
+        assert rows["command.complete"] == ("tab", "command bar")
+        assert rows["command.history_back"] == ("↑", "command bar")

@@ -419,7 +419,7 @@ class HyperliquidConnector(BaseConnector):
         price_i = wire.round_price(price_i, m.price_decimals, up=not is_buy)
         return wire.order_wire(
             self._assets[symbol], is_buy, wire.to_wire(price_i, m.price_decimals),
-            wire.to_wire(size_i, m.size_decimals), reduce_only, tif, wire.cloid_from_index(coi),
+            wire.to_wire(size_i, m.size_decimals), reduce_only, tif, wire.cloid_from_index(coi) if coi >= 0 else None,
         )  # fmt: skip
 
     async def _place(self, action: dict[str, Any], coi: int, what: str) -> str:
@@ -489,7 +489,7 @@ class HyperliquidConnector(BaseConnector):
             spec = (not snap.is_ask, snap.reduce_only, "Alo" if snap.post_only else "Gtc")
         is_buy, reduce_only, tif = spec
         order = self._wire_order(symbol, client_order_index, base_amount, price, is_buy, reduce_only, tif)
-        action = {"type": "batchModify", "modifies": [{"oid": order["c"], "order": order}]}
+        action = {"type": "batchModify", "modifies": [{"oid": wire.order_ref(client_order_index), "order": order}]}
         return await self._place(action, client_order_index, "modify")
 
     async def _cancel(self, action: dict[str, Any], what: str) -> list[Any]:
@@ -497,6 +497,9 @@ class HyperliquidConnector(BaseConnector):
         return list(data.get("statuses") or []) if isinstance(data, dict) else []
 
     async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None:
+        if client_order_index < 0:  # placed elsewhere without a cloid: named by its oid
+            await self.cancel_by_order_id(symbol, str(-client_order_index))
+            return
         cloid = wire.cloid_from_index(client_order_index)
         asset = self._assets[self._market(symbol).symbol]
         statuses = await self._cancel(
@@ -546,7 +549,7 @@ class HyperliquidConnector(BaseConnector):
     async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot:
         m = self._market(symbol)
         body = await self._info(
-            {"type": "orderStatus", "user": self._user(), "oid": wire.cloid_from_index(client_order_index)}
+            {"type": "orderStatus", "user": self._user(), "oid": wire.order_ref(client_order_index)}
         )
         if not isinstance(body, dict) or body.get("status") != "order":
             raise UnknownOrder(

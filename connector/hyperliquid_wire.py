@@ -128,6 +128,20 @@ def cloid_from_index(client_order_index: int) -> str:
     return f"{client_order_index:#034x}"
 
 
+def order_ref(client_order_index: int) -> str | int:
+    """How to name an order to the venue: its cloid, or for an order placed elsewhere without one
+    (negative index, see ``client_index``) its oid."""
+    return cloid_from_index(client_order_index) if client_order_index >= 0 else -client_order_index
+
+
+def client_index(raw: dict[str, Any], coi_of_oid: dict[int, int]) -> int:
+    """The client order index of a venue order: from its cloid, from what we placed, else ``-oid``
+    (unique, and never one perpdesk allocates)."""
+    oid = int(raw["oid"])
+    coi = index_from_cloid(raw.get("cloid"))
+    return coi if coi is not None else coi_of_oid.get(oid, -oid)
+
+
 def index_from_cloid(cloid: str | None) -> int | None:
     if not cloid:
         return None
@@ -290,14 +304,10 @@ def parse_order(
     filled = size - remaining
     if status == "filled":
         filled = size
-    oid = int(raw["oid"])
-    coi = index_from_cloid(raw.get("cloid"))
-    if coi is None:
-        coi = coi_of_oid.get(oid, -1)
     return OrderSnapshot(
         symbol=market.symbol,
-        client_order_index=coi,
-        order_id=str(oid),
+        client_order_index=client_index(raw, coi_of_oid),
+        order_id=str(raw["oid"]),
         is_ask=raw["side"] == "A",
         price_i=str_to_scaled(str(raw["limitPx"]), pd),
         size_i=size,
@@ -312,14 +322,10 @@ def parse_order(
 
 
 def parse_fill(raw: dict[str, Any], market: MarketInfo, coi_of_oid: dict[int, int]) -> Fill:
-    oid = int(raw["oid"])
-    coi = index_from_cloid(raw.get("cloid"))
-    if coi is None:
-        coi = coi_of_oid.get(oid, -1)
     return Fill(
         symbol=market.symbol,
-        client_order_index=coi,
-        order_id=str(oid),
+        client_order_index=client_index(raw, coi_of_oid),
+        order_id=str(raw["oid"]),
         trade_id=str(raw["tid"]),
         is_ask=raw["side"] == "A",
         price_i=str_to_scaled(str(raw["px"]), market.price_decimals),

@@ -25,7 +25,7 @@ from connector.hyperliquid import HyperliquidConnector
 from connector.interface import EVENT_KINDS, ConnectionState, OrderStatus
 from connector.keys import load_key_file
 from connector.scaling import str_to_scaled
-from tests.fakes.hyperliquid import FakeHyperliquid
+from tests.fakes.hyperliquid import NO_CLOID_BASE, FakeHyperliquid
 
 FAST = {"reconnect_min_s": 0.02, "reconnect_max_s": 0.1, "rate_limit_backoff_s": 0.01, "request_timeout_s": 3.0}
 
@@ -336,3 +336,16 @@ async def test_the_factory_builds_the_connector_from_a_key_file(venue, tmp_path)
     assert isinstance(connector, HyperliquidConnector)
     assert connector.account_address == venue.fake.master != venue.fake.agent.address
     assert not connector.is_mainnet
+
+
+async def test_an_order_placed_elsewhere_without_a_cloid_is_listed_and_cancellable_by_its_oid(venue):
+    price = await venue.bid_below()
+    placed = venue.fake.engine.place(
+        "BTC", client_order_index=NO_CLOID_BASE + 5, is_ask=False, price_i=price, size_i=100, tif="GTC"
+    )
+    (snap,) = await venue.connector.get_open_orders("BTC")
+    oid = int(placed.order_id or 0)
+    assert (snap.order_id, snap.client_order_index) == (str(oid), -oid)
+    assert (await venue.connector.get_order("BTC", -oid)).status is OrderStatus.OPEN
+    await venue.connector.cancel_by_client_id("BTC", -oid)
+    assert await venue.connector.get_open_orders() == []

@@ -56,6 +56,7 @@ async def settle(desk: Desk, pilot) -> None:
     """Let workers finish their awaits, then paint one frame and let it render."""
     for _ in range(3):
         await pilot.pause()
+        await desk.app.workers.wait_for_complete()
     desk.app.flush()
     desk.app.refresh_status()
     desk.app.clear_notifications()

@@ -132,66 +132,72 @@ def should_hold(
     return alone_at_best and less_aggressive(is_ask, quote.price_i, child_price_i)
 
 
-@dataclass(slots=True)
 class FillLedger:
     """Fills of every child, de-duplicated by trade id; the remainder comes from here.
 
     A child's own ``filled_i`` may run ahead of the fills we have seen (a snapshot after a
     reconnect reports fills whose events were lost); the ledger takes the larger of the
-    two per child so the remainder never double counts and never under counts.
+    two per child so the remainder never double counts and never under counts.  Totals are
+    kept incrementally: a long chase with many children costs the same per update.
     """
 
-    target_i: int
-    _fills: dict[tuple[int, str], Fill] = field(default_factory=dict)
-    _reported: dict[int, tuple[int, int]] = field(default_factory=dict)
-    """client_order_index -> (filled_i as the order reports it, its limit price)"""
+    __slots__ = ("_contrib", "_keys", "_notional", "_price", "_reported", "_seen", "filled_i", "target_i")
+
+    def __init__(self, target_i: int) -> None:
+        self.target_i = target_i
+        self._keys: set[tuple[int, str]] = set()
+        self._seen: dict[int, tuple[int, int]] = {}
+        """client_order_index -> (size, notional) of the fills seen"""
+        self._reported: dict[int, int] = {}
+        """client_order_index -> filled_i as the order reports it (only grows)"""
+        self._price: dict[int, int] = {}
+        self._contrib: dict[int, tuple[int, int]] = {}
+        self.filled_i = 0
+        self._notional = 0
+
+    def _update(self, coi: int) -> None:
+        size, notional = self._seen.get(coi, (0, 0))
+        reported = self._reported.get(coi, 0)
+        extra = max(0, reported - size)
+        new = (size + extra, notional + extra * self._price.get(coi, 0))
+        old = self._contrib.get(coi, (0, 0))
+        self._contrib[coi] = new
+        self.filled_i += new[0] - old[0]
+        self._notional += new[1] - old[1]
 
     def add_fill(self, fill: Fill) -> bool:
         """Record one fill; returns False for a duplicate."""
         key = (fill.client_order_index, fill.trade_id)
-        if key in self._fills:
+        if key in self._keys:
             return False
-        self._fills[key] = fill
+        self._keys.add(key)
+        size, notional = self._seen.get(fill.client_order_index, (0, 0))
+        self._seen[fill.client_order_index] = (size + fill.size_i, notional + fill.size_i * fill.price_i)
+        self._update(fill.client_order_index)
         return True
 
     def add_fills(self, fills: Iterable[Fill]) -> list[Fill]:
         return [f for f in fills if self.add_fill(f)]
 
     def report(self, client_order_index: int, filled_i: int, price_i: int) -> None:
-        """The order's own cumulative fill count (only grows)."""
-        prev = self._reported.get(client_order_index, (0, price_i))[0]
-        self._reported[client_order_index] = (max(prev, filled_i), price_i)
-
-    def _seen(self) -> dict[int, tuple[int, int]]:
-        per: dict[int, tuple[int, int]] = {}
-        for (coi, _), f in self._fills.items():
-            size, notional = per.get(coi, (0, 0))
-            per[coi] = (size + f.size_i, notional + f.size_i * f.price_i)
-        return per
-
-    @property
-    def filled_i(self) -> int:
-        seen = self._seen()
-        coids = set(seen) | set(self._reported)
-        return sum(max(seen.get(c, (0, 0))[0], self._reported.get(c, (0, 0))[0]) for c in coids)
+        """The order's own cumulative fill count (only grows); unseen fills count at ``price_i``."""
+        if filled_i <= self._reported.get(client_order_index, 0) and client_order_index in self._price:
+            return
+        self._reported[client_order_index] = max(filled_i, self._reported.get(client_order_index, 0))
+        self._price[client_order_index] = price_i
+        self._update(client_order_index)
 
     @property
     def notional(self) -> int:
-        """Sum of size × price; fills known only from a snapshot count at the child's price."""
-        seen = self._seen()
-        total = 0
-        for coi in set(seen) | set(self._reported):
-            size, notional = seen.get(coi, (0, 0))
-            reported, price = self._reported.get(coi, (0, 0))
-            total += notional + max(0, reported - size) * price
-        return total
+        """Sum of size × price; fills known only from a report count at the child's price."""
+        return self._notional
 
     @property
     def avg_price_i(self) -> int | None:
         filled = self.filled_i
         if filled <= 0:
             return None
-        return (2 * self.notional + filled) // (2 * filled)  # rounded half up
+        return (2 * self._notional + filled) // (2 * filled)  # rounded half up
 
     @property
     def remainder_i(self) -> int:

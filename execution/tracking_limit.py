@@ -30,7 +30,7 @@ import enum
 import itertools
 import logging
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from functools import partial
 from typing import Any
@@ -160,7 +160,9 @@ class TrackingLimit:
         self._cancel_sent: dict[int, int] = {}
         self._unclear_since: dict[int, int] = {}
         self._pending_reprice: tuple[int, str] | None = None
-        self._seen_fills: set[tuple[int, str]] = set()
+        self._fill_counts: dict[int, int] = {}
+        self._settled: set[int] = set()
+        """Children final and fully read: skipped by the routine sync (a late update still arrives via _on_child)."""
         self._last_stale_ms: int | None = None
         self._refresh_child = False
         self._retry_at_ms: int | None = None
@@ -286,7 +288,7 @@ class TrackingLimit:
         self._wake.set()
 
     def _on_child(self, order: Any) -> None:
-        self._sync_fills()
+        self._sync_fills([order])
         self._wake.set()
 
     def _start_task(self) -> None:
@@ -688,19 +690,25 @@ class TrackingLimit:
 
     # -- bookkeeping ---------------------------------------------------------------
 
-    def _sync_fills(self) -> None:
-        for child in self.children:
-            for fill in child.fills:
-                key = (child.client_order_index, fill.trade_id)
-                if self.ledger.add_fill(fill) and key not in self._seen_fills:
-                    self._seen_fills.add(key)
+    def _sync_fills(self, orders: Iterable[Any] | None = None) -> None:
+        """Take new fills into the ledger: from ``orders``, or every child not yet settled."""
+        if orders is None:
+            orders = [c for c in self.children if c.client_order_index not in self._settled]
+        for child in orders:
+            fills = child.fills
+            seen = self._fill_counts.get(child.client_order_index, 0)
+            for fill in fills[seen:] if len(fills) >= seen else fills:
+                if self.ledger.add_fill(fill):
                     self._event(
                         "filled",
                         f"child filled {fill.size_i} at {fill.price_i}",
                         size_i=fill.size_i,
                         price_i=fill.price_i,
                     )
+            self._fill_counts[child.client_order_index] = len(fills)
             self.ledger.report(child.client_order_index, child.filled_i, child.price_i)
+            if child.is_final:
+                self._settled.add(child.client_order_index)
 
     def _event(self, kind: str, message: str, **data: Any) -> None:
         event = ChaseEvent(self._m.clock.now_ms(), kind, message, data)
@@ -989,7 +997,7 @@ class TrackingLimitManager:
         if chase.is_done:
             # a child left resting (end action "leave", cancel keeping it) still fills: count it
             before = chase.filled_i
-            chase._sync_fills()
+            chase._sync_fills([order])
             if chase.filled_i != before:
                 self._journal_parent(chase)
         else:

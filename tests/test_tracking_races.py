@@ -18,6 +18,9 @@ from connector.clock import VirtualClock
 from execution.tracking_limit import EndAction
 from tests.tracking_harness import SYMBOL, VENUE_SYMBOL, Desk
 
+INFLIGHT_HITS = [0]
+"""How many times a run filled an order while a cancel or amend for it was in flight."""
+
 
 @dataclass
 class RunResult:
@@ -65,7 +68,7 @@ async def race_run(seed: int, *, amend_policy: str = "fill_safe") -> RunResult:
     rng = random.Random(seed)
     clock = VirtualClock()
     latency = rng.choice([0, 0, 2, 10, 30, 80])
-    desk = await Desk(clock, seed=seed % 97, latency_ms=latency, venue_amend=rng.choice(["safe", "plain", "none"]),
+    desk = await Desk(clock, seed=seed % 97, latency_ms=latency, quiet=rng.random() < 0.5, venue_amend=rng.choice(["safe", "plain", "none"]),
                       actions_per_s=rng.choice([5, 20, 50]), amend=amend_policy).start()
     result = RunResult(seed)
     chase_ref: list = []
@@ -98,6 +101,7 @@ async def race_run(seed: int, *, amend_policy: str = "fill_safe") -> RunResult:
         child = chase.child
         if child is not None and child.request_inflight in ("cancel", "amend") and rng.random() < 0.6:
             # the classic race: the order fills (partly or fully) while our cancel/amend travels
+            INFLIGHT_HITS[0] += 1
             engine.trade_through(VENUE_SYMBOL, is_ask=not is_ask, price_i=child.price_i,
                                  size_i=rng.choice([10, child.remaining_i or 10]))
         elif r < 0.15 and child is not None:
@@ -161,11 +165,14 @@ def _check(results: list[RunResult]) -> None:
 RUNS = 1000
 
 
+
 async def test_a_thousand_randomized_races_never_overfill_orphan_or_stick():
     started = time.perf_counter()
+    hits_before = INFLIGHT_HITS[0]
     results = [await race_run(seed) for seed in range(RUNS)]
     _check(results)
-    print(f"{RUNS} race runs in {time.perf_counter() - started:.1f} s")
+    assert INFLIGHT_HITS[0] - hits_before >= 100  # the fill-during-cancel/amend race really happened
+    print(f"{RUNS} race runs in {time.perf_counter() - started:.1f} s, {INFLIGHT_HITS[0] - hits_before} in-flight fills")
 
 
 @pytest.mark.slow

@@ -115,6 +115,7 @@ class MarketState:
     """Mutable state of one market; the engine drives ``bid_i`` and ``epoch``."""
 
     __slots__ = (
+        "_cache",
         "asks",
         "bid_i",
         "bids",
@@ -148,6 +149,7 @@ class MarketState:
         self.bid_i = start - (self.spread_i // 2) // spec.tick_i * spec.tick_i
         self.epoch = 0
         self.depleted: dict[int, tuple[int, int]] = {}
+        self._cache: dict[int, tuple[int, int]] = {}
         self.bids: list = []
         """The user's resting bids, best first (price desc, then time)."""
         self.asks: list = []
@@ -176,10 +178,17 @@ class MarketState:
         h ^= h >> 15
         return h, (self.epoch + (h >> 24)) >> 2
 
+    def _fresh(self, price_i: int) -> tuple[int, int]:
+        """``(size before the user's takes, level key)``, cached until the epoch moves."""
+        got = self._cache.get(price_i)
+        if got is None:
+            h, k = self._key(price_i)
+            got = self._cache[price_i] = (self.sizes[(h ^ (k * 40503)) & (SIZE_TABLE - 1)], k)
+        return got
+
     def level_size(self, price_i: int) -> int:
         """Visible synthetic size at ``price_i`` now (after the user's takes this epoch)."""
-        h, k = self._key(price_i)
-        size = self.sizes[(h ^ (k * 40503)) & (SIZE_TABLE - 1)]
+        size, k = self._fresh(price_i)
         d = self.depleted.get(price_i)
         if d is not None and d[0] == k:
             size = max(0, size - d[1])
@@ -195,6 +204,7 @@ class MarketState:
     def next_epoch(self) -> None:
         self.epoch += 1
         self.dirty = True
+        self._cache.clear()
         if self.depleted:
             self.depleted = {p: d for p, d in self.depleted.items() if self._key(p)[1] == d[0]}
 
@@ -219,15 +229,28 @@ class MarketState:
                 p -= gap
 
     def synthetic_side(self, is_ask: bool, depth: int) -> list[tuple[int, int]]:
-        out = []
-        size_of = self.level_size
-        for p in self.level_prices(is_ask):
-            s = size_of(p)
-            if s > 0:
-                out.append((p, s))
-                if len(out) >= depth:
-                    break
-        return out
+        if self.depleted:
+            out = []
+            for p in self.level_prices(is_ask):
+                size = self.level_size(p)
+                if size > 0:
+                    out.append((p, size))
+                    if len(out) >= depth:
+                        break
+            return out
+        # The hot path of a watched market: nothing taken this epoch, so every level has size.
+        gap = self.gap_i
+        if is_ask:
+            touch = self.ask_i
+            first = (touch // gap + 1) * gap
+            grid = range(first, first + gap * (depth - 1), gap)
+        else:
+            touch = self.bid_i
+            first = ((touch - 1) // gap) * gap
+            grid = range(first, max(0, first - gap * (depth - 1)), -gap)
+        cache, fresh = self._cache, self._fresh
+        prices = [touch, *grid]
+        return [(p, (cache.get(p) or fresh(p))[0]) for p in prices]
 
     def synthetic_touch(self, is_ask: bool) -> int | None:
         """Best synthetic price with size left (the touch may be taken out by the user)."""

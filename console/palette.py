@@ -16,6 +16,7 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.commands import CloseCommand, SymbolRef
 from console.dialogs import ConfirmScreen
+from console.help import current_bindings
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,11 +92,28 @@ class ActionsProvider(_EntryProvider):
     def entries(self) -> list[Entry]:
         app = self.app
         md = app.runtime.market_data
+        keys = {bid: k for k, _, bid in current_bindings(app)}
+
+        def key(binding_id: str) -> str:
+            return f" · key {keys[binding_id]}" if binding_id in keys else ""
+
         out = [
-            Entry("Cancel all orders", app.action_cancel_all, "every open order on every venue (asks first)"),
+            Entry("Cancel all orders", app.action_cancel_all,
+                  f"every open order on every venue (asks first){key('order.cancel_all')}"),
             Entry("Kill switch", app.action_kill_switch,
-                  "cancel everything and halt trading, optionally flatten (asks first)"),
+                  f"cancel everything and halt trading, optionally flatten (asks first){key('risk.kill_switch')}"),
+            Entry("Buy: order form", _call(app.action_order_entry, False), f"limit or market{key('order.buy')}"),
+            Entry("Sell: order form", _call(app.action_order_entry, True), f"limit or market{key('order.sell')}"),
+            Entry("Chase: tracking limit form", app.action_chase_form,
+                  f"an order that follows the touch until filled{key('chase.new')}"),
+            Entry("Command bar", app.action_command_bar, f"type an order or command{key('app.command_bar')}"),
         ]
+        risk = getattr(app.runtime, "risk", None)
+        state = str(getattr(getattr(risk, "state", None), "value", "ACTIVE"))
+        if risk is not None and state != "ACTIVE":
+            out.append(Entry("Re-arm trading", app.action_rearm, f"trading is {state} (asks first){key('risk.rearm')}"))
+        for tab in ("orders", "positions", "fills", "chases", "log"):
+            out.append(Entry(f"Show {tab}", _call(app.action_tab, tab), f"the {tab} tab{key(f'tabs.{tab}')}"))
         for venue, symbol, size_i, *_ in app._position_views():
             if not size_i:
                 continue
@@ -103,7 +121,7 @@ class ActionsProvider(_EntryProvider):
             size = md.format_size(venue, symbol, abs(size_i))
             out.append(Entry(f"Close position {symbol} · {venue}", _call(confirm_close, app, venue, symbol, side, size),
                              f"{side} {size}: close at market, reduce-only (asks first)"))
-        out.append(Entry("Help: keys", app.action_help, "every key as bound now"))
+        out.append(Entry("Help: keys", app.action_help, f"every key as bound now{key('app.help')}"))
         return out
 
 

@@ -119,3 +119,34 @@ async def test_with_two_venues_the_palette_opens_the_same_symbol_on_the_other_ve
         assert desk.app.selected == ("alt", "ETH")
         await choose(desk, pilot, "Market SOL alt")
         assert desk.app.selected == ("alt", "SOL")
+
+
+async def test_palette_reaches_the_order_form_and_tabs_and_names_their_keys():
+    desk = make_desk(keymap={"order.sell": "f11"})
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("ctrl+p", *keys("Sell: order"))
+        hits = desk.app.screen.query_one(CommandList)
+        for _ in range(100):
+            await pilot.pause(0.01)
+            if hits.option_count:
+                break
+        assert "key f11" in str(hits.get_option_at_index(0).prompt)
+        await pilot.press("down", "enter")
+        await settle(desk, pilot)
+        assert desk.app.focused.id == "price" and desk.app.query_one("#entry").is_ask
+        await pilot.press("escape")
+        await choose(desk, pilot, "Show fills")
+        assert desk.app.query_one("#tabs").active == "fills"
+
+
+async def test_palette_offers_re_arm_only_after_the_kill_switch():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        from console.palette import ActionsProvider
+
+        provider = ActionsProvider(desk.app.screen)
+        assert not any(e.text == "Re-arm trading" for e in provider.entries())
+        await desk.runtime.kill_switch(flatten=False)
+        assert any(e.text == "Re-arm trading" for e in provider.entries())

@@ -13,6 +13,7 @@ someone subscribed to, which keeps an unwatched hour of market cheap.
 from __future__ import annotations
 
 import itertools
+import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -34,6 +35,8 @@ from connector.sim_market import DEFAULT_MARKETS, EPOCH_STEPS, MOVE_TABLE, Marke
 from connector.sim_matching import RESTING, Matching, SimOrder
 
 __all__ = ["TIFS", "SimEngine", "SimMarketSpec"]
+
+log = logging.getLogger(__name__)
 
 TIFS = ("GTC", "IOC", "POST_ONLY", "MARKET")
 BOOK_DEPTH = 20
@@ -75,6 +78,7 @@ class SimEngine(Matching):
         self._next_step_ms = self._ts + step_ms
         self.steps = 0
         self.liquidations = 0
+        self.subscriber_errors = 0
         self._touched: set[str] = set()
         self._margin_dirty = False
 
@@ -101,12 +105,20 @@ class SimEngine(Matching):
 
     def _emit(self, event: Any) -> None:
         for cb, _ in self._subs:
-            cb(event)
+            self._deliver(cb, event)
 
     def _emit_md(self, symbol: str, event: Any) -> None:
         for cb, syms in self._subs:
             if syms is None or symbol in syms:
-                cb(event)
+                self._deliver(cb, event)
+
+    def _deliver(self, cb: Subscriber, event: Any) -> None:
+        """A failing subscriber is logged and counted; it must not leave a match half-booked."""
+        try:
+            cb(event)
+        except Exception:
+            self.subscriber_errors += 1
+            log.exception("sim engine: subscriber %r failed on %s", cb, type(event).__name__)
 
     def advance_to(self, now_ms: int) -> None:
         """Run every step due up to ``now_ms``."""

@@ -613,3 +613,17 @@ def test_random_sessions_keep_the_account_and_book_consistent(ops):
         == acct.deposit_q + realized - sum(f.fee_q for f in fills)
         == acct.deposit_q + realized - acct.fees_q
     )
+
+
+def test_a_failing_subscriber_does_not_break_matching(caplog):
+    e = make_engine()
+
+    def broken(event) -> None:
+        raise RuntimeError("listener bug")
+
+    e.subscribe(broken, [])
+    rest(e, 1, 649_000, 100)
+    e.trade_through(BTC, is_ask=True, price_i=649_000, size_i=100)
+    assert e.order(BTC, client_order_index=1).status is OrderStatus.FILLED
+    assert e.positions()[0].size_i == 100
+    assert e.subscriber_errors > 0 and "listener bug" in caplog.text

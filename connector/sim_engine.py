@@ -88,13 +88,13 @@ class SimEngine(Matching):
         Calling again with the same callback replaces its symbol set.
         """
         wanted = None if symbols is None else frozenset(symbols)
-        self._subs = [(cb, s) for cb, s in self._subs if cb is not callback] + [(callback, wanted)]
+        self._subs = [(cb, s) for cb, s in self._subs if cb != callback] + [(callback, wanted)]
         self._recompute_md()
         for sym in self._md:
             self._states[sym].dirty = True
 
     def unsubscribe(self, callback: Subscriber) -> None:
-        self._subs = [(cb, s) for cb, s in self._subs if cb is not callback]
+        self._subs = [(cb, s) for cb, s in self._subs if cb != callback]
         self._recompute_md()
 
     def _recompute_md(self) -> None:

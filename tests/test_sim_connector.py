@@ -234,3 +234,10 @@ async def test_a_failing_market_step_stops_the_market_and_says_so(sim, clock, mo
     last = sim.events["connection"][-1]
     assert last.state is ConnectionState.DISCONNECTED and "boom" in last.reason
     assert len([r for r in caplog.records if "market step failed" in r.getMessage()]) == 1
+
+
+async def test_each_event_is_delivered_once_after_subscribing_market_data(sim):
+    await sim.subscribe_market_data([BTC])
+    await sim.subscribe_market_data(["ETH-PERP"])
+    await rest_bid(sim, 1)
+    assert [o.client_order_index for o in sim.events["order"]] == [1]

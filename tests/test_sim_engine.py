@@ -627,3 +627,22 @@ def test_a_failing_subscriber_does_not_break_matching(caplog):
     assert e.order(BTC, client_order_index=1).status is OrderStatus.FILLED
     assert e.positions()[0].size_i == 100
     assert e.subscriber_errors > 0 and "listener bug" in caplog.text
+
+
+def test_subscribing_a_bound_method_again_replaces_it_and_unsubscribe_removes_it():
+    class Listener:
+        def __init__(self) -> None:
+            self.events: list = []
+
+        def on_event(self, event) -> None:
+            self.events.append(event)
+
+    e = make_engine()
+    listener = Listener()
+    e.subscribe(listener.on_event, [])
+    e.subscribe(listener.on_event, [BTC])
+    rest(e, 1, 649_000, 100)
+    assert [type(x) for x in listener.events] == [OrderSnapshot, Margin]
+    e.unsubscribe(listener.on_event)
+    e.cancel(BTC, client_order_index=1)
+    assert len(listener.events) == 2

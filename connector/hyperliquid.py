@@ -23,24 +23,26 @@ import asyncio
 import contextlib
 import json
 import logging
-import random
 from collections.abc import Iterable
 from typing import Any
-
-import httpx
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
 from connector import hyperliquid_wire as wire
 from connector.base import BaseConnector
 from connector.clock import Clock
-from connector.errors import AuthError, ConfigError, InvalidOrder, RateLimited, UnknownOrder, VenueError
-from connector.interface import BookUpdate, ConnectionState, Margin, MarketInfo, OrderSnapshot, Position, Trade
+from connector.errors import AuthError, ConfigError, InvalidOrder, UnknownOrder, VenueError
+from connector.http import HttpClient
+from connector.interface import BookUpdate, Margin, MarketInfo, OrderSnapshot, Position, Trade
+from connector.ratelimit import RateLimiter
 from connector.scaling import str_to_scaled
+from connector.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
 STREAM = "hyperliquid"
+WEIGHT_PER_S = 20
+"""The venue allows 1200 request weight a minute per IP."""
+_INFO_WEIGHT = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2}
+"""Every other ``/info`` request weighs 20; an action 1 (+1 per 40 orders in a batch)."""
 _AUTH_HINTS = ("does not exist", "Must deposit before performing actions")
 
 
@@ -63,7 +65,6 @@ class HyperliquidConnector(BaseConnector):
         reconnect_max_s: float = 30.0,
         market_slippage_bps: int = 500,
         info_retries: int = 3,
-        rate_limit_backoff_s: float = 1.0,
         vault_address: str | None = None,
     ) -> None:
         super().__init__(clock=clock)
@@ -78,14 +79,16 @@ class HyperliquidConnector(BaseConnector):
         )
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
-        self.rate_limit_backoff_s = rate_limit_backoff_s
         self.vault_address = vault_address
         self._wallet: Any = None
         self.account_address: str | None = None
         if keys:
             self._load_keys(keys)
         self.nonces = wire.NonceCounter()
-        self._http: httpx.AsyncClient | None = None
+        self._reads: HttpClient | None = None
+        self._actions: HttpClient | None = None
+        self._stream: WsSupervisor | None = None
+        self._pinger: asyncio.Task[None] | None = None
         self._markets: dict[str, MarketInfo] = {}
         self._assets: dict[str, int] = {}
         self._coi_of_oid: dict[int, int] = {}
@@ -94,11 +97,6 @@ class HyperliquidConnector(BaseConnector):
         self._books: dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]] = {}
         self._md: set[str] = set()
         self._positions: set[str] = set()
-        self._ws: ClientConnection | None = None
-        self._tasks: list[asyncio.Task[None]] = []
-        self._stopping = False
-        self.malformed_frames = 0
-        self.reconnects = 0
         self.venue_errors: list[Any] = []
 
     def _load_keys(self, keys: dict[str, Any]) -> None:
@@ -125,59 +123,53 @@ class HyperliquidConnector(BaseConnector):
     async def start(self) -> None:
         if self.started:
             return
-        self._stopping = False
-        self._http = httpx.AsyncClient(base_url=self.base_url, timeout=self.request_timeout_s)
+        if self._stream is None:
+            budget = RateLimiter(WEIGHT_PER_S, 10 * WEIGHT_PER_S, clock=self.clock)
+            common = {"timeout_s": self.request_timeout_s, "rate_limiter": budget}
+            # reads are safe to repeat, a 429 included; an action answered 429 was not acted on: say so at once
+            self._reads = self.http_client(self.base_url, max_429_retries=self.info_retries, **common)
+            self._actions = self.http_client(self.base_url, max_429_retries=0, **common)
+            self._stream = self.supervise_ws(
+                STREAM, self.ws_url, on_message=self._on_frame, on_connect=self._on_connect, parse=_parse_frame,
+                stale_after_s=self.stale_after_s, ping_interval_s=None, open_timeout_s=self.request_timeout_s,
+                backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s, max_frame_bytes=2**24,
+            )  # fmt: skip
         await self.list_markets()
-        self._tasks.append(asyncio.create_task(self._run_stream(), name="hyperliquid-stream"))
+        await self.start_streams()
+        self._pinger = asyncio.create_task(self._ping(), name="hyperliquid-ping")
         self.started = True
 
     async def stop(self) -> None:
-        self._stopping = True
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
-        self.set_connection(STREAM, ConnectionState.STOPPED)
-        self.started = False
+        if self._pinger is not None:
+            self._pinger.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._pinger
+            self._pinger = None
+        await super().stop()
+        self._stream = self._reads = self._actions = None
+        self.streams.clear()
+        self._http_clients.clear()
+
+    @property
+    def malformed_frames(self) -> int:
+        return self.stream_malformed_frames()
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self._stream.connects - 1) if self._stream is not None else 0
+
+    def _connected(self) -> bool:
+        return self._stream is not None and self._stream.connected.is_set()
 
     # -- HTTP ------------------------------------------------------------------------------
 
-    async def _post(self, path: str, body: dict[str, Any]) -> Any:
-        if self._http is None:
+    async def _post(self, client: HttpClient | None, path: str, body: dict[str, Any], cost: int) -> Any:
+        if client is None:
             raise VenueError("hyperliquid connector is not started")
-        what = body.get("type") or body.get("action", {}).get("type")
-        try:
-            resp = await self._http.post(path, json=body)
-        except httpx.TimeoutException as exc:
-            raise VenueError(f"hyperliquid {what}: no answer within {self.request_timeout_s:g}s") from exc
-        except httpx.HTTPError as exc:
-            raise VenueError(f"hyperliquid {what}: {type(exc).__name__}: {exc}") from exc
-        if resp.status_code == 429:
-            retry = resp.headers.get("Retry-After")
-            wait_s = float(retry) if retry and retry.isdigit() else self.rate_limit_backoff_s
-            raise RateLimited(f"hyperliquid {what}: rate limited", retry_after_s=wait_s, info={"path": path})
-        if resp.status_code != 200:
-            raise VenueError(f"hyperliquid {what}: HTTP {resp.status_code}: {resp.text[:200]}", info={"path": path})
-        try:
-            return resp.json()
-        except ValueError:
-            raise VenueError(f"hyperliquid {what}: not JSON: {resp.text[:200]}") from None
+        return await client.post_json(path, body, cost=cost, idempotent=path == "/info")
 
     async def _info(self, body: dict[str, Any]) -> Any:
-        """A read; a rate limit is waited out (reads are safe to repeat), up to ``info_retries`` times."""
-        for attempt in range(self.info_retries + 1):
-            try:
-                return await self._post("/info", body)
-            except RateLimited as exc:
-                if attempt == self.info_retries:
-                    raise
-                await self.clock.sleep(min(exc.retry_after_s, 5.0) * (attempt + 1))
-        raise AssertionError("unreachable")
+        return await self._post(self._reads, "/info", body, _INFO_WEIGHT.get(body["type"], 20))
 
     def _user(self) -> str:
         if self.account_address is None:
@@ -195,7 +187,8 @@ class HyperliquidConnector(BaseConnector):
             self._wallet, action, nonce, is_mainnet=self.is_mainnet, vault_address=self.vault_address
         )
         body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address}
-        answer = await self._post("/exchange", body)
+        batch = len(action.get("orders") or action.get("cancels") or action.get("modifies") or ())
+        answer = await self._post(self._actions, "/exchange", body, 1 + batch // 40)
         if not isinstance(answer, dict) or answer.get("status") != "ok":
             message = str(answer.get("response") if isinstance(answer, dict) else answer)[:300]
             info = {"response": answer, "action": action["type"]}
@@ -235,7 +228,7 @@ class HyperliquidConnector(BaseConnector):
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         m = self._market(symbol)
-        book = self._books.get(symbol) if symbol in self._md and self._ws is not None else None
+        book = self._books.get(symbol) if symbol in self._md and self._connected() else None
         if book is None:
             raw = await self._info({"type": "l2Book", "coin": symbol})
             levels = raw["levels"]
@@ -254,74 +247,39 @@ class HyperliquidConnector(BaseConnector):
             if symbol in self._md:
                 continue
             self._md.add(symbol)
-            if self._ws is not None:
-                with contextlib.suppress(OSError, WebSocketException):
-                    await self._subscribe_coin(self._ws, symbol)
+            if self._stream is not None and self._connected():
+                with contextlib.suppress(VenueError):
+                    await self._subscribe_coin(self._stream, symbol)
 
-    async def _subscribe_coin(self, ws: ClientConnection, coin: str) -> None:
+    @staticmethod
+    async def _subscribe(ws: WsSupervisor, kind: str, **key: str) -> None:
+        await ws.send({"method": "subscribe", "subscription": {"type": kind, **key}})
+
+    async def _subscribe_coin(self, ws: WsSupervisor, coin: str) -> None:
         for kind in ("l2Book", "bbo", "trades"):
-            await ws.send(json.dumps({"method": "subscribe", "subscription": {"type": kind, "coin": coin}}))
+            await self._subscribe(ws, kind, coin=coin)
 
-    async def _subscribe_user(self, ws: ClientConnection, user: str) -> None:
-        for kind in ("orderUpdates", "userFills", "clearinghouseState"):
-            await ws.send(json.dumps({"method": "subscribe", "subscription": {"type": kind, "user": user}}))
+    async def _on_connect(self, ws: WsSupervisor) -> None:
+        """Every (re)connect: nothing is replayed, so subscribe to everything again (books and fills
+        come back as snapshots; the reconciler asks REST about orders)."""
+        self._books.clear()
+        for coin in sorted(self._md):
+            await self._subscribe_coin(ws, coin)
+        if self.account_address is not None:
+            for kind in ("orderUpdates", "userFills", "clearinghouseState"):
+                await self._subscribe(ws, kind, user=self.account_address)
 
-    async def _run_stream(self) -> None:
-        """Connect, subscribe, read; on any failure reconnect with exponential backoff and jitter."""
-        delay = self.reconnect_min_s
-        while not self._stopping:
-            self.set_connection(STREAM, ConnectionState.CONNECTING)
-            reason = "closed by the venue"
-            try:
-                async with connect(self.ws_url, open_timeout=self.request_timeout_s, max_size=2**24) as ws:
-                    for coin in sorted(self._md):
-                        await self._subscribe_coin(ws, coin)
-                    if self.account_address is not None:
-                        await self._subscribe_user(ws, self.account_address)
-                    self._ws = ws
-                    self.set_connection(STREAM, ConnectionState.CONNECTED)
-                    delay = self.reconnect_min_s
-                    pinger = asyncio.create_task(self._ping(ws), name="hyperliquid-ping")
-                    try:
-                        await self._read(ws)
-                    finally:
-                        pinger.cancel()
-            except asyncio.CancelledError:
-                raise
-            except TimeoutError:
-                reason = f"no data for {self.stale_after_s:g}s"
-            except (OSError, WebSocketException) as exc:
-                reason = f"{type(exc).__name__}: {exc}"
-            finally:
-                self._ws = None
-                self._books.clear()
-            if self._stopping:
-                break
-            self.reconnects += 1
-            self.set_connection(STREAM, ConnectionState.DISCONNECTED, reason)
-            await self.clock.sleep(delay * (0.5 + random.random()))
-            delay = min(delay * 2, self.reconnect_max_s)
-
-    async def _ping(self, ws: ClientConnection) -> None:
-        """The venue closes a socket it has not heard from in 60 s."""
-        with contextlib.suppress(OSError, WebSocketException):
-            while True:
-                await self.clock.sleep(self.ping_interval_s)
-                await ws.send('{"method":"ping"}')
-
-    async def _read(self, ws: ClientConnection) -> None:
+    async def _ping(self) -> None:
+        """The venue closes a socket it has not heard from in 60 s; its pong also feeds the stale watch."""
         while True:
-            # asyncio.timeout, not wait_for: on 3.11 wait_for loses a cancel that races a message
-            async with asyncio.timeout(self.stale_after_s):
-                raw = await ws.recv()
-            if isinstance(raw, str) and raw.startswith("Websocket connection established"):
-                continue
-            try:
-                msg = json.loads(raw)
-                self._dispatch(msg["channel"], msg.get("data"))
-            except (ValueError, KeyError, TypeError, IndexError, AttributeError) as exc:
-                self.malformed_frames += 1
-                log.warning("hyperliquid: malformed frame #%d skipped (%s): %.200r", self.malformed_frames, exc, raw)
+            await self.clock.sleep(self.ping_interval_s)
+            if self._stream is not None and self._connected():
+                with contextlib.suppress(VenueError):
+                    await self._stream.send({"method": "ping"})
+
+    def _on_frame(self, msg: Any) -> None:
+        if msg is not None:
+            self._dispatch(msg["channel"], msg.get("data"))
 
     def _dispatch(self, channel: str, data: Any) -> None:
         now = self.clock.now_ms()
@@ -583,3 +541,10 @@ class HyperliquidConnector(BaseConnector):
 
     async def get_margin(self) -> Margin:
         return wire.parse_margin(await self._clearinghouse(), self.clock.now_ms())
+
+
+def _parse_frame(raw: str | bytes) -> Any:
+    """JSON, except the plain-text greeting the venue sends on connect."""
+    if isinstance(raw, str) and raw.startswith("Websocket connection established"):
+        return None
+    return json.loads(raw)

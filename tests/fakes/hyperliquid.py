@@ -158,6 +158,7 @@ class FakeHyperliquid:
         self._bbo: dict[str, tuple[Any, Any]] = {}
         self._clients: list[_Client] = []
         self._rate_limited = 0
+        self._retry_after = 1.0
         self._dms: asyncio.Task[None] | None = None
         self._no_cloid = NO_CLOID_BASE
         self._runner: web.AppRunner | None = None
@@ -238,9 +239,10 @@ class FakeHyperliquid:
             for i in range(n):
                 client.queue.put_nowait(junk[i % len(junk)])
 
-    def rate_limit(self, n: int = 1) -> None:
-        """The next ``n`` HTTP requests are answered 429."""
-        self._rate_limited = n
+    def rate_limit(self, n: int = 1, retry_after_s: float = 1.0) -> None:
+        """The next ``n`` HTTP requests are answered 429 (with ``Retry-After``; the venue's 429 body is
+        undocumented)."""
+        self._rate_limited, self._retry_after = n, retry_after_s
 
     # -- payloads --------------------------------------------------------------------------
 
@@ -381,7 +383,8 @@ class FakeHyperliquid:
     async def _body(self, request: web.Request) -> dict[str, Any] | web.Response:
         if self._rate_limited > 0:
             self._rate_limited -= 1
-            return web.Response(status=429, text="null", content_type="application/json")
+            headers = {"Retry-After": f"{self._retry_after:g}"}
+            return web.Response(status=429, text="null", content_type="application/json", headers=headers)
         try:
             body = await request.json()
         except ValueError:

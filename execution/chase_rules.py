@@ -8,7 +8,7 @@ fills) is tested directly and exhaustively, without a venue.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,14 +37,15 @@ def ceil_tick(price_i: int, tick_i: int) -> int:
     return -floor_tick(-price_i, tick_i)
 
 
-def touch_excluding(levels: Iterable[tuple[int, int]], own_price_i: int | None, own_size_i: int) -> int | None:
-    """Best price on one side once our own child is taken out of it.
+def touch_excluding(levels: Iterable[tuple[int, int]], own: Mapping[int, int]) -> int | None:
+    """Best price on one side once our own orders are taken out of it.
 
-    ``levels`` are best-first ``(price_i, size_i)``.  A level at our price whose size is
-    no more than ours is ours alone and is skipped; anything else is somebody's order.
+    ``levels`` are best-first ``(price_i, size_i)``; ``own`` maps price to the size we rest
+    there (the chase's child, other chases, manual orders).  A level that is no more than
+    ours is ours alone and is skipped: chasing our own orders would only leapfrog them.
     """
     for price, size in levels:
-        if price == own_price_i and size <= own_size_i:
+        if size <= own.get(price, 0):
             continue
         return price
     return None

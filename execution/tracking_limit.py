@@ -166,6 +166,7 @@ class TrackingLimit:
         self._last_stale_ms: int | None = None
         self._refresh_child = False
         self._retry_at_ms: int | None = None
+        self._amend_failures = 0
         self._stale: tuple[int | None, int | None] | None = None
 
     # -- reading -----------------------------------------------------------------
@@ -235,12 +236,14 @@ class TrackingLimit:
         if self.state is ChaseState.RUNNING:
             self.state = ChaseState.PAUSED
             self._event("paused", "paused: child pulled")
+            self._m._journal_parent(self)
             self._wake.set()
 
     def resume(self) -> None:
         if self.state is ChaseState.PAUSED:
             self.state = ChaseState.RUNNING
             self._event("resumed", "resumed")
+            self._m._journal_parent(self)
             self._wake.set()
 
     async def cancel(self, keep_resting: bool = False) -> None:
@@ -249,6 +252,8 @@ class TrackingLimit:
             return
         self._cancel_request = keep_resting
         self._wake.set()
+        if self._task is None or self._task.done():
+            self._start_task()  # stopped (shutting down, or never resumed): run just to end it
         await self._done.wait()
 
     def set_limit_price(self, price_i: int | None) -> None:
@@ -371,6 +376,8 @@ class TrackingLimit:
         if self.state is ChaseState.PAUSED:
             return timeout_at
         top = await self._stale_top(now, child)
+        if child is not None and child.is_final:
+            return now  # the venue just told us it ended (filled in a gap): look again at once
         quote = self._quote(child, top)
         stale_at = now + p.stale_after_ms
         if quote is None:
@@ -386,6 +393,8 @@ class TrackingLimit:
             return _earliest(stale_at, timeout_at)
         if self._hold(child, quote):
             return _earliest(stale_at, timeout_at)
+        if self._retry_at_ms is not None and now < self._retry_at_ms and not self._must_repair(child):
+            return _earliest(self._retry_at_ms, timeout_at)
         gate = self._gate(now, reprice=True)
         if gate is not None:
             return _earliest(gate, timeout_at)
@@ -416,25 +425,35 @@ class TrackingLimit:
             self._event("stale_book", f"book silent for {age} ms: touch read from the venue {self._stale}")
         return self._stale
 
+    def _own_levels(self) -> dict[int, int]:
+        """Price -> size of every live child of every chase on our market and side (ours to skip)."""
+        own: dict[int, int] = {}
+        for chase in self._m.chases_on(self.venue, self.symbol):
+            if chase.is_ask != self.is_ask:
+                continue
+            for c in chase.live_children:
+                own[c.price_i] = own.get(c.price_i, 0) + c.remaining_i
+        return own
+
     def _quote(self, child: Any | None, top: tuple[int | None, int | None] | None = None) -> Quote | None:
         p = self.params
         md = self._m.market_data
         market = md.market(p.venue, p.symbol)
-        own_price = child.price_i if child is not None else None
-        own_size = child.remaining_i if child is not None else 0
         if top is not None:
-            # a bare top of book cannot tell our order from others': never exclude it
-            bids = [(top[0], own_size + 1)] if top[0] is not None else []
-            asks = [(top[1], own_size + 1)] if top[1] is not None else []
+            # a bare top of book cannot tell our orders from others': take it as it is
+            own: dict[int, int] = {}
+            bids = [(top[0], 1)] if top[0] is not None else []
+            asks = [(top[1], 1)] if top[1] is not None else []
         else:
+            own = self._own_levels()
             book = md.book(p.venue, p.symbol)
             bids = book.bids(5)
             asks = book.asks(5)
         if p.is_ask:
-            ask = touch_excluding(asks, own_price, own_size)
+            ask = touch_excluding(asks, own)
             bid = bids[0][0] if bids else None
         else:
-            bid = touch_excluding(bids, own_price, own_size)
+            bid = touch_excluding(bids, own)
             ask = asks[0][0] if asks else None
         if self.arrival_mid_i is None and bids and asks:
             self.arrival_mid_i = (bids[0][0] + asks[0][0]) // 2
@@ -454,10 +473,11 @@ class TrackingLimit:
         p = self.params
         md = self._m.market_data
         book = md.book(p.venue, p.symbol)
-        levels = (book.asks(1) if p.is_ask else book.bids(1)) if book is not None else []
-        alone = bool(levels) and levels[0][0] == child.price_i and levels[0][1] <= child.remaining_i
-        if not levels or (levels and _beyond(p.is_ask, child.price_i, levels[0][0])):
+        levels = book.asks(1) if p.is_ask else book.bids(1)
+        if not levels or _beyond(p.is_ask, child.price_i, levels[0][0]):
             alone = True  # the book has not caught up with our child yet: it is the best price
+        else:
+            alone = levels[0][0] == child.price_i and levels[0][1] <= self._own_levels().get(child.price_i, 0)
         bound = None
         if p.max_chase_ticks is not None and self.start_price_i is not None:
             tick = md.market(p.venue, p.symbol).tick_i
@@ -471,6 +491,11 @@ class TrackingLimit:
             limit_price_i=p.limit_price_i,
             max_bound_i=bound,
         )
+
+    def _must_repair(self, child: Any) -> bool:
+        """The child's price breaks the (moved) limit: no back-off may delay fixing that."""
+        limit = self.params.limit_price_i
+        return limit is not None and _beyond(self.is_ask, child.price_i, limit)
 
     def _note_clamp(self, quote: Quote) -> None:
         clamped = quote.clamp is Clamp.LIMIT
@@ -564,11 +589,16 @@ class TrackingLimit:
             except NotImplementedError:
                 pass  # the venue cannot amend after all: cancel and replace below
             except (VenueError, ValueError, TimeoutError) as exc:
-                # the child may have filled or gone; find out before doing anything else
+                # the order service has asked the venue already: a filled or vanished child is
+                # final now, an unanswered one UNKNOWN (resolved before anything else); a refused
+                # amend leaves it resting, and the next try waits a little longer
+                self._amend_failures += 1
+                backoff = min(_RETRY_MAX_MS, _RETRY_BASE_MS << min(self._amend_failures - 1, 8))
+                self._retry_at_ms = now + backoff
                 self._event("amend_failed", f"amend {old} → {quote.price_i} failed: {exc}")
-                self._unclear_since.setdefault(child.client_order_index, now)
                 return
             else:
+                self._amend_failures = 0
                 self._event(
                     "repriced", f"repriced {old} → {quote.price_i}: {why}", old=old, new=quote.price_i, why=why
                 )
@@ -647,7 +677,10 @@ class TrackingLimit:
         if not await self._pull_all():
             self._finish(EndReason.ERROR, note="could not confirm the child's cancel at timeout")
             return
-        if p.end_action in (EndAction.CROSS_MARKET, EndAction.CROSS_IOC) and self.ledger.remainder_i > 0:
+        crossing = p.end_action in (EndAction.CROSS_MARKET, EndAction.CROSS_IOC)
+        if crossing and self.state is ChaseState.PAUSED:
+            self._event("timeout", "paused at the timeout: the remainder is not crossed")
+        elif crossing and self.ledger.remainder_i > 0:
             await self._cross()
         if self.ledger.remainder_i == 0:
             reason = EndReason.FILLED
@@ -747,7 +780,6 @@ class TrackingLimit:
             arrival_mid_i=self.arrival_mid_i,
             start_price_i=self.start_price_i,
             reprices=self.reprices,
-            children=[c.client_order_index for c in self.children],
         )
         return record
 
@@ -892,6 +924,10 @@ class TrackingLimitManager:
         """Chases not yet ended, oldest first."""
         return [c for c in self.chases.values() if not c.is_done]
 
+    def chases_on(self, venue: str, symbol: str) -> list[TrackingLimit]:
+        """Active chases on one market."""
+        return self._by_market.get((venue, symbol), [])
+
     def get(self, chase_id: str) -> TrackingLimit | None:
         return self.chases.get(chase_id)
 
@@ -966,12 +1002,20 @@ class TrackingLimitManager:
         chase.arrival_mid_i = saved.get("arrival_mid_i")
         chase.start_price_i = saved.get("start_price_i")
         chase.reprices = saved.get("reprices", 0)
+        if record.get("state") == ChaseState.PAUSED:
+            chase.state = ChaseState.PAUSED
         known = {o.client_order_index: o for o in self.orders.orders if o.parent_id == chase.id}
-        for coi in saved.get("children", []):
-            if coi not in known and self.orders.get(params.venue, coi) is not None:
-                known[coi] = self.orders.get(params.venue, coi)
+        last = record.get("child_client_order_index")
+        if last is not None and last not in known and self.orders.get(params.venue, last) is not None:
+            known[last] = self.orders.get(params.venue, last)
         chase.children = [known[c] for c in sorted(known)]
         chase._sync_fills()
+        missing = (record.get("filled_i") or 0) - chase.filled_i
+        if missing > 0:
+            # children the order journal no longer holds: the parent's own count still stands,
+            # so the remainder can never grow back and overfill
+            chase.ledger.report(-1, missing, record.get("avg_price_i") or 0)
+            log.warning("chase %s: %s filled by children not found after restart", chase.id, missing)
         return chase
 
     def _on_book(self, venue: str, symbol: str) -> None:

@@ -136,15 +136,19 @@ def test_pricing_never_breaks_the_limit_the_chase_bound_or_post_only(
 
 
 def test_touch_excluding_skips_a_level_that_is_ours_alone():
-    assert touch_excluding([(1000, 3), (995, 7)], 1000, 3) == 995
+    assert touch_excluding([(1000, 3), (995, 7)], {1000: 3}) == 995
 
 
 def test_touch_excluding_keeps_a_level_we_share():
-    assert touch_excluding([(1000, 10), (995, 7)], 1000, 3) == 1000
+    assert touch_excluding([(1000, 10), (995, 7)], {1000: 3}) == 1000
+
+
+def test_touch_excluding_skips_every_level_of_ours_not_only_the_best():
+    assert touch_excluding([(1005, 2), (1000, 3), (995, 7)], {1005: 2, 1000: 3}) == 995
 
 
 def test_touch_excluding_returns_none_when_only_we_rest():
-    assert touch_excluding([(1000, 3)], 1000, 3) is None
+    assert touch_excluding([(1000, 3)], {1000: 3}) is None
 
 
 def test_a_child_alone_at_the_best_price_is_not_stepped_back():

@@ -425,3 +425,71 @@ async def test_wait_done_times_out_on_the_runtime_clock(clock):
     chase = await started(desk)
     with pytest.raises(TimeoutError):
         await desk.drive(chase.wait_done(timeout=1))
+
+
+async def test_two_chases_on_one_side_do_not_leapfrog_each_other(clock):
+    desk = await desk_for(clock)
+    first = await started(desk, offset_ticks=-1)
+    await clock.advance(0.2)
+    second = await started(desk, offset_ticks=-1)
+    await clock.advance(2)
+    assert first.price_i == second.price_i == BID + 1
+    assert first.reprices == second.reprices == 0
+
+
+async def test_a_paused_chase_does_not_cross_at_its_timeout(clock):
+    desk = await desk_for(clock)
+    log = calls(desk)
+    chase = await started(desk, timeout_s=1, end_action="cross_market")
+    chase.pause()
+    assert await desk.run_until_done(chase, max_s=3)
+    assert chase.end_reason is EndReason.TIMEOUT
+    assert "submit_market_order" not in [c[1] for c in log]
+    assert not desk.engine.open_orders()
+
+
+async def test_cancel_ends_a_chase_whose_task_was_stopped(clock):
+    desk = await desk_for(clock)
+    chase = await started(desk)
+    await desk.tracking.stop()
+    await desk.drive(chase.cancel())
+    assert chase.end_reason is EndReason.CANCELLED
+    assert not desk.engine.open_orders()
+
+
+async def test_a_refused_amend_is_retried_after_a_back_off(clock):
+    desk = await desk_for(clock, venue_amend="safe")
+    log = calls(desk)
+    chase = await started(desk)
+    desk.connector.inject_reject(count=1)
+    desk.engine.set_mid(VENUE_SYMBOL, 650_100)
+    await clock.advance(0.01)
+    assert any(e.kind == "amend_failed" for e in chase.events)
+    assert chase.child.state is OrderStatus.OPEN
+    await clock.advance(0.5)
+    assert chase.price_i == 650_095
+    assert [c[1] for c in log].count("modify_order") == 2
+
+
+class RecordOnlyJournal:
+    """A journal that kept the parent but none of its children."""
+
+    def __init__(self, records):
+        self.records = records
+
+    def save_parent(self, *args, **kw):
+        pass
+
+    def load_parents(self, live_only=True):
+        return self.records
+
+
+async def test_a_restored_parent_never_forgets_fills_whose_children_are_gone(clock):
+    params = {"venue": "sim", "symbol": SYMBOL, "is_ask": False, "size_i": 100, "end_action": "cancel"}
+    journal = RecordOnlyJournal([{"parent_id": "tl-old", "params": params, "state": "RUNNING", "filled_i": 60,
+                                  "avg_price_i": BID, "child_client_order_index": None}])
+    desk = await desk_for(clock, journal=journal)
+    [chase] = await desk.tracking.restore()
+    await clock.advance(0.5)
+    assert chase.filled_i == 60
+    assert chase.child.size_i == 40

@@ -148,3 +148,34 @@ async def test_randomized_restarts_keep_fills_and_never_overfill(clock, tmp_path
         assert engine.open_orders() == [], seed
         await rt2.stop()
     assert restored >= 10  # most runs really were interrupted mid-chase
+
+
+async def test_a_paused_chase_stays_paused_after_a_restart(clock, tmp_path):
+    engine, path = quiet_engine(clock), tmp_path / "j.sqlite3"
+    rt = await runtime_on(engine, clock, path)
+    chase = await rt.tracking.start("sim", SYMBOL, is_ask=False, size_i=100)
+    await clock.advance(0.1)
+    chase.pause()
+    await clock.advance(0.5)
+    await rt.stop()
+    rt2 = await runtime_on(engine, clock, path)
+    await clock.advance(1)
+    again = rt2.tracking.get(chase.id)
+    assert again.state is ChaseState.PAUSED and engine.open_orders() == []
+    again.resume()
+    await clock.advance(0.5)
+    assert again.price_i == BID
+    await rt2.stop()
+
+
+async def test_the_kill_switch_ends_every_chase_and_leaves_nothing_resting(clock, tmp_path):
+    engine = quiet_engine(clock)
+    rt = await runtime_on(engine, clock, tmp_path / "j.sqlite3")
+    a = await rt.tracking.start("sim", SYMBOL, is_ask=False, size_i=100)
+    b = await rt.tracking.start("sim", SYMBOL, is_ask=True, size_i=100)
+    await clock.advance(0.1)
+    report = await rt.kill_switch()
+    assert report.chases_stopped == 2
+    assert a.end_reason is b.end_reason is EndReason.CANCELLED
+    assert engine.open_orders() == []
+    await rt.stop()

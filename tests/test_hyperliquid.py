@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ import pytest
 from connector import hyperliquid_wire as wire
 from connector.errors import (
     AuthError,
+    ConfigError,
     InsufficientMargin,
     InvalidOrder,
     OrderRejected,
@@ -23,7 +25,7 @@ from connector.errors import (
 from connector.factory import create_connector
 from connector.hyperliquid import HyperliquidConnector
 from connector.interface import EVENT_KINDS, ConnectionState, OrderStatus
-from connector.keys import load_key_file
+from connector.keys import Secret, load_key_file
 from connector.scaling import str_to_scaled
 from tests.fakes.hyperliquid import NO_CLOID_BASE, FakeHyperliquid
 
@@ -352,3 +354,17 @@ async def test_an_order_placed_elsewhere_without_a_cloid_is_listed_and_cancellab
     assert (await venue.connector.get_order("BTC", -oid)).status is OrderStatus.OPEN
     await venue.connector.cancel_by_client_id("BTC", -oid)
     assert await venue.connector.get_open_orders() == []
+
+
+def test_creating_the_venue_without_its_extra_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "eth_account", None)
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[hyperliquid\]'"):
+        HyperliquidConnector(base_url="http://127.0.0.1:1")
+
+
+def test_a_key_file_without_a_usable_private_key_is_refused_without_echoing_it():
+    with pytest.raises(ConfigError, match="private_key"):
+        HyperliquidConnector(keys={"account_address": "0x" + "1" * 40})
+    with pytest.raises(ConfigError, match="not a valid") as caught:
+        HyperliquidConnector(keys={"private_key": Secret("0xnot-a-key-at-all")})
+    assert "not-a-key" not in str(caught.value)

@@ -76,6 +76,7 @@ class SimConnector(BaseConnector):
         self._faults: list[tuple[str, str]] = []
         self._md_symbols: set[str] = set()
         self._stream_up = False
+        self._requests_down = False
         self._runner: asyncio.Task[None] | None = None
         self._dms: asyncio.Task[None] | None = None
         self._reconnect: asyncio.Task[None] | None = None
@@ -144,13 +145,17 @@ class SimConnector(BaseConnector):
         """The next ``count`` changing requests reach the venue, but their responses are lost (``VenueError``)."""
         self._faults.extend([("drop", "")] * count)
 
-    def disconnect(self, duration_s: float | None = 1.0, reason: str = "connection lost (injected)") -> None:
+    def disconnect(
+        self, duration_s: float | None = 1.0, reason: str = "connection lost (injected)", *, requests: bool = False
+    ) -> None:
         """Drop the streams now; every event until the reconnect is lost, not delayed.
 
-        ``duration_s=None`` stays down until ``reconnect()``.  After reconnecting the venue sends
-        fresh book snapshots (next step), positions and margin, like a resubscribe would.
+        ``duration_s=None`` stays down until ``reconnect()``.  With ``requests=True`` requests fail
+        too (``VenueError``, nothing reaches the venue) for the same time.  After reconnecting the
+        venue sends fresh book snapshots (next step), positions and margin, like a resubscribe would.
         """
         self._stream_up = False
+        self._requests_down = requests
         self.set_connection(STREAM, ConnectionState.DISCONNECTED, reason)
         if self._reconnect is not None:
             self._reconnect.cancel()
@@ -168,6 +173,7 @@ class SimConnector(BaseConnector):
             return
         self.set_connection(STREAM, ConnectionState.CONNECTING)
         self._stream_up = True
+        self._requests_down = False
         self.engine.subscribe(self._on_engine_event, self._md_symbols)
         self.set_connection(STREAM, ConnectionState.CONNECTED)
         for pos in self.engine.positions():
@@ -187,6 +193,8 @@ class SimConnector(BaseConnector):
             fault = self._take_fault("reject", "drop")
         elif kind == "cancel":
             fault = self._take_fault("cancel_reject", "drop")
+        if self._requests_down:
+            raise VenueError("sim: not connected (injected outage); the request was not sent")
         latency_ms = self.latency_ms + (self._jitter.random() * self.jitter_ms if self.jitter_ms else 0.0)
         half_s = latency_ms / 2000
         if half_s > 0:

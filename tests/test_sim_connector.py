@@ -241,3 +241,13 @@ async def test_each_event_is_delivered_once_after_subscribing_market_data(sim):
     await sim.subscribe_market_data(["ETH-PERP"])
     await rest_bid(sim, 1)
     assert [o.client_order_index for o in sim.events["order"]] == [1]
+
+
+async def test_an_outage_can_take_requests_down_too(sim, clock):
+    sim.disconnect(1.0, requests=True)
+    with pytest.raises(VenueError, match="not connected"):
+        await rest_bid(sim, 1)
+    assert sim.engine.open_orders() == []
+    await clock.advance(1.0)
+    await rest_bid(sim, 2)
+    assert [o.client_order_index for o in await sim.get_open_orders()] == [2]

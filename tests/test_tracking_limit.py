@@ -488,7 +488,8 @@ async def test_a_restored_parent_never_forgets_fills_whose_children_are_gone(clo
     params = {"venue": "sim", "symbol": SYMBOL, "is_ask": False, "size_i": 100, "end_action": "cancel"}
     journal = RecordOnlyJournal([{"parent_id": "tl-old", "params": params, "state": "RUNNING", "filled_i": 60,
                                   "avg_price_i": BID, "child_client_order_index": None}])
-    desk = await desk_for(clock, journal=journal)
+    desk = await desk_for(clock)
+    desk.tracking.journal = journal
     [chase] = await desk.tracking.restore()
     await clock.advance(0.5)
     assert chase.filled_i == 60

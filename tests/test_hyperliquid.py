@@ -368,3 +368,18 @@ def test_a_key_file_without_a_usable_private_key_is_refused_without_echoing_it()
     with pytest.raises(ConfigError, match="not a valid") as caught:
         HyperliquidConnector(keys={"private_key": Secret("0xnot-a-key-at-all")})
     assert "not-a-key" not in str(caught.value)
+
+
+async def test_a_price_signed_with_a_trailing_zero_is_refused_like_a_bad_signature(venue):
+    """The venue hashes the number text it re-serializes ("65000"), not the one sent ("65000.0")."""
+    price = wire.to_wire(await venue.bid_below(), 1) + ".0"
+    order = wire.order_wire(0, True, price, "0.001", False, "Gtc", wire.cloid_from_index(9))
+    action = wire.order_action([order])
+    nonce = venue.connector.nonces.next(venue.connector.clock.now_ms())
+    sig = wire.sign_l1_action(venue.fake.agent, action, nonce, is_mainnet=False)
+    body = {"action": action, "nonce": nonce, "signature": sig, "vaultAddress": None}
+    async with httpx.AsyncClient(base_url=venue.fake.base_url) as http:
+        answer = (await http.post("/exchange", json=body)).json()
+    assert answer["status"] == "err"
+    assert answer["response"].startswith("User or API Wallet 0x")
+    assert venue.fake.agent.address.lower() not in answer["response"]

@@ -68,7 +68,8 @@ async def race_run(seed: int, *, amend_policy: str = "fill_safe") -> RunResult:
     rng = random.Random(seed)
     clock = VirtualClock()
     latency = rng.choice([0, 0, 2, 10, 30, 80])
-    desk = await Desk(clock, seed=seed % 97, latency_ms=latency, quiet=rng.random() < 0.5, venue_amend=rng.choice(["safe", "plain", "none"]),
+    desk = await Desk(clock, seed=seed % 97, latency_ms=latency, jitter_ms=rng.choice([0, 0, 5, 30]),
+                      quiet=rng.random() < 0.5, venue_amend=rng.choice(["safe", "plain", "none"]),
                       actions_per_s=rng.choice([5, 20, 50]), amend=amend_policy).start()
     result = RunResult(seed)
     chase_ref: list = []
@@ -118,7 +119,7 @@ async def race_run(seed: int, *, amend_policy: str = "fill_safe") -> RunResult:
         elif r < 0.58:
             conn.inject_cancel_reject()
         elif r < 0.60:
-            conn.disconnect(rng.choice([0.05, 0.3, 1.0]))
+            conn.disconnect(rng.choice([0.05, 0.3, 1.0]), requests=rng.random() < 0.5)
         elif r < 0.62:
             chase.pause()
         elif r < 0.66:

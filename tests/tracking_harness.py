@@ -103,6 +103,7 @@ class Desk:
         *,
         seed: int = 7,
         latency_ms: float = 0,
+        jitter_ms: float = 0,
         venue_amend: str = "safe",
         engine: SimEngine | None = None,
         quiet: bool = False,
@@ -114,7 +115,7 @@ class Desk:
         self.clock = clock
         self.engine = engine or SimEngine(seed, clock=clock, markets=[QUIET_BTC] if quiet else None)
         cls = FillSafeSimConnector if venue_amend == "safe" else SimConnector
-        self.connector = cls(engine=self.engine, clock=clock, latency_ms=latency_ms)
+        self.connector = cls(engine=self.engine, clock=clock, latency_ms=latency_ms, jitter_ms=jitter_ms)
         if venue_amend == "none":
             self.connector.capabilities = frozenset(self.connector.capabilities - {"amend"})
         self.md = MarketDataService(clock)

@@ -305,7 +305,7 @@ class OrderService:
         if price_i <= 0:
             raise InvalidOrder(f"limit price must be positive, got {price_i}")
         order = self._prepare(venue, symbol, "limit", is_ask, size_i, price_i, post_only, reduce_only, parent_id)
-        conn = self.connectors[venue]
+        conn = self._conn(venue)
         return await self._send(
             order,
             conn.submit_limit_order(
@@ -330,7 +330,7 @@ class OrderService:
         parent_id: str | None = None,
     ) -> Order:
         order = self._prepare(venue, symbol, "market", is_ask, size_i, 0, False, reduce_only, parent_id)
-        conn = self.connectors[venue]
+        conn = self._conn(venue)
         return await self._send(
             order,
             conn.submit_market_order(
@@ -401,7 +401,7 @@ class OrderService:
             self._transition(order, S.UNKNOWN, "submit interrupted before the venue answered")
             raise
         order.request_inflight = ""
-        if "async_ack" in getattr(self.connectors[order.venue], "capabilities", ()):
+        if "async_ack" in getattr(self._conn(order.venue), "capabilities", ()):
             # The venue only queued the request (Lighter's sendTx): the order stays SUBMITTING
             # until the stream or a status query says what became of it, and the id the
             # venue assigns arrives with that update.  The reconciler's heartbeat settles
@@ -428,7 +428,7 @@ class OrderService:
         """
         if order.is_final or order.state == S.NEW:
             return order
-        conn = self.connectors[order.venue]
+        conn = self._conn(order.venue)
         order.request_inflight = "cancel"
         self._transition(order, S.CANCELLING, "cancel requested")
         try:
@@ -503,7 +503,7 @@ class OrderService:
         an order that is not resting, and the venue's error when it refuses or does not
         answer (the order then says so: unchanged with the reason, or UNKNOWN).
         """
-        conn = self.connectors[order.venue]
+        conn = self._conn(order.venue)
         if "amend" not in getattr(conn, "capabilities", frozenset()):
             raise AmendNotSupported(f"{order.venue} cannot amend orders in place; cancel and replace instead")
         if order.state not in (S.OPEN, S.PARTIALLY_FILLED):
@@ -569,7 +569,7 @@ class OrderService:
         venue that still lists the order take it from CANCELLING back to resting.  A venue that has no record of an order we never saw acknowledged means it was
         never placed (REJECTED); otherwise the order stays or becomes UNKNOWN with why.
         """
-        conn = self.connectors[order.venue]
+        conn = self._conn(order.venue)
         try:
             snap = await asyncio.wait_for(
                 conn.get_order(order.venue_symbol, order.client_order_index), self.request_timeout_s
@@ -758,6 +758,14 @@ class OrderService:
     def _set_order_id(self, order: Order, order_id: str) -> None:
         order.order_id = order_id
         self._by_order_id[(order.venue, order_id)] = order
+
+    def _conn(self, venue: str) -> IConnector:
+        conn = self.connectors.get(venue)
+        if conn is None:
+            raise InvalidOrder(
+                f"venue {venue!r} is not connected; connected venues: {', '.join(self.connectors) or 'none'}"
+            )
+        return conn
 
     def _venue_symbol(self, venue: str, symbol: str) -> str:
         if self.market_data is None:

@@ -338,3 +338,10 @@ async def test_an_adopted_order_far_ahead_does_not_drag_the_counter_towards_the_
     svc.ingest_update("fake", OrderSnapshot("BTC", first.client_order_index + 3, "y", False, 1, 1, 0, S.OPEN))
     nxt = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=1, price_i=1)
     assert nxt.client_order_index == first.client_order_index + 4
+
+
+async def test_cancelling_an_order_on_a_venue_no_longer_connected_is_a_clear_error(svc):
+    stale = Order("gone", "BTC", "BTC", 5, False, "limit", 1, 1, state=S.OPEN)
+    svc.load([stale])
+    with pytest.raises(ValueError, match="'gone' is not connected"):
+        await svc.cancel(stale)

@@ -118,3 +118,28 @@ def test_random_update_sequences_never_move_an_order_backwards(history, data):
         )
 
     asyncio.run(run())
+
+
+@settings(max_examples=60, deadline=None)
+@given(steps=st.lists(st.one_of(st.just("allocate"), st.just("restart"), st.integers(-5_000, 5_000)), max_size=40))
+def test_client_order_indices_stay_unique_and_increasing_across_restarts_and_clock_jumps(steps):
+    from execution.order_service import MAX_CLIENT_ORDER_INDEX, ClientOrderIndexAllocator
+
+    class Clock:
+        now = 1_700_000_000_000
+
+        def now_ms(self):
+            return self.now
+
+    clock, journal = Clock(), Journal(":memory:")
+    alloc = ClientOrderIndexAllocator(clock, journal)
+    seen: list[int] = []
+    for step in steps:
+        if step == "allocate":
+            seen.append(alloc.allocate("sim"))
+        elif step == "restart":
+            alloc = ClientOrderIndexAllocator(clock, journal)
+        else:
+            clock.now += step  # wall clocks jump, both ways
+    assert seen == sorted(set(seen))
+    assert all(1 <= i <= MAX_CLIENT_ORDER_INDEX for i in seen)

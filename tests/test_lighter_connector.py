@@ -156,7 +156,10 @@ async def test_dropped_socket_reconnects_resubscribes_and_reconciles(lighter, fa
     await until(lambda: conn.reconnects == 1 and conn.connection_state["lighter"] is ConnectionState.CONNECTED)
     states = [e.state for e in rec.events["connection"]]
     assert ConnectionState.DISCONNECTED in states and states[-1] is ConnectionState.CONNECTED
-    assert [c for c, _ in fake.subscribes].count(f"account_all_orders/{fake.account_index}") == account_subs + 1
+    # the resubscriptions go out just after CONNECTED is announced: wait for them, then for no more
+    channel = f"account_all_orders/{fake.account_index}"
+    await until(lambda: [c for c, _ in fake.subscribes].count(channel) >= account_subs + 1)
+    assert [c for c, _ in fake.subscribes].count(channel) == account_subs + 1
     snap = await conn.get_order("BTC", 42)
     assert (snap.status, snap.filled_i) == (OrderStatus.FILLED, 20)
     assert {p.symbol: p.size_i for p in await conn.get_positions()}["BTC"] == 20

@@ -208,9 +208,13 @@ class Journal:
     # -- runs ------------------------------------------------------------------------------
 
     def start_run(self, ts_ms: int | None = None) -> int:
-        cur = self._db.execute(
-            "INSERT INTO runs (started_ms, pid) VALUES (?, ?)", (ts_ms if ts_ms is not None else _now_ms(), os.getpid())
-        )
+        try:
+            cur = self._db.execute(
+                "INSERT INTO runs (started_ms, pid) VALUES (?, ?)",
+                (ts_ms if ts_ms is not None else _now_ms(), os.getpid()),
+            )
+        except sqlite3.Error as exc:
+            raise JournalError(f"cannot write to the journal {self.path}: {exc}") from exc
         return int(cur.lastrowid or 0)
 
     def end_run(self, run_id: int, ts_ms: int | None = None) -> None:

@@ -41,6 +41,8 @@ log = logging.getLogger(__name__)
 STREAM = "hyperliquid"
 WEIGHT_PER_S = 20
 """The venue allows 1200 request weight a minute per IP."""
+HISTORY_MARGIN_MS = 60_000
+"""Snapshot fills older than the start minus this are history (the account snapshot covers them)."""
 _INFO_WEIGHT = {"l2Book": 2, "allMids": 2, "clearinghouseState": 2, "orderStatus": 2}
 """Every other ``/info`` request weighs 20; an action 1 (+1 per 40 orders in a batch)."""
 _AUTH_HINTS = ("does not exist", "Must deposit before performing actions")
@@ -98,6 +100,7 @@ class HyperliquidConnector(BaseConnector):
         self._md: set[str] = set()
         self._positions: set[str] = set()
         self.venue_errors: list[Any] = []
+        self._history_before_ms = 0
 
     def _load_keys(self, keys: dict[str, Any]) -> None:
         secret = keys.get("private_key")
@@ -135,6 +138,7 @@ class HyperliquidConnector(BaseConnector):
                 backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s, max_frame_bytes=2**24,
             )  # fmt: skip
         await self.list_markets()
+        self._history_before_ms = self.clock.now_ms() - HISTORY_MARGIN_MS
         await self.start_streams()
         self._pinger = asyncio.create_task(self._ping(), name="hyperliquid-ping")
         self.started = True
@@ -309,8 +313,10 @@ class HyperliquidConnector(BaseConnector):
                     wire.parse_order(order, raw["status"], m, int(raw.get("statusTimestamp") or now), self._coi_of_oid),
                 )
         elif channel == "userFills":
+            # a snapshot repeats up to 2000 old fills: pass on only those since shortly before we started
+            since = self._history_before_ms if data.get("isSnapshot") else 0
             for raw in data["fills"]:
-                if raw["coin"] in self._markets:
+                if raw["coin"] in self._markets and int(raw["time"]) >= since:
                     self.emit("fill", wire.parse_fill(raw, self._markets[raw["coin"]], self._coi_of_oid))
         elif channel == "clearinghouseState":
             self._on_account(data["clearinghouseState"], now)

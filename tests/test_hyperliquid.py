@@ -24,7 +24,7 @@ from connector.errors import (
 )
 from connector.factory import create_connector
 from connector.hyperliquid import HyperliquidConnector
-from connector.interface import EVENT_KINDS, ConnectionState, OrderStatus
+from connector.interface import EVENT_KINDS, ConnectionState, Fill, OrderStatus
 from connector.keys import Secret, load_key_file
 from connector.scaling import str_to_scaled
 from tests.fakes.hyperliquid import NO_CLOID_BASE, FakeHyperliquid
@@ -383,3 +383,21 @@ async def test_a_price_signed_with_a_trailing_zero_is_refused_like_a_bad_signatu
     assert answer["status"] == "err"
     assert answer["response"].startswith("User or API Wallet 0x")
     assert venue.fake.agent.address.lower() not in answer["response"]
+
+
+async def test_old_fills_in_the_first_fills_snapshot_are_history_not_events(venue, tmp_path):
+    recent = {**venue.fake._fill_payload(_fake_fill(venue.fake.clock.now_ms(), "901")), "cloid": None}
+    old = {**recent, "tid": 900, "time": venue.fake.clock.now_ms() - 3_600_000}
+    venue.fake.fills.extend([old, recent])
+    keys = load_key_file(venue.fake.write_key_file(tmp_path / "late.toml"), venue="hyperliquid")
+    late = Venue(venue.fake, HyperliquidConnector(base_url=venue.fake.base_url, keys=keys, **FAST))
+    await late.connector.start()
+    try:
+        await late.wait("fill", lambda f: f.trade_id == "901")
+        assert [f.trade_id for f in late.events["fill"]] == ["901"]
+    finally:
+        await late.connector.stop()
+
+
+def _fake_fill(ts_ms: int, trade_id: str) -> Fill:
+    return Fill("BTC", 1, "5", trade_id, False, 650_000, 100, 1, False, ts_ms)

@@ -90,3 +90,19 @@ async def test_a_tracking_limit_chases_the_touch_by_amending_and_fills(live):
     await chase.wait_done(timeout=3)
     assert chase.filled_i == 100
     assert not [a for a in fake.actions if a["type"] in ("cancel", "cancelByCloid")]
+
+
+async def test_the_runtime_chase_cancels_and_replaces_because_modify_is_not_fill_safe(live):
+    fake, runtime = live
+    assert "amend_fill_safe" not in runtime.connectors[VENUE].capabilities
+    chase = await runtime.tracking.start(VENUE, "BTC", is_ask=False, size_i=100, min_reprice_interval_ms=0)
+    await _until(lambda: len(runtime.orders.open_orders(VENUE)) == 1)
+    (first,) = runtime.orders.open_orders(VENUE)
+    fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") + 200)
+    await _until(lambda: first.is_final and len(runtime.orders.open_orders(VENUE)) == 1)
+    (second,) = runtime.orders.open_orders(VENUE)
+    assert second.price_i > first.price_i and first.state is OrderStatus.CANCELLED
+    assert not any(a["type"] == "batchModify" for a in fake.actions)
+    fake.engine.trade_through("BTC", is_ask=True, price_i=second.price_i, size_i=100)
+    await chase.wait_done(timeout=3)
+    assert chase.filled_i == 100

@@ -74,11 +74,8 @@ class HyperliquidConnector(BaseConnector):
         self.base_url = (base_url or (wire.TESTNET_URL if testnet else wire.MAINNET_URL)).rstrip("/")
         self.ws_url = ws_url or "ws" + self.base_url[4:] + "/ws"
         self.is_mainnet = self.base_url == wire.MAINNET_URL  # the SDK's rule: every other URL signs as testnet
-        self.request_timeout_s, self.stale_after_s, self.ping_interval_s = (
-            request_timeout_s,
-            stale_after_s,
-            ping_interval_s,
-        )
+        self.request_timeout_s = request_timeout_s
+        self.stale_after_s, self.ping_interval_s = stale_after_s, ping_interval_s
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
         self.vault_address = vault_address

@@ -52,6 +52,11 @@ from typing import Any
 from connector.interface import Fill, OrderStatus
 from execution.order_service import Order, Transition
 
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not on Windows
+    fcntl = None  # type: ignore[assignment]
+
 SCHEMA_VERSION = 1
 _APP_ID = 0x70657270  # "perp": marks the file as ours
 
@@ -116,7 +121,37 @@ def _now_ms() -> int:
 class Journal:
     def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
         self.path = Path(path) if path is not None else default_journal_path()
+        self._lock_fd: int | None = None
         self._db = self._open()
+        try:
+            self._lock()
+        except JournalError:
+            self._db.close()
+            raise
+
+    def _lock(self) -> None:
+        """Refuse a journal another process has open: two writers would hand out the same indices.
+
+        A POSIX record lock on a file beside the journal: the kernel drops it when the
+        holder dies, so a killed process never leaves a stale lock; one process may open
+        its journal twice (tests simulating a restart do).
+        """
+        if fcntl is None or str(self.path) == ":memory:":
+            return
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        try:
+            fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise JournalError(f"cannot create the journal lock {lock_path}: {exc.strerror or exc}") from exc
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as exc:
+            os.close(fd)
+            raise JournalError(
+                f"another perpdesk process is using the journal {self.path}: stop it first, or pass another "
+                "journal path (two processes on one journal would reuse client order indices)"
+            ) from exc
+        self._lock_fd = fd
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -187,6 +222,9 @@ class Journal:
             self._db.close()
         except sqlite3.Error:
             pass
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # releases the lock
+            self._lock_fd = None
 
     def _write(self, sql: str, args: tuple[Any, ...] = ()) -> None:
         try:

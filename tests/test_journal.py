@@ -166,3 +166,28 @@ async def test_every_transition_is_journaled_before_listeners_hear_of_it(tmp_pat
     svc.ingest_update("fake", Fill("BTC", order.client_order_index, None, "t1", False, 1000, 10, 0, True, 0))
     assert order.state == S.FILLED
     assert mismatches == []
+
+
+def test_a_journal_open_in_another_process_is_refused_until_that_process_ends(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "journal.sqlite3"
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys; from execution.journal import Journal; Journal(sys.argv[1]); print('open', flush=True); sys.stdin.read()",
+            str(path),
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    try:
+        assert holder.stdout.readline().strip() == b"open"
+        with pytest.raises(JournalError, match="another perpdesk process is using the journal"):
+            Journal(path)
+    finally:
+        holder.kill()
+        holder.wait(timeout=30)
+    Journal(path).close()  # a dead holder leaves no stale lock

@@ -6,8 +6,9 @@ UI hears of it.  WAL mode with ``synchronous=NORMAL`` survives a killed process;
 writes are single small rows, cheap enough to run on the event loop.
 
 Default file: ``platformdirs.user_data_dir("perpdesk")/journal.sqlite3``.  A file that
-cannot be opened or is not a healthy perpdesk journal raises ``JournalError`` naming
-the file and what to do; nothing is silently recreated.
+cannot be opened, is not a healthy perpdesk journal, or is open in another live
+process raises ``JournalError`` naming the file and what to do; nothing is silently
+recreated.
 
 API
 ---

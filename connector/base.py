@@ -116,6 +116,9 @@ class BaseConnector:
                 await client.aclose()
             except Exception:
                 log.exception("%s: closing %r failed", self.venue, client)
+        # a stopped connector can be started again with fresh transports
+        self.streams.clear()
+        self._http_clients.clear()
 
     async def start(self) -> None:
         self.started = True

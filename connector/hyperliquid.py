@@ -148,8 +148,6 @@ class HyperliquidConnector(BaseConnector):
             self._pinger = None
         await super().stop()
         self._stream = self._reads = self._actions = None
-        self.streams.clear()
-        self._http_clients.clear()
 
     @property
     def malformed_frames(self) -> int:

@@ -321,13 +321,16 @@ async def test_base_connector_reports_stream_state_as_connection_events_and_stop
     await connector.start_streams()
     await wait_until(lambda: got == [{}])
     assert connector.connection_state["public"] is ConnectionState.CONNECTED
+    with pytest.raises(ValueError, match="already supervised"):
+        connector.supervise_ws("public", url, on_message=got.append)
     await connector.stop()
     assert [e.state for e in events] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.STOPPED]
     assert {e.stream for e in events} == {"public"} and {e.venue for e in events} == {"testvenue"}
     assert client._client.is_closed
     assert connector.stream_malformed_frames() == 0
-    with pytest.raises(ValueError, match="already supervised"):
-        connector.supervise_ws("public", url, on_message=got.append)
+    # stopped, it can be set up and started again with fresh transports
+    assert connector.streams == {}
+    connector.supervise_ws("public", url, on_message=got.append)
 
 
 # -- http -----------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ import os
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from platformdirs import user_config_dir
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
@@ -75,6 +75,19 @@ class SimSettings(BaseModel):
     latency_ms: float = Field(default=0, ge=0)
 
 
+class TrackingSettings(BaseModel):
+    """Defaults for every tracking limit (``execution.tracking_limit.TrackingLimitManager``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    on_restart: Literal["resume", "cancel"] = "resume"
+    actions_per_s: int = Field(default=10, ge=1)
+    burst: int | None = Field(default=None, ge=1)
+    min_reprice_interval_ms: int = Field(default=200, ge=0)
+    stale_after_ms: int = Field(default=2_000, ge=1)
+    amend: Literal["fill_safe", "always", "never"] = "fill_safe"
+
+
 _config_path_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("perpdesk_config_path", default=None)
 
 
@@ -99,6 +112,11 @@ class Settings(BaseSettings):
     journal_path: Path | None = None
     risk: RiskSettings = Field(default_factory=RiskSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    reconcile_interval_s: float = Field(default=15, gt=0)
+    """How often the reconciler compares our orders, positions and margin with the venue's."""
+    journal_load_hours: float = Field(default=24, gt=0)
+    """Finished orders younger than this are loaded from the journal at start (live ones always are)."""
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
 

@@ -101,7 +101,7 @@ class Runtime:
 
         self.journal = Journal(self.journal_path or _setting(self.settings, "journal_path"))
         self.orders = OrderService(self.connectors, self.market_data, journal=self.journal, clock=self.clock)
-        keep_ms = int(_setting(self.settings, "journal_load_hours") or 24) * 3_600_000
+        keep_ms = int((_setting(self.settings, "journal_load_hours") or 24) * 3_600_000)
         self.orders.load(self.journal.load_orders(since_ms=self.clock.now_ms() - keep_ms))
 
     def _build_reconciler(self) -> None:

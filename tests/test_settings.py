@@ -212,3 +212,29 @@ def test_absent_command_line_values_do_not_mask_the_file(tmp_path):
 def test_journal_path_expands_the_home_directory(tmp_path):
     path = write(tmp_path / "c.toml", 'journal_path = "~/perpdesk/journal.sqlite"\n')
     assert Settings.load(path).journal_path == Path("~/perpdesk/journal.sqlite").expanduser()
+
+
+def test_tracking_and_reconcile_settings_reach_the_runtime(tmp_path):
+    from execution.runtime import Runtime
+
+    config = tmp_path / "config.toml"
+    config.write_text(
+        'reconcile_interval_s = 3\n[tracking]\non_restart = "cancel"\nactions_per_s = 4\namend = "never"\n'
+    )
+    settings = Settings.load(config_path=config, journal_path=tmp_path / "j.sqlite3")
+    runtime = Runtime.from_settings(settings)
+    try:
+        assert runtime.tracking.on_restart == "cancel"
+        assert runtime.tracking.actions_per_s == 4
+        assert runtime.tracking.amend == "never"
+        assert runtime.reconciler.interval_s == 3
+    finally:
+        runtime.journal.close()
+
+
+def test_a_bad_tracking_setting_is_one_clear_line(tmp_path):
+    config = tmp_path / "config.toml"
+    config.write_text('[tracking]\non_restart = "maybe"\n')
+    with pytest.raises(ConfigError, match=r"tracking\.on_restart") as info:
+        Settings.load(config_path=config)
+    assert "\n" not in str(info.value)

@@ -21,10 +21,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from connector import hyperliquid_wire as wire
 from connector.base import BaseConnector
@@ -548,4 +549,4 @@ def _parse_frame(raw: str | bytes) -> Any:
     """JSON, except the plain-text greeting the venue sends on connect."""
     if isinstance(raw, str) and raw.startswith("Websocket connection established"):
         return None
-    return json.loads(raw)
+    return orjson.loads(raw)

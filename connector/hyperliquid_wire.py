@@ -25,7 +25,7 @@ from connector.errors import (
     VenueError,
 )
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, MarketInfo, OrderSnapshot, OrderStatus, Position
-from connector.scaling import str_to_scaled
+from connector.scaling import scaler, str_to_scaled
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -276,7 +276,8 @@ def parse_meta(meta: dict[str, Any], ctxs: list[dict[str, Any]] | None = None) -
 
 
 def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[int, int], ...]:
-    return tuple((str_to_scaled(str(lv["px"]), pd), str_to_scaled(str(lv["sz"]), sd)) for lv in levels)
+    px, sz = scaler(pd), scaler(sd)
+    return tuple([(px(lv["px"]), sz(lv["sz"])) for lv in levels])
 
 
 _CANCELLED_WORDS = ("canceled", "Canceled", "scheduledCancel")

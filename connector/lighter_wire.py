@@ -8,12 +8,13 @@ index, so the native signer never reaches the network on its own.
 
 from __future__ import annotations
 
-import json
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
+
+import orjson
 
 from connector.errors import (
     AuthError,
@@ -36,7 +37,7 @@ from connector.interface import (
     Trade,
 )
 from connector.nonces import InvalidNonce
-from connector.scaling import decimal_to_scaled, str_to_scaled
+from connector.scaling import decimal_to_scaled, scaler, str_to_scaled
 
 INSTALL_HINT = "lighter-sdk is not installed: run pip install -e '.[lighter]'"
 
@@ -321,7 +322,8 @@ class BookChain:
                     side.pop(price_i, None)
 
     def _levels(self, raw: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
-        return tuple((_scaled(lv["price"], self.pd), _scaled(lv["size"], self.sd)) for lv in raw)
+        px, sz = scaler(self.pd), scaler(self.sd)
+        return tuple([(px(lv["price"]), sz(lv["size"])) for lv in raw])
 
     def apply(self, frame: dict[str, Any], *, snapshot: bool) -> BookUpdate | None:
         """Return the update to emit; None for an update before any snapshot; BookGap on a break."""
@@ -538,7 +540,7 @@ def account_events(
 
 def decode_frame(text: str | bytes) -> dict[str, Any]:
     """A websocket frame as a dict; ValueError for anything else (counted as malformed)."""
-    msg = json.loads(text)
+    msg = orjson.loads(text)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")
     return msg

@@ -40,11 +40,22 @@ class CachedScaler:
     def __call__(self, text: str) -> int:
         value = self._cache.get(text)
         if value is None:
-            value = str_to_scaled(text, self.decimals)
+            value = str_to_scaled(text if isinstance(text, str) else str(text), self.decimals)
             if len(self._cache) >= self.max_entries:
                 self._cache.clear()
             self._cache[text] = value
         return value
+
+
+_SCALERS: dict[int, CachedScaler] = {}
+
+
+def scaler(decimals: int) -> CachedScaler:
+    """The shared memoised converter for ``decimals`` (the mapping is pure, so one per scale)."""
+    found = _SCALERS.get(decimals)
+    if found is None:
+        found = _SCALERS[decimals] = CachedScaler(decimals)
+    return found
 
 
 def decimal_to_scaled(value: Decimal | str | int, decimals: int) -> int:

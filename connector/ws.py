@@ -19,6 +19,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import WebSocketException
 
@@ -45,7 +46,7 @@ class WsSupervisor:
         on_message: MessageHandler,
         on_connect: ConnectHook | None = None,
         on_state: StateHook | None = None,
-        parse: Callable[[str | bytes], Any] = json.loads,
+        parse: Callable[[str | bytes], Any] = orjson.loads,
         name: str = "ws",
         clock: Clock | None = None,
         rng: random.Random | None = None,

@@ -51,7 +51,9 @@ async def _order_params(connector: Any, symbol: str) -> tuple[int, int]:
     return price_i, size_i
 
 
-async def _sequential(connector: Any, symbol: str, price_i: int, size_i: int, first_coi: int) -> tuple[list[float], list[float]]:
+async def _sequential(
+    connector: Any, symbol: str, price_i: int, size_i: int, first_coi: int
+) -> tuple[list[float], list[float]]:
     submits, cancels = [], []
     for i in range(SEQUENTIAL):
         coi = first_coi + i
@@ -102,7 +104,9 @@ def _raw_sim(harness: Any, price_i: int, size_i: int) -> list[float]:
     samples = []
     for i in range(RAW):
         t0 = time.perf_counter()
-        engine.place(symbol, client_order_index=900_000 + i, is_ask=False, price_i=price_i, size_i=size_i, tif="POST_ONLY")
+        engine.place(
+            symbol, client_order_index=900_000 + i, is_ask=False, price_i=price_i, size_i=size_i, tif="POST_ONLY"
+        )
         samples.append(time.perf_counter() - t0)
         engine.cancel(symbol, client_order_index=900_000 + i)
     return samples
@@ -171,11 +175,17 @@ async def _open_lighter(tmp: Path) -> AsyncIterator[Any]:
 
     fake = await FakeLighter(step_s=0.02).start()
     write_key_file(tmp / "lighter.toml", account_index=fake.account_index, api_key_index=fake.api_key_index)
-    options: dict[str, Any] = {"base_url": fake.base_url, "ws_url": fake.ws_url, "keys": load_key_file(tmp / "lighter.toml")}
+    options: dict[str, Any] = {
+        "base_url": fake.base_url,
+        "ws_url": fake.ws_url,
+        "keys": load_key_file(tmp / "lighter.toml"),
+    }
     if "requests_per_min" in inspect.signature(LighterConnector).parameters:
         options["requests_per_min"] = 1_000_000
     connector = LighterConnector(**options)
-    h = LoopbackHarness(venue="lighter", connector=connector, engine=fake.engine, symbol="BTC", engine_symbol="BTC-PERP")
+    h = LoopbackHarness(
+        venue="lighter", connector=connector, engine=fake.engine, symbol="BTC", engine_symbol="BTC-PERP"
+    )
     try:
         await connector.start()
         await connector.subscribe_market_data([h.symbol])
@@ -211,7 +221,9 @@ async def _venue(venue: str) -> list[Figure]:
             if venue == "sim":
                 raw, raw_name = _raw_sim(h, price_i, size_i), "engine.place"
             elif venue == "hyperliquid":
-                raw, refused = await _raw_http(connector.base_url, _signed_hyperliquid(connector, symbol, price_i, size_i), False)
+                raw, refused = await _raw_http(
+                    connector.base_url, _signed_hyperliquid(connector, symbol, price_i, size_i), False
+                )
                 raw_name = "raw httpx POST"
             else:
                 raw, refused = await _raw_http(
@@ -243,8 +255,12 @@ async def _venue(venue: str) -> list[Figure]:
             baseline=raw_p50,
             baseline_name=raw_name,
             note=f"baseline p99 {raw_p99:.3g} ms ({raw_note}); cancel p50 {cancel_p50:.3g} ms, p99 {cancel_p99:.3g} ms",
-            extra={"orders": len(seq), "cancel_p50_ms": cancel_p50, "cancel_p99_ms": cancel_p99,
-                   "baseline_p99_ms": raw_p99},
+            extra={
+                "orders": len(seq),
+                "cancel_p50_ms": cancel_p50,
+                "cancel_p99_ms": cancel_p99,
+                "baseline_p99_ms": raw_p99,
+            },
         ),
         Figure(
             "orders",

@@ -1,0 +1,365 @@
+"""Tick-to-screen and keypress-to-request, with the full console on screen.
+
+The venue is the fake Hyperliquid in its own process (``bench/screen_venue.py``), blasting
+``l2Book`` frames for BTC at 1k, 5k and 20k frames a second over a real loopback websocket.  The
+console is ``PerpdeskApp`` on a ``Runtime`` with the real Hyperliquid connector, headless in
+``run_test`` at 120×40 (Textual still composes every frame; only the terminal write is skipped).
+
+Instrumented from outside, in this process only (no hook in the console or the connector):
+
+- arrival: the connector's ``_on_book`` is wrapped; the time a frame enters it is its arrival,
+  and the sequence number the venue put in the best bid's ``n`` field identifies it;
+- painted: ``DepthLadder.update_book`` notes the newest sequence the ladder was handed, its
+  ``render_line`` notes that the compositor drew ladder rows, and the screen's
+  ``_compositor_refresh`` (the frame) records the time once the frame is composed.
+
+A frame's tick-to-screen is the time from its arrival to the first painted frame that shows
+it or a newer book.  Keypress-to-request: under the 5k load, type an order (``b``, ``tab``, a
+size) and time ``enter`` to the connector's ``submit_limit_order`` call and to the fake's
+receipt of the ``/exchange`` request (the fake reports its own monotonic clock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import bisect
+import contextlib
+import gc
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Figure, median, percentile
+
+RATES = (1_000, 5_000, 20_000)
+BLAST_S = 3.0
+WARMUP_S = 0.5
+DRAIN_S = 1.0
+MAX_DRAIN_S = 20.0
+PRESSES = 15
+SEQ_BASE = 1_000_000
+
+
+class Probe:
+    """Arrival and paint records, filled by the wrappers."""
+
+    def __init__(self) -> None:
+        self.arrivals: list[tuple[float, int, int]] = []
+        """(arrival time, sequence, venue send time in µs)"""
+        self.paints: list[tuple[float, int]] = []
+        """(frame composed, newest sequence shown)"""
+        self.latest = 0
+        self.handed = 0
+        self.drawn: int | None = None
+        self.submits: list[float] = []
+        self.compose_ms: list[float] = []
+        self.gc_ms: list[float] = []
+        self._gc_start = 0.0
+
+    def reset(self) -> None:
+        self.arrivals.clear()
+        self.paints.clear()
+        self.submits.clear()
+        self.compose_ms.clear()
+        self.gc_ms.clear()
+
+    def on_gc(self, phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            self._gc_start = time.perf_counter()
+        elif info.get("generation") == 2 or time.perf_counter() - self._gc_start > 0.005:
+            self.gc_ms.append((time.perf_counter() - self._gc_start) * 1000)
+
+    def where_time_went(self) -> str:
+        """The stalls behind a long tail: frame composition and garbage collection."""
+        compose = sorted(self.compose_ms)
+        parts = [f"composing a frame p50 {median(compose):.3g} ms, max {compose[-1]:.3g} ms" if compose else ""]
+        if self.gc_ms:
+            parts.append(
+                f"{len(self.gc_ms)} slow/full GC pauses up to {max(self.gc_ms):.3g} ms "
+                f"({len(gc.get_objects()):,} objects tracked)"
+            )
+        return "; ".join(p for p in parts if p)
+
+
+def instrument(app: Any, connector: Any, probe: Probe) -> None:
+    on_book = connector._on_book
+
+    def timed_on_book(data: dict[str, Any]) -> None:
+        t = time.perf_counter()
+        on_book(data)
+        try:
+            bid, ask = data["levels"][0][0], data["levels"][1][0]
+        except (KeyError, IndexError, TypeError):
+            return
+        seq = bid.get("n", 0)
+        if seq >= SEQ_BASE:
+            probe.arrivals.append((t, seq, ask.get("n", 0)))
+            probe.latest = seq
+
+    connector._on_book = timed_on_book
+
+    submit = connector.submit_limit_order
+
+    async def timed_submit(**kwargs: Any) -> str:
+        probe.submits.append(time.perf_counter())
+        return await submit(**kwargs)
+
+    connector.submit_limit_order = timed_submit
+
+    from console.ladder import DepthLadder
+
+    ladder = app.screen_stack[0].query_one("#ladder", DepthLadder)
+    update_book, render_line = ladder.update_book, ladder.render_line
+
+    def noted_update_book(data: Any) -> None:
+        probe.handed = probe.latest
+        update_book(data)
+
+    def noted_render_line(y: int) -> Any:
+        probe.drawn = probe.handed
+        return render_line(y)
+
+    ladder.update_book = noted_update_book
+    ladder.render_line = noted_render_line
+
+    screen = app.screen_stack[0]
+    compositor_refresh = screen._compositor_refresh
+
+    def timed_refresh() -> None:
+        t0 = time.perf_counter()
+        compositor_refresh()
+        t1 = time.perf_counter()
+        probe.compose_ms.append((t1 - t0) * 1000)
+        if probe.drawn is not None:
+            probe.paints.append((t1, probe.drawn))
+            probe.drawn = None
+
+    screen._compositor_refresh = timed_refresh
+    gc.callbacks.append(probe.on_gc)
+
+
+def tick_to_screen(probe: Probe, since: float) -> tuple[list[float], list[float], int]:
+    """Per arrival after ``since``: ms to the first paint showing it; ms from the venue's send; unpainted count."""
+    paint_times = [t for t, _ in probe.paints]
+    # the newest sequence shown by any paint at or after index i (paints are in time order)
+    best_after = [0] * (len(probe.paints) + 1)
+    for i in range(len(probe.paints) - 1, -1, -1):
+        best_after[i] = max(best_after[i + 1], probe.paints[i][1])
+    latencies, from_send, missed = [], [], 0
+    for t, seq, sent_us in probe.arrivals:
+        if t < since:
+            continue
+        i = bisect.bisect_left(paint_times, t)
+        while i < len(probe.paints) and probe.paints[i][1] < seq:
+            if best_after[i] < seq:
+                i = len(probe.paints)
+                break
+            i += 1
+        if i == len(probe.paints):
+            missed += 1
+            continue
+        latencies.append((paint_times[i] - t) * 1000)
+        from_send.append((paint_times[i] - sent_us / 1_000_000) * 1000)
+    return latencies, from_send, missed
+
+
+class Venue:
+    """The venue subprocess and its command pipe."""
+
+    def __init__(self, proc: asyncio.subprocess.Process) -> None:
+        self.proc = proc
+
+    @classmethod
+    async def start(cls, key_file: Path) -> tuple[Venue, str]:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.screen_venue", str(key_file),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )  # fmt: skip
+        venue = cls(proc)
+        hello = await venue.read()
+        return venue, hello["base_url"]
+
+    async def read(self, timeout: float = 30) -> dict[str, Any]:
+        assert self.proc.stdout is not None
+        line = await asyncio.wait_for(self.proc.stdout.readline(), timeout)
+        if not line:
+            raise RuntimeError("the venue process ended")
+        return json.loads(line)
+
+    async def send(self, command: dict[str, Any]) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps(command) + "\n").encode())
+        await self.proc.stdin.drain()
+
+    async def stop(self) -> None:
+        if self.proc.returncode is None:
+            self.proc.terminate()
+            try:
+                await asyncio.wait_for(self.proc.wait(), 5)
+            except TimeoutError:
+                self.proc.kill()
+                await self.proc.wait()
+
+
+def _figure(
+    rate: int, lat: list[float], from_send: list[float], missed: int, arrived: int, sent: int, paints: int, why: str
+) -> Figure:
+    seconds = BLAST_S - WARMUP_S
+    note = (
+        f"{arrived / BLAST_S:,.0f} frames/s reached the connector while {sent / BLAST_S:,.0f}/s were sent; "
+        f"{paints / BLAST_S:.0f} ladder paints/s; venue send → paint p50 {median(from_send):.3g} ms, "
+        f"p99 {percentile(from_send, 99):.3g} ms"
+    )
+    if missed:
+        note += f"; {missed} frames never painted"
+    note += f"; {why}"
+    return Figure(
+        "screen",
+        f"tick-to-screen at {rate // 1000}k frames/s",
+        median(lat),
+        "ms",
+        p99=percentile(lat, 99),
+        target="p99 ≤ 35 ms at 5k" if rate == 5_000 else "",
+        note=note,
+        extra={
+            "samples": len(lat),
+            "measured_s": seconds,
+            "arrived": arrived,
+            "sent": sent,
+            "paints": paints,
+            "send_to_paint_p50_ms": median(from_send),
+            "send_to_paint_p99_ms": percentile(from_send, 99),
+        },
+    )
+
+
+async def _keypresses(pilot: Any, probe: Probe, venue: Venue, runtime: Any) -> tuple[list[float], list[float], int]:
+    """Type an order, time ``enter`` to the connector's submit and to the fake's receipt."""
+    to_submit, pressed = [], []
+    await venue.send({"exchange_times": True})
+    before = len((await venue.read())["exchange_times"])
+    await venue.send({"blast": 5_000, "seconds": BLAST_S + PRESSES * 0.25})
+    await asyncio.sleep(WARMUP_S)
+    for _ in range(PRESSES):
+        await pilot.press("escape", "b", "tab", "ctrl+u", *"0.001")
+        probe.submits.clear()
+        t0 = time.perf_counter()
+        await pilot.press("enter")
+        deadline = time.perf_counter() + 2
+        while not probe.submits and time.perf_counter() < deadline:
+            await asyncio.sleep(0.0005)
+        if probe.submits:
+            pressed.append(t0)
+            to_submit.append((probe.submits[0] - t0) * 1000)
+        await asyncio.sleep(0.15)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(runtime.orders.cancel_all(), 2)
+    await venue.read(timeout=60)  # the blast's end
+    await venue.send({"exchange_times": True})
+    times = (await venue.read())["exchange_times"][before:]
+    to_venue = []
+    for t0 in pressed:
+        after = [t for t in times if t >= t0]
+        if after:
+            to_venue.append((after[0] - t0) * 1000)
+    return to_submit, to_venue, PRESSES - len(to_submit)
+
+
+async def _drained(probe: Probe) -> None:
+    """Wait until frames stop arriving (a backlog from a rate the console cannot keep up with drains)."""
+    await asyncio.sleep(DRAIN_S)
+    deadline = time.perf_counter() + MAX_DRAIN_S
+    seen = -1
+    while len(probe.arrivals) != seen and time.perf_counter() < deadline:
+        seen = len(probe.arrivals)
+        await asyncio.sleep(0.3)
+
+
+async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> Figure:
+    probe.reset()
+    started = time.perf_counter()
+    await venue.send({"blast": rate, "seconds": BLAST_S})
+    sent = (await venue.read(timeout=BLAST_S * 10))["sent"]
+    await _drained(probe)
+    lat, from_send, missed = tick_to_screen(probe, started + WARMUP_S)
+    paints = sum(1 for t, _ in probe.paints if t <= started + BLAST_S)
+    arrived = sum(1 for t, _, _ in probe.arrivals if t <= started + BLAST_S)
+    return _figure(rate, lat, from_send, missed, arrived, sent, paints, probe.where_time_went())
+
+
+async def _keypress_figure(pilot: Any, probe: Probe, venue: Venue, runtime: Any) -> Figure:
+    to_submit, to_venue, failed = await _keypresses(pilot, probe, venue, runtime)
+    note = (
+        f"enter → the fake receives /exchange: p50 {median(to_venue):.3g} ms, p99 {percentile(to_venue, 99):.3g} ms"
+        f" ({len(to_submit)} orders typed while 5k book frames/s streamed); {probe.where_time_went()}"
+    )
+    if failed:
+        note += f"; {failed} presses sent nothing within 2 s"
+    return Figure(
+        "screen",
+        "keypress-to-request under 5k frames/s",
+        median(to_submit),
+        "ms",
+        p99=percentile(to_submit, 99),
+        target="p99 ≤ 20 ms",
+        note=note,
+        extra={"to_submit_ms": to_submit, "to_venue_ms": to_venue},
+    )
+
+
+async def _bench(tmp: Path) -> list[Figure]:
+    from connector.hyperliquid import HyperliquidConnector
+    from connector.keys import load_key_file
+    from console.app import PerpdeskApp
+    from execution.runtime import Runtime
+
+    key_file = tmp / "hyperliquid.toml"
+    venue, base_url = await Venue.start(key_file)
+    figures: list[Figure] = []
+    try:
+        connector = HyperliquidConnector(base_url=base_url, keys=load_key_file(key_file, venue="hyperliquid"))
+        runtime = Runtime([connector], journal_path=tmp / "journal.sqlite")
+        app = PerpdeskApp(runtime, venue="hyperliquid", symbol="BTC")
+        probe = Probe()
+        async with app.run_test(size=(120, 40)) as pilot:
+            await asyncio.wait_for(app.ready.wait(), 30)
+            instrument(app, connector, probe)
+            await pilot.pause()
+            for rate in RATES:
+                figures.append(await _tick_phase(venue, probe, rate))
+                if rate == 5_000:
+                    probe.reset()
+                    figures.append(await _keypress_figure(pilot, probe, venue, runtime))
+                    await _drained(probe)
+            # the alternative: start-up's objects kept out of every full collection
+            gc.collect()
+            gc.freeze()
+            try:
+                figure = await _tick_phase(venue, probe, 5_000)
+            finally:
+                gc.unfreeze()
+            figure.name += ", gc.freeze() after start"
+            figure.target = "alternative"
+            figures.append(figure)
+            await app.action_quit()
+    finally:
+        await venue.stop()
+    return figures
+
+
+def run() -> list[Figure]:
+    with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
+        os.environ.setdefault("XDG_CONFIG_HOME", str(Path(tmp) / "config"))
+        return asyncio.run(asyncio.wait_for(_bench(Path(tmp)), 240))
+
+
+if __name__ == "__main__":
+    if sys.argv[1:]:  # python -m bench.screen 5000: one rate only (for profiling)
+        RATES = tuple(int(a) for a in sys.argv[1:])
+    for f in run():
+        print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")

@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connector.clock import Clock, RealClock
+from connector.errors import VenueError
 from connector.http import HttpClient
 from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler
 from connector.ws import ConnectHook, MessageHandler, WsSupervisor
@@ -119,6 +120,18 @@ class BaseConnector:
         # a stopped connector can be started again with fresh transports
         self.streams.clear()
         self._http_clients.clear()
+
+    async def market_worst_price(self, symbol: str, is_ask: bool, slippage_bps: int) -> int:
+        """The worst price a market order may fill at: our side's opposite touch moved ``slippage_bps`` against us.
+
+        Venues without a true market order (or that want a cap) send an aggressive IOC at this price.
+        """
+        bid, ask, _ = await self.get_top_of_book(symbol)  # type: ignore[attr-defined]  # every IConnector has it
+        touch = bid if is_ask else ask
+        if touch is None:
+            raise VenueError(f"{self.venue} {symbol}: no {'bid' if is_ask else 'ask'} to cap a market order against")
+        move = touch * slippage_bps // 10_000
+        return max(1, touch - move) if is_ask else touch + move
 
     async def start(self) -> None:
         self.started = True

@@ -428,12 +428,7 @@ class HyperliquidConnector(BaseConnector):
     ) -> str:
         """An IOC limit at the touch ± ``market_slippage_bps`` (or ``worst_price_i``): the venue has no market type."""
         if worst_price_i is None:
-            bid, ask, _ = await self.get_top_of_book(symbol)
-            touch = bid if is_ask else ask
-            if touch is None:
-                raise VenueError(f"hyperliquid {symbol}: no {'bid' if is_ask else 'ask'} to cap a market order against")
-            move = touch * self.market_slippage_bps // 10_000
-            worst_price_i = max(1, touch - move) if is_ask else touch + move
+            worst_price_i = await self.market_worst_price(symbol, is_ask, self.market_slippage_bps)
         return await self.submit_limit_order(
             symbol=symbol, client_order_index=client_order_index, base_amount=size_i, price=worst_price_i,
             is_ask=is_ask, reduce_only=reduce_only, ioc=True,

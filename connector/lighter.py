@@ -439,12 +439,7 @@ class LighterConnector(BaseConnector):
     ) -> str:
         """A market order needs a worst acceptable price: by default the touch ± ``market_slippage_bps``."""
         if worst_price_i is None:
-            bid, ask, _ = await self.get_top_of_book(symbol)
-            touch = bid if is_ask else ask
-            if touch is None:
-                raise VenueError(f"lighter {symbol}: no {'bid' if is_ask else 'ask'} to cap a market order against")
-            move = touch * self.market_slippage_bps // 10_000
-            worst_price_i = max(1, touch - move) if is_ask else touch + move
+            worst_price_i = await self.market_worst_price(symbol, is_ask, self.market_slippage_bps)
         return await self._create(
             symbol, client_order_index, size_i, worst_price_i, is_ask, wire.ORDER_MARKET, wire.TIF_IOC, reduce_only
         )

@@ -1,0 +1,275 @@
+"""Cold start to the first painted book, and peak memory with 4 venues × 10 symbols streaming.
+
+Cold start: ``python -m console`` (the ``perpdesk`` command, sim venue) is spawned in a real
+pseudo-terminal of 120×40 and timed until its output contains the ladder's spread line, which is
+only drawn once the book has arrived; then ``q`` is sent and the process must exit.  The floor is
+``python -c "import textual.app"``, the least any Textual console can cost.  Each child gets its
+own empty config/data directories, so no user settings or journal are read or written.
+
+Memory: a child process builds a ``Runtime`` with four ``SimConnector`` venues of ten markets
+each on the real clock, lets them stream, and reports ``resource.getrusage`` maxrss; once as the
+runtime alone and once with the full console on top (``PerpdeskApp`` headless at 120×40).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import pty
+import re
+import select
+import signal
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+from typing import Any
+
+from bench.stats import Figure, median, percentile
+
+RUNS = 5
+SIZE = (120, 40)
+BOOK_PAINTED = re.compile(rb"spread \d")
+START_TIMEOUT_S = 20.0
+STREAM_S = 5.0
+STEP_MS = 20
+"""The sims step every 20 ms (their default is 100 ms), so the books move about as often as busy real ones."""
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _child_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PERPDESK_")}
+    for name in ("CONFIG", "DATA", "STATE", "CACHE"):
+        env[f"XDG_{name}_HOME"] = str(home / name.lower())
+    env.update(TERM="xterm-256color", COLUMNS=str(SIZE[0]), LINES=str(SIZE[1]))
+    env.pop("TEXTUAL", None)
+    return env
+
+
+def _cold_start(home: Path) -> tuple[float, float | None]:
+    """Seconds from spawn to the painted book, and seconds from ``q`` to exit (None: had to be killed)."""
+    master, slave = pty.openpty()
+    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
+    start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "console"],
+        stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=_child_env(home), start_new_session=True,
+    )  # fmt: skip
+    os.close(slave)
+    seen = b""
+    painted = None
+    try:
+        while time.perf_counter() - start < START_TIMEOUT_S:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    chunk = os.read(master, 65536)
+                except OSError:
+                    break
+                seen = seen[-4096:] + chunk
+                if BOOK_PAINTED.search(seen):
+                    painted = time.perf_counter() - start
+                    break
+            if proc.poll() is not None:
+                break
+        if painted is None:
+            raise RuntimeError(f"no book on screen within {START_TIMEOUT_S:g} s; last output: {seen[-300:]!r}")
+        os.write(master, b"q")
+        asked = time.perf_counter()
+        deadline = asked + 10
+        while proc.poll() is None and time.perf_counter() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.05)
+            if ready:
+                try:
+                    os.read(master, 65536)  # keep the terminal drained so the app can finish writing
+                except OSError:
+                    pass
+        exited = time.perf_counter() - asked if proc.poll() is not None else None
+        return painted, exited
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+        os.close(master)
+
+
+def _floor(home: Path) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import textual.app"], check=True, cwd=ROOT, env=_child_env(home))
+    return time.perf_counter() - start
+
+
+IMPORTS = ("console.app", "connector.settings", "connector.sim", "execution.runtime")
+WATCHED = (
+    "console.app",
+    "textual.app",
+    "connector.settings",
+    "pydantic_settings",
+    "connector.sim",
+    "httpx",
+    "websockets.asyncio.client",
+)
+
+
+def _import_costs(home: Path) -> str:
+    """Where the start-up's import time goes (``-X importtime``, cumulative ms of a few big ones)."""
+    code = "; ".join(f"import {m}" for m in IMPORTS)
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, env=_child_env(home), capture_output=True, text=True
+    )
+    cumulative: dict[str, int] = {}
+    total = 0
+    for line in out.stderr.splitlines():
+        parts = line.split("|")
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name, us = parts[2].strip(), int(parts[1])
+        cumulative[name] = max(cumulative.get(name, 0), us)
+        if not parts[2].startswith("  "):  # a top-level import: its cumulative time counts once
+            total += us
+    shown = ", ".join(f"{m} {cumulative[m] / 1000:.0f}" for m in WATCHED if m in cumulative)
+    return f"imports {total / 1e6:.2f} s of it ({shown} ms, cumulative)"
+
+
+def _cold_start_figure() -> Figure:
+    starts, exits, floors, killed = [], [], [], 0
+    with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
+        home = Path(tmp)
+        _cold_start(home)  # the first run compiles bytecode into the caches: not a cold start we report
+        for _ in range(RUNS):
+            painted, exited = _cold_start(home)
+            starts.append(painted)
+            if exited is None:
+                killed += 1
+            else:
+                exits.append(exited)
+            floors.append(_floor(home))
+        imports = _import_costs(home)
+    note = (
+        f"{imports}; floor `python -c 'import textual.app'` p99 {percentile(floors, 99):.3g} s; "
+        f"`q` to exit p50 {median(exits):.3g} s"
+    )
+    if killed:
+        note += f"; {killed} of {RUNS} runs did not exit on `q` within 10 s and were killed"
+    if percentile(starts, 99) > 0.6:
+        note += (
+            "; over target: most of it is imports before the first frame, so importing the settings model "
+            "(pydantic) and the venue transports (httpx, websockets) lazily, after the first paint, would reach it"
+        )
+    return Figure(
+        "startup",
+        "cold start to painted book (sim, pty 120×40)",
+        median(starts),
+        "s",
+        p99=percentile(starts, 99),
+        baseline=median(floors),
+        baseline_name="import textual.app",
+        target="≤ 0.6 s",
+        note=note,
+        extra={"runs": starts, "floor_runs": floors, "exit_runs": exits},
+    )
+
+
+# -- memory ---------------------------------------------------------------------------------
+
+
+def _ten_markets() -> list[Any]:
+    from dataclasses import replace
+
+    from connector.sim_market import DEFAULT_MARKETS
+
+    base = list(DEFAULT_MARKETS)
+    names = ("BTC", "ETH", "SOL", "XRP", "DOGE", "AVAX", "LINK", "SUI", "APT", "ARB")
+    return [replace(base[i % len(base)], symbol=f"{n}-PERP", base=n) for i, n in enumerate(names)]
+
+
+async def _memory_child(with_console: bool, seconds: float) -> dict[str, Any]:
+    import asyncio
+    import resource
+
+    from connector.clock import RealClock
+    from connector.sim import SimConnector
+    from connector.sim_engine import SimEngine
+    from execution.runtime import Runtime
+
+    clock = RealClock()
+    venues = {
+        f"sim{i}": SimConnector(
+            engine=SimEngine(seed=7 + i, clock=clock, markets=_ten_markets(), step_ms=STEP_MS), clock=clock
+        )
+        for i in range(4)
+    }
+    books = 0
+
+    def count(_event: Any) -> None:
+        nonlocal books
+        books += 1
+
+    for connector in venues.values():
+        connector.add_handler("book", count)
+    runtime = Runtime(venues, clock=clock, journal_path=Path(os.environ["XDG_DATA_HOME"]) / "journal.sqlite")
+    if with_console:
+        from console.app import PerpdeskApp
+
+        app = PerpdeskApp(runtime)
+        async with app.run_test(size=SIZE):
+            await asyncio.wait_for(app.ready.wait(), 30)
+            await asyncio.sleep(seconds)
+            symbols = sum(len(runtime.market_data.symbols(v)) for v in runtime.market_data.venues())
+            await app.action_quit()
+    else:
+        await runtime.start()
+        await asyncio.sleep(seconds)
+        symbols = sum(len(runtime.market_data.symbols(v)) for v in runtime.market_data.venues())
+        await runtime.stop()
+    maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return {"maxrss_mb": maxrss_kb / 1024, "book_events": books, "venues": len(venues), "symbols": symbols}
+
+
+def _memory(with_console: bool) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
+        out = subprocess.run(
+            [sys.executable, "-m", "bench.startup", "--memory-child", "console" if with_console else "runtime"],
+            cwd=ROOT, env=_child_env(Path(tmp)), capture_output=True, text=True, timeout=120, check=True,
+        )  # fmt: skip
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _memory_figures() -> list[Figure]:
+    figures = []
+    for with_console in (True, False):
+        m = _memory(with_console)
+        what = "console + runtime" if with_console else "runtime alone (headless)"
+        figures.append(
+            Figure(
+                "startup",
+                f"peak RSS, {what}, 4 sim venues × 10 symbols",
+                m["maxrss_mb"],
+                "MB",
+                target="≤ 120 MB" if with_console else "",
+                note=(
+                    f"{m['symbols']} symbols on {m['venues']} in-process sim venues streaming for {STREAM_S:g} s "
+                    f"({m['book_events'] / STREAM_S:,.0f} book events/s); ru_maxrss of the child process"
+                ),
+                extra=m,
+            )
+        )
+    return figures
+
+
+def run() -> list[Figure]:
+    return [_cold_start_figure(), *_memory_figures()]
+
+
+if __name__ == "__main__":
+    if sys.argv[1:2] == ["--memory-child"]:
+        import asyncio
+
+        print(json.dumps(asyncio.run(_memory_child(sys.argv[2] == "console", STREAM_S))))
+    else:
+        for f in run():
+            print(f"{f.name}: {f.value:.3g} {f.unit} (p99 {f.p99}) vs {f.baseline_name} {f.baseline} — {f.note}")

@@ -52,6 +52,11 @@ from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 log = logging.getLogger(__name__)
 
 FLUSH_HZ = 25
+_PAINTED = (
+    "#status", "#markets", "#tape", "#chart", "#top", "#xvenue", "#ladder", "#entry", "#margin", "#tabs",
+    "#orders-table", "#positions-table", "#fills-table", "#chases-table", "#log-table", "#command-bar",
+)
+"""Widgets the painter updates, looked up once at mount (they never go away while the app runs)."""
 MID_SAMPLES = 120
 DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
 
@@ -216,6 +221,8 @@ class PerpdeskApp(App[int]):
         return widget
 
     def on_mount(self) -> None:
+        for selector in _PAINTED:
+            self._w(selector)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
         self.bridge.attach(self.runtime)
         self._w("#margin", Static).border_title = "Margin"
@@ -309,7 +316,7 @@ class PerpdeskApp(App[int]):
 
     def flush(self) -> None:
         """Paint what changed since the last frame (runs at ``flush_hz``)."""
-        if self.selected is None or self._stopping:
+        if self.selected is None or self._stopping or self._exit:
             return
         batch = self.bridge.take()
         md = self.runtime.market_data
@@ -600,9 +607,20 @@ class PerpdeskApp(App[int]):
         self._w("#chases-table", DiffTable).sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases})
         for chase, event in batch.chase_events:
             severity = "warning" if event.kind in ("ended", "limit_reached") else "error"
-            if event.kind == "ended" and chase.end_reason is not None and chase.end_reason.value == "filled":
-                severity = "information"
-            self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {event.message}", severity)
+            message = event.message
+            if event.kind == "ended":
+                reason = chase.end_reason.value if chase.end_reason is not None else "ended"
+                if reason == "filled":
+                    severity = "information"
+                avg = chase.avg_price_i
+                message = (
+                    f"ended ({reason}): {md.format_size(chase.venue, chase.symbol, chase.filled_i)}/"
+                    f"{md.format_size(chase.venue, chase.symbol, chase.size_i)}"
+                    + (f" avg {md.format_price(chase.venue, chase.symbol, avg)}" if avg else "")
+                )
+            elif event.kind == "limit_reached" and chase.params.limit_price_i:
+                message = f"at its limit {md.format_price(chase.venue, chase.symbol, chase.params.limit_price_i)}"
+            self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {message}", severity)
 
     def _paint_log(self, lines: list[LogLine]) -> None:
         table = self._w("#log-table", DiffTable)

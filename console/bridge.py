@@ -51,6 +51,7 @@ class Bridge:
     def __init__(self) -> None:
         self._batch = Batch()
         self.events_seen = 0
+        self._stream_states: dict[tuple[str, str], str] = {}
 
     def book_changed(self, venue: str, symbol: str) -> None:
         self.events_seen += 1
@@ -83,10 +84,14 @@ class Bridge:
 
     def runtime_connection(self, event: ConnectionEvent) -> None:
         state = str(getattr(event.state, "value", event.state))
+        key = (event.venue, event.stream)
+        was = self._stream_states.get(key)
+        self._stream_states[key] = state
         bad = state == "disconnected"
-        text = f"{event.stream} {state}" + (f": {event.reason}" if event.reason else "")
+        back = state == "connected" and was == "disconnected"
+        text = f"{event.stream} {'reconnected' if back else state}" + (f": {event.reason}" if event.reason else "")
         self._batch.log.append(LogLine(event.ts_ms, "connection", event.venue, text,
-                                       "warning" if bad else "information", notify=bad or state == "connected"))
+                                       "warning" if bad else "information", notify=bad or back))
 
     def reconciled(self, record: Any) -> None:
         routine = record.subject == "reconcile"

@@ -114,3 +114,19 @@ def test_chase_form_validation_and_progress_bar():
     _, errors = validate_chase(btc, {**values, "offset": "1.5", "max_chase": "-2", "timeout": "0"})
     assert set(errors) == {"offset", "max_chase", "timeout"}
     assert progress_bar(3, 10) == "███░░░░░░░  30%"
+
+
+async def test_a_finished_chase_is_notified_in_trader_units():
+    desk = make_desk(tracking=True)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        seen = []
+        desk.app._notify_now = lambda message, severity: seen.append(message)
+        await ready(desk, pilot)
+        chase = await start_chase(desk, pilot)
+        child = chase.child
+        desk.venue.fill(desk.venue.orders[child.client_order_index], 100, child.price_i)
+        await desk.clock.advance(0.5)
+        await settle(desk, pilot)
+        assert chase.is_done
+        price = desk.runtime.market_data.format_price("sim", "BTC", child.price_i)
+        assert any(m == f"chase #1 BTC: ended (filled): 0.0100/0.0100 avg {price}" for m in seen), seen

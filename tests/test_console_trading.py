@@ -201,9 +201,13 @@ async def test_disconnects_and_trading_state_changes_are_logged_and_notified():
         desk.runtime.risk.halt("test halt")
         await settle(desk, pilot)
         assert any("book disconnected: socket closed" in m and s == "warning" for m, s in seen)
+        assert not any("connected" in m and "disconnected" not in m for m, _ in seen)  # start-up is quiet
+        assert desk.app.query_one("#status").view.venues == (("sim", "disconnected"),)
         assert any("trading HALTED: test halt" in m for m, _ in seen)
         assert desk.app.query_one("#status").view.trading_state == "HALTED"
         await pilot.press("5")
         log = desk.app.query_one("#log-table")
         assert log.row_count >= 2
-        assert desk.app.query_one("#status").view.venues == (("sim", "disconnected"),)
+        desk.venue.set_connection("book", ConnectionState.CONNECTED)
+        await settle(desk, pilot)
+        assert any("book reconnected" in m for m, _ in seen)

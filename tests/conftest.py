@@ -4,6 +4,7 @@ PERPDESK_* variables from the developer's shell."""
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 
@@ -19,6 +20,22 @@ def _isolated_user_dirs(tmp_path, monkeypatch):
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "xdg-state"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg-cache"))
+
+
+_LOOPBACK = {None, "localhost", "127.0.0.1", "::1", b"localhost", b"127.0.0.1", b"::1"}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+def _loopback_only(host, *args, **kwargs):
+    if host not in _LOOPBACK:
+        raise OSError(f"tests may only reach 127.0.0.1 / ::1, not {host!r}")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+@pytest.fixture(autouse=True)
+def _no_traffic_beyond_loopback(monkeypatch):
+    """A venue's default (real) address can never be reached by a test, even by mistake."""
+    monkeypatch.setattr(socket, "getaddrinfo", _loopback_only)
 
 
 @pytest.fixture

@@ -196,9 +196,31 @@ async def _open_lighter(tmp: Path) -> AsyncIterator[Any]:
         await fake.stop()
 
 
+@contextlib.asynccontextmanager
+async def _open_hyperliquid(tmp: Path) -> AsyncIterator[Any]:
+    """The conformance harness, with the connector's request-weight budget (1200 a minute) lifted.
+
+    The budget is read from the module when the connector starts; it is raised here, in this
+    process only, for as long as the harness is open.
+    """
+    import connector.hyperliquid as module
+
+    saved = getattr(module, "WEIGHT_PER_S", None)
+    if saved is not None:
+        module.WEIGHT_PER_S = 1_000_000
+    try:
+        async with importlib.import_module("tests.harnesses.hyperliquid").open_harness(tmp) as h:
+            yield h
+    finally:
+        if saved is not None:
+            module.WEIGHT_PER_S = saved
+
+
 def _open(venue: str, tmp: Path) -> Any:
     if venue == "lighter":
         return _open_lighter(tmp)
+    if venue == "hyperliquid":
+        return _open_hyperliquid(tmp)
     return importlib.import_module(f"tests.harnesses.{venue}").open_harness(tmp)
 
 
@@ -243,6 +265,8 @@ async def _venue(venue: str) -> list[Figure]:
         raw_note += f"; signing alone p50 {median(SIGN_S) * 1000:.3g} ms"
     if venue == "lighter":
         raw_note += "; the connector's 60 requests/min budget lifted for the bench"
+    if venue == "hyperliquid":
+        raw_note += "; the connector's 1200 weight/min budget lifted for the bench"
     if refused:
         raw_note += f"; {refused} of {len(raw)} raw requests refused by the fake"
     return [

@@ -7,7 +7,7 @@ only drawn once the book has arrived; then ``q`` is sent and the process must ex
 own empty config/data directories, so no user settings or journal are read or written.
 
 Memory: a child process builds a ``Runtime`` with four ``SimConnector`` venues of ten markets
-each on the real clock, lets them stream, and reports ``resource.getrusage`` maxrss; once as the
+each on the real clock, lets them stream, and reports its peak RSS (``VmHWM``); once as the
 runtime alone and once with the full console on top (``PerpdeskApp`` headless at 120×40).
 """
 
@@ -227,7 +227,29 @@ async def _memory_child(with_console: bool, seconds: float) -> dict[str, Any]:
         symbols = sum(len(runtime.market_data.symbols(v)) for v in runtime.market_data.venues())
         await runtime.stop()
     maxrss_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return {"maxrss_mb": maxrss_kb / 1024, "book_events": books, "venues": len(venues), "symbols": symbols}
+    hwm_kb = _vm_hwm_kb()
+    return {
+        "peak_rss_mb": (hwm_kb or maxrss_kb) / 1024,
+        "ru_maxrss_mb": maxrss_kb / 1024,
+        "book_events": books,
+        "venues": len(venues),
+        "symbols": symbols,
+    }
+
+
+def _vm_hwm_kb() -> int | None:
+    """This process image's own peak RSS.
+
+    ``ru_maxrss`` survives ``exec`` on Linux: a child started from a big parent reports at least
+    the parent's peak.  ``VmHWM`` belongs to the new image only.
+    """
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
 
 
 def _memory(with_console: bool) -> dict[str, Any]:
@@ -239,6 +261,16 @@ def _memory(with_console: bool) -> dict[str, Any]:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _memory_note(m: dict[str, Any]) -> str:
+    note = (
+        f"{m['symbols']} symbols on {m['venues']} in-process sim venues streaming for {STREAM_S:g} s "
+        f"({m['book_events'] / STREAM_S:,.0f} book events/s); the child's VmHWM"
+    )
+    if m["ru_maxrss_mb"] > m["peak_rss_mb"] + 1:
+        note += f" (its ru_maxrss said {m['ru_maxrss_mb']:.0f} MB: on Linux that keeps the parent's peak across exec)"
+    return note
+
+
 def _memory_figures() -> list[Figure]:
     figures = []
     for with_console in (True, False):
@@ -248,13 +280,10 @@ def _memory_figures() -> list[Figure]:
             Figure(
                 "startup",
                 f"peak RSS, {what}, 4 sim venues × 10 symbols",
-                m["maxrss_mb"],
+                m["peak_rss_mb"],
                 "MB",
                 target="≤ 120 MB" if with_console else "",
-                note=(
-                    f"{m['symbols']} symbols on {m['venues']} in-process sim venues streaming for {STREAM_S:g} s "
-                    f"({m['book_events'] / STREAM_S:,.0f} book events/s); ru_maxrss of the child process"
-                ),
+                note=_memory_note(m),
                 extra=m,
             )
         )

@@ -5,15 +5,18 @@ is our own code path: connector handler → MarketDataService → chase wake-up 
 OrderService → connector).  Measured twice: amending in place, and cancel-then-replace (the
 figure there is to the cancel, the first request that leaves).  The baseline is a chase that
 polls the book every 10 s, as the framework this console descends from did, driven by the
-same touch moves at random times on the same virtual clock.
+same touch moves at random times on the same virtual clock.  Where a loopback fake venue exists
+(Hyperliquid's, in ``tests/fakes``) the same figure is taken through it over real sockets.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
+import tempfile
 import time
 from functools import partial
+from pathlib import Path
 
 from bench.stats import Figure, median, percentile
 from connector.clock import VirtualClock
@@ -26,6 +29,7 @@ from execution.tracking_limit import TrackingLimitManager
 SAMPLES = 2_000
 POLL_S = 10.0
 POLL_MOVES = 2_000
+LOOPBACK_SAMPLES = 200
 _QUIET = SimMarketSpec(
     "BTC-PERP", "BTC", 1, 4, min_size_i=10, start_price_i=650_000, max_leverage=20,
     level_size_i=5_000, trade_size_i=1_000, spread_ticks=10, level_gap_ticks=10, vol_ticks=1.0,
@@ -116,6 +120,76 @@ async def _polling(moves: int, poll_s: float) -> list[float]:
     return latencies
 
 
+async def _loopback(samples: int) -> list[float]:
+    """Microseconds from the fake Hyperliquid pushing a book that moves the touch (real sockets on
+    127.0.0.1, real clock) to the chase's re-price request entering the connector."""
+    from connector.hyperliquid import HyperliquidConnector
+    from connector.keys import load_key_file
+    from execution.runtime import Runtime
+    from tests.fakes.hyperliquid import FakeHyperliquid
+
+    out: list[float] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        fake = await FakeHyperliquid(step_s=None).start()
+        keys = load_key_file(fake.write_key_file(Path(tmp) / "hl.toml"), venue="hyperliquid")
+        conn = HyperliquidConnector(base_url=fake.base_url, keys=keys)
+        sent = asyncio.Event()
+        stamp: dict[str, int] = {}
+        for name in ("modify_order", "cancel_by_client_id", "cancel_by_order_id"):
+            original = getattr(conn, name)
+
+            def wrap(original=original):
+                async def leaving(*args, **kw):
+                    stamp.setdefault("sent", time.perf_counter_ns())
+                    sent.set()
+                    return await original(*args, **kw)
+
+                return leaving
+
+            setattr(conn, name, wrap())
+        rt = Runtime([conn], journal_path=Path(tmp) / "journal.sqlite3",
+                     settings={"tracking": {"actions_per_s": 10_000, "min_reprice_interval_ms": 0}})
+        try:
+            await rt.start()
+            for _ in range(500):
+                if rt.market_data.top_of_book("hyperliquid", "BTC")[0] is not None:
+                    break
+                await asyncio.sleep(0.01)
+            size = rt.market_data.min_size_i("hyperliquid", "BTC") * 10
+            chase = await rt.tracking.start("hyperliquid", "BTC", is_ask=False, size_i=size)
+            tick = rt.market_data.market("hyperliquid", "BTC").tick_i
+            for _ in range(samples):
+                if chase.is_done:
+                    chase = await rt.tracking.start("hyperliquid", "BTC", is_ask=False, size_i=size)
+                await _settled(chase)
+                sent.clear()
+                stamp.clear()
+                mid = fake.engine.mid_i("BTC")
+                t0 = time.perf_counter_ns()
+                fake.engine.set_mid("BTC", mid + 3 * tick)  # the bid rises away from our buy: re-price
+                try:
+                    await asyncio.wait_for(sent.wait(), 2)
+                except TimeoutError:
+                    continue
+                out.append((stamp["sent"] - t0) / 1000)
+            await chase.cancel()
+        finally:
+            await rt.stop()
+            await fake.stop()
+    return out
+
+
+async def _settled(chase, timeout_s: float = 2.0) -> None:
+    """Until the chase has one resting child and nothing in flight."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while loop.time() < deadline:
+        child = chase.child
+        if child is not None and child.state.value in ("OPEN", "PARTIALLY_FILLED") and not child.request_inflight:
+            return
+        await asyncio.sleep(0.002)
+
+
 def run() -> list[Figure]:
     amend = asyncio.run(_event_driven("always", SAMPLES))
     cancel = asyncio.run(_event_driven("never", SAMPLES))
@@ -137,6 +211,19 @@ def run() -> list[Figure]:
             p99=percentile(poll_ms, 99), note=f"{len(poll_ms)} touch moves at random times (virtual)",
         ),
     ]  # fmt: skip
+    try:
+        wire = asyncio.run(_loopback(LOOPBACK_SAMPLES))
+    except Exception as exc:  # no fake or no crypto extra here: report, do not fail the others
+        figures.append(Figure("tracking", "tick→reprice, loopback", float("nan"), "µs", note=f"skipped: {exc}"))
+    else:
+        figures.append(
+            Figure(
+                "tracking", "tick→reprice, loopback Hyperliquid fake (p50)", median(wire), "µs",
+                p99=percentile(wire, 99), baseline=poll_p50_us, baseline_name="10 s poll",
+                note=f"{len(wire)} moves: the fake's book push over a 127.0.0.1 websocket to the cancel request "
+                "(modify is not fill-safe there)",
+            )
+        )  # fmt: skip
     return figures
 
 

@@ -44,6 +44,7 @@ from execution.chase_rules import (
     Clamp,
     FillLedger,
     Quote,
+    ceil_tick,
     desired_price,
     floor_tick,
     should_hold,
@@ -694,21 +695,28 @@ class TrackingLimit:
         self._m.budget(p.venue).try_take()
         if p.end_action is EndAction.CROSS_MARKET and p.limit_price_i is None:
             size = self.ledger.remainder_i
-            order = await self._m.orders.submit_market(
-                p.venue, p.symbol, is_ask=p.is_ask, size_i=size, reduce_only=p.reduce_only, parent_id=self.id
-            )
+            try:
+                order = await self._m.orders.submit_market(
+                    p.venue, p.symbol, is_ask=p.is_ask, size_i=size, reduce_only=p.reduce_only, parent_id=self.id
+                )
+            except ValueError as exc:  # risk refusal or an order the venue cannot express
+                self._event("crossed", f"market order for the remainder refused: {exc}")
+                return
             self.children.append(order)
             self._event("crossed", f"market order for the remainder {size}", size_i=size)
         else:
             tick = md.market(p.venue, p.symbol).tick_i
             bid, ask = md.top_of_book(p.venue, p.symbol)
             far = bid if p.is_ask else ask
+            limit = p.limit_price_i
+            if limit is not None:  # onto the tick grid, on the trader's side of it
+                limit = ceil_tick(limit, tick) if p.is_ask else floor_tick(limit, tick)
             if far is None:
-                price = p.limit_price_i
+                price = limit
             else:
                 price = far - p.cross_ticks * tick if p.is_ask else far + p.cross_ticks * tick
-                if p.limit_price_i is not None and _beyond(p.is_ask, price, p.limit_price_i):
-                    price = p.limit_price_i
+                if limit is not None and _beyond(p.is_ask, price, limit):
+                    price = limit
             if price is None or price <= 0:
                 self._event("crossed", "no price to cross at: the book is empty and there is no limit")
                 return
@@ -716,8 +724,7 @@ class TrackingLimit:
             if order is None:
                 return
             self._event("crossed", f"aggressive limit at {price} for the remainder", price_i=price)
-        # IOC semantics: whatever has not traded once the venue has answered is pulled
-        await self._m.settle()
+        # IOC semantics: the order matched on arrival; whatever rests once the venue answered is pulled
         await self._pull_all()
         self._sync_fills()
 
@@ -883,6 +890,8 @@ class TrackingLimitManager:
             raise ValueError(f"limit price must be positive, got {limit_price_i}")
         if max_chase_ticks is not None and max_chase_ticks < 0:
             raise ValueError(f"max_chase_ticks must be >= 0, got {max_chase_ticks}")
+        if min_reprice_interval_ms is not None and min_reprice_interval_ms < 0:
+            raise ValueError(f"min_reprice_interval_ms must be >= 0, got {min_reprice_interval_ms}")
         if timeout_s is not None and timeout_s <= 0:
             raise ValueError(f"timeout_s must be positive, got {timeout_s}")
         try:
@@ -1098,7 +1107,3 @@ class TrackingLimitManager:
             log.info("%s: top of book for %s unavailable: %s", venue, symbol, exc)
             return None
         return bid, ask
-
-    async def settle(self) -> None:
-        """Let responses already on their way land before judging an aggressive order."""
-        await asyncio.sleep(0)

@@ -146,6 +146,10 @@ async def test_randomized_restarts_keep_fills_and_never_overfill(clock, tmp_path
         if on_restart == "cancel":
             assert again.end_reason is EndReason.CANCELLED
         assert engine.open_orders() == [], seed
+        [record] = [r for r in rt2.journal.load_parents(live_only=False) if r["parent_id"] == again.id]
+        assert record["done"] and record["filled_i"] == again.filled_i and record["end_reason"] == again.end_reason
+        journaled = {o.client_order_index for o in rt2.journal.load_orders() if o.parent_id == again.id}
+        assert journaled == {c.client_order_index for c in again.children}, seed
         await rt2.stop()
     assert restored >= 10  # most runs really were interrupted mid-chase
 

@@ -18,7 +18,7 @@ from textual import work
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
-from textual.widgets import Footer, Input, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Checkbox, Footer, Input, Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
@@ -1046,6 +1046,9 @@ class PerpdeskApp(App[int]):
     def on_input_changed(self, event: Input.Changed) -> None:
         self._preview()
 
+    def on_checkbox_changed(self, event: Checkbox.Changed) -> None:
+        self._preview()
+
     def _preview(self) -> None:
         if self.selected is None:
             return
@@ -1053,10 +1056,12 @@ class PerpdeskApp(App[int]):
         md = self.runtime.market_data
         entry = self._entry()
         values = entry.values()
-        if not values["size_text"].strip():
-            return
-        ticket, _errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **values)
-        if ticket is not None:
+        ticket = None
+        if values["size_text"].strip():
+            ticket, _errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **values)
+        if ticket is None:
+            entry.show_hint()
+        else:
             info = md.market(venue, symbol)
             entry.show_summary(
                 f"{self._ticket_text(venue, symbol, ticket)} ≈ {money(ticket.notional_q)} {info.quote}"

@@ -95,6 +95,9 @@ class OrderEntry(Vertical):
         price.disabled = self.kind == "market"
         price.placeholder = "at market" if self.kind == "market" else "limit price"
         self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
+        self.show_hint()
+
+    def show_hint(self) -> None:
         self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
 
     def action_submit(self) -> None:
@@ -172,6 +175,16 @@ class OrderEntry(Vertical):
     def focus_price(self) -> None:
         target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)
         target.focus()
+
+    def on_input_changed(self, event: Input.Changed) -> None:
+        """A field being edited loses its old error (the next send checks it again)."""
+        name = event.input.id
+        if name in ("price", "size"):
+            label = self.query_one(f"#{name}-error", Static)
+            if label.has_class("-shown"):
+                label.update("")
+                label.remove_class("-shown")
+                event.input.remove_class("-invalid")
 
     def on_input_submitted(self, event: Input.Submitted) -> None:
         event.stop()

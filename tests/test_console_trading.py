@@ -211,3 +211,20 @@ async def test_disconnects_and_trading_state_changes_are_logged_and_notified():
         desk.venue.set_connection("book", ConnectionState.CONNECTED)
         await settle(desk, pilot)
         assert any("book reconnected" in m for m, _ in seen)
+
+
+async def test_editing_a_field_clears_its_error_and_the_preview_follows_the_flags():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("b", *"64950.7x", "tab", *"0.01", "enter")  # typing replaces the prefilled price
+        await settle(desk, pilot)
+        entry = desk.app.query_one(OrderEntry)
+        assert entry.query_one("#price-error").has_class("-shown")
+        await pilot.press("shift+tab", "end", "backspace")
+        await pilot.pause()
+        assert not entry.query_one("#price-error").has_class("-shown")
+        assert "≈" in str(entry.query_one("#entry-summary").render())
+        await pilot.press("f5")
+        await pilot.pause()
+        assert "post-only" in str(entry.query_one("#entry-summary").render())

@@ -977,6 +977,13 @@ class TrackingLimitManager:
             return []
         restored = []
         for record in self.journal.load_parents(live_only=True):
+            if record["parent_id"] in self.chases:
+                continue
+            if record["venue"] not in self.connectors:
+                # kept live in the journal for a run that has the venue again
+                log.warning("chase %s on %s not restored: that venue is not configured", record["parent_id"],
+                            record["venue"])
+                continue
             chase = self._rebuild(record)
             restored.append(chase)
             self._register(chase)

@@ -486,7 +486,7 @@ class RecordOnlyJournal:
 
 async def test_a_restored_parent_never_forgets_fills_whose_children_are_gone(clock):
     params = {"venue": "sim", "symbol": SYMBOL, "is_ask": False, "size_i": 100, "end_action": "cancel"}
-    journal = RecordOnlyJournal([{"parent_id": "tl-old", "params": params, "state": "RUNNING", "filled_i": 60,
+    journal = RecordOnlyJournal([{"parent_id": "tl-old", "venue": "sim", "params": params, "state": "RUNNING", "filled_i": 60,
                                   "avg_price_i": BID, "child_client_order_index": None}])
     desk = await desk_for(clock)
     desk.tracking.journal = journal
@@ -494,3 +494,13 @@ async def test_a_restored_parent_never_forgets_fills_whose_children_are_gone(clo
     await clock.advance(0.5)
     assert chase.filled_i == 60
     assert chase.child.size_i == 40
+
+
+async def test_a_parent_on_a_venue_not_configured_stays_journaled_for_later(clock):
+    params = {"venue": "lighter", "symbol": SYMBOL, "is_ask": False, "size_i": 100, "end_action": "cancel"}
+    journal = RecordOnlyJournal([{"parent_id": "tl-elsewhere", "venue": "lighter", "params": params,
+                                  "state": "RUNNING", "filled_i": 0, "child_client_order_index": None}])
+    desk = await desk_for(clock)
+    desk.tracking.journal = journal
+    assert await desk.tracking.restore() == []
+    assert desk.tracking.get("tl-elsewhere") is None

@@ -11,8 +11,9 @@ obeys commands on stdin, one JSON object a line:
 
 Each blasted frame is the engine's book with the best bid's size changed (so every frame changes
 a visible ladder row); the best bid's ``n`` carries a sequence number (>= 1,000,000) and the best
-ask's ``n`` the send time in microseconds, fields the connector ignores.  The venue runs in its
-own process so its sending does not compete with the console for the event loop.
+ask's ``n`` the time the frame was made (µs; it is queued for sending at once), fields the
+connector ignores.  The venue runs in its own process so its sending does not compete with the
+console for the event loop.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ class BlastingFake(FakeHyperliquid):
         return await super()._exchange(request)
 
     def _template(self) -> str:
-        """The frame as a %-template: time, best bid size, sequence, send time."""
+        """The frame as a %-template: time, best bid size, sequence, time made."""
         bids, asks = self.engine.book("BTC")
         pd, sd = self._dec("BTC")
         level = lambda p, s: f'{{"px":"{wire.to_wire(p, pd)}","sz":"{wire.to_wire(s, sd)}","n":1}}'  # noqa: E731

@@ -81,8 +81,8 @@ async def _event_driven(amend: str, samples: int) -> list[float]:
     await clock.advance(0.2)
     out: list[float] = []
     mid = engine.mid_i("BTC-PERP")
-    for i in range(samples):
-        mid += 5 if i % 2 == 0 else -3  # up 5 then down 3: the touch moves every time, we never sit alone
+    for _ in range(samples):
+        mid += 2  # the bid rises away from our buy every time: each move needs a re-price
         stamps.clear()
         engine.set_mid("BTC-PERP", mid)
         await clock.advance(0)

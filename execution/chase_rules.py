@@ -104,10 +104,6 @@ def beyond(is_ask: bool, price_i: int, bound_i: int) -> bool:
     return price_i < bound_i if is_ask else price_i > bound_i
 
 
-def less_aggressive(is_ask: bool, new_i: int, old_i: int) -> bool:
-    return beyond(is_ask, old_i, new_i)
-
-
 def should_hold(
     *,
     is_ask: bool,
@@ -119,10 +115,11 @@ def should_hold(
 ) -> bool:
     """Keep the child where it is?
 
-    Yes when it already sits at the wanted price, or when it is alone at the best price
-    and the wanted price is merely less aggressive (stepping back would only lose queue
-    priority and pay an action) — unless its price now breaks the limit or the chase
-    bound (the trader moved the limit), which must always be repaired.
+    Yes when it already sits at the wanted price, or when it is alone at the best price on
+    its side: nobody is ahead of it, so moving (either way) would only pay an action and,
+    upwards, pay more or, downwards, lose queue priority.  The exception is a child whose
+    price now breaks the limit or the chase bound (the trader moved the limit): that is
+    always repaired.
     """
     if quote.price_i == child_price_i:
         return True
@@ -130,7 +127,7 @@ def should_hold(
         return False
     if max_bound_i is not None and beyond(is_ask, child_price_i, max_bound_i):
         return False
-    return alone_at_best and less_aggressive(is_ask, quote.price_i, child_price_i)
+    return alone_at_best
 
 
 class FillLedger:

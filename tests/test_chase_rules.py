@@ -163,9 +163,15 @@ def test_a_child_that_shares_the_level_follows_the_touch_back():
     )
 
 
-def test_a_child_alone_at_the_best_still_chases_a_rising_touch():
-    assert not should_hold(
+def test_a_child_alone_at_the_best_does_not_improve_on_itself():
+    assert should_hold(
         is_ask=False, child_price_i=1000, quote=Quote(1010), alone_at_best=True, limit_price_i=None, max_bound_i=None
+    )
+
+
+def test_a_child_behind_the_touch_follows_it_up():
+    assert not should_hold(
+        is_ask=False, child_price_i=1000, quote=Quote(1010), alone_at_best=False, limit_price_i=None, max_bound_i=None
     )
 
 

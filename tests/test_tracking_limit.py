@@ -504,3 +504,14 @@ async def test_a_parent_on_a_venue_not_configured_stays_journaled_for_later(cloc
     desk.tracking.journal = journal
     assert await desk.tracking.restore() == []
     assert desk.tracking.get("tl-elsewhere") is None
+
+
+async def test_a_child_alone_at_the_best_does_not_improve_on_itself_when_others_move_up(clock):
+    desk = await desk_for(clock)
+    log = calls(desk)
+    chase = await started(desk, offset_ticks=-3)
+    assert chase.price_i == BID + 3
+    desk.engine.set_mid(VENUE_SYMBOL, 650_000 + 2)  # others' bid rises to BID + 2, still under ours
+    await clock.advance(0.5)
+    assert chase.price_i == BID + 3
+    assert [c[1] for c in log] == ["submit_limit_order"]

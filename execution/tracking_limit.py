@@ -18,8 +18,20 @@ episode, and a timeout reached while sitting there ends the chase with reason
 ``limit_reached`` instead of ``timeout``.  A cross at the end never goes past the limit
 either: with a limit set, ``cross_market`` becomes an aggressive limit at the limit.
 
+Re-pricing is event-driven (MarketDataService book listeners wake the chase), debounced by
+``min_reprice_interval_ms`` and by a per-venue action budget shared by all chases.  The touch
+is read with every chase's own orders taken out, so chases never leapfrog themselves or each
+other, and a child alone at the best price is left where it is.  A fallback timer re-reads the
+child and the touch from the venue when the book goes silent; after a stream reconnect each
+chase re-reads its child.  Amending in place is used only where the venue's amend is
+fill-safe (see ``FILL_SAFE_AMEND``); elsewhere it is cancel, confirmed, then replace.
+
 Pause pulls the child (cancel, confirmed) and places nothing until resume; the timeout
-keeps running while paused.
+keeps running while paused, and a paused chase never crosses at its timeout.
+
+Restart: the parent is journaled on every change (its children are journaled as orders
+with ``parent_id``); ``restore()`` resumes live parents (or cancels them, per
+``on_restart``), first asking the venue about each live child.
 """
 
 from __future__ import annotations

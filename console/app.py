@@ -604,7 +604,9 @@ class PerpdeskApp(App[int]):
         md = self.runtime.market_data
         now = self.clock.now_ms()
         chases = sorted(tracking.chases.values(), key=lambda c: c.started_ms)[-50:]
-        self._w("#chases-table", DiffTable).sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases})
+        table = self._w("#chases-table", DiffTable)
+        if table.sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases}):
+            table.move_cursor(row=table.row_count - 1)  # a new chase: select it, ready for p / c / L
         for chase, event in batch.chase_events:
             severity = "warning" if event.kind in ("ended", "limit_reached") else "error"
             message = event.message
@@ -1004,9 +1006,18 @@ class PerpdeskApp(App[int]):
         key = self._w("#chases-table", DiffTable).selected_key
         return tracking.get(key) if tracking is not None and key else None
 
-    def chase_pause_resume(self) -> None:
+    def _live_selected_chase(self) -> Any:
         chase = self.selected_chase()
-        if chase is None or chase.is_done:
+        if chase is None:
+            self.notify("no chase selected: press 4 for the chases tab", severity="warning")
+        elif chase.is_done:
+            self.notify(f"chase {self.chase_label(chase)} has ended", severity="warning")
+            return None
+        return chase
+
+    def chase_pause_resume(self) -> None:
+        chase = self._live_selected_chase()
+        if chase is None:
             return
         if str(chase.state.value) == "PAUSED":
             chase.resume()
@@ -1015,8 +1026,8 @@ class PerpdeskApp(App[int]):
 
     @work(group="chases", exit_on_error=False)
     async def chase_cancel(self, keep_resting: bool) -> None:
-        chase = self.selected_chase()
-        if chase is None or chase.is_done:
+        chase = self._live_selected_chase()
+        if chase is None:
             return
         try:
             await chase.cancel(keep_resting=keep_resting)
@@ -1024,8 +1035,8 @@ class PerpdeskApp(App[int]):
             self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
 
     def chase_move_limit(self) -> None:
-        chase = self.selected_chase()
-        if chase is None or chase.is_done:
+        chase = self._live_selected_chase()
+        if chase is None:
             return
         md = self.runtime.market_data
         current = chase.params.limit_price_i

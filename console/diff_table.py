@@ -31,8 +31,9 @@ class DiffTable(DataTable):
         for key, label in self._columns:
             self.add_column(label, key=key)
 
-    def sync(self, rows: Mapping[str, Sequence[Cell]]) -> None:
-        """Make the table show exactly ``rows`` (key -> cells), touching only what changed."""
+    def sync(self, rows: Mapping[str, Sequence[Cell]]) -> list[str]:
+        """Make the table show exactly ``rows`` (key -> cells), touching only what changed; returns new keys."""
+        added: list[str] = []
         for key in [k for k in self._shown if k not in rows]:
             self.remove_row(key)
             del self._shown[key]
@@ -41,6 +42,7 @@ class DiffTable(DataTable):
             old = self._shown.get(key)
             if old is None:
                 self.add_row(*cells, key=key)
+                added.append(key)
             elif old != cells:
                 for (col, _), a, b in zip(self._columns, old, cells, strict=True):
                     if a != b:
@@ -49,6 +51,7 @@ class DiffTable(DataTable):
             else:
                 continue
             self._shown[key] = cells
+        return added
 
     def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> None:
         """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``."""

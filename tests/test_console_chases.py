@@ -130,3 +130,19 @@ async def test_a_finished_chase_is_notified_in_trader_units():
         assert chase.is_done
         price = desk.runtime.market_data.format_price("sim", "BTC", child.price_i)
         assert any(m == f"chase #1 BTC: ended (filled): 0.0100/0.0100 avg {price}" for m in seen), seen
+
+
+async def test_a_new_chase_is_selected_even_when_older_ones_are_listed():
+    desk = make_desk(tracking=True)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        first = await start_chase(desk, pilot)
+        await pilot.press("c")
+        await desk.clock.advance(0.5)
+        await settle(desk, pilot)
+        assert first.is_done
+        second = await start_chase(desk, pilot)
+        await pilot.press("p")
+        await desk.clock.advance(0.5)
+        await settle(desk, pilot)
+        assert second.state == "PAUSED"

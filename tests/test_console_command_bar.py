@@ -9,11 +9,16 @@ def keys(line: str) -> list[str]:
     return ["space" if ch == " " else ch for ch in line]
 
 
-async def run(desk, pilot, line: str) -> None:
+async def run(desk, pilot, line: str, *, type_it: bool = False) -> None:
+    """Open the bar with ``:`` and enter ``line`` (typed key by key, or set at once to keep tests quick)."""
     await pilot.press("colon")
     await pilot.pause()
     assert desk.app.focused.id == "command-input"
-    await pilot.press(*keys(line), "enter")
+    if type_it:
+        await pilot.press(*keys(line))
+    else:
+        desk.app.focused.value = line
+    await pilot.press("enter")
     await settle(desk, pilot)
 
 
@@ -21,7 +26,7 @@ async def test_a_limit_order_line_is_validated_and_sent():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await run(desk, pilot, "buy 0.01 BTC @ 64940.5 po")
+        await run(desk, pilot, "buy 0.01 BTC @ 64940.5 po", type_it=True)
         [req] = desk.venue.requests
         assert req[0] == "limit" and req[3] == 100 and req[4] == 649_405 and req[6] is True
         assert not desk.app.query_one("#command-bar").is_open
@@ -79,23 +84,23 @@ async def test_cancel_all_and_close_lines():
         assert req[:2] == ("market", "SOL-PERP") and req[3] == 300 and req[4] is True and req[5] is True
 
 
-async def test_theme_line_switches_the_theme_and_refuses_unknown_ones():
+async def test_an_unknown_theme_is_refused_with_the_choices():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await run(desk, pilot, "theme perpdesk-light")
-        assert desk.app.theme == "perpdesk-light"
         await run(desk, pilot, "theme purple")
-        assert "unknown theme" in str(desk.app.query_one("#command-error").render())
+        assert "unknown theme 'purple'" in str(desk.app.query_one("#command-error").render())
+        assert desk.app.theme == "perpdesk-dark"
 
 
-async def test_a_theme_chosen_live_is_persisted_through_the_hook():
+async def test_a_theme_line_switches_the_theme_and_persists_it_through_the_hook():
     saved = []
     desk = make_desk(persist_theme=saved.append)
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await run(desk, pilot, "theme perpdesk-high-contrast")
         await pilot.pause()
+        assert desk.app.theme == "perpdesk-high-contrast"
     assert saved == ["perpdesk-high-contrast"]
 
 

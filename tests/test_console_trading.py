@@ -7,6 +7,15 @@ from console.order_entry import OrderEntry
 from tests.console_harness import make_desk, ready, settle
 
 
+async def place_two_orders(desk, pilot) -> None:
+    """Resting orders to act on, placed through the runtime (the key path for placing is tested above)."""
+    bid, ask = desk.runtime.market_data.top_of_book("sim", "BTC")
+    await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 5)
+    await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=True, size_i=200, price_i=ask + 5)
+    await settle(desk, pilot)
+    assert len(desk.runtime.orders.open_orders()) == 2
+
+
 def capture_notices(app) -> list[tuple[str, str]]:
     seen: list[tuple[str, str]] = []
     app._notify_now = lambda message, severity: seen.append((message, severity))
@@ -101,11 +110,8 @@ async def test_cancel_all_needs_a_confirmation():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        for text in ("0.01", "0.02"):
-            await pilot.press("escape", "b", "tab", "ctrl+u", *text, "enter")
-            await settle(desk, pilot)
-        assert len(desk.runtime.orders.open_orders()) == 2
-        await pilot.press("escape", "C")
+        await place_two_orders(desk, pilot)
+        await pilot.press("C")
         await pilot.pause()
         assert isinstance(desk.app.screen, ConfirmScreen)
         await pilot.press("n")
@@ -137,8 +143,7 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await pilot.press("b", "tab", *"0.01", "enter")
-        await settle(desk, pilot)
+        await place_two_orders(desk, pilot)
         await pilot.press("ctrl+k")
         await pilot.pause()
         assert isinstance(desk.app.screen, KillSwitchScreen)
@@ -149,10 +154,17 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
         assert desk.runtime.risk.state == "HALTED"
-        # halted: a new order is refused and says why, inline
-        await pilot.press("b", "tab", "ctrl+u", *"0.01", "enter")
+
+
+async def test_a_halted_desk_refuses_orders_inline_and_shift_a_rearms_it():
+    desk = make_desk(confirm_above_q=10**15)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        desk.runtime.risk.halt("kill switch")
+        await pilot.press("b", "tab", "1", "enter")
         await settle(desk, pilot)
         assert "halted" in str(desk.app.query_one("#flags-error").render())
+        assert desk.venue.requests == []
         await pilot.press("escape", "A", "y")
         await settle(desk, pilot)
         assert desk.runtime.risk.state == "ACTIVE"
@@ -217,7 +229,7 @@ async def test_editing_a_field_clears_its_error_and_the_preview_follows_the_flag
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await pilot.press("b", *"64950.7x", "tab", *"0.01", "enter")  # typing replaces the prefilled price
+        await pilot.press("b", "1", "x", "tab", "1", "enter")  # typing replaces the prefilled price
         await settle(desk, pilot)
         entry = desk.app.query_one(OrderEntry)
         assert entry.query_one("#price-error").has_class("-shown")

@@ -49,7 +49,7 @@ class SimConnector(BaseConnector):
     """The sim venue; ``engine`` is exposed so tests and the fakes can move its market."""
 
     venue = "sim"
-    capabilities = frozenset({"amend", "dead_man_switch"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
 
     def __init__(
         self,
@@ -61,8 +61,14 @@ class SimConnector(BaseConnector):
         jitter_ms: float = 0,
         step_ms: int = 100,
         collateral_q: int | None = None,
+        fill_safe_amend: bool = True,
     ) -> None:
         super().__init__(clock=clock or (engine.clock if engine is not None else None))
+        self.fill_safe_amend = fill_safe_amend
+        """Amends never re-grow an order that filled meanwhile; off, the sim behaves like a venue
+        that applies the sent remaining as is (for tests of what that costs)."""
+        if not fill_safe_amend:
+            self.capabilities = frozenset(self.capabilities - {"amend_fill_safe"})
         if engine is None:
             extra = {} if collateral_q is None else {"collateral_q": collateral_q}
             engine = SimEngine(seed, clock=self.clock, step_ms=step_ms, **extra)
@@ -269,7 +275,13 @@ class SimConnector(BaseConnector):
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         snap = await self._request(
-            "order", self.engine.amend, symbol, client_order_index=client_order_index, price_i=price, size_i=base_amount
+            "order",
+            self.engine.amend,
+            symbol,
+            client_order_index=client_order_index,
+            price_i=price,
+            size_i=base_amount,
+            cap_to_remaining=self.fill_safe_amend,
         )
         return str(snap.order_id)
 

@@ -412,11 +412,16 @@ class SimEngine(Matching):
         client_order_index: int | None = None,
         price_i: int,
         size_i: int,
+        cap_to_remaining: bool = False,
     ) -> OrderSnapshot:
         """Re-price and re-size in place (``size_i`` is the new remaining).  Time priority is kept
-        only when the price is unchanged and the size does not grow."""
+        only when the price is unchanged and the size does not grow.  ``cap_to_remaining`` makes
+        the amend fill-safe: the new remaining never exceeds what is left when the request
+        arrives, so a fill that raced the amend cannot be re-grown."""
         st = self._state(symbol)
         o = self._find_open(symbol, order_id, client_order_index)
+        if cap_to_remaining:
+            size_i = min(size_i, o.remaining_i)
         self._ts = max(self._ts, self.clock.now_ms())
         m = st.info
         if size_i != o.remaining_i:

@@ -513,6 +513,11 @@ class OrderService:
         if price_i <= 0:
             raise InvalidOrder(f"limit price must be positive, got {price_i}")
         new_size = order.size_i if size_i is None else size_i
+        if "amend_fill_safe" in conn.capabilities and new_size > order.size_i:
+            # a fill-safe venue never lets an amend grow an order: it caps at what is left
+            raise InvalidOrder(
+                f"{order.venue} amends cannot grow an order (it caps at what is left); place another order instead"
+            )
         if new_size <= order.filled_i:
             raise InvalidOrder(f"new size {new_size} must exceed the filled {order.filled_i}")
         if self.risk is not None:

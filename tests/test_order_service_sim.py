@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from connector.errors import InvalidOrder
 from connector.interface import OrderStatus
 from connector.sim import SimConnector
 from connector.sim_engine import SimEngine
@@ -51,12 +52,18 @@ async def test_post_only_that_would_cross_comes_back_rejected_with_the_venue_rea
 
 async def test_amend_moves_the_resting_order_at_the_venue(rt):
     order = await rt.orders.submit_limit("sim", "BTC", is_ask=False, size_i=_size(rt), price_i=_far_bid(rt))
-    await rt.orders.amend(order, price_i=_far_bid(rt) + 10 * _tick(rt), size_i=2 * _size(rt))
+    await rt.orders.amend(order, price_i=_far_bid(rt) + 10 * _tick(rt))
     venue = _sim(rt).engine.order("BTC-PERP", client_order_index=order.client_order_index)
-    assert (
-        (venue.price_i, venue.size_i) == (order.price_i, order.size_i) == (_far_bid(rt) + 10 * _tick(rt), 2 * _size(rt))
-    )
+    assert (venue.price_i, venue.size_i) == (order.price_i, order.size_i) == (_far_bid(rt) + 10 * _tick(rt), _size(rt))
     assert order.state == S.OPEN
+
+
+async def test_an_amend_that_would_grow_an_order_on_a_fill_safe_venue_is_refused_before_sending(rt):
+    order = await rt.orders.submit_limit("sim", "BTC", is_ask=False, size_i=_size(rt), price_i=_far_bid(rt))
+    with pytest.raises(InvalidOrder, match="cannot grow"):
+        await rt.orders.amend(order, price_i=_far_bid(rt), size_i=2 * _size(rt))
+    venue = _sim(rt).engine.order("BTC-PERP", client_order_index=order.client_order_index)
+    assert venue.size_i == order.size_i == _size(rt)
 
 
 async def test_refused_cancel_leaves_cancelling_and_the_reconciler_restores_open(rt, clock):

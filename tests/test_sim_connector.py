@@ -35,7 +35,7 @@ async def rest_bid(sim: SimConnector, coi: int, price: int = 640_000) -> str:
 
 def test_declares_the_venue_and_its_capabilities():
     sim = SimConnector(clock=VirtualClock())
-    assert sim.venue == "sim" and sim.capabilities == frozenset({"amend", "dead_man_switch"})
+    assert sim.venue == "sim" and sim.capabilities == frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
     assert isinstance(sim, IConnector) and isinstance(sim, SupportsAmend) and isinstance(sim, SupportsDeadManSwitch)
 
 
@@ -151,11 +151,28 @@ async def test_an_outage_without_a_duration_lasts_until_reconnect(sim, clock):
     assert sim.events["book"]
 
 
-async def test_modify_order_reprices_in_place(sim):
-    oid = await rest_bid(sim, 1)
-    assert await sim.modify_order(symbol=BTC, client_order_index=1, price=639_000, base_amount=20) == oid
+async def test_modify_order_reprices_in_place_and_never_grows_the_order(sim):
+    oid = await sim.submit_limit_order(
+        symbol=BTC, client_order_index=1, base_amount=30, price=640_000, is_ask=False, post_only=True
+    )
+    assert await sim.modify_order(symbol=BTC, client_order_index=1, price=639_000, base_amount=50) == oid
     snap = await sim.get_order(BTC, 1)
-    assert (snap.price_i, snap.size_i) == (639_000, 20)
+    assert (snap.price_i, snap.size_i) == (639_000, 30)  # fill-safe: capped at what is left
+    await sim.modify_order(symbol=BTC, client_order_index=1, price=639_500, base_amount=20)
+    snap = await sim.get_order(BTC, 1)
+    assert (snap.price_i, snap.size_i) == (639_500, 20)
+
+
+async def test_without_fill_safety_an_amend_may_grow_the_order(clock):
+    sim = SimConnector(clock=clock, fill_safe_amend=False)
+    await sim.start()
+    try:
+        assert "amend_fill_safe" not in sim.capabilities and "amend" in sim.capabilities
+        await rest_bid(sim, 1)
+        await sim.modify_order(symbol=BTC, client_order_index=1, price=639_000, base_amount=20)
+        assert (await sim.get_order(BTC, 1)).size_i == 20
+    finally:
+        await sim.stop()
 
 
 async def test_market_order_and_account_queries(sim):

@@ -646,3 +646,21 @@ def test_subscribing_a_bound_method_again_replaces_it_and_unsubscribe_removes_it
     e.unsubscribe(listener.on_event)
     e.cancel(BTC, client_order_index=1)
     assert len(listener.events) == 2
+
+
+def test_a_fill_safe_amend_never_regrows_an_order_that_filled_meanwhile():
+    from connector.clock import VirtualClock
+
+    engine = SimEngine(7, clock=VirtualClock(start_ms=0))
+    bid, _ = engine.top("BTC-PERP")
+    engine.place("BTC-PERP", client_order_index=1, is_ask=False, price_i=bid, size_i=100, tif="GTC")
+    engine.trade_through("BTC-PERP", is_ask=True, price_i=bid, size_i=10_000)  # fills it entirely
+    engine.place("BTC-PERP", client_order_index=2, is_ask=False, price_i=bid - 50, size_i=100, tif="GTC")
+    engine.trade_through("BTC-PERP", is_ask=True, price_i=bid - 50, size_i=30)
+    left = engine.order("BTC-PERP", client_order_index=2).remaining_i
+    assert 0 < left < 100
+    # the sender still thinks 100 remain: a plain amend would put them all back
+    snap = engine.amend("BTC-PERP", client_order_index=2, price_i=bid - 40, size_i=100, cap_to_remaining=True)
+    assert snap.size_i - snap.filled_i == left
+    snap = engine.amend("BTC-PERP", client_order_index=2, price_i=bid - 40, size_i=100)
+    assert snap.size_i - snap.filled_i == 100

@@ -18,7 +18,7 @@ from connector.sim import SimConnector
 from connector.sim_engine import SimEngine, SimMarketSpec
 from execution.market_data import MarketDataService
 from execution.order_service import OrderService
-from execution.tracking_limit import FILL_SAFE_AMEND, TrackingLimit, TrackingLimitManager
+from execution.tracking_limit import TrackingLimit, TrackingLimitManager
 
 SYMBOL = "BTC"
 VENUE_SYMBOL = "BTC-PERP"
@@ -73,27 +73,6 @@ class VenueWatch:
         return [s for coi, s in self.resting.items() if self.parent_of(coi) == chase.id]
 
 
-class FillSafeSimConnector(SimConnector):
-    """The sim with a fill-safe amend: the venue caps the new remaining at what is left of the
-    order when the request arrives, as a venue declaring ``FILL_SAFE_AMEND`` promises."""
-
-    capabilities = SimConnector.capabilities | {FILL_SAFE_AMEND}
-
-    async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
-        engine = self.engine
-
-        def capped(symbol: str, *, client_order_index: int, price_i: int, size_i: int) -> OrderSnapshot:
-            left = engine.order(symbol, client_order_index=client_order_index).remaining_i
-            return engine.amend(
-                symbol, client_order_index=client_order_index, price_i=price_i, size_i=min(size_i, left) or size_i
-            )
-
-        snap = await self._request(
-            "order", capped, symbol, client_order_index=client_order_index, price_i=price, size_i=base_amount
-        )
-        return str(snap.order_id)
-
-
 class Desk:
     """Everything a chase needs, driven in virtual time."""
 
@@ -114,8 +93,13 @@ class Desk:
     ) -> None:
         self.clock = clock
         self.engine = engine or SimEngine(seed, clock=clock, markets=[QUIET_BTC] if quiet else None)
-        cls = FillSafeSimConnector if venue_amend == "safe" else SimConnector
-        self.connector = cls(engine=self.engine, clock=clock, latency_ms=latency_ms, jitter_ms=jitter_ms)
+        self.connector = SimConnector(
+            engine=self.engine,
+            clock=clock,
+            latency_ms=latency_ms,
+            jitter_ms=jitter_ms,
+            fill_safe_amend=venue_amend == "safe",
+        )
         if venue_amend == "none":
             self.connector.capabilities = frozenset(self.connector.capabilities - {"amend"})
         self.md = MarketDataService(clock)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
 import time
 from collections import deque
 from collections.abc import Callable
@@ -224,6 +225,8 @@ class PerpdeskApp(App[int]):
         for selector in _PAINTED:
             self._w(selector)
         self.theme_changed_signal.subscribe(self, self._theme_changed)
+        if not self.is_headless:
+            self._quit_on_signals()
         self.bridge.attach(self.runtime)
         self._w("#margin", Static).border_title = "Margin"
         self._w("#markets", MarketList).focus()
@@ -287,6 +290,15 @@ class PerpdeskApp(App[int]):
                 self._margins[venue] = await conn.get_margin()
             except Exception as exc:
                 log.warning("%s: could not read the account: %s", venue, exc)
+
+    def _quit_on_signals(self) -> None:
+        """SIGTERM or a dropped SSH session (SIGHUP) quits like ``q``: connectors stopped, journal closed."""
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            try:
+                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+            except (NotImplementedError, RuntimeError, ValueError):
+                pass  # not the main thread, or a platform without signals
 
     def _theme_changed(self, theme: Any) -> None:
         """A theme chosen live (palette or command bar) is written to the config file to persist."""

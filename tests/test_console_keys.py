@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -63,7 +64,8 @@ async def test_question_mark_opens_help_when_no_field_has_focus():
         assert isinstance(desk.app.screen, HelpScreen)
 
 
-def test_perpdesk_in_a_real_terminal_paints_a_book_and_quits_on_q(tmp_path):
+def _run_in_a_terminal(tmp_path, stop) -> tuple[int, bytes]:
+    """Start perpdesk in a pseudo-terminal, wait for a painted book, ``stop(pid, fd)``, return (exit code, output)."""
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "cfg"), "XDG_DATA_HOME": str(tmp_path / "data"),
            "TERM": "xterm-256color", "COLUMNS": "120", "LINES": "40"}
     pid, fd = pty.fork()
@@ -71,13 +73,14 @@ def test_perpdesk_in_a_real_terminal_paints_a_book_and_quits_on_q(tmp_path):
         os.execve(sys.executable, [sys.executable, "-m", "console"], env)
     output = b""
     deadline = time.monotonic() + 20
+    status = None
     try:
         while b"spread" not in output and time.monotonic() < deadline:
             ready_fds, _, _ = select.select([fd], [], [], 0.5)
             if ready_fds:
                 output += os.read(fd, 65536)
         assert b"spread" in output, "no book painted"
-        os.write(fd, b"q")
+        stop(pid, fd)
         while time.monotonic() < deadline:
             ready_fds, _, _ = select.select([fd], [], [], 0.5)
             if ready_fds:
@@ -90,12 +93,22 @@ def test_perpdesk_in_a_real_terminal_paints_a_book_and_quits_on_q(tmp_path):
                 output += chunk
         _, status = os.waitpid(pid, 0)
     finally:
-        try:
+        if status is None:
             os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
+            os.waitpid(pid, 0)
         os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 0
+    return os.waitstatus_to_exitcode(status), output
+
+
+def test_perpdesk_in_a_real_terminal_paints_a_book_and_quits_on_q(tmp_path):
+    code, output = _run_in_a_terminal(tmp_path, lambda pid, fd: os.write(fd, b"q"))
+    assert code == 0
+    assert b"Traceback" not in output
+
+
+def test_sigterm_quits_as_cleanly_as_q(tmp_path):
+    code, output = _run_in_a_terminal(tmp_path, lambda pid, fd: os.kill(pid, signal.SIGTERM))
+    assert code == 0
     assert b"Traceback" not in output
 
 

@@ -163,6 +163,7 @@ class PerpdeskApp(App[int]):
         self._widgets: dict[str, Any] = {}
         self._chase_labels: dict[str, str] = {}
         self._log_seq = 0
+        self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
         self._runtime_started = False
         self._positions: dict[tuple[str, str], Position] = {}
@@ -471,6 +472,7 @@ class PerpdeskApp(App[int]):
             symbol=f"{symbol}@{venue}",
             ages=(("book", md.age_ms(venue, symbol)), ("trades", trade_age)),
             trading_state=str(getattr(state, "value", state) or ""),
+            ack_ms=self._ack_ms.get(venue),
         )
         self._w("#status", StatusBar).show(view)
 
@@ -759,6 +761,7 @@ class PerpdeskApp(App[int]):
     async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket) -> None:
         entry = self._entry()
         orders = self.runtime.orders
+        started_ns = self.clock.now_ns()
         try:
             if t.kind == "market":
                 order = await orders.submit_market(
@@ -782,6 +785,8 @@ class PerpdeskApp(App[int]):
             entry.show_errors({"flags": f"send failed: {exc}"})
             self.notices.add("reject", f"send failed: {exc}", "error")
             return
+        self._ack_ms[venue] = (self.clock.now_ns() - started_ns) // 1_000_000
+        self.refresh_status()
         entry.show_summary(f"sent: {self._ticket_text(venue, symbol, t)} → {order.state.value}")
 
     def _selected_order(self) -> Any:

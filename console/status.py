@@ -23,6 +23,8 @@ class StatusView:
     ages: tuple[tuple[str, int | None], ...]
     """(stream name, age in ms or None when nothing arrived yet)."""
     trading_state: str = ""
+    ack_ms: int | None = None
+    """How long the venue took to answer our last order request (None before the first)."""
 
 
 def format_age(age_ms: int | None) -> str:
@@ -82,6 +84,10 @@ class StatusBar(Widget):
             text.append("│ ", style=style("status--muted"))
             text.append(f"{stream} ")
             text.append(f"{format_age(age)} ", style=style(f"status--{age_level(age)}"))
+        if view.ack_ms is not None:
+            text.append("│ ", style=style("status--muted"))
+            text.append("ack ")
+            text.append(f"{format_age(view.ack_ms)} ", style=style("status--ok" if view.ack_ms < 1_000 else "status--warn"))
         if view.trading_state:
             level = {"ACTIVE": "ok", "REDUCING": "warn"}.get(view.trading_state, "bad")
             text.append("│ ", style=style("status--muted"))

@@ -49,6 +49,8 @@ class FakeVenue(BaseConnector):
         self.trade_seq = 0
         self.reject_next: str | None = None
         self.requests: list[tuple] = []
+        self.latency_s = 0.0
+        """Each order request waits this long on the clock before the venue answers."""
 
     async def start(self) -> None:
         await super().start()
@@ -103,6 +105,8 @@ class FakeVenue(BaseConnector):
     async def submit_limit_order(self, *, symbol, client_order_index, base_amount, price, is_ask,
                                  post_only=False, reduce_only=False) -> str:
         self.requests.append(("limit", symbol, client_order_index, base_amount, price, is_ask, post_only, reduce_only))
+        if self.latency_s:
+            await self.clock.sleep(self.latency_s)
         if self.reject_next:
             from connector.errors import OrderRejected
 

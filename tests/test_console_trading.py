@@ -33,6 +33,7 @@ async def test_b_tab_size_enter_places_a_limit_buy_at_the_touch():
         [order] = desk.runtime.orders.open_orders()
         assert order.state == "OPEN"
         assert desk.app.query_one("#orders-table").row_count == 1
+        assert desk.app.query_one("#status").view.ack_ms == 0  # virtual time: the fake answers at once
         # our order is marked on the ladder at its level
         ladder = desk.app.query_one("#ladder")
         assert any(r[0] == "bid" and r[1] == bid and r[4] == 100 for r in ladder._rows)
@@ -240,3 +241,17 @@ async def test_editing_a_field_clears_its_error_and_the_preview_follows_the_flag
         await pilot.press("f5")
         await pilot.pause()
         assert "post-only" in str(entry.query_one("#entry-summary").render())
+
+
+async def test_the_header_shows_how_long_the_venue_took_to_answer_our_last_order():
+    desk = make_desk(confirm_above_q=10**15)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        desk.venue.latency_s = 0.25
+        await pilot.press("b", "tab", "1", "enter")
+        await pilot.pause()
+        assert desk.app.query_one("#status").view.ack_ms is None
+        await desk.clock.advance(0.25)
+        await settle(desk, pilot)
+        assert desk.app.query_one("#status").view.ack_ms == 250
+        assert "ack 250ms" in str(desk.app.query_one("#status").render())

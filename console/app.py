@@ -505,7 +505,9 @@ class PerpdeskApp(App[int]):
         for key, o in batch.orders.items():
             if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
                 self._notified_rejects.add(key)
-                self.notices.add("reject", f"{self._describe(o)} rejected: {o.reason or 'no reason given'}", "error")
+                text = f"{self._describe(o)} REJECTED: {o.reason or 'no reason given'}"
+                self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
+                self.notices.add("reject", text, "error")
 
     def _describe(self, o: Any) -> str:
         md = self.runtime.market_data
@@ -787,7 +789,8 @@ class PerpdeskApp(App[int]):
             return
         self._ack_ms[venue] = (self.clock.now_ns() - started_ns) // 1_000_000
         self.refresh_status()
-        entry.show_summary(f"sent: {self._ticket_text(venue, symbol, t)} → {order.state.value}")
+        outcome = order.state.value + (f": {order.reason}" if order.state == OrderStatus.REJECTED and order.reason else "")
+        entry.show_summary(f"sent: {self._ticket_text(venue, symbol, t)} → {outcome}")
 
     def _selected_order(self) -> Any:
         orders = self.runtime.orders

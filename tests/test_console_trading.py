@@ -188,7 +188,11 @@ async def test_a_venue_rejection_is_notified_with_the_reason():
         desk.venue.reject_next = "insufficient margin"
         await pilot.press("b", "tab", *"0.01", "enter")
         await settle(desk, pilot)
-        assert any("rejected: insufficient margin" in m and s == "error" for m, s in seen)
+        assert any("REJECTED: insufficient margin" in m and s == "error" for m, s in seen)
+        assert "REJECTED: insufficient margin" in str(desk.app.query_one("#entry-summary").render())
+        await pilot.press("escape", "5")
+        log = desk.app.query_one("#log-table")
+        assert "REJECTED: insufficient margin" in str(log.get_row_at(log.row_count - 1)[-1])
 
 
 async def test_fills_are_listed_and_notified():

@@ -27,6 +27,13 @@ class OrderTicket:
     """Size × price (the touch for a market order) in quote units, for the confirmation threshold."""
 
 
+def money(value_q: int) -> str:
+    """Quote money with two decimals and thousands separators (display only)."""
+    sign = "-" if value_q < 0 else ""
+    cents = (abs(value_q) + 5_000) // 10_000
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
 def notional_q(price_i: int, size_i: int, market: MarketInfo) -> int:
     scale = 10 ** (market.price_decimals + market.size_decimals)
     return price_i * size_i * 10**QUOTE_DECIMALS // scale

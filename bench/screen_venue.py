@@ -4,7 +4,8 @@ Run as ``python -m bench.screen_venue KEY_FILE``.  It prints one JSON line with 
 obeys commands on stdin, one JSON object a line:
 
 - ``{"blast": rate, "seconds": s}``: send ``l2Book`` frames for BTC at ``rate`` frames a second to
-  every subscribed client (the fake's own queues and writers), then print ``{"sent": n}``.
+  every subscribed client (the fake's own queues and writers), then print ``{"sent": n}``;
+  ``{"stop": true}`` ends a blast early.
 - ``{"exchange_times": true}``: print ``{"exchange_times": [...]}``, the ``time.perf_counter()``
   at which each ``/exchange`` request reached the fake (Linux's monotonic clock is shared between
   processes, so the bench can compare it with its own key press times).
@@ -35,6 +36,7 @@ class BlastingFake(FakeHyperliquid):
         super().__init__(step_s=None)
         self.exchange_times: list[float] = []
         self.seq = SEQ_BASE
+        self.stopping = False
 
     async def _exchange(self, request: Any) -> Any:
         self.exchange_times.append(time.perf_counter())
@@ -58,7 +60,7 @@ class BlastingFake(FakeHyperliquid):
         sent = 0
         start = time.perf_counter()
         total = int(rate * seconds)
-        while sent < total:
+        while sent < total and not self.stopping:
             now = time.perf_counter()
             due = min(total, int((now - start) * rate) + 1)
             now_ms = int(time.time() * 1000)
@@ -74,19 +76,27 @@ class BlastingFake(FakeHyperliquid):
         return sent
 
 
+async def _blast(fake: BlastingFake, rate: float, seconds: float) -> None:
+    sent = await fake.blast(rate, seconds)
+    print(json.dumps({"sent": sent}), flush=True)
+
+
 async def _main(key_file: str) -> None:
     fake = await BlastingFake().start()
     fake.write_key_file(key_file)
     print(json.dumps({"base_url": fake.base_url}), flush=True)
     loop = asyncio.get_running_loop()
+    tasks: set[asyncio.Task[None]] = set()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
     try:
         while line := await reader.readline():
             command = json.loads(line)
             if "blast" in command:
-                sent = await fake.blast(float(command["blast"]), float(command["seconds"]))
-                print(json.dumps({"sent": sent}), flush=True)
+                fake.stopping = False
+                tasks.add(asyncio.create_task(_blast(fake, float(command["blast"]), float(command["seconds"]))))
+            elif "stop" in command:
+                fake.stopping = True
             elif "exchange_times" in command:
                 print(json.dumps({"exchange_times": fake.exchange_times}), flush=True)
     finally:

@@ -34,7 +34,7 @@ from console.notify import Throttle
 from console.order_entry import OrderEntry
 from console.order_form import money, notional_q
 from console.palette import PROVIDERS
-from console.status import StatusBar, StatusView
+from console.status import StatusBar, StatusView, age_level
 from console.tape import TradesTape, clock_text
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 from console.trading import TradingActions
@@ -304,7 +304,9 @@ class PerpdeskApp(TradingActions, App[int]):
         md = self.runtime.market_data
         info = md.market(venue, symbol)
         self._w("#entry", OrderEntry).set_market(symbol, info.quote)
-        self._w("#ladder", DepthLadder).border_title = f"{symbol} · {venue}"
+        ladder = self._w("#ladder", DepthLadder)
+        ladder.remove_class("-stale")  # refresh_status below decides again for this market
+        ladder.border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
         self._paint_chart()
         self.refresh_status()
@@ -457,6 +459,12 @@ class PerpdeskApp(TradingActions, App[int]):
             ack_ms=self._ack_ms.get(venue),
         )
         self._w("#status", StatusBar).show(view)
+        book_age = md.age_ms(venue, symbol)
+        stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
+        ladder = self._w("#ladder", DepthLadder)
+        if ladder.has_class("-stale") != stale:
+            ladder.set_class(stale, "-stale")
+            ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
 
     def _connection(self, venue: str) -> str:
         try:

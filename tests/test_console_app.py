@@ -168,3 +168,28 @@ async def test_mid_chart_takes_one_sample_a_second_of_market_time():
             desk.app.flush()
         assert len(chart.data) == 4
         assert chart.data[-1] == desk.runtime.market_data.mid_i("sim", "BTC")
+
+
+async def test_a_book_that_stops_updating_is_marked_stale_and_recovers():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        ladder = desk.app.query_one(DepthLadder)
+        assert not ladder.has_class("-stale")
+        await desk.clock.advance(6)
+        desk.app.refresh_status()
+        assert ladder.has_class("-stale") and "STALE" in ladder.border_title
+        desk.venue.tick(1)
+        await settle(desk, pilot)
+        assert not ladder.has_class("-stale") and "STALE" not in ladder.border_title
+
+
+async def test_a_disconnected_venue_marks_its_book_stale_at_once():
+    from connector.interface import ConnectionState
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        desk.venue.set_connection("book", ConnectionState.DISCONNECTED, "socket closed")
+        await settle(desk, pilot)
+        assert desk.app.query_one(DepthLadder).has_class("-stale")

@@ -84,3 +84,15 @@ def test_chases_panel_with_a_live_chase(snap_compare):
 def test_two_venues_side_by_side(snap_compare):
     desk = make_desk(second_venue=True)
     assert snap_compare(desk.app, terminal_size=(120, 40), run_before=lambda pilot: ready(desk, pilot))
+
+
+def test_stale_book_is_flagged(snap_compare):
+    desk = make_desk()
+
+    async def run_before(pilot) -> None:
+        await ready(desk, pilot)
+        await desk.clock.advance(6)
+        desk.app.refresh_status()
+        await pilot.pause()
+
+    assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)

@@ -10,6 +10,7 @@ connector (``add_handler``); they run on the event loop as events arrive.
 from __future__ import annotations
 
 import logging
+import tempfile
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
@@ -58,6 +59,7 @@ class Runtime:
         self.started = False
 
         self.market_data = MarketDataService(self.clock, symbol_map=_setting(settings, "symbol_map"))
+        self._ephemeral_journal: tempfile.TemporaryDirectory[str] | None = None
         self.journal: Any = None
         self.orders: Any = None
         self.positions: Any = None
@@ -99,7 +101,13 @@ class Runtime:
         from execution.journal import Journal
         from execution.order_service import OrderService
 
-        self.journal = Journal(self.journal_path or _setting(self.settings, "journal_path"))
+        path = self.journal_path or _setting(self.settings, "journal_path")
+        if path is None and self.connectors and set(self.connectors) == {"sim"}:
+            # The sim venue forgets everything when the process ends: a journal that outlived it
+            # would only hold orders no venue knows.  Give it one that lives as long as the run.
+            self._ephemeral_journal = tempfile.TemporaryDirectory(prefix="perpdesk-sim-")
+            path = Path(self._ephemeral_journal.name) / "journal.sqlite3"
+        self.journal = Journal(path)
         self.orders = OrderService(self.connectors, self.market_data, journal=self.journal, clock=self.clock)
         keep_ms = int((_setting(self.settings, "journal_load_hours") or 24) * 3_600_000)
         self.orders.load(self.journal.load_orders(since_ms=self.clock.now_ms() - keep_ms))
@@ -235,6 +243,9 @@ class Runtime:
         """Last: connectors may still deliver events while they stop."""
         if self.journal is not None:
             self.journal.close()
+        if self._ephemeral_journal is not None:
+            self._ephemeral_journal.cleanup()
+            self._ephemeral_journal = None
 
     async def _stop_services(self) -> None:
         """Reverse of ``_start_services``."""

@@ -223,3 +223,23 @@ async def test_from_real_settings_runs_the_sim_with_its_risk_limits(clock, tmp_p
     bid_i, ask_i = runtime.market_data.top_of_book("sim", "BTC")
     assert bid_i is not None and ask_i is not None and bid_i < ask_i
     await runtime.stop()
+
+
+async def test_a_sim_only_runtime_journals_for_the_run_and_leaves_no_stale_journal_behind(clock):
+    from connector.sim import SimConnector
+    from execution.journal import default_journal_path
+
+    runtime = Runtime([SimConnector(clock=clock)], clock=clock)
+    path = runtime.journal.path
+    assert path != default_journal_path() and path.parent.exists()
+    await runtime.start()
+    await runtime.stop()
+    assert not path.parent.exists()
+
+
+async def test_a_real_venue_or_an_explicit_path_keeps_the_persistent_journal(clock, tmp_path):
+    from connector.sim import SimConnector
+
+    runtime = Runtime([SimConnector(clock=clock)], clock=clock, journal_path=tmp_path / "j.sqlite3")
+    assert runtime.journal.path == tmp_path / "j.sqlite3"
+    runtime.journal.close()

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from bench.stats import Figure
 
-BENCHES = ("book", "wire", "sim", "tracking", "orders", "screen", "startup")
+BENCHES = ("book", "wire", "sim", "tracking", "tracking_fakes", "orders", "screen", "startup")
 RESULTS = Path(__file__).with_name("results.json")
 
 

@@ -60,7 +60,14 @@ async def _lighter(samples: int) -> tuple[list[float], list[float], int]:
         conn = LighterConnector(**options)
         stamp: dict[str, float] = {}
         sent = asyncio.Event()
-        conn.add_handler("book", lambda _e: stamp.setdefault("book", time.perf_counter()))
+        above = {"bid": 1 << 62}
+
+        def arrived(update: Any) -> None:
+            """The first update carrying a bid above the one before the move is the move."""
+            if any(price > above["bid"] for price, size in update.bids if size):
+                stamp.setdefault("book", time.perf_counter())
+
+        conn.add_handler("book", arrived)
         for name in ("modify_order", "cancel_by_client_id", "cancel_by_order_id"):
             original = getattr(conn, name)
 
@@ -91,6 +98,7 @@ async def _lighter(samples: int) -> tuple[list[float], list[float], int]:
                     continue
                 sent.clear()
                 stamp.clear()
+                above["bid"] = rt.market_data.top_of_book("lighter", "BTC")[0] or 0
                 t0 = time.perf_counter()
                 fake.engine.set_mid("BTC-PERP", fake.engine.mid_i("BTC-PERP") + 3 * spec.tick_i)
                 try:

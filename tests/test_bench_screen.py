@@ -1,0 +1,40 @@
+"""The tick-to-screen matching in ``bench/screen.py``: which painted frame shows which arrival."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.screen import SEQ_BASE, Probe, tick_to_screen
+
+
+def _probe(arrivals, handoffs, paints) -> Probe:
+    probe = Probe()
+    probe.arrivals = [(t, SEQ_BASE + k, 0) for t, k in arrivals]
+    probe.handoffs = [(t, SEQ_BASE + k) for t, k in handoffs]
+    probe.paints = [(t, SEQ_BASE + k) for t, k in paints]
+    return probe
+
+
+def test_an_arrival_is_shown_by_the_first_paint_of_it_or_a_newer_book() -> None:
+    probe = _probe(
+        arrivals=[(1.0, 1), (1.5, 2), (4.5, 3)],
+        handoffs=[(2.0, 1), (3.5, 2), (4.8, 4)],
+        paints=[(3.0, 1), (4.0, 2), (5.0, 4)],
+    )
+    result = tick_to_screen(probe, since=0.0)
+    assert result["latency"] == pytest.approx([2000.0, 2500.0, 500.0])
+    assert result["to_ladder"] == pytest.approx([1000.0, 2000.0, 300.0])
+    assert result["ladder_to_paint"] == pytest.approx([1000.0, 500.0, 200.0])
+    assert result["missed"] == 0
+
+
+def test_a_paint_before_the_arrival_or_of_an_older_book_does_not_count() -> None:
+    probe = _probe(arrivals=[(2.0, 5), (3.0, 6)], handoffs=[], paints=[(1.0, 9), (2.5, 4), (4.0, 5)])
+    result = tick_to_screen(probe, since=0.0)
+    assert result["latency"] == [2000.0]
+    assert result["missed"] == 1  # seq 6 was never painted
+
+
+def test_arrivals_before_the_warm_up_ends_are_left_out() -> None:
+    probe = _probe(arrivals=[(1.0, 1), (2.0, 2)], handoffs=[], paints=[(3.0, 2)])
+    assert tick_to_screen(probe, since=1.5)["latency"] == [1000.0]

@@ -81,6 +81,9 @@ class HttpClient:
     ) -> httpx.Response:
         """Send one request; returns the response for any status below 500 except 429.
 
+        ``cost`` is taken from the rate limiter first; 0 when the caller already took it (a
+        signed request whose nonce must not go stale while it queues).
+
         Raises ``RateLimited`` on a 429 (after ``max_429_retries`` waits of at most
         ``max_retry_after_s``) and ``VenueError`` when retries are exhausted or not allowed.
         """
@@ -90,7 +93,7 @@ class HttpClient:
         limited = 0
         failures = 0
         while True:
-            if self.rate_limiter is not None:
+            if self.rate_limiter is not None and cost:
                 await self.rate_limiter.acquire(cost)
             try:
                 response = await self._client.request(

@@ -182,13 +182,19 @@ class HyperliquidConnector(BaseConnector):
         """Sign and send one L1 action; returns ``response.data`` (or the whole response) of an "ok"."""
         if self._wallet is None:
             raise AuthError("hyperliquid: no API wallet key; trading needs a key file (see docs/venues/hyperliquid.md)")
+        if self._actions is None:
+            raise VenueError("hyperliquid connector is not started")
+        batch = len(action.get("orders") or action.get("cancels") or action.get("modifies") or ())
+        # Wait for the rate budget *before* taking a nonce: the venue only accepts a nonce above the
+        # lowest of the last 100 it saw, so a nonce that queued behind others arrives stale.
+        if self._actions.rate_limiter is not None:
+            await self._actions.rate_limiter.acquire(1 + batch // 40)
         nonce = self.nonces.next(self.clock.now_ms())
         signature = wire.sign_l1_action(
             self._wallet, action, nonce, is_mainnet=self.is_mainnet, vault_address=self.vault_address
         )
         body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address}
-        batch = len(action.get("orders") or action.get("cancels") or action.get("modifies") or ())
-        answer = await self._post(self._actions, "/exchange", body, 1 + batch // 40)
+        answer = await self._post(self._actions, "/exchange", body, 0)
         if not isinstance(answer, dict) or answer.get("status") != "ok":
             message = str(answer.get("response") if isinstance(answer, dict) else answer)[:300]
             info = {"response": answer, "action": action["type"]}

@@ -401,3 +401,23 @@ async def test_old_fills_in_the_first_fills_snapshot_are_history_not_events(venu
 
 def _fake_fill(ts_ms: int, trade_id: str) -> Fill:
     return Fill("BTC", 1, "5", trade_id, False, 650_000, 100, 1, False, ts_ms)
+
+
+async def test_a_nonce_is_taken_after_the_rate_budget_wait_so_it_never_arrives_stale(venue):
+    from connector.ratelimit import RateLimiter
+
+    conn = venue.connector
+    conn._actions.rate_limiter = RateLimiter(5, 1, clock=conn.clock)  # one action per 200 ms
+    price = await venue.bid_below(5)
+    await asyncio.gather(
+        *(
+            conn.submit_limit_order(
+                symbol="BTC", client_order_index=700 + i, base_amount=20, price=price, is_ask=False, post_only=True
+            )
+            for i in range(3)
+        )
+    )
+    (nonces,) = venue.fake.nonces.values()
+    last = sorted(nonces)[-3:]
+    # taken before the wait, all three would be consecutive milliseconds
+    assert last[1] - last[0] >= 150 and last[2] - last[1] >= 150

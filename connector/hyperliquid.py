@@ -187,14 +187,19 @@ class HyperliquidConnector(BaseConnector):
         batch = len(action.get("orders") or action.get("cancels") or action.get("modifies") or ())
         # Wait for the rate budget *before* taking a nonce: the venue only accepts a nonce above the
         # lowest of the last 100 it saw, so a nonce that queued behind others arrives stale.
-        if self._actions.rate_limiter is not None:
-            await self._actions.rate_limiter.acquire(1 + batch // 40)
-        nonce = self.nonces.next(self.clock.now_ms())
-        signature = wire.sign_l1_action(
-            self._wallet, action, nonce, is_mainnet=self.is_mainnet, vault_address=self.vault_address
-        )
-        body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address}
-        answer = await self._post(self._actions, "/exchange", body, 0)
+        for attempt in (1, 2):
+            if self._actions.rate_limiter is not None:
+                await self._actions.rate_limiter.acquire(1 + batch // 40)
+            nonce = self.nonces.next(self.clock.now_ms())
+            signature = wire.sign_l1_action(
+                self._wallet, action, nonce, is_mainnet=self.is_mainnet, vault_address=self.vault_address
+            )
+            body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address}
+            answer = await self._post(self._actions, "/exchange", body, 0)
+            # A nonce refused as stale (it waited behind 100 newer ones) means nothing was done: sign afresh once.
+            if attempt == 1 and isinstance(answer, dict) and str(answer.get("response", "")).startswith("Invalid nonce"):
+                continue
+            break
         if not isinstance(answer, dict) or answer.get("status") != "ok":
             message = str(answer.get("response") if isinstance(answer, dict) else answer)[:300]
             info = {"response": answer, "action": action["type"]}

@@ -421,3 +421,24 @@ async def test_a_nonce_is_taken_after_the_rate_budget_wait_so_it_never_arrives_s
     last = sorted(nonces)[-3:]
     # taken before the wait, all three would be consecutive milliseconds
     assert last[1] - last[0] >= 150 and last[2] - last[1] >= 150
+
+
+async def test_an_action_refused_for_a_stale_nonce_is_signed_afresh_once(venue, monkeypatch):
+    from tests.fakes.hyperliquid import ActionError
+
+    fake = venue.fake
+    real_check, refused = fake._check_nonce, []
+
+    def stale_once(signer: str, nonce: int) -> None:
+        if not refused:
+            refused.append(nonce)
+            raise ActionError(f"Invalid nonce: duplicate or too low ({nonce})")
+        real_check(signer, nonce)
+
+    monkeypatch.setattr(fake, "_check_nonce", stale_once)
+    price = await venue.bid_below(5)
+    oid = await venue.connector.submit_limit_order(
+        symbol="BTC", client_order_index=801, base_amount=20, price=price, is_ask=False, post_only=True
+    )
+    assert oid and len(refused) == 1
+    assert max(next(iter(fake.nonces.values()))) > refused[0]

@@ -124,7 +124,7 @@ class Runtime:
             market_data=self.market_data,
             journal=self.journal,
             clock=self.clock,
-            interval_s=float(_setting(self.settings, "reconcile_interval_s") or 15),
+            interval_s=_setting(self.settings, "reconcile_interval_s") or 15,
         )
 
     def _build_positions(self) -> None:

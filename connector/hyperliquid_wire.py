@@ -257,6 +257,7 @@ def parse_meta(meta: dict[str, Any], ctxs: list[dict[str, Any]] | None = None) -
                 # room for the price to fall 20% before the minimum size is worth less than $10
                 floor_i = mark_i * 4 // 5
                 min_size = max(1, -(-MIN_NOTIONAL_Q * 10 ** (pd + sd) // (floor_i * 10**QUOTE_DECIMALS)))
+        prev = (ctx or {}).get("prevDayPx")
         name = str(raw["name"])
         info = MarketInfo(
             symbol=name,
@@ -269,6 +270,7 @@ def parse_meta(meta: dict[str, Any], ctxs: list[dict[str, Any]] | None = None) -
             step_i=1,
             min_notional_q=MIN_NOTIONAL_Q,
             max_leverage=int(raw.get("maxLeverage") or 1),
+            prev_day_price_i=scaled_round(prev, pd) if prev else None,
             info={"asset": asset, **raw, **({"ctx": ctx} if ctx else {})},
         )
         out.append((asset, info))

@@ -81,6 +81,8 @@ class MarketInfo:
     """Smallest size step in scaled units."""
     min_notional_q: int = 0
     max_leverage: int = 1
+    prev_day_price_i: int | None = None
+    """The price 24 hours ago (or at the venue's day open) when the venue says, for the 24h change."""
     info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
 
 

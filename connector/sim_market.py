@@ -61,6 +61,7 @@ class SimMarketSpec:
             tick_i=self.tick_i,
             step_i=self.step_i,
             max_leverage=self.max_leverage,
+            prev_day_price_i=self.start_price_i,  # the sim's day opens at its seeded price
             info={"venue": "sim", "start_price_i": self.start_price_i},
         )
 

@@ -29,7 +29,7 @@ from console.chase_form import CHASE_COLUMNS, chase_row
 from console.command_bar import CommandBar
 from console.diff_table import ChasesTable, DiffTable
 from console.ladder import DepthLadder, LadderData
-from console.market_list import MarketList
+from console.market_list import MarketList, change_text
 from console.notify import Throttle
 from console.order_entry import OrderEntry
 from console.order_form import money, notional_q
@@ -322,10 +322,13 @@ class PerpdeskApp(TradingActions, App[int]):
         for venue, symbol in batch.books:
             self._sample_mid(venue, symbol, now)
             bid, ask = md.top_of_book(venue, symbol)
+            last = md.last_price_i(venue, symbol)
             markets.update_quote(
                 (venue, symbol),
                 md.format_price(venue, symbol, bid) if bid is not None else "-",
                 md.format_price(venue, symbol, ask) if ask is not None else "-",
+                md.format_price(venue, symbol, last) if last is not None else "-",
+                change_text(md.change_bps(venue, symbol)),
             )
         symbol = self.selected[1]
         self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
@@ -407,15 +410,14 @@ class PerpdeskApp(TradingActions, App[int]):
             return f"{symbol}  waiting for both sides of the book"
         fp, fs = md.format_price, md.format_size
         mid = md.mid_i(venue, symbol)
-        full = (
-            f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ "
-            f"{fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}  mid {fp(venue, symbol, mid)}"
-        )
-        width = self._w("#top", Static).size.width - 2
-        if width <= 0 or len(full) <= width:
-            return full
         short = f"{fs(venue, symbol, bb[1])} @ {fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])} @ {fs(venue, symbol, ba[1])}"
-        return short if len(short) <= width else f"{fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])}"
+        change = change_text(md.change_bps(venue, symbol))
+        day = f"  24h {change}" if change else ""
+        width = self._w("#top", Static).size.width - 2
+        for text in (f"{short}  mid {fp(venue, symbol, mid)}{day}", f"{short}{day}", short):
+            if width <= 0 or len(text) <= width:
+                return text
+        return f"{fp(venue, symbol, bb[0])} │ {fp(venue, symbol, ba[0])}"
 
     def _cross_venue_text(self, venue: str, symbol: str) -> str:
         """The same canonical market on the other venues: their touch and how far their mid is from ours."""

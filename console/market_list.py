@@ -1,4 +1,5 @@
-"""The market list: every (venue, symbol) with its bid and ask; arrows move, Enter switches.
+"""The market list: every (venue, symbol) with its bid and ask, and where the list is wide enough
+its last price and 24h change; arrows move, Enter switches.
 
 A line-API widget like the ladder: quotes tick constantly, so rows are cached as strips and
 only a row whose text changed is repainted.
@@ -17,6 +18,14 @@ from textual.widget import Widget
 from console.ladder import blended_background
 
 MarketKey = tuple[str, str]
+
+
+def change_text(bps: int | None) -> str:
+    """``+0.42%`` from basis points; empty when the venue gives no previous-day price."""
+    if bps is None:
+        return ""
+    sign = "+" if bps > 0 else "-" if bps < 0 else " "
+    return f"{sign}{abs(bps) // 100}.{abs(bps) % 100:02d}%"
 
 
 class MarketList(Widget, can_focus=True):
@@ -50,7 +59,7 @@ class MarketList(Widget, can_focus=True):
         super().__init__(id=id)
         self.markets: list[MarketKey] = []
         self.selected: MarketKey | None = None
-        self._quotes: dict[MarketKey, tuple[str, str]] = {}
+        self._quotes: dict[MarketKey, tuple[str, str, str, str]] = {}
         self._strips: dict[tuple, Strip] = {}
 
     def set_markets(self, markets: list[MarketKey], selected: MarketKey | None) -> None:
@@ -66,10 +75,11 @@ class MarketList(Widget, can_focus=True):
             self.cursor = self.markets.index(key)
         self.refresh()
 
-    def update_quote(self, key: MarketKey, bid: str, ask: str) -> None:
-        if self._quotes.get(key) == (bid, ask):
+    def update_quote(self, key: MarketKey, bid: str, ask: str, last: str = "-", change: str = "") -> None:
+        quote = (bid, ask, last, change)
+        if self._quotes.get(key) == quote:
             return
-        self._quotes[key] = (bid, ask)
+        self._quotes[key] = quote
         if key in self.markets:
             self.refresh(Region(0, self.markets.index(key), self.size.width, 1))
 
@@ -102,8 +112,8 @@ class MarketList(Widget, can_focus=True):
         if y >= len(self.markets):
             return Strip.blank(width, self.rich_style)
         key = self.markets[y]
-        bid, ask = self._quotes.get(key, ("-", "-"))
-        row = (key, bid, ask, y == self.cursor, key == self.selected, self.has_focus, width)
+        quote = self._quotes.get(key, ("-", "-", "-", ""))
+        row = (key, quote, y == self.cursor, key == self.selected, self.has_focus, width)
         strip = self._strips.get(row)
         if strip is None:
             if len(self._strips) > 2048:
@@ -119,7 +129,7 @@ class MarketList(Widget, can_focus=True):
         self.refresh()
 
     def _render(self, row: tuple) -> Strip:
-        (venue, symbol), bid, ask, is_cursor, is_selected, _, width = row
+        (venue, symbol), (bid, ask, last, change), is_cursor, is_selected, _, width = row
         base = self.rich_style
         if is_cursor:
             base = base + blended_background(self, "markets--cursor")
@@ -131,7 +141,18 @@ class MarketList(Widget, can_focus=True):
             segments.append(Segment(f"{venue[:5]:<6}", base + self.get_component_rich_style("markets--venue", partial=True)))
         room = width - sum(s.cell_length for s in segments)
         bid_style = base + self.get_component_rich_style("markets--bid", partial=True)
-        if room < 2 * max(len(bid), len(ask), 8) + 2:
+        col = max(len(bid), len(ask), len(last)) + 1
+        if room >= 3 * col + 7:
+            # wide: bid, ask, last and the 24h change coloured by its sign
+            up = change.startswith("+")
+            change_style = base + self.get_component_rich_style(
+                "markets--bid" if up else "markets--ask" if change.startswith("-") else "markets--venue", partial=True
+            )
+            segments.append(Segment(f"{bid:>{col}}", bid_style))
+            segments.append(Segment(f"{ask:>{col}}", base + self.get_component_rich_style("markets--ask", partial=True)))
+            segments.append(Segment(f"{last:>{col}}", base))
+            segments.append(Segment(f"{change or '-':>{room - 3 * col}}", change_style))
+        elif room < 2 * max(len(bid), len(ask), 8) + 2:
             # narrow: the bid alone (a trader's reference on the way in)
             segments.append(Segment(f"{bid:>{max(room, 1)}}", bid_style))
         else:

@@ -222,6 +222,21 @@ class MarketDataService:
         """Recent public trades, oldest first (bounded)."""
         return self._market(venue, symbol).tape
 
+    def last_price_i(self, venue: str, symbol: str) -> int | None:
+        """The last public trade's price; None before the first trade."""
+        tape = self._market(venue, symbol).tape
+        return tape[-1].price_i if tape else None
+
+    def change_bps(self, venue: str, symbol: str) -> int | None:
+        """24h change of the last price (the mid before any trade) in basis points, rounded toward
+        zero; None where the venue gives no previous-day price."""
+        prev = self.market(venue, symbol).prev_day_price_i
+        now = self.last_price_i(venue, symbol) or self.mid_i(venue, symbol)
+        if not prev or now is None:
+            return None
+        diff = (now - prev) * 10_000
+        return diff // prev if diff >= 0 else -(-diff // prev)
+
     def on_book(self, venue: str, update: BookUpdate) -> None:
         """Apply a venue book event (venue symbol) and tell the listeners."""
         entry = self._venues.get(venue)

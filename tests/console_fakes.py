@@ -27,8 +27,8 @@ from connector.interface import (
 )
 
 MARKETS = [
-    MarketInfo("BTC-PERP", "BTC", "USD", 1, 4, 10, max_leverage=20),
-    MarketInfo("ETH-PERP", "ETH", "USD", 2, 3, 10, max_leverage=20),
+    MarketInfo("BTC-PERP", "BTC", "USD", 1, 4, 10, max_leverage=20, prev_day_price_i=641_250),
+    MarketInfo("ETH-PERP", "ETH", "USD", 2, 3, 10, max_leverage=20, prev_day_price_i=352_900),
     MarketInfo("SOL-PERP", "SOL", "USD", 3, 2, 10, max_leverage=10),
 ]
 MIDS = {"BTC-PERP": 649_505, "ETH-PERP": 345_012, "SOL-PERP": 152_345}

@@ -124,8 +124,18 @@ async def test_market_list_shows_each_markets_quote():
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         markets = desk.app.query_one(MarketList)
-        bid, ask = desk.runtime.market_data.top_of_book("sim", "ETH")
-        assert markets._quotes[("sim", "ETH")] == ("%.2f" % (bid / 100), "%.2f" % (ask / 100))
+        md = desk.runtime.market_data
+        bid, ask = md.top_of_book("sim", "ETH")
+        last, change = md.last_price_i("sim", "ETH"), md.change_bps("sim", "ETH")
+        assert markets._quotes[("sim", "ETH")][:2] == ("%.2f" % (bid / 100), "%.2f" % (ask / 100))
+        assert markets._quotes[("sim", "ETH")][2] == ("%.2f" % (last / 100) if last is not None else "-")
+        assert change is not None and markets._quotes[("sim", "ETH")][3].endswith("%")
+
+
+def test_change_text_reads_like_a_quote_board():
+    from console.market_list import change_text
+
+    assert (change_text(42), change_text(-1250), change_text(0), change_text(None)) == ("+0.42%", "-12.50%", " 0.00%", "")
 
 
 async def test_first_book_is_painted_soon_after_start():

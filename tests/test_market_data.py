@@ -183,3 +183,20 @@ def test_execution_exports_market_data_service_without_importing_it_eagerly():
         "from execution import MarketDataService; assert MarketDataService.__name__ == 'MarketDataService'"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_last_price_and_24h_change_come_from_the_tape_and_the_venues_previous_day_price():
+    from dataclasses import replace
+
+    from connector.clock import VirtualClock
+
+    md = MarketDataService(VirtualClock(start_ms=0))
+    md.add_markets("sim", [replace(BTC, prev_day_price_i=600_000), ETH])
+    assert md.last_price_i("sim", "BTC") is None and md.change_bps("sim", "BTC") is None
+    md.on_book("sim", BookUpdate("BTC-PERP", ((629_990, 10),), ((630_010, 10),), True, 1))
+    assert md.change_bps("sim", "BTC") == 500  # the mid before any trade: +5.00%
+    md.on_trade("sim", Trade("BTC-PERP", 570_000, 10, True, 2))
+    assert md.last_price_i("sim", "BTC") == 570_000
+    assert md.change_bps("sim", "BTC") == -500
+    md.on_book("sim", BookUpdate("ETH-PERP", ((339_990, 10),), ((340_010, 10),), True, 1))
+    assert md.change_bps("sim", "ETH") is None  # no previous-day price from the venue

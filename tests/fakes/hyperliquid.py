@@ -423,7 +423,8 @@ class FakeHyperliquid:
             ctxs = []
             for c in self.coins:
                 mark = self._px(c, self.engine.mark_i(c))
-                ctxs.append({"funding": "0.0000125", "openInterest": "1000.0", "prevDayPx": mark, "dayNtlVlm": "0.0",
+                prev = self._px(c, self.engine.markets[c].prev_day_price_i or self.engine.mark_i(c))
+                ctxs.append({"funding": "0.0000125", "openInterest": "1000.0", "prevDayPx": prev, "dayNtlVlm": "0.0",
                              "premium": "0.0", "oraclePx": mark, "markPx": mark, "midPx": mark,
                              "impactPxs": [mark, mark], "dayBaseVlm": "0.0"})  # fmt: skip
             return web.json_response([meta, ctxs])

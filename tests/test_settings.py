@@ -97,12 +97,12 @@ def test_risk_limits_are_exact_decimals(tmp_path):
 def test_symbol_map_and_keymap_and_journal(tmp_path):
     path = write(
         tmp_path / "c.toml",
-        'journal_path = "/tmp/j.sqlite"\n[symbol_map.sim]\nXBT = "BTC-PERP"\n[keymap]\nbuy_limit = "f2"\n',
+        'journal_path = "journals/j.sqlite"\n[symbol_map.sim]\nXBT = "BTC-PERP"\n[keymap]\nbuy_limit = "f2"\n',
     )
     settings = Settings.load(path)
     assert settings.symbol_map == {"sim": {"XBT": "BTC-PERP"}}
     assert settings.keymap == {"buy_limit": "f2"}
-    assert settings.journal_path == Path("/tmp/j.sqlite")
+    assert settings.journal_path == Path("journals/j.sqlite")
 
 
 def one_line_error(path: Path, text: str) -> str:

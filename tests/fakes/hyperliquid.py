@@ -18,7 +18,7 @@ Faults for tests: ``drop_sockets()``, ``stall(seconds)`` (send nothing, pongs in
 
 Standalone, for a console demo (prints the base URL, writes a fresh 0600 key file)::
 
-    python -m tests.fakes.hyperliquid --port 8801 --key-file /tmp/hyperliquid-demo.toml
+    python -m tests.fakes.hyperliquid --port 8801 --key-file demo-keys/hyperliquid.toml
 """
 
 from __future__ import annotations
@@ -184,6 +184,7 @@ class FakeHyperliquid:
     def write_key_file(self, path: str | Path) -> Path:
         """The API wallet's key file, created 0600 (never world-readable, not even for a moment)."""
         path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(self.key_file_text())

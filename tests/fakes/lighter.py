@@ -22,7 +22,7 @@ Faults for tests: ``drop_sockets()``, ``skip_book_nonce()``, ``stall(seconds)``,
 
 Standalone, for a console demo::
 
-    python -m tests.fakes.lighter --port 8802 --key-file /tmp/lighter-demo.toml
+    python -m tests.fakes.lighter --port 8802 --key-file demo-keys/lighter.toml
 """
 
 from __future__ import annotations

@@ -122,13 +122,13 @@ def _raw_sim(harness: Any, price_i: int, size_i: int) -> list[float]:
 
 
 def _signed_hyperliquid(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
-    from connector import hyperliquid_wire as wire
+    from connector.hyperliquid import wire
 
     bodies = []
     for i in range(RAW):
         order = connector._wire_order(symbol, 900_000 + i, size_i, price_i, True, False, "Alo")
         action = wire.order_action([order])
-        nonce = connector.nonces.next(connector.clock.now_ms())
+        nonce = connector.lighter.nonces.next(connector.clock.now_ms())
         t0 = time.perf_counter()
         signature = wire.sign_l1_action(connector._wallet, action, nonce, is_mainnet=connector.is_mainnet)
         SIGN_S.append(time.perf_counter() - t0)
@@ -137,7 +137,7 @@ def _signed_hyperliquid(connector: Any, symbol: str, price_i: int, size_i: int) 
 
 
 async def _signed_lighter(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
-    from connector import lighter_wire as wire
+    from connector.lighter import wire
 
     market_id, _ = connector._market(symbol)
     async with httpx.AsyncClient(base_url=connector.base_url) as client:
@@ -186,7 +186,7 @@ async def _open_lighter(tmp: Path) -> AsyncIterator[Any]:
     that budget, not the path, would be measured otherwise.
     """
     from connector.keys import load_key_file
-    from connector.lighter import LighterConnector
+    from connector.lighter.connector import LighterConnector
     from tests.fakes.lighter import FakeLighter, write_key_file
     from tests.harnesses import LoopbackHarness
 
@@ -220,7 +220,7 @@ async def _open_hyperliquid(tmp: Path) -> AsyncIterator[Any]:
     The budget is read from the module when the connector starts; it is raised here, in this
     process only, for as long as the harness is open.
     """
-    import connector.hyperliquid as module
+    import connector.hyperliquid.connector as module
 
     saved = getattr(module, "WEIGHT_PER_S", None)
     if saved is not None:

@@ -116,7 +116,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
 
     connector.submit_limit_order = timed_submit
 
-    from console.ladder import DepthLadder
+    from console.widgets.ladder import DepthLadder
 
     ladder = app.screen_stack[0].query_one("#ladder", DepthLadder)
     update_book, render_line = ladder.update_book, ladder.render_line
@@ -424,7 +424,7 @@ async def _keypress_figure(pilot: Any, probe: Probe, venue: Venue, runtime: Any)
 @contextlib.asynccontextmanager
 async def _console(tmp: Path, base_url: str, key_file: Path, **options: Any) -> AsyncIterator[tuple[Any, ...]]:
     """The full console on a runtime with the real Hyperliquid connector, instrumented."""
-    from connector.hyperliquid import HyperliquidConnector
+    from connector.hyperliquid.connector import HyperliquidConnector
     from connector.keys import load_key_file
     from console.app import PerpdeskApp
     from execution.runtime import Runtime

@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-from connector import hyperliquid_wire as wire
+from connector.hyperliquid import wire
 from tests.fakes.hyperliquid import FakeHyperliquid
 
 SEQ_BASE = 1_000_000

@@ -10,7 +10,7 @@ import time
 
 from bench.stats import Figure, median, percentile
 from connector.clock import VirtualClock
-from connector.sim_engine import SimEngine
+from connector.sim.engine import SimEngine
 
 HOUR_MS = 3_600_000
 

@@ -103,13 +103,13 @@ def _floor(home: Path) -> float:
     return time.perf_counter() - start
 
 
-IMPORTS = ("console.app", "connector.settings", "connector.sim", "execution.runtime")
+IMPORTS = ("console.app", "connector.settings", "connector.sim.connector", "execution.runtime")
 WATCHED = (
     "console.app",
     "textual.app",
     "connector.settings",
     "pydantic_settings",
-    "connector.sim",
+    "connector.sim.connector",
     "httpx",
     "websockets.asyncio.client",
 )
@@ -180,7 +180,7 @@ def _cold_start_figure() -> Figure:
 def _ten_markets() -> list[Any]:
     from dataclasses import replace
 
-    from connector.sim_market import DEFAULT_MARKETS
+    from connector.sim.market import DEFAULT_MARKETS
 
     base = list(DEFAULT_MARKETS)
     names = ("BTC", "ETH", "SOL", "XRP", "DOGE", "AVAX", "LINK", "SUI", "APT", "ARB")
@@ -192,8 +192,8 @@ async def _memory_child(with_console: bool, seconds: float) -> dict[str, Any]:
     import resource
 
     from connector.clock import RealClock
-    from connector.sim import SimConnector
-    from connector.sim_engine import SimEngine
+    from connector.sim.connector import SimConnector
+    from connector.sim.engine import SimEngine
     from execution.runtime import Runtime
 
     clock = RealClock()

@@ -20,11 +20,11 @@ from pathlib import Path
 
 from bench.stats import Figure, median, percentile
 from connector.clock import VirtualClock
-from connector.sim import SimConnector
-from connector.sim_engine import SimEngine, SimMarketSpec
-from execution.market_data import MarketDataService
-from execution.order_service import OrderService
-from execution.tracking_limit import TrackingLimitManager
+from connector.sim.connector import SimConnector
+from connector.sim.engine import SimEngine, SimMarketSpec
+from execution.market.market_data import MarketDataService
+from execution.orders.service import OrderService
+from execution.tracking.chase import TrackingLimitManager
 
 SAMPLES = 2_000
 POLL_S = 10.0
@@ -123,7 +123,7 @@ async def _polling(moves: int, poll_s: float) -> list[float]:
 async def _loopback(samples: int) -> list[float]:
     """Microseconds from the fake Hyperliquid pushing a book that moves the touch (real sockets on
     127.0.0.1, real clock) to the chase's re-price request entering the connector."""
-    from connector.hyperliquid import HyperliquidConnector
+    from connector.hyperliquid.connector import HyperliquidConnector
     from connector.keys import load_key_file
     from execution.runtime import Runtime
     from tests.fakes.hyperliquid import FakeHyperliquid

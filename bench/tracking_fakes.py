@@ -41,9 +41,9 @@ async def _lighter(samples: int) -> tuple[list[float], list[float], int]:
 
     from connector.clock import RealClock
     from connector.keys import load_key_file
-    from connector.lighter import LighterConnector
-    from connector.sim_engine import SimEngine
-    from connector.sim_market import DEFAULT_MARKETS
+    from connector.lighter.connector import LighterConnector
+    from connector.sim.engine import SimEngine
+    from connector.sim.market import DEFAULT_MARKETS
     from execution.runtime import Runtime
     from tests.fakes.lighter import FakeLighter, write_key_file
 

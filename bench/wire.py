@@ -15,7 +15,7 @@ from decimal import Decimal
 from bench.stats import Figure, median
 from connector.interface import BookUpdate
 from connector.scaling import scaled_to_str
-from execution.book import L2Book
+from execution.market.book import L2Book
 
 FRAMES = 20_000
 ROUNDS = 5
@@ -51,7 +51,7 @@ def _frames(venue: str, n: int, seed: int = 5) -> list[str]:
 
 
 def _ours_hyperliquid(frames: list[str]) -> float:
-    from connector.hyperliquid_wire import parse_levels
+    from connector.hyperliquid.wire import parse_levels
 
     book = L2Book("BTC")
     start = time.perf_counter()
@@ -63,7 +63,7 @@ def _ours_hyperliquid(frames: list[str]) -> float:
 
 
 def _ours_lighter(frames: list[str]) -> float:
-    from connector.lighter_wire import BookChain, decode_frame
+    from connector.lighter.wire import BookChain, decode_frame
 
     book = L2Book("BTC")
     chain = BookChain("BTC", PD, SD)

@@ -1,8 +1,8 @@
 """What every connector shares: lifecycle, capabilities, event fan-out and transports.
 
 The transport mechanics live in helpers beside this module and are never copied into a
-venue module: ``connector.ws.WsSupervisor`` (reconnect, backoff, resubscribe, malformed-frame
-count), ``connector.http.HttpClient`` (timeouts, retries, 429), ``connector.ratelimit``
+venue module: ``connector.transport.ws.WsSupervisor`` (reconnect, backoff, resubscribe, malformed-frame
+count), ``connector.transport.http.HttpClient`` (timeouts, retries, 429), ``connector.transport.ratelimit``
 (token bucket, backoff) and ``connector.keys`` (key files, ``Secret``, log masking).
 ``supervise_ws`` and ``http_client`` build them wired to this connector's clock and
 connection events, and ``stop`` closes them.
@@ -16,9 +16,9 @@ from typing import Any
 
 from connector.clock import Clock, RealClock
 from connector.errors import VenueError
-from connector.http import HttpClient
 from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler
-from connector.ws import ConnectHook, MessageHandler, WsSupervisor
+from connector.transport.http import HttpClient
+from connector.transport.ws import ConnectHook, MessageHandler, WsSupervisor
 
 log = logging.getLogger(__name__)
 

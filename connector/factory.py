@@ -95,9 +95,9 @@ class VenueRegistry(Mapping[str, type]):
 
 
 VENUES = VenueRegistry()
-VENUES.register("sim", "connector.sim:SimConnector", needs_keys=False)
-VENUES.register("hyperliquid", "connector.hyperliquid:HyperliquidConnector", extra="hyperliquid")
-VENUES.register("lighter", "connector.lighter:LighterConnector", extra="lighter")
+VENUES.register("sim", "connector.sim.connector:SimConnector", needs_keys=False)
+VENUES.register("hyperliquid", "connector.hyperliquid.connector:HyperliquidConnector", extra="hyperliquid")
+VENUES.register("lighter", "connector.lighter.connector:LighterConnector", extra="lighter")
 
 
 def key_file_env_var(venue: str) -> str:

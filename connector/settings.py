@@ -76,7 +76,7 @@ class SimSettings(BaseModel):
 
 
 class TrackingSettings(BaseModel):
-    """Defaults for every tracking limit (``execution.tracking_limit.TrackingLimitManager``)."""
+    """Defaults for every tracking limit (``execution.tracking.chase.TrackingLimitManager``)."""
 
     model_config = ConfigDict(extra="forbid")
 

@@ -25,19 +25,19 @@ from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
 from connector.scaling import rescale, scaled_to_str
 from console.bridge import Batch, Bridge, LogLine, connectors_of
-from console.chase_form import CHASE_COLUMNS, chase_row
-from console.command_bar import CommandBar
-from console.diff_table import ChasesTable, DiffTable
-from console.ladder import DepthLadder, LadderData
-from console.market_list import MarketList, change_text
 from console.notify import Throttle
-from console.order_entry import OrderEntry
-from console.order_form import money, notional_q
 from console.palette import PROVIDERS
-from console.status import StatusBar, StatusView, age_level
-from console.tape import TradesTape, clock_text
+from console.parsing.order_ticket import money, notional_q
+from console.screens.chase_form import CHASE_COLUMNS, chase_row
+from console.screens.trading import TradingActions
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
-from console.trading import TradingActions
+from console.widgets.command_bar import CommandBar
+from console.widgets.diff_table import ChasesTable, DiffTable
+from console.widgets.ladder import DepthLadder, LadderData
+from console.widgets.market_list import MarketList, change_text
+from console.widgets.order_entry import OrderEntry
+from console.widgets.status import StatusBar, StatusView, age_level
+from console.widgets.tape import TradesTape, clock_text
 
 log = logging.getLogger(__name__)
 
@@ -667,7 +667,7 @@ class PerpdeskApp(TradingActions, App[int]):
         self._w(f"#{tab}-table", DiffTable).focus()
 
     def action_help(self) -> None:
-        from console.help import HelpScreen
+        from console.screens.help import HelpScreen
 
         self.push_screen(HelpScreen())
 

@@ -32,10 +32,10 @@ def binding_ids() -> set[str]:
     import console
 
     ids: set[str] = set()
-    for info in pkgutil.iter_modules(console.__path__):
-        if info.name in _SKIP_MODULES:
+    for info in pkgutil.walk_packages(console.__path__, "console."):
+        if info.name.rpartition(".")[2] in _SKIP_MODULES:
             continue
-        module = importlib.import_module(f"console.{info.name}")
+        module = importlib.import_module(info.name)
         for _, cls in inspect.getmembers(module, inspect.isclass):
             if cls.__module__ != module.__name__:
                 continue

@@ -14,9 +14,9 @@ from typing import Any
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
-from console.commands import CloseCommand, SymbolRef
-from console.dialogs import ConfirmScreen
-from console.help import current_bindings
+from console.parsing.commands import CloseCommand, SymbolRef
+from console.screens.dialogs import ConfirmScreen
+from console.screens.help import current_bindings
 
 
 @dataclass(frozen=True, slots=True)

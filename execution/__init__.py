@@ -10,10 +10,10 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "L2Book": "execution.book",
-    "MarketDataService": "execution.market_data",
-    "Order": "execution.order_service",
-    "OrderService": "execution.order_service",
+    "L2Book": "execution.market.book",
+    "MarketDataService": "execution.market.market_data",
+    "Order": "execution.orders.service",
+    "OrderService": "execution.orders.service",
     "Journal": "execution.journal",
     "JournalError": "execution.journal",
     "Reconciler": "execution.reconciler",

@@ -22,7 +22,7 @@ transition)``, ``record_fill(order, fill)``, ``load_orders(since_ms=None) -> lis
 fills and history; with ``since_ms`` only live orders, children of live parents and
 those changed since), ``highwater(venue)`` / ``set_highwater(venue, index)``.
 
-Tracking-limit parents (used by ``execution.tracking_limit``)::
+Tracking-limit parents (used by ``execution.tracking.chase``)::
 
     save_parent(parent_id: str, venue: str, symbol: str, params: dict, state: str,
                 filled_i: int, child_client_order_index: int | None, *,
@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.interface import Fill, OrderStatus
-from execution.order_service import Order, Transition
+from execution.orders.service import Order, Transition
 
 try:
     import fcntl

@@ -36,12 +36,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from connector import hyperliquid_wire as wire
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
+from connector.hyperliquid import wire
 from connector.interface import QUOTE_DECIMALS, BookUpdate, Fill, Margin, OrderSnapshot, OrderStatus, Trade
 from connector.scaling import scaled_to_str
-from connector.sim_engine import SimEngine, SimMarketSpec
+from connector.sim.engine import SimEngine, SimMarketSpec
 
 DAY_MS = 86_400_000
 NO_CLOID_BASE = 2**130

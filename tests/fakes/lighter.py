@@ -46,9 +46,9 @@ from aiohttp import WSMsgType, web
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderSnapshot, OrderStatus, Position, Trade
-from connector.lighter_wire import load_sdk
+from connector.lighter.wire import load_sdk
 from connector.scaling import scaled_to_str
-from connector.sim_engine import SimEngine
+from connector.sim.engine import SimEngine
 
 ORDER_INDEX_BASE = 2**48
 """Exchange order indices start here; smaller ``Index`` values in cancel/modify are client indices."""

@@ -14,7 +14,7 @@ from typing import Any
 
 from connector.interface import EVENT_KINDS, IConnector
 from connector.scaling import rescale
-from connector.sim_engine import SimEngine
+from connector.sim.engine import SimEngine
 
 
 class Harness:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from connector.hyperliquid import HyperliquidConnector
+from connector.hyperliquid.connector import HyperliquidConnector
 from connector.keys import load_key_file
 from tests.fakes.hyperliquid import FakeHyperliquid
 from tests.harnesses import LoopbackHarness

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from connector.keys import load_key_file
-from connector.lighter import LighterConnector
+from connector.lighter.connector import LighterConnector
 from tests.fakes.lighter import FakeLighter, write_key_file
 from tests.harnesses import LoopbackHarness
 

@@ -6,8 +6,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from connector.clock import VirtualClock
-from connector.sim import SimConnector
-from connector.sim_engine import SimEngine
+from connector.sim.connector import SimConnector
+from connector.sim.engine import SimEngine
 from tests.harnesses import VirtualClockHarness
 
 

@@ -1,0 +1,576 @@
+"""Lighter (zkLighter) perpetuals.
+
+Three concerns, kept apart: metadata (markets from ``orderBookDetails``), market data
+(the ``order_book/{id}`` stream chained on nonces) and orders/account (signed
+transactions sent with ``sendTx``, account channels, account REST).
+
+``sendTx`` answering 200 means only that the venue accepted the transaction; whether the
+order rests, fills or is refused arrives later on ``account_all_orders`` or from
+``get_order``.  The connector declares this with the ``"async_ack"`` capability: the order
+service keeps such an order SUBMITTING until the venue's order update (or a status query)
+says more.  ``submit_*`` then return the client order index as the order id: Lighter's
+cancel and modify take it in place of the exchange's order index, and the exchange's index
+arrives with the first order update.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Iterable
+from typing import Any
+from urllib.parse import urlencode
+
+from connector.base import BaseConnector
+from connector.clock import Clock
+from connector.errors import (
+    AuthError,
+    InvalidOrder,
+    OrderRejected,
+    PostOnlyWouldCross,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+)
+from connector.interface import BookUpdate, ConnectionState, Margin, MarketInfo, OrderSnapshot, Position
+from connector.lighter import wire
+from connector.lighter.nonces import InvalidNonce, NonceManager, NonceNotConsumed
+from connector.scaling import str_to_scaled
+from connector.transport.http import HttpClient
+from connector.transport.ratelimit import RateLimiter
+from connector.transport.ws import WsSupervisor
+
+log = logging.getLogger(__name__)
+
+MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
+TESTNET_URL = "https://testnet.zklighter.elliot.ai"
+STREAM = "lighter"
+
+
+class LighterConnector(BaseConnector):
+    venue = "lighter"
+    capabilities = frozenset({"amend", "dead_man_switch", "async_ack"})
+
+    def __init__(
+        self,
+        *,
+        base_url: str | None = None,
+        ws_url: str | None = None,
+        testnet: bool = False,
+        keys: dict[str, Any] | None = None,
+        clock: Clock | None = None,
+        request_timeout_s: float = 10.0,
+        stale_after_s: float | None = 60.0,
+        reconnect_min_s: float = 0.5,
+        reconnect_max_s: float = 30.0,
+        auth_ttl_s: int = 3600,
+        auth_renew_before_s: int = 300,
+        market_slippage_bps: int = 500,
+        requests_per_min: float = 60,
+    ) -> None:
+        super().__init__(clock=clock)
+        self.base_url = (base_url or (TESTNET_URL if testnet else MAINNET_URL)).rstrip("/")
+        self.ws_url = ws_url or self.base_url.replace("http", "ws", 1) + "/stream"
+        self.chain_id = wire.TESTNET_CHAIN_ID if testnet else wire.MAINNET_CHAIN_ID
+        self.request_timeout_s = request_timeout_s
+        self.stale_after_s = stale_after_s
+        self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
+        self.auth_ttl_s, self.auth_renew_before_s = auth_ttl_s, auth_renew_before_s
+        self.market_slippage_bps = market_slippage_bps
+        self.requests_per_min = requests_per_min
+        parsed = wire.parse_keys(keys) if keys else (None, None, None)
+        self.account_index, self.api_key_index, self._private_key = parsed
+        if keys:
+            wire.load_sdk()  # fail at construction, with the install hint, not at the first order
+        self._signer: wire.LighterSigner | None = None
+        self.nonces = NonceManager(self._fetch_nonce)
+        self._http: HttpClient | None = None
+        self._markets: dict[str, tuple[int, MarketInfo]] = {}
+        self._by_id: dict[int, str] = {}
+        self._chains: dict[int, wire.BookChain] = {}
+        self._book_ids: set[int] = set()
+        self._order_ids: set[int] = set()
+        """Markets we placed orders in this session."""
+        self._ws: WsSupervisor | None = None
+        self._renewal: asyncio.Task[None] | None = None
+        self._token: tuple[str, int] | None = None
+        self.book_gaps = 0
+        self.venue_errors = 0
+
+    @property
+    def malformed_frames(self) -> int:
+        return self._ws.malformed_frames if self._ws else 0
+
+    @property
+    def reconnects(self) -> int:
+        return max(0, self._ws.connects - 1) if self._ws else 0
+
+    def __repr__(self) -> str:
+        return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        if self.started:
+            return
+        # the standard tier allows 60 requests in any rolling minute: half as a burst, half spread out
+        limiter = RateLimiter(self.requests_per_min / 120, self.requests_per_min / 2, clock=self.clock)
+        self._http = HttpClient(
+            self.base_url, venue="lighter", timeout_s=self.request_timeout_s, rate_limiter=limiter, clock=self.clock
+        )
+        await self.list_markets()
+        if self._private_key is not None:
+            # the SDK builds an HTTP session in its constructor: it must run inside the loop
+            self._signer = wire.LighterSigner(
+                self.base_url, self.account_index or 0, self.api_key_index or 0, self._private_key, self.chain_id
+            )
+            self._renewal = asyncio.create_task(self._renew_auth(), name="lighter-auth")
+        self._ws = WsSupervisor(
+            self.ws_url,
+            on_message=self._dispatch,
+            on_connect=self._on_connect,
+            on_state=lambda state, reason: self.set_connection(STREAM, state, reason),
+            parse=wire.decode_frame,
+            name=STREAM,
+            clock=self.clock,
+            backoff_base_s=self.reconnect_min_s,
+            backoff_max_s=self.reconnect_max_s,
+            stale_after_s=self.stale_after_s,
+            open_timeout_s=self.request_timeout_s,
+        )
+        await self._ws.start()
+        self.started = True
+
+    async def stop(self) -> None:
+        if self._renewal is not None:
+            self._renewal.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._renewal
+            self._renewal = None
+        if self._ws is not None:
+            await self._ws.stop()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        if self._signer is not None:
+            await self._signer.close()
+            self._signer = None
+        self.set_connection(STREAM, ConnectionState.STOPPED)
+        self.started = False
+
+    # -- HTTP ------------------------------------------------------------------------------
+
+    async def _request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: dict[str, Any] | None = None,
+        data: dict[str, Any] | None = None,
+        auth: bool = False,
+    ) -> dict[str, Any]:
+        if self._http is None:
+            raise VenueError("lighter connector is not started")
+        headers = {"Authorization": self._auth_token()} if auth else {}
+        if data is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        content = urlencode(data) if data is not None else None
+        resp = await self._http.request(method, f"/api/v1/{path}", params=params, content=content, headers=headers)
+        try:
+            body = resp.json()
+        except ValueError:
+            body = {"code": resp.status_code, "message": resp.text[:200]}
+        if resp.status_code == 200 and isinstance(body, dict) and int(body.get("code", 200)) == wire.CODE_OK:
+            return body
+        raise wire.error_for(path, resp.status_code, body, resp.headers.get("Retry-After"))
+
+    def _auth_token(self) -> str:
+        if self._signer is None:
+            raise AuthError("lighter: no API key configured; account data and trading need a key file")
+        now_s = self.clock.now_ms() // 1000
+        if self._token is None or self._token[1] - now_s <= self.auth_renew_before_s:
+            self._token = (self._signer.auth_token(now_s=now_s, ttl_s=self.auth_ttl_s), now_s + self.auth_ttl_s)
+        return self._token[0]
+
+    async def _fetch_nonce(self, key: int) -> int:
+        body = await self._request(
+            "GET", "nextNonce", params={"account_index": self.account_index, "api_key_index": key}
+        )
+        return int(body["nonce"])
+
+    async def _send_tx(self, build: Callable[[int], wire.SignedTx]) -> dict[str, Any]:
+        """Sign with the next nonce and send; the nonce manager serialises per key."""
+        if self._signer is None:
+            raise AuthError("lighter: no API key configured (see docs/venues/lighter.md to create a key file)")
+
+        async def attempt(nonce: int) -> dict[str, Any]:
+            try:
+                tx = build(nonce)
+            except InvalidOrder as exc:
+                raise NonceNotConsumed(exc) from None
+            try:
+                return await self._request("POST", "sendTx", data={"tx_type": tx.tx_type, "tx_info": tx.tx_info})
+            except InvalidNonce:
+                raise
+            except (OrderRejected, RateLimited, AuthError, UnknownOrder) as exc:
+                raise NonceNotConsumed(exc) from None
+
+        return await self.nonces.send(self.api_key_index or 0, attempt)
+
+    # -- metadata --------------------------------------------------------------------------
+
+    async def list_markets(self) -> list[MarketInfo]:
+        body = await self._request("GET", "orderBookDetails")
+        rows = body.get("order_book_details") or body.get("order_books") or []
+        for raw in rows:
+            if raw.get("market_type", "perp") != "perp" or raw.get("status", "active") != "active":
+                continue
+            market_id, info = wire.parse_market(raw)
+            self._markets[info.symbol] = (market_id, info)
+            self._by_id[market_id] = info.symbol
+        return [info for _, info in self._markets.values()]
+
+    def _market(self, symbol: str) -> tuple[int, MarketInfo]:
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            raise InvalidOrder(
+                f"lighter has no market {symbol!r}"
+                + (f"; known: {', '.join(sorted(self._markets)[:12])}" if self._markets else "")
+            ) from None
+
+    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
+        info = self._market(symbol)[1]
+        return info.price_decimals, info.size_decimals
+
+    async def get_min_size_i(self, symbol: str) -> int:
+        return self._market(symbol)[1].min_size_i
+
+    async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
+        market_id, info = self._market(symbol)
+        scale = 10**info.price_decimals
+        chain = self._chains.get(market_id)
+        if chain is not None and chain.nonce is not None:
+            return (*chain.top(), scale)
+        body = await self._request("GET", "orderBookOrders", params={"market_id": market_id, "limit": 1})
+        bid, ask = (body.get("bids") or [None])[0], (body.get("asks") or [None])[0]
+        pd = info.price_decimals
+        return (
+            str_to_scaled(bid["price"], pd) if bid else None,
+            str_to_scaled(ask["price"], pd) if ask else None,
+            scale,
+        )
+
+    # -- market data stream ----------------------------------------------------------------
+
+    async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
+        for symbol in symbols:
+            market_id, info = self._market(symbol)
+            if market_id in self._book_ids:
+                continue
+            self._book_ids.add(market_id)
+            self._chains[market_id] = wire.BookChain(symbol, info.price_decimals, info.size_decimals)
+            if self._ws is not None and self._ws.connected.is_set():
+                await self._subscribe_market(market_id)
+
+    async def _send(self, msg: dict[str, Any]) -> None:
+        if self._ws is not None:
+            await self._ws.send(msg)
+
+    async def _subscribe_market(self, market_id: int) -> None:
+        await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
+        await self._send({"type": "subscribe", "channel": f"trade/{market_id}"})
+
+    async def _subscribe_account(self, *, renew: bool = False) -> None:
+        token = self._auth_token()
+        for name in wire.ACCOUNT_CHANNELS:
+            channel = f"{name}/{self.account_index}"
+            if renew:
+                await self._send({"type": "unsubscribe", "channel": channel})
+            await self._send({"type": "subscribe", "channel": channel, "auth": token})
+
+    async def _on_connect(self, _sup: WsSupervisor) -> None:
+        """Every (re)connect: books restart from a snapshot, every channel is subscribed again."""
+        for chain in self._chains.values():
+            chain.reset()
+        for market_id in sorted(self._book_ids):
+            await self._subscribe_market(market_id)
+        if self._signer is not None:
+            await self._subscribe_account()
+
+    async def _dispatch(self, msg: dict[str, Any]) -> None:
+        kind = str(msg.get("type", ""))
+        if kind == "ping":
+            await self._send({"type": "pong"})
+            return
+        if kind in ("connected", "pong") or kind.startswith("unsubscribed"):
+            return
+        if kind == "shutdown" and self._ws is not None:
+            await self._ws.reconnect("venue shutdown")
+            return
+        if kind == "error":
+            self.venue_errors += 1
+            log.warning("lighter stream error: %s", str(msg)[:200])
+            return
+        action, _, name = kind.partition("/")
+        if action not in ("subscribed", "update"):
+            raise ValueError(f"unknown frame type {kind!r}")
+        snapshot = action == "subscribed"
+        now = self.clock.now_ms()
+        if name == "order_book":
+            await self._on_book(msg, snapshot)
+        elif name == "trade":
+            symbol, info = self._by_market(int(str(msg["channel"]).split(":")[1]))
+            for trade in wire.parse_public_trades(
+                msg.get("trades") or [], symbol, info.price_decimals, info.size_decimals
+            ):
+                self.emit("trade", trade)
+        elif name == "account_all_trades" and snapshot:
+            return  # trade history, not news: missed fills are recovered from order status by the reconciler
+        elif name in wire.ACCOUNT_CHANNELS:
+            for event_kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
+                self.emit(event_kind, event)
+        else:
+            raise ValueError(f"unknown channel {name!r}")
+
+    def _market_by_id(self, market_id: int) -> MarketInfo | None:
+        symbol = self._by_id.get(market_id)
+        return self._markets[symbol][1] if symbol else None
+
+    def _by_market(self, market_id: int) -> tuple[str, MarketInfo]:
+        symbol = self._by_id[market_id]
+        return symbol, self._markets[symbol][1]
+
+    async def _on_book(self, msg: dict[str, Any], snapshot: bool) -> None:
+        market_id = int(str(msg["channel"]).split(":")[1])
+        chain = self._chains.get(market_id)
+        if chain is None:
+            return
+        try:
+            update = chain.apply(msg, snapshot=snapshot)
+        except wire.BookGap as gap:
+            self.book_gaps += 1
+            log.warning("lighter: %s; dropping the book and resubscribing", gap)
+            self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
+            await self._send({"type": "unsubscribe", "channel": f"order_book/{market_id}"})
+            await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
+            return
+        if update is None:
+            return
+        self.emit("book", update)
+
+    async def _renew_auth(self) -> None:
+        """Re-authenticate the account channels before the token expires."""
+        while True:
+            self._auth_token()
+            expiry = self._token[1] if self._token else 0
+            wait_s = expiry - self.auth_renew_before_s - self.clock.now_ms() // 1000
+            await self.clock.sleep(max(1.0, wait_s + 1))
+            if self._ws is not None and self._ws.connected.is_set():
+                with contextlib.suppress(VenueError):  # a drop now resubscribes with a fresh token anyway
+                    await self._subscribe_account(renew=True)
+
+    # -- orders ----------------------------------------------------------------------------
+
+    async def _create(
+        self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool
+    ) -> str:
+        market_id, _ = self._market(symbol)
+        self._order_ids.add(market_id)
+        expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.create_order(
+                market_id=market_id,
+                client_order_index=coi,
+                base_amount=size_i,
+                price=price_i,
+                is_ask=is_ask,
+                order_type=kind,
+                time_in_force=tif,
+                reduce_only=reduce_only,
+                order_expiry=expiry,
+                nonce=nonce,
+            )
+
+        await self._send_tx(build)
+        return str(coi)
+
+    async def submit_limit_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        base_amount: int,
+        price: int,
+        is_ask: bool,
+        post_only: bool = False,
+        reduce_only: bool = False,
+        ioc: bool = False,
+    ) -> str:
+        """Returns once the venue accepted the transaction (see the module docstring for the id)."""
+        if post_only and ioc:
+            raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
+        if post_only:
+            chain = self._chains.get(self._market(symbol)[0])
+            touch = chain.top()[0 if is_ask else 1] if chain is not None else None
+            if touch is not None and (price <= touch if is_ask else price >= touch):
+                # the venue would cancel it as canceled-post-only; refusing here saves a nonce and a round trip
+                raise PostOnlyWouldCross(
+                    f"lighter {symbol}: post-only {'ask' if is_ask else 'bid'} at {price} "
+                    f"would cross the {'bid' if is_ask else 'ask'} at {touch}"
+                )
+        tif = wire.TIF_IOC if ioc else wire.TIF_POST_ONLY if post_only else wire.TIF_GTT
+        return await self._create(
+            symbol, client_order_index, base_amount, price, is_ask, wire.ORDER_LIMIT, tif, reduce_only
+        )
+
+    async def submit_market_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        size_i: int,
+        is_ask: bool,
+        reduce_only: bool = False,
+        worst_price_i: int | None = None,
+    ) -> str:
+        """A market order needs a worst acceptable price: by default the touch ± ``market_slippage_bps``."""
+        if worst_price_i is None:
+            worst_price_i = await self.market_worst_price(symbol, is_ask, self.market_slippage_bps)
+        return await self._create(
+            symbol, client_order_index, size_i, worst_price_i, is_ask, wire.ORDER_MARKET, wire.TIF_IOC, reduce_only
+        )
+
+    async def _cancel_index(self, symbol: str, index: int) -> None:
+        market_id, _ = self._market(symbol)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_order(market_id=market_id, order_index=index, nonce=nonce)
+
+        await self._send_tx(build)
+
+    async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None:
+        """Lighter's cancel takes either the venue's order index or our client index."""
+        await self._cancel_index(symbol, client_order_index)
+
+    async def cancel_by_order_id(self, symbol: str, order_id: str) -> None:
+        try:
+            index = int(order_id)
+        except ValueError:
+            raise InvalidOrder(f"lighter order ids are integers, got {order_id!r}") from None
+        await self._cancel_index(symbol, index)
+
+    async def cancel_all(self, symbol: str | None = None) -> None:
+        market_id = self._market(symbol)[0] if symbol else wire.ALL_MARKETS
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_all(
+                time_in_force=wire.CANCEL_ALL_NOW, timestamp_ms=0, nonce=nonce, market_id=market_id
+            )
+
+        await self._send_tx(build)
+
+    async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
+        """Amend in place (``base_amount`` = new remaining size); accepted, not yet confirmed ("")."""
+        market_id, _ = self._market(symbol)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.modify_order(
+                market_id=market_id, order_index=client_order_index, base_amount=base_amount, price=price, nonce=nonce
+            )
+
+        await self._send_tx(build)
+        return ""
+
+    async def schedule_cancel_all(self, after_s: float | None) -> None:
+        """Dead man's switch; ``None`` disarms.  Lighter schedules 5 minutes .. 15 days ahead, so a
+        shorter window is armed at 5 minutes (weaker than asked, better than none)."""
+        if after_s is not None and after_s > wire.DMS_MAX_S:
+            raise InvalidOrder(f"lighter schedules cancel-all at most 15 days ahead, got {after_s:g} s")
+        tif = wire.CANCEL_ALL_ABORT if after_s is None else wire.CANCEL_ALL_SCHEDULED
+        when = 0 if after_s is None else self.clock.now_ms() + int(max(after_s, wire.DMS_MIN_S) * 1000)
+
+        def build(nonce: int) -> wire.SignedTx:
+            assert self._signer is not None
+            return self._signer.cancel_all(time_in_force=tif, timestamp_ms=when, nonce=nonce)
+
+        await self._send_tx(build)
+
+    # -- account ---------------------------------------------------------------------------
+
+    async def _active_orders(self, market_id: int) -> list[dict[str, Any]]:
+        body = await self._request(
+            "GET",
+            "accountActiveOrders",
+            params={"account_index": self.account_index, "market_id": market_id},
+            auth=True,
+        )
+        return list(body.get("orders") or [])
+
+    def _snapshot(self, raw: dict[str, Any]) -> OrderSnapshot:
+        symbol, info = self._by_market(int(raw["market_index"]))
+        return wire.parse_order(raw, symbol, info.price_decimals, info.size_decimals)
+
+    async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot:
+        market_id, _ = self._market(symbol)
+        for raw in await self._active_orders(market_id):
+            if int(raw.get("client_order_index") or 0) == client_order_index:
+                return self._snapshot(raw)
+        account = self.account_index
+        lookups = (  # the latest finished orders first, then a direct lookup for an older one
+            ("accountInactiveOrders", {"account_index": account, "market_id": market_id, "limit": 100}),
+            ("accountOrders", {"account_index": account, "client_order_indexes": str(client_order_index)}),
+        )
+        for path, params in lookups:
+            body = await self._request("GET", path, params=params, auth=True)
+            for raw in body.get("orders") or []:
+                if int(raw.get("client_order_index") or 0) == client_order_index and raw["market_index"] == market_id:
+                    return self._snapshot(raw)
+        raise UnknownOrder(f"lighter {symbol}: no order with client index {client_order_index}")
+
+    async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
+        if symbol is not None:
+            market_ids = [self._market(symbol)[0]]
+        else:  # only the markets where the account reports open orders: there are 100+ markets
+            account = await self._account()
+            market_ids = [
+                int(p["market_id"]) for p in account.get("positions") or [] if int(p.get("open_order_count") or 0) > 0
+            ]
+            market_ids += sorted(self._order_ids - set(market_ids))  # in case the account lags behind
+        out: list[OrderSnapshot] = []
+        for market_id in market_ids:
+            if market_id in self._by_id:
+                out.extend(self._snapshot(raw) for raw in await self._active_orders(market_id))
+        return out
+
+    async def _account(self) -> dict[str, Any]:
+        if self.account_index is None:
+            raise AuthError("lighter: no account configured; add a key file (see docs/venues/lighter.md)")
+        body = await self._request("GET", "account", params={"by": "index", "value": self.account_index})
+        accounts = body.get("accounts") or []
+        if not accounts:
+            raise AuthError(f"lighter: account {self.account_index} not found; check account_index in the key file")
+        return dict(accounts[0])
+
+    async def get_positions(self) -> list[Position]:
+        account = await self._account()
+        now = self.clock.now_ms()
+        out = []
+        for raw in account.get("positions") or []:
+            market_id = int(raw["market_id"])
+            if market_id not in self._by_id:
+                continue
+            symbol, info = self._by_market(market_id)
+            position = wire.parse_position(raw, symbol, info.price_decimals, info.size_decimals, now)
+            if position.size_i:
+                out.append(position)
+        return out
+
+    async def get_margin(self) -> Margin:
+        return wire.parse_margin(await self._account(), self.clock.now_ms())

@@ -1,0 +1,546 @@
+"""Lighter's wire formats: signing through lighter-sdk, and parsing REST/websocket payloads.
+
+Kept apart from ``connector.lighter.connector`` (transport, streams, order flow) so the payload rules
+can be tested without a socket.  Venue strings become scaled ints here and nowhere else.
+Signing goes only through the SDK's ``SignerClient`` with an explicit nonce and API key
+index, so the native signer never reaches the network on its own.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
+from typing import Any
+
+import orjson
+
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    InvalidOrder,
+    OrderRejected,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+)
+from connector.interface import (
+    QUOTE_DECIMALS,
+    BookUpdate,
+    Fill,
+    Margin,
+    MarketInfo,
+    OrderSnapshot,
+    OrderStatus,
+    Position,
+    Trade,
+)
+from connector.lighter.nonces import InvalidNonce
+from connector.scaling import decimal_to_scaled, scaler, str_to_scaled
+
+INSTALL_HINT = "lighter-sdk is not installed: run pip install -e '.[lighter]'"
+
+TX_CREATE_ORDER, TX_CANCEL_ORDER, TX_CANCEL_ALL, TX_MODIFY_ORDER = 14, 15, 16, 17
+ORDER_LIMIT, ORDER_MARKET = 0, 1
+TIF_IOC, TIF_GTT, TIF_POST_ONLY = 0, 1, 2
+CANCEL_ALL_NOW, CANCEL_ALL_SCHEDULED, CANCEL_ALL_ABORT = 0, 1, 2
+ALL_MARKETS = 255
+DMS_MIN_S, DMS_MAX_S = 300, 15 * 86_400
+"""How far ahead a scheduled cancel-all may be set."""
+EXPIRY_28_DAYS = -1
+"""The signer replaces -1 with now + 28 days (the venue allows 5 minutes .. 30 days)."""
+
+MAX_CLIENT_ORDER_INDEX = 2**48 - 1
+MAX_BASE_AMOUNT = 2**48 - 1
+MAX_PRICE = 2**32 - 1
+"""Prices travel as uint32: a larger value would silently wrap in the signer."""
+
+CODE_OK = 200
+CODE_INVALID_NONCE = 21104
+CODE_INVALID_SIGNATURE = 21120
+
+MAINNET_CHAIN_ID, TESTNET_CHAIN_ID = 304, 300
+
+
+def load_sdk() -> Any:
+    """Import lighter-sdk lazily (it loads a native library); ConfigError says how to install it."""
+    try:
+        with warnings.catch_warnings():  # the SDK imports a deprecated websockets API we never use
+            warnings.simplefilter("ignore", DeprecationWarning)
+            import lighter
+            from lighter.nonce_manager import NonceManagerType
+    except ImportError as exc:
+        raise ConfigError(INSTALL_HINT) from exc
+    return lighter, NonceManagerType
+
+
+@dataclass(frozen=True, slots=True)
+class SignedTx:
+    tx_type: int
+    tx_info: str
+    tx_hash: str
+
+
+class LighterSigner:
+    """``SignerClient`` for one (account, API key).  Build it inside the running loop: the SDK
+    creates an HTTP session in its constructor (it does no I/O; we never use that session)."""
+
+    def __init__(self, url: str, account_index: int, api_key_index: int, private_key: str, chain_id: int) -> None:
+        lighter, nonce_manager_type = load_sdk()
+        self.account_index = account_index
+        self.api_key_index = api_key_index
+        try:
+            self._client = lighter.SignerClient(
+                url,
+                account_index,
+                {api_key_index: private_key},
+                nonce_management_type=nonce_manager_type.NONE,
+                chain_id=chain_id,
+            )
+        except Exception as exc:  # the native library's message may echo the key: never forward it
+            raise ConfigError(
+                f"lighter: the API key for account {account_index} key index {api_key_index} was refused "
+                f"by the signer ({type(exc).__name__}); check api_private_key in the key file"
+            ) from None
+
+    def __repr__(self) -> str:
+        return f"<LighterSigner account={self.account_index} key={self.api_key_index}>"
+
+    async def close(self) -> None:
+        await self._client.api_client.close()
+
+    @staticmethod
+    def _check(result: tuple[Any, Any, Any, Any], what: str) -> SignedTx:
+        tx_type, tx_info, tx_hash, err = result
+        if err:
+            raise InvalidOrder(f"lighter: cannot sign {what}: {err}", info={"error": err})
+        return SignedTx(int(tx_type), tx_info, tx_hash)
+
+    def create_order(
+        self,
+        *,
+        market_id: int,
+        client_order_index: int,
+        base_amount: int,
+        price: int,
+        is_ask: bool,
+        order_type: int,
+        time_in_force: int,
+        reduce_only: bool,
+        order_expiry: int,
+        nonce: int,
+    ) -> SignedTx:
+        check_order_ranges(client_order_index, base_amount, price)
+        return self._check(
+            self._client.sign_create_order(
+                market_id,
+                client_order_index,
+                base_amount,
+                price,
+                is_ask,
+                order_type,
+                time_in_force,
+                reduce_only,
+                0,
+                order_expiry,
+                nonce=nonce,
+                api_key_index=self.api_key_index,
+            ),
+            "order",
+        )
+
+    def cancel_order(self, *, market_id: int, order_index: int, nonce: int) -> SignedTx:
+        return self._check(
+            self._client.sign_cancel_order(market_id, order_index, nonce=nonce, api_key_index=self.api_key_index),
+            "cancel",
+        )
+
+    def modify_order(self, *, market_id: int, order_index: int, base_amount: int, price: int, nonce: int) -> SignedTx:
+        check_order_ranges(1, base_amount, price)
+        return self._check(
+            self._client.sign_modify_order(
+                market_id, order_index, base_amount, price, 0, nonce=nonce, api_key_index=self.api_key_index
+            ),
+            "modify",
+        )
+
+    def cancel_all(
+        self, *, time_in_force: int, timestamp_ms: int, nonce: int, market_id: int = ALL_MARKETS
+    ) -> SignedTx:
+        return self._check(
+            self._client.sign_cancel_all_orders(
+                time_in_force, timestamp_ms, market_id, nonce=nonce, api_key_index=self.api_key_index
+            ),
+            "cancel-all",
+        )
+
+    def auth_token(self, *, now_s: int, ttl_s: int) -> str:
+        token, err = self._client.create_auth_token_with_expiry(
+            ttl_s, timestamp=now_s, api_key_index=self.api_key_index
+        )
+        if err or not token:
+            raise ConfigError(f"lighter: cannot create an auth token: {err}")
+        return token
+
+
+def parse_keys(keys: dict[str, Any]) -> tuple[int, int, str]:
+    """The key file's ``account_index``, ``api_key_index`` and ``api_private_key`` (a Secret or str)."""
+    missing = [k for k in ("api_private_key", "account_index", "api_key_index") if keys.get(k) in (None, "")]
+    if missing:
+        raise ConfigError(f"lighter key file is missing {', '.join(missing)} (see docs/venues/lighter.md)")
+    try:
+        account_index, api_key_index = int(keys["account_index"]), int(keys["api_key_index"])
+    except (TypeError, ValueError):
+        raise ConfigError("lighter key file: account_index and api_key_index must be integers") from None
+    if not 0 <= api_key_index <= 254:
+        raise ConfigError(f"lighter key file: api_key_index must be 0..254, got {api_key_index}")
+    secret = keys["api_private_key"]
+    for name in ("reveal", "get_secret_value"):
+        if hasattr(secret, name):
+            secret = getattr(secret, name)()
+            break
+    return account_index, api_key_index, str(secret)
+
+
+def error_for(path: str, status: int, body: Any, retry_after: str | None) -> Exception:
+    """The error a non-OK REST answer means; ``invalid nonce`` is told apart for the nonce manager."""
+    if status == 429:
+        retry = float(retry_after or 1)
+        return RateLimited(f"lighter {path}: rate limited, retry in {retry:g}s", retry_after_s=retry)
+    if not isinstance(body, dict):
+        return VenueError(f"lighter {path}: unexpected answer (HTTP {status}) {str(body)[:100]}")
+    message = str(body.get("message", ""))
+    if status >= 500:
+        return VenueError(f"lighter {path}: HTTP {status}: {message}", info=body)
+    code = int(body.get("code", status))
+    if code == CODE_INVALID_NONCE or "invalid nonce" in message:
+        return InvalidNonce(f"lighter: {message or 'invalid nonce'}", info=body)
+    if status == 403 and code == status:  # no venue code: the CDN in front of the venue said no
+        return AuthError(f"lighter {path}: HTTP 403 forbidden: the venue refuses requests from restricted regions")
+    if code == CODE_INVALID_SIGNATURE or status in (401, 403):
+        return AuthError(
+            f"lighter {path}: {message or 'refused'} (HTTP {status}); the API key may have been replaced or "
+            "revoked: check account_index and api_key_index in the key file",
+            info=body,
+        )
+    if "order not found" in message:
+        return UnknownOrder(f"lighter: {message}", info=body)
+    if path == "sendTx":
+        return OrderRejected(f"lighter: {message or 'transaction refused'} (code {code})", info=body)
+    return VenueError(f"lighter {path}: {message or 'error'} (code {code})", info=body)
+
+
+def check_order_ranges(client_order_index: int, base_amount: int, price: int) -> None:
+    if not 1 <= client_order_index <= MAX_CLIENT_ORDER_INDEX:
+        raise InvalidOrder(f"client_order_index must be in 1..{MAX_CLIENT_ORDER_INDEX}, got {client_order_index}")
+    if not 1 <= base_amount <= MAX_BASE_AMOUNT:
+        raise InvalidOrder(f"size must be in 1..{MAX_BASE_AMOUNT} scaled units, got {base_amount}")
+    if not 1 <= price <= MAX_PRICE:
+        raise InvalidOrder(f"price must be in 1..{MAX_PRICE} scaled units, got {price}")
+
+
+# -- metadata --------------------------------------------------------------------------
+
+
+def _dec(text: Any) -> Decimal:
+    try:
+        return Decimal(str(text))
+    except InvalidOperation as exc:
+        raise ValueError(f"not a number: {text!r}") from exc
+
+
+def _scaled(text: Any, decimals: int) -> int:
+    return str_to_scaled(str(text), decimals)
+
+
+def _scaled_round(text: Any, decimals: int) -> int:
+    """For derived figures (PnL, margin) that may carry more digits than we keep."""
+    return int(_dec(text).scaleb(decimals).to_integral_value(ROUND_HALF_EVEN))
+
+
+def parse_market(raw: dict[str, Any]) -> tuple[int, MarketInfo]:
+    """One ``orderBookDetails``/``orderBooks`` entry -> (market_id, MarketInfo)."""
+    symbol = str(raw["symbol"])
+    pd = int(raw.get("supported_price_decimals", raw.get("price_decimals")))
+    sd = int(raw.get("supported_size_decimals", raw.get("size_decimals")))
+    min_base = _dec(raw.get("min_base_amount", "0"))
+    min_size_i = max(1, int(min_base.scaleb(sd).to_integral_value(ROUND_CEILING)))
+    imf = int(raw.get("default_initial_margin_fraction") or raw.get("min_initial_margin_fraction") or 0)
+    info = MarketInfo(
+        symbol=symbol,
+        base=symbol.split("-")[0].upper(),
+        quote="USDC",
+        price_decimals=pd,
+        size_decimals=sd,
+        min_size_i=min_size_i,
+        min_notional_q=_scaled_round(raw.get("min_quote_amount", "0"), QUOTE_DECIMALS),
+        max_leverage=max(1, 10_000 // imf) if imf else 1,
+        info=dict(raw),
+    )
+    return int(raw["market_id"]), info
+
+
+# -- order book ------------------------------------------------------------------------
+
+
+class BookGap(Exception):
+    """An update did not chain onto the previous one: the book must be re-snapshotted."""
+
+
+class BookChain:
+    """One market's book stream: a snapshot, then updates with ``begin_nonce == previous nonce``.
+
+    ``offset`` is not contiguous on Lighter; the nonce chain is the only gap signal.
+    """
+
+    def __init__(self, symbol: str, price_decimals: int, size_decimals: int) -> None:
+        self.symbol = symbol
+        self.pd, self.sd = price_decimals, size_decimals
+        self.nonce: int | None = None
+        self.bids: dict[int, int] = {}
+        self.asks: dict[int, int] = {}
+
+    def reset(self) -> None:
+        self.nonce = None
+        self.bids.clear()
+        self.asks.clear()
+
+    def top(self) -> tuple[int | None, int | None]:
+        """Best bid and ask while the chain is intact (None, None after a gap until the next snapshot)."""
+        return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
+
+    def _merge(self, update: BookUpdate) -> None:
+        if update.is_snapshot:
+            self.bids.clear()
+            self.asks.clear()
+        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
+            for price_i, size_i in levels:
+                if size_i:
+                    side[price_i] = size_i
+                else:
+                    side.pop(price_i, None)
+
+    def _levels(self, raw: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
+        px, sz = scaler(self.pd), scaler(self.sd)
+        return tuple([(px(lv["price"]), sz(lv["size"])) for lv in raw])
+
+    def apply(self, frame: dict[str, Any], *, snapshot: bool) -> BookUpdate | None:
+        """Return the update to emit; None for an update before any snapshot; BookGap on a break."""
+        ob = frame["order_book"]
+        nonce = int(ob["nonce"])
+        if not snapshot:
+            if self.nonce is None:
+                return None
+            if int(ob["begin_nonce"]) != self.nonce:
+                expected = self.nonce
+                self.reset()
+                raise BookGap(f"{self.symbol}: update begins at {ob['begin_nonce']}, book is at {expected}")
+        update = BookUpdate(
+            symbol=self.symbol,
+            bids=self._levels(ob.get("bids") or []),
+            asks=self._levels(ob.get("asks") or []),
+            is_snapshot=snapshot,
+            ts_ms=int(frame.get("timestamp") or 0),
+            seq=nonce,
+            info={"offset": ob.get("offset"), "begin_nonce": ob.get("begin_nonce")},
+        )
+        self._merge(update)
+        self.nonce = nonce
+        return update
+
+
+def parse_public_trades(raw: list[dict[str, Any]], symbol: str, pd: int, sd: int) -> list[Trade]:
+    return [
+        Trade(
+            symbol=symbol,
+            price_i=_scaled(t["price"], pd),
+            size_i=_scaled(t["size"], sd),
+            is_ask=not t.get("is_maker_ask"),
+            ts_ms=int(t.get("timestamp") or 0),
+            trade_id=str(t.get("trade_id", "")),
+            info=t,
+        )
+        for t in raw
+    ]
+
+
+# -- orders, fills, positions, margin ----------------------------------------------------
+
+_REFUSALS = frozenset(
+    {
+        "canceled-post-only",
+        "canceled-reduce-only",
+        "canceled-position-not-allowed",
+        "canceled-margin-not-allowed",
+        "canceled-invalid-balance",
+    }
+)
+"""Statuses that mean the venue never let the order rest: REJECTED when nothing filled."""
+
+
+def map_status(status: str, filled_i: int) -> OrderStatus:
+    if status in ("in-progress", "pending"):
+        return OrderStatus.SUBMITTING
+    if status == "open":
+        return OrderStatus.PARTIALLY_FILLED if filled_i else OrderStatus.OPEN
+    if status == "filled":
+        return OrderStatus.FILLED
+    if status == "canceled-expired":
+        return OrderStatus.EXPIRED
+    if status in _REFUSALS and not filled_i:
+        return OrderStatus.REJECTED
+    if status.startswith("canceled"):
+        return OrderStatus.CANCELLED
+    return OrderStatus.UNKNOWN
+
+
+def parse_order(raw: dict[str, Any], symbol: str, pd: int, sd: int) -> OrderSnapshot:
+    filled_i = _scaled(raw.get("filled_base_amount") or "0", sd)
+    status = str(raw.get("status", ""))
+    mapped = map_status(status, filled_i)
+    return OrderSnapshot(
+        symbol=symbol,
+        client_order_index=int(raw.get("client_order_index") or 0),
+        order_id=str(raw["order_index"]),
+        is_ask=bool(raw["is_ask"]),
+        price_i=_scaled(raw["price"], pd),
+        size_i=_scaled(raw["initial_base_amount"], sd),
+        filled_i=filled_i,
+        status=mapped,
+        post_only=raw.get("time_in_force") == "post-only",
+        reduce_only=bool(raw.get("reduce_only")),
+        reason="" if status in ("open", "filled", "in-progress", "pending") else status,
+        ts_ms=int(raw.get("timestamp") or 0),
+        info=raw,
+    )
+
+
+def parse_fills(raw: dict[str, Any], account_index: int, symbol: str, pd: int, sd: int) -> list[Fill]:
+    """A trade becomes one fill per side that is ours; ``taker_fee``/``maker_fee`` are rates in ppm."""
+    price_i, size_i = _scaled(raw["price"], pd), _scaled(raw["size"], sd)
+    notional_q = price_i * size_i * 10**QUOTE_DECIMALS // 10 ** (pd + sd)
+    maker_is_ask = bool(raw.get("is_maker_ask"))
+    fills = []
+    for side in ("bid", "ask"):
+        if int(raw.get(f"{side}_account_id", -1)) != account_index:
+            continue
+        is_ask = side == "ask"
+        is_maker = is_ask == maker_is_ask
+        rate = int(raw.get("maker_fee" if is_maker else "taker_fee") or 0)
+        fills.append(
+            Fill(
+                symbol=symbol,
+                client_order_index=int(raw.get(f"{side}_client_id") or 0),
+                order_id=str(raw.get(f"{side}_id", "")) or None,
+                trade_id=str(raw["trade_id"]) + ("" if side == "bid" else ":a"),
+                is_ask=is_ask,
+                price_i=price_i,
+                size_i=size_i,
+                fee_q=notional_q * rate // 1_000_000,
+                is_maker=is_maker,
+                ts_ms=int(raw.get("timestamp") or 0),
+                info=raw,
+            )
+        )
+    if len(fills) == 1:
+        fills[0] = _with_trade_id(fills[0], str(raw["trade_id"]))
+    return fills
+
+
+def _with_trade_id(fill: Fill, trade_id: str) -> Fill:
+    return Fill(
+        fill.symbol,
+        fill.client_order_index,
+        fill.order_id,
+        trade_id,
+        fill.is_ask,
+        fill.price_i,
+        fill.size_i,
+        fill.fee_q,
+        fill.is_maker,
+        fill.ts_ms,
+        fill.info,
+    )
+
+
+def parse_position(raw: dict[str, Any], symbol: str, pd: int, sd: int, ts_ms: int) -> Position:
+    size = _dec(raw.get("position") or "0")
+    sign = -1 if int(raw.get("sign") or 1) < 0 else 1
+    size_i = sign * decimal_to_scaled(size, sd)
+    value = _dec(raw.get("position_value") or "0")
+    mark_i = int((value / size).scaleb(pd).to_integral_value(ROUND_HALF_EVEN)) if size else 0
+    liq = _dec(raw.get("liquidation_price") or "0")
+    return Position(
+        symbol=symbol,
+        size_i=size_i,
+        entry_price_i=_scaled_round(raw.get("avg_entry_price") or "0", pd),
+        mark_price_i=mark_i,
+        unrealized_pnl_q=_scaled_round(raw.get("unrealized_pnl") or "0", QUOTE_DECIMALS),
+        realized_pnl_q=_scaled_round(raw.get("realized_pnl") or "0", QUOTE_DECIMALS),
+        liquidation_price_i=_scaled_round(liq, pd) if liq > 0 else None,
+        margin_q=_scaled_round(raw.get("allocated_margin") or "0", QUOTE_DECIMALS),
+        ts_ms=ts_ms,
+        info=raw,
+    )
+
+
+def parse_margin(raw: dict[str, Any], ts_ms: int) -> Margin:
+    """From an ``account`` entry or a ``user_stats`` ``stats`` object (they name things differently)."""
+
+    def q(*names: str) -> int:
+        for name in names:
+            if raw.get(name) not in (None, ""):
+                return _scaled_round(raw[name], QUOTE_DECIMALS)
+        return 0
+
+    collateral = q("collateral")
+    equity = q("total_asset_value", "portfolio_value") or collateral
+    available = q("available_balance")
+    return Margin(
+        collateral_q=collateral,
+        equity_q=equity,
+        used_q=q("cross_initial_margin_requirement", "initial_margin_requirement") or max(0, equity - available),
+        maintenance_q=q("cross_maintenance_margin_requirement", "maintenance_margin_requirement"),
+        available_q=available,
+        ts_ms=ts_ms,
+        info=raw,
+    )
+
+
+ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
+
+
+def account_events(
+    name: str, msg: dict[str, Any], market: Callable[[int], MarketInfo | None], account_index: int, now_ms: int
+) -> list[tuple[str, Any]]:
+    """(kind, event) pairs from one account-channel frame; rows of markets we do not list are skipped.
+
+    Built in full before anything is emitted, so a malformed frame delivers nothing.
+    """
+    out: list[tuple[str, Any]] = []
+    if name == "account_all_orders":
+        for market_id, rows in (msg.get("orders") or {}).items():
+            if m := market(int(market_id)):
+                out += [("order", parse_order(raw, m.symbol, m.price_decimals, m.size_decimals)) for raw in rows]
+    elif name == "account_all_trades":
+        trades = msg.get("trades") or {}
+        for raw in trades if isinstance(trades, list) else [t for ts in trades.values() for t in ts]:
+            if m := market(int(raw["market_id"])):
+                fills = parse_fills(raw, account_index, m.symbol, m.price_decimals, m.size_decimals)
+                out += [("fill", f) for f in fills]
+    elif name == "account_all_positions":
+        for market_id, raw in (msg.get("positions") or {}).items():
+            if m := market(int(market_id)):
+                out.append(("position", parse_position(raw, m.symbol, m.price_decimals, m.size_decimals, now_ms)))
+    elif name == "user_stats":
+        out.append(("margin", parse_margin(msg["stats"], now_ms)))
+    return out
+
+
+def decode_frame(text: str | bytes) -> dict[str, Any]:
+    """A websocket frame as a dict; ValueError for anything else (counted as malformed)."""
+    msg = orjson.loads(text)
+    if not isinstance(msg, dict):
+        raise ValueError(f"frame is a {type(msg).__name__}, not an object")
+    return msg

@@ -1,0 +1,161 @@
+"""The command bar (``:``): one line a trader types fast, parsed by ``console.parsing.commands``.
+
+It opens at the bottom of the screen, suggests the verb or symbol being typed (Tab or → takes
+the suggestion), Enter runs the line and Escape closes it; ↑/↓ recall earlier lines.  A line
+that does not parse shows what was expected, with a caret under the column, and nothing is sent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Vertical
+from textual.message import Message
+from textual.suggester import Suggester
+from textual.widgets import Input, Static
+
+from console.parsing.commands import Command, CommandError, complete, parse
+
+HISTORY_SIZE = 100
+HINT = "buy 0.1 BTC @ 64950 · sell $500 ETH mkt ro · chase buy 0.5 BTC to 64950 off 1 · cancel all · close BTC · go SOL"
+
+
+class CommandSuggester(Suggester):
+    def __init__(self, symbols: Callable[[], list[str]]) -> None:
+        super().__init__(use_cache=False, case_sensitive=True)
+        self._symbols = symbols
+
+    async def get_suggestion(self, value: str) -> str | None:
+        if not value or value.endswith(" "):
+            return None
+        candidates = complete(value, self._symbols())
+        if not candidates:
+            return None
+        partial = value.split()[-1]
+        first = candidates[0]
+        if first.lower() == partial.lower():
+            return None
+        return value + first[len(partial):]
+
+
+class CommandInput(Input):
+    BINDINGS = [
+        Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
+        Binding("escape", "close", "Close", id="command.close"),
+        Binding("up", "history(-1)", "Previous line", show=False, id="command.history_back"),
+        Binding("down", "history(1)", "Next line", show=False, id="command.history_forward"),
+    ]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.history: list[str] = []
+        self._recall: int | None = None
+        self._draft = ""
+
+    def remember(self, line: str) -> None:
+        """Keep a line that parsed, newest last, without repeating the one before it."""
+        line = line.strip()
+        if line and (not self.history or self.history[-1] != line):
+            self.history.append(line)
+            del self.history[:-HISTORY_SIZE]
+        self._recall = None
+
+    def reset_recall(self) -> None:
+        self._recall = None
+
+    def action_history(self, step: int) -> None:
+        """Up walks back through earlier lines, down forward again to what was being typed."""
+        if not self.history:
+            return
+        if self._recall is None:
+            if step > 0:
+                return
+            self._draft = self.value
+            index = len(self.history) - 1
+        else:
+            index = self._recall + step
+        if index < 0:
+            index = 0
+        if index >= len(self.history):
+            self._recall = None
+            self.value = self._draft
+        else:
+            self._recall = index
+            self.value = self.history[index]
+        self.cursor_position = len(self.value)
+
+    def action_take_suggestion(self) -> None:
+        if self._suggestion and self._suggestion != self.value:
+            self.value = self._suggestion
+            self.cursor_position = len(self.value)
+
+    def action_close(self) -> None:
+        self.post_message(CommandBar.Closed())
+
+
+class CommandBar(Vertical):
+    DEFAULT_CSS = """
+    CommandBar { height: auto; display: none; background: $panel; padding: 0 1; }
+    CommandBar.-open { display: block; }
+    CommandBar CommandInput { height: 1; border: none; background: $boost; padding: 0 1; }
+    CommandBar #command-error { color: $error; height: auto; }
+    CommandBar #command-hint { color: $text-muted; height: 1; }
+    """
+
+    class Run(Message):
+        def __init__(self, command: Command, line: str) -> None:
+            super().__init__()
+            self.command = command
+            self.line = line
+
+    class Closed(Message):
+        pass
+
+    def __init__(self, symbols: Callable[[], list[str]], *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._symbols = symbols
+
+    def compose(self) -> ComposeResult:
+        yield CommandInput(placeholder=": command", id="command-input", compact=True,
+                           suggester=CommandSuggester(self._symbols))
+        yield Static("", id="command-error", markup=False)
+        yield Static(HINT, id="command-hint", markup=False)
+
+    def on_mount(self) -> None:
+        self.query_one(CommandInput).cursor_blink = False
+
+    def open(self) -> None:
+        self.add_class("-open")
+        inp = self.query_one(CommandInput)
+        inp.value = ""
+        inp.reset_recall()
+        self.show_error("")
+        inp.focus()
+
+    def close(self) -> None:
+        self.remove_class("-open")
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_class("-open")
+
+    def show_error(self, message: str, column: int | None = None) -> None:
+        text = message
+        if message and column is not None:
+            # the caret on a line of its own: a long message wraps without moving it off the column
+            text = f"{' ' * column}^\n{message}"
+        self.query_one("#command-error", Static).update(text)
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        event.stop()
+        line = event.value
+        try:
+            command = parse(line)
+        except CommandError as exc:
+            self.show_error(str(exc), exc.column)
+            return
+        self.show_error("")
+        self.query_one(CommandInput).remember(line)
+        self.post_message(self.Run(command, line))

@@ -1,0 +1,162 @@
+"""The market list: every (venue, symbol) with its bid and ask, and where the list is wide enough
+its last price and 24h change; arrows move, Enter switches.
+
+A line-API widget like the ladder: quotes tick constantly, so rows are cached as strips and
+only a row whose text changed is repainted.
+"""
+
+from __future__ import annotations
+
+from rich.segment import Segment
+from textual.binding import Binding
+from textual.geometry import Region, Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+
+from console.widgets.ladder import blended_background
+
+MarketKey = tuple[str, str]
+
+
+def change_text(bps: int | None) -> str:
+    """``+0.42%`` from basis points; empty when the venue gives no previous-day price."""
+    if bps is None:
+        return ""
+    sign = "+" if bps > 0 else "-" if bps < 0 else " "
+    return f"{sign}{abs(bps) // 100}.{abs(bps) % 100:02d}%"
+
+
+class MarketList(Widget, can_focus=True):
+    BINDINGS = [
+        Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
+        Binding("down", "cursor(1)", "Down", show=False, id="markets.down"),
+        Binding("enter", "choose", "Switch market", id="markets.choose"),
+    ]
+
+    COMPONENT_CLASSES = {"markets--cursor", "markets--selected", "markets--venue", "markets--bid", "markets--ask"}
+
+    DEFAULT_CSS = """
+    MarketList { height: auto; min-height: 3; }
+    MarketList > .markets--cursor { background: $foreground 8%; }
+    MarketList:focus > .markets--cursor { background: $primary 30%; }
+    MarketList > .markets--selected { text-style: bold; color: $accent; }
+    MarketList > .markets--venue { color: $text-muted; }
+    MarketList > .markets--bid { color: $price-up; }
+    MarketList > .markets--ask { color: $price-down; }
+    """
+
+    cursor = reactive(0, repaint=False)
+
+    class Chosen(Message):
+        def __init__(self, venue: str, symbol: str) -> None:
+            super().__init__()
+            self.venue = venue
+            self.symbol = symbol
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.markets: list[MarketKey] = []
+        self.selected: MarketKey | None = None
+        self._quotes: dict[MarketKey, tuple[str, str, str, str]] = {}
+        self._strips: dict[tuple, Strip] = {}
+
+    def set_markets(self, markets: list[MarketKey], selected: MarketKey | None) -> None:
+        self.markets = list(markets)
+        self.selected = selected
+        if selected in self.markets:
+            self.cursor = self.markets.index(selected)
+        self.refresh(layout=True)
+
+    def set_selected(self, key: MarketKey) -> None:
+        self.selected = key
+        if key in self.markets:
+            self.cursor = self.markets.index(key)
+        self.refresh()
+
+    def update_quote(self, key: MarketKey, bid: str, ask: str, last: str = "-", change: str = "") -> None:
+        quote = (bid, ask, last, change)
+        if self._quotes.get(key) == quote:
+            return
+        self._quotes[key] = quote
+        if key in self.markets:
+            self.refresh(Region(0, self.markets.index(key), self.size.width, 1))
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return max(1, len(self.markets))
+
+    def watch_cursor(self) -> None:
+        self.refresh()
+
+    def action_cursor(self, delta: int) -> None:
+        if self.markets:
+            self.cursor = (self.cursor + delta) % len(self.markets)
+
+    def action_choose(self) -> None:
+        if self.markets:
+            venue, symbol = self.markets[self.cursor]
+            self.post_message(self.Chosen(venue, symbol))
+
+    def on_click(self, event) -> None:
+        y = event.y
+        if 0 <= y < len(self.markets):
+            self.cursor = y
+            self.action_choose()
+
+    def on_resize(self) -> None:
+        self._strips.clear()
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        if y >= len(self.markets):
+            return Strip.blank(width, self.rich_style)
+        key = self.markets[y]
+        quote = self._quotes.get(key, ("-", "-", "-", ""))
+        row = (key, quote, y == self.cursor, key == self.selected, self.has_focus, width)
+        strip = self._strips.get(row)
+        if strip is None:
+            if len(self._strips) > 2048:
+                self._strips.clear()
+            strip = self._render(row)
+            self._strips[row] = strip
+        return strip
+
+    def on_focus(self) -> None:
+        self.refresh()
+
+    def on_blur(self) -> None:
+        self.refresh()
+
+    def _render(self, row: tuple) -> Strip:
+        (venue, symbol), (bid, ask, last, change), is_cursor, is_selected, _, width = row
+        base = self.rich_style
+        if is_cursor:
+            base = base + blended_background(self, "markets--cursor")
+        name_style = base + self.get_component_rich_style("markets--selected", partial=True) if is_selected else base
+        many = len({v for v, _ in self.markets}) > 1
+        label = f"{'▸' if is_selected else ' '}{symbol:<6}"
+        segments = [Segment(label, name_style)]
+        if many:
+            segments.append(Segment(f"{venue[:5]:<6}", base + self.get_component_rich_style("markets--venue", partial=True)))
+        room = width - sum(s.cell_length for s in segments)
+        bid_style = base + self.get_component_rich_style("markets--bid", partial=True)
+        col = max(len(bid), len(ask), len(last)) + 1
+        if room >= 3 * col + 7:
+            # wide: bid, ask, last and the 24h change coloured by its sign
+            up = change.startswith("+")
+            change_style = base + self.get_component_rich_style(
+                "markets--bid" if up else "markets--ask" if change.startswith("-") else "markets--venue", partial=True
+            )
+            segments.append(Segment(f"{bid:>{col}}", bid_style))
+            segments.append(Segment(f"{ask:>{col}}", base + self.get_component_rich_style("markets--ask", partial=True)))
+            segments.append(Segment(f"{last:>{col}}", base))
+            segments.append(Segment(f"{change or '-':>{room - 3 * col}}", change_style))
+        elif room < 2 * max(len(bid), len(ask), 8) + 2:
+            # narrow: the bid alone (a trader's reference on the way in)
+            segments.append(Segment(f"{bid:>{max(room, 1)}}", bid_style))
+        else:
+            col = room // 2
+            segments.append(Segment(f"{bid:>{col}}", bid_style))
+            segments.append(Segment(f"{ask:>{col}}", base + self.get_component_rich_style("markets--ask", partial=True)))
+        return Strip(segments).adjust_cell_length(width, base).crop(0, width)

@@ -1,0 +1,20 @@
+import importlib
+
+import pytest
+
+from connector.interface import CAPABILITIES
+
+
+@pytest.mark.parametrize(
+    "path", ["connector.sim.connector:SimConnector", "connector.hyperliquid.connector:HyperliquidConnector", "connector.lighter.connector:LighterConnector"]
+)
+def test_every_connector_declares_only_documented_capabilities(path):
+    module, _, name = path.partition(":")
+    cls = getattr(importlib.import_module(module), name)
+    assert set(cls.capabilities) <= set(CAPABILITIES), set(cls.capabilities) - set(CAPABILITIES)
+    for method in ("start", "stop", "list_markets", "submit_limit_order", "cancel_all", "get_margin"):
+        assert hasattr(cls, method)
+    if "amend" in cls.capabilities:
+        assert hasattr(cls, "modify_order")
+    if "dead_man_switch" in cls.capabilities:
+        assert hasattr(cls, "schedule_cancel_all")

@@ -1,0 +1,63 @@
+"""Builds a console on the fake venue in virtual time, for Pilot and snapshot tests."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from connector.clock import VirtualClock
+from console.app import PerpdeskApp
+from execution.runtime import Runtime
+from tests.console.fakes import FakeVenue
+
+
+@dataclass
+class Desk:
+    app: PerpdeskApp
+    venue: FakeVenue
+    runtime: Runtime
+    clock: VirtualClock
+
+
+def make_desk(*, seed: int = 7, tracking: bool = False, second_venue: bool = False, **app_options) -> Desk:
+    """A console on the fake venue; ``tracking`` adds a tracking-limit manager if the runtime has none;
+    ``second_venue`` adds a venue ``alt`` listing the same markets with its prices a little higher."""
+    clock = VirtualClock()
+    venue = FakeVenue(clock, seed=seed)
+    venues = {"sim": venue}
+    if second_venue:
+        alt = FakeVenue(clock, seed=seed + 1)
+        alt.venue = "alt"
+        alt.mids = {k: v + 3 * (5 if k == "SOL-PERP" else 1) for k, v in alt.mids.items()}
+        venues["alt"] = alt
+    runtime = Runtime(venues, clock=clock)
+    if runtime.orders is None:
+        from execution.orders.service import OrderService
+
+        runtime.orders = OrderService(runtime.connectors, runtime.market_data, clock=clock)
+    if tracking and runtime.tracking is None:
+        from execution.tracking.chase import TrackingLimitManager
+
+        runtime.tracking = TrackingLimitManager(
+            runtime.orders, runtime.market_data, clock=clock, connectors=runtime.connectors, journal=runtime.journal
+        )
+    app = PerpdeskApp(runtime, clock=clock, **app_options)
+    return Desk(app, venue, runtime, clock)
+
+
+async def ready(desk: Desk, pilot, *, ticks: int = 3) -> None:
+    """Wait for the runtime to start, move the market a little, paint one frame."""
+    await asyncio.wait_for(desk.app.ready.wait(), 5)
+    desk.venue.tick(ticks)
+    await settle(desk, pilot)
+
+
+async def settle(desk: Desk, pilot) -> None:
+    """Let workers finish their awaits, then paint one frame and let it render."""
+    for _ in range(3):
+        await pilot.pause()
+        await desk.app.workers.wait_for_complete()
+    desk.app.flush()
+    desk.app.refresh_status()
+    desk.app.clear_notifications()
+    await pilot.pause()

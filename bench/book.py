@@ -14,7 +14,7 @@ import time
 
 from bench.stats import Figure, median
 from connector.interface import BookUpdate
-from execution.market.book import L2Book
+from execution.market import L2Book
 
 DELTAS = 1_000_000
 ROUNDS = 3

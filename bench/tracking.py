@@ -22,9 +22,9 @@ from bench.stats import Figure, median, percentile
 from connector.clock import VirtualClock
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine, SimMarketSpec
-from execution.market.market_data import MarketDataService
-from execution.orders.service import OrderService
-from execution.tracking.chase import TrackingLimitManager
+from execution.market import MarketDataService
+from execution.orders import OrderService
+from execution.tracking import TrackingLimitManager
 
 SAMPLES = 2_000
 POLL_S = 10.0

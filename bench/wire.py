@@ -15,7 +15,7 @@ from decimal import Decimal
 from bench.stats import Figure, median
 from connector.interface import BookUpdate
 from connector.scaling import scaled_to_str
-from execution.market.book import L2Book
+from execution.market import L2Book
 
 FRAMES = 20_000
 ROUNDS = 5

@@ -10,10 +10,10 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "L2Book": "execution.market.book",
-    "MarketDataService": "execution.market.market_data",
-    "Order": "execution.orders.service",
-    "OrderService": "execution.orders.service",
+    "L2Book": "execution.market",
+    "MarketDataService": "execution.market",
+    "Order": "execution.orders",
+    "OrderService": "execution.orders",
     "Journal": "execution.journal",
     "JournalError": "execution.journal",
     "Reconciler": "execution.reconciler",

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.interface import Fill, OrderStatus
-from execution.orders.service import Order, Transition
+from execution.orders import Order, Transition
 
 try:
     import fcntl

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, Position
 from connector.scaling import rescale
-from execution.market.market_data import MarketDataService
+from execution.market import MarketDataService
 
 log = logging.getLogger(__name__)
 

@@ -25,7 +25,7 @@ from typing import Any
 from connector.clock import Clock, RealClock
 from connector.errors import UnknownOrder, VenueError
 from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus, Position
-from execution.orders.service import Order, OrderService
+from execution.orders import Order, OrderService
 
 log = logging.getLogger(__name__)
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from connector.interface import QUOTE_DECIMALS, OrderStatus
 from connector.scaling import decimal_to_scaled, rescale, scaled_to_str
-from execution.market.market_data import MarketDataService
+from execution.market import MarketDataService
 
 log = logging.getLogger(__name__)
 

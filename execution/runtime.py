@@ -19,7 +19,7 @@ from typing import Any
 
 from connector.clock import Clock, RealClock
 from connector.interface import ConnectionEvent, ConnectionState, IConnector
-from execution.market.market_data import MarketDataService, UnknownVenue
+from execution.market import MarketDataService, UnknownVenue
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ class Runtime:
         A journal that cannot be opened raises ``JournalError`` here: nothing starts on a lost history.
         """
         from execution.journal import Journal
-        from execution.orders.service import OrderService
+        from execution.orders import OrderService
 
         path = self.journal_path or _setting(self.settings, "journal_path")
         if path is None and self.connectors and set(self.connectors) == {"sim"}:
@@ -145,7 +145,7 @@ class Runtime:
     def _build_tracking(self) -> None:
         """``self.tracking`` (TrackingLimitManager); settings ``tracking``: ``on_restart`` (resume|cancel),
         ``actions_per_s``, ``burst``, ``min_reprice_interval_ms``, ``stale_after_ms``, ``amend``."""
-        from execution.tracking.chase import TrackingLimitManager
+        from execution.tracking import TrackingLimitManager
 
         options = dict(_setting(self.settings, "tracking") or {})
         self.tracking = TrackingLimitManager(

@@ -32,11 +32,11 @@ def make_desk(*, seed: int = 7, tracking: bool = False, second_venue: bool = Fal
         venues["alt"] = alt
     runtime = Runtime(venues, clock=clock)
     if runtime.orders is None:
-        from execution.orders.service import OrderService
+        from execution.orders import OrderService
 
         runtime.orders = OrderService(runtime.connectors, runtime.market_data, clock=clock)
     if tracking and runtime.tracking is None:
-        from execution.tracking.chase import TrackingLimitManager
+        from execution.tracking import TrackingLimitManager
 
         runtime.tracking = TrackingLimitManager(
             runtime.orders, runtime.market_data, clock=clock, connectors=runtime.connectors, journal=runtime.journal

@@ -8,7 +8,7 @@ import pytest
 
 from connector.interface import Fill, OrderStatus
 from execution.journal import Journal, JournalError, default_journal_path
-from execution.orders.service import OrderService
+from execution.orders import OrderService
 from tests.execution.orders.test_service import ScriptedVenue
 
 S = OrderStatus

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.interface import BookUpdate, Fill, Margin, MarketInfo, Position
-from execution.market.market_data import MarketDataService
+from execution.market import MarketDataService
 from execution.position_service import PositionService
 
 BTC = MarketInfo("BTC-PERP", "BTC", "USDC", 1, 4, 10)  # price 1 dp, size 4 dp: notional has 5 dp

@@ -9,7 +9,7 @@ import pytest
 from connector.errors import OrderRejected, VenueError
 from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus
 from execution.journal import Journal
-from execution.orders.service import OrderService
+from execution.orders import OrderService
 from execution.reconciler import Reconciler
 from tests.execution.orders.test_service import ScriptedVenue, snap
 

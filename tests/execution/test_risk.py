@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from connector.interface import BookUpdate, Fill, MarketInfo
-from execution.market.market_data import MarketDataService
+from execution.market import MarketDataService
 from execution.position_service import PositionService
 from execution.risk import RiskLimits, RiskManager, RiskRejected, TradingState, kill_switch
 

@@ -6,7 +6,7 @@ import pytest
 
 from connector.base import BaseConnector
 from connector.interface import BookUpdate, ConnectionEvent, ConnectionState, MarketInfo, Trade
-from execution.market.market_data import UnknownVenue
+from execution.market import UnknownVenue
 from execution.runtime import Runtime
 
 BTC = MarketInfo("BTC-PERP", "BTC", "USDC", 1, 4, 10)

@@ -13,7 +13,7 @@ from connector.hyperliquid.connector import HyperliquidConnector
 from connector.interface import OrderStatus
 from connector.keys import load_key_file
 from execution.runtime import Runtime
-from execution.tracking.chase import TrackingLimitManager
+from execution.tracking import TrackingLimitManager
 from tests.fakes.hyperliquid import FakeHyperliquid
 
 VENUE = "hyperliquid"

@@ -25,10 +25,9 @@ from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderStatus, Position
 from connector.scaling import rescale, scaled_to_str
 from console.bridge import Batch, Bridge, LogLine, connectors_of
+from console.formatting import CHASE_COLUMNS, chase_row, clock_text, money
 from console.notify import Throttle
 from console.palette import PROVIDERS
-from console.parsing.order_ticket import money, notional_q
-from console.screens.chase_form import CHASE_COLUMNS, chase_row
 from console.screens.trading import TradingActions
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 from console.widgets.command_bar import CommandBar
@@ -37,7 +36,7 @@ from console.widgets.ladder import DepthLadder, LadderData
 from console.widgets.market_list import MarketList, change_text
 from console.widgets.order_entry import OrderEntry
 from console.widgets.status import StatusBar, StatusView, age_level
-from console.widgets.tape import TradesTape, clock_text
+from console.widgets.tape import TradesTape
 
 log = logging.getLogger(__name__)
 
@@ -690,4 +689,4 @@ class PerpdeskApp(TradingActions, App[int]):
         await self.shutdown()
 
 
-__all__ = ["PerpdeskApp", "money", "notional_q"]
+__all__ = ["PerpdeskApp", "money"]

@@ -15,7 +15,9 @@ Parsing knows nothing of markets; a ``CommandError`` says what was expected and 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
+
+from console.parsing.numbers import parse_decimal, parse_int
 
 
 class CommandError(ValueError):
@@ -117,11 +119,10 @@ class _Tokens:
 def _number(tokens: _Tokens, what: str, example: str) -> Decimal:
     col = tokens.column()
     text = tokens.take(f"{what}, e.g. {example}")
-    try:
-        value = Decimal(text.replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        raise CommandError(f"expected {what}, got {text!r} (e.g. {example})", col) from None
-    if not value.is_finite() or value <= 0:
+    value = parse_decimal(text)
+    if value is None:
+        raise CommandError(f"expected {what}, got {text!r} (e.g. {example})", col)
+    if value <= 0:
         raise CommandError(f"{what} must be a positive number, got {text!r}", col)
     return value
 
@@ -198,10 +199,10 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
         elif word in ("off", "offset"):
             col = tokens.column()
             text = tokens.take("a tick offset after 'off', e.g. off 1 or off -1")
-            try:
-                offset = int(text)
-            except ValueError:
-                raise CommandError(f"the offset is a whole number of ticks, got {text!r}", col) from None
+            ticks = parse_int(text)
+            if ticks is None:
+                raise CommandError(f"the offset is a whole number of ticks, got {text!r}", col)
+            offset = ticks
         elif word == "timeout":
             timeout = _number(tokens, "seconds after 'timeout'", "timeout 60")
         elif word in ("ro", "reduce", "reduceonly"):

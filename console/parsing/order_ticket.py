@@ -8,10 +8,11 @@ order with any error is never sent.  No Textual here, so the rules are tested di
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from typing import TypedDict
 
 from connector.interface import QUOTE_DECIMALS, MarketInfo
 from connector.scaling import scaled_to_str
+from console.parsing.numbers import parse_decimal, to_scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,29 +28,22 @@ class OrderTicket:
     """Size × price (the touch for a market order) in quote units, for the confirmation threshold."""
 
 
-def money(value_q: int) -> str:
-    """Quote money with two decimals and thousands separators (display only)."""
-    sign = "-" if value_q < 0 else ""
-    cents = (abs(value_q) + 5_000) // 10_000
-    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+class OrderFields(TypedDict):
+    """What the order panel holds, as ``validate`` takes it (the touch aside)."""
+
+    is_ask: bool
+    kind: str
+    price_text: str
+    size_text: str
+    size_in_quote: bool
+    post_only: bool
+    reduce_only: bool
 
 
 def notional_q(price_i: int, size_i: int, market: MarketInfo) -> int:
+    """Price × size in quote units (rounded down): what the confirmation threshold compares."""
     scale = 10 ** (market.price_decimals + market.size_decimals)
     return price_i * size_i * 10**QUOTE_DECIMALS // scale
-
-
-def _decimal(text: str) -> Decimal | None:
-    try:
-        value = Decimal(text.strip().replace(",", "").replace("_", ""))
-    except InvalidOperation:
-        return None
-    return value if value.is_finite() else None
-
-
-def _scaled(value: Decimal, decimals: int) -> int | None:
-    scaled = value.scaleb(decimals)
-    return int(scaled) if scaled == scaled.to_integral_value() else None
 
 
 def validate(
@@ -69,7 +63,7 @@ def validate(
     pd, sd = market.price_decimals, market.size_decimals
     price_i: int | None = None
     if kind == "limit":
-        price = _decimal(price_text) if price_text.strip() else None
+        price = parse_decimal(price_text) if price_text.strip() else None
         if not price_text.strip():
             errors["price"] = "enter a price"
         elif price is None:
@@ -77,7 +71,7 @@ def validate(
         elif price <= 0:
             errors["price"] = "the price must be above zero"
         else:
-            price_i = _scaled(price, pd)
+            price_i = to_scaled(price, pd)
             if price_i is None:
                 errors["price"] = f"at most {pd} decimals on {market.base}"
             elif market.tick_i > 1 and price_i % market.tick_i:
@@ -89,7 +83,7 @@ def validate(
     bid_i, ask_i = touch
     ref_i = price_i if kind == "limit" else (bid_i if is_ask else ask_i)
     size_i: int | None = None
-    size = _decimal(size_text) if size_text.strip() else None
+    size = parse_decimal(size_text) if size_text.strip() else None
     if not size_text.strip():
         errors["size"] = "enter a size"
     elif size is None:
@@ -97,7 +91,7 @@ def validate(
     elif size <= 0:
         errors["size"] = "the size must be above zero"
     elif size_in_quote:
-        quote_q = _scaled(size, QUOTE_DECIMALS)
+        quote_q = to_scaled(size, QUOTE_DECIMALS)
         if quote_q is None:
             errors["size"] = f"at most {QUOTE_DECIMALS} decimals for a notional"
         elif ref_i is None or ref_i <= 0:
@@ -110,7 +104,7 @@ def validate(
                 errors["size"] = "the notional is too small for one size step"
                 size_i = None
     else:
-        size_i = _scaled(size, sd)
+        size_i = to_scaled(size, sd)
         if size_i is None:
             errors["size"] = f"at most {sd} decimals on {market.base}"
         elif market.step_i > 1 and size_i % market.step_i:

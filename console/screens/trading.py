@@ -13,6 +13,8 @@ from textual import work
 from textual.widgets import Checkbox, Input
 
 from connector.interface import OrderStatus
+from console.formatting import money
+from console.parsing.chase_ticket import ChaseTicket, validate_chase
 from console.parsing.commands import (
     CancelAllCommand,
     ChaseCommand,
@@ -24,8 +26,8 @@ from console.parsing.commands import (
     SymbolRef,
     ThemeCommand,
 )
-from console.parsing.order_ticket import OrderTicket, money, validate
-from console.screens.chase_form import ChaseForm, ChaseTicket, LimitPriceForm, validate_chase
+from console.parsing.order_ticket import OrderTicket, validate
+from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable

@@ -14,6 +14,8 @@ from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Static
 
+from console.parsing.order_ticket import OrderFields
+
 
 class OrderEntry(Vertical):
     BINDINGS = [
@@ -149,16 +151,16 @@ class OrderEntry(Vertical):
         price.value = text
         price.cursor_position = len(text)
 
-    def values(self) -> dict:
-        return {
-            "is_ask": self.is_ask,
-            "kind": self.kind,
-            "price_text": self.query_one("#price", Input).value,
-            "size_text": self.query_one("#size", Input).value,
-            "size_in_quote": self.size_in_quote,
-            "post_only": self.query_one("#post-only", Checkbox).value,
-            "reduce_only": self.query_one("#reduce-only", Checkbox).value,
-        }
+    def values(self) -> OrderFields:
+        return OrderFields(
+            is_ask=self.is_ask,
+            kind=self.kind,
+            price_text=self.query_one("#price", Input).value,
+            size_text=self.query_one("#size", Input).value,
+            size_in_quote=self.size_in_quote,
+            post_only=self.query_one("#post-only", Checkbox).value,
+            reduce_only=self.query_one("#reduce-only", Checkbox).value,
+        )
 
     def show_errors(self, errors: dict[str, str]) -> None:
         for name in ("price", "size", "flags"):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable
 
 from rich.text import Text
@@ -10,11 +9,7 @@ from textual.widget import Widget
 
 from connector.interface import Trade
 from connector.scaling import scaled_to_str
-
-
-def clock_text(ts_ms: int) -> str:
-    """``HH:MM:SS`` in UTC from a venue timestamp (never the wall clock)."""
-    return time.strftime("%H:%M:%S", time.gmtime(ts_ms // 1000))
+from console.formatting import clock_text
 
 
 class TradesTape(Widget):

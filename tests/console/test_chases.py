@@ -6,8 +6,7 @@ import pytest
 
 pytest.importorskip("execution.tracking.chase")
 
-from console.screens.chase_form import ChaseForm, LimitPriceForm, progress_bar, validate_chase
-from tests.console.fakes import MARKETS
+from console.screens.chase_form import ChaseForm, LimitPriceForm
 from tests.console.harness import make_desk, ready, settle
 
 
@@ -103,17 +102,6 @@ async def test_shift_k_cancels_the_chase_but_keeps_the_child_resting():
         await settle(desk, pilot)
         assert chase.is_done
         assert child.state == "OPEN"
-
-
-def test_chase_form_validation_and_progress_bar():
-    btc = MARKETS[0]
-    values = dict(size="0.5", limit="", offset="-1", max_chase="", timeout="30", is_ask=True,
-                  end_action="leave", post_only=True, reduce_only=False)
-    ticket, errors = validate_chase(btc, values)
-    assert errors == {} and ticket.size_i == 5000 and ticket.offset_ticks == -1 and ticket.timeout_s == 30
-    _, errors = validate_chase(btc, {**values, "offset": "1.5", "max_chase": "-2", "timeout": "0"})
-    assert set(errors) == {"offset", "max_chase", "timeout"}
-    assert progress_bar(3, 10) == "███░░░░░░░  30%"
 
 
 async def test_a_finished_chase_is_notified_in_trader_units():

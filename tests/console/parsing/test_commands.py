@@ -62,6 +62,7 @@ def test_other_verbs():
         ("buy 0.1 BTC", "expected @ PRICE or mkt", 11),
         ("buy 0.1 BTC @", "expected a price after @", 13),
         ("buy -1 BTC @ 5", "must be a positive number", 4),
+        ("buy 1 BTC @ inf", "expected a price after @, got 'inf'", 12),
         ("buy 1 BTC mkt po", "market order cannot be post-only", 16),
         ("buy 1 BTC @ 5 fast", "unexpected 'fast'", 14),
         ("chase up 1 BTC", "expected buy or sell", 6),

@@ -18,7 +18,7 @@ from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine, SimMarketSpec
 from execution.market.market_data import MarketDataService
 from execution.orders.service import OrderService
-from execution.tracking.chase import TrackingLimit, TrackingLimitManager
+from execution.tracking import TrackingLimit, TrackingLimitManager
 
 SYMBOL = "BTC"
 VENUE_SYMBOL = "BTC-PERP"

@@ -3,10 +3,9 @@
 Code outside this package imports from here, never from a module inside it.
 """
 
-from execution.tracking.chase import ChaseHost, ChaseState, EndReason, TrackingLimit
+from execution.tracking.chase import ChaseEvent, ChaseHost, ChaseState, EndReason, TrackingLimit
 from execution.tracking.manager import TrackingLimitManager
 from execution.tracking.params import AmendPolicy, ChaseParams, EndAction, OnRestart
-from execution.tracking.rules import ChaseEvent
 
 __all__ = [
     "AmendPolicy",

@@ -27,12 +27,12 @@ import contextlib
 import enum
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from execution.tracking.children import RESOLVE_AFTER_MS, Amended, AmendFailed, Children, Dust, Refused, Rejected
 from execution.tracking.params import ChaseParams, EndAction, OnRestart
-from execution.tracking.rules import ChaseEvent, FillLedger, slippage_i, slippage_ppm
+from execution.tracking.rules import FillLedger, slippage_i, slippage_ppm
 from execution.tracking.touch import Top, Touch, breaks_limit, cross_price, own_levels
 
 if TYPE_CHECKING:
@@ -62,6 +62,17 @@ class EndReason(enum.StrEnum):
     ERROR = "error"
 
 
+@dataclass(frozen=True, slots=True)
+class ChaseEvent:
+    """One line of a chase's story, for the console panel and the journal."""
+
+    ts_ms: int
+    kind: str
+    """What happened: started, placed, repriced, filled, paused, limit_reached, child_rejected, ended, …"""
+    message: str
+    data: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
 class ChaseHost(Protocol):
     """What a chase uses of its manager (``TrackingLimitManager``), and what it tells it."""
 
@@ -74,14 +85,11 @@ class ChaseHost(Protocol):
     def may_amend(self, venue: str) -> bool: ...
     def chases_on(self, venue: str, symbol: str) -> list[TrackingLimit]: ...
 
-    def chase_changed(self, chase: TrackingLimit) -> None:
-        """Its progress or settings changed: journal it."""
-
-    def chase_event(self, chase: TrackingLimit, event: ChaseEvent) -> None:
-        """Pass the event on to whoever listens."""
-
-    def chase_ended(self, chase: TrackingLimit) -> None:
-        """It is done: journal it and stop waking it on its market's book changes."""
+    # what a chase tells it: its progress or settings changed (journal it), one event (pass it on),
+    # it has ended (journal it; stop waking it on book changes)
+    def chase_changed(self, chase: TrackingLimit) -> None: ...
+    def chase_event(self, chase: TrackingLimit, event: ChaseEvent) -> None: ...
+    def chase_ended(self, chase: TrackingLimit) -> None: ...
 
 
 class TrackingLimit:
@@ -107,6 +115,8 @@ class TrackingLimit:
         self.error: str = ""
         self._budget = host.budget(params.venue)
         self._kids = Children(host.orders, self._clock, self._budget, self.ledger, chase_id, children)
+        self.children: list[Order] = self._kids.all
+        """Every child, oldest first (the list ``Children`` appends to)."""
         self._touch = Touch(host.market_data, host.connectors.get(params.venue))
         self._wake = asyncio.Event()
         self._done = asyncio.Event()
@@ -158,10 +168,6 @@ class TrackingLimit:
     def at_limit(self) -> bool:
         """The touch is beyond the limit and the child sits at it."""
         return self._touch.at_limit
-
-    @property
-    def children(self) -> list[Order]:
-        return self._kids.all
 
     @property
     def live_children(self) -> list[Order]:
@@ -242,12 +248,10 @@ class TrackingLimit:
 
     async def wait_done(self, timeout: float | None = None) -> TrackingLimit:
         """Wait (on the runtime's clock) until the chase has ended; ``TimeoutError`` otherwise."""
-        if self._done.is_set():
-            return self
         if timeout is None:
             await self._done.wait()
-            return self
-        await self._wait_on_clock(self._done, timeout)
+        elif not self._done.is_set():
+            await self._wait_on_clock(self._done, timeout)
         if not self._done.is_set():
             raise TimeoutError(f"chase {self.id} still {self.state} after {timeout} s")
         return self

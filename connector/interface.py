@@ -193,6 +193,15 @@ Handler = Callable[[Any], None]
 EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection")
 
 
+FILL_SAFE_AMEND = "amend_fill_safe"
+"""Capability declared beside ``"amend"`` when an amend cannot grow an order that filled meanwhile:
+the venue caps the new remaining at what is left of the order.
+
+``modify_order`` takes the new *remaining* size, computed from the fills the caller knows of.  A fill
+that lands at the venue while the amend is on its way makes that figure stale, and a venue that
+applies it as sent re-grows the order by exactly that fill.  Callers that must never overfill (the
+tracking limit) amend in place only where this is declared."""
+
 CAPABILITIES: dict[str, str] = {
     "amend": "modify_order re-prices a resting order in place (SupportsAmend)",
     "amend_fill_safe": "an amend never re-grows an order that filled while the amend was on its way",

@@ -3,22 +3,19 @@
 Code outside this package imports from here, never from a module inside it.
 """
 
-from execution.tracking.chase import (
-    ChaseEvent,
-    ChaseParams,
-    ChaseState,
-    EndAction,
-    EndReason,
-    TrackingLimit,
-    TrackingLimitManager,
-)
+from execution.tracking.chase import ChaseEvent, ChaseHost, ChaseState, EndReason, TrackingLimit
+from execution.tracking.manager import TrackingLimitManager
+from execution.tracking.params import AmendPolicy, ChaseParams, EndAction, OnRestart
 
 __all__ = [
+    "AmendPolicy",
     "ChaseEvent",
+    "ChaseHost",
     "ChaseParams",
     "ChaseState",
     "EndAction",
     "EndReason",
+    "OnRestart",
     "TrackingLimit",
     "TrackingLimitManager",
 ]

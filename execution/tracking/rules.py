@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from connector.interface import Fill
 
@@ -218,14 +217,3 @@ def slippage_ppm(slip_i: int | None, arrival_mid_i: int | None) -> int | None:
     if slip_i is None or not arrival_mid_i:
         return None
     return (slip_i * 1_000_000) // arrival_mid_i if slip_i >= 0 else -((-slip_i * 1_000_000) // arrival_mid_i)
-
-
-@dataclass(frozen=True, slots=True)
-class ChaseEvent:
-    """One line of a chase's story, for the console panel and the journal."""
-
-    ts_ms: int
-    kind: str
-    """started, repriced, filled, paused, resumed, limit_reached, child_rejected, ended, error"""
-    message: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False)

@@ -10,7 +10,7 @@ from connector.lighter.wire import TX_CANCEL_ORDER, TX_CREATE_ORDER, TX_MODIFY_O
 from tests.connector.lighter.test_connector import until
 from tests.connector.lighter.test_runtime import fake, runtime  # noqa: F401  (fixtures)
 
-tracking_limit = pytest.importorskip("execution.tracking.chase")
+tracking_limit = pytest.importorskip("execution.tracking")
 
 
 async def test_a_chase_follows_a_rising_bid_by_amending_and_fills(runtime, fake):  # noqa: F811

@@ -16,9 +16,9 @@ from connector.clock import VirtualClock
 from connector.interface import Fill, OrderSnapshot, OrderStatus
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine, SimMarketSpec
-from execution.market.market_data import MarketDataService
-from execution.orders.service import OrderService
-from execution.tracking.chase import TrackingLimit, TrackingLimitManager
+from execution.market import MarketDataService
+from execution.orders import OrderService
+from execution.tracking import TrackingLimit, TrackingLimitManager
 
 SYMBOL = "BTC"
 VENUE_SYMBOL = "BTC-PERP"

@@ -10,7 +10,7 @@ import itertools
 import pytest
 
 from connector.interface import OrderStatus
-from execution.tracking.chase import ChaseState, EndReason
+from execution.tracking import ChaseState, EndReason
 from tests.execution.tracking.harness import SYMBOL, VENUE_SYMBOL, Desk
 
 BID, ASK = 649_995, 650_005

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from connector.clock import VirtualClock
-from execution.tracking.chase import EndAction
+from execution.tracking import EndAction
 from tests.execution.tracking.harness import SYMBOL, VENUE_SYMBOL, Desk
 from tests.execution.tracking.test_races import RunResult, _guard_prices
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from connector.clock import VirtualClock
-from execution.tracking.chase import EndAction
+from execution.tracking import EndAction
 from tests.execution.tracking.harness import SYMBOL, VENUE_SYMBOL, Desk
 
 INFLIGHT_HITS = [0]

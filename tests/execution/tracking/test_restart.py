@@ -8,7 +8,7 @@ import random
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine
 from execution.runtime import Runtime
-from execution.tracking.chase import ChaseState, EndReason
+from execution.tracking import ChaseState, EndReason
 from tests.execution.tracking.harness import QUIET_BTC, SYMBOL, VENUE_SYMBOL, VenueWatch
 
 BID = 649_995

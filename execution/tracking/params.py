@@ -1,0 +1,143 @@
+"""What a chase is asked to do: ``ChaseParams`` and the enums that describe a chase's settings.
+
+Every check of a caller's arguments lives in ``ChaseParams.validated`` so a bad request is refused
+with one clear message before anything is registered, journaled or sent.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from connector.interface import MarketInfo
+
+
+class EndAction(enum.StrEnum):
+    """What happens to the remainder when a chase times out."""
+
+    CANCEL = "cancel"
+    LEAVE = "leave"
+    CROSS_MARKET = "cross_market"
+    CROSS_IOC = "cross_ioc"
+
+
+class OnRestart(enum.StrEnum):
+    """What a restart does with the chases the journal still holds live."""
+
+    RESUME = "resume"
+    CANCEL = "cancel"
+
+
+class AmendPolicy(enum.StrEnum):
+    """When a child is re-priced in place rather than cancelled and replaced."""
+
+    FILL_SAFE = "fill_safe"
+    """Where the venue declares ``"amend"`` and ``FILL_SAFE_AMEND``."""
+    ALWAYS = "always"
+    """Wherever ``"amend"`` is declared (a fill racing the amend can overfill)."""
+    NEVER = "never"
+
+
+class Markets(Protocol):
+    """Where a chase's market is looked up (``execution.MarketDataService``)."""
+
+    def market(self, venue: str, symbol: str) -> MarketInfo: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ChaseParams:
+    venue: str
+    symbol: str
+    is_ask: bool
+    size_i: int
+    offset_ticks: int = 0
+    limit_price_i: int | None = None
+    max_chase_ticks: int | None = None
+    min_reprice_interval_ms: int = 200
+    timeout_ms: int | None = None
+    end_action: EndAction = EndAction.CANCEL
+    post_only: bool = True
+    reduce_only: bool = False
+    stale_after_ms: int = 2_000
+    cross_ticks: int = 10
+    """How far through the other side an aggressive IOC cross may reach (bounded by the limit)."""
+
+    @classmethod
+    def validated(
+        cls,
+        venue: str,
+        symbol: str,
+        *,
+        venues: Collection[str],
+        markets: Markets,
+        is_ask: bool,
+        size_i: int,
+        offset_ticks: int = 0,
+        limit_price_i: int | None = None,
+        max_chase_ticks: int | None = None,
+        min_reprice_interval_ms: int | None = None,
+        timeout_s: float | None = None,
+        end_action: str = "cancel",
+        post_only: bool = True,
+        reduce_only: bool = False,
+        default_reprice_interval_ms: int = 200,
+        stale_after_ms: int = 2_000,
+    ) -> ChaseParams:
+        """The parameters of a new chase, or ``ValueError`` naming what is wrong.
+
+        ``venues`` are the configured ones; ``markets`` answers for the symbol (and refuses an
+        unknown one); ``min_reprice_interval_ms`` falls back to ``default_reprice_interval_ms``.
+        """
+        if venue not in venues:
+            raise ValueError(f"unknown venue {venue!r}; known: {', '.join(sorted(venues)) or 'none'}")
+        market = markets.market(venue, symbol)
+        if size_i <= 0:
+            raise ValueError(f"size must be positive, got {size_i}")
+        if size_i < market.min_size_i:
+            raise ValueError(f"size {size_i} is below the minimum {market.min_size_i} for {symbol} on {venue}")
+        if limit_price_i is not None and limit_price_i <= 0:
+            raise ValueError(f"limit price must be positive, got {limit_price_i}")
+        if max_chase_ticks is not None and max_chase_ticks < 0:
+            raise ValueError(f"max_chase_ticks must be >= 0, got {max_chase_ticks}")
+        if min_reprice_interval_ms is not None and min_reprice_interval_ms < 0:
+            raise ValueError(f"min_reprice_interval_ms must be >= 0, got {min_reprice_interval_ms}")
+        if timeout_s is not None and timeout_s <= 0:
+            raise ValueError(f"timeout_s must be positive, got {timeout_s}")
+        try:
+            action = EndAction(end_action)
+        except ValueError:
+            choices = ", ".join(a.value for a in EndAction)
+            raise ValueError(f"end_action {end_action!r} is not one of {choices}") from None
+        return cls(
+            venue=venue,
+            symbol=symbol,
+            is_ask=is_ask,
+            size_i=size_i,
+            offset_ticks=offset_ticks,
+            limit_price_i=limit_price_i,
+            max_chase_ticks=max_chase_ticks,
+            min_reprice_interval_ms=(
+                default_reprice_interval_ms if min_reprice_interval_ms is None else min_reprice_interval_ms
+            ),
+            timeout_ms=None if timeout_s is None else int(timeout_s * 1000),
+            end_action=action,
+            post_only=post_only,
+            reduce_only=reduce_only,
+            stale_after_ms=stale_after_ms,
+        )
+
+    def as_record(self) -> dict[str, Any]:
+        """JSON-safe, as the journal keeps it."""
+        return {
+            f.name: (str(v) if isinstance(v := getattr(self, f.name), enum.Enum) else v) for f in fields(self)
+        }
+
+    @classmethod
+    def from_record(cls, data: Mapping[str, Any]) -> ChaseParams:
+        """Back from ``as_record`` (keys it does not know, from an older or newer run, are ignored)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["end_action"] = EndAction(known.get("end_action", "cancel"))
+        return cls(**known)

@@ -103,11 +103,11 @@ def _floor(home: Path) -> float:
     return time.perf_counter() - start
 
 
-IMPORTS = ("console.app", "connector.settings", "connector.sim.connector", "execution.runtime")
+IMPORTS = ("console.app", "console.settings", "connector.sim.connector", "execution.runtime")
 WATCHED = (
     "console.app",
     "textual.app",
-    "connector.settings",
+    "console.settings",
     "pydantic_settings",
     "connector.sim.connector",
     "httpx",

@@ -1,4 +1,4 @@
-"""Build a connector for a venue slug from settings, overrides and the venue's key file.
+"""Build a connector for a venue slug from its venue settings, overrides and the venue's key file.
 
 Venue classes are named by import path and imported only when asked for, so a missing
 optional SDK breaks only its own venue, with the ``pip install`` that fixes it.
@@ -13,6 +13,8 @@ loaded key file (secrets as ``connector.keys.Secret``) or None when there is non
 only: the connector raises ``AuthError`` when asked to trade).  ``venue_options`` are the extra
 keys of ``[venue.<slug>]`` in the config file plus any extra keyword given to
 ``create_connector``.  The simulated venue takes ``engine=None, clock=None, seed=7, latency_ms=0``.
+
+The factory is handed the connector layer's own settings (``connector.config``), never the app's.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from connector.clock import Clock
+from connector.config import SimSettings, VenueSettings, config_dir
 from connector.errors import ConfigError
+from connector.interface import IConnector
 from connector.keys import describe_keys, load_key_file
-from connector.settings import Settings, VenueSettings, config_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,14 +43,16 @@ class VenueEntry:
     needs_keys: bool = True
 
 
-class VenueRegistry(Mapping[str, type]):
+class VenueRegistry(Mapping[str, type[IConnector]]):
     """slug -> connector class, imported on first lookup; iterating never imports anything."""
 
     def __init__(self) -> None:
         self._entries: dict[str, VenueEntry] = {}
-        self._classes: dict[str, type] = {}
+        self._classes: dict[str, type[IConnector]] = {}
 
-    def register(self, slug: str, target: str | type, *, extra: str | None = None, needs_keys: bool = True) -> None:
+    def register(
+        self, slug: str, target: str | type[IConnector], *, extra: str | None = None, needs_keys: bool = True
+    ) -> None:
         if isinstance(target, type):
             self._classes[slug] = target
             target = f"{target.__module__}:{target.__qualname__}"
@@ -65,7 +70,7 @@ class VenueRegistry(Mapping[str, type]):
         except KeyError:
             raise ConfigError(f"unknown venue {slug!r}: use one of {', '.join(sorted(self._entries))}") from None
 
-    def __getitem__(self, slug: str) -> type:
+    def __getitem__(self, slug: str) -> type[IConnector]:
         if slug in self._classes:
             return self._classes[slug]
         entry = self.entry(slug)
@@ -116,16 +121,16 @@ class KeyFileLocation:
 
 
 def discover_key_file(
-    venue: str, *, settings: Settings | None = None, override: str | Path | None = None
+    venue: str, *, configured: str | Path | None = None, override: str | Path | None = None
 ) -> KeyFileLocation | None:
-    """The key file to use: the argument, then ``PERPDESK_<VENUE>_KEY_FILE``, then ``venue.<name>.key_file``
-    in the config file, then ``<config dir>/keys/<venue>.toml`` if it exists; None when there is none."""
+    """The key file to use: the argument, then ``PERPDESK_<VENUE>_KEY_FILE``, then ``configured`` (the
+    config file's ``venue.<name>.key_file``), then ``<config dir>/keys/<venue>.toml`` if it exists;
+    None when there is none."""
     if override is not None:
         return KeyFileLocation(Path(override).expanduser(), "argument")
     env_name = key_file_env_var(venue)
     if os.environ.get(env_name):
         return KeyFileLocation(Path(os.environ[env_name]).expanduser(), f"env {env_name}")
-    configured = settings.venue_settings(venue).key_file if settings is not None else None
     if configured is not None:
         return KeyFileLocation(Path(configured).expanduser(), "config file")
     default = default_key_file(venue)
@@ -137,16 +142,18 @@ def discover_key_file(
 def create_connector(
     venue: str,
     *,
-    settings: Settings | None = None,
+    venue_settings: VenueSettings | None = None,
+    sim: SimSettings | None = None,
     base_url: str | None = None,
     ws_url: str | None = None,
     key_file: str | Path | None = None,
     testnet: bool | None = None,
     clock: Clock | None = None,
-    **options: Any,
-) -> Any:
-    """A ready-to-start connector for ``venue``; explicit arguments beat ``settings``.
+    **extra: Any,
+) -> IConnector:
+    """A ready-to-start connector for ``venue``; explicit arguments beat ``venue_settings``.
 
+    ``sim`` (seed, latency) is read by the simulated venue only; ``extra`` goes to the constructor.
     Raises ``ConfigError`` for an unknown venue, a missing extra, a bad key file or an option the
     venue does not take.
     """
@@ -154,12 +161,12 @@ def create_connector(
     cls = VENUES[venue]
     if not entry.needs_keys:
         kwargs: dict[str, Any] = {"clock": clock}
-        if settings is not None and venue == "sim":
-            kwargs.update(seed=settings.sim.seed, latency_ms=settings.sim.latency_ms)
-        kwargs.update(options)
+        if sim is not None and venue == "sim":
+            kwargs.update(seed=sim.seed, latency_ms=sim.latency_ms)
+        kwargs.update(extra)
         return _construct(cls, venue, kwargs)
-    venue_settings = settings.venue_settings(venue) if settings is not None else VenueSettings()
-    location = discover_key_file(venue, settings=settings, override=key_file)
+    venue_settings = venue_settings or VenueSettings()
+    location = discover_key_file(venue, configured=venue_settings.key_file, override=key_file)
     keys = load_key_file(location.path, venue=venue) if location is not None else None
     kwargs = {
         "base_url": base_url if base_url is not None else venue_settings.base_url,
@@ -168,12 +175,12 @@ def create_connector(
         "keys": keys,
         "clock": clock,
         **venue_settings.options(),
-        **options,
+        **extra,
     }
     return _construct(cls, venue, kwargs)
 
 
-def _construct(cls: type, venue: str, kwargs: dict[str, Any]) -> Any:
+def _construct(cls: type[IConnector], venue: str, kwargs: dict[str, Any]) -> IConnector:
     try:
         parameters = inspect.signature(cls).parameters
     except (TypeError, ValueError):
@@ -203,12 +210,12 @@ class KeyStatus:
     """Key-file fields with secrets masked as ``***``."""
 
 
-def key_status(venue: str, *, settings: Settings | None = None) -> KeyStatus:
+def key_status(venue: str, *, venue_settings: VenueSettings | None = None) -> KeyStatus:
     entry = VENUES.entry(venue)
     if not entry.needs_keys:
         return KeyStatus(venue, False, ok=True, message="no key needed")
     try:
-        location = discover_key_file(venue, settings=settings)
+        location = discover_key_file(venue, configured=venue_settings.key_file if venue_settings else None)
     except ConfigError as exc:
         return KeyStatus(venue, True, message=str(exc))
     if location is None:
@@ -224,6 +231,8 @@ def key_status(venue: str, *, settings: Settings | None = None) -> KeyStatus:
     return KeyStatus(venue, True, location.path, location.source, True, "key file found", describe_keys(keys))
 
 
-def describe_venues(settings: Settings | None = None) -> list[KeyStatus]:
-    """One ``KeyStatus`` per registered venue, in name order (nothing is imported)."""
-    return [key_status(venue, settings=settings) for venue in sorted(VENUES)]
+def describe_venues(venue_settings: Mapping[str, VenueSettings] | None = None) -> list[KeyStatus]:
+    """One ``KeyStatus`` per registered venue, in name order (nothing is imported); ``venue_settings``
+    is the config file's ``[venue.<name>]`` tables."""
+    tables = venue_settings or {}
+    return [key_status(venue, venue_settings=tables.get(venue)) for venue in sorted(VENUES)]

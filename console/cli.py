@@ -11,10 +11,16 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from connector.interface import QUOTE_DECIMALS
 from connector.scaling import decimal_to_scaled
+
+if TYPE_CHECKING:
+    from connector.interface import IConnector, Position
+    from console.settings import Settings
+    from execution.market import MarketDataService
+    from execution.runtime import Runtime
 
 EXIT_BAD_INPUT = 2
 
@@ -38,9 +44,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def load_settings(config: Path | None, **values: Any) -> Any:
+def load_settings(config: Path | None, **values: Any) -> Settings:
     """The settings (file, then env, then ``values`` from the command line); BadInput on any problem."""
-    from connector.settings import load_settings as load
+    from console.settings import load_settings as load
 
     try:
         return load(config, **values)
@@ -66,7 +72,7 @@ def _theme_names() -> list[str]:
     return [t.name for t in load_themes()] + ["textual-dark", "textual-light"]
 
 
-def build_runtime(settings: Any) -> Any:
+def build_runtime(settings: Settings) -> Runtime:
     from execution.journal import JournalError
     from execution.runtime import Runtime
 
@@ -76,7 +82,7 @@ def build_runtime(settings: Any) -> Any:
         raise BadInput(_one_line(str(exc))) from None
 
 
-def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
+def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
     """Check everything that can be checked before the screen opens; returns (runtime, app options)."""
     args = build_parser().parse_args(argv)
     known = _available_venues()
@@ -119,7 +125,7 @@ def prepare(argv: list[str]) -> tuple[Any, dict[str, Any]]:
 
 
 def _save_theme(name: str, config_path: Path) -> None:
-    from connector.settings import save_setting
+    from console.settings import save_setting
 
     save_setting("theme", name, config_path)
 
@@ -161,7 +167,7 @@ def _venues(argv: list[str]) -> int:
     settings = load_settings(args.config)
     from connector.factory import describe_venues
 
-    for status in describe_venues(settings):
+    for status in describe_venues(settings.venue):
         mark = "ok " if status.ok else "-- "
         where = f" ({status.path}, from {status.source})" if status.path else ""
         print(f"{mark}{status.venue:<12} {status.message}{where}")
@@ -185,13 +191,13 @@ def _check(argv: list[str]) -> int:
     runtime = build_runtime(settings)
     import asyncio
 
-    return asyncio.run(_check_runtime(runtime, args.timeout))
+    return asyncio.run(_check_runtime(runtime, args.timeout, settings.config_path))
 
 
-async def _check_runtime(runtime: Any, timeout: float) -> int:
+async def _check_runtime(runtime: Runtime, timeout: float, config_path: Path | None = None) -> int:
     import asyncio
 
-    print(f"config: {runtime.settings.config_path if runtime.settings is not None else '-'}")
+    print(f"config: {config_path or '-'}")
     try:
         await asyncio.wait_for(runtime.start(), timeout)
     except Exception as exc:
@@ -227,7 +233,7 @@ async def _check_runtime(runtime: Any, timeout: float) -> int:
     return 1 if failed else 0
 
 
-async def _print_tops(md: Any, conn: Any, venue: str, timeout: float, limit: int = 8) -> bool:
+async def _print_tops(md: MarketDataService, conn: IConnector, venue: str, timeout: float, limit: int = 8) -> bool:
     """Top of book as the venue reports it now (REST), for the first ``limit`` markets; False if any failed."""
     import asyncio
 
@@ -244,7 +250,7 @@ async def _print_tops(md: Any, conn: Any, venue: str, timeout: float, limit: int
     return ok
 
 
-def _print_positions(md: Any, venue: str, positions: list[Any]) -> None:
+def _print_positions(md: MarketDataService, venue: str, positions: list[Position]) -> None:
     for p in positions:
         if not p.size_i:
             continue

@@ -16,6 +16,7 @@ _EXPORTS = {
     "OrderService": "execution.orders",
     "Journal": "execution.journal",
     "JournalError": "execution.journal",
+    "KillReport": "execution.kill_switch",
     "Reconciler": "execution.reconciler",
     "ReconcileRecord": "execution.reconciler",
     "PositionService": "execution.position_service",
@@ -24,6 +25,7 @@ _EXPORTS = {
     "RiskRejected": "execution.risk",
     "TradingState": "execution.risk",
     "Runtime": "execution.runtime",
+    "RuntimeSettings": "execution.config",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -20,12 +20,18 @@ import logging
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from connector.clock import Clock, RealClock
 from connector.errors import UnknownOrder, VenueError
 from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus, Position
+from execution.listeners import Listeners
 from execution.orders import Order, OrderService
+
+if TYPE_CHECKING:
+    from execution.journal import Journal
+    from execution.market import MarketDataService
+    from execution.position_service import PositionService
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +62,9 @@ class Reconciler:
         self,
         orders: OrderService,
         *,
-        positions: Any = None,
-        market_data: Any = None,
-        journal: Any = None,
+        positions: PositionService | None = None,
+        market_data: MarketDataService | None = None,
+        journal: Journal | None = None,
         clock: Clock | None = None,
         interval_s: float = 15.0,
         dead_man_after_s: float = 60.0,
@@ -68,7 +74,7 @@ class Reconciler:
         self.orders = orders
         self.connectors = orders.connectors
         self.positions = positions
-        self.market_data = market_data if market_data is not None else orders.market_data
+        self.market_data: MarketDataService | None = market_data if market_data is not None else orders.market_data
         self.journal = journal
         self.clock: Clock = clock or orders.clock or RealClock()
         self.interval_s = interval_s
@@ -78,7 +84,7 @@ class Reconciler:
         self.log: deque[ReconcileRecord] = deque(maxlen=log_length)
         self.passes = 0
         self.failures = 0
-        self._listeners: list[RecordListener] = []
+        self._listeners: Listeners[[ReconcileRecord]] = Listeners("reconcile record")
         self._locks: dict[str, asyncio.Lock] = {}
         self._queued: dict[str, asyncio.Task[None]] = {}
         """A pass waiting for its venue's lock (coalesces triggers)."""
@@ -92,11 +98,10 @@ class Reconciler:
     # -- log ------------------------------------------------------------------------------
 
     def add_listener(self, fn: RecordListener) -> None:
-        self._listeners.append(fn)
+        self._listeners.add(fn)
 
     def remove_listener(self, fn: RecordListener) -> None:
-        if fn in self._listeners:
-            self._listeners.remove(fn)
+        self._listeners.remove(fn)
 
     def note(self, venue: str, subject: str, change: str, reason: str) -> ReconcileRecord:
         """Add a record from outside a pass (e.g. the runtime noticing an unclean previous run)."""
@@ -112,11 +117,7 @@ class Reconciler:
                 self.journal.log_reconcile(rec.ts_ms, venue, subject, change, reason)
             except Exception:
                 log.exception("reconcile: journal write failed")
-        for fn in list(self._listeners):
-            try:
-                fn(rec)
-            except Exception:
-                log.exception("reconcile listener failed")
+        self._listeners.emit(rec)
         return rec
 
     # -- lifecycle ------------------------------------------------------------------------

@@ -1,13 +1,12 @@
-"""Pre-trade checks, the trading state and the kill switch.
+"""Pre-trade checks and the trading state.
 
 Every order the desk sends passes ``RiskManager.check`` first (``OrderService`` calls it
 before allocating, journaling or sending anything).  A refusal raises ``RiskRejected``
 with a sentence the trader can act on; nothing reaches the venue.
 
 Trading states: ACTIVE (everything allowed), REDUCING (only reduce-only orders) and
-HALTED (nothing, until ``rearm()``).  The kill switch stops every chase, cancels every
-open order on every venue, optionally flattens every position with reduce-only market
-orders, and leaves the desk HALTED.
+HALTED (nothing, until ``rearm()``).  The kill switch (``execution.kill_switch``) uses
+them to let only its flattening orders through and to leave the desk HALTED.
 
 Limits not checked here, by design: open orders do not count toward the position
 limit (only the filled position does), and reduce-only orders are exempt from the
@@ -22,11 +21,16 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connector.interface import QUOTE_DECIMALS, OrderStatus
+from connector.interface import QUOTE_DECIMALS
 from connector.scaling import decimal_to_scaled, rescale, scaled_to_str
+from execution.config import RiskSettings
+from execution.listeners import Listeners
 from execution.market import MarketDataService
+
+if TYPE_CHECKING:
+    from execution.position_service import PositionService
 
 log = logging.getLogger(__name__)
 
@@ -63,12 +67,12 @@ class RiskLimits:
     """Refuse orders when the book is older than this (stale market data)."""
 
     @classmethod
-    def from_mapping(cls, data: Mapping[str, Any] | None) -> RiskLimits:
-        """From settings (a mapping or the ``risk`` settings model): money in quote units, sizes in base units.
+    def from_mapping(cls, data: RiskSettings | Mapping[str, Any] | None) -> RiskLimits:
+        """From settings (the ``risk`` settings model or a plain table): money in quote units, sizes in base units.
 
-        ``max_position`` may be one number (every symbol) or a table per canonical symbol.
+        In a table, ``max_position`` may be one number (every symbol) or a table per canonical symbol.
         """
-        data = dict(data or {})
+        data = data.model_dump() if isinstance(data, RiskSettings) else dict(data or {})
         limits = cls()
         for key in ("max_order_notional", "max_position_notional"):
             if data.get(key) is not None:
@@ -84,20 +88,26 @@ class RiskLimits:
         return limits
 
 
-StateListener = Callable[["TradingState", str], None]
+StateListener = Callable[[TradingState, str], None]
+"""Called with ``(state, reason)`` after the trading state changed."""
 
 
 class RiskManager:
     """``check(...)`` raises ``RiskRejected`` or returns; ``state`` gates everything."""
 
-    def __init__(self, market_data: MarketDataService, positions: Any = None, limits: RiskLimits | None = None) -> None:
+    def __init__(
+        self,
+        market_data: MarketDataService,
+        positions: PositionService | None = None,
+        limits: RiskLimits | None = None,
+    ) -> None:
         self.market_data = market_data
         self.positions = positions
-        """Anything with ``size_i(venue, symbol) -> int`` (PositionService); None means flat everywhere."""
+        """None means flat everywhere."""
         self.limits = limits or RiskLimits()
         self.state = TradingState.ACTIVE
         self.state_reason = ""
-        self._listeners: list[StateListener] = []
+        self._listeners: Listeners[[TradingState, str]] = Listeners("trading state")
         self.rejections = 0
         self.kill_lock = asyncio.Lock()
         """Held while a kill switch runs, so two presses never interleave."""
@@ -110,11 +120,7 @@ class RiskManager:
         log.warning("trading state %s -> %s%s", self.state, state, f": {reason}" if reason else "")
         self.state = TradingState(state)
         self.state_reason = reason
-        for listener in self._listeners:
-            try:
-                listener(self.state, reason)
-            except Exception:
-                log.exception("trading state listener failed")
+        self._listeners.emit(self.state, reason)
 
     def halt(self, reason: str = "halted by the operator") -> None:
         self.set_state(TradingState.HALTED, reason)
@@ -128,11 +134,10 @@ class RiskManager:
 
     def add_listener(self, listener: StateListener) -> None:
         """``listener(state, reason)`` on every state change."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: StateListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
     # -- pre-trade checks -------------------------------------------------------------------
 
@@ -262,79 +267,6 @@ class RiskManager:
                 f"{_num(abs(position_i), sd)}",
                 check="reduce_only",
             )
-
-
-@dataclass(slots=True)
-class KillReport:
-    """What the kill switch did; ``errors`` are sentences for the operator."""
-
-    chases_stopped: int = 0
-    cancelled: list[Any] = field(default_factory=list)
-    flatten_orders: list[Any] = field(default_factory=list)
-    errors: list[str] = field(default_factory=list)
-
-
-async def kill_switch(services: Any, flatten: bool = False) -> KillReport:
-    """Stop chases, cancel every open order everywhere, optionally flatten, then HALT.
-
-    ``services`` is a Runtime or anything with ``orders``, ``positions``, ``risk`` and
-    (optionally) ``tracking``.  While it works the desk is REDUCING, so only the
-    flattening orders pass the risk check; it ends HALTED until ``risk.rearm()``, even
-    if a step fails.  Failures on one venue are reported and the rest still proceed.
-    A second press while one runs waits for it, then runs again (cancelling twice is harmless).
-    """
-    risk: RiskManager | None = getattr(services, "risk", None)
-    if risk is None:
-        return await _kill(services, flatten, KillReport())
-    async with risk.kill_lock:
-        risk.set_state(TradingState.REDUCING, "kill switch in progress")
-        report = KillReport()
-        try:
-            return await _kill(services, flatten, report)
-        finally:
-            risk.set_state(TradingState.HALTED, "kill switch" + (" (flattened)" if flatten else ""))
-
-
-async def _kill(services: Any, flatten: bool, report: KillReport) -> KillReport:
-    orders = getattr(services, "orders", None)
-    positions = getattr(services, "positions", None)
-    tracking = getattr(services, "tracking", None)
-
-    if tracking is not None:
-        for chase in list(tracking.active()):
-            try:
-                await chase.cancel()
-                report.chases_stopped += 1
-            except Exception as exc:
-                report.errors.append(f"stopping chase {getattr(chase, 'chase_id', '?')} failed: {exc}")
-
-    if orders is None:
-        report.errors.append("no order service: open orders were not cancelled")
-    else:
-        try:
-            report.cancelled = list(await orders.cancel_all())
-        except Exception as exc:
-            report.errors.append(f"cancel all failed: {exc}")
-
-    if flatten and orders is not None and positions is not None:
-        for view in positions.positions():
-            if not view.size_i:
-                continue
-            try:
-                order = await orders.submit_market(
-                    view.venue, view.symbol, is_ask=view.size_i > 0, size_i=abs(view.size_i), reduce_only=True
-                )
-            except Exception as exc:
-                report.errors.append(f"flattening {view.venue} {view.symbol} failed: {exc}")
-                continue
-            report.flatten_orders.append(order)
-            if getattr(order, "state", None) == OrderStatus.REJECTED:
-                reason = getattr(order, "reason", "") or "no reason given"
-                report.errors.append(f"flattening {view.venue} {view.symbol} was rejected: {reason}")
-
-    for error in report.errors:
-        log.error("kill switch: %s", error)
-    return report
 
 
 def _num(value_i: int, decimals: int) -> str:

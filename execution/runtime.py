@@ -1,10 +1,11 @@
 """The runtime: builds the services, wires every connector's events to them, starts and stops.
 
-The console, scripts and tests all drive this one object (see the scripting API in
-DESIGN.md).  Each service is built in its own small ``_build_*`` method and wired to
-a venue's events in its own ``_wire_*`` method, so a service can be added or changed
-without touching the others.  Handlers are plain sync callables registered on the
-connector (``add_handler``); they run on the event loop as events arrive.
+The console, scripts and tests all drive this one object.  Every service is built in
+``__init__`` from typed settings (``execution.config.RuntimeSettings``), so none is ever
+missing, and wired to a venue's events in its own ``_wire_*`` method, so a service can be
+added or changed without touching the others.  Handlers are plain sync callables
+registered on the connector (``add_handler``); they run on the event loop as events arrive.
+Venues are reached only through ``connector.factory`` and the ``IConnector`` contract.
 """
 
 from __future__ import annotations
@@ -15,11 +16,20 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
-from typing import Any
 
 from connector.clock import Clock, RealClock
+from connector.factory import create_connector
 from connector.interface import ConnectionEvent, ConnectionState, IConnector
+from execution.config import RuntimeSettings
+from execution.journal import Journal
+from execution.kill_switch import KillReport, kill_switch
+from execution.listeners import Listeners
 from execution.market import MarketDataService, UnknownVenue
+from execution.orders import OrderService
+from execution.position_service import PositionService
+from execution.reconciler import Reconciler
+from execution.risk import RiskLimits, RiskManager
+from execution.tracking import TrackingLimitManager
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +53,10 @@ class Runtime:
         *,
         clock: Clock | None = None,
         journal_path: str | Path | None = None,
-        settings: Any = None,
+        settings: RuntimeSettings | Mapping[str, object] | None = None,
     ) -> None:
+        """``settings`` may be a plain table (a script's ``{"tracking": {...}}``); it is validated
+        as ``RuntimeSettings``.  ``journal_path`` beats ``settings.journal_path``."""
         if isinstance(connectors, Mapping):
             self.connectors: dict[str, IConnector] = dict(connectors)
         else:
@@ -54,102 +66,83 @@ class Runtime:
                     raise ValueError(f"two connectors for venue {connector.venue!r}; pass a dict to name them apart")
                 self.connectors[connector.venue] = connector
         self.clock: Clock = clock or RealClock()
-        self.settings = settings
-        self.journal_path = Path(journal_path) if journal_path is not None else None
+        self.settings: RuntimeSettings = (
+            settings if isinstance(settings, RuntimeSettings) else RuntimeSettings.model_validate(settings or {})
+        )
         self.started = False
-
-        self.market_data = MarketDataService(self.clock, symbol_map=_setting(settings, "symbol_map"))
-        self._ephemeral_journal: tempfile.TemporaryDirectory[str] | None = None
-        self.journal: Any = None
-        self.orders: Any = None
-        self.positions: Any = None
-        self.risk: Any = None
-        self.tracking: Any = None
-        self.reconciler: Any = None
         self.run_id: int | None = None
 
         self.connection: dict[str, dict[str, ConnectionState]] = {v: {} for v in self.connectors}
         """venue -> stream -> last reported state."""
         self.connection_events: deque[ConnectionEvent] = deque(maxlen=200)
         """Recent connection changes, newest last (for the console's status log)."""
-        self._connection_listeners: list[ConnectionListener] = []
+        self._connection_listeners: Listeners[[ConnectionEvent]] = Listeners("connection")
 
-        self._build_services()
-
-    @classmethod
-    def from_settings(cls, settings: Any, *, clock: Clock | None = None) -> Runtime:
-        """One connector per venue in ``settings.venues`` (default: the simulated venue)."""
-        venues = list(_setting(settings, "venues") or ["sim"])
-        connectors = {venue: _create_connector(venue, settings, clock) for venue in venues}
-        return cls(connectors, clock=clock, journal_path=_setting(settings, "journal_path"), settings=settings)
-
-    # -- building the services ------------------------------------------------------------
-
-    def _build_services(self) -> None:
-        """Build every service; each ``_build_*`` sets one attribute."""
-        self._build_orders()
-        self._build_positions()
-        self._build_risk()
-        self._build_tracking()
-        self._build_reconciler()
-
-    def _build_orders(self) -> None:
-        """``self.journal`` and ``self.orders`` (OrderService), loaded from the journal before any stream runs.
-
-        A journal that cannot be opened raises ``JournalError`` here: nothing starts on a lost history.
-        """
-        from execution.journal import Journal
-        from execution.orders import OrderService
-
-        path = self.journal_path or _setting(self.settings, "journal_path")
-        if path is None and self.connectors and set(self.connectors) == {"sim"}:
-            # The sim venue forgets everything when the process ends: a journal that outlived it
-            # would only hold orders no venue knows.  Give it one that lives as long as the run.
-            self._ephemeral_journal = tempfile.TemporaryDirectory(prefix="perpdesk-sim-")
-            path = Path(self._ephemeral_journal.name) / "journal.sqlite3"
-        self.journal = Journal(path)
-        self.orders = OrderService(self.connectors, self.market_data, journal=self.journal, clock=self.clock)
-        keep_ms = int((_setting(self.settings, "journal_load_hours") or 24) * 3_600_000)
-        self.orders.load(self.journal.load_orders(since_ms=self.clock.now_ms() - keep_ms))
-
-    def _build_reconciler(self) -> None:
-        """``self.reconciler``; also hands the risk manager to the order service (built after it)."""
-        from execution.reconciler import Reconciler
-
-        if self.orders.risk is None:
-            self.orders.risk = self.risk
-        self.reconciler = Reconciler(
+        self.market_data = MarketDataService(self.clock, symbol_map=self.settings.symbol_map)
+        self._ephemeral_journal: tempfile.TemporaryDirectory[str] | None = None
+        self.journal: Journal = self._open_journal(journal_path)
+        self.positions: PositionService = PositionService(self.market_data)
+        self.risk: RiskManager = RiskManager(
+            self.market_data, self.positions, RiskLimits.from_mapping(self.settings.risk)
+        )
+        self.orders: OrderService = self._load_orders()
+        self.tracking: TrackingLimitManager = self._build_tracking()
+        self.reconciler: Reconciler = Reconciler(
             self.orders,
             positions=self.positions,
             market_data=self.market_data,
             journal=self.journal,
             clock=self.clock,
-            interval_s=_setting(self.settings, "reconcile_interval_s") or 15,
+            interval_s=self.settings.reconcile_interval_s,
         )
 
-    def _build_positions(self) -> None:
-        """``self.positions`` (PositionService)."""
-        from execution.position_service import PositionService
+    @classmethod
+    def from_settings(cls, settings: RuntimeSettings, *, clock: Clock | None = None) -> Runtime:
+        """One connector per venue in ``settings.venues`` (none listed: the simulated venue), each
+        built by ``connector.factory`` from its ``[venue.<name>]`` table."""
+        connectors = {
+            venue: create_connector(venue, venue_settings=settings.venue_settings(venue), sim=settings.sim, clock=clock)
+            for venue in settings.venues or ["sim"]
+        }
+        return cls(connectors, clock=clock, settings=settings)
 
-        self.positions = PositionService(self.market_data)
+    # -- building the services ------------------------------------------------------------
 
-    def _build_risk(self) -> None:
-        """``self.risk`` (RiskManager) with the ``risk`` limits from settings."""
-        from execution.risk import RiskLimits, RiskManager
+    def _open_journal(self, journal_path: str | Path | None) -> Journal:
+        """The journal at ``journal_path``, the settings' path, or the default one.
 
-        limits = RiskLimits.from_mapping(_setting(self.settings, "risk"))
-        self.risk = RiskManager(self.market_data, self.positions, limits)
-        if self.orders is not None and self.orders.risk is None:
-            self.orders.risk = self.risk
+        A journal that cannot be opened raises ``JournalError`` here: nothing starts on a lost history.
+        """
+        path = Path(journal_path) if journal_path is not None else self.settings.journal_path
+        if path is None and self.connectors and set(self.connectors) == {"sim"}:
+            # The sim venue forgets everything when the process ends: a journal that outlived it
+            # would only hold orders no venue knows.  Give it one that lives as long as the run.
+            self._ephemeral_journal = tempfile.TemporaryDirectory(prefix="perpdesk-sim-")
+            path = Path(self._ephemeral_journal.name) / "journal.sqlite3"
+        return Journal(path)
 
-    def _build_tracking(self) -> None:
-        """``self.tracking`` (TrackingLimitManager); settings ``tracking``: ``on_restart`` (resume|cancel),
-        ``actions_per_s``, ``burst``, ``min_reprice_interval_ms``, ``stale_after_ms``, ``amend``."""
-        from execution.tracking import TrackingLimitManager
+    def _load_orders(self) -> OrderService:
+        """The order service, loaded from the journal before any stream runs."""
+        orders = OrderService(self.connectors, self.market_data, journal=self.journal, clock=self.clock, risk=self.risk)
+        keep_ms = int(self.settings.journal_load_hours * 3_600_000)
+        orders.load(self.journal.load_orders(since_ms=self.clock.now_ms() - keep_ms))
+        return orders
 
-        options = dict(_setting(self.settings, "tracking") or {})
-        self.tracking = TrackingLimitManager(
-            self.orders, self.market_data, clock=self.clock, connectors=self.connectors, journal=self.journal, **options
+    def _build_tracking(self) -> TrackingLimitManager:
+        """The tracking limits, with the ``[tracking]`` defaults from settings."""
+        tracking = self.settings.tracking
+        return TrackingLimitManager(
+            self.orders,
+            self.market_data,
+            clock=self.clock,
+            connectors=self.connectors,
+            journal=self.journal,
+            actions_per_s=tracking.actions_per_s,
+            burst=tracking.burst,
+            on_restart=tracking.on_restart,
+            min_reprice_interval_ms=tracking.min_reprice_interval_ms,
+            stale_after_ms=tracking.stale_after_ms,
+            amend=tracking.amend,
         )
 
     # -- wiring one venue's events --------------------------------------------------------
@@ -172,18 +165,13 @@ class Runtime:
         connector.add_handler("trade", partial(self.market_data.on_trade, venue))
 
     def _wire_orders(self, venue: str, connector: IConnector) -> None:
-        if self.orders is None:
-            return
         connector.add_handler("order", partial(self.orders.ingest_update, venue))
         connector.add_handler("fill", partial(self.orders.ingest_update, venue))
 
     def _wire_reconciler(self, venue: str, connector: IConnector) -> None:
-        if self.reconciler is not None:
-            connector.add_handler("connection", partial(self.reconciler.on_connection, venue))
+        connector.add_handler("connection", partial(self.reconciler.on_connection, venue))
 
     def _wire_positions(self, venue: str, connector: IConnector) -> None:
-        if self.positions is None:
-            return
         for kind in ("fill", "position", "margin"):
             connector.add_handler(kind, partial(self.positions.ingest, venue))
 
@@ -241,8 +229,7 @@ class Runtime:
 
     def _close_journal(self) -> None:
         """Last: connectors may still deliver events while they stop."""
-        if self.journal is not None:
-            self.journal.close()
+        self.journal.close()
         if self._ephemeral_journal is not None:
             self._ephemeral_journal.cleanup()
             self._ephemeral_journal = None
@@ -268,13 +255,8 @@ class Runtime:
         except Exception:
             log.exception("stopping the reconciler failed")
 
-    async def kill_switch(self, flatten: bool = False) -> Any:
-        """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed.
-
-        Returns the ``execution.risk.KillReport``.
-        """
-        from execution.risk import kill_switch
-
+    async def kill_switch(self, flatten: bool = False) -> KillReport:
+        """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed."""
         return await kill_switch(self, flatten=flatten)
 
     async def __aenter__(self) -> Runtime:
@@ -289,11 +271,7 @@ class Runtime:
     def _on_connection(self, venue: str, event: ConnectionEvent) -> None:
         self.connection.setdefault(venue, {})[event.stream] = event.state
         self.connection_events.append(event)
-        for listener in self._connection_listeners:
-            try:
-                listener(event)
-            except Exception:
-                log.exception("connection listener failed for %s", venue)
+        self._connection_listeners.emit(event)
 
     def connection_state(self, venue: str) -> ConnectionState:
         """The venue's least connected stream; STOPPED before start, CONNECTING until a stream reports."""
@@ -306,37 +284,11 @@ class Runtime:
 
     def add_connection_listener(self, listener: ConnectionListener) -> None:
         """``listener(ConnectionEvent)`` for every stream's state change on every venue."""
-        self._connection_listeners.append(listener)
+        self._connection_listeners.add(listener)
 
     def remove_connection_listener(self, listener: ConnectionListener) -> None:
-        if listener in self._connection_listeners:
-            self._connection_listeners.remove(listener)
+        self._connection_listeners.remove(listener)
 
     def __repr__(self) -> str:
         return f"<Runtime venues={list(self.connectors)} started={self.started}>"
 
-
-def _setting(settings: Any, name: str) -> Any:
-    """Read one field from a Settings object or a plain mapping (None when absent)."""
-    if settings is None:
-        return None
-    if isinstance(settings, Mapping):
-        return settings.get(name)
-    return getattr(settings, name, None)
-
-
-def _create_connector(venue: str, settings: Any, clock: Clock | None) -> IConnector:
-    """Through ``connector.factory`` with the settings' options for the venue (the sim directly until it exists)."""
-    options = getattr(settings, "connector_options", None)
-    overrides: dict[str, Any] = dict(options(venue)) if callable(options) else {}
-    if clock is not None:
-        overrides["clock"] = clock
-    try:
-        from connector.factory import create_connector
-    except ImportError:
-        if venue != "sim":
-            raise
-        from connector.sim.connector import SimConnector
-
-        return SimConnector(clock=clock)
-    return create_connector(venue, **overrides)

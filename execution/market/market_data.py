@@ -5,7 +5,7 @@ The trader, scripts and the console say ``BTC``; each venue has its own name for
 service holds that mapping, converts between what a person types (``Decimal``) and
 the scaled integers the rest of ``execution`` uses, and keeps one ``L2Book`` and a
 short trade tape per market.  ``on_book`` is the hot path: a dict look-up, the book
-update and a plain loop over listeners.
+update and one fan-out to the listeners.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from decimal import Decimal
 from connector.clock import Clock, RealClock
 from connector.interface import BookUpdate, IConnector, MarketInfo, Trade
 from connector.scaling import decimal_to_scaled, scaled_to_decimal, scaled_to_str
+from execution.listeners import Listeners
 from execution.market.book import L2Book
 
 log = logging.getLogger(__name__)
@@ -81,10 +82,9 @@ class MarketDataService:
         """venue -> canonical -> venue symbol, for markets whose base asset is not the name we want."""
         self._tape_length = tape_length
         self._venues: dict[str, _Venue] = {}
-        self._listeners: list[BookListener] = []
+        self._listeners: Listeners[[str, str]] = Listeners("book")
         self.unknown_symbol_updates = 0
         """Book/trade events for a venue symbol we never loaded (counted, dropped)."""
-        self.listener_errors = 0
 
     # -- venues and markets -------------------------------------------------------------
 
@@ -246,12 +246,7 @@ class MarketDataService:
             return
         market.book.apply(update)
         market.rx_ms = self.clock.now_ms()
-        for listener in self._listeners:
-            try:
-                listener(venue, market.canonical)
-            except Exception:
-                self.listener_errors += 1
-                log.exception("book listener failed for %s %s", venue, market.canonical)
+        self._listeners.emit(venue, market.canonical)
 
     def on_trade(self, venue: str, trade: Trade) -> None:
         entry = self._venues.get(venue)
@@ -266,20 +261,19 @@ class MarketDataService:
         for market in self._venue(venue).by_canonical.values():
             market.book.clear()
             market.rx_ms = None
-            for listener in self._listeners:
-                try:
-                    listener(venue, market.canonical)
-                except Exception:
-                    self.listener_errors += 1
-                    log.exception("book listener failed for %s %s", venue, market.canonical)
+            self._listeners.emit(venue, market.canonical)
+
+    @property
+    def listener_errors(self) -> int:
+        """How many listener calls raised (each was logged)."""
+        return self._listeners.errors
 
     def add_listener(self, listener: BookListener) -> None:
         """``listener(venue, symbol)`` runs synchronously after each book change: keep it cheap."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: BookListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
 
 
 def _to_scaled(what: str, value: Decimal | str | int, decimals: int, symbol: str, *, positive: bool) -> int:

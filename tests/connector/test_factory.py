@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from connector.config import SimSettings
 from connector.errors import ConfigError
 from connector.factory import (
     VENUES,
@@ -19,7 +20,7 @@ from connector.factory import (
     key_status,
 )
 from connector.keys import Secret
-from connector.settings import Settings
+from console.settings import Settings
 
 CANARY = "CANARY-9f8e7d"
 
@@ -71,9 +72,8 @@ def test_unknown_venue_lists_the_known_ones():
         create_connector("kraken")
 
 
-def test_sim_needs_no_key_and_takes_seed_and_latency_from_settings(tmp_path, clock):
-    settings = settings_with(tmp_path, "[sim]\nseed = 11\nlatency_ms = 3\n")
-    connector = create_connector("sim", settings=settings, clock=clock)
+def test_sim_needs_no_key_and_takes_seed_and_latency_from_settings(clock):
+    connector = create_connector("sim", sim=SimSettings(seed=11, latency_ms=3), clock=clock)
     assert connector.venue == "sim"
     assert connector.clock is clock
     assert key_status("sim").ok and not key_status("sim").needs_keys
@@ -106,15 +106,16 @@ def test_key_file_discovery_order(tmp_path, monkeypatch, fake_venue):
 
     configured = write_key(tmp_path / "configured.toml")
     settings = settings_with(tmp_path, f'[venue.{fake_venue}]\nkey_file = "{configured}"\n')
-    assert discover_key_file(fake_venue, settings=settings).path == configured
+    from_config = settings.venue_settings(fake_venue).key_file
+    assert discover_key_file(fake_venue, configured=from_config).path == configured
 
     from_env = write_key(tmp_path / "env.toml")
     monkeypatch.setenv(key_file_env_var(fake_venue), str(from_env))
-    found = discover_key_file(fake_venue, settings=settings)
+    found = discover_key_file(fake_venue, configured=from_config)
     assert (found.path, found.source) == (from_env, "env PERPDESK_FAKEVENUE_KEY_FILE")
 
     explicit = write_key(tmp_path / "explicit.toml")
-    assert discover_key_file(fake_venue, settings=settings, override=explicit).path == explicit
+    assert discover_key_file(fake_venue, configured=from_config, override=explicit).path == explicit
 
 
 def test_no_key_file_anywhere_gives_a_connector_without_keys(fake_venue):
@@ -135,7 +136,8 @@ def test_create_connector_passes_keys_urls_and_options(tmp_path, clock, fake_ven
         tmp_path,
         f'[venue.{fake_venue}]\nbase_url = "http://127.0.0.1:1"\ntestnet = true\nkey_file = "{key}"\naccount_index = 4\n',
     )
-    connector = create_connector(fake_venue, settings=settings, ws_url="ws://127.0.0.1:2", clock=clock)
+    venue_settings = settings.venue_settings(fake_venue)
+    connector = create_connector(fake_venue, venue_settings=venue_settings, ws_url="ws://127.0.0.1:2", clock=clock)
     assert connector.base_url == "http://127.0.0.1:1"
     assert connector.ws_url == "ws://127.0.0.1:2"
     assert connector.testnet is True
@@ -145,26 +147,28 @@ def test_create_connector_passes_keys_urls_and_options(tmp_path, clock, fake_ven
     assert connector.keys["private_key"].reveal() == CANARY
     assert connector.keys["account_address"] == "0xabc"
     assert (
-        create_connector(fake_venue, settings=settings, testnet=False, base_url="http://127.0.0.1:3").testnet is False
+        create_connector(fake_venue, venue_settings=venue_settings, testnet=False, base_url="http://127.0.0.1:3").testnet
+        is False
     )
 
 
-def test_settings_connector_options_round_trip_through_the_factory(tmp_path, fake_venue):
+def test_the_config_files_venue_table_round_trips_through_the_factory(tmp_path, fake_venue):
     settings = settings_with(tmp_path, f"[venue.{fake_venue}]\ntestnet = true\n")
-    assert create_connector(fake_venue, **settings.connector_options(fake_venue)).testnet is True
+    assert create_connector(fake_venue, venue_settings=settings.venue_settings(fake_venue)).testnet is True
 
 
 def test_option_the_venue_does_not_take_is_a_clear_error(tmp_path, fake_venue):
     settings = settings_with(tmp_path, f"[venue.{fake_venue}]\nacount_index = 4\n")
     with pytest.raises(ConfigError, match=r"does not take option 'acount_index'.*account_index"):
-        create_connector(fake_venue, settings=settings)
+        create_connector(fake_venue, venue_settings=settings.venue_settings(fake_venue))
 
 
 def test_group_readable_key_file_is_refused_by_the_factory(tmp_path, fake_venue):
     key = write_key(tmp_path / "k.toml", mode=0o644)
     with pytest.raises(ConfigError, match=f"readable by group or others: run chmod 600 {key}"):
         create_connector(fake_venue, key_file=key)
-    status = key_status(fake_venue, settings=settings_with(tmp_path, f'[venue.{fake_venue}]\nkey_file = "{key}"\n'))
+    settings = settings_with(tmp_path, f'[venue.{fake_venue}]\nkey_file = "{key}"\n')
+    status = key_status(fake_venue, venue_settings=settings.venue_settings(fake_venue))
     assert not status.ok and "chmod 600" in status.message
 
 

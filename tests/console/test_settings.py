@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from connector.config import config_dir
 from connector.errors import ConfigError
-from connector.settings import (
+from console.settings import (
     Settings,
-    config_dir,
     default_config_path,
     load_settings,
     read_config_file,
@@ -198,9 +198,14 @@ def test_save_setting_refuses_to_overwrite_a_broken_file(tmp_path):
     assert path.read_text() == "theme = \n"
 
 
-def test_connector_options_hand_the_settings_to_the_factory():
-    settings = Settings.load()
-    assert settings.connector_options("sim") == {"settings": settings}
+def test_the_settings_are_the_runtime_settings_and_their_sim_table_reaches_the_factory(tmp_path):
+    from connector.factory import create_connector
+    from execution.config import RuntimeSettings
+
+    path = write(tmp_path / "c.toml", "[sim]\nseed = 11\n")
+    settings = Settings.load(path)
+    assert isinstance(settings, RuntimeSettings)
+    assert create_connector("sim", sim=settings.sim).engine.seed == 11
 
 
 def test_absent_command_line_values_do_not_mask_the_file(tmp_path):

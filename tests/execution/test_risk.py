@@ -6,10 +6,12 @@ from decimal import Decimal
 
 import pytest
 
-from connector.interface import BookUpdate, Fill, MarketInfo
+from connector.interface import BookUpdate, Fill, MarketInfo, OrderStatus
+from execution.config import RiskSettings
+from execution.kill_switch import kill_switch
 from execution.market import MarketDataService
 from execution.position_service import PositionService
-from execution.risk import RiskLimits, RiskManager, RiskRejected, TradingState, kill_switch
+from execution.risk import RiskLimits, RiskManager, RiskRejected, TradingState
 
 # price 1 dp tick 0.5, size 4 dp step 0.0005, min 0.001
 BTC = MarketInfo("BTC-PERP", "BTC", "USDC", 1, 4, 10, tick_i=5, step_i=5)
@@ -153,8 +155,6 @@ def test_limits_from_settings_take_whole_quote_units_and_decimal_sizes():
 
 
 def test_limits_from_the_settings_model_apply_one_max_position_to_every_symbol():
-    RiskSettings = pytest.importorskip("connector.settings").RiskSettings
-
     limits = RiskLimits.from_mapping(RiskSettings(max_order_notional=Decimal("2500.5"), max_position=Decimal("2")))
     assert limits.max_order_notional_q == 2_500_500_000
     assert limits.max_position == {"*": Decimal("2")}
@@ -164,6 +164,16 @@ def test_limits_from_the_settings_model_apply_one_max_position_to_every_symbol()
 async def test_a_max_position_for_every_symbol_applies_to_btc(clock):
     _, _, risk = setup(clock, RiskLimits(max_position={"*": Decimal("0.01")}))
     refuse(risk, "beyond the maximum 0.01", size_i=200, price_i=649_500)
+
+
+class Accepted:
+    """A flattening order the stand-in venue took."""
+
+    state = OrderStatus.OPEN
+    reason = ""
+
+
+FLATTEN = Accepted()
 
 
 class StubOrders:
@@ -180,7 +190,7 @@ class StubOrders:
     async def submit_market(self, venue, symbol, *, is_ask, size_i, reduce_only=False):
         self.risk.check(venue, symbol, is_ask=is_ask, size_i=size_i, price_i=None, reduce_only=reduce_only)
         self.calls.append(("market", venue, symbol, is_ask, size_i, reduce_only))
-        return "flatten"
+        return FLATTEN
 
 
 class Services:
@@ -205,7 +215,7 @@ async def test_kill_switch_with_flatten_sends_reduce_only_market_orders_past_its
     hold(services.positions, -300)
     report = await kill_switch(services, flatten=True)
     assert services.orders.calls[1] == ("market", "sim", "BTC", False, 300, True)
-    assert report.flatten_orders == ["flatten"]
+    assert report.flatten_orders == [FLATTEN]
     assert services.risk.state is TradingState.HALTED and "flattened" in services.risk.state_reason
 
 
@@ -214,7 +224,7 @@ async def test_kill_switch_still_flattens_and_halts_when_cancel_all_fails(clock)
     hold(services.positions, 300)
     report = await kill_switch(services, flatten=True)
     assert report.errors == ["cancel all failed: venue down"]
-    assert report.flatten_orders == ["flatten"]
+    assert report.flatten_orders == [FLATTEN]
     assert services.risk.state is TradingState.HALTED
 
 
@@ -250,8 +260,6 @@ async def test_kill_switch_halts_even_when_a_step_blows_up(clock):
 
 
 async def test_a_rejected_flatten_order_is_reported(clock):
-    from connector.interface import OrderStatus
-
     class Rejected:
         state = OrderStatus.REJECTED
         reason = "reduce-only order would increase position"

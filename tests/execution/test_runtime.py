@@ -185,8 +185,9 @@ async def test_a_venue_that_fails_to_start_stops_the_ones_already_started(clock)
 
 
 async def test_from_settings_builds_one_connector_per_venue_through_the_factory(clock, monkeypatch):
-    import sys
-    import types
+    from connector.config import VenueSettings
+    from execution import runtime as runtime_module
+    from execution.config import RuntimeSettings
 
     made = []
 
@@ -194,25 +195,20 @@ async def test_from_settings_builds_one_connector_per_venue_through_the_factory(
         made.append((venue, options))
         return FakeVenue(venue, clock=clock)
 
-    monkeypatch.setitem(sys.modules, "connector.factory", types.SimpleNamespace(create_connector=create_connector))
-
-    class Settings:
-        venues = ["sim", "other"]
-        symbol_map = None
-        journal_path = None
-        risk = None
-
-        def connector_options(self, venue):
-            return {"settings": self}
-
-    settings = Settings()
+    monkeypatch.setattr(runtime_module, "create_connector", create_connector)
+    other = VenueSettings(testnet=True)
+    settings = RuntimeSettings(venues=["sim", "other"], venue={"other": other})
     runtime = Runtime.from_settings(settings, clock=clock)
     assert list(runtime.connectors) == ["sim", "other"]
-    assert made == [("sim", {"settings": settings, "clock": clock}), ("other", {"settings": settings, "clock": clock})]
+    assert made == [
+        ("sim", {"venue_settings": VenueSettings(), "sim": settings.sim, "clock": clock}),
+        ("other", {"venue_settings": other, "sim": settings.sim, "clock": clock}),
+    ]
+    runtime.journal.close()
 
 
 async def test_from_real_settings_runs_the_sim_with_its_risk_limits(clock, tmp_path):
-    from connector.settings import Settings
+    from console.settings import Settings
 
     settings = Settings(venues=["sim"], journal_path=tmp_path / "j.sqlite3", risk={"max_order_notional": 1000})
     runtime = Runtime.from_settings(settings, clock=clock)

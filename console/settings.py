@@ -1,13 +1,19 @@
 """perpdesk's settings, read once at start and passed down.
 
+``Settings`` is the runtime's settings (``execution.config.RuntimeSettings``, which holds the
+connector layer's ``VenueSettings`` and ``SimSettings``) plus what only the console uses (theme,
+keymap, first symbol) and the sources below; it inherits rather than nests them so the config file
+and the ``PERPDESK_*`` names stay flat.
+
 Sources, strongest first: arguments given to ``Settings``/``Settings.load`` (the command line),
 ``PERPDESK_*`` environment variables (nested fields joined by ``__``, e.g.
 ``PERPDESK_SIM__SEED=3``), the TOML config file, then the defaults below.  The config file is
 ``<user config dir>/config.toml`` unless ``--config PATH`` names another.
 
 A bad config file never gives a traceback: ``ConfigError`` with one line naming the file, the
-field and what was expected.  Add a section by adding a sub-model field here; unknown top-level
-keys are refused so a typo is caught instead of silently ignored.
+field and what was expected.  A section the runtime reads is a field of ``RuntimeSettings``; one
+only the console reads is a field here.  Unknown keys are refused so a typo is caught instead of
+silently ignored.
 """
 
 from __future__ import annotations
@@ -15,83 +21,31 @@ from __future__ import annotations
 import contextvars
 import os
 import tomllib
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from platformdirs import user_config_dir
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import BaseModel, Field, PrivateAttr, ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from connector import toml_write
+from connector.config import config_dir
 from connector.errors import ConfigError
+from console import toml_write
+from execution.config import RuntimeSettings
 
 ENV_PREFIX = "PERPDESK_"
 ENV_DELIMITER = "__"
 CONFIG_FILE_NAME = "config.toml"
 
 
-def config_dir() -> Path:
-    """The user config directory (``~/.config/perpdesk`` on Linux; follows ``XDG_CONFIG_HOME``)."""
-    return Path(user_config_dir("perpdesk"))
-
-
 def default_config_path() -> Path:
     return config_dir() / CONFIG_FILE_NAME
-
-
-class VenueSettings(BaseModel):
-    """One venue's endpoints and key file; venue-specific options ride along as extra keys."""
-
-    model_config = ConfigDict(extra="allow")
-
-    base_url: str | None = None
-    ws_url: str | None = None
-    testnet: bool = False
-    key_file: Path | None = None
-
-    def options(self) -> dict[str, Any]:
-        """The venue-specific extras (everything beyond the common fields)."""
-        return dict(self.model_extra or {})
-
-
-class RiskSettings(BaseModel):
-    """Pre-trade limits in human units (quote currency, base units, basis points); None = no limit."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    max_order_notional: Decimal | None = None
-    max_position: Decimal | None = None
-    price_band_bps: Decimal | None = Decimal(500)
-    """Refuse a limit order priced further than this from mid (fat-finger guard)."""
-    confirm_notional: Decimal | None = None
-    """Ask the trader to confirm orders above this notional."""
-
-
-class SimSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    seed: int = 7
-    latency_ms: float = Field(default=0, ge=0)
-
-
-class TrackingSettings(BaseModel):
-    """Defaults for every tracking limit (``execution.tracking.chase.TrackingLimitManager``)."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    on_restart: Literal["resume", "cancel"] = "resume"
-    actions_per_s: int = Field(default=10, ge=1)
-    burst: int | None = Field(default=None, ge=1)
-    min_reprice_interval_ms: int = Field(default=200, ge=0)
-    stale_after_ms: int = Field(default=2_000, ge=1)
-    amend: Literal["fill_safe", "always", "never"] = "fill_safe"
 
 
 _config_path_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("perpdesk_config_path", default=None)
 
 
-class Settings(BaseSettings):
+class Settings(BaseSettings, RuntimeSettings):
     """Everything configurable.  Build with ``Settings.load(config_path)`` to get friendly errors."""
 
     model_config = SettingsConfigDict(
@@ -101,29 +55,12 @@ class Settings(BaseSettings):
         validate_default=True,
     )
 
-    venues: list[str] = Field(default_factory=lambda: ["sim"])
     symbol: str | None = None
     theme: str = "perpdesk-dark"
-    symbol_map: dict[str, dict[str, str]] = Field(default_factory=dict)
-    """venue -> canonical symbol -> the venue's own symbol."""
-    venue: dict[str, VenueSettings] = Field(default_factory=dict)
     keymap: dict[str, str] = Field(default_factory=dict)
     """binding id -> keys, e.g. ``{"buy_limit": "f2"}``."""
-    journal_path: Path | None = None
-    risk: RiskSettings = Field(default_factory=RiskSettings)
-    sim: SimSettings = Field(default_factory=SimSettings)
-    tracking: TrackingSettings = Field(default_factory=TrackingSettings)
-    reconcile_interval_s: float = Field(default=15, gt=0)
-    """How often the reconciler compares our orders, positions and margin with the venue's."""
-    journal_load_hours: float = Field(default=24, gt=0)
-    """Finished orders younger than this are loaded from the journal at start (live ones always are)."""
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
-
-    @field_validator("journal_path")
-    @classmethod
-    def _expand_home(cls, value: Path | None) -> Path | None:
-        return value.expanduser() if value is not None else None
 
     @classmethod
     def settings_customise_sources(
@@ -165,13 +102,6 @@ class Settings(BaseSettings):
             raise ConfigError(_describe_validation_error(exc, path, file_data, values)) from None
         finally:
             _config_path_var.reset(token)
-
-    def venue_settings(self, venue: str) -> VenueSettings:
-        return self.venue.get(venue) or VenueSettings()
-
-    def connector_options(self, venue: str) -> dict[str, Any]:
-        """Keyword arguments for ``connector.factory.create_connector`` for this venue."""
-        return {"settings": self}
 
     def __repr__(self) -> str:
         return f"Settings(venues={self.venues!r}, theme={self.theme!r}, config={str(self._config_path)!r})"
@@ -229,7 +159,7 @@ class _TomlFileSource(PydanticBaseSettingsSource):
         super().__init__(settings_cls)
         self._data = data
 
-    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
         return self._data.get(field_name), field_name, False
 
     def __call__(self) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Coroutine, Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from connector.clock import Clock, RealClock
@@ -23,6 +23,9 @@ from connector.transport.http import HttpClient
 from connector.transport.ws import ConnectHook, MessageHandler, WsSupervisor
 
 log = logging.getLogger(__name__)
+
+Emit = Callable[[str, Any], None]
+"""``BaseConnector.emit``, as a venue's stream receives it."""
 
 
 class BaseConnector:

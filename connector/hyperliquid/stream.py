@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
 import orjson
 
+from connector.base import Emit
 from connector.clock import Clock
 from connector.errors import VenueError
 from connector.hyperliquid import wire
@@ -23,7 +23,6 @@ from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
-Emit = Callable[[str, Any], None]
 Levels = tuple[tuple[int, int], ...]
 
 _QUIET = frozenset({"subscriptionResponse", "pong", "post"})

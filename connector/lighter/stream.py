@@ -14,14 +14,13 @@ from typing import Any
 
 import orjson
 
+from connector.base import Emit
 from connector.clock import Clock
 from connector.interface import BookUpdate, MarketInfo
 from connector.lighter import wire
 from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
-
-Emit = Callable[[str, Any], None]
 
 
 def decode_frame(text: str | bytes) -> dict[str, Any]:

@@ -37,7 +37,6 @@ PRICE_MAX_DECIMALS = 6
 SIG_FIGS = 5
 MIN_NOTIONAL_Q = 10 * 10**QUOTE_DECIMALS
 MAX_CLOID = 2**128 - 1
-TIF = {"GTC": "Gtc", "POST_ONLY": "Alo", "IOC": "Ioc"}
 
 
 # -- numbers ---------------------------------------------------------------------------------

@@ -122,15 +122,15 @@ def _raw_sim(harness: Any, price_i: int, size_i: int) -> list[float]:
 
 
 def _signed_hyperliquid(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
-    from connector.hyperliquid import wire
+    from connector.hyperliquid import signing, wire
 
     bodies = []
     for i in range(RAW):
         order = connector._wire_order(symbol, 900_000 + i, size_i, price_i, True, False, "Alo")
         action = wire.order_action([order])
-        nonce = connector.lighter.nonces.next(connector.clock.now_ms())
+        nonce = connector.nonces.next(connector.clock.now_ms())
         t0 = time.perf_counter()
-        signature = wire.sign_l1_action(connector._wallet, action, nonce, is_mainnet=connector.is_mainnet)
+        signature = signing.sign_l1_action(connector._wallet, action, nonce, is_mainnet=connector.is_mainnet)
         SIGN_S.append(time.perf_counter() - t0)
         bodies.append(("/exchange", {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": None}))
     return bodies

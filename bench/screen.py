@@ -92,7 +92,7 @@ class Probe:
 
 
 def instrument(app: Any, connector: Any, probe: Probe) -> None:
-    on_book = connector._on_book
+    on_book = connector.stream._on_book
 
     def timed_on_book(data: dict[str, Any]) -> None:
         t = time.perf_counter()
@@ -106,7 +106,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
             probe.arrivals.append((t, seq, ask.get("n", 0)))
             probe.latest = seq
 
-    connector._on_book = timed_on_book
+    connector.stream._on_book = timed_on_book
 
     submit = connector.submit_limit_order
 

@@ -63,7 +63,7 @@ def _ours_hyperliquid(frames: list[str]) -> float:
 
 
 def _ours_lighter(frames: list[str]) -> float:
-    from connector.lighter.wire import BookChain, decode_frame
+    from connector.lighter.stream import BookChain, decode_frame
 
     book = L2Book("BTC")
     chain = BookChain("BTC", PD, SD)

@@ -5,13 +5,15 @@ venue module: ``connector.transport.ws.WsSupervisor`` (reconnect, backoff, resub
 count), ``connector.transport.http.HttpClient`` (timeouts, retries, 429), ``connector.transport.ratelimit``
 (token bucket, backoff) and ``connector.keys`` (key files, ``Secret``, log masking).
 ``supervise_ws`` and ``http_client`` build them wired to this connector's clock and
-connection events, and ``stop`` closes them.
+connection events, ``spawn`` runs what drives them (a keep-alive, a token renewal), and ``stop``
+ends all three.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from connector.clock import Clock, RealClock
@@ -21,6 +23,9 @@ from connector.transport.http import HttpClient
 from connector.transport.ws import ConnectHook, MessageHandler, WsSupervisor
 
 log = logging.getLogger(__name__)
+
+Emit = Callable[[str, Any], None]
+"""``BaseConnector.emit``, as a venue's stream receives it."""
 
 
 class BaseConnector:
@@ -38,6 +43,7 @@ class BaseConnector:
         self.streams: dict[str, WsSupervisor] = {}
         """stream name -> its websocket supervisor (see ``supervise_ws``)."""
         self._http_clients: list[HttpClient] = []
+        self._tasks: list[asyncio.Task[None]] = []
 
     def add_handler(self, kind: str, handler: Handler) -> None:
         if kind not in self._handlers:
@@ -97,16 +103,37 @@ class BaseConnector:
         self._http_clients.append(client)
         return client
 
-    def stream_malformed_frames(self) -> int:
+    def spawn(self, coro: Coroutine[Any, Any, None], name: str) -> asyncio.Task[None]:
+        """A task that runs while the connector does (a keep-alive, a token renewal); ``stop`` cancels it."""
+        task = asyncio.create_task(coro, name=f"{self.venue}-{name}")
+        self._tasks.append(task)
+        return task
+
+    @property
+    def malformed_frames(self) -> int:
         """Frames dropped as unparseable across every supervised stream."""
         return sum(s.malformed_frames for s in self.streams.values())
+
+    @property
+    def reconnects(self) -> int:
+        """Connections reopened after a drop, across every supervised stream."""
+        return sum(max(0, s.connects - 1) for s in self.streams.values())
 
     async def start_streams(self) -> None:
         for supervisor in self.streams.values():
             await supervisor.start()
 
     async def close_transports(self) -> None:
-        """Stop every stream and close every HTTP client (each failure logged, none fatal)."""
+        """Cancel the spawned tasks (they use the transports), stop every stream and close every HTTP
+        client (each failure logged, none fatal)."""
+        for task in self._tasks:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            except Exception:
+                log.exception("%s: task %s failed", self.venue, task.get_name())
         for supervisor in self.streams.values():
             try:
                 await supervisor.stop()
@@ -118,6 +145,7 @@ class BaseConnector:
             except Exception:
                 log.exception("%s: closing %r failed", self.venue, client)
         # a stopped connector can be started again with fresh transports
+        self._tasks.clear()
         self.streams.clear()
         self._http_clients.clear()
 

@@ -12,32 +12,26 @@ on that side is refused with ``InvalidOrder``.  Orders carry a cloid derived fro
 order index, so every update maps back to the order service's order.
 
 The venue answers ``"ok"`` even when an order inside the request failed; each per-order
-``{"error": ...}`` is raised as the matching ``connector.errors`` type.  The streams have no
-replay: after a reconnect the connector resubscribes (the book and fills arrive as snapshots) and
-the runtime's reconciler asks REST for what it missed.
+``{"error": ...}`` is raised as the matching ``connector.errors`` type.  The websocket is
+``connector.hyperliquid.stream``, the payloads ``wire`` and the signatures ``signing``.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
 from collections.abc import Iterable
-from typing import Any
-
-import orjson
+from typing import TYPE_CHECKING, Any
 
 from connector.base import BaseConnector
 from connector.clock import Clock
-from connector.errors import AuthError, ConfigError, InvalidOrder, UnknownOrder, VenueError
-from connector.hyperliquid import wire
-from connector.interface import BookUpdate, Margin, MarketInfo, OrderSnapshot, Position, Trade
-from connector.scaling import str_to_scaled
+from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
+from connector.hyperliquid import signing, wire
+from connector.hyperliquid.stream import HyperliquidStream, parse_frame
+from connector.interface import Margin, MarketInfo, OrderSnapshot, Position
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
-from connector.transport.ws import WsSupervisor
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
 
 STREAM = "hyperliquid"
 WEIGHT_PER_S = 20
@@ -71,7 +65,7 @@ class HyperliquidConnector(BaseConnector):
         vault_address: str | None = None,
     ) -> None:
         super().__init__(clock=clock)
-        self._crypto = wire.crypto()  # the install hint at construction, not at the first order
+        signing.crypto()  # the install hint at construction, not at the first order
         self.base_url = (base_url or (wire.TESTNET_URL if testnet else wire.MAINNET_URL)).rstrip("/")
         self.ws_url = ws_url or "ws" + self.base_url[4:] + "/ws"
         self.is_mainnet = self.base_url == wire.MAINNET_URL  # the SDK's rule: every other URL signs as testnet
@@ -80,41 +74,22 @@ class HyperliquidConnector(BaseConnector):
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
         self.vault_address = vault_address
-        self._wallet: Any = None
+        self._wallet: LocalAccount | None = None
         self.account_address: str | None = None
         if keys:
-            self._load_keys(keys)
-        self.nonces = wire.NonceCounter()
+            self._wallet, self.account_address = signing.load_wallet(keys)
+        self.nonces = signing.NonceCounter()
         self._reads: HttpClient | None = None
         self._actions: HttpClient | None = None
-        self._stream: WsSupervisor | None = None
-        self._pinger: asyncio.Task[None] | None = None
         self._markets: dict[str, MarketInfo] = {}
         self._assets: dict[str, int] = {}
         self._coi_of_oid: dict[int, int] = {}
         self._orders: dict[int, tuple[bool, bool, str]] = {}
         """client order index -> (is_buy, reduce_only, tif) of orders we placed (what a modify resends)."""
-        self._books: dict[str, tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]] = {}
-        self._md: set[str] = set()
-        self._positions: set[str] = set()
-        self.venue_errors: list[Any] = []
-        self._history_before_ms = 0
-
-    def _load_keys(self, keys: dict[str, Any]) -> None:
-        secret = keys.get("private_key")
-        if not secret:
-            raise ConfigError(
-                "hyperliquid key file has no 'private_key': add the API wallet's key (see docs/venues/hyperliquid.md)"
-            )
-        raw = secret.reveal() if hasattr(secret, "reveal") else str(secret)
-        try:
-            self._wallet = self._crypto.Account.from_key(raw)
-        except Exception:
-            raise ConfigError("hyperliquid key file: 'private_key' is not a valid 32-byte hex key") from None
-        address = keys.get("account_address") or self._wallet.address
-        if not (isinstance(address, str) and address.startswith("0x") and len(address) == 42):
-            raise ConfigError("hyperliquid key file: 'account_address' must be the master account's 0x address")
-        self.account_address = address
+        self.stream = HyperliquidStream(
+            emit=self.emit, clock=self.clock, markets=self._markets, coi_of_oid=self._coi_of_oid,
+            user=self.account_address,
+        )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<HyperliquidConnector url={self.base_url} account={self.account_address}>"
@@ -124,42 +99,27 @@ class HyperliquidConnector(BaseConnector):
     async def start(self) -> None:
         if self.started:
             return
-        if self._stream is None:
+        if self.stream.ws is None:
             budget = RateLimiter(WEIGHT_PER_S, 10 * WEIGHT_PER_S, clock=self.clock)
             common = {"timeout_s": self.request_timeout_s, "rate_limiter": budget}
             # reads are safe to repeat, a 429 included; an action answered 429 was not acted on: say so at once
             self._reads = self.http_client(self.base_url, max_429_retries=self.info_retries, **common)
             self._actions = self.http_client(self.base_url, max_429_retries=0, **common)
-            self._stream = self.supervise_ws(
-                STREAM, self.ws_url, on_message=self._on_frame, on_connect=self._on_connect, parse=_parse_frame,
-                stale_after_s=self.stale_after_s, ping_interval_s=None, open_timeout_s=self.request_timeout_s,
-                backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s, max_frame_bytes=2**24,
+            self.stream.ws = self.supervise_ws(
+                STREAM, self.ws_url, on_message=self.stream.on_frame, on_connect=self.stream.on_connect,
+                parse=parse_frame, stale_after_s=self.stale_after_s, ping_interval_s=None,
+                open_timeout_s=self.request_timeout_s, backoff_base_s=self.reconnect_min_s,
+                backoff_max_s=self.reconnect_max_s, max_frame_bytes=2**24,
             )  # fmt: skip
         await self.list_markets()
-        self._history_before_ms = self.clock.now_ms() - HISTORY_MARGIN_MS
+        self.stream.history_before_ms = self.clock.now_ms() - HISTORY_MARGIN_MS
         await self.start_streams()
-        self._pinger = asyncio.create_task(self._ping(), name="hyperliquid-ping")
+        self.spawn(self.stream.keep_alive(self.ping_interval_s), "ping")
         self.started = True
 
     async def stop(self) -> None:
-        if self._pinger is not None:
-            self._pinger.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._pinger
-            self._pinger = None
         await super().stop()
-        self._stream = self._reads = self._actions = None
-
-    @property
-    def malformed_frames(self) -> int:
-        return self.stream_malformed_frames()
-
-    @property
-    def reconnects(self) -> int:
-        return max(0, self._stream.connects - 1) if self._stream is not None else 0
-
-    def _connected(self) -> bool:
-        return self._stream is not None and self._stream.connected.is_set()
+        self.stream.ws = self._reads = self._actions = None
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -191,7 +151,7 @@ class HyperliquidConnector(BaseConnector):
             if self._actions.rate_limiter is not None:
                 await self._actions.rate_limiter.acquire(1 + batch // 40)
             nonce = self.nonces.next(self.clock.now_ms())
-            signature = wire.sign_l1_action(
+            signature = signing.sign_l1_action(
                 self._wallet, action, nonce, is_mainnet=self.is_mainnet, vault_address=self.vault_address
             )
             body = {"action": action, "nonce": nonce, "signature": signature, "vaultAddress": self.vault_address}
@@ -239,7 +199,7 @@ class HyperliquidConnector(BaseConnector):
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         m = self._market(symbol)
-        book = self._books.get(symbol) if symbol in self._md and self._connected() else None
+        book = self.stream.book(symbol)
         if book is None:
             raw = await self._info({"type": "l2Book", "coin": symbol})
             levels = raw["levels"]
@@ -255,129 +215,7 @@ class HyperliquidConnector(BaseConnector):
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
             self._market(symbol)
-            if symbol in self._md:
-                continue
-            self._md.add(symbol)
-            if self._stream is not None and self._connected():
-                with contextlib.suppress(VenueError):
-                    await self._subscribe_coin(self._stream, symbol)
-
-    @staticmethod
-    async def _subscribe(ws: WsSupervisor, kind: str, **key: str) -> None:
-        await ws.send({"method": "subscribe", "subscription": {"type": kind, **key}})
-
-    async def _subscribe_coin(self, ws: WsSupervisor, coin: str) -> None:
-        for kind in ("l2Book", "bbo", "trades"):
-            await self._subscribe(ws, kind, coin=coin)
-
-    async def _on_connect(self, ws: WsSupervisor) -> None:
-        """Every (re)connect: nothing is replayed, so subscribe to everything again (books and fills
-        come back as snapshots; the reconciler asks REST about orders)."""
-        self._books.clear()
-        for coin in sorted(self._md):
-            await self._subscribe_coin(ws, coin)
-        if self.account_address is not None:
-            for kind in ("orderUpdates", "userFills", "clearinghouseState"):
-                await self._subscribe(ws, kind, user=self.account_address)
-
-    async def _ping(self) -> None:
-        """The venue closes a socket it has not heard from in 60 s; its pong also feeds the stale watch."""
-        while True:
-            await self.clock.sleep(self.ping_interval_s)
-            if self._stream is not None and self._connected():
-                with contextlib.suppress(VenueError):
-                    await self._stream.send({"method": "ping"})
-
-    def _on_frame(self, msg: Any) -> None:
-        if msg is not None:
-            self._dispatch(msg["channel"], msg.get("data"))
-
-    def _dispatch(self, channel: str, data: Any) -> None:
-        now = self.clock.now_ms()
-        if channel in ("subscriptionResponse", "pong", "post"):
-            return
-        if channel == "error":
-            self.venue_errors.append(data)
-            log.warning("hyperliquid stream error: %.200s", data)
-        elif channel == "l2Book":
-            self._on_book(data)
-        elif channel == "bbo":
-            self._on_bbo(data)
-        elif channel == "trades":
-            for raw in data:
-                if raw["coin"] in self._markets:
-                    m = self._markets[raw["coin"]]
-                    self.emit("trade", Trade(
-                        m.symbol, str_to_scaled(raw["px"], m.price_decimals), str_to_scaled(raw["sz"], m.size_decimals),
-                        raw["side"] == "A", int(raw["time"]), str(raw.get("tid", "")), raw,
-                    ))  # fmt: skip
-        elif channel == "orderUpdates":
-            for raw in data:
-                order = raw["order"]
-                m = self._market(order["coin"])
-                self.emit(
-                    "order",
-                    wire.parse_order(order, raw["status"], m, int(raw.get("statusTimestamp") or now), self._coi_of_oid),
-                )
-        elif channel == "userFills":
-            # a snapshot repeats up to 2000 old fills: pass on only those since shortly before we started
-            since = self._history_before_ms if data.get("isSnapshot") else 0
-            for raw in data["fills"]:
-                if raw["coin"] in self._markets and int(raw["time"]) >= since:
-                    self.emit("fill", wire.parse_fill(raw, self._markets[raw["coin"]], self._coi_of_oid))
-        elif channel == "clearinghouseState":
-            self._on_account(data["clearinghouseState"], now)
-        elif channel not in ("user", "notification", "webData2", "openOrders", "activeAssetData"):
-            raise ValueError(f"unknown channel {channel!r}")
-
-    def _on_book(self, data: dict[str, Any]) -> None:
-        coin = data["coin"]
-        if coin not in self._md:
-            return
-        m = self._markets[coin]
-        bids = wire.parse_levels(data["levels"][0], m.price_decimals, m.size_decimals)
-        asks = wire.parse_levels(data["levels"][1], m.price_decimals, m.size_decimals)
-        self._books[coin] = (bids, asks)
-        self.emit("book", BookUpdate(coin, bids, asks, True, int(data["time"]), None, data))
-
-    def _on_bbo(self, data: dict[str, Any]) -> None:
-        """A fresher touch than the last ``l2Book``: levels it has taken out go, the depth behind stays."""
-        coin = data["coin"]
-        if coin not in self._md or coin not in self._books:
-            return
-        m = self._markets[coin]
-        bid, ask = data["bbo"]
-        bids, asks = self._books[coin]
-        if bid is not None:
-            b = wire.parse_levels([bid], m.price_decimals, m.size_decimals)[0]
-            bids = (b, *(lv for lv in bids if lv[0] < b[0]))
-        if ask is not None:
-            a = wire.parse_levels([ask], m.price_decimals, m.size_decimals)[0]
-            asks = (a, *(lv for lv in asks if lv[0] > a[0]))
-        if (bids, asks) == self._books[coin]:
-            return
-        self._books[coin] = (bids, asks)
-        self.emit("book", BookUpdate(coin, bids, asks, True, int(data["time"]), None, data))
-
-    def _on_account(self, state: dict[str, Any], now: int) -> None:
-        seen = set()
-        for position in self._parse_positions(state, now):
-            seen.add(position.symbol)
-            self.emit("position", position)
-        for gone in sorted(self._positions - seen):  # closed since the last state: say so once
-            self.emit("position", Position(gone, 0, 0, 0, 0, ts_ms=now))
-        self._positions = seen
-        self.emit("margin", wire.parse_margin(state, now))
-
-    def _parse_positions(self, state: dict[str, Any], now: int) -> list[Position]:
-        out = []
-        for raw in state.get("assetPositions") or []:
-            coin = raw.get("position", raw)["coin"]
-            if coin in self._markets:
-                position = wire.parse_position(raw, self._markets[coin], int(state.get("time") or now))
-                if position.size_i:
-                    out.append(position)
-        return out
+            await self.stream.subscribe(symbol)
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -545,14 +383,7 @@ class HyperliquidConnector(BaseConnector):
         return dict(await self._info({"type": "clearinghouseState", "user": self._user()}))
 
     async def get_positions(self) -> list[Position]:
-        return self._parse_positions(await self._clearinghouse(), self.clock.now_ms())
+        return wire.parse_positions(await self._clearinghouse(), self._markets, self.clock.now_ms())
 
     async def get_margin(self) -> Margin:
         return wire.parse_margin(await self._clearinghouse(), self.clock.now_ms())
-
-
-def _parse_frame(raw: str | bytes) -> Any:
-    """JSON, except the plain-text greeting the venue sends on connect."""
-    if isinstance(raw, str) and raw.startswith("Websocket connection established"):
-        return None
-    return orjson.loads(raw)

@@ -1,22 +1,16 @@
-"""Hyperliquid's wire format: numbers, prices, cloids, L1-action signing, payload parsing, errors.
+"""Hyperliquid's wire format: numbers, prices, cloids, actions, payload parsing, errors.
 
-Pure functions with no I/O, shared by the connector and the test fake.  The signing code mirrors
-the official SDK (``utils/signing.py``): the action is msgpack-encoded *in key order*, the nonce,
-vault flag and optional expiry are appended, the keccak of that is the ``connectionId`` of a
-"phantom agent" signed as EIP-712.  Any byte that differs (a trailing zero in a price, a key out
-of order, ``f: false`` where the SDK omits it) changes the hash, and the venue then answers that
-some random address "does not exist" rather than "bad signature".  ``eth-account`` and
-``msgpack`` are imported lazily so the rest of perpdesk runs without the ``hyperliquid`` extra.
+Pure functions with no I/O, shared by the connector, its stream and the test fake.  Numbers are
+written as the SDK's ``float_to_wire`` writes them, because the signature covers these exact
+bytes (see ``connector.hyperliquid.signing``).
 """
 
 from __future__ import annotations
 
-import threading
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
 from connector.errors import (
-    ConfigError,
     InsufficientMargin,
     InvalidOrder,
     OrderRejected,
@@ -24,51 +18,25 @@ from connector.errors import (
     UnknownOrder,
     VenueError,
 )
-from connector.interface import QUOTE_DECIMALS, Fill, Margin, MarketInfo, OrderSnapshot, OrderStatus, Position
+from connector.interface import (
+    QUOTE_DECIMALS,
+    Fill,
+    Margin,
+    MarketInfo,
+    OrderSnapshot,
+    OrderStatus,
+    Position,
+    Trade,
+)
 from connector.scaling import scaler, str_to_scaled
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
-INSTALL_HINT = "pip install -e '.[hyperliquid]'"
 PRICE_MAX_DECIMALS = 6
 """Perp prices carry at most ``6 - szDecimals`` decimals."""
 SIG_FIGS = 5
 MIN_NOTIONAL_Q = 10 * 10**QUOTE_DECIMALS
-ZERO_ADDRESS = "0x0000000000000000000000000000000000000000"
 MAX_CLOID = 2**128 - 1
-TIF = {"GTC": "Gtc", "POST_ONLY": "Alo", "IOC": "Ioc"}
-
-_AGENT_TYPES = {
-    "Agent": [{"name": "source", "type": "string"}, {"name": "connectionId", "type": "bytes32"}],
-    "EIP712Domain": [
-        {"name": "name", "type": "string"},
-        {"name": "version", "type": "string"},
-        {"name": "chainId", "type": "uint256"},
-        {"name": "verifyingContract", "type": "address"},
-    ],
-}
-_DOMAIN = {"chainId": 1337, "name": "Exchange", "verifyingContract": ZERO_ADDRESS, "version": "1"}
-
-
-# -- the optional crypto stack ---------------------------------------------------------------
-
-
-def crypto() -> Any:
-    """The lazily imported signing libraries, or a ``ConfigError`` saying how to install them."""
-    try:
-        import msgpack
-        from eth_account import Account
-        from eth_account.messages import encode_typed_data
-        from eth_utils import keccak, to_hex
-    except ImportError:
-        raise ConfigError(f"the hyperliquid venue needs eth-account and msgpack: {INSTALL_HINT}") from None
-
-    class _Crypto:
-        pass
-
-    c = _Crypto()
-    c.msgpack, c.Account, c.encode_typed_data, c.keccak, c.to_hex = msgpack, Account, encode_typed_data, keccak, to_hex
-    return c
 
 
 # -- numbers ---------------------------------------------------------------------------------
@@ -118,7 +86,7 @@ def scaled_round(text: Any, decimals: int) -> int:
     return int(Decimal(str(text)).scaleb(decimals).quantize(Decimal(1), ROUND_HALF_EVEN))
 
 
-# -- cloids and nonces -----------------------------------------------------------------------
+# -- cloids -----------------------------------------------------------------------------------
 
 
 def cloid_from_index(client_order_index: int) -> str:
@@ -149,72 +117,6 @@ def index_from_cloid(cloid: str | None) -> int | None:
         return int(cloid, 16)
     except (TypeError, ValueError):
         return None
-
-
-class NonceCounter:
-    """Millisecond nonces, strictly increasing even when two signers ask in the same ms."""
-
-    def __init__(self) -> None:
-        self._last = 0
-        self._lock = threading.Lock()
-
-    def next(self, now_ms: int) -> int:
-        with self._lock:
-            self._last = max(now_ms, self._last + 1)
-            return self._last
-
-
-# -- signing ---------------------------------------------------------------------------------
-
-
-def action_hash(action: dict[str, Any], vault_address: str | None, nonce: int, expires_after: int | None) -> bytes:
-    c = crypto()
-    data = c.msgpack.packb(action) + nonce.to_bytes(8, "big")
-    data += b"\x00" if vault_address is None else b"\x01" + bytes.fromhex(vault_address.removeprefix("0x"))
-    if expires_after is not None:
-        data += b"\x00" + expires_after.to_bytes(8, "big")
-    return c.keccak(data)
-
-
-def agent_payload(connection_id: bytes, is_mainnet: bool) -> dict[str, Any]:
-    return {
-        "domain": _DOMAIN,
-        "types": _AGENT_TYPES,
-        "primaryType": "Agent",
-        "message": {"source": "a" if is_mainnet else "b", "connectionId": connection_id},
-    }
-
-
-def sign_l1_action(
-    wallet: Any,
-    action: dict[str, Any],
-    nonce: int,
-    *,
-    is_mainnet: bool,
-    vault_address: str | None = None,
-    expires_after: int | None = None,
-) -> dict[str, Any]:
-    """``{"r", "s", "v"}`` for an L1 action, signed by ``wallet`` (an eth-account ``LocalAccount``)."""
-    c = crypto()
-    payload = agent_payload(action_hash(action, vault_address, nonce, expires_after), is_mainnet)
-    signed = wallet.sign_message(c.encode_typed_data(full_message=payload))
-    return {"r": c.to_hex(signed.r), "s": c.to_hex(signed.s), "v": signed.v}
-
-
-def recover_l1_signer(
-    action: dict[str, Any],
-    nonce: int,
-    signature: dict[str, Any],
-    *,
-    is_mainnet: bool,
-    vault_address: str | None = None,
-    expires_after: int | None = None,
-) -> str:
-    """The address that signed (what the venue looks up as a user or API wallet)."""
-    c = crypto()
-    payload = agent_payload(action_hash(action, vault_address, nonce, expires_after), is_mainnet)
-    vrs = (int(signature["v"]), int(str(signature["r"]), 16), int(str(signature["s"]), 16))
-    return str(c.Account.recover_message(c.encode_typed_data(full_message=payload), vrs=vrs))
 
 
 # -- actions ---------------------------------------------------------------------------------
@@ -280,6 +182,19 @@ def parse_meta(meta: dict[str, Any], ctxs: list[dict[str, Any]] | None = None) -
 def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[int, int], ...]:
     px, sz = scaler(pd), scaler(sd)
     return tuple([(px(lv["px"]), sz(lv["sz"])) for lv in levels])
+
+
+def parse_trade(raw: dict[str, Any], market: MarketInfo) -> Trade:
+    """One public trade (``side`` is the taker's: ``A`` sold into the bid)."""
+    return Trade(
+        market.symbol,
+        str_to_scaled(raw["px"], market.price_decimals),
+        str_to_scaled(raw["sz"], market.size_decimals),
+        raw["side"] == "A",
+        int(raw["time"]),
+        str(raw.get("tid", "")),
+        raw,
+    )
 
 
 _CANCELLED_WORDS = ("canceled", "Canceled", "scheduledCancel")
@@ -358,6 +273,18 @@ def parse_position(raw: dict[str, Any], market: MarketInfo, ts_ms: int) -> Posit
         ts_ms=ts_ms,
         info=pos,
     )
+
+
+def parse_positions(state: dict[str, Any], markets: dict[str, MarketInfo], ts_ms: int) -> list[Position]:
+    """The open positions in a ``clearinghouseState`` (flat ones and unlisted coins left out)."""
+    out = []
+    for raw in state.get("assetPositions") or []:
+        coin = raw.get("position", raw)["coin"]
+        if coin in markets:
+            position = parse_position(raw, markets[coin], int(state.get("time") or ts_ms))
+            if position.size_i:
+                out.append(position)
+    return out
 
 
 def parse_margin(state: dict[str, Any], ts_ms: int) -> Margin:

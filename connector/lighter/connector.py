@@ -10,14 +10,13 @@ order rests, fills or is refused arrives later on ``account_all_orders`` or from
 service keeps such an order SUBMITTING until the venue's order update (or a status query)
 says more.  ``submit_*`` then return the client order index as the order id: Lighter's
 cancel and modify take it in place of the exchange's order index, and the exchange's index
-arrives with the first order update.
+arrives with the first order update.  The websocket is ``connector.lighter.stream``, the
+payloads ``wire``, the signer ``signing`` and the per-key nonces ``nonces``.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-import logging
 from collections.abc import Callable, Iterable
 from typing import Any
 from urllib.parse import urlencode
@@ -33,15 +32,13 @@ from connector.errors import (
     UnknownOrder,
     VenueError,
 )
-from connector.interface import BookUpdate, ConnectionState, Margin, MarketInfo, OrderSnapshot, Position
-from connector.lighter import wire
+from connector.interface import Margin, MarketInfo, OrderSnapshot, Position
+from connector.lighter import signing, wire
 from connector.lighter.nonces import InvalidNonce, NonceManager, NonceNotConsumed
+from connector.lighter.stream import LighterStream, decode_frame
 from connector.scaling import str_to_scaled
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
-from connector.transport.ws import WsSupervisor
-
-log = logging.getLogger(__name__)
 
 MAINNET_URL = "https://mainnet.zklighter.elliot.ai"
 TESTNET_URL = "https://testnet.zklighter.elliot.ai"
@@ -72,39 +69,28 @@ class LighterConnector(BaseConnector):
         super().__init__(clock=clock)
         self.base_url = (base_url or (TESTNET_URL if testnet else MAINNET_URL)).rstrip("/")
         self.ws_url = ws_url or self.base_url.replace("http", "ws", 1) + "/stream"
-        self.chain_id = wire.TESTNET_CHAIN_ID if testnet else wire.MAINNET_CHAIN_ID
+        self.chain_id = signing.TESTNET_CHAIN_ID if testnet else signing.MAINNET_CHAIN_ID
         self.request_timeout_s = request_timeout_s
         self.stale_after_s = stale_after_s
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.auth_ttl_s, self.auth_renew_before_s = auth_ttl_s, auth_renew_before_s
         self.market_slippage_bps = market_slippage_bps
         self.requests_per_min = requests_per_min
-        parsed = wire.parse_keys(keys) if keys else (None, None, None)
+        parsed = signing.parse_keys(keys) if keys else (None, None, None)
         self.account_index, self.api_key_index, self._private_key = parsed
         if keys:
-            wire.load_sdk()  # fail at construction, with the install hint, not at the first order
-        self._signer: wire.LighterSigner | None = None
+            signing.load_sdk()  # fail at construction, with the install hint, not at the first order
+        self._signer: signing.LighterSigner | None = None
         self.nonces = NonceManager(self._fetch_nonce)
         self._http: HttpClient | None = None
         self._markets: dict[str, tuple[int, MarketInfo]] = {}
         self._by_id: dict[int, str] = {}
-        self._chains: dict[int, wire.BookChain] = {}
-        self._book_ids: set[int] = set()
         self._order_ids: set[int] = set()
         """Markets we placed orders in this session."""
-        self._ws: WsSupervisor | None = None
-        self._renewal: asyncio.Task[None] | None = None
         self._token: tuple[str, int] | None = None
-        self.book_gaps = 0
-        self.venue_errors = 0
-
-    @property
-    def malformed_frames(self) -> int:
-        return self._ws.malformed_frames if self._ws else 0
-
-    @property
-    def reconnects(self) -> int:
-        return max(0, self._ws.connects - 1) if self._ws else 0
+        self.stream = LighterStream(
+            emit=self.emit, clock=self.clock, market=self._market_by_id, account_index=self.account_index or 0
+        )
 
     def __repr__(self) -> str:
         return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"
@@ -114,50 +100,32 @@ class LighterConnector(BaseConnector):
     async def start(self) -> None:
         if self.started:
             return
-        # the standard tier allows 60 requests in any rolling minute: half as a burst, half spread out
-        limiter = RateLimiter(self.requests_per_min / 120, self.requests_per_min / 2, clock=self.clock)
-        self._http = HttpClient(
-            self.base_url, venue="lighter", timeout_s=self.request_timeout_s, rate_limiter=limiter, clock=self.clock
-        )
+        if self.stream.ws is None:
+            # the standard tier allows 60 requests in any rolling minute: half as a burst, half spread out
+            limiter = RateLimiter(self.requests_per_min / 120, self.requests_per_min / 2, clock=self.clock)
+            self._http = self.http_client(self.base_url, timeout_s=self.request_timeout_s, rate_limiter=limiter)
+            self.stream.ws = self.supervise_ws(
+                STREAM, self.ws_url, on_message=self.stream.on_frame, on_connect=self.stream.on_connect,
+                parse=decode_frame, backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s,
+                stale_after_s=self.stale_after_s, open_timeout_s=self.request_timeout_s,
+            )  # fmt: skip
         await self.list_markets()
-        if self._private_key is not None:
+        if self._private_key is not None and self._signer is None:
             # the SDK builds an HTTP session in its constructor: it must run inside the loop
-            self._signer = wire.LighterSigner(
+            self._signer = signing.LighterSigner(
                 self.base_url, self.account_index or 0, self.api_key_index or 0, self._private_key, self.chain_id
             )
-            self._renewal = asyncio.create_task(self._renew_auth(), name="lighter-auth")
-        self._ws = WsSupervisor(
-            self.ws_url,
-            on_message=self._dispatch,
-            on_connect=self._on_connect,
-            on_state=lambda state, reason: self.set_connection(STREAM, state, reason),
-            parse=wire.decode_frame,
-            name=STREAM,
-            clock=self.clock,
-            backoff_base_s=self.reconnect_min_s,
-            backoff_max_s=self.reconnect_max_s,
-            stale_after_s=self.stale_after_s,
-            open_timeout_s=self.request_timeout_s,
-        )
-        await self._ws.start()
+            self.stream.auth_token = self._auth_token
+            self.spawn(self._renew_auth(), "auth")
+        await self.start_streams()
         self.started = True
 
     async def stop(self) -> None:
-        if self._renewal is not None:
-            self._renewal.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._renewal
-            self._renewal = None
-        if self._ws is not None:
-            await self._ws.stop()
-        if self._http is not None:
-            await self._http.aclose()
-            self._http = None
+        await super().stop()
+        self._http = self.stream.ws = self.stream.auth_token = None
         if self._signer is not None:
             await self._signer.close()
             self._signer = None
-        self.set_connection(STREAM, ConnectionState.STOPPED)
-        self.started = False
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -199,7 +167,7 @@ class LighterConnector(BaseConnector):
         )
         return int(body["nonce"])
 
-    async def _send_tx(self, build: Callable[[int], wire.SignedTx]) -> dict[str, Any]:
+    async def _send_tx(self, build: Callable[[int], signing.SignedTx]) -> dict[str, Any]:
         """Sign with the next nonce and send; the nonce manager serialises per key."""
         if self._signer is None:
             raise AuthError("lighter: no API key configured (see docs/venues/lighter.md to create a key file)")
@@ -250,9 +218,9 @@ class LighterConnector(BaseConnector):
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         market_id, info = self._market(symbol)
         scale = 10**info.price_decimals
-        chain = self._chains.get(market_id)
-        if chain is not None and chain.nonce is not None:
-            return (*chain.top(), scale)
+        top = self.stream.top(market_id)
+        if top is not None:
+            return (*top, scale)
         body = await self._request("GET", "orderBookOrders", params={"market_id": market_id, "limit": 1})
         bid, ask = (body.get("bids") or [None])[0], (body.get("asks") or [None])[0]
         pd = info.price_decimals
@@ -266,73 +234,7 @@ class LighterConnector(BaseConnector):
 
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
-            market_id, info = self._market(symbol)
-            if market_id in self._book_ids:
-                continue
-            self._book_ids.add(market_id)
-            self._chains[market_id] = wire.BookChain(symbol, info.price_decimals, info.size_decimals)
-            if self._ws is not None and self._ws.connected.is_set():
-                await self._subscribe_market(market_id)
-
-    async def _send(self, msg: dict[str, Any]) -> None:
-        if self._ws is not None:
-            await self._ws.send(msg)
-
-    async def _subscribe_market(self, market_id: int) -> None:
-        await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
-        await self._send({"type": "subscribe", "channel": f"trade/{market_id}"})
-
-    async def _subscribe_account(self, *, renew: bool = False) -> None:
-        token = self._auth_token()
-        for name in wire.ACCOUNT_CHANNELS:
-            channel = f"{name}/{self.account_index}"
-            if renew:
-                await self._send({"type": "unsubscribe", "channel": channel})
-            await self._send({"type": "subscribe", "channel": channel, "auth": token})
-
-    async def _on_connect(self, _sup: WsSupervisor) -> None:
-        """Every (re)connect: books restart from a snapshot, every channel is subscribed again."""
-        for chain in self._chains.values():
-            chain.reset()
-        for market_id in sorted(self._book_ids):
-            await self._subscribe_market(market_id)
-        if self._signer is not None:
-            await self._subscribe_account()
-
-    async def _dispatch(self, msg: dict[str, Any]) -> None:
-        kind = str(msg.get("type", ""))
-        if kind == "ping":
-            await self._send({"type": "pong"})
-            return
-        if kind in ("connected", "pong") or kind.startswith("unsubscribed"):
-            return
-        if kind == "shutdown" and self._ws is not None:
-            await self._ws.reconnect("venue shutdown")
-            return
-        if kind == "error":
-            self.venue_errors += 1
-            log.warning("lighter stream error: %s", str(msg)[:200])
-            return
-        action, _, name = kind.partition("/")
-        if action not in ("subscribed", "update"):
-            raise ValueError(f"unknown frame type {kind!r}")
-        snapshot = action == "subscribed"
-        now = self.clock.now_ms()
-        if name == "order_book":
-            await self._on_book(msg, snapshot)
-        elif name == "trade":
-            symbol, info = self._by_market(int(str(msg["channel"]).split(":")[1]))
-            for trade in wire.parse_public_trades(
-                msg.get("trades") or [], symbol, info.price_decimals, info.size_decimals
-            ):
-                self.emit("trade", trade)
-        elif name == "account_all_trades" and snapshot:
-            return  # trade history, not news: missed fills are recovered from order status by the reconciler
-        elif name in wire.ACCOUNT_CHANNELS:
-            for event_kind, event in wire.account_events(name, msg, self._market_by_id, self.account_index or 0, now):
-                self.emit(event_kind, event)
-        else:
-            raise ValueError(f"unknown channel {name!r}")
+            await self.stream.subscribe(*self._market(symbol))
 
     def _market_by_id(self, market_id: int) -> MarketInfo | None:
         symbol = self._by_id.get(market_id)
@@ -342,24 +244,6 @@ class LighterConnector(BaseConnector):
         symbol = self._by_id[market_id]
         return symbol, self._markets[symbol][1]
 
-    async def _on_book(self, msg: dict[str, Any], snapshot: bool) -> None:
-        market_id = int(str(msg["channel"]).split(":")[1])
-        chain = self._chains.get(market_id)
-        if chain is None:
-            return
-        try:
-            update = chain.apply(msg, snapshot=snapshot)
-        except wire.BookGap as gap:
-            self.book_gaps += 1
-            log.warning("lighter: %s; dropping the book and resubscribing", gap)
-            self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
-            await self._send({"type": "unsubscribe", "channel": f"order_book/{market_id}"})
-            await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
-            return
-        if update is None:
-            return
-        self.emit("book", update)
-
     async def _renew_auth(self) -> None:
         """Re-authenticate the account channels before the token expires."""
         while True:
@@ -367,9 +251,9 @@ class LighterConnector(BaseConnector):
             expiry = self._token[1] if self._token else 0
             wait_s = expiry - self.auth_renew_before_s - self.clock.now_ms() // 1000
             await self.clock.sleep(max(1.0, wait_s + 1))
-            if self._ws is not None and self._ws.connected.is_set():
+            if self.stream.connected:
                 with contextlib.suppress(VenueError):  # a drop now resubscribes with a fresh token anyway
-                    await self._subscribe_account(renew=True)
+                    await self.stream.subscribe_account(renew=True)
 
     # -- orders ----------------------------------------------------------------------------
 
@@ -380,7 +264,7 @@ class LighterConnector(BaseConnector):
         self._order_ids.add(market_id)
         expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
 
-        def build(nonce: int) -> wire.SignedTx:
+        def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
             return self._signer.create_order(
                 market_id=market_id,
@@ -414,7 +298,7 @@ class LighterConnector(BaseConnector):
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         if post_only:
-            chain = self._chains.get(self._market(symbol)[0])
+            chain = self.stream.chains.get(self._market(symbol)[0])
             touch = chain.top()[0 if is_ask else 1] if chain is not None else None
             if touch is not None and (price <= touch if is_ask else price >= touch):
                 # the venue would cancel it as canceled-post-only; refusing here saves a nonce and a round trip
@@ -447,7 +331,7 @@ class LighterConnector(BaseConnector):
     async def _cancel_index(self, symbol: str, index: int) -> None:
         market_id, _ = self._market(symbol)
 
-        def build(nonce: int) -> wire.SignedTx:
+        def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
             return self._signer.cancel_order(market_id=market_id, order_index=index, nonce=nonce)
 
@@ -467,7 +351,7 @@ class LighterConnector(BaseConnector):
     async def cancel_all(self, symbol: str | None = None) -> None:
         market_id = self._market(symbol)[0] if symbol else wire.ALL_MARKETS
 
-        def build(nonce: int) -> wire.SignedTx:
+        def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
             return self._signer.cancel_all(
                 time_in_force=wire.CANCEL_ALL_NOW, timestamp_ms=0, nonce=nonce, market_id=market_id
@@ -479,7 +363,7 @@ class LighterConnector(BaseConnector):
         """Amend in place (``base_amount`` = new remaining size); accepted, not yet confirmed ("")."""
         market_id, _ = self._market(symbol)
 
-        def build(nonce: int) -> wire.SignedTx:
+        def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
             return self._signer.modify_order(
                 market_id=market_id, order_index=client_order_index, base_amount=base_amount, price=price, nonce=nonce
@@ -496,7 +380,7 @@ class LighterConnector(BaseConnector):
         tif = wire.CANCEL_ALL_ABORT if after_s is None else wire.CANCEL_ALL_SCHEDULED
         when = 0 if after_s is None else self.clock.now_ms() + int(max(after_s, wire.DMS_MIN_S) * 1000)
 
-        def build(nonce: int) -> wire.SignedTx:
+        def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
             return self._signer.cancel_all(time_in_force=tif, timestamp_ms=when, nonce=nonce)
 

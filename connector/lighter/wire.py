@@ -1,24 +1,17 @@
-"""Lighter's wire formats: signing through lighter-sdk, and parsing REST/websocket payloads.
+"""Lighter's wire format: protocol constants, REST and websocket payloads as typed values, errors.
 
-Kept apart from ``connector.lighter.connector`` (transport, streams, order flow) so the payload rules
-can be tested without a socket.  Venue strings become scaled ints here and nowhere else.
-Signing goes only through the SDK's ``SignerClient`` with an explicit nonce and API key
-index, so the native signer never reaches the network on its own.
+Pure functions with no I/O, shared by the connector, its stream, the signer and the test fake,
+so the payload rules can be tested without a socket.  Venue strings become scaled ints here and
+nowhere else.
 """
 
 from __future__ import annotations
 
-import warnings
-from collections.abc import Callable
-from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
-import orjson
-
 from connector.errors import (
     AuthError,
-    ConfigError,
     InvalidOrder,
     OrderRejected,
     RateLimited,
@@ -27,7 +20,6 @@ from connector.errors import (
 )
 from connector.interface import (
     QUOTE_DECIMALS,
-    BookUpdate,
     Fill,
     Margin,
     MarketInfo,
@@ -38,8 +30,6 @@ from connector.interface import (
 )
 from connector.lighter.nonces import InvalidNonce
 from connector.scaling import decimal_to_scaled, scaler, str_to_scaled
-
-INSTALL_HINT = "lighter-sdk is not installed: run pip install -e '.[lighter]'"
 
 TX_CREATE_ORDER, TX_CANCEL_ORDER, TX_CANCEL_ALL, TX_MODIFY_ORDER = 14, 15, 16, 17
 ORDER_LIMIT, ORDER_MARKET = 0, 1
@@ -59,148 +49,6 @@ MAX_PRICE = 2**32 - 1
 CODE_OK = 200
 CODE_INVALID_NONCE = 21104
 CODE_INVALID_SIGNATURE = 21120
-
-MAINNET_CHAIN_ID, TESTNET_CHAIN_ID = 304, 300
-
-
-def load_sdk() -> Any:
-    """Import lighter-sdk lazily (it loads a native library); ConfigError says how to install it."""
-    try:
-        with warnings.catch_warnings():  # the SDK imports a deprecated websockets API we never use
-            warnings.simplefilter("ignore", DeprecationWarning)
-            import lighter
-            from lighter.nonce_manager import NonceManagerType
-    except ImportError as exc:
-        raise ConfigError(INSTALL_HINT) from exc
-    return lighter, NonceManagerType
-
-
-@dataclass(frozen=True, slots=True)
-class SignedTx:
-    tx_type: int
-    tx_info: str
-    tx_hash: str
-
-
-class LighterSigner:
-    """``SignerClient`` for one (account, API key).  Build it inside the running loop: the SDK
-    creates an HTTP session in its constructor (it does no I/O; we never use that session)."""
-
-    def __init__(self, url: str, account_index: int, api_key_index: int, private_key: str, chain_id: int) -> None:
-        lighter, nonce_manager_type = load_sdk()
-        self.account_index = account_index
-        self.api_key_index = api_key_index
-        try:
-            self._client = lighter.SignerClient(
-                url,
-                account_index,
-                {api_key_index: private_key},
-                nonce_management_type=nonce_manager_type.NONE,
-                chain_id=chain_id,
-            )
-        except Exception as exc:  # the native library's message may echo the key: never forward it
-            raise ConfigError(
-                f"lighter: the API key for account {account_index} key index {api_key_index} was refused "
-                f"by the signer ({type(exc).__name__}); check api_private_key in the key file"
-            ) from None
-
-    def __repr__(self) -> str:
-        return f"<LighterSigner account={self.account_index} key={self.api_key_index}>"
-
-    async def close(self) -> None:
-        await self._client.api_client.close()
-
-    @staticmethod
-    def _check(result: tuple[Any, Any, Any, Any], what: str) -> SignedTx:
-        tx_type, tx_info, tx_hash, err = result
-        if err:
-            raise InvalidOrder(f"lighter: cannot sign {what}: {err}", info={"error": err})
-        return SignedTx(int(tx_type), tx_info, tx_hash)
-
-    def create_order(
-        self,
-        *,
-        market_id: int,
-        client_order_index: int,
-        base_amount: int,
-        price: int,
-        is_ask: bool,
-        order_type: int,
-        time_in_force: int,
-        reduce_only: bool,
-        order_expiry: int,
-        nonce: int,
-    ) -> SignedTx:
-        check_order_ranges(client_order_index, base_amount, price)
-        return self._check(
-            self._client.sign_create_order(
-                market_id,
-                client_order_index,
-                base_amount,
-                price,
-                is_ask,
-                order_type,
-                time_in_force,
-                reduce_only,
-                0,
-                order_expiry,
-                nonce=nonce,
-                api_key_index=self.api_key_index,
-            ),
-            "order",
-        )
-
-    def cancel_order(self, *, market_id: int, order_index: int, nonce: int) -> SignedTx:
-        return self._check(
-            self._client.sign_cancel_order(market_id, order_index, nonce=nonce, api_key_index=self.api_key_index),
-            "cancel",
-        )
-
-    def modify_order(self, *, market_id: int, order_index: int, base_amount: int, price: int, nonce: int) -> SignedTx:
-        check_order_ranges(1, base_amount, price)
-        return self._check(
-            self._client.sign_modify_order(
-                market_id, order_index, base_amount, price, 0, nonce=nonce, api_key_index=self.api_key_index
-            ),
-            "modify",
-        )
-
-    def cancel_all(
-        self, *, time_in_force: int, timestamp_ms: int, nonce: int, market_id: int = ALL_MARKETS
-    ) -> SignedTx:
-        return self._check(
-            self._client.sign_cancel_all_orders(
-                time_in_force, timestamp_ms, market_id, nonce=nonce, api_key_index=self.api_key_index
-            ),
-            "cancel-all",
-        )
-
-    def auth_token(self, *, now_s: int, ttl_s: int) -> str:
-        token, err = self._client.create_auth_token_with_expiry(
-            ttl_s, timestamp=now_s, api_key_index=self.api_key_index
-        )
-        if err or not token:
-            raise ConfigError(f"lighter: cannot create an auth token: {err}")
-        return token
-
-
-def parse_keys(keys: dict[str, Any]) -> tuple[int, int, str]:
-    """The key file's ``account_index``, ``api_key_index`` and ``api_private_key`` (a Secret or str)."""
-    missing = [k for k in ("api_private_key", "account_index", "api_key_index") if keys.get(k) in (None, "")]
-    if missing:
-        raise ConfigError(f"lighter key file is missing {', '.join(missing)} (see docs/venues/lighter.md)")
-    try:
-        account_index, api_key_index = int(keys["account_index"]), int(keys["api_key_index"])
-    except (TypeError, ValueError):
-        raise ConfigError("lighter key file: account_index and api_key_index must be integers") from None
-    if not 0 <= api_key_index <= 254:
-        raise ConfigError(f"lighter key file: api_key_index must be 0..254, got {api_key_index}")
-    secret = keys["api_private_key"]
-    for name in ("reveal", "get_secret_value"):
-        if hasattr(secret, name):
-            secret = getattr(secret, name)()
-            break
-    return account_index, api_key_index, str(secret)
 
 
 def error_for(path: str, status: int, body: Any, retry_after: str | None) -> Exception:
@@ -281,73 +129,13 @@ def parse_market(raw: dict[str, Any]) -> tuple[int, MarketInfo]:
     return int(raw["market_id"]), info
 
 
-# -- order book ------------------------------------------------------------------------
+# -- market data -----------------------------------------------------------------------
 
 
-class BookGap(Exception):
-    """An update did not chain onto the previous one: the book must be re-snapshotted."""
-
-
-class BookChain:
-    """One market's book stream: a snapshot, then updates with ``begin_nonce == previous nonce``.
-
-    ``offset`` is not contiguous on Lighter; the nonce chain is the only gap signal.
-    """
-
-    def __init__(self, symbol: str, price_decimals: int, size_decimals: int) -> None:
-        self.symbol = symbol
-        self.pd, self.sd = price_decimals, size_decimals
-        self.nonce: int | None = None
-        self.bids: dict[int, int] = {}
-        self.asks: dict[int, int] = {}
-
-    def reset(self) -> None:
-        self.nonce = None
-        self.bids.clear()
-        self.asks.clear()
-
-    def top(self) -> tuple[int | None, int | None]:
-        """Best bid and ask while the chain is intact (None, None after a gap until the next snapshot)."""
-        return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
-
-    def _merge(self, update: BookUpdate) -> None:
-        if update.is_snapshot:
-            self.bids.clear()
-            self.asks.clear()
-        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
-            for price_i, size_i in levels:
-                if size_i:
-                    side[price_i] = size_i
-                else:
-                    side.pop(price_i, None)
-
-    def _levels(self, raw: list[dict[str, Any]]) -> tuple[tuple[int, int], ...]:
-        px, sz = scaler(self.pd), scaler(self.sd)
-        return tuple([(px(lv["price"]), sz(lv["size"])) for lv in raw])
-
-    def apply(self, frame: dict[str, Any], *, snapshot: bool) -> BookUpdate | None:
-        """Return the update to emit; None for an update before any snapshot; BookGap on a break."""
-        ob = frame["order_book"]
-        nonce = int(ob["nonce"])
-        if not snapshot:
-            if self.nonce is None:
-                return None
-            if int(ob["begin_nonce"]) != self.nonce:
-                expected = self.nonce
-                self.reset()
-                raise BookGap(f"{self.symbol}: update begins at {ob['begin_nonce']}, book is at {expected}")
-        update = BookUpdate(
-            symbol=self.symbol,
-            bids=self._levels(ob.get("bids") or []),
-            asks=self._levels(ob.get("asks") or []),
-            is_snapshot=snapshot,
-            ts_ms=int(frame.get("timestamp") or 0),
-            seq=nonce,
-            info={"offset": ob.get("offset"), "begin_nonce": ob.get("begin_nonce")},
-        )
-        self._merge(update)
-        self.nonce = nonce
-        return update
+def parse_levels(raw: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[int, int], ...]:
+    """Book levels as ``(price_i, size_i)``; a size of zero removes the level."""
+    px, sz = scaler(pd), scaler(sd)
+    return tuple([(px(lv["price"]), sz(lv["size"])) for lv in raw])
 
 
 def parse_public_trades(raw: list[dict[str, Any]], symbol: str, pd: int, sd: int) -> list[Trade]:
@@ -506,41 +294,3 @@ def parse_margin(raw: dict[str, Any], ts_ms: int) -> Margin:
         ts_ms=ts_ms,
         info=raw,
     )
-
-
-ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
-
-
-def account_events(
-    name: str, msg: dict[str, Any], market: Callable[[int], MarketInfo | None], account_index: int, now_ms: int
-) -> list[tuple[str, Any]]:
-    """(kind, event) pairs from one account-channel frame; rows of markets we do not list are skipped.
-
-    Built in full before anything is emitted, so a malformed frame delivers nothing.
-    """
-    out: list[tuple[str, Any]] = []
-    if name == "account_all_orders":
-        for market_id, rows in (msg.get("orders") or {}).items():
-            if m := market(int(market_id)):
-                out += [("order", parse_order(raw, m.symbol, m.price_decimals, m.size_decimals)) for raw in rows]
-    elif name == "account_all_trades":
-        trades = msg.get("trades") or {}
-        for raw in trades if isinstance(trades, list) else [t for ts in trades.values() for t in ts]:
-            if m := market(int(raw["market_id"])):
-                fills = parse_fills(raw, account_index, m.symbol, m.price_decimals, m.size_decimals)
-                out += [("fill", f) for f in fills]
-    elif name == "account_all_positions":
-        for market_id, raw in (msg.get("positions") or {}).items():
-            if m := market(int(market_id)):
-                out.append(("position", parse_position(raw, m.symbol, m.price_decimals, m.size_decimals, now_ms)))
-    elif name == "user_stats":
-        out.append(("margin", parse_margin(msg["stats"], now_ms)))
-    return out
-
-
-def decode_frame(text: str | bytes) -> dict[str, Any]:
-    """A websocket frame as a dict; ValueError for anything else (counted as malformed)."""
-    msg = orjson.loads(text)
-    if not isinstance(msg, dict):
-        raise ValueError(f"frame is a {type(msg).__name__}, not an object")
-    return msg

@@ -38,7 +38,7 @@ from aiohttp import WSMsgType, web
 
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
-from connector.hyperliquid import wire
+from connector.hyperliquid import signing, wire
 from connector.interface import QUOTE_DECIMALS, BookUpdate, Fill, Margin, OrderSnapshot, OrderStatus, Trade
 from connector.scaling import scaled_to_str
 from connector.sim.engine import SimEngine, SimMarketSpec
@@ -138,7 +138,7 @@ class FakeHyperliquid:
         agent_key: str | None = None,
         master_address: str | None = None,
     ) -> None:
-        c = wire.crypto()
+        c = signing.crypto()
         self.clock = clock or RealClock()
         self.engine = engine or SimEngine(seed, clock=self.clock, markets=[spec for spec, _ in MARKETS])
         self.sz_decimals = {spec.symbol: sd for spec, sd in MARKETS}
@@ -465,7 +465,7 @@ class FakeHyperliquid:
 
     def _act(self, body: dict[str, Any]) -> dict[str, Any]:
         action, nonce = canonical_action(body["action"]), int(body["nonce"])
-        signer = wire.recover_l1_signer(
+        signer = signing.recover_l1_signer(
             action, nonce, body["signature"], is_mainnet=False,
             vault_address=body.get("vaultAddress"), expires_after=body.get("expiresAfter"),
         )  # fmt: skip

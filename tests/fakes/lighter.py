@@ -46,7 +46,7 @@ from aiohttp import WSMsgType, web
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderSnapshot, OrderStatus, Position, Trade
-from connector.lighter.wire import load_sdk
+from connector.lighter.signing import load_sdk
 from connector.scaling import scaled_to_str
 from connector.sim.engine import SimEngine
 

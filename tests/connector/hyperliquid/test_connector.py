@@ -22,7 +22,7 @@ from connector.errors import (
     UnknownOrder,
 )
 from connector.factory import create_connector
-from connector.hyperliquid import wire
+from connector.hyperliquid import signing, wire
 from connector.hyperliquid.connector import HyperliquidConnector
 from connector.interface import EVENT_KINDS, ConnectionState, Fill, OrderStatus
 from connector.keys import Secret, load_key_file
@@ -156,7 +156,7 @@ async def test_concurrent_orders_get_distinct_nonces_and_all_rest(venue):
 async def test_a_replayed_nonce_is_refused(venue):
     action = {"type": "scheduleCancel"}
     nonce = venue.connector.nonces.next(venue.connector.clock.now_ms())
-    sig = wire.sign_l1_action(venue.fake.agent, action, nonce, is_mainnet=False)
+    sig = signing.sign_l1_action(venue.fake.agent, action, nonce, is_mainnet=False)
     body = {"action": action, "nonce": nonce, "signature": sig, "vaultAddress": None}
     async with httpx.AsyncClient(base_url=venue.fake.base_url) as http:
         first = (await http.post("/exchange", json=body)).json()
@@ -304,7 +304,7 @@ async def test_a_stalled_stream_is_replaced(venue, tmp_path):
 
 
 async def test_malformed_frames_are_counted_and_the_stream_goes_on(venue, caplog):
-    caplog.set_level(logging.WARNING, logger="connector.hyperliquid.connector")
+    caplog.set_level(logging.WARNING, logger="connector.transport.ws")
     venue.fake.send_malformed(4)
     books = len(venue.events["book"])
     venue.fake.engine.set_mid("BTC", venue.fake.engine.mid_i("BTC") + 500)
@@ -376,7 +376,7 @@ async def test_a_price_signed_with_a_trailing_zero_is_refused_like_a_bad_signatu
     order = wire.order_wire(0, True, price, "0.001", False, "Gtc", wire.cloid_from_index(9))
     action = wire.order_action([order])
     nonce = venue.connector.nonces.next(venue.connector.clock.now_ms())
-    sig = wire.sign_l1_action(venue.fake.agent, action, nonce, is_mainnet=False)
+    sig = signing.sign_l1_action(venue.fake.agent, action, nonce, is_mainnet=False)
     body = {"action": action, "nonce": nonce, "signature": sig, "vaultAddress": None}
     async with httpx.AsyncClient(base_url=venue.fake.base_url) as http:
         answer = (await http.post("/exchange", json=body)).json()

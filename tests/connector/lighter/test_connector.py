@@ -120,7 +120,7 @@ async def test_book_gap_drops_the_book_and_resubscribes_for_a_fresh_snapshot(lig
     conn, rec = lighter
     snapshots = sum(1 for b in rec.events["book"] if b.is_snapshot)
     fake.skip_book_nonce(1)
-    await until(lambda: conn.book_gaps == 1)
+    await until(lambda: conn.stream.book_gaps == 1)
     cleared = [b for b in rec.events["book"] if b.is_snapshot and not b.bids and not b.asks]
     assert cleared and cleared[0].symbol == "BTC"
     await until(lambda: sum(1 for b in rec.events["book"] if b.is_snapshot and b.bids) > snapshots)
@@ -215,7 +215,7 @@ async def test_submit_returns_on_acceptance_and_the_fate_arrives_on_the_order_ch
 async def test_post_only_refused_by_the_matching_engine_arrives_rejected(lighter, fake):
     conn, rec = lighter
     _, ask, _ = await conn.get_top_of_book("BTC")
-    conn._chains[1].asks.clear()  # our book has no ask: the venue, not the guard, refuses it
+    conn.stream.chains[1].asks.clear()  # our book has no ask: the venue, not the guard, refuses it
     await conn.submit_limit_order(
         symbol="BTC", client_order_index=8, base_amount=10, price=ask + 50, is_ask=False, post_only=True
     )

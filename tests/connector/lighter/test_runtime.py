@@ -79,7 +79,7 @@ async def test_an_accepted_order_stays_submitting_until_the_venue_confirms(runti
 async def test_a_post_only_the_venue_cancels_ends_rejected(runtime, fake):
     conn = runtime.connectors["lighter"]
     _, ask = runtime.market_data.top_of_book("lighter", "BTC")
-    conn._chains[1].asks.clear()  # let it through our guard: the venue refuses it
+    conn.stream.chains[1].asks.clear()  # let it through our guard: the venue refuses it
     fake.tx_delay_s = 0.2  # as on the venue, the refusal comes after sendTx answered
     order = await runtime.orders.submit_limit(
         "lighter", "BTC", is_ask=False, size_i=20, price_i=ask + 50, post_only=True

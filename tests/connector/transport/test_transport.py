@@ -319,6 +319,7 @@ async def test_base_connector_reports_stream_state_as_connection_events_and_stop
     client = connector.http_client("http://127.0.0.1:1")
     await connector.start()
     await connector.start_streams()
+    task = connector.spawn(asyncio.Event().wait(), "keep-alive")
     await wait_until(lambda: got == [{}])
     assert connector.connection_state["public"] is ConnectionState.CONNECTED
     with pytest.raises(ValueError, match="already supervised"):
@@ -327,7 +328,8 @@ async def test_base_connector_reports_stream_state_as_connection_events_and_stop
     assert [e.state for e in events] == [ConnectionState.CONNECTING, ConnectionState.CONNECTED, ConnectionState.STOPPED]
     assert {e.stream for e in events} == {"public"} and {e.venue for e in events} == {"testvenue"}
     assert client._client.is_closed
-    assert connector.stream_malformed_frames() == 0
+    assert task.cancelled() and task.get_name() == "testvenue-keep-alive"
+    assert connector.malformed_frames == 0 and connector.reconnects == 0
     # stopped, it can be set up and started again with fresh transports
     assert connector.streams == {}
     connector.supervise_ws("public", url, on_message=got.append)

@@ -1,0 +1,99 @@
+"""Hyperliquid signing: the SDK's vectors, signer recovery, nonces, the install hint."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+from connector.errors import ConfigError
+from connector.hyperliquid import signing, wire
+
+SDK_KEY = "0x0123456789012345678901234567890123456789012345678901234567890123"
+SDK_ORDER = {
+    "type": "order",
+    "orders": [{"a": 1, "b": True, "p": "100", "s": "100", "r": False, "t": {"limit": {"tif": "Gtc"}}}],
+    "grouping": "na",
+}
+
+
+@pytest.fixture
+def sdk_wallet():
+    return signing.crypto().Account.from_key(SDK_KEY)
+
+
+def test_sdk_order_vector_signs_identically_on_mainnet(sdk_wallet):
+    sig = signing.sign_l1_action(sdk_wallet, SDK_ORDER, 0, is_mainnet=True)
+    assert sig == {
+        "r": "0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e",
+        "s": "0x2b54116ff64054968aa237c20ca9ff68000f977c93289157748a3162b6ea940e",
+        "v": 28,
+    }
+
+
+def test_sdk_order_vector_on_testnet_is_a_different_signature(sdk_wallet):
+    sig = signing.sign_l1_action(sdk_wallet, SDK_ORDER, 0, is_mainnet=False)
+    assert sig["v"] == 27
+    assert sig["r"] != "0xd65369825a9df5d80099e513cce430311d7d26ddf477f5b3a33d2806b100d78e"
+
+
+def test_sdk_cloid_vector_keeps_the_r_without_its_leading_zero(sdk_wallet):
+    action = {**SDK_ORDER, "orders": [{**SDK_ORDER["orders"][0], "c": wire.cloid_from_index(1)}]}
+    assert action["orders"][0]["c"] == "0x00000000000000000000000000000001"
+    sig = signing.sign_l1_action(sdk_wallet, action, 0, is_mainnet=True)
+    assert sig == {
+        "r": "0x41ae18e8239a56cacbc5dad94d45d0b747e5da11ad564077fcac71277a946e3",
+        "s": "0x3c61f667e747404fe7eea8f90ab0e76cc12ce60270438b2058324681a00116da",
+        "v": 27,
+    }
+
+
+def test_sdk_action_hash_vector():
+    order = wire.order_wire(4, True, wire.to_wire(16701, 1), wire.to_wire(147, 4), False, "Ioc", None)
+    digest = signing.action_hash(wire.order_action([order]), None, 1677777606040, None)
+    assert digest.hex() == "0fcbeda5ae3c4950a548021552a4fea2226858c4453571bf3f24ba017eac2908"
+
+
+def test_signer_is_recovered_from_a_signature(sdk_wallet):
+    sig = signing.sign_l1_action(sdk_wallet, SDK_ORDER, 1_700_000_000_000, is_mainnet=False)
+    assert signing.recover_l1_signer(SDK_ORDER, 1_700_000_000_000, sig, is_mainnet=False) == sdk_wallet.address
+    # the same signature read on the other network, or over another nonce, names someone else
+    assert signing.recover_l1_signer(SDK_ORDER, 1_700_000_000_000, sig, is_mainnet=True) != sdk_wallet.address
+    assert signing.recover_l1_signer(SDK_ORDER, 1_700_000_000_001, sig, is_mainnet=False) != sdk_wallet.address
+
+
+def test_nonces_increase_strictly_within_one_millisecond_and_across_threads():
+    counter = signing.NonceCounter()
+    seen: list[int] = []
+    lock = threading.Lock()
+
+    def take() -> None:
+        got = [counter.next(1_700_000_000_000) for _ in range(500)]
+        with lock:
+            seen.extend(got)
+
+    threads = [threading.Thread(target=take) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(seen)) == 2000
+    assert counter.next(1) > max(seen)  # a clock that steps back never reuses a nonce
+
+
+def test_without_the_extra_the_venue_says_how_to_install_it(monkeypatch):
+    monkeypatch.setitem(sys.modules, "msgpack", None)
+    with pytest.raises(ConfigError, match=r"pip install -e '\.\[hyperliquid\]'"):
+        signing.crypto()
+
+
+def test_importing_the_venue_leaves_the_sdk_unloaded_until_it_signs():
+    code = "import sys, connector.hyperliquid; print(sorted(m for m in ('eth_account', 'msgpack') if m in sys.modules))"
+    root = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": root}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"

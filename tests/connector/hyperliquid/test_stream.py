@@ -1,0 +1,83 @@
+"""Hyperliquid's stream without a socket: the greeting, books and bbo, history fills, closed positions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from connector.clock import VirtualClock
+from connector.hyperliquid import wire
+from connector.hyperliquid.stream import HyperliquidStream, parse_frame
+
+BTC = wire.parse_meta({"universe": [{"name": "BTC", "szDecimals": 5, "maxLeverage": 40}]})[0][1]
+
+
+class Recorded(HyperliquidStream):
+    """The stream with what it emitted kept in ``events``."""
+
+    def __init__(self) -> None:
+        self.events: list[tuple[str, Any]] = []
+        super().__init__(
+            emit=lambda kind, event: self.events.append((kind, event)),
+            clock=VirtualClock(),
+            markets={"BTC": BTC},
+            coi_of_oid={},
+            user="0x" + "1" * 40,
+        )
+        self.coins.add("BTC")
+
+
+@pytest.fixture
+def stream() -> Recorded:
+    return Recorded()
+
+
+def _levels(*pairs: tuple[str, str]) -> list[dict[str, object]]:
+    return [{"px": px, "sz": sz, "n": 1} for px, sz in pairs]
+
+
+def test_the_greeting_is_not_a_frame():
+    assert parse_frame("Websocket connection established.") is None
+    assert parse_frame('{"channel":"pong"}') == {"channel": "pong"}
+
+
+def test_a_bbo_takes_out_the_levels_it_passed_and_keeps_the_depth_behind_it(stream):
+    bids, asks = _levels(("65000", "1"), ("64999", "2")), _levels(("65001", "3"), ("65003", "6"))
+    book = {"coin": "BTC", "time": 1, "levels": [bids, asks]}
+    stream.on_frame({"channel": "l2Book", "data": book})
+    stream.on_frame({"channel": "bbo", "data": {"coin": "BTC", "time": 2, "bbo": [None, *_levels(("65002", "4"))]}})
+    stream.on_frame({"channel": "bbo", "data": {"coin": "BTC", "time": 3, "bbo": [*_levels(("64999", "5")), None]}})
+    books = [e for kind, e in stream.events if kind == "book"]
+    assert [(b.bids, b.asks) for b in books] == [
+        (((650000, 100000), (649990, 200000)), ((650010, 300000), (650030, 600000))),
+        (((650000, 100000), (649990, 200000)), ((650020, 400000), (650030, 600000))),
+        (((649990, 500000),), ((650020, 400000), (650030, 600000))),
+    ]
+
+
+def test_a_fills_snapshot_passes_on_only_fills_since_shortly_before_the_start(stream):
+    stream.history_before_ms = 1_000
+    fill = {"coin": "BTC", "oid": 7, "tid": 1, "side": "B", "px": "65000", "sz": "0.001", "fee": "0.1"}
+    old, new = {**fill, "time": 999}, {**fill, "tid": 2, "time": 1_000}
+    stream.on_frame({"channel": "userFills", "data": {"isSnapshot": True, "fills": [old, new]}})
+    stream.on_frame({"channel": "userFills", "data": {"fills": [old]}})
+    assert [e.trade_id for kind, e in stream.events if kind == "fill"] == ["2", "1"]
+
+
+def test_a_position_closed_since_the_last_state_is_reported_flat_once(stream):
+    def state(*positions: dict[str, str]) -> dict[str, object]:
+        rows = [{"position": p} for p in positions]
+        return {"clearinghouseState": {"assetPositions": rows, "marginSummary": {"accountValue": "100"}, "time": 5}}
+
+    stream.on_frame({"channel": "clearinghouseState", "data": state({"coin": "BTC", "szi": "0.01"})})
+    stream.on_frame({"channel": "clearinghouseState", "data": state()})
+    stream.on_frame({"channel": "clearinghouseState", "data": state()})
+    positions = [e for kind, e in stream.events if kind == "position"]
+    assert [(p.symbol, p.size_i) for p in positions] == [("BTC", 1000), ("BTC", 0)]
+    assert sum(kind == "margin" for kind, _ in stream.events) == 3
+
+
+def test_an_unknown_channel_is_malformed(stream):
+    with pytest.raises(ValueError, match="unknown channel"):
+        stream.on_frame({"channel": "surprise", "data": {}})

@@ -9,7 +9,7 @@ import pytest
 from connector.base import BaseConnector
 from connector.errors import OrderRejected, PostOnlyWouldCross, UnknownOrder, VenueError
 from connector.interface import Fill, OrderSnapshot, OrderStatus
-from execution.orders.service import (
+from execution.orders import (
     MAX_CLIENT_ORDER_INDEX,
     AmendNotSupported,
     Order,

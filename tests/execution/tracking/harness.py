@@ -17,7 +17,7 @@ from connector.interface import Fill, OrderSnapshot, OrderStatus
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine, SimMarketSpec
 from execution.market.market_data import MarketDataService
-from execution.orders.service import OrderService
+from execution.orders import OrderService
 from execution.tracking.chase import TrackingLimit, TrackingLimitManager
 
 SYMBOL = "BTC"

@@ -1,6 +1,6 @@
-"""The order model: ``Order``, ``Transition`` and the one table of state changes there are.
+"""The order model: ``Order``, ``Transition``, the one table of state changes there are, and what an amend may ask.
 
-Pure data: nothing here talks to a venue, the journal or a listener, so the journal can
+Pure: nothing here talks to a venue, the journal or a listener, so the journal can
 read and write orders without depending on the service that runs them.
 
 * every state change goes through ``ALLOWED``; anything else is ignored, so a stale
@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 
+from connector.errors import InvalidOrder
 from connector.interface import Fill, OrderStatus
 
 S = OrderStatus
@@ -161,3 +162,26 @@ class Order:
             f"<Order {self.venue}:{self.client_order_index} {self.symbol} {side} {self.kind} "
             f"{self.filled_i}/{self.size_i} @ {self.price_i} {self.state}>"
         )
+
+
+def amended_size(order: Order, capabilities: frozenset[str], price_i: int, size_i: int | None) -> int:
+    """The new total size of an amend to ``price_i`` (and ``size_i``), once the venue can make it.
+
+    Raises ``AmendNotSupported`` where the venue lacks ``"amend"`` and ``InvalidOrder`` for
+    an order that is not resting or a price or size the amend cannot have.
+    """
+    if "amend" not in capabilities:
+        raise AmendNotSupported(f"{order.venue} cannot amend orders in place; cancel and replace instead")
+    if order.state not in (S.OPEN, S.PARTIALLY_FILLED):
+        raise InvalidOrder(f"order {order.client_order_index} is {order.state}; only a resting order can be amended")
+    if price_i <= 0:
+        raise InvalidOrder(f"limit price must be positive, got {price_i}")
+    new_size = order.size_i if size_i is None else size_i
+    if "amend_fill_safe" in capabilities and new_size > order.size_i:
+        # a fill-safe venue never lets an amend grow an order: it caps at what is left
+        raise InvalidOrder(
+            f"{order.venue} amends cannot grow an order (it caps at what is left); place another order instead"
+        )
+    if new_size <= order.filled_i:
+        raise InvalidOrder(f"new size {new_size} must exceed the filled {order.filled_i}")
+    return new_size

@@ -1,27 +1,24 @@
 """``OrderService``: place, cancel and amend orders, and keep each ``Order`` in step with the venue.
 
-The venue is the truth about an order.  A request answered "refused" leaves the order as
-the venue has it, with the reason; a request whose answer never came (timeout, lost
-response) leaves the order ``UNKNOWN`` with the reason, and the reconciler asks the venue
-and resolves it.  Venue updates are merged by ``updates``; every change is journaled by the
-store before listeners (the UI) hear of it.
+The commands are here; what a refused or unanswered request means for an order is settled
+in ``answers``, venue updates are merged by ``updates``, and every change is journaled by
+the store before listeners (the UI) hear of it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import TypeVar
 
 from connector.clock import Clock, RealClock
-from connector.errors import AuthError, InvalidOrder, OrderRejected, RateLimited, UnknownOrder, VenueError
+from connector.errors import InvalidOrder, UnknownOrder, VenueError
 from connector.interface import Fill, IConnector, OrderSnapshot, OrderStatus
 from execution.listeners import Listeners
 from execution.orders.allocator import ClientOrderIndexAllocator
-from execution.orders.model import AmendNotSupported, Order, Transition
+from execution.orders.answers import Answer, Outcome, await_answer
+from execution.orders.model import Order, Transition, amended_size
 from execution.orders.ports import OrderJournal, PreTradeCheck, SymbolMap
 from execution.orders.store import OrderStore
 from execution.orders.updates import VenueUpdates
@@ -30,23 +27,6 @@ log = logging.getLogger(__name__)
 
 S = OrderStatus
 T = TypeVar("T")
-
-_REFUSED = (OrderRejected, InvalidOrder, RateLimited, AuthError)
-"""Errors that mean the venue did not act on the request (as opposed to 'no answer')."""
-
-
-class Outcome(enum.Enum):
-    ANSWERED = "answered"
-    REFUSED = "refused"  # the venue did not act on the request
-    NOT_OPEN = "not open"  # the venue has no such order open
-    NO_ANSWER = "no answer"  # timeout, lost response: what the venue did is not known
-
-
-@dataclass(frozen=True, slots=True)
-class Answer(Generic[T]):
-    outcome: Outcome
-    value: T | None = None
-    error: Exception | None = None
 
 
 class OrderService:
@@ -283,23 +263,7 @@ class OrderService:
         answer (the order then says so: unchanged with the reason, or UNKNOWN).
         """
         conn = self._conn(order.venue)
-        capabilities = getattr(conn, "capabilities", frozenset())
-        if "amend" not in capabilities:
-            raise AmendNotSupported(f"{order.venue} cannot amend orders in place; cancel and replace instead")
-        if order.state not in (S.OPEN, S.PARTIALLY_FILLED):
-            raise InvalidOrder(
-                f"order {order.client_order_index} is {order.state}; only a resting order can be amended"
-            )
-        if price_i <= 0:
-            raise InvalidOrder(f"limit price must be positive, got {price_i}")
-        new_size = order.size_i if size_i is None else size_i
-        if "amend_fill_safe" in capabilities and new_size > order.size_i:
-            # a fill-safe venue never lets an amend grow an order: it caps at what is left
-            raise InvalidOrder(
-                f"{order.venue} amends cannot grow an order (it caps at what is left); place another order instead"
-            )
-        if new_size <= order.filled_i:
-            raise InvalidOrder(f"new size {new_size} must exceed the filled {order.filled_i}")
+        new_size = amended_size(order, getattr(conn, "capabilities", frozenset()), price_i, size_i)
         if self.risk is not None:
             self.risk.check(
                 order.venue,
@@ -331,41 +295,6 @@ class OrderService:
             reason = f"amended {old[0]}x{old[1]} -> {price_i}x{new_size}"
             self.store.record(order, Transition(self.clock.now_ms(), order.state, order.state, reason))
         return order
-
-    # -- the one place a request's failure is settled --------------------------------------
-
-    async def _request(
-        self, what: str, orders: Sequence[Order], request: Awaitable[T], *, names_order: bool = False
-    ) -> Answer[T]:
-        """Await one venue request made for ``orders`` and settle what a failure means for them.
-
-        Whatever the answer, none of them stays marked in flight.  Refused (the venue did not
-        act): a submission was never placed and is REJECTED; a cancel or amend is noted on the
-        order with the venue's reason.  No answer: each order becomes UNKNOWN for the
-        reconciler to settle.  ``UnknownOrder`` for a request that ``names_order`` is returned
-        as NOT_OPEN for the caller to ask the venue what became of it.
-        """
-        try:
-            value = await asyncio.wait_for(request, self.request_timeout_s)
-        except _REFUSED as exc:
-            for o in orders:
-                o.request_inflight = ""
-                if what == "submit":
-                    self.store.move(o, S.REJECTED, str(exc) or type(exc).__name__)
-                else:
-                    self.store.note(o, f"{what} refused: {exc}")
-            return Answer(Outcome.REFUSED, error=exc)
-        except (VenueError, TimeoutError, OSError) as exc:
-            for o in orders:
-                o.request_inflight = ""
-            if names_order and isinstance(exc, UnknownOrder):
-                return Answer(Outcome.NOT_OPEN, error=exc)
-            for o in orders:
-                self.store.move(o, S.UNKNOWN, f"no answer to {what}: {exc or type(exc).__name__}")
-            return Answer(Outcome.NO_ANSWER, error=exc)
-        for o in orders:
-            o.request_inflight = ""
-        return Answer(Outcome.ANSWERED, value)
 
     # -- asking the venue ------------------------------------------------------------------
 
@@ -447,3 +376,8 @@ class OrderService:
             return self.market_data.canonical(venue, venue_symbol)
         except (KeyError, ValueError):
             return venue_symbol
+
+    async def _request(
+        self, what: str, orders: Sequence[Order], request: Awaitable[T], *, names_order: bool = False
+    ) -> Answer[T]:
+        return await await_answer(self.store, what, orders, request, self.request_timeout_s, names_order=names_order)

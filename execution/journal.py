@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.interface import Fill, OrderStatus
-from execution.orders import Order, Transition
+from execution.orders.model import Order, Transition
 
 try:
     import fcntl
@@ -385,8 +385,7 @@ class Journal:
         ):
             o = orders.get((r[0], r[1]))
             if o is not None:
-                o.fills.append(Fill(r[3], r[1], r[4], r[2], bool(r[5]), r[6], r[7], r[8], bool(r[9]), r[10]))
-                o._trade_ids.add(r[2])
+                o.take_fill(Fill(r[3], r[1], r[4], r[2], bool(r[5]), r[6], r[7], r[8], bool(r[9]), r[10]))
         return list(orders.values())
 
     def highwater(self, venue: str) -> int:

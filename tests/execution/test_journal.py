@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
+from pathlib import Path
 
 import pytest
 
 from connector.interface import Fill, OrderStatus
 from execution.journal import Journal, JournalError, default_journal_path
-from execution.orders import OrderService
+from execution.orders import OrderJournal, OrderService
 from tests.execution.orders.test_service import ScriptedVenue
 
 S = OrderStatus
@@ -191,3 +193,22 @@ def test_a_journal_open_in_another_process_is_refused_until_that_process_ends(tm
         holder.kill()
         holder.wait(timeout=30)
     Journal(path).close()  # a dead holder leaves no stale lock
+
+
+def _execution_imports(path: Path) -> set[str]:
+    """Every ``execution.*`` module a file imports, TYPE_CHECKING blocks included."""
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+        elif isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+    return {m for m in found if m == "execution" or m.startswith("execution.")}
+
+
+def test_the_journal_takes_only_the_order_model_and_the_orders_package_never_imports_it():
+    assert isinstance(Journal(":memory:"), OrderJournal)
+    execution_dir = Path(__file__).resolve().parents[2] / "execution"
+    assert _execution_imports(execution_dir / "journal.py") == {"execution.orders.model"}
+    for module in sorted((execution_dir / "orders").glob("*.py")):
+        assert "execution.journal" not in _execution_imports(module), module.name

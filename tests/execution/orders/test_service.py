@@ -7,9 +7,9 @@ import asyncio
 import pytest
 
 from connector.base import BaseConnector
-from connector.errors import OrderRejected, PostOnlyWouldCross, UnknownOrder, VenueError
+from connector.errors import OrderRejected, PostOnlyWouldCross, RateLimited, UnknownOrder, VenueError
 from connector.interface import Fill, OrderSnapshot, OrderStatus
-from execution.orders.service import (
+from execution.orders import (
     MAX_CLIENT_ORDER_INDEX,
     AmendNotSupported,
     Order,
@@ -273,6 +273,70 @@ async def test_cancel_all_marks_cancelling_and_confirms_from_the_open_list(svc, 
     await svc.cancel_all("fake")
     assert a.state == S.CANCELLED and b.state == S.CANCELLED
     assert ("cancel_all", {"symbol": None}) in venue.calls
+
+
+async def test_refused_cancel_all_leaves_each_order_cancelling_with_the_reason(svc, venue):
+    a = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    b = await svc.submit_limit("fake", "BTC", is_ask=True, size_i=10, price_i=1100)
+    venue.script("cancel_all", RateLimited("slow down"))
+    assert await svc.cancel_all("fake") == [a, b]
+    for o in (a, b):
+        assert o.state == S.CANCELLING and o.reason == "cancel all refused: slow down"
+        assert o.request_inflight == ""
+
+
+async def test_cancel_all_with_no_answer_leaves_each_order_unknown(svc, venue):
+    a = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.script("cancel_all", VenueError("connection reset"))
+    await svc.cancel_all("fake")
+    assert a.state == S.UNKNOWN and a.reason == "no answer to cancel all: connection reset"
+    assert a.request_inflight == ""
+
+
+async def test_refused_amend_leaves_the_order_as_the_venue_has_it_and_raises(svc, venue):
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.venue_orders[order.client_order_index] = snap(order, S.OPEN)
+    venue.script("modify_order", OrderRejected("price out of band"))
+    with pytest.raises(OrderRejected):
+        await svc.amend(order, price_i=1005)
+    assert order.state == S.OPEN and order.price_i == 1000
+    assert any(t.reason == "amend refused: price out of band" for t in order.history)
+    assert [c[0] for c in venue.calls[-2:]] == ["modify_order", "get_order"]
+
+
+async def test_amend_of_an_order_the_venue_no_longer_has_open_asks_the_venue_and_raises(svc, venue):
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.venue_orders[order.client_order_index] = snap(order, S.FILLED, 10)
+    venue.script("modify_order", UnknownOrder("not open"))
+    with pytest.raises(UnknownOrder):
+        await svc.amend(order, price_i=1005)
+    assert order.state == S.FILLED and order.price_i == 1000
+
+
+async def test_amend_with_no_answer_leaves_unknown_and_raises(svc, venue):
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    venue.script("modify_order", VenueError("connection reset"))
+    with pytest.raises(VenueError):
+        await svc.amend(order, price_i=1005)
+    assert order.state == S.UNKNOWN and order.reason == "no answer to amend: connection reset"
+    assert order.request_inflight == ""
+
+
+async def test_a_submit_interrupted_before_the_answer_is_unknown(svc, venue):
+    gate = asyncio.Event()
+
+    async def hang(**kw):
+        await gate.wait()
+
+    venue.submit_limit_order = hang
+    task = asyncio.create_task(svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000))
+    await asyncio.sleep(0)
+    (order,) = svc.orders
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert order.state == S.UNKNOWN and order.reason == "submit interrupted before the venue answered"
+    assert order.request_inflight == ""
 
 
 async def test_amend_reprices_in_place_and_records_it(svc, venue):

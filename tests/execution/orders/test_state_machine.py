@@ -13,7 +13,7 @@ from connector.clock import VirtualClock
 from connector.errors import VenueError
 from connector.interface import Fill, OrderSnapshot, OrderStatus
 from execution.journal import Journal
-from execution.orders.service import ALLOWED, FINAL, RANK, OrderService
+from execution.orders import ALLOWED, FINAL, RANK, OrderService
 from tests.execution.orders.test_service import ScriptedVenue
 
 S = OrderStatus
@@ -123,7 +123,7 @@ def test_random_update_sequences_never_move_an_order_backwards(history, data):
 @settings(max_examples=60, deadline=None)
 @given(steps=st.lists(st.one_of(st.just("allocate"), st.just("restart"), st.integers(-5_000, 5_000)), max_size=40))
 def test_client_order_indices_stay_unique_and_increasing_across_restarts_and_clock_jumps(steps):
-    from execution.orders.service import MAX_CLIENT_ORDER_INDEX, ClientOrderIndexAllocator
+    from execution.orders import MAX_CLIENT_ORDER_INDEX, ClientOrderIndexAllocator
 
     class Clock:
         now = 1_700_000_000_000

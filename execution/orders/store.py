@@ -1,0 +1,119 @@
+"""The registry of orders, and the one place an order's record changes.
+
+Orders are found by (venue, client order index) or by the venue's order id.  Every
+change to an order goes through here so that it is written to the journal *before*
+listeners (the UI) hear of it: what anyone has seen survives a killed process.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from connector.clock import Clock
+from connector.interface import Fill, OrderStatus
+from execution.listeners import Listeners
+from execution.orders.model import ALLOWED, REVERTS_ON_RECONCILE, Order, Transition
+from execution.orders.ports import OrderJournal
+
+log = logging.getLogger(__name__)
+
+MAX_ORPHAN_ORDERS = 1000
+"""Orders whose fills arrived before the order itself; the oldest are forgotten beyond this."""
+
+
+class OrderStore:
+    """Our orders by key and by venue order id, with fills still waiting for their order."""
+
+    def __init__(self, clock: Clock, journal: OrderJournal | None, listeners: Listeners[[Order]]) -> None:
+        self.clock = clock
+        self.journal = journal
+        self.listeners = listeners
+        self._orders: dict[tuple[str, int], Order] = {}
+        self._by_order_id: dict[tuple[str, str], Order] = {}
+        self._orphan_fills: dict[tuple[str, int], list[Fill]] = {}
+
+    # -- the registry ----------------------------------------------------------------------
+
+    @property
+    def orders(self) -> list[Order]:
+        return list(self._orders.values())
+
+    def get(self, venue: str, client_order_index: int) -> Order | None:
+        return self._orders.get((venue, client_order_index))
+
+    def find(self, venue: str, client_order_index: int, order_id: str | None) -> Order | None:
+        order = self._orders.get((venue, client_order_index))
+        if order is None and order_id:
+            order = self._by_order_id.get((venue, order_id))
+        return order
+
+    def open_orders(self, venue: str | None = None, symbol: str | None = None) -> list[Order]:
+        return [
+            o
+            for o in self._orders.values()
+            if o.is_live and (venue is None or o.venue == venue) and (symbol is None or o.symbol == symbol)
+        ]
+
+    def register(self, order: Order) -> None:
+        self._orders[order.key] = order
+        if order.order_id:
+            self._by_order_id[(order.venue, order.order_id)] = order
+
+    def set_order_id(self, order: Order, order_id: str) -> None:
+        order.order_id = order_id
+        self._by_order_id[(order.venue, order_id)] = order
+
+    def park_fill(self, venue: str, fill: Fill) -> None:
+        """Keep a fill for an order we do not know yet: the reconciler may adopt it later."""
+        if len(self._orphan_fills) >= MAX_ORPHAN_ORDERS:
+            del self._orphan_fills[next(iter(self._orphan_fills))]
+        self._orphan_fills.setdefault((venue, fill.client_order_index), []).append(fill)
+
+    def take_parked(self, key: tuple[str, int]) -> list[Fill]:
+        return self._orphan_fills.pop(key, [])
+
+    # -- changes: journaled, then announced ------------------------------------------------
+
+    def move(self, order: Order, target: OrderStatus, reason: str) -> None:
+        """Change state along ``ALLOWED`` (or a reconcile revert); any other move is ignored."""
+        if target == order.state:
+            return
+        if target not in ALLOWED[order.state] and (order.state, target) not in REVERTS_ON_RECONCILE:
+            log.debug("ignored %s -> %s for %r (%s)", order.state, target, order, reason)
+            return
+        self.force(order, target, reason)
+
+    def force(self, order: Order, target: OrderStatus, reason: str) -> None:
+        """Change state without consulting the table (adoption, or the venue reviving an order)."""
+        t = Transition(self.clock.now_ms(), order.state, target, reason)
+        order.state = target
+        order.reason = reason
+        self.record(order, t)
+        order.wake_waiters()
+
+    def note(self, order: Order, reason: str) -> None:
+        """A reason worth showing without a state change (a refused cancel or amend)."""
+        order.reason = reason
+        self.record(order, Transition(self.clock.now_ms(), order.state, order.state, reason))
+
+    def record(self, order: Order, t: Transition) -> None:
+        order.history.append(t)
+        order.updated_ms = t.ts_ms
+        if self.journal is not None:
+            self.journal.record_transition(order, t)  # journaled before anyone is told
+        self.listeners.emit(order)
+
+    def announce(self, order: Order) -> None:
+        """A change that is not a transition (more filled): journal it, then tell listeners."""
+        order.updated_ms = self.clock.now_ms()
+        self.save(order)
+        self.listeners.emit(order)
+
+    def save(self, order: Order) -> None:
+        """Journal the order as it is, telling no one (it is new and nothing was sent yet)."""
+        if self.journal is not None:
+            self.journal.save_order(order)
+
+    def record_fill(self, order: Order, fill: Fill) -> None:
+        if self.journal is not None:
+            self.journal.record_fill(order, fill)

@@ -85,6 +85,21 @@ def scaled_to_str(value_i: int, decimals: int) -> str:
     return f"{sign}{q}.{r:0{decimals}d}"
 
 
+def money_text(value_q: int, decimals: int = 6) -> str:
+    """Quote money as a trader reads it: two decimals, thousands separators, a half cent away from zero.
+
+    ``decimals`` is the scale of ``value_q`` (``QUOTE_DECIMALS`` for account money).  The one money
+    formatter: the console's panels and the risk checks' refusals say the same figure.
+    """
+    sign = "-" if value_q < 0 else ""
+    if decimals >= 2:
+        half = 5 * _POW10[decimals - 3] if decimals >= 3 else 0
+        cents = (abs(value_q) + half) // _POW10[decimals - 2]
+    else:
+        cents = abs(value_q) * _POW10[2 - decimals]
+    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
+
+
 def rescale(value_i: int, from_decimals: int, to_decimals: int) -> int:
     """Change scale; rounds toward zero when dropping digits."""
     if to_decimals >= from_decimals:

@@ -9,17 +9,15 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from connector.scaling import money_text
+
 if TYPE_CHECKING:
     from execution.market import MarketDataService
     from execution.tracking import TrackingLimit
 
 
-def money(value_q: int) -> str:
-    """Quote money with two decimals and thousands separators, a half cent rounding away from zero."""
-    sign = "-" if value_q < 0 else ""
-    cents = (abs(value_q) + 5_000) // 10_000
-    return f"{sign}{cents // 100:,}.{cents % 100:02d}"
-
+money = money_text
+"""Quote money as the console writes it (the one formatter, shared with the risk checks' messages)."""
 
 def clock_text(ts_ms: int) -> str:
     """``HH:MM:SS`` in UTC from a venue timestamp (never the wall clock)."""

@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from connector.interface import QUOTE_DECIMALS
-from connector.scaling import decimal_to_scaled, rescale, scaled_to_str
+from connector.scaling import decimal_to_scaled, money_text, rescale, scaled_to_str
 from execution.config import RiskSettings
 from execution.listeners import Listeners
 from execution.market import MarketDataService
@@ -227,8 +227,8 @@ class RiskManager:
             notional_q = _notional_q(size_i, reference, pd + sd)
             if notional_q > limits.max_order_notional_q:
                 raise RiskRejected(
-                    f"order notional {_money(notional_q)} {info.quote} is above the maximum "
-                    f"{_money(limits.max_order_notional_q)}",
+                    f"order notional {money_text(notional_q)} {info.quote} is above the maximum "
+                    f"{money_text(limits.max_order_notional_q)}",
                     check="notional",
                 )
         new_position = position_i + (-size_i if is_ask else size_i)
@@ -246,8 +246,8 @@ class RiskManager:
             notional_q = _notional_q(abs(new_position), mid or reference, pd + sd)
             if notional_q > limits.max_position_notional_q:
                 raise RiskRejected(
-                    f"position notional would be {_money(notional_q)} {info.quote}, beyond the maximum "
-                    f"{_money(limits.max_position_notional_q)}",
+                    f"position notional would be {money_text(notional_q)} {info.quote}, beyond the maximum "
+                    f"{money_text(limits.max_position_notional_q)}",
                     check="max_position",
                 )
 
@@ -273,14 +273,6 @@ def _num(value_i: int, decimals: int) -> str:
     """Scaled int as a trader writes it: ``10, 4 -> "0.001"``."""
     text = scaled_to_str(value_i, decimals)
     return text.rstrip("0").rstrip(".") if "." in text else text
-
-
-def _money(value_q: int) -> str:
-    whole = rescale(value_q, QUOTE_DECIMALS, 2)
-    text = scaled_to_str(whole, 2)
-    sign = "-" if text.startswith("-") else ""
-    units, cents = text.lstrip("-").split(".")
-    return f"{sign}{int(units):,}.{cents}"
 
 
 def _pct(bps: int) -> str:

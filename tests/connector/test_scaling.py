@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.scaling import decimal_to_scaled, rescale, scaled_to_decimal, scaled_to_str, str_to_scaled
+from connector.scaling import decimal_to_scaled, money_text, rescale, scaled_to_decimal, scaled_to_str, str_to_scaled
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15), st.integers(min_value=0, max_value=12))
@@ -51,3 +51,20 @@ def test_cached_scaler_agrees_with_the_plain_conversion_and_stays_bounded():
     assert len(scale._cache) <= 4
     with pytest.raises(ValueError):
         scale("0.0001")
+
+
+@pytest.mark.parametrize(
+    ("value_q", "decimals", "text"),
+    [
+        (1_005_000, 6, "1.01"),
+        (-2_345_678, 6, "-2.35"),
+        (1_004_999, 6, "1.00"),
+        (1_298_000_000, 6, "1,298.00"),
+        (0, 6, "0.00"),
+        (12_345, 2, "123.45"),
+        (7, 0, "7.00"),
+        (15, 3, "0.02"),
+    ],
+)
+def test_money_text_rounds_half_a_cent_away_from_zero_with_separators(value_q, decimals, text):
+    assert money_text(value_q, decimals) == text

@@ -17,8 +17,11 @@ from connector.lighter.connector import LighterConnector
 from tests.fakes.lighter import FakeLighter, write_key_file
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 2.0) -> Any:
-    """Wait on a condition the fake or the connector will make true (real sockets: no virtual time here)."""
+async def until(predicate: Callable[[], Any], timeout: float = 15.0) -> Any:
+    """Wait on a condition the fake or the connector will make true (real sockets: no virtual time here).
+
+    The bound only ends a test that would otherwise hang: generous, so a busy machine never fails it.
+    """
     async with asyncio.timeout(timeout):
         while not (result := predicate()):
             await asyncio.sleep(0.005)
@@ -242,8 +245,10 @@ async def test_ioc_reduce_only_and_market_orders_carry_their_flags(lighter, fake
     assert (market["Type"], market["TimeInForce"], market["OrderExpiry"]) == (1, 0, 0)
     assert ask < market["Price"] <= ask * 105 // 100  # worst acceptable price: the touch + 5 %
     await until(lambda: [o for o in rec.orders(10) if o.status is OrderStatus.FILLED])
+    bid, _, _ = await conn.get_top_of_book("BTC")  # the fake's market moves on: price the IOC off the touch now
     await conn.submit_limit_order(
-        symbol="BTC", client_order_index=11, base_amount=10, price=bid - 10, is_ask=True, reduce_only=True, ioc=True
+        symbol="BTC", client_order_index=11, base_amount=10, price=bid * 95 // 100, is_ask=True, reduce_only=True,
+        ioc=True,
     )
     ioc = fake.accepted[-1][1]
     assert (ioc["Type"], ioc["TimeInForce"], ioc["ReduceOnly"], ioc["OrderExpiry"], ioc["IsAsk"]) == (0, 0, 1, 0, 1)

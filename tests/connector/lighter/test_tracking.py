@@ -26,13 +26,13 @@ async def test_a_chase_follows_a_rising_bid_by_amending_and_fills(runtime, fake)
     first_price = child.price_i
     mid = fake.engine.mid_i("BTC-PERP")
     fake.engine.set_mid("BTC-PERP", mid + 200)  # the bid runs away by 20 dollars
-    await until(lambda: any(t == TX_MODIFY_ORDER for t, _ in fake.accepted), timeout=3)
-    await until(lambda: chase.child is not None and chase.child.price_i > first_price, timeout=3)
+    await until(lambda: any(t == TX_MODIFY_ORDER for t, _ in fake.accepted), timeout=15)
+    await until(lambda: chase.child is not None and chase.child.price_i > first_price, timeout=15)
     sent = [t for t, _ in fake.accepted]
     assert sent.count(TX_CREATE_ORDER) == 1 and TX_CANCEL_ORDER not in sent  # re-priced in place
     price = chase.child.price_i
     fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=30)
-    await chase.wait_done(timeout=3)
+    await chase.wait_done(timeout=15)
     assert (chase.filled_i, chase.end_reason) == (30, tracking_limit.EndReason.FILLED)
     assert chase.child is None or chase.child.state is OrderStatus.FILLED
     assert max(live_children) <= 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from connector.clock import RealClock
@@ -30,8 +32,11 @@ async def test_a_chase_follows_a_rising_bid_by_amending_and_fills(runtime, fake)
     await until(lambda: chase.child is not None and chase.child.price_i > first_price, timeout=15)
     sent = [t for t, _ in fake.accepted]
     assert sent.count(TX_CREATE_ORDER) == 1 and TX_CANCEL_ORDER not in sent  # re-priced in place
-    price = chase.child.price_i
-    fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=30)
+    while not chase.is_done:  # the fake's market moves on its own: trade through wherever the child rests now
+        child = chase.child
+        if child is not None and child.order_id and child.state in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
+            fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=child.price_i, size_i=child.remaining_i)
+        await asyncio.sleep(0.05)
     await chase.wait_done(timeout=15)
     assert (chase.filled_i, chase.end_reason) == (30, tracking_limit.EndReason.FILLED)
     assert chase.child is None or chase.child.state is OrderStatus.FILLED

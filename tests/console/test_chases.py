@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("execution.tracking.chase")
-
 from console.screens.chase_form import ChaseForm, LimitPriceForm, progress_bar, validate_chase
 from tests.console.fakes import MARKETS
 from tests.console.harness import make_desk, ready, settle
@@ -24,7 +20,7 @@ async def start_chase(desk, pilot, size="0.01"):
 
 
 async def test_t_opens_the_form_and_enter_starts_a_chase_at_the_touch():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
@@ -37,7 +33,7 @@ async def test_t_opens_the_form_and_enter_starts_a_chase_at_the_touch():
 
 
 async def test_an_invalid_chase_is_shown_inline_and_not_started():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await pilot.press("t", *"0.00001", "tab", *"abc", "enter")
@@ -52,7 +48,7 @@ async def test_an_invalid_chase_is_shown_inline_and_not_started():
 
 
 async def test_p_pauses_and_resumes_the_selected_chase():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -67,7 +63,7 @@ async def test_p_pauses_and_resumes_the_selected_chase():
 
 
 async def test_l_moves_the_limit_of_a_live_chase():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -80,7 +76,7 @@ async def test_l_moves_the_limit_of_a_live_chase():
 
 
 async def test_c_cancels_the_chase_and_its_child():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -93,7 +89,7 @@ async def test_c_cancels_the_chase_and_its_child():
 
 
 async def test_shift_k_cancels_the_chase_but_keeps_the_child_resting():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -117,10 +113,10 @@ def test_chase_form_validation_and_progress_bar():
 
 
 async def test_a_finished_chase_is_notified_in_trader_units():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         seen = []
-        desk.app._notify_now = lambda message, severity: seen.append(message)
+        desk.main._notify_now = lambda message, severity: seen.append(message)
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
         child = chase.child
@@ -133,7 +129,7 @@ async def test_a_finished_chase_is_notified_in_trader_units():
 
 
 async def test_a_new_chase_is_selected_even_when_older_ones_are_listed():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         first = await start_chase(desk, pilot)

@@ -2,8 +2,8 @@
 
 The painter keeps no copy of the account: each frame it takes what the ``Bridge`` collected since
 the last one and repaints just those panels from the runtime's services, at ``flush_hz`` however
-fast events arrive.  What each panel says is ``screens/panels.py``; what the trading keys do is
-``TradingActions`` (``screens/trading.py``); dialogs open over this screen and never hide it.
+fast events arrive.  What each panel says is ``screens/panels.py``; what the keys do is
+``TradingActions`` (``trading.py``) and ``ChaseActions`` (``chase_actions.py``); dialogs open over it.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from connector.interface import Fill, OrderStatus
 from console.bridge import Batch, Bridge, LogLine
 from console.notify import Throttle
 from console.screens import panels
+from console.screens.chase_actions import ChaseActions
 from console.screens.chase_form import CHASE_COLUMNS, chase_row
 from console.screens.trading import TradingActions
 from console.widgets.command_bar import CommandBar
@@ -41,7 +42,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(

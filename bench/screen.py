@@ -118,7 +118,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
 
     from console.widgets.ladder import DepthLadder
 
-    ladder = app.screen_stack[0].query_one("#ladder", DepthLadder)
+    ladder = app.main_screen.query_one("#ladder", DepthLadder)
     update_book, render_line = ladder.update_book, ladder.render_line
 
     def noted_update_book(data: Any) -> None:
@@ -133,7 +133,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
     ladder.update_book = noted_update_book
     ladder.render_line = noted_render_line
 
-    screen = app.screen_stack[0]
+    screen = app.main_screen
     compositor_refresh = screen._compositor_refresh
 
     def timed_refresh() -> None:
@@ -325,7 +325,7 @@ async def _keypresses(
     """Type an order, time ``enter`` to the connector's submit and to the fake's receipt."""
     app = pilot.app
     to_submit, pressed = [], []
-    entry = app.screen_stack[0].query_one("#entry")
+    entry = app.main_screen.query_one("#entry")
     shown: list[dict[str, str]] = []
     show_errors = entry.show_errors
 

@@ -223,7 +223,7 @@ async def _check_runtime(runtime: Runtime, timeout: float, config_path: Path | N
                 failed = True
                 print(f"  account: not readable ({_one_line(str(exc) or type(exc).__name__)})")
                 continue
-            from console.app import money
+            from console.formatting import money
 
             print(f"  equity {money(margin.equity_q)}, available {money(margin.available_q)}, "
                   f"{sum(1 for p in positions if p.size_i)} position(s), {len(opened)} open order(s)")

@@ -8,10 +8,9 @@ that does not reach the app over SSH becomes one clear line instead.
 from __future__ import annotations
 
 import difflib
-import importlib
-import inspect
-import pkgutil
 from collections.abc import Mapping
+
+from console.bindings import REGISTRY
 
 # what terminals send for these is indistinguishable from plain enter/tab/backspace/escape,
 # or nothing at all (ctrl+enter over many SSH clients)
@@ -24,26 +23,10 @@ UNREACHABLE = {
     "ctrl+left_square_bracket": "terminals send ctrl+[ as escape",
 }
 
-_SKIP_MODULES = {"__main__", "serve", "cli", "keymap"}
-
 
 def binding_ids() -> set[str]:
-    """Every binding id declared by a console class (the app, its widgets, its dialogs)."""
-    import console
-
-    ids: set[str] = set()
-    for info in pkgutil.walk_packages(console.__path__, "console."):
-        if info.name.rpartition(".")[2] in _SKIP_MODULES:
-            continue
-        module = importlib.import_module(info.name)
-        for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ != module.__name__:
-                continue
-            for binding in cls.__dict__.get("BINDINGS", []):
-                binding_id = getattr(binding, "id", None)
-                if binding_id:
-                    ids.add(binding_id)
-    return ids
+    """Every binding id the console declares, read from its registry (``console.bindings``)."""
+    return {b.id for owned in REGISTRY.values() for b in owned if b.id}
 
 
 def check_keymap(keymap: Mapping[str, str], known: set[str] | None = None) -> list[str]:

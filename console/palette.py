@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
@@ -18,25 +18,33 @@ from console.parsing.commands import CloseCommand, SymbolRef
 from console.screens.dialogs import ConfirmScreen
 from console.screens.help import current_bindings
 
+if TYPE_CHECKING:
+    from console.screens.main import MainScreen
+
 
 @dataclass(frozen=True, slots=True)
 class Entry:
     """One palette line: the text matched against, what choosing it does, a line of help."""
 
     text: str
-    run: Callable[[], Any]
+    run: Callable[[], object]
     help: str = ""
 
 
 class _EntryProvider(Provider):
     """Lists ``entries()``; all of them when the search is empty, fuzzy matches otherwise."""
 
+    @property
+    def desk(self) -> MainScreen:
+        """The main screen, also when the palette was opened over a dialog."""
+        return cast("MainScreen", self.app.get_default_screen())
+
     def entries(self) -> list[Entry]:
         raise NotImplementedError
 
     def _safe_entries(self) -> list[Entry]:
         # Before the runtime has started there are no markets yet: show nothing, never fail.
-        if getattr(self.app, "selected", None) is None:
+        if self.desk.selected is None:
             return []
         return self.entries()
 
@@ -56,14 +64,14 @@ class MarketsProvider(_EntryProvider):
     """``Market BTC · sim`` switches the book, tape and order form to that market."""
 
     def entries(self) -> list[Entry]:
-        app = self.app
-        md = app.runtime.market_data
+        desk = self.desk
+        md = desk.runtime.market_data
         out = []
         for venue in md.venues():
             for symbol in md.symbols(venue):
                 bid, ask = md.top_of_book(venue, symbol)
                 quote = " / ".join(md.format_price(venue, symbol, p) if p is not None else "-" for p in (bid, ask))
-                out.append(Entry(f"Market {symbol} · {venue}", _call(app.select_market, venue, symbol),
+                out.append(Entry(f"Market {symbol} · {venue}", _call(desk.select_market, venue, symbol),
                                  f"switch to {symbol} on {venue} (bid / ask {quote})"))
         return out
 
@@ -72,16 +80,17 @@ class VenuesProvider(_EntryProvider):
     """``Venue NAME`` shows that venue: the same symbol there if it lists it, else its first market."""
 
     def entries(self) -> list[Entry]:
-        app = self.app
-        md = app.runtime.market_data
+        desk = self.desk
+        md = desk.runtime.market_data
+        selected = desk.selected[1] if desk.selected else None
         out = []
         for venue in md.venues():
             symbols = md.symbols(venue)
             if not symbols:
                 continue
-            symbol = app.selected[1] if app.selected[1] in symbols else symbols[0]
-            state = app._connection(venue)
-            out.append(Entry(f"Venue {venue}", _call(app.select_market, venue, symbol),
+            symbol = selected if selected in symbols else symbols[0]
+            state = desk.connection_text(venue)
+            out.append(Entry(f"Venue {venue}", _call(desk.select_market, venue, symbol),
                              f"{state}, {len(symbols)} market(s); opens {symbol} there"))
         return out
 
@@ -91,35 +100,35 @@ class ActionsProvider(_EntryProvider):
 
     def entries(self) -> list[Entry]:
         app = self.app
-        md = app.runtime.market_data
+        desk = self.desk
+        runtime = desk.runtime
+        md = runtime.market_data
         keys = {bid: k for k, _, bid in current_bindings(app)}
 
         def key(binding_id: str) -> str:
             return f" · key {keys[binding_id]}" if binding_id in keys else ""
 
         out = [
-            Entry("Cancel all orders", app.action_cancel_all,
+            Entry("Cancel all orders", desk.action_cancel_all,
                   f"every open order on every venue (asks first){key('order.cancel_all')}"),
-            Entry("Kill switch", app.action_kill_switch,
+            Entry("Kill switch", desk.action_kill_switch,
                   f"cancel everything and halt trading, optionally flatten (asks first){key('risk.kill_switch')}"),
-            Entry("Buy: order form", _call(app.action_order_entry, False), f"limit or market{key('order.buy')}"),
-            Entry("Sell: order form", _call(app.action_order_entry, True), f"limit or market{key('order.sell')}"),
-            Entry("Chase: tracking limit form", app.action_chase_form,
+            Entry("Buy: order form", _call(desk.action_order_entry, False), f"limit or market{key('order.buy')}"),
+            Entry("Sell: order form", _call(desk.action_order_entry, True), f"limit or market{key('order.sell')}"),
+            Entry("Chase: tracking limit form", desk.action_chase_form,
                   f"an order that follows the touch until filled{key('chase.new')}"),
-            Entry("Command bar", app.action_command_bar, f"type an order or command{key('app.command_bar')}"),
+            Entry("Command bar", desk.action_command_bar, f"type an order or command{key('app.command_bar')}"),
         ]
-        risk = getattr(app.runtime, "risk", None)
-        state = str(getattr(getattr(risk, "state", None), "value", "ACTIVE"))
-        if risk is not None and state != "ACTIVE":
-            out.append(Entry("Re-arm trading", app.action_rearm, f"trading is {state} (asks first){key('risk.rearm')}"))
+        state = runtime.risk.state.value
+        if state != "ACTIVE":
+            out.append(Entry("Re-arm trading", desk.action_rearm, f"trading is {state} (asks first){key('risk.rearm')}"))
         for tab in ("orders", "positions", "fills", "chases", "log"):
-            out.append(Entry(f"Show {tab}", _call(app.action_tab, tab), f"the {tab} tab{key(f'tabs.{tab}')}"))
-        for venue, symbol, size_i, *_ in app._position_views():
-            if not size_i:
-                continue
-            side = "LONG" if size_i > 0 else "SHORT"
-            size = md.format_size(venue, symbol, abs(size_i))
-            out.append(Entry(f"Close position {symbol} · {venue}", _call(confirm_close, app, venue, symbol, side, size),
+            out.append(Entry(f"Show {tab}", _call(desk.action_tab, tab), f"the {tab} tab{key(f'tabs.{tab}')}"))
+        for p in runtime.positions.positions():
+            venue, symbol = p.venue, p.symbol
+            side = "LONG" if p.size_i > 0 else "SHORT"
+            size = md.format_size(venue, symbol, abs(p.size_i))
+            out.append(Entry(f"Close position {symbol} · {venue}", _call(confirm_close, desk, venue, symbol, side, size),
                              f"{side} {size}: close at market, reduce-only (asks first)"))
         out.append(Entry("Help: keys", app.action_help, f"every key as bound now{key('app.help')}"))
         return out
@@ -137,22 +146,22 @@ class ThemesProvider(_EntryProvider):
         ]
 
 
-def confirm_close(app: Any, venue: str, symbol: str, side: str, size: str) -> None:
+def confirm_close(desk: MainScreen, venue: str, symbol: str, side: str, size: str) -> None:
     """Ask, then close through the command path so the palette and ``close SYM`` act alike."""
 
     def answer(ok: bool | None) -> None:
         if not ok:
             return
-        error = app.run_command(CloseCommand(SymbolRef(symbol, venue)))
+        error = desk.run_command(CloseCommand(SymbolRef(symbol, venue)))
         if error:
-            app.notify(error, severity="warning")
+            desk.notify(error, severity="warning")
 
     closing = "SELL" if side == "LONG" else "BUY"
-    app.push_screen(ConfirmScreen("Close position?", f"{closing} {size} {symbol} on {venue} at market, reduce-only."),
+    desk.app.push_screen(ConfirmScreen("Close position?", f"{closing} {size} {symbol} on {venue} at market, reduce-only."),
                     answer)
 
 
-def _call(fn: Callable[..., Any], *args: Any) -> Callable[[], Any]:
+def _call(fn: Callable[..., object], *args: object) -> Callable[[], object]:
     return lambda: fn(*args)
 
 

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, Position
 from connector.scaling import rescale
+from execution.listeners import Listeners
 from execution.market import MarketDataService
 
 log = logging.getLogger(__name__)
@@ -35,6 +36,8 @@ SEEN_TRADE_IDS = 100_000
 
 PositionListener = Callable[[str, "str | None"], None]
 """``(venue, symbol)`` after a position changed, ``(venue, None)`` after the margin changed."""
+FillListener = Callable[[str, str, Fill], None]
+"""``(venue, canonical symbol, fill)`` for each fill seen for the first time (duplicates are dropped)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,8 +118,9 @@ class PositionService:
         self._positions: dict[tuple[str, str], _Pos] = {}
         self._margins: dict[str, Margin] = {}
         self._seen: dict[str, dict[str, None]] = {}
-        self._listeners: list[PositionListener] = []
-        self._discrepancy_listeners: list[Callable[[Discrepancy], None]] = []
+        self._listeners: Listeners[[str, str | None]] = Listeners("position")
+        self._fill_listeners: Listeners[[str, str, Fill]] = Listeners("fill")
+        self._discrepancy_listeners: Listeners[[Discrepancy]] = Listeners("discrepancy")
         self.discrepancies: list[Discrepancy] = []
         self.duplicate_fills = 0
         self.unknown_symbol_events = 0
@@ -163,6 +167,7 @@ class PositionService:
         else:
             pos.last_fill_ts = max(pos.last_fill_ts, fill.ts_ms)
             _apply_fill(pos, -fill.size_i if fill.is_ask else fill.size_i, fill.price_i)
+        self._fill_listeners.emit(venue, symbol, fill)
         self._notify(venue, symbol)
 
     def _on_position(self, venue: str, snap: Position) -> None:
@@ -191,18 +196,10 @@ class PositionService:
     def _report(self, discrepancy: Discrepancy) -> None:
         log.warning("position discrepancy: %s", discrepancy.describe())
         self.discrepancies.append(discrepancy)
-        for listener in self._discrepancy_listeners:
-            try:
-                listener(discrepancy)
-            except Exception:
-                log.exception("discrepancy listener failed")
+        self._discrepancy_listeners.emit(discrepancy)
 
     def _notify(self, venue: str, symbol: str | None) -> None:
-        for listener in self._listeners:
-            try:
-                listener(venue, symbol)
-            except Exception:
-                log.exception("position listener failed for %s %s", venue, symbol)
+        self._listeners.emit(venue, symbol)
 
     # -- reading ----------------------------------------------------------------------------
 
@@ -276,14 +273,20 @@ class PositionService:
 
     def add_listener(self, listener: PositionListener) -> None:
         """Called on fills and venue snapshots, not on mark moves: the UI re-reads PnL on its own timer."""
-        self._listeners.append(listener)
+        self._listeners.add(listener)
 
     def remove_listener(self, listener: PositionListener) -> None:
-        if listener in self._listeners:
-            self._listeners.remove(listener)
+        self._listeners.remove(listener)
+
+    def add_fill_listener(self, listener: FillListener) -> None:
+        """Each new fill once, with its canonical symbol (the console's Fills tab), after the position moved."""
+        self._fill_listeners.add(listener)
+
+    def remove_fill_listener(self, listener: FillListener) -> None:
+        self._fill_listeners.remove(listener)
 
     def add_discrepancy_listener(self, listener: Callable[[Discrepancy], None]) -> None:
-        self._discrepancy_listeners.append(listener)
+        self._discrepancy_listeners.add(listener)
 
 
 def _div_round(num: int, den: int) -> int:

@@ -10,12 +10,12 @@ invalid field is shown under itself and nothing starts.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Input, Static
 
 from connector.interface import MarketInfo
+from console import bindings
 from console.parsing.chase_ticket import END_ACTIONS, ChaseFields, ChaseTicket, validate_chase
 
 _FIELDS = (
@@ -28,14 +28,7 @@ _FIELDS = (
 
 
 class ChaseForm(ModalScreen[ChaseTicket | None]):
-    BINDINGS = [
-        Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
-        Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
-        Binding("f5", "toggle('post_only')", "Post-only", id="chase.toggle_post_only"),
-        Binding("f6", "toggle('reduce_only')", "Reduce-only", id="chase.toggle_reduce_only"),
-        Binding("f9", "submit", "Start", id="chase.submit"),
-        Binding("escape", "close", "Close", id="chase.close"),
-    ]
+    BINDINGS = bindings.FOR_CHASE_FORM
 
     DEFAULT_CSS = """
     ChaseForm { align: center middle; }
@@ -137,7 +130,7 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
 class LimitPriceForm(ModalScreen[str | None]):
     """Move a live chase's limit: type a price (empty removes the limit), Enter applies."""
 
-    BINDINGS = [Binding("escape", "close", "Close", id="chase_limit.close")]
+    BINDINGS = bindings.FOR_LIMIT_PRICE_FORM
 
     DEFAULT_CSS = """
     LimitPriceForm { align: center middle; }

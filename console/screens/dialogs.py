@@ -6,20 +6,17 @@ Single keys (y, n, k, f) are safe here because a dialog holds no text field.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from console import bindings
 
 
 class ConfirmScreen(ModalScreen[bool]):
     """Returns True on ``y``, False on ``n`` or Escape."""
 
-    BINDINGS = [
-        Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-        Binding("n", "answer(False)", "No", id="confirm.no"),
-        Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
-    ]
+    BINDINGS = bindings.FOR_CONFIRM
 
     DEFAULT_CSS = """
     ConfirmScreen { align: center middle; }
@@ -48,12 +45,7 @@ class ConfirmScreen(ModalScreen[bool]):
 class KillSwitchScreen(ModalScreen[str | None]):
     """Two steps: choose kill or kill-and-flatten, then confirm with ``y``.  Returns the choice or None."""
 
-    BINDINGS = [
-        Binding("k", "choose('kill')", "Kill", id="kill.kill"),
-        Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
-        Binding("y", "confirm", "Confirm", id="kill.confirm"),
-        Binding("escape,n", "abort", "Abort", id="kill.abort"),
-    ]
+    BINDINGS = bindings.FOR_KILL_SWITCH
 
     DEFAULT_CSS = """
     KillSwitchScreen { align: center middle; }

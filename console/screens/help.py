@@ -5,24 +5,31 @@ Nothing here is a hand-written list, so the help cannot drift from the keys.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
+from console import bindings
+
+if TYPE_CHECKING:
+    from textual.app import App
+
 WHERE = {"PerpdeskApp": "anywhere", "MarketList": "market list", "OrderEntry": "order form",
          "ChasesTable": "chases tab", "CommandInput": "command bar"}
 
 
-def current_bindings(app) -> list[tuple[str, str, str]]:
+def current_bindings(app: App[int]) -> list[tuple[str, str, str]]:
     """(keys, description, id) for every binding with an id on the app and the main screen's widgets."""
     return [(k, d, i) for k, d, i, _ in current_bindings_where(app)]
 
 
-def current_bindings_where(app) -> list[tuple[str, str, str, str]]:
+def current_bindings_where(app: App[int]) -> list[tuple[str, str, str, str]]:
     """(keys, description, id, where it works), grouped by where."""
-    screen = app.screen_stack[0] if app.screen_stack else app.screen
+    screen = app.get_default_screen()  # the main screen, also under a dialog
     nodes = [app, screen, *screen.query("*")]
     seen: dict[str, tuple[list[str], str]] = {}
     where: dict[str, str] = {}
@@ -30,8 +37,8 @@ def current_bindings_where(app) -> list[tuple[str, str, str, str]]:
         bindings_map = node._bindings.copy()
         if app._keymap:
             bindings_map.apply_keymap(app._keymap)
-        for key, bindings in bindings_map.key_to_bindings.items():
-            for binding in bindings:
+        for key, key_bindings in bindings_map.key_to_bindings.items():
+            for binding in key_bindings:
                 if not binding.id or binding.system:
                     continue
                 keys, _desc = seen.setdefault(binding.id, ([], binding.description or binding.action))
@@ -45,7 +52,7 @@ def current_bindings_where(app) -> list[tuple[str, str, str, str]]:
 
 
 class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
+    BINDINGS = bindings.FOR_HELP
 
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }

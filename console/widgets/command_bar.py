@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
+from console import bindings
 from console.parsing.commands import Command, CommandError, complete, parse
 
 HISTORY_SIZE = 100
@@ -41,12 +41,7 @@ class CommandSuggester(Suggester):
 
 
 class CommandInput(Input):
-    BINDINGS = [
-        Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
-        Binding("escape", "close", "Close", id="command.close"),
-        Binding("up", "history(-1)", "Previous line", show=False, id="command.history_back"),
-        Binding("down", "history(1)", "Next line", show=False, id="command.history_forward"),
-    ]
+    BINDINGS = bindings.FOR_COMMAND_BAR
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

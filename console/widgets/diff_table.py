@@ -10,8 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
-from textual.binding import Binding
 from textual.widgets import DataTable
+
+from console import bindings
 
 Cell = str | Text
 
@@ -53,16 +54,17 @@ class DiffTable(DataTable):
             self._shown[key] = cells
         return added
 
-    def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> None:
-        """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``."""
+    def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> bool:
+        """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``; False if ``key`` is shown."""
         if key in self._shown:
-            return
+            return False
         self.add_row(*cells, key=key)
         self._shown[key] = tuple(cells)
         while len(self._shown) > keep:
             oldest = next(iter(self._shown))
             self.remove_row(oldest)
             del self._shown[oldest]
+        return True
 
     @property
     def selected_key(self) -> str | None:
@@ -72,23 +74,6 @@ class DiffTable(DataTable):
 
 
 class ChasesTable(DiffTable):
-    """The chases panel: its keys act on the selected chase (they shadow the app's while it has focus)."""
+    """The chases panel: its keys (``bindings.FOR_CHASES_TABLE``) act on the selected chase."""
 
-    BINDINGS = [
-        Binding("p", "pause_resume", "Pause/resume", id="chases.pause_resume"),
-        Binding("c", "cancel_chase", "Cancel chase", id="chases.cancel"),
-        Binding("K", "cancel_keep", "Cancel, keep resting", id="chases.cancel_keep"),
-        Binding("L", "move_limit", "Move limit", id="chases.move_limit"),
-    ]
-
-    def action_pause_resume(self) -> None:
-        self.app.chase_pause_resume()
-
-    def action_cancel_chase(self) -> None:
-        self.app.chase_cancel(False)
-
-    def action_cancel_keep(self) -> None:
-        self.app.chase_cancel(True)
-
-    def action_move_limit(self) -> None:
-        self.app.chase_move_limit()
+    BINDINGS = bindings.FOR_CHASES_TABLE

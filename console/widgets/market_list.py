@@ -8,13 +8,13 @@ only a row whose text changed is repainted.
 from __future__ import annotations
 
 from rich.segment import Segment
-from textual.binding import Binding
 from textual.geometry import Region, Size
 from textual.message import Message
 from textual.reactive import reactive
 from textual.strip import Strip
 from textual.widget import Widget
 
+from console import bindings
 from console.widgets.ladder import blended_background
 
 MarketKey = tuple[str, str]
@@ -29,11 +29,7 @@ def change_text(bps: int | None) -> str:
 
 
 class MarketList(Widget, can_focus=True):
-    BINDINGS = [
-        Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
-        Binding("down", "cursor(1)", "Down", show=False, id="markets.down"),
-        Binding("enter", "choose", "Switch market", id="markets.choose"),
-    ]
+    BINDINGS = bindings.FOR_MARKET_LIST
 
     COMPONENT_CLASSES = {"markets--cursor", "markets--selected", "markets--venue", "markets--bid", "markets--ask"}
 

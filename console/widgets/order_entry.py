@@ -9,24 +9,16 @@ Errors appear under the field they concern and nothing is sent while any remain.
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
 from textual.widgets import Checkbox, Input, Static
 
+from console import bindings
 from console.parsing.order_ticket import OrderFields
 
 
 class OrderEntry(Vertical):
-    BINDINGS = [
-        Binding("f9", "submit", "Send", id="order.submit"),
-        Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
-        Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
-        Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
-        Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
-        Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
-        Binding("escape", "app.leave", "Leave", id="order.leave"),
-    ]
+    BINDINGS = bindings.FOR_ORDER_ENTRY
 
     DEFAULT_CSS = """
     OrderEntry { height: auto; border: round $panel-lighten-2; border-title-color: $accent; padding: 0 1; }

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from connector.clock import VirtualClock
 from console.app import PerpdeskApp
+from console.screens.main import MainScreen
 from execution.runtime import Runtime
 from tests.console.fakes import FakeVenue
 
@@ -18,10 +19,15 @@ class Desk:
     runtime: Runtime
     clock: VirtualClock
 
+    @property
+    def main(self) -> MainScreen:
+        """The desk's screen: its painter (``flush``, ``refresh_status``), ``selected`` market and notices."""
+        return self.app.main_screen
 
-def make_desk(*, seed: int = 7, tracking: bool = False, second_venue: bool = False, **app_options) -> Desk:
-    """A console on the fake venue; ``tracking`` adds a tracking-limit manager if the runtime has none;
-    ``second_venue`` adds a venue ``alt`` listing the same markets with its prices a little higher."""
+
+def make_desk(*, seed: int = 7, second_venue: bool = False, **app_options) -> Desk:
+    """A console on the fake venue; ``second_venue`` adds a venue ``alt`` listing the same markets
+    with its prices a little higher."""
     clock = VirtualClock()
     venue = FakeVenue(clock, seed=seed)
     venues = {"sim": venue}
@@ -31,16 +37,6 @@ def make_desk(*, seed: int = 7, tracking: bool = False, second_venue: bool = Fal
         alt.mids = {k: v + 3 * (5 if k == "SOL-PERP" else 1) for k, v in alt.mids.items()}
         venues["alt"] = alt
     runtime = Runtime(venues, clock=clock)
-    if runtime.orders is None:
-        from execution.orders import OrderService
-
-        runtime.orders = OrderService(runtime.connectors, runtime.market_data, clock=clock)
-    if tracking and runtime.tracking is None:
-        from execution.tracking import TrackingLimitManager
-
-        runtime.tracking = TrackingLimitManager(
-            runtime.orders, runtime.market_data, clock=clock, connectors=runtime.connectors, journal=runtime.journal
-        )
     app = PerpdeskApp(runtime, clock=clock, **app_options)
     return Desk(app, venue, runtime, clock)
 
@@ -57,7 +53,7 @@ async def settle(desk: Desk, pilot) -> None:
     for _ in range(3):
         await pilot.pause()
         await desk.app.workers.wait_for_complete()
-    desk.app.flush()
-    desk.app.refresh_status()
+    desk.main.flush()
+    desk.main.refresh_status()
     desk.app.clear_notifications()
     await pilot.pause()

@@ -14,17 +14,17 @@ async def test_arrows_and_enter_switch_the_market_and_the_ladder_follows():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        assert desk.app.selected == ("sim", "BTC")
+        assert desk.main.selected == ("sim", "BTC")
         await pilot.press("down", "enter")
         await settle(desk, pilot)
-        assert desk.app.selected == ("sim", "ETH")
+        assert desk.main.selected == ("sim", "ETH")
         ladder = desk.app.query_one(DepthLadder)
         assert ladder._data.price_decimals == 2
         best_ask = desk.runtime.market_data.top_of_book("sim", "ETH")[1]
         assert any(r[0] == "ask" and r[1] == best_ask for r in ladder._rows)
         await pilot.press("up", "up", "enter")
         await settle(desk, pilot)
-        assert desk.app.selected == ("sim", "SOL")
+        assert desk.main.selected == ("sim", "SOL")
 
 
 async def test_q_quits_and_stops_the_connectors():
@@ -67,7 +67,7 @@ async def test_symbol_option_opens_that_market():
     desk = make_desk(symbol="sol")
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        assert desk.app.selected == ("sim", "SOL")
+        assert desk.main.selected == ("sim", "SOL")
 
 
 async def test_book_ticks_are_coalesced_into_one_paint_per_frame():
@@ -81,9 +81,9 @@ async def test_book_ticks_are_coalesced_into_one_paint_per_frame():
         seen = desk.app.bridge.events_seen
         desk.venue.tick(200)  # 600 book events between two frames
         assert desk.app.bridge.events_seen - seen == 600
-        desk.app.flush()
+        desk.main.flush()
         assert len(calls) == 1
-        desk.app.flush()  # nothing new: no repaint
+        desk.main.flush()  # nothing new: no repaint
         assert len(calls) == 1
 
 
@@ -112,7 +112,7 @@ async def test_header_shows_venue_connection_and_book_age_from_the_injected_cloc
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await desk.clock.advance(3)
-        desk.app.refresh_status()
+        desk.main.refresh_status()
         view = desk.app.query_one(StatusBar).view
         assert ("sim", "connected") in view.venues
         assert dict(view.ages)["book"] == 3000
@@ -143,7 +143,7 @@ async def test_first_book_is_painted_soon_after_start():
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(desk.app.ready.wait(), 5)
         await pilot.pause()
-        assert desk.app.first_paint_ns is not None
+        assert desk.main.first_paint_ns is not None
 
 
 async def test_two_venues_list_markets_by_venue_and_show_the_cross_venue_spread():
@@ -159,7 +159,7 @@ async def test_two_venues_list_markets_by_venue_and_show_the_cross_venue_spread(
         assert text.startswith("alt ") and f"mid +{diff / 10:.1f}" in text
         await pilot.press("down", "down", "down", "enter")
         await settle(desk, pilot)
-        assert desk.app.selected == ("alt", "BTC")
+        assert desk.main.selected == ("alt", "BTC")
         assert str(desk.app.query_one("#xvenue").render()).startswith("sim ")
 
 
@@ -170,12 +170,12 @@ async def test_mid_chart_takes_one_sample_a_second_of_market_time():
         chart = desk.app.query_one("#chart")
         assert len(chart.data) == 0  # one sample is no line yet
         desk.venue.tick(5)  # same instant: no new sample
-        desk.app.flush()
+        desk.main.flush()
         assert len(chart.data) == 0
         for _ in range(3):
             await desk.clock.advance(1)
             desk.venue.tick(1)
-            desk.app.flush()
+            desk.main.flush()
         assert len(chart.data) == 4
         assert chart.data[-1] == desk.runtime.market_data.mid_i("sim", "BTC")
 
@@ -187,7 +187,7 @@ async def test_a_book_that_stops_updating_is_marked_stale_and_recovers():
         ladder = desk.app.query_one(DepthLadder)
         assert not ladder.has_class("-stale")
         await desk.clock.advance(6)
-        desk.app.refresh_status()
+        desk.main.refresh_status()
         assert ladder.has_class("-stale") and "STALE" in ladder.border_title
         desk.venue.tick(1)
         await settle(desk, pilot)

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
-pytest.importorskip("execution.tracking.chase")
-
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from tests.console.harness import make_desk, ready, settle
 
@@ -23,7 +19,7 @@ async def start_chase(desk, pilot, size="0.01"):
 
 
 async def test_t_opens_the_form_and_enter_starts_a_chase_at_the_touch():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
@@ -36,7 +32,7 @@ async def test_t_opens_the_form_and_enter_starts_a_chase_at_the_touch():
 
 
 async def test_an_invalid_chase_is_shown_inline_and_not_started():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await pilot.press("t", *"0.00001", "tab", *"abc", "enter")
@@ -51,7 +47,7 @@ async def test_an_invalid_chase_is_shown_inline_and_not_started():
 
 
 async def test_p_pauses_and_resumes_the_selected_chase():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -66,7 +62,7 @@ async def test_p_pauses_and_resumes_the_selected_chase():
 
 
 async def test_l_moves_the_limit_of_a_live_chase():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -79,7 +75,7 @@ async def test_l_moves_the_limit_of_a_live_chase():
 
 
 async def test_c_cancels_the_chase_and_its_child():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -92,7 +88,7 @@ async def test_c_cancels_the_chase_and_its_child():
 
 
 async def test_shift_k_cancels_the_chase_but_keeps_the_child_resting():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
@@ -105,10 +101,10 @@ async def test_shift_k_cancels_the_chase_but_keeps_the_child_resting():
 
 
 async def test_a_finished_chase_is_notified_in_trader_units():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         seen = []
-        desk.app._notify_now = lambda message, severity: seen.append(message)
+        desk.main._notify_now = lambda message, severity: seen.append(message)
         await ready(desk, pilot)
         chase = await start_chase(desk, pilot)
         child = chase.child
@@ -121,7 +117,7 @@ async def test_a_finished_chase_is_notified_in_trader_units():
 
 
 async def test_a_new_chase_is_selected_even_when_older_ones_are_listed():
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         first = await start_chase(desk, pilot)

@@ -66,7 +66,7 @@ async def test_go_switches_market_and_tab_completes_the_symbol():
         assert desk.app.query_one("#command-input").value == "go ETH"
         await pilot.press("enter")
         await settle(desk, pilot)
-        assert desk.app.selected == ("sim", "ETH")
+        assert desk.main.selected == ("sim", "ETH")
 
 
 async def test_cancel_all_and_close_lines():

@@ -109,7 +109,7 @@ async def test_kill_flat_preselects_flatten_and_waits_for_y():
 
 async def test_chase_line_starts_a_tracking_limit():
     pytest.importorskip("execution.tracking.chase")
-    desk = make_desk(tracking=True)
+    desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await run(desk, pilot, "chase buy 0.05 BTC to 65100 off 0")
@@ -176,5 +176,5 @@ async def test_up_recalls_earlier_lines_and_down_returns_to_the_draft():
         assert value() == "sell"
         await pilot.press("up", "enter")
         await settle(desk, pilot)
-        assert desk.app.selected == ("sim", "SOL")
+        assert desk.main.selected == ("sim", "SOL")
         assert desk.venue.requests == []

@@ -32,7 +32,7 @@ async def test_palette_switches_market_by_name():
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await choose(desk, pilot, "Market SOL")
-        assert desk.app.selected == ("sim", "SOL")
+        assert desk.main.selected == ("sim", "SOL")
         assert not CommandPalette.is_open(desk.app)
 
 
@@ -42,7 +42,7 @@ async def test_palette_lists_the_venue_and_opens_it():
         await ready(desk, pilot)
         await choose(desk, pilot, "Market ETH")
         await choose(desk, pilot, "Venue sim")
-        assert desk.app.selected == ("sim", "ETH")
+        assert desk.main.selected == ("sim", "ETH")
 
 
 async def test_palette_theme_switches_live_and_is_persisted():
@@ -106,7 +106,7 @@ async def test_palette_escape_closes_without_acting():
         await pilot.press("escape")
         await settle(desk, pilot)
         assert not CommandPalette.is_open(desk.app)
-        assert desk.app.selected == ("sim", "BTC")
+        assert desk.main.selected == ("sim", "BTC")
 
 
 async def test_with_two_venues_the_palette_opens_the_same_symbol_on_the_other_venue():
@@ -114,11 +114,11 @@ async def test_with_two_venues_the_palette_opens_the_same_symbol_on_the_other_ve
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await choose(desk, pilot, "Market ETH sim")
-        assert desk.app.selected == ("sim", "ETH")
+        assert desk.main.selected == ("sim", "ETH")
         await choose(desk, pilot, "Venue alt")
-        assert desk.app.selected == ("alt", "ETH")
+        assert desk.main.selected == ("alt", "ETH")
         await choose(desk, pilot, "Market SOL alt")
-        assert desk.app.selected == ("alt", "SOL")
+        assert desk.main.selected == ("alt", "SOL")
 
 
 async def test_palette_reaches_the_order_form_and_tabs_and_names_their_keys():

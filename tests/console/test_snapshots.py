@@ -68,8 +68,7 @@ def test_kill_switch_dialog(snap_compare):
 
 
 def test_chases_panel_with_a_live_chase(snap_compare):
-    pytest.importorskip("execution.tracking.chase")
-    desk = make_desk(tracking=True)
+    desk = make_desk()
 
     async def run_before(pilot) -> None:
         await ready(desk, pilot)
@@ -92,7 +91,7 @@ def test_stale_book_is_flagged(snap_compare):
     async def run_before(pilot) -> None:
         await ready(desk, pilot)
         await desk.clock.advance(6)
-        desk.app.refresh_status()
+        desk.main.refresh_status()
         await pilot.pause()
 
     assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)

@@ -16,9 +16,9 @@ async def place_two_orders(desk, pilot) -> None:
     assert len(desk.runtime.orders.open_orders()) == 2
 
 
-def capture_notices(app) -> list[tuple[str, str]]:
+def capture_notices(desk) -> list[tuple[str, str]]:
     seen: list[tuple[str, str]] = []
-    app._notify_now = lambda message, severity: seen.append((message, severity))
+    desk.main._notify_now = lambda message, severity: seen.append((message, severity))
     return seen
 
 
@@ -157,6 +157,23 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
         assert desk.runtime.risk.state == "HALTED"
 
 
+async def test_ctrl_k_opens_the_kill_switch_over_any_dialog_and_only_once():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await place_two_orders(desk, pilot)
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, ConfirmScreen)
+        await pilot.press("ctrl+k", "ctrl+k")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, KillSwitchScreen)
+        assert isinstance(desk.app.screen_stack[-2], ConfirmScreen)
+        await pilot.press("k", "y")
+        await settle(desk, pilot)
+        assert desk.runtime.orders.open_orders() == []
+
+
 async def test_a_halted_desk_refuses_orders_inline_and_shift_a_rearms_it():
     desk = make_desk(confirm_above_q=10**15)
     async with desk.app.run_test(size=(120, 40)) as pilot:
@@ -183,7 +200,7 @@ async def test_kill_switch_can_be_aborted():
 async def test_a_venue_rejection_is_notified_with_the_reason():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
-        seen = capture_notices(desk.app)
+        seen = capture_notices(desk)
         await ready(desk, pilot)
         desk.venue.reject_next = "insufficient margin"
         await pilot.press("b", "tab", *"0.01", "enter")
@@ -198,7 +215,7 @@ async def test_a_venue_rejection_is_notified_with_the_reason():
 async def test_fills_are_listed_and_notified():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
-        seen = capture_notices(desk.app)
+        seen = capture_notices(desk)
         await ready(desk, pilot)
         await pilot.press("b", "f3", *"0.01", "enter")
         await settle(desk, pilot)
@@ -212,7 +229,7 @@ async def test_disconnects_and_trading_state_changes_are_logged_and_notified():
 
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
-        seen = capture_notices(desk.app)
+        seen = capture_notices(desk)
         await ready(desk, pilot)
         desk.venue.set_connection("book", ConnectionState.DISCONNECTED, "socket closed")
         desk.runtime.risk.halt("test halt")

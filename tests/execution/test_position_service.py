@@ -101,6 +101,16 @@ async def test_a_duplicated_fill_counts_once(clock):
     assert ps.size_i("sim", "U") == 1 and ps.duplicate_fills == 1
 
 
+async def test_fill_listeners_hear_each_new_fill_once_by_its_canonical_symbol(clock):
+    _, ps = service(clock)
+    heard = []
+    ps.add_fill_listener(lambda venue, symbol, f: heard.append((venue, symbol, f.trade_id, ps.size_i(venue, symbol))))
+    ps.ingest("sim", fill(100, 1, symbol="U-PERP", trade_id="t1"))
+    ps.ingest("sim", fill(100, 1, symbol="U-PERP", trade_id="t1"))
+    ps.ingest("sim", fill(100, 1, symbol="NOPE-PERP", trade_id="t2"))
+    assert heard == [("sim", "U", "t1", 1)]  # after the position moved; duplicates and unknown markets unheard
+
+
 async def test_a_venue_snapshot_that_disagrees_wins_and_is_reported(clock):
     _, ps = service(clock)
     reported, changed = [], []

@@ -1,0 +1,110 @@
+"""Every key binding of the console, listed by the class that owns it, each with its ``id``.
+
+The config file's ``[keymap]`` rebinds keys by these ids, so an id never changes, and
+``console.keymap.binding_ids()`` reads this registry to refuse an id it does not know.
+A class takes its list from here (``BINDINGS = bindings.FOR_ORDER_ENTRY``), so an id stays
+known wherever the class moves.
+"""
+
+from __future__ import annotations
+
+from textual.binding import Binding
+
+FOR_APP = [
+    Binding("q", "quit", "Quit", id="app.quit"),
+    Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
+    Binding("f1,question_mark", "help", "Help", id="app.help"),
+    Binding("escape", "screen.leave", "Leave field", show=False, id="app.leave"),
+    Binding("m", "screen.focus_markets", "Markets", show=False, id="app.markets"),
+    Binding("colon", "screen.command_bar", "Command", key_display=":", id="app.command_bar"),
+    Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
+    Binding("b", "screen.order_entry(False)", "Buy", id="order.buy"),
+    Binding("s", "screen.order_entry(True)", "Sell", id="order.sell"),
+    Binding("c", "screen.cancel_selected", "Cancel", id="order.cancel"),
+    Binding("f8,C", "screen.cancel_all", "Cancel all", id="order.cancel_all"),
+    Binding("x", "screen.close_position", "Close pos.", id="position.close"),
+    Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
+    Binding("A", "screen.rearm", "Re-arm", show=False, id="risk.rearm"),
+    Binding("t", "screen.chase_form", "Chase", id="chase.new"),
+    Binding("1", "screen.tab('orders')", "Orders", show=False, id="tabs.orders"),
+    Binding("2", "screen.tab('positions')", "Positions", show=False, id="tabs.positions"),
+    Binding("3", "screen.tab('fills')", "Fills", show=False, id="tabs.fills"),
+    Binding("4", "screen.tab('chases')", "Chases", show=False, id="tabs.chases"),
+    Binding("5", "screen.tab('log')", "Log", show=False, id="tabs.log"),
+]
+"""The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
+a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
+dialog, ctrl+c quit from one), and the footer lists a screen's keys before the App's, so a split
+would reorder it.  Keys that act on the main screen say so (``screen.…``): without priority they
+never fire while a dialog is up, so ``screen`` is then always the main screen."""
+
+FOR_MARKET_LIST = [
+    Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
+    Binding("down", "cursor(1)", "Down", show=False, id="markets.down"),
+    Binding("enter", "choose", "Switch market", id="markets.choose"),
+]
+
+FOR_ORDER_ENTRY = [
+    Binding("f9", "submit", "Send", id="order.submit"),
+    Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
+    Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
+    Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
+    Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
+    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
+    Binding("escape", "screen.leave", "Leave", id="order.leave"),
+]
+
+FOR_COMMAND_BAR = [
+    Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
+    Binding("escape", "close", "Close", id="command.close"),
+    Binding("up", "history(-1)", "Previous line", show=False, id="command.history_back"),
+    Binding("down", "history(1)", "Next line", show=False, id="command.history_forward"),
+]
+
+FOR_CHASES_TABLE = [
+    Binding("p", "screen.chase_pause_resume", "Pause/resume", id="chases.pause_resume"),
+    Binding("c", "screen.chase_cancel(False)", "Cancel chase", id="chases.cancel"),
+    Binding("K", "screen.chase_cancel(True)", "Cancel, keep resting", id="chases.cancel_keep"),
+    Binding("L", "screen.chase_move_limit", "Move limit", id="chases.move_limit"),
+]
+"""On the chases panel: they act on the selected chase and shadow the desk's ``c`` while it has focus."""
+
+FOR_CHASE_FORM = [
+    Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
+    Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
+    Binding("f5", "toggle('post_only')", "Post-only", id="chase.toggle_post_only"),
+    Binding("f6", "toggle('reduce_only')", "Reduce-only", id="chase.toggle_reduce_only"),
+    Binding("f9", "submit", "Start", id="chase.submit"),
+    Binding("escape", "close", "Close", id="chase.close"),
+]
+
+FOR_LIMIT_PRICE_FORM = [Binding("escape", "close", "Close", id="chase_limit.close")]
+
+FOR_CONFIRM = [
+    Binding("y", "answer(True)", "Yes", id="confirm.yes"),
+    Binding("n", "answer(False)", "No", id="confirm.no"),
+    Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+]
+
+FOR_KILL_SWITCH = [
+    Binding("k", "choose('kill')", "Kill", id="kill.kill"),
+    Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
+    Binding("y", "confirm", "Confirm", id="kill.confirm"),
+    Binding("escape,n", "abort", "Abort", id="kill.abort"),
+]
+
+FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
+
+REGISTRY: dict[str, list[Binding]] = {
+    "app": FOR_APP,
+    "market list": FOR_MARKET_LIST,
+    "order entry": FOR_ORDER_ENTRY,
+    "command bar": FOR_COMMAND_BAR,
+    "chases table": FOR_CHASES_TABLE,
+    "chase form": FOR_CHASE_FORM,
+    "limit price form": FOR_LIMIT_PRICE_FORM,
+    "confirm dialog": FOR_CONFIRM,
+    "kill switch dialog": FOR_KILL_SWITCH,
+    "help": FOR_HELP,
+}
+"""Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

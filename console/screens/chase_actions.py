@@ -1,0 +1,109 @@
+"""What the chase keys do: open the tracking-limit form, start a chase, and pause, cancel or move
+the limit of the one selected in the chases tab.
+
+A mixin of ``MainScreen`` beside ``TradingActions``: it drives ``runtime.tracking`` (the one
+tracking-limit implementation) and reports what it answered; the chases tab paints the rest.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from textual import work
+
+from console.notify import Throttle
+from console.parsing.chase_ticket import ChaseTicket
+from console.screens.chase_form import ChaseForm, LimitPriceForm
+from console.widgets.diff_table import ChasesTable
+from console.widgets.order_entry import OrderEntry
+
+if TYPE_CHECKING:
+    from execution.runtime import Runtime
+    from execution.tracking import TrackingLimit
+
+
+class ChaseActions:
+    """Mixed into ``MainScreen``: uses its runtime, notices and widgets (declared here), and its
+    ``chase_label`` and ``action_tab``."""
+
+    runtime: Runtime
+    selected: tuple[str, str] | None
+    notices: Throttle
+    _entry: OrderEntry
+    _chases_table: ChasesTable
+
+    def action_chase_form(self) -> None:
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        entry = self._entry
+        bid, ask = md.top_of_book(venue, symbol)
+        touch = ask if entry.is_ask else bid
+        touch_text = md.format_price(venue, symbol, touch) if touch is not None else "-"
+        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue)
+        self.app.push_screen(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
+
+    @work(group="chases", exit_on_error=False)
+    async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket) -> None:
+        try:
+            chase = await self.runtime.tracking.start(
+                venue, symbol, is_ask=t.is_ask, size_i=t.size_i, offset_ticks=t.offset_ticks,
+                limit_price_i=t.limit_price_i, max_chase_ticks=t.max_chase_ticks, timeout_s=t.timeout_s,
+                end_action=t.end_action, post_only=t.post_only, reduce_only=t.reduce_only,
+            )
+        except Exception as exc:
+            self.notices.add("reject", f"chase not started: {exc}", "error")
+            return
+        self.notices.add("chase", f"chase {self.chase_label(chase)} started: {'SELL' if t.is_ask else 'BUY'} "
+                         f"{self.runtime.market_data.format_size(venue, symbol, t.size_i)} {symbol}", "information")
+        self.action_tab("chases")
+
+    def _live_selected_chase(self) -> TrackingLimit | None:
+        key = self._chases_table.selected_key
+        chase = self.runtime.tracking.get(key) if key else None
+        if chase is None:
+            self.notify("no chase selected: press 4 for the chases tab", severity="warning")
+        elif chase.is_done:
+            self.notify(f"chase {self.chase_label(chase)} has ended", severity="warning")
+            return None
+        return chase
+
+    def action_chase_pause_resume(self) -> None:
+        chase = self._live_selected_chase()
+        if chase is None:
+            return
+        if str(chase.state.value) == "PAUSED":
+            chase.resume()
+        else:
+            chase.pause()
+
+    @work(group="chases", exit_on_error=False)
+    async def action_chase_cancel(self, keep_resting: bool) -> None:
+        chase = self._live_selected_chase()
+        if chase is None:
+            return
+        try:
+            await chase.cancel(keep_resting=keep_resting)
+        except Exception as exc:
+            self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
+
+    def action_chase_move_limit(self) -> None:
+        chase = self._live_selected_chase()
+        if chase is None:
+            return
+        md = self.runtime.market_data
+        current = chase.params.limit_price_i
+        text = md.format_price(chase.venue, chase.symbol, current) if current else ""
+        form = LimitPriceForm(f"New limit for chase {self.chase_label(chase)} ({chase.symbol})", text)
+
+        def apply(value: str | None) -> None:
+            if value is None:
+                return
+            try:
+                price_i = md.to_price_i(chase.venue, chase.symbol, value.strip()) if value.strip() else None
+                chase.set_limit_price(price_i)
+            except (ValueError, ArithmeticError) as exc:
+                self.notices.add("reject", f"limit not moved: {exc}", "error")
+
+        self.app.push_screen(form, apply)

@@ -1,0 +1,319 @@
+"""``MainScreen``: the desk's one screen — its layout, the painter that keeps it current, moving around it.
+
+The painter keeps no copy of the account: each frame it takes what the ``Bridge`` collected since
+the last one and repaints just those panels from the runtime's services, at ``flush_hz`` however
+fast events arrive.  What each panel says is ``screens/panels.py``; what the keys do is
+``TradingActions`` (``trading.py``) and ``ChaseActions`` (``chase_actions.py``); dialogs open over it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from typing import TYPE_CHECKING
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal, Vertical
+from textual.geometry import Size
+from textual.screen import Screen
+from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
+
+from connector.clock import Clock
+from connector.interface import Fill, OrderStatus
+from console.bridge import Batch, Bridge, LogLine
+from console.formatting import CHASE_COLUMNS, chase_row, clock_text
+from console.notify import Throttle
+from console.screens import panels
+from console.screens.chase_actions import ChaseActions
+from console.screens.trading import TradingActions
+from console.widgets.command_bar import CommandBar
+from console.widgets.diff_table import ChasesTable, DiffTable
+from console.widgets.ladder import DepthLadder
+from console.widgets.market_list import MarketList, change_text
+from console.widgets.order_entry import OrderEntry
+from console.widgets.status import StatusBar, StatusView, age_level
+from console.widgets.tape import TradesTape
+
+if TYPE_CHECKING:
+    from execution.runtime import Runtime
+    from execution.tracking import TrackingLimit
+
+MID_SAMPLES = 120
+STATUS_INTERVAL_S = 0.2
+
+
+class MainScreen(TradingActions, ChaseActions, Screen[None]):
+    """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        bridge: Bridge,
+        *,
+        clock: Clock,
+        confirm_above_q: int,
+        flush_hz: float,
+        started_ns: int,
+    ) -> None:
+        super().__init__()
+        self.runtime = runtime
+        self.bridge = bridge
+        self.clock = clock
+        self.confirm_above_q = confirm_above_q
+        self.flush_hz = flush_hz
+        self.selected: tuple[str, str] | None = None
+        self.first_paint_ns: int | None = None
+        """Nanoseconds from ``started_ns`` (the app's construction) to the first two-sided book on screen."""
+        self.notices = Throttle(clock, limit=3, window_ms=2_000)
+        self._started_ns = started_ns
+        self._frames = 0
+        self._chase_labels: dict[str, str] = {}
+        self._log_seq = 0
+        self._ack_ms: dict[str, int] = {}
+        self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
+        self._notified_rejects: set[tuple[str, int]] = set()
+
+    # -- layout -----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        self._status_bar = StatusBar(id="status")
+        self._markets = MarketList(id="markets")
+        self._tape = TradesTape(id="tape")
+        self._chart = Sparkline([], id="chart")
+        self._top_line = Static("", id="top", markup=False)
+        self._xvenue = Static("", id="xvenue", markup=False)
+        self._ladder = DepthLadder(id="ladder")
+        self._entry = OrderEntry(id="entry")
+        self._margin_box = Static("", id="margin", markup=False)
+        self._tabbed = TabbedContent(id="tabs", initial="orders")
+        self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
+        self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
+        self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
+        self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
+        self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
+        self._command_bar = CommandBar(self._command_symbols, id="command-bar")
+
+        yield self._status_bar
+        with Horizontal(id="body"):
+            with Vertical(id="left"):
+                yield Static("Markets", classes="panel-title")
+                yield self._markets
+                yield Static("Trades", classes="panel-title", id="tape-title")
+                yield self._tape
+                yield Static("Mid, last 2 min", classes="panel-title", id="chart-title")
+                yield self._chart
+            with Vertical(id="center"):
+                yield self._top_line
+                yield self._xvenue
+                yield self._ladder
+            with Vertical(id="right"):
+                yield self._entry
+                yield self._margin_box
+        with self._tabbed:
+            with TabPane("Orders 1", id="orders"):
+                yield self._orders_table
+            with TabPane("Positions 2", id="positions"):
+                yield self._positions_table
+            with TabPane("Fills 3", id="fills"):
+                yield self._fills_table
+            with TabPane("Chases 4", id="chases"):
+                yield self._chases_table
+            with TabPane("Log 5", id="log"):
+                yield self._log_table
+        yield self._command_bar
+        yield Footer(compact=True, show_command_palette=False)
+
+    def on_mount(self) -> None:
+        self._margin_box.border_title = "Margin"
+        self._markets.focus()
+
+    def fit(self, size: Size) -> None:
+        """The stylesheet's size classes for a terminal of ``size``."""
+        self.set_class(size.width < 100, "-narrow")
+        self.set_class(size.width >= 180, "-wide")
+        self.set_class(size.height < 30, "-short")
+        self.set_class(size.height >= 55, "-tall")
+
+    def open(self, markets: list[tuple[str, str]], selected: tuple[str, str]) -> None:
+        """List ``markets``, show ``selected`` and the account, and start painting (the runtime has started)."""
+        self._markets.set_markets(markets, selected)
+        self._paint_account()
+        self.select_market(*selected)
+        self.set_interval(1 / self.flush_hz, self.flush)
+        self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
+        self.refresh_status()
+
+    # -- painting -----------------------------------------------------------------------------
+
+    def select_market(self, venue: str, symbol: str) -> None:
+        self.selected = (venue, symbol)
+        self._markets.set_selected((venue, symbol))
+        info = self.runtime.market_data.market(venue, symbol)
+        self._entry.set_market(symbol, info.quote)
+        self._ladder.remove_class("-stale")  # refresh_status below decides again for this market
+        self._ladder.border_title = f"{symbol} · {venue}"
+        self._paint_book(force=True)
+        self._paint_chart()
+        self.refresh_status()
+
+    def flush(self) -> None:
+        """Paint what changed since the last frame (runs at ``flush_hz`` while the runtime runs)."""
+        if self.selected is None or not self.runtime.started:
+            return
+        batch = self.bridge.take()
+        md = self.runtime.market_data
+        now = self.clock.now_ms()
+        for venue, symbol in batch.books:
+            self._sample_mid(venue, symbol, now)
+            bid, ask = md.top_of_book(venue, symbol)
+            last = md.last_price_i(venue, symbol)
+            self._markets.update_quote(
+                (venue, symbol),
+                md.format_price(venue, symbol, bid) if bid is not None else "-",
+                md.format_price(venue, symbol, ask) if ask is not None else "-",
+                md.format_price(venue, symbol, last) if last is not None else "-",
+                change_text(md.change_bps(venue, symbol)),
+            )
+        symbol = self.selected[1]
+        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
+        if batch.orders:
+            self._paint_orders(batch)
+        if batch.fills:
+            self._paint_fills(batch.fills)
+        self._frames += 1
+        if batch.account or batch.fills or self._frames % self.flush_hz == 0:
+            self._paint_account()
+        if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
+            self._paint_chases(batch)
+        if batch.log:
+            self._paint_log(batch.log)
+        if batch.connection:
+            self.refresh_status()
+        self.notices.flush(self._notify_now)
+
+    def _sample_mid(self, venue: str, symbol: str, now_ms: int) -> None:
+        """One mid sample a second per market (on the injected clock), for the chart."""
+        history = self._mids.get((venue, symbol))
+        if history is None:
+            history = self._mids[(venue, symbol)] = deque(maxlen=MID_SAMPLES)
+        if history and now_ms - history[-1][0] < 1_000:
+            return
+        mid = self.runtime.market_data.mid_i(venue, symbol)
+        if mid is not None:
+            history.append((now_ms, mid))
+            if (venue, symbol) == self.selected:
+                self._paint_chart()
+
+    def _paint_chart(self) -> None:
+        mids = [mid for _, mid in self._mids.get(self.selected, ())]
+        self._chart.data = mids if len(mids) > 1 else []
+
+    def _paint_book(self, *, force: bool) -> None:
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        info = md.market(venue, symbol)
+        self._tape.show(md.trades(venue, symbol), (info.price_decimals, info.size_decimals))
+        if not force:
+            return
+        data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
+        self._ladder.update_book(data)
+        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
+        others = panels.cross_venue_text(md, venue, symbol)
+        self._xvenue.display = bool(others)
+        if others:
+            self._xvenue.update(others)
+        if self.first_paint_ns is None and data.bids and data.asks:
+            self.first_paint_ns = time.perf_counter_ns() - self._started_ns
+
+    def refresh_status(self) -> None:
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        md = self.runtime.market_data
+        venues = tuple((v, self.connection_text(v)) for v in md.venues())
+        trades = md.trades(venue, symbol)
+        trade_age = self.clock.now_ms() - trades[-1].ts_ms if trades else None
+        book_age = md.age_ms(venue, symbol)
+        self._status_bar.show(StatusView(
+            venues=venues,
+            symbol=f"{symbol}@{venue}",
+            ages=(("book", book_age), ("trades", trade_age)),
+            trading_state=self.runtime.risk.state.value,
+            ack_ms=self._ack_ms.get(venue),
+        ))
+        stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
+        if self._ladder.has_class("-stale") != stale:
+            self._ladder.set_class(stale, "-stale")
+            self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+
+    def connection_text(self, venue: str) -> str:
+        """``connected``, ``connecting``, ``disconnected`` …: the venue's least connected stream."""
+        return str(self.runtime.connection_state(venue).value)
+
+    def _paint_orders(self, batch: Batch) -> None:
+        md = self.runtime.market_data
+        self._orders_table.sync(panels.order_rows(md, self.runtime.orders))
+        for key, o in batch.orders.items():
+            if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
+                self._notified_rejects.add(key)
+                text = f"{panels.describe_order(md, o)} REJECTED: {o.reason or 'no reason given'}"
+                self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
+                self.notices.add("reject", text, "error")
+
+    def _paint_fills(self, fills: list[tuple[str, str, Fill]]) -> None:
+        md = self.runtime.market_data
+        table = self._fills_table
+        for venue, symbol, f in fills:
+            if table.append(f"{venue}:{f.trade_id}", panels.fill_row(md, venue, symbol, f)):
+                self.notices.add("fill", panels.fill_notice(md, venue, symbol, f), "information")
+        table.move_cursor(row=table.row_count - 1)
+
+    def _paint_account(self) -> None:
+        md, positions = self.runtime.market_data, self.runtime.positions
+        self._positions_table.sync(panels.position_rows(md, positions))
+        self._margin_box.update(panels.margin_text(md, positions))
+
+    def _paint_chases(self, batch: Batch) -> None:
+        md = self.runtime.market_data
+        now = self.clock.now_ms()
+        chases = sorted(self.runtime.tracking.chases.values(), key=lambda c: c.started_ms)[-50:]
+        table = self._chases_table
+        if table.sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases}):
+            table.move_cursor(row=table.row_count - 1)  # a new chase: select it, ready for p / c / L
+        for chase, event in batch.chase_events:
+            message, severity = panels.chase_notice(md, chase, event)
+            self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {message}", severity)
+
+    def _paint_log(self, lines: list[LogLine]) -> None:
+        table = self._log_table
+        for line in lines:
+            self._log_seq += 1
+            table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
+            if line.notify:
+                self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
+        table.move_cursor(row=table.row_count - 1)
+
+    def chase_label(self, chase: TrackingLimit) -> str:
+        """A short number per chase for the screen (the runtime's ids are long and random)."""
+        label = self._chase_labels.get(chase.id)
+        if label is None:
+            label = self._chase_labels[chase.id] = f"#{len(self._chase_labels) + 1}"
+        return label
+
+    def _notify_now(self, message: str, severity: str) -> None:
+        self.notify(message, severity=severity, timeout=4)
+
+    # -- navigation -------------------------------------------------------------------------
+
+    def on_market_list_chosen(self, event: MarketList.Chosen) -> None:
+        self.select_market(event.venue, event.symbol)
+
+    def action_focus_markets(self) -> None:
+        self._markets.focus()
+
+    def action_leave(self) -> None:
+        self._markets.focus()
+
+    def action_tab(self, tab: str) -> None:
+        self._tabbed.active = tab
+        self.query_one(f"#{tab}-table", DiffTable).focus()

@@ -9,6 +9,7 @@ ten (``0.05``) is carried as ``tick_i`` (5 at two price decimals).  Streams may 
 from __future__ import annotations
 
 import calendar
+import json
 from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
@@ -463,7 +464,7 @@ def error_for(status: int, body: Any, what: str, retry_after_s: float = 1.0) -> 
         code, message = str(body.get("code") or ""), redact(str(body.get("message") or ""))
     else:
         code, message = "", redact(str(body)[:200])
-    info = {"status": status, "body": body if isinstance(body, dict) else message}
+    info = {"status": status, "body": json.loads(redact(json.dumps(body))) if isinstance(body, dict) else message}
     text = f"backpack {what}: {message or code or f'HTTP {status}'}"
     lower = message.lower()
     if status == 429 or code == "TOO_MANY_REQUESTS":

@@ -301,8 +301,8 @@ class FakeBackpack:
             raise ApiError(400, "INVALID_SYMBOL", f"Invalid symbol {symbol}")
         book = self._book(symbol)
         u, bids, asks = book.u, book.bids, book.asks
-        if self.depth_lag and len(book.history) > self.depth_lag:
-            u, bids, asks = book.history[-1 - self.depth_lag]
+        if self.depth_lag and book.history:  # history[-1] is one event behind the stream
+            u, bids, asks = book.history[max(0, len(book.history) - self.depth_lag)]
         pd, sd = self._dec(symbol)
         return web.json_response({
             "asks": [[scaled_to_str(p, pd), scaled_to_str(s, sd)] for p, s in sorted(asks.items())],

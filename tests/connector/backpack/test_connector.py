@@ -257,7 +257,7 @@ async def test_a_tick_that_is_not_a_power_of_ten_is_kept_and_enforced_before_sen
     bid, _, _ = await conn.get_top_of_book("ETH_USDC_PERP")
     price = bid * 98 // 100 // 5 * 5
     sent = len(fake.requests)
-    with pytest.raises(InvalidOrder, match="tick 0.05"):
+    with pytest.raises(InvalidOrder, match=r"tick 0\.05"):
         await conn.submit_limit_order(
             symbol="ETH_USDC_PERP", client_order_index=12, base_amount=10, price=price + 1, is_ask=False
         )

@@ -20,7 +20,9 @@ take 400 ``INVALID_ORDER`` "Order would immediately match and take." (or, with
 Fault switches (for the tests and the chaos suite, which runs the fake as its own process):
 ``drop_sockets()``, ``skip_depth_seq(symbol)``, ``send_malformed(n)``, ``rate_limit(n)``,
 ``stall(seconds)``, ``clock_skew_ms``, ``set_book_state(symbol, state)``, ``post_only_mode``,
-``depth_lag`` (REST snapshots lag the stream by that many events).
+``depth_lag`` (REST snapshots lag the stream by that many events).  From another process:
+``POST /_fake/<switch>`` with the arguments as JSON (``/_fake/set`` for the attributes); every
+answer, and ``POST /_fake/state``, lists the open orders and positions the venue holds.
 
 Standalone, for a console demo::
 
@@ -201,6 +203,7 @@ class FakeBackpack:
         app.router.add_get("/api/v1/time", self._time)
         app.router.add_get("/api/v1/markets", self._markets)
         app.router.add_get("/api/v1/depth", self._depth)
+        app.router.add_post("/_fake/{switch}", self._control)
         for (method, path), _ in INSTRUCTIONS.items():
             app.router.add_route(method, path, self._signed)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
@@ -244,6 +247,35 @@ class FakeBackpack:
 
     def set_book_state(self, symbol: str, state: str) -> None:
         self.book_state[symbol] = state
+
+    async def _control(self, request: web.Request) -> web.Response:
+        """The fault switches over HTTP, for a runner in another process (the chaos suite), and the
+        venue's view of the account (what it still holds after our side was killed)."""
+        switch = request.match_info["switch"]
+        args = await request.json() if request.can_read_body else {}
+        if switch == "drop_sockets":
+            await self.drop_sockets()
+        elif switch == "skip_depth_seq":
+            self.skip_depth_seq(args.get("symbol"))
+        elif switch == "send_malformed":
+            self.send_malformed(int(args.get("n", 1)))
+        elif switch == "rate_limit":
+            self.rate_limit(int(args.get("n", 1)), int(args.get("retry_after_s", 1)))
+        elif switch == "stall":
+            self.stall(float(args["seconds"]))
+        elif switch == "book_state":
+            self.set_book_state(args["symbol"], args["state"])
+        elif switch == "set":
+            for name in ("clock_skew_ms", "post_only_mode", "depth_lag", "pad_decimals"):
+                if name in args:
+                    setattr(self, name, args[name])
+        elif switch != "state":
+            raise ApiError(404, "RESOURCE_NOT_FOUND", f"no fault switch {switch!r}")
+        return web.json_response({
+            "open_orders": [self._order(o) for o in self.engine.open_orders()],
+            "positions": [self._position_row(p) for p in self.engine.positions()],
+            "clients": len(self._clients),
+        })  # fmt: skip
 
     # -- REST: public --------------------------------------------------------------------
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -317,3 +318,40 @@ async def test_the_secret_never_shows(backpack, keys, caplog):
     await conn.get_margin()
     assert secret not in repr(conn) and secret not in repr(keys)
     assert secret not in json.dumps([r.getMessage() for r in caplog.records])
+
+
+async def test_the_fake_runs_as_its_own_process_and_takes_faults_over_http(tmp_path):
+    """What the chaos suite needs: the venue outlives our runtime and is steered from outside."""
+    key_file = tmp_path / "backpack.toml"
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-u", "-m", "tests.fakes.backpack", "--port", "0", "--key-file", str(key_file),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        base_url = ""
+        async with asyncio.timeout(30):
+            while not base_url:
+                line = (await proc.stdout.readline()).decode()  # type: ignore[union-attr]
+                assert line, "the fake exited before it listened"
+                if line.startswith("fake Backpack on "):
+                    base_url = line.split()[3]
+        ws_url = base_url.replace("http", "ws", 1) + "/"
+        conn = BackpackConnector(base_url=base_url, ws_url=ws_url, keys=load_key_file(key_file), reconnect_min_s=0.02)
+        rec = Recorder(conn)
+        await conn.start()
+        try:
+            await conn.subscribe_market_data([BTC])
+            await until(lambda: rec.snapshots(), timeout=15)
+            price = await _bid(conn)
+            await conn.submit_limit_order(symbol=BTC, client_order_index=77, base_amount=10, price=price, is_ask=False)
+            async with httpx.AsyncClient(base_url=base_url) as client:
+                state = (await client.post("/_fake/drop_sockets")).json()
+                assert [o["clientId"] for o in state["open_orders"]] == [77]
+                await until(lambda: conn.reconnects == 1, timeout=15)
+                await client.post("/_fake/send_malformed", json={"n": 2})
+                await until(lambda: conn.malformed_frames == 2, timeout=15)
+        finally:
+            await conn.stop()
+    finally:
+        proc.terminate()
+        await proc.wait()

@@ -38,6 +38,11 @@ def _frames(venue: str, n: int, seed: int = 5) -> list[str]:
         if venue == "hyperliquid":
             lv = [[{"px": scaled_to_str(p, PD), "sz": scaled_to_str(s, SD), "n": 3} for p, s in side] for side in (bids, asks)]
             msg = {"channel": "l2Book", "data": {"coin": "BTC", "time": 1_700_000_000_000 + i, "levels": lv}}
+        elif venue == "backpack":
+            side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
+            stamp = (1_700_000_000_000 + i) * 1000
+            data = {"e": "depth", "E": stamp, "s": "BTC", "a": side(asks), "b": side(bids), "U": i + 1, "u": i + 1, "T": stamp}
+            msg = {"stream": "depth.BTC", "data": data}
         else:
             side = lambda levels: [{"price": scaled_to_str(p, PD), "size": scaled_to_str(s, SD)} for p, s in levels]  # noqa: E731
             msg = {
@@ -76,6 +81,25 @@ def _ours_lighter(frames: list[str]) -> float:
     return len(frames) / (time.perf_counter() - start)
 
 
+def _ours_backpack(frames: list[str]) -> float:
+    from connector.backpack import wire
+    from connector.backpack.stream import BookSync, Dispatcher, parse_frame
+    from connector.interface import MarketInfo
+
+    book = L2Book("BTC")
+    m = MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
+    sync = BookSync(m)
+    sync.on_snapshot({"bids": [], "asks": [], "lastUpdateId": "0"})
+    route = Dispatcher(
+        emit=lambda kind, update: book.apply(update), markets={"BTC": m}, books={"BTC": sync}, ids=wire.ClientIds(),
+        now_ms=lambda: 0, on_gap=print, on_buffered=print, on_account=lambda: None,
+    )  # fmt: skip
+    start = time.perf_counter()
+    for text in frames:
+        route(parse_frame(text))
+    return len(frames) / (time.perf_counter() - start)
+
+
 def _naive(frames: list[str], venue: str) -> float:
     book = L2Book("BTC")
     ps, ss = Decimal(10) ** PD, Decimal(10) ** SD
@@ -85,6 +109,9 @@ def _naive(frames: list[str], venue: str) -> float:
         if venue == "hyperliquid":
             raw_bids, raw_asks = msg["data"]["levels"]
             pk, sk = "px", "sz"
+        elif venue == "backpack":
+            raw_bids, raw_asks = msg["data"]["b"], msg["data"]["a"]
+            pk, sk = 0, 1
         else:
             raw_bids, raw_asks = msg["order_book"]["bids"], msg["order_book"]["asks"]
             pk, sk = "price", "size"
@@ -96,7 +123,7 @@ def _naive(frames: list[str], venue: str) -> float:
 
 def run() -> list[Figure]:
     figures = []
-    for venue, ours in (("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter)):
+    for venue, ours in (("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter), ("backpack", _ours_backpack)):
         frames = _frames(venue, FRAMES)
         mine = [ours(frames) for _ in range(ROUNDS)]
         base = [_naive(frames, venue) for _ in range(ROUNDS)]

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+import nacl.signing
 import pytest
 
 from connector.backpack.connector import BackpackConnector
@@ -355,3 +356,20 @@ async def test_the_fake_runs_as_its_own_process_and_takes_faults_over_http(tmp_p
     finally:
         proc.terminate()
         await proc.wait()
+
+
+async def test_the_venue_refuses_a_bad_signature_and_a_stale_window_and_the_connector_says_so(backpack, fake, keys):
+    conn, _ = backpack
+    signer = Signer(keys["api_key"], keys["api_secret"])
+    stale = signer.headers("orderQueryAll", {}, fake.server_ms() - 10_000, 5000)
+    forged = {**signer.headers("orderQueryAll", {}, fake.server_ms(), 5000), "X-Signature": stale["X-Signature"]}
+    async with httpx.AsyncClient(base_url=fake.base_url) as client:
+        too_old = await client.get("/api/v1/orders", headers=stale)
+        wrong = await client.get("/api/v1/orders", headers=forged)
+    assert (too_old.status_code, too_old.json()["code"]) == (400, "INVALID_CLIENT_REQUEST")
+    assert "Invalid timestamp" in too_old.json()["message"]
+    assert (wrong.status_code, wrong.json()) == (401, {"code": "INVALID_SIGNATURE", "message": "Invalid signature"})
+    conn._signer._key = nacl.signing.SigningKey.generate()  # the key file's secret no longer matches the venue's key
+    with pytest.raises(AuthError, match="Invalid signature") as err:
+        await conn.get_positions()
+    assert err.value.info["body"]["code"] == "INVALID_SIGNATURE"

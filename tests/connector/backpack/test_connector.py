@@ -14,7 +14,15 @@ import pytest
 
 from connector.backpack.connector import BackpackConnector
 from connector.backpack.signing import Signer
-from connector.errors import AuthError, ConfigError, InvalidOrder, OrderRejected, PostOnlyWouldCross, RateLimited
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    InsufficientMargin,
+    InvalidOrder,
+    OrderRejected,
+    PostOnlyWouldCross,
+    RateLimited,
+)
 from connector.interface import ConnectionState, OrderStatus
 from connector.keys import load_key_file
 from tests.fakes.backpack import FakeBackpack
@@ -373,3 +381,13 @@ async def test_the_venue_refuses_a_bad_signature_and_a_stale_window_and_the_conn
     with pytest.raises(AuthError, match="Invalid signature") as err:
         await conn.get_positions()
     assert err.value.info["body"]["code"] == "INVALID_SIGNATURE"
+
+
+async def test_an_order_beyond_the_margin_is_refused_as_insufficient_margin(backpack, fake):
+    conn, _ = backpack
+    price = await _bid(conn)
+    with pytest.raises(InsufficientMargin) as err:  # 200 BTC: far beyond 100,000 USDC of collateral
+        await conn.submit_limit_order(
+            symbol=BTC, client_order_index=14, base_amount=20_000_000, price=price, is_ask=False, post_only=True
+        )
+    assert err.value.info["body"] == {"code": "INSUFFICIENT_MARGIN", "message": "Insufficient margin"}

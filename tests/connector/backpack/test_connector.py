@@ -156,7 +156,7 @@ async def test_a_fill_seen_on_the_stream_is_not_passed_on_again_after_a_reconnec
     await fake.drop_sockets()
     await until(lambda: conn.reconnects == 1 and conn.connection_state["backpack"] is ConnectionState.CONNECTED)
     await until(lambda: any(path == "/wapi/v1/history/fills" for _, path, _ in fake.requests))
-    await asyncio.sleep(0.1)
+    await until(lambda: not conn._tasks)  # the recovery has run to its end
     assert len([f for f in rec.events["fill"] if f.client_order_index == 21]) == 1
 
 

@@ -36,12 +36,24 @@ def _frames(venue: str, n: int, seed: int = 5) -> list[str]:
         bids = [(mid - k - 1, sizes[-k - 1]) for k in range(20)]
         asks = [(mid + k + 1, sizes[k + 1]) for k in range(20)]
         if venue == "hyperliquid":
-            lv = [[{"px": scaled_to_str(p, PD), "sz": scaled_to_str(s, SD), "n": 3} for p, s in side] for side in (bids, asks)]
+            lv = [
+                [{"px": scaled_to_str(p, PD), "sz": scaled_to_str(s, SD), "n": 3} for p, s in side]
+                for side in (bids, asks)
+            ]
             msg = {"channel": "l2Book", "data": {"coin": "BTC", "time": 1_700_000_000_000 + i, "levels": lv}}
         elif venue == "backpack":
             side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
             stamp = (1_700_000_000_000 + i) * 1000
-            data = {"e": "depth", "E": stamp, "s": "BTC", "a": side(asks), "b": side(bids), "U": i + 1, "u": i + 1, "T": stamp}
+            data = {
+                "e": "depth",
+                "E": stamp,
+                "s": "BTC",
+                "a": side(asks),
+                "b": side(bids),
+                "U": i + 1,
+                "u": i + 1,
+                "T": stamp,
+            }
             msg = {"stream": "depth.BTC", "data": data}
         else:
             side = lambda levels: [{"price": scaled_to_str(p, PD), "size": scaled_to_str(s, SD)} for p, s in levels]  # noqa: E731
@@ -83,20 +95,26 @@ def _ours_lighter(frames: list[str]) -> float:
 
 def _ours_backpack(frames: list[str]) -> float:
     from connector.backpack import wire
-    from connector.backpack.stream import BookSync, Dispatcher, parse_frame
+    from connector.backpack.stream import BackpackStream, BookSync, parse_frame
+    from connector.clock import RealClock
     from connector.interface import MarketInfo
 
     book = L2Book("BTC")
     m = MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
     sync = BookSync(m)
     sync.on_snapshot({"bids": [], "asks": [], "lastUpdateId": "0"})
-    route = Dispatcher(
-        emit=lambda kind, update: book.apply(update), markets={"BTC": m}, books={"BTC": sync}, ids=wire.ClientIds(),
-        now_ms=lambda: 0, on_gap=print, on_buffered=print, on_account=lambda: None,
+
+    async def never(*_: object) -> dict[str, str]:
+        raise AssertionError("the bench's chain never breaks")
+
+    stream = BackpackStream(
+        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
+        fetch_depth=never, signature=lambda: None, recover_fills=never, on_account=lambda: None, spawn=print,
     )  # fmt: skip
+    stream.books["BTC"] = sync
     start = time.perf_counter()
     for text in frames:
-        route(parse_frame(text))
+        stream.on_frame(parse_frame(text))
     return len(frames) / (time.perf_counter() - start)
 
 

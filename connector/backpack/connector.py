@@ -27,7 +27,7 @@ import orjson
 
 from connector.backpack import wire
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
-from connector.backpack.stream import BookGap, BookSync, Dispatcher, SnapshotBehind, parse_frame
+from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
@@ -35,12 +35,10 @@ from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, 
 from connector.scaling import scaler
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
-from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
 STREAM = "backpack"
-PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
@@ -88,31 +86,18 @@ class BackpackConnector(BaseConnector):
         self.ids = wire.ClientIds()
         self._markets: dict[str, MarketInfo] = {}
         self._limits: dict[str, wire.Limits] = {}
-        self._books: dict[str, BookSync] = {}
-        self._md: set[str] = set()
-        self._buffered: dict[str, asyncio.Event] = {}
-        self._seeding: dict[str, asyncio.Task[None]] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
         self._margin_task: asyncio.Task[None] | None = None
         self._margin_dirty = False
         self._http: HttpClient | None = None
         self._limiter: RateLimiter | None = None
-        self._ws: WsSupervisor | None = None
-        self.stream = Dispatcher(
-            emit=self.emit, markets=self._markets, books=self._books, ids=self.ids, now_ms=self.clock.now_ms,
-            on_gap=lambda s: self._seed_soon(s, 0), on_buffered=self._on_buffered, on_account=self._margin_soon,
+        self.stream = BackpackStream(
+            emit=self.emit, clock=self.clock, markets=self._markets, ids=self.ids, fetch_depth=self._snapshot,
+            signature=self._ws_signature, recover_fills=self.recover_fills, on_account=self._margin_soon,
+            spawn=self.spawn, seed_wait_s=seed_wait_s,
         )  # fmt: skip
 
     def __repr__(self) -> str:
         return f"<BackpackConnector url={self.base_url} key={self._signer.api_key[:8] + '…' if self._signer else None}>"
-
-    @property
-    def malformed_frames(self) -> int:
-        return self.stream_malformed_frames()
-
-    @property
-    def reconnects(self) -> int:
-        return max(0, self._ws.connects - 1) if self._ws is not None else 0
 
     @property
     def book_gaps(self) -> int:
@@ -123,36 +108,29 @@ class BackpackConnector(BaseConnector):
     async def start(self) -> None:
         if self.started:
             return
-        # no published limits: a modest budget, lifted or lowered with requests_per_s / burst
-        self._limiter = RateLimiter(self.requests_per_s, self.burst, clock=self.clock)
-        self._http = self.http_client(self.base_url, timeout_s=self.request_timeout_s, rate_limiter=self._limiter)
+        if self.stream.ws is None:
+            # no published limits: a modest budget, lifted or lowered with requests_per_s / burst
+            self._limiter = RateLimiter(self.requests_per_s, self.burst, clock=self.clock)
+            self._http = self.http_client(self.base_url, timeout_s=self.request_timeout_s, rate_limiter=self._limiter)
+            self.stream.ws = self.supervise_ws(
+                STREAM, self.ws_url, on_message=self.stream.on_frame, on_connect=self.stream.on_connect,
+                parse=parse_frame, stale_after_s=self.stale_after_s, open_timeout_s=self.request_timeout_s,
+                backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s,
+            )  # fmt: skip
         await self.sync_clock()
         await self.list_markets()
-        self._ws = self.supervise_ws(
-            STREAM, self.ws_url, on_message=self.stream, on_connect=self._on_connect, parse=parse_frame,
-            stale_after_s=self.stale_after_s, open_timeout_s=self.request_timeout_s,
-            backoff_base_s=self.reconnect_min_s, backoff_max_s=self.reconnect_max_s,
-        )  # fmt: skip
         await self.start_streams()
         self.started = True
 
     async def stop(self) -> None:
-        tasks = [*self._tasks, *self._seeding.values(), *([self._margin_task] if self._margin_task else [])]
-        for task in tasks:
-            task.cancel()
-        for task in tasks:
+        await self.stream.stop()
+        if self._margin_task is not None:
+            self._margin_task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await task
-        self._tasks.clear()
-        self._seeding.clear()
-        self._margin_task = None
+                await self._margin_task
+            self._margin_task = None
         await super().stop()
-        self._http = self._ws = None
-
-    def _spawn(self, coro: Any, name: str) -> None:
-        task = asyncio.create_task(coro, name=name)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._http = self.stream.ws = None
 
     # -- HTTP ------------------------------------------------------------------------------
 
@@ -251,9 +229,9 @@ class BackpackConnector(BaseConnector):
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         m = self._market(symbol)
-        book = self._books.get(symbol)
-        if book is not None and book.synced and self._ws is not None and self._ws.connected.is_set():
-            return (*book.top(), 10**m.price_decimals)
+        top = self.stream.top(symbol)
+        if top is not None:
+            return (*top, 10**m.price_decimals)
         raw = await self._public("/api/v1/depth", {"symbol": symbol, "limit": 5})
         px, sz = scaler(m.price_decimals), scaler(m.size_decimals)
         bids = [px(p) for p, q in raw.get("bids") or () if sz(q)]
@@ -264,70 +242,13 @@ class BackpackConnector(BaseConnector):
 
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
-            m = self._market(symbol)
-            if symbol in self._md:
-                continue
-            self._md.add(symbol)
-            self._books[symbol] = BookSync(m)
-            if self._ws is not None and self._ws.connected.is_set():
-                with contextlib.suppress(VenueError):  # a drop now resubscribes everything anyway
-                    await self._ws.send({"method": "SUBSCRIBE", "params": [f"depth.{symbol}", f"trade.{symbol}"]})
-                    self._seed_soon(symbol, self.seed_wait_s)
+            await self.stream.subscribe(self._market(symbol))
 
-    async def _on_connect(self, ws: WsSupervisor) -> None:
-        """Every (re)connect: books start over from a snapshot, every stream is subscribed again,
-        and after a drop the fills missed meanwhile are read from the fill history."""
-        last_seen_ms = ws.last_message_ms
-        for symbol, book in self._books.items():
-            book.reset()
-            task = self._seeding.pop(symbol, None)
-            if task is not None:
-                task.cancel()
-        public = [f"{kind}.{s}" for s in sorted(self._md) for kind in ("depth", "trade")]
-        if public:
-            await ws.send({"method": "SUBSCRIBE", "params": public})
-        if self._signer is not None:
-            signature = self._signer.ws_signature(self._now_ms(), self.window_ms)
-            await ws.send({"method": "SUBSCRIBE", "params": list(PRIVATE_STREAMS), "signature": signature})
-            if ws.connects > 1 and last_seen_ms is not None:
-                self._spawn(self.recover_fills(last_seen_ms - 60_000), "backpack-fills")
-        for symbol in self._md:
-            self._seed_soon(symbol, self.seed_wait_s)
+    async def _snapshot(self, symbol: str) -> dict[str, Any]:
+        return dict(await self._public("/api/v1/depth", {"symbol": symbol, "limit": self.depth_limit}))
 
-    def _on_buffered(self, symbol: str) -> None:
-        event = self._buffered.get(symbol)
-        if event is not None:
-            event.set()
-
-    def _seed_soon(self, symbol: str, wait_s: float) -> None:
-        running = self._seeding.get(symbol)
-        if running is None or running.done():
-            self._buffered[symbol] = asyncio.Event()
-            self._seeding[symbol] = asyncio.create_task(self._seed(symbol, wait_s), name=f"backpack-seed-{symbol}")
-
-    async def _seed(self, symbol: str, wait_s: float, attempts: int = 20) -> None:
-        """Fetch the REST snapshot once the stream buffers (or after ``wait_s`` on a quiet book)."""
-        book = self._books[symbol]
-        if wait_s and not book.buffer:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._buffered[symbol].wait(), wait_s)
-        for attempt in range(1, attempts + 1):
-            try:
-                raw = await self._public("/api/v1/depth", {"symbol": symbol, "limit": self.depth_limit})
-                update = book.on_snapshot(raw)
-            except SnapshotBehind as exc:
-                log.info("backpack: %s; fetching again", exc)
-            except BookGap as exc:
-                self.stream.book_gaps += 1
-                log.warning("backpack: %s; fetching a new snapshot", exc)
-            except VenueError as exc:
-                log.warning("backpack: depth snapshot for %s failed (%s)", symbol, exc)
-            else:
-                self.emit("book", update)
-                return
-            await self.clock.sleep(min(1.0, 0.05 * attempt))
-        if self._ws is not None:
-            await self._ws.reconnect(f"{symbol}: the book could not be seeded from {attempts} snapshots")
+    def _ws_signature(self) -> list[str] | None:
+        return self._signer.ws_signature(self._now_ms(), self.window_ms) if self._signer is not None else None
 
     def _margin_soon(self) -> None:
         if self._signer is None:

@@ -14,16 +14,22 @@ levels) and the connector fetches a new snapshot while the stream buffers again.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
 
 from connector.backpack import wire
+from connector.base import Emit
+from connector.clock import Clock
+from connector.errors import VenueError
 from connector.interface import BookUpdate, MarketInfo
 from connector.scaling import scaler
+from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
@@ -153,37 +159,97 @@ class SeenTrades:
         return True
 
 
-Emit = Callable[[str, Any], None]
+FetchDepth = Callable[[str], Awaitable[dict[str, Any]]]
+Spawn = Callable[[Coroutine[Any, Any, Any], str], Any]
+PRIVATE_STREAMS = ("account.orderUpdate", "account.positionUpdate")
 
 
-class Dispatcher:
-    """Routes parsed frames to typed events; the connector supplies markets, ids, the clock and hooks."""
+class BackpackStream:
+    """Subscriptions, frames -> events and the books in sequence; ``ws`` is set by the connector.
+
+    The connector hands in what needs REST or the key: ``fetch_depth`` (a snapshot),
+    ``signature`` (the private subscribe's signature, None without a key), ``recover_fills``
+    (read the fills since a time) and ``on_account`` (something changed the margin).
+    """
 
     def __init__(
         self,
         *,
         emit: Emit,
+        clock: Clock,
         markets: dict[str, MarketInfo],
-        books: dict[str, BookSync],
         ids: wire.ClientIds,
-        now_ms: Callable[[], int],
-        on_gap: Callable[[str], None],
-        on_buffered: Callable[[str], None],
+        fetch_depth: FetchDepth,
+        signature: Callable[[], list[str] | None],
+        recover_fills: Callable[[int], Coroutine[Any, Any, int]],
         on_account: Callable[[], None],
+        spawn: Spawn,
+        seed_wait_s: float = 0.5,
+        seed_attempts: int = 20,
     ) -> None:
-        self.emit = emit
-        self.markets = markets
-        self.books = books
-        self.ids = ids
-        self.now_ms = now_ms
-        self.on_gap = on_gap
-        self.on_buffered = on_buffered
-        self.on_account = on_account
+        self.emit, self.clock, self.markets, self.ids = emit, clock, markets, ids
+        self.fetch_depth, self.signature, self.recover_fills = fetch_depth, signature, recover_fills
+        self.on_account, self.spawn = on_account, spawn
+        self.seed_wait_s, self.seed_attempts = seed_wait_s, seed_attempts
+        self.ws: WsSupervisor | None = None
+        self.books: dict[str, BookSync] = {}
         self.seen = SeenTrades()
         self.book_gaps = 0
         self.venue_errors: list[Any] = []
+        self.recovery: asyncio.Task[Any] | None = None
+        self._buffered: dict[str, asyncio.Event] = {}
+        self._seeding: dict[str, asyncio.Task[None]] = {}
 
-    def __call__(self, frame: Any) -> None:
+    @property
+    def connected(self) -> bool:
+        return self.ws is not None and self.ws.connected.is_set()
+
+    def top(self, symbol: str) -> tuple[int | None, int | None] | None:
+        """Best bid and ask from the synced book while the socket is up; None otherwise."""
+        book = self.books.get(symbol)
+        return book.top() if book is not None and book.synced and self.connected else None
+
+    async def subscribe(self, m: MarketInfo) -> None:
+        if m.symbol in self.books:
+            return
+        self.books[m.symbol] = BookSync(m)
+        if self.ws is not None and self.connected:
+            with contextlib.suppress(VenueError):  # a drop now resubscribes everything anyway
+                await self.ws.send({"method": "SUBSCRIBE", "params": [f"depth.{m.symbol}", f"trade.{m.symbol}"]})
+                self._seed_soon(m.symbol, self.seed_wait_s)
+
+    async def on_connect(self, ws: WsSupervisor) -> None:
+        """Every (re)connect: books start over from a snapshot, every stream is subscribed again,
+        and after a drop the fills missed meanwhile are read from the fill history."""
+        last_seen_ms = ws.last_message_ms
+        for symbol, book in self.books.items():
+            book.reset()
+            task = self._seeding.pop(symbol, None)
+            if task is not None:
+                task.cancel()
+        public = [f"{kind}.{s}" for s in sorted(self.books) for kind in ("depth", "trade")]
+        if public:
+            await ws.send({"method": "SUBSCRIBE", "params": public})
+        signature = self.signature()
+        if signature is not None:
+            await ws.send({"method": "SUBSCRIBE", "params": list(PRIVATE_STREAMS), "signature": signature})
+            if ws.connects > 1 and last_seen_ms is not None:
+                self.recovery = self.spawn(self.recover_fills(last_seen_ms - 60_000), "fills")
+        for symbol in self.books:
+            self._seed_soon(symbol, self.seed_wait_s)
+
+    async def stop(self) -> None:
+        tasks = list(self._seeding.values())
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._seeding.clear()
+
+    # -- frames -----------------------------------------------------------------------------
+
+    def on_frame(self, frame: Any) -> None:
         if not isinstance(frame, dict):
             raise ValueError(f"frame is a {type(frame).__name__}, not an object")
         stream = frame.get("stream")
@@ -224,18 +290,20 @@ class Dispatcher:
             log.warning("backpack: %s; clearing the book and fetching a new snapshot", gap)
             self.emit("book", book.empty(str(gap)))
             book.buffer.append(data)  # the event that broke the chain seeds the next sync
-            self.on_gap(book.m.symbol)
+            self._seed_soon(book.m.symbol, 0)
             return
         if update is not None:
             self.emit("book", update)
         elif not book.synced and len(book.buffer) == 1:
-            self.on_buffered(book.m.symbol)
+            event = self._buffered.get(book.m.symbol)
+            if event is not None:
+                event.set()
 
     def _order(self, d: dict[str, Any]) -> None:
         m = self.markets.get(d["s"])
         if m is None:
             return
-        index = self.ids.index(d.get("c"), d.get("i"), self.now_ms())
+        index = self.ids.index(d.get("c"), d.get("i"), self.clock.now_ms())
         self.ids.remember_order(index, str(d["i"]))
         if d.get("e") == "orderFill" and d.get("t") not in (None, "", 0, "0"):
             fill = wire.parse_fill_update(d, m, index)
@@ -243,6 +311,37 @@ class Dispatcher:
                 self.emit("fill", fill)
             self.on_account()
         self.emit("order", wire.parse_order_update(d, m, index))
+
+    # -- seeding the books --------------------------------------------------------------------
+
+    def _seed_soon(self, symbol: str, wait_s: float) -> None:
+        running = self._seeding.get(symbol)
+        if running is None or running.done():
+            self._buffered[symbol] = asyncio.Event()
+            self._seeding[symbol] = asyncio.create_task(self._seed(symbol, wait_s), name=f"backpack-seed-{symbol}")
+
+    async def _seed(self, symbol: str, wait_s: float) -> None:
+        """Fetch the REST snapshot once the stream buffers (or after ``wait_s`` on a quiet book)."""
+        book = self.books[symbol]
+        if wait_s and not book.buffer:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._buffered[symbol].wait(), wait_s)
+        for attempt in range(1, self.seed_attempts + 1):
+            try:
+                update = book.on_snapshot(await self.fetch_depth(symbol))
+            except SnapshotBehind as exc:
+                log.info("backpack: %s; fetching again", exc)
+            except BookGap as exc:
+                self.book_gaps += 1
+                log.warning("backpack: %s; fetching a new snapshot", exc)
+            except VenueError as exc:
+                log.warning("backpack: depth snapshot for %s failed (%s)", symbol, exc)
+            else:
+                self.emit("book", update)
+                return
+            await self.clock.sleep(min(1.0, 0.05 * attempt))
+        if self.ws is not None:
+            await self.ws.reconnect(f"{symbol}: the book could not be seeded from {self.seed_attempts} snapshots")
 
 
 def parse_frame(raw: str | bytes) -> Any:

@@ -96,7 +96,7 @@ async def test_the_book_follows_the_depth_chain_and_matches_the_venue(backpack, 
     seen = len(rec.events["book"])
     await until(lambda: len(rec.events["book"]) > seen + 20)  # deltas, padded decimals among them
     assert any(not b.is_snapshot for b in rec.events["book"])
-    await until(lambda: conn._books[BTC].top() == _fake_top(fake))
+    await until(lambda: conn.stream.books[BTC].top() == _fake_top(fake))
     assert conn.book_gaps == 0
 
 
@@ -107,7 +107,7 @@ async def test_a_skipped_sequence_number_clears_the_book_and_resyncs_from_a_snap
     await until(lambda: conn.book_gaps == 1)
     assert any(b.is_snapshot and not b.bids and not b.asks for b in rec.events["book"])
     await until(lambda: rec.snapshots() > snapshots)
-    await until(lambda: conn._books[BTC].top() == _fake_top(fake))
+    await until(lambda: conn.stream.books[BTC].top() == _fake_top(fake))
     assert conn.reconnects == 0  # the stream goes on; only the book was re-seeded
 
 
@@ -115,7 +115,7 @@ async def test_a_snapshot_that_lags_the_stream_is_fetched_again_until_the_buffer
     fake.depth_lag = 3  # the REST book is three events behind the stream
     conn, rec = await _open(fake, keys)
     try:
-        await until(lambda: conn._books[BTC].top() == _fake_top(fake))
+        await until(lambda: conn.stream.books[BTC].top() == _fake_top(fake))
         assert rec.events["book"][0].info["replayed"] >= 1
     finally:
         await conn.stop()
@@ -156,7 +156,7 @@ async def test_a_fill_seen_on_the_stream_is_not_passed_on_again_after_a_reconnec
     await fake.drop_sockets()
     await until(lambda: conn.reconnects == 1 and conn.connection_state["backpack"] is ConnectionState.CONNECTED)
     await until(lambda: any(path == "/wapi/v1/history/fills" for _, path, _ in fake.requests))
-    await until(lambda: not conn._tasks)  # the recovery has run to its end
+    await until(lambda: conn.stream.recovery is not None and conn.stream.recovery.done())  # it has run to its end
     assert len([f for f in rec.events["fill"] if f.client_order_index == 21]) == 1
 
 

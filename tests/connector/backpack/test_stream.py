@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
 
 from connector.backpack import wire
-from connector.backpack.stream import BookGap, BookSync, Dispatcher, SnapshotBehind
+from connector.backpack.stream import BackpackStream, BookGap, BookSync, SnapshotBehind
+from connector.clock import VirtualClock
 from connector.interface import MarketInfo
 
 M = MarketInfo("SOL_USDC_PERP", "SOL", "USDC", 2, 3, 1)
@@ -69,56 +71,65 @@ def test_padded_stream_decimals_are_read_exactly():
 class Sink:
     def __init__(self) -> None:
         self.events: list[tuple[str, Any]] = []
-        self.gaps: list[str] = []
-        self.buffered: list[str] = []
+        self.snapshots_asked: list[str] = []
         self.account = 0
 
-    def dispatcher(self, book: BookSync) -> Dispatcher:
-        return Dispatcher(
-            emit=lambda kind, event: self.events.append((kind, event)), markets={M.symbol: M},
-            books={M.symbol: book}, ids=wire.ClientIds(), now_ms=lambda: 1_754_000_000_000,
-            on_gap=self.gaps.append, on_buffered=self.buffered.append, on_account=self._account,
+    def stream(self, book: BookSync) -> BackpackStream:
+        stream = BackpackStream(
+            emit=lambda kind, event: self.events.append((kind, event)), clock=VirtualClock(), markets={M.symbol: M},
+            ids=wire.ClientIds(), fetch_depth=self._fetch, signature=lambda: None, recover_fills=self._recover,
+            on_account=self._account, spawn=lambda coro, name: coro.close(),
         )  # fmt: skip
+        stream.books[M.symbol] = book
+        return stream
+
+    async def _fetch(self, symbol: str) -> dict[str, Any]:
+        self.snapshots_asked.append(symbol)
+        return SNAPSHOT
+
+    async def _recover(self, since_ms: int) -> int:
+        return 0
 
     def _account(self) -> None:
         self.account += 1
 
 
-def test_a_gap_empties_the_book_on_screen_and_asks_for_a_new_snapshot():
+async def test_a_gap_empties_the_book_on_screen_and_fetches_a_new_snapshot():
     sink, book = Sink(), BookSync(M)
-    route = sink.dispatcher(book)
-    route({"stream": f"depth.{M.symbol}", "data": delta(101, 101)})
-    assert sink.buffered == [M.symbol]
+    stream = sink.stream(book)
     book.on_snapshot(SNAPSHOT)
-    route({"stream": f"depth.{M.symbol}", "data": delta(101, 101)})
-    route({"stream": f"depth.{M.symbol}", "data": delta(105, 106)})
-    assert route.book_gaps == 1 and sink.gaps == [M.symbol]
+    stream.on_frame({"stream": f"depth.{M.symbol}", "data": delta(101, 101)})
+    stream.on_frame({"stream": f"depth.{M.symbol}", "data": delta(105, 106)})
+    assert stream.book_gaps == 1
     kind, cleared = sink.events[-1]
     assert kind == "book" and cleared.is_snapshot and not cleared.bids and not cleared.asks
     assert [d["U"] for d in book.buffer] == [105]  # the event after the gap seeds the next sync
+    await asyncio.sleep(0)  # the re-seed runs as its own task
+    await stream.stop()
+    assert sink.snapshots_asked == [M.symbol]
 
 
 @pytest.mark.parametrize("frame", [[1, 2], {"data": {}}, {"stream": "nope.X", "data": {}}, {"stream": "depth.X"}])
 def test_frames_that_are_not_backpack_pushes_raise_so_the_supervisor_counts_them(frame):
     with pytest.raises((ValueError, KeyError)):
-        Sink().dispatcher(BookSync(M))(frame)
+        Sink().stream(BookSync(M)).on_frame(frame)
 
 
 def test_errors_and_acknowledgements_are_not_malformed():
     sink = Sink()
-    route = sink.dispatcher(BookSync(M))
-    route({"id": None, "error": {"code": 4006, "message": "Invalid stream"}})
-    route({"id": 1, "result": None})
-    assert route.venue_errors == [{"code": 4006, "message": "Invalid stream"}] and sink.events == []
+    stream = sink.stream(BookSync(M))
+    stream.on_frame({"id": None, "error": {"code": 4006, "message": "Invalid stream"}})
+    stream.on_frame({"id": 1, "result": None})
+    assert stream.venue_errors == [{"code": 4006, "message": "Invalid stream"}] and sink.events == []
 
 
 def test_a_fill_is_passed_on_once_whichever_way_it_arrives():
     sink = Sink()
-    route = sink.dispatcher(BookSync(M))
+    stream = sink.stream(BookSync(M))
     fill = {"e": "orderFill", "E": 1, "s": M.symbol, "S": "Ask", "o": "LIMIT", "q": "2", "X": "PartiallyFilled",
             "i": "77", "t": 9, "l": "1", "L": "18.70", "m": True, "n": "0.01", "N": "USDC", "z": "1", "p": "18.70"}  # fmt: skip
-    route({"stream": "account.orderUpdate", "data": fill})
-    route({"stream": "account.orderUpdate", "data": fill})
+    stream.on_frame({"stream": "account.orderUpdate", "data": fill})
+    stream.on_frame({"stream": "account.orderUpdate", "data": fill})
     kinds = [k for k, _ in sink.events]
     assert kinds == ["fill", "order", "order"] and sink.account == 2
     assert sink.events[0][1].client_order_index == -77  # no clientId on the order: named by its id

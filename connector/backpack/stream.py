@@ -234,9 +234,18 @@ class BackpackStream:
         if signature is not None:
             await ws.send({"method": "SUBSCRIBE", "params": list(PRIVATE_STREAMS), "signature": signature})
             if ws.connects > 1 and last_seen_ms is not None:
-                self.recovery = self.spawn(self.recover_fills(last_seen_ms - 60_000), "fills")
+                self.recovery = self.spawn(self._recover(last_seen_ms - 60_000), "fills")
         for symbol in self.books:
             self._seed_soon(symbol, self.seed_wait_s)
+
+    async def _recover(self, since_ms: int) -> None:
+        try:
+            found = await self.recover_fills(since_ms)
+        except VenueError as exc:  # the reconciler asks the venue about every open order anyway
+            log.warning("backpack: could not read the fills missed while disconnected (%s)", exc)
+        else:
+            if found:
+                log.info("backpack: %d fill(s) missed while disconnected recovered from the history", found)
 
     async def stop(self) -> None:
         tasks = list(self._seeding.values())

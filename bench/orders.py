@@ -28,7 +28,7 @@ import httpx
 
 from bench.stats import Figure, median, percentile
 
-VENUES = ("sim", "hyperliquid", "lighter")
+VENUES = ("sim", "hyperliquid", "lighter", "backpack")
 SEQUENTIAL = 150
 IN_FLIGHT = 10
 CONCURRENT = 150
@@ -156,8 +156,22 @@ async def _signed_lighter(connector: Any, symbol: str, price_i: int, size_i: int
     return bodies
 
 
+def _signed_backpack(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any, dict[str, str]]]:
+    from connector.backpack import wire
+
+    m = connector._market(symbol)
+    requests = []
+    for i in range(RAW):
+        body = wire.order_body(m, is_ask=False, size_i=size_i, price_i=price_i, client_id=900_000 + i, post_only=True)
+        t0 = time.perf_counter()
+        headers = connector._signer.headers("orderExecute", body, connector._now_ms(), 60_000)
+        SIGN_S.append(time.perf_counter() - t0)
+        requests.append(("/api/v1/order", body, headers))
+    return requests
+
+
 async def _raw_http(
-    base_url: str, bodies: list[tuple[str, Any]], form: bool, in_flight: int = 1
+    base_url: str, bodies: list[tuple[str, Any]] | list[tuple[str, Any, dict[str, str]]], form: bool, in_flight: int = 1
 ) -> tuple[list[float], int]:
     """Send pre-signed requests, ``in_flight`` at a time; returns latencies and how many the fake refused."""
     samples: list[float] = []
@@ -168,9 +182,10 @@ async def _raw_http(
 
         async def worker() -> None:
             nonlocal refused
-            for path, body in queue:
+            for path, body, *signed in queue:
+                headers = signed[0] if signed else None
                 t0 = time.perf_counter()
-                resp = await (client.post(path, data=body) if form else client.post(path, json=body))
+                resp = await (client.post(path, data=body) if form else client.post(path, json=body, headers=headers))
                 samples.append(time.perf_counter() - t0)
                 refused += not (resp.status_code == 200 and '"error"' not in resp.text and '"err"' not in resp.text)
 
@@ -233,7 +248,34 @@ async def _open_hyperliquid(tmp: Path) -> AsyncIterator[Any]:
             module.WEIGHT_PER_S = saved
 
 
+@contextlib.asynccontextmanager
+async def _open_backpack(tmp: Path) -> AsyncIterator[Any]:
+    """As ``tests/harnesses/backpack.py`` opens it, with the connector's own budget (20/s, no published
+    limit) lifted."""
+    from connector.backpack.connector import BackpackConnector
+    from connector.keys import load_key_file
+    from tests.fakes.backpack import FakeBackpack
+    from tests.harnesses import LoopbackHarness
+
+    fake = await FakeBackpack(step_s=0.02).start()
+    keys = load_key_file(fake.write_key_file(tmp / "backpack.toml"), venue="backpack")
+    connector = BackpackConnector(
+        base_url=fake.base_url, ws_url=fake.ws_url, keys=keys, requests_per_s=1_000_000, burst=1_000_000
+    )
+    h = LoopbackHarness(venue="backpack", connector=connector, engine=fake.engine, symbol="BTC_USDC_PERP")
+    try:
+        await connector.start()
+        await connector.subscribe_market_data([h.symbol])
+        await h.wait_for("book", lambda b: b.symbol == h.symbol and b.is_snapshot and b.bids)
+        yield h
+    finally:
+        await connector.stop()
+        await fake.stop()
+
+
 def _open(venue: str, tmp: Path) -> Any:
+    if venue == "backpack":
+        return _open_backpack(tmp)
     if venue == "lighter":
         return _open_lighter(tmp)
     if venue == "hyperliquid":
@@ -269,6 +311,18 @@ async def _venue(venue: str) -> list[Figure]:
                     connector.base_url, _signed_hyperliquid(connector, symbol, price_i, size_i), False, IN_FLIGHT
                 )
                 raw_name = "raw httpx POST"
+            elif venue == "backpack":
+                raw, refused = await _raw_http(
+                    connector.base_url, _signed_backpack(connector, symbol, price_i, size_i), False
+                )
+                raw_conc, _ = await _raw_http(
+                    connector.base_url,
+                    [(p, {**b, "clientId": b["clientId"] + RAW}, connector._signer.headers(
+                        "orderExecute", {**b, "clientId": b["clientId"] + RAW}, connector._now_ms(), 60_000))
+                     for p, b, _ in _signed_backpack(connector, symbol, price_i, size_i)],
+                    False, IN_FLIGHT,
+                )  # fmt: skip
+                raw_name = "raw httpx POST"
             else:
                 raw, refused = await _raw_http(
                     connector.base_url, await _signed_lighter(connector, symbol, price_i, size_i), True
@@ -289,6 +343,8 @@ async def _venue(venue: str) -> list[Figure]:
         raw_note += "; the connector's 60 requests/min budget lifted for the bench"
     if venue == "hyperliquid":
         raw_note += "; the connector's 1200 weight/min budget lifted for the bench"
+    if venue == "backpack":
+        raw_note += "; the connector's 20 requests/s budget lifted for the bench"
     if refused:
         raw_note += f"; {refused} of {len(raw)} raw requests refused by the fake"
     return [

@@ -36,8 +36,25 @@ def _frames(venue: str, n: int, seed: int = 5) -> list[str]:
         bids = [(mid - k - 1, sizes[-k - 1]) for k in range(20)]
         asks = [(mid + k + 1, sizes[k + 1]) for k in range(20)]
         if venue == "hyperliquid":
-            lv = [[{"px": scaled_to_str(p, PD), "sz": scaled_to_str(s, SD), "n": 3} for p, s in side] for side in (bids, asks)]
+            lv = [
+                [{"px": scaled_to_str(p, PD), "sz": scaled_to_str(s, SD), "n": 3} for p, s in side]
+                for side in (bids, asks)
+            ]
             msg = {"channel": "l2Book", "data": {"coin": "BTC", "time": 1_700_000_000_000 + i, "levels": lv}}
+        elif venue == "backpack":
+            side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
+            stamp = (1_700_000_000_000 + i) * 1000
+            data = {
+                "e": "depth",
+                "E": stamp,
+                "s": "BTC",
+                "a": side(asks),
+                "b": side(bids),
+                "U": i + 1,
+                "u": i + 1,
+                "T": stamp,
+            }
+            msg = {"stream": "depth.BTC", "data": data}
         else:
             side = lambda levels: [{"price": scaled_to_str(p, PD), "size": scaled_to_str(s, SD)} for p, s in levels]  # noqa: E731
             msg = {
@@ -76,6 +93,31 @@ def _ours_lighter(frames: list[str]) -> float:
     return len(frames) / (time.perf_counter() - start)
 
 
+def _ours_backpack(frames: list[str]) -> float:
+    from connector.backpack import wire
+    from connector.backpack.stream import BackpackStream, BookSync, parse_frame
+    from connector.clock import RealClock
+    from connector.interface import MarketInfo
+
+    book = L2Book("BTC")
+    m = MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
+    sync = BookSync(m)
+    sync.on_snapshot({"bids": [], "asks": [], "lastUpdateId": "0"})
+
+    async def never(*_: object) -> dict[str, str]:
+        raise AssertionError("the bench's chain never breaks")
+
+    stream = BackpackStream(
+        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
+        fetch_depth=never, signature=lambda: None, recover_fills=never, on_account=lambda: None, spawn=print,
+    )  # fmt: skip
+    stream.books["BTC"] = sync
+    start = time.perf_counter()
+    for text in frames:
+        stream.on_frame(parse_frame(text))
+    return len(frames) / (time.perf_counter() - start)
+
+
 def _naive(frames: list[str], venue: str) -> float:
     book = L2Book("BTC")
     ps, ss = Decimal(10) ** PD, Decimal(10) ** SD
@@ -85,6 +127,9 @@ def _naive(frames: list[str], venue: str) -> float:
         if venue == "hyperliquid":
             raw_bids, raw_asks = msg["data"]["levels"]
             pk, sk = "px", "sz"
+        elif venue == "backpack":
+            raw_bids, raw_asks = msg["data"]["b"], msg["data"]["a"]
+            pk, sk = 0, 1
         else:
             raw_bids, raw_asks = msg["order_book"]["bids"], msg["order_book"]["asks"]
             pk, sk = "price", "size"
@@ -96,7 +141,7 @@ def _naive(frames: list[str], venue: str) -> float:
 
 def run() -> list[Figure]:
     figures = []
-    for venue, ours in (("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter)):
+    for venue, ours in (("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter), ("backpack", _ours_backpack)):
         frames = _frames(venue, FRAMES)
         mine = [ours(frames) for _ in range(ROUNDS)]
         base = [_naive(frames, venue) for _ in range(ROUNDS)]

@@ -103,6 +103,7 @@ VENUES = VenueRegistry()
 VENUES.register("sim", "connector.sim.connector:SimConnector", needs_keys=False)
 VENUES.register("hyperliquid", "connector.hyperliquid.connector:HyperliquidConnector", extra="hyperliquid")
 VENUES.register("lighter", "connector.lighter.connector:LighterConnector", extra="lighter")
+VENUES.register("backpack", "connector.backpack.connector:BackpackConnector", extra="backpack")
 
 
 def key_file_env_var(venue: str) -> str:

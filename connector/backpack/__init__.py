@@ -1,0 +1,1 @@
+"""Backpack Exchange perpetuals (``*_USDC_PERP``)."""

@@ -160,7 +160,7 @@ class Reconciler:
 
     async def _arm_dead_man(self) -> None:
         for venue, conn in self.connectors.items():
-            if "dead_man_switch" not in getattr(conn, "capabilities", frozenset()):
+            if "dead_man_switch" not in conn.capabilities:
                 continue
             try:
                 await conn.schedule_cancel_all(self.dead_man_after_s)  # type: ignore[attr-defined]

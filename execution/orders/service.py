@@ -185,7 +185,7 @@ class OrderService:
             raise
         if answer.outcome is not Outcome.ANSWERED:
             return order
-        if "async_ack" in getattr(self._conn(order.venue), "capabilities", ()):
+        if "async_ack" in self._conn(order.venue).capabilities:
             # The venue only queued the request (Lighter's sendTx): the order stays SUBMITTING
             # until the stream or a status query says what became of it, and the id the
             # venue assigns arrives with that update.  The reconciler's heartbeat settles
@@ -263,7 +263,7 @@ class OrderService:
         answer (the order then says so: unchanged with the reason, or UNKNOWN).
         """
         conn = self._conn(order.venue)
-        new_size = amended_size(order, getattr(conn, "capabilities", frozenset()), price_i, size_i)
+        new_size = amended_size(order, conn.capabilities, price_i, size_i)
         if self.risk is not None:
             self.risk.check(
                 order.venue,

@@ -17,8 +17,8 @@ from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 
 from connector.clock import Clock, RealClock
-from connector.errors import VenueError
-from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler
+from connector.errors import InvalidOrder, VenueError
+from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler, MarketInfo
 from connector.transport.http import HttpClient
 from connector.transport.ws import ConnectHook, MessageHandler, WsSupervisor
 
@@ -43,6 +43,8 @@ class BaseConnector:
         self.streams: dict[str, WsSupervisor] = {}
         """stream name -> its websocket supervisor (see ``supervise_ws``)."""
         self._http_clients: list[HttpClient] = []
+        self._markets: dict[str, MarketInfo] = {}
+        """symbol -> market, filled by the venue's ``list_markets`` (a venue may keep its own map instead)."""
         self._tasks: list[asyncio.Task[None]] = []
 
     def add_handler(self, kind: str, handler: Handler) -> None:
@@ -148,6 +150,21 @@ class BaseConnector:
         self._tasks.clear()
         self.streams.clear()
         self._http_clients.clear()
+
+    def _market(self, symbol: str) -> MarketInfo:
+        """The market ``list_markets`` loaded, or ``InvalidOrder`` naming a few that exist."""
+        try:
+            return self._markets[symbol]
+        except KeyError:
+            known = ", ".join(sorted(self._markets)[:12])
+            raise InvalidOrder(f"{self.venue} has no perp {symbol!r}" + (f"; e.g. {known}" if known else "")) from None
+
+    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
+        m = self._market(symbol)
+        return m.price_decimals, m.size_decimals
+
+    async def get_min_size_i(self, symbol: str) -> int:
+        return self._market(symbol).min_size_i
 
     async def market_worst_price(self, symbol: str, is_ask: bool, slippage_bps: int) -> int:
         """The worst price a market order may fill at: our side's opposite touch moved ``slippage_bps`` against us.

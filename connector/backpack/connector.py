@@ -84,7 +84,6 @@ class BackpackConnector(BaseConnector):
         """The venue's clock minus ours, from ``/api/v1/time``."""
         self.clock_syncs = 0
         self.ids = wire.ClientIds()
-        self._markets: dict[str, MarketInfo] = {}
         self._limits: dict[str, wire.Limits] = {}
         self._margin_task: asyncio.Task[None] | None = None
         self._margin_dirty = False
@@ -212,20 +211,6 @@ class BackpackConnector(BaseConnector):
             if parsed is not None:
                 self._markets[parsed[0].symbol], self._limits[parsed[0].symbol] = parsed
         return list(self._markets.values())
-
-    def _market(self, symbol: str) -> MarketInfo:
-        try:
-            return self._markets[symbol]
-        except KeyError:
-            known = ", ".join(sorted(self._markets)[:12])
-            raise InvalidOrder(f"backpack has no perp {symbol!r}" + (f"; e.g. {known}" if known else "")) from None
-
-    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
-        m = self._market(symbol)
-        return m.price_decimals, m.size_decimals
-
-    async def get_min_size_i(self, symbol: str) -> int:
-        return self._market(symbol).min_size_i
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         m = self._market(symbol)

@@ -81,7 +81,6 @@ class HyperliquidConnector(BaseConnector):
         self.nonces = signing.NonceCounter()
         self._reads: HttpClient | None = None
         self._actions: HttpClient | None = None
-        self._markets: dict[str, MarketInfo] = {}
         self._assets: dict[str, int] = {}
         self._coi_of_oid: dict[int, int] = {}
         self._orders: dict[int, tuple[bool, bool, str]] = {}
@@ -182,20 +181,6 @@ class HyperliquidConnector(BaseConnector):
             self._markets[info.symbol] = info
             self._assets[info.symbol] = asset
         return list(self._markets.values())
-
-    def _market(self, symbol: str) -> MarketInfo:
-        try:
-            return self._markets[symbol]
-        except KeyError:
-            known = ", ".join(sorted(self._markets)[:12])
-            raise InvalidOrder(f"hyperliquid has no perp {symbol!r}" + (f"; e.g. {known}" if known else "")) from None
-
-    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
-        m = self._market(symbol)
-        return m.price_decimals, m.size_decimals
-
-    async def get_min_size_i(self, symbol: str) -> int:
-        return self._market(symbol).min_size_i
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         m = self._market(symbol)

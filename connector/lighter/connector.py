@@ -83,7 +83,8 @@ class LighterConnector(BaseConnector):
         self._signer: signing.LighterSigner | None = None
         self.nonces = NonceManager(self._fetch_nonce)
         self._http: HttpClient | None = None
-        self._markets: dict[str, tuple[int, MarketInfo]] = {}
+        self._entries: dict[str, tuple[int, MarketInfo]] = {}
+        """symbol -> (Lighter's market index, the market); the base's ``_markets`` holds the markets alone."""
         self._by_id: dict[int, str] = {}
         self._order_ids: set[int] = set()
         """Markets we placed orders in this session."""
@@ -195,28 +196,22 @@ class LighterConnector(BaseConnector):
             if raw.get("market_type", "perp") != "perp" or raw.get("status", "active") != "active":
                 continue
             market_id, info = wire.parse_market(raw)
-            self._markets[info.symbol] = (market_id, info)
+            self._entries[info.symbol] = (market_id, info)
+            self._markets[info.symbol] = info
             self._by_id[market_id] = info.symbol
-        return [info for _, info in self._markets.values()]
+        return [info for _, info in self._entries.values()]
 
-    def _market(self, symbol: str) -> tuple[int, MarketInfo]:
+    def _entry(self, symbol: str) -> tuple[int, MarketInfo]:
         try:
-            return self._markets[symbol]
+            return self._entries[symbol]
         except KeyError:
             raise InvalidOrder(
                 f"lighter has no market {symbol!r}"
-                + (f"; known: {', '.join(sorted(self._markets)[:12])}" if self._markets else "")
+                + (f"; known: {', '.join(sorted(self._entries)[:12])}" if self._entries else "")
             ) from None
 
-    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
-        info = self._market(symbol)[1]
-        return info.price_decimals, info.size_decimals
-
-    async def get_min_size_i(self, symbol: str) -> int:
-        return self._market(symbol)[1].min_size_i
-
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
-        market_id, info = self._market(symbol)
+        market_id, info = self._entry(symbol)
         scale = 10**info.price_decimals
         top = self.stream.top(market_id)
         if top is not None:
@@ -234,15 +229,15 @@ class LighterConnector(BaseConnector):
 
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
-            await self.stream.subscribe(*self._market(symbol))
+            await self.stream.subscribe(*self._entry(symbol))
 
     def _market_by_id(self, market_id: int) -> MarketInfo | None:
         symbol = self._by_id.get(market_id)
-        return self._markets[symbol][1] if symbol else None
+        return self._entries[symbol][1] if symbol else None
 
     def _by_market(self, market_id: int) -> tuple[str, MarketInfo]:
         symbol = self._by_id[market_id]
-        return symbol, self._markets[symbol][1]
+        return symbol, self._entries[symbol][1]
 
     async def _renew_auth(self) -> None:
         """Re-authenticate the account channels before the token expires."""
@@ -260,7 +255,7 @@ class LighterConnector(BaseConnector):
     async def _create(
         self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool
     ) -> str:
-        market_id, _ = self._market(symbol)
+        market_id, _ = self._entry(symbol)
         self._order_ids.add(market_id)
         expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
 
@@ -298,7 +293,7 @@ class LighterConnector(BaseConnector):
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         if post_only:
-            chain = self.stream.chains.get(self._market(symbol)[0])
+            chain = self.stream.chains.get(self._entry(symbol)[0])
             touch = chain.top()[0 if is_ask else 1] if chain is not None else None
             if touch is not None and (price <= touch if is_ask else price >= touch):
                 # the venue would cancel it as canceled-post-only; refusing here saves a nonce and a round trip
@@ -329,7 +324,7 @@ class LighterConnector(BaseConnector):
         )
 
     async def _cancel_index(self, symbol: str, index: int) -> None:
-        market_id, _ = self._market(symbol)
+        market_id, _ = self._entry(symbol)
 
         def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
@@ -349,7 +344,7 @@ class LighterConnector(BaseConnector):
         await self._cancel_index(symbol, index)
 
     async def cancel_all(self, symbol: str | None = None) -> None:
-        market_id = self._market(symbol)[0] if symbol else wire.ALL_MARKETS
+        market_id = self._entry(symbol)[0] if symbol else wire.ALL_MARKETS
 
         def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
@@ -361,7 +356,7 @@ class LighterConnector(BaseConnector):
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         """Amend in place (``base_amount`` = new remaining size); accepted, not yet confirmed ("")."""
-        market_id, _ = self._market(symbol)
+        market_id, _ = self._entry(symbol)
 
         def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
@@ -402,7 +397,7 @@ class LighterConnector(BaseConnector):
         return wire.parse_order(raw, symbol, info.price_decimals, info.size_decimals)
 
     async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot:
-        market_id, _ = self._market(symbol)
+        market_id, _ = self._entry(symbol)
         for raw in await self._active_orders(market_id):
             if int(raw.get("client_order_index") or 0) == client_order_index:
                 return self._snapshot(raw)
@@ -420,7 +415,7 @@ class LighterConnector(BaseConnector):
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
         if symbol is not None:
-            market_ids = [self._market(symbol)[0]]
+            market_ids = [self._entry(symbol)[0]]
         else:  # only the markets where the account reports open orders: there are 100+ markets
             account = await self._account()
             market_ids = [

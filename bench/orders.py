@@ -139,7 +139,7 @@ def _signed_hyperliquid(connector: Any, symbol: str, price_i: int, size_i: int) 
 async def _signed_lighter(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
     from connector.lighter import wire
 
-    market_id, _ = connector._market(symbol)
+    market_id, _ = connector._entry(symbol)
     async with httpx.AsyncClient(base_url=connector.base_url) as client:
         params = {"account_index": connector.account_index, "api_key_index": connector.api_key_index}
         nonce = int((await client.get("/api/v1/nextNonce", params=params)).json()["nonce"])

@@ -12,6 +12,7 @@ import pytest
 
 from connector.binance_usdm.codes import IpBanned
 from connector.binance_usdm.connector import BinanceUsdmConnector
+from connector.binance_usdm.stream import LIVE
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, RateLimited
 from connector.interface import EVENT_KINDS, ConnectionState, OrderStatus
 from connector.keys import load_key_file
@@ -100,6 +101,7 @@ def posts(fake: FakeBinanceUsdm, path: str = "/fapi/v1/order", method: str = "PO
 async def test_a_lost_diff_shows_the_book_stale_and_resyncs_from_a_snapshot(binance, fake):
     conn, rec = binance
     snapshots = len(rec.synced())
+    await until(lambda: conn.feed.books["BTCUSDT"].state == LIVE)  # a diff lost before then is in the snapshot
     fake.skip_depth("BTCUSDT")
     stale = await until(lambda: rec.stale())
     assert stale[0].is_snapshot and stale[0].bids == () and "pu=" in stale[0].info["stale"]

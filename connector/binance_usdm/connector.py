@@ -34,7 +34,16 @@ from connector.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WIND
 from connector.binance_usdm.stream import decode
 from connector.binance_usdm.userstream import ListenKeyKeeper, user_events
 from connector.clock import Clock
-from connector.errors import ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
+from connector.errors import (
+    AuthError,
+    ConfigError,
+    InvalidOrder,
+    OrderRejected,
+    PostOnlyWouldCross,
+    RateLimited,
+    UnknownOrder,
+    VenueError,
+)
 from connector.interface import ConnectionState, Margin, MarketInfo, OrderSnapshot, Position
 from connector.keys import Secret, register_secret
 from connector.transport.ws import WsSupervisor
@@ -334,7 +343,7 @@ class BinanceUsdmConnector(BaseConnector):
         self.ledger.placing(
             client_order_index, symbol, is_ask=is_ask, size_i=base_amount, post_only=post_only, reduce_only=reduce_only
         )
-        snap = await self._send_order("POST", params)
+        snap = await self._place(client_order_index, params)
         self._arm_if_needed(symbol)
         return str(snap.order_id)
 
@@ -351,8 +360,15 @@ class BinanceUsdmConnector(BaseConnector):
         self.ledger.placing(
             client_order_index, symbol, is_ask=is_ask, size_i=size_i, post_only=False, reduce_only=reduce_only
         )
-        snap = await self._send_order("POST", params)
+        snap = await self._place(client_order_index, params)
         return str(snap.order_id)
+
+    async def _place(self, coi: int, params: dict[str, Any]) -> OrderSnapshot:
+        try:
+            return await self._send_order("POST", params)
+        except (OrderRejected, InvalidOrder, RateLimited, AuthError):
+            self.ledger.orders.pop(coi, None)  # refused, so never live (an unknown outcome stays until reconciled)
+            raise
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         """``PUT /fapi/v1/order``: the new total is what is filled plus ``base_amount``, capped at the size."""

@@ -48,9 +48,13 @@ class Budget:
     def configure_from(self, limits: Mapping[str, int]) -> None:
         """From ``wire.parse_rate_limits`` (missing entries keep their defaults)."""
         weight, o10, o60 = self.limits
-        self.configure(
-            limits.get("REQUEST_WEIGHT:1M") or weight, limits.get("ORDERS:10S") or o10, limits.get("ORDERS:1M") or o60
+        wanted = (
+            limits.get("REQUEST_WEIGHT:1M") or weight,
+            limits.get("ORDERS:10S") or o10,
+            limits.get("ORDERS:1M") or o60,
         )
+        if wanted != self.limits:  # new buckets only when the venue's limits changed: a hold stays held
+            self.configure(*wanted)
 
     def check_ban(self) -> None:
         now = self.clock.now_ms()

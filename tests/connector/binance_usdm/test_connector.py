@@ -359,3 +359,15 @@ async def test_no_secret_reaches_a_log_a_repr_or_an_error(fake, keys, caplog):
     texts = [caplog.text, repr(conn), repr(keys), *(str(e) for e in errors), *(repr(e.info) for e in errors)]
     for canary in canaries:
         assert canary and all(canary not in text for text in texts)
+
+
+async def test_a_refused_order_is_not_remembered_as_live(binance, fake):
+    conn, _ = binance
+    _, ask, _ = await conn.get_top_of_book("BTCUSDT")
+    with pytest.raises(PostOnlyWouldCross):
+        await conn.submit_limit_order(
+            symbol="BTCUSDT", client_order_index=17, base_amount=2, price=ask + 10, is_ask=False, post_only=True
+        )
+    assert 17 not in conn.ledger.orders
+    await conn.schedule_cancel_all(60)
+    assert fake.countdown_calls == []  # no live order anywhere: nothing to arm

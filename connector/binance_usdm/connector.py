@@ -67,7 +67,7 @@ class BinanceUsdmConnector(BaseConnector):
         recv_window_ms: int = DEFAULT_RECV_WINDOW_MS,
         time_sync_s: float = 300.0,
         listen_key_keepalive_s: float = 1800.0,
-        depth_limit: int = 1000,
+        depth_limit: int = 100,
         stale_after_s: float = 30.0,
         reconnect_min_s: float = 0.5,
         reconnect_max_s: float = 30.0,

@@ -26,8 +26,19 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SUBSCRIBE_CHUNK = 50
-"""Streams per SUBSCRIBE message (the venue takes 10 messages a second and 200 streams a socket)."""
+"""Streams per SUBSCRIBE message (the venue takes 10 messages a second on a socket)."""
+SYMBOLS_PER_SOCKET = 100
+"""Two streams a symbol on each socket, and the venue allows 200 streams a connection."""
 DEPTH_WEIGHT = {5: 2, 10: 2, 20: 2, 50: 2, 100: 5, 500: 10, 1000: 20}
+
+
+class _Shard:
+    """One public and one market socket for up to ``SYMBOLS_PER_SOCKET`` symbols."""
+
+    def __init__(self, symbols: list[str]) -> None:
+        self.symbols = symbols
+        self.public: WsSupervisor
+        self.market: WsSupervisor
 
 
 class MarketFeed:
@@ -48,22 +59,32 @@ class MarketFeed:
         self.filters: dict[str, wire.Filters] = {}
         self.marks: dict[str, tuple[int, int]] = {}
         """symbol -> (mark price_i, local ms received)."""
-        self.public: WsSupervisor | None = None
-        self.market: WsSupervisor | None = None
+        self.shards: list[_Shard] = []
         self._resyncing: set[str] = set()
         self.venue_errors: list[Any] = []
 
+    @property
+    def public(self) -> WsSupervisor | None:
+        """The first shard's public socket (most sessions have one shard)."""
+        return self.shards[0].public if self.shards else None
+
     def detach(self) -> None:
         """The owner stopped (and closed the sockets): the next subscribe opens new ones."""
-        self.public = self.market = None
+        self.shards = []
         self._resyncing.clear()
         for sync in self.books.values():
             sync.reset()
 
+    def _shard_of(self, symbol: str) -> _Shard | None:
+        for shard in self.shards:
+            if symbol in shard.symbols:
+                return shard
+        return None
+
     def top(self, symbol: str) -> tuple[int | None, int | None] | None:
         """The touch as shown while the book is synced and its socket up; None otherwise."""
-        sync = self.books.get(symbol)
-        if sync is None or not sync.live or self.public is None or not self.public.connected.is_set():
+        sync, shard = self.books.get(symbol), self._shard_of(symbol)
+        if sync is None or not sync.live or shard is None or not shard.public.connected.is_set():
             return None
         return sync.top()
 
@@ -74,45 +95,53 @@ class MarketFeed:
         return known[0]
 
     async def subscribe(self, markets: list[wire.Filters]) -> None:
-        new = []
         for f in markets:
             if f.symbol not in self.books:
                 self.books[f.symbol] = DepthSync(f.symbol, f.price_decimals, f.size_decimals)
                 self.filters[f.symbol] = f
-                new.append(f.symbol)
-        if self.public is None:
-            if not self.books:
-                return
-            options = {"parse": decode, **self.ws_options}
-            self.public = self.owner.supervise_ws(
-                "public", self.url_for("public"), on_message=self._on_public, on_connect=self._on_public_connect,
-                **options,
-            )  # fmt: skip
-            self.market = self.owner.supervise_ws(
-                "market", self.url_for("market"), on_message=self._on_market, on_connect=self._on_market_connect,
-                **options,
-            )  # fmt: skip
-            await self.public.start()
-            await self.market.start()
-            return
-        if not new:
-            return
-        for ws, streams in ((self.public, _public_streams(new)), (self.market, _market_streams(new))):
-            if ws is not None and ws.connected.is_set():
-                with contextlib.suppress(VenueError):  # a drop now resubscribes everything on reconnect
-                    await _subscribe(ws, streams)
+        placed = {s for shard in self.shards for s in shard.symbols}
+        fresh: list[_Shard] = []
+        for symbol in [s for s in self.books if s not in placed]:
+            if not self.shards or len(self.shards[-1].symbols) >= SYMBOLS_PER_SOCKET:
+                self.shards.append(self._new_shard())
+                fresh.append(self.shards[-1])
+            shard = self.shards[-1]
+            shard.symbols.append(symbol)
+            if shard in fresh:
+                continue
+            for ws, streams in ((shard.public, _public_streams([symbol])), (shard.market, _market_streams([symbol]))):
+                if ws.connected.is_set():
+                    with contextlib.suppress(VenueError):  # a drop now resubscribes everything on reconnect
+                        await _subscribe(ws, streams)
+        for shard in fresh:
+            await shard.public.start()
+            await shard.market.start()
 
-    async def _on_public_connect(self, ws: WsSupervisor) -> None:
+    def _new_shard(self) -> _Shard:
+        n = len(self.shards) + 1
+        suffix = "" if n == 1 else f"-{n}"
+        shard = _Shard([])
+        options = {"parse": decode, **self.ws_options}
+        shard.public = self.owner.supervise_ws(
+            f"public{suffix}", self.url_for("public"), on_message=self._on_public,
+            on_connect=lambda ws: self._on_public_connect(ws, shard), **options,
+        )  # fmt: skip
+        shard.market = self.owner.supervise_ws(
+            f"market{suffix}", self.url_for("market"), on_message=self._on_market,
+            on_connect=lambda ws: _subscribe_all(ws, shard.symbols, _market_streams), **options,
+        )  # fmt: skip
+        return shard
+
+    async def _on_public_connect(self, ws: WsSupervisor, shard: _Shard) -> None:
+        """Every (re)connect: each book of the shard starts a new sync, shown stale until its snapshot lands."""
         now = self.owner.clock.now_ms()
-        for sync in self.books.values():
+        for symbol in shard.symbols:
+            sync = self.books[symbol]
             was_live = sync.live
             sync.reset()
             if was_live:
                 self.owner.emit("book", sync.stale_marker("reconnected; re-syncing from a snapshot", now))
-        await _subscribe(ws, _public_streams(sorted(self.books)))
-
-    async def _on_market_connect(self, ws: WsSupervisor) -> None:
-        await _subscribe(ws, _market_streams(sorted(self.books)))
+        await _subscribe_all(ws, shard.symbols, _public_streams)
 
     def _ack(self, msg: dict[str, Any]) -> bool:
         if "id" in msg and ("result" in msg or "error" in msg):
@@ -169,7 +198,7 @@ class MarketFeed:
                 try:
                     body = await self.rest().request(
                         "GET", "/fapi/v1/depth", {"symbol": sync.symbol, "limit": self.depth_limit},
-                        weight=DEPTH_WEIGHT[self.depth_limit],
+                        weight=DEPTH_WEIGHT[self.depth_limit], background=True,
                     )  # fmt: skip
                 except VenueError as exc:
                     log.warning("binance-usdm: depth snapshot for %s failed: %s", sync.symbol, exc)
@@ -192,6 +221,15 @@ def _public_streams(symbols: list[str]) -> list[str]:
 
 def _market_streams(symbols: list[str]) -> list[str]:
     return [f"{s.lower()}@{kind}" for s in symbols for kind in ("markPrice@1s", "aggTrade")]
+
+
+async def _subscribe_all(ws: WsSupervisor, symbols: list[str], streams: Callable[[list[str]], list[str]]) -> None:
+    """Subscribe ``symbols``, and any added while we were sending (until ``connected`` is set,
+    ``subscribe`` leaves new symbols to this loop)."""
+    sent: set[str] = set()
+    while todo := [s for s in symbols if s not in sent]:
+        await _subscribe(ws, streams(todo))
+        sent.update(todo)
 
 
 async def _subscribe(ws: WsSupervisor, streams: list[str]) -> None:

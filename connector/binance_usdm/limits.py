@@ -19,6 +19,8 @@ from connector.transport.ratelimit import RateLimiter
 WEIGHT_PER_MIN = 2400
 ORDERS_PER_10S = 300
 ORDERS_PER_MIN = 1200
+BACKGROUND_SHARE = 0.4
+"""Of the weight budget, what book snapshots may use."""
 
 
 class Budget:
@@ -41,7 +43,11 @@ class Budget:
 
     def configure(self, weight_per_min: int, orders_per_10s: int, orders_per_min: int) -> None:
         self.limits = (weight_per_min, orders_per_10s, orders_per_min)
-        self.weight = RateLimiter(weight_per_min / 60, weight_per_min / 4, clock=self.clock)
+        # what a trader waits on (cancels, queries) never queues behind book snapshots: those take
+        # BACKGROUND_SHARE of the weight from a bucket of their own
+        fg, bg = weight_per_min * (1 - BACKGROUND_SHARE), weight_per_min * BACKGROUND_SHARE
+        self.weight = RateLimiter(fg / 60, fg / 4, clock=self.clock)
+        self.background = RateLimiter(bg / 60, max(bg / 8, 20), clock=self.clock)
         self.orders = RateLimiter(orders_per_10s / 10, orders_per_10s / 2, clock=self.clock)
         self.orders_minute = RateLimiter(orders_per_min / 60, orders_per_min / 4, clock=self.clock)
 
@@ -68,23 +74,28 @@ class Budget:
     def ban(self, until_ms: int) -> None:
         self.banned_until_ms = max(self.banned_until_ms, until_ms)
 
-    async def acquire(self, weight: int, orders: int = 0) -> None:
+    async def acquire(self, weight: int, orders: int = 0, *, background: bool = False) -> None:
         self.check_ban()
         if orders:
             await self.orders.acquire(orders)
             await self.orders_minute.acquire(orders)
         if weight:
-            await self.weight.acquire(weight)
+            await (self.background if background else self.weight).acquire(weight)
+
+    def penalize(self, seconds: float) -> None:
+        """The venue said to slow down (a 429's Retry-After): every weight bucket holds."""
+        self.weight.penalize(seconds)
+        self.background.penalize(seconds)
 
     def observe(self, headers: Mapping[str, str], server_ms: int) -> None:
         """Read the venue's counters from an answer's headers; hold a bucket that nears its limit."""
         weight_limit, o10_limit, o60_limit = self.limits
         checks = (
-            ("x-mbx-used-weight-1m", weight_limit, 60_000, self.weight, "used_weight"),
-            ("x-mbx-order-count-10s", o10_limit, 10_000, self.orders, "orders_10s"),
-            ("x-mbx-order-count-1m", o60_limit, 60_000, self.orders_minute, "orders_1m"),
+            ("x-mbx-used-weight-1m", weight_limit, 60_000, (self.weight, self.background), "used_weight"),
+            ("x-mbx-order-count-10s", o10_limit, 10_000, (self.orders,), "orders_10s"),
+            ("x-mbx-order-count-1m", o60_limit, 60_000, (self.orders_minute,), "orders_1m"),
         )
-        for header, limit, window_ms, bucket, attr in checks:
+        for header, limit, window_ms, buckets, attr in checks:
             value = headers.get(header)
             if value is None:
                 continue
@@ -95,4 +106,5 @@ class Budget:
             setattr(self, attr, used)
             if limit and used >= self.slow_at * limit:
                 self.slowdowns += 1
-                bucket.penalize((window_ms - server_ms % window_ms) / 1000)
+                for bucket in buckets:
+                    bucket.penalize((window_ms - server_ms % window_ms) / 1000)

@@ -81,6 +81,7 @@ class BinanceRest:
         weight: int = 1,
         orders: int = 0,
         idempotent: bool | None = None,
+        background: bool = False,
     ) -> Any:
         what = f"{method} {path}"
         headers: dict[str, str] = {}
@@ -90,7 +91,7 @@ class BinanceRest:
                     "binance-usdm: no API key; account data and trading need a key file (see docs/venues/binance_usdm.md)"
                 )
             headers["X-MBX-APIKEY"] = self._api_key.reveal()
-        await self.budget.acquire(weight, orders)
+        await self.budget.acquire(weight, orders, background=background)
         for attempt in (1, 2):
             query = encode_params(params or {})
             if security == SIGNED:
@@ -101,7 +102,7 @@ class BinanceRest:
             try:
                 response = await self.http.request(method, url, headers=headers, cost=0, idempotent=idempotent)
             except RateLimited as exc:
-                self.budget.weight.penalize(exc.retry_after_s)
+                self.budget.penalize(exc.retry_after_s)
                 raise RateLimited(
                     f"binance-usdm: rate limited on {what} (HTTP 429): retry in {exc.retry_after_s:g}s",
                     retry_after_s=exc.retry_after_s,

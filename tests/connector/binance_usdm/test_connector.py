@@ -371,3 +371,27 @@ async def test_a_refused_order_is_not_remembered_as_live(binance, fake):
     assert 17 not in conn.ledger.orders
     await conn.schedule_cancel_all(60)
     assert fake.countdown_calls == []  # no live order anywhere: nothing to arm
+
+
+async def test_symbols_are_spread_over_sockets_of_at_most_200_streams(fake, keys, monkeypatch):
+    monkeypatch.setattr("connector.binance_usdm.feed.SYMBOLS_PER_SOCKET", 2)
+    conn, rec = await _open(fake, keys)
+    try:
+        await conn.subscribe_market_data(["ETHUSDT", "SOLUSDT"])
+        await until(lambda: {b.symbol for b in rec.synced()} == {"BTCUSDT", "ETHUSDT", "SOLUSDT"})
+        assert [len(s.symbols) for s in conn.feed.shards] == [2, 1]
+        public = sorted((c.subs for c in fake.clients if c.route == "public"), key=len)
+        assert public == [
+            {"solusdt@depth@100ms", "solusdt@bookticker"},
+            {"btcusdt@depth@100ms", "btcusdt@bookticker", "ethusdt@depth@100ms", "ethusdt@bookticker"},
+        ]
+        assert {"public", "public-2", "market", "market-2", "private"} == set(conn.streams)
+    finally:
+        await conn.stop()
+
+
+async def test_book_snapshots_draw_on_their_own_budget(binance, fake):
+    conn, _ = binance
+    conn.budget.background.penalize(60)  # snapshots are held back...
+    await conn.get_open_orders("BTCUSDT")  # ...and a trader's request still goes at once
+    assert conn.budget.weight.delay_for(1) == 0

@@ -139,6 +139,8 @@ class BinanceUsdmConnector(BaseConnector):
             raise
         self._spawn(self._time_sync_loop())
         self.started = True
+        if self.feed.books:  # started again after a stop: the books subscribed before come back
+            await self.feed.subscribe([])
 
     async def _start_account(self) -> None:
         assert self.rest is not None

@@ -395,3 +395,15 @@ async def test_book_snapshots_draw_on_their_own_budget(binance, fake):
     conn.budget.background.penalize(60)  # snapshots are held back...
     await conn.get_open_orders("BTCUSDT")  # ...and a trader's request still goes at once
     assert conn.budget.weight.delay_for(1) == 0
+
+
+async def test_a_stopped_connector_starts_again_with_its_books(fake, keys):
+    conn, rec = await _open(fake, keys)
+    try:
+        await conn.stop()
+        synced = len(rec.synced())
+        await conn.start()
+        await until(lambda: len(rec.synced()) > synced)
+        assert conn.streams["private"].connects == 1 and await conn.get_open_orders() == []
+    finally:
+        await conn.stop()

@@ -98,13 +98,14 @@ class BinanceUsdmConnector(BaseConnector):
         self._markets: dict[str, tuple[MarketInfo, wire.Filters]] = {}
         ws_options = {"stale_after_s": stale_after_s, "open_timeout_s": request_timeout_s, **self.reconnect}
         self.feed = MarketFeed(
-            self, url_for=self._route, rest=self._need_rest, spawn=self._spawn, depth_limit=depth_limit,
+            self, url_for=self._route, rest=self._need_rest, spawn=self._job, depth_limit=depth_limit,
             ws_options=ws_options,
         )  # fmt: skip
         self.ledger = Ledger()
         self._armed: set[str] = set()
         self._dms_after_s: float | None = None
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._jobs: set[asyncio.Task[Any]] = set()
+        """Short tasks (a snapshot, a listenKey check, a margin read); loops go through ``spawn``."""
         self._account_dirty = False
         self._account_task: asyncio.Task[None] | None = None
         self._private: WsSupervisor | None = None
@@ -137,7 +138,7 @@ class BinanceUsdmConnector(BaseConnector):
         except BaseException:
             await self.stop()
             raise
-        self._spawn(self._time_sync_loop())
+        self.spawn(self._time_sync_loop(), "time-sync")
         self.started = True
         if self.feed.books:  # started again after a stop: the books subscribed before come back
             await self.feed.subscribe([])
@@ -156,33 +157,25 @@ class BinanceUsdmConnector(BaseConnector):
             open_timeout_s=self.request_timeout_s, **self.reconnect,
         )  # fmt: skip
         await self._private.start()
-        self._spawn(self.listen_key.run())
+        self.spawn(self.listen_key.run(), "listen-key")
 
     async def stop(self) -> None:
-        for task in list(self._tasks):
+        for task in list(self._jobs):
             task.cancel()
-        for task in list(self._tasks):
+        for task in list(self._jobs):
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-        self._tasks.clear()
+        self._jobs.clear()
         await super().stop()
         self._private = None
         self.listen_key = None
         self.feed.detach()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+    def _job(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._jobs.add(task)
+        task.add_done_callback(self._jobs.discard)
         return task
-
-    @property
-    def malformed_frames(self) -> int:
-        return self.stream_malformed_frames()
-
-    @property
-    def reconnects(self) -> int:
-        return sum(max(0, s.connects - 1) for s in self.streams.values())
 
     def _route(self, route: str) -> str:
         return f"{self.ws_url}/{route}/ws" if self.routed else f"{self.ws_url}/ws"
@@ -199,7 +192,7 @@ class BinanceUsdmConnector(BaseConnector):
     def set_connection(self, stream: str, state: ConnectionState, reason: str = "") -> None:
         super().set_connection(stream, state, reason)
         if stream == "private" and state is ConnectionState.DISCONNECTED and self.listen_key is not None:
-            self._spawn(self.listen_key.check("the private stream dropped"))
+            self._job(self.listen_key.check("the private stream dropped"))
 
     async def _time_sync_loop(self) -> None:
         while True:
@@ -285,13 +278,13 @@ class BinanceUsdmConnector(BaseConnector):
         if kind in ("ACCOUNT_UPDATE", "MARGIN_CALL"):
             self._refresh_account()
         elif kind == "listenKeyExpired" and self.listen_key is not None:
-            self._spawn(self.listen_key.renew("the venue sent listenKeyExpired"))
+            self._job(self.listen_key.renew("the venue sent listenKeyExpired"))
 
     def _refresh_account(self) -> None:
         """Margin from ``/fapi/v3/account`` shortly after account changes (the stream has no margin figures)."""
         self._account_dirty = True
         if self._account_task is None or self._account_task.done():
-            self._account_task = self._spawn(self._account_refresher())
+            self._account_task = self._job(self._account_refresher())
 
     async def _account_refresher(self) -> None:
         while self._account_dirty:
@@ -439,7 +432,7 @@ class BinanceUsdmConnector(BaseConnector):
     def _arm_if_needed(self, symbol: str) -> None:
         if self._dms_after_s is not None and symbol not in self._armed:
             self._armed.add(symbol)  # claimed now, so a burst of orders arms it once
-            self._spawn(self._countdown(symbol, self._dms_after_s, quiet=True))
+            self._job(self._countdown(symbol, self._dms_after_s, quiet=True))
 
     async def _countdown(self, symbol: str, after_s: float | None, *, quiet: bool = False) -> None:
         ms = 0 if after_s is None else max(1000, int(after_s * 1000))

@@ -95,7 +95,8 @@ class BinanceUsdmConnector(BaseConnector):
         self.budget = Budget(self.clock)
         self.rest: BinanceRest | None = None
         self.listen_key: ListenKeyKeeper | None = None
-        self._markets: dict[str, tuple[MarketInfo, wire.Filters]] = {}
+        self._venue_filters: dict[str, wire.Filters] = {}
+        """symbol -> what the venue checks on an order (``self._markets`` holds the MarketInfo)."""
         ws_options = {"stale_after_s": stale_after_s, "open_timeout_s": request_timeout_s, **self.reconnect}
         self.feed = MarketFeed(
             self, url_for=self._route, rest=self._need_rest, spawn=self._job, depth_limit=depth_limit,
@@ -211,24 +212,17 @@ class BinanceUsdmConnector(BaseConnector):
     async def list_markets(self) -> list[MarketInfo]:
         body = await self._need_rest().request("GET", "/fapi/v1/exchangeInfo", weight=1)
         self.budget.configure_from(wire.parse_rate_limits(body))
-        self._markets = {info.symbol: (info, filters) for info, filters in wire.parse_exchange_info(body)}
-        return [info for info, _ in self._markets.values()]
+        listed = wire.parse_exchange_info(body)
+        self._markets = {info.symbol: info for info, _ in listed}
+        self._venue_filters = {f.symbol: f for _, f in listed}
+        return list(self._markets.values())
 
     def _filters(self, symbol: str) -> wire.Filters:
-        try:
-            return self._markets[symbol][1]
-        except KeyError:
-            known = ", ".join(sorted(self._markets)[:12])
-            raise InvalidOrder(
-                f"binance-usdm has no perpetual {symbol!r}" + (f"; e.g. {known}" if known else "")
-            ) from None
-
-    async def get_price_size_decimals(self, symbol: str) -> tuple[int, int]:
-        f = self._filters(symbol)
-        return f.price_decimals, f.size_decimals
-
-    async def get_min_size_i(self, symbol: str) -> int:
-        return self._filters(symbol).min_qty_i
+        f = self._venue_filters.get(symbol)
+        if f is None:
+            self._market(symbol)  # raises InvalidOrder naming markets that exist
+            raise InvalidOrder(f"binance-usdm has no filters for {symbol!r}")
+        return f
 
     async def get_top_of_book(self, symbol: str) -> tuple[int | None, int | None, int]:
         f = self._filters(symbol)
@@ -267,8 +261,7 @@ class BinanceUsdmConnector(BaseConnector):
             await self._private.reconnect("new listenKey")
 
     def _on_private(self, msg: dict[str, Any]) -> None:
-        markets = {symbol: f for symbol, (_, f) in self._markets.items()}
-        for kind, event in user_events(msg, markets, self.feed.marks):
+        for kind, event in user_events(msg, self._venue_filters, self.feed.marks):
             if kind == "order":
                 self.ledger.track(event)
             elif kind == "fill" and not self.ledger.first_sight(event):
@@ -471,8 +464,8 @@ class BinanceUsdmConnector(BaseConnector):
         )
         out = []
         for raw in rows:
-            if raw.get("symbol") in self._markets:
-                snap = wire.parse_order(raw, self._markets[raw["symbol"]][1])
+            if raw.get("symbol") in self._venue_filters:
+                snap = wire.parse_order(raw, self._venue_filters[raw["symbol"]])
                 self.ledger.track(snap)
                 out.append(snap)
         return out
@@ -482,8 +475,8 @@ class BinanceUsdmConnector(BaseConnector):
         now = self.clock.now_ms()
         out = []
         for raw in rows:
-            if raw.get("symbol") in self._markets and raw.get("positionSide", "BOTH") == "BOTH":
-                position = wire.position_from_risk(raw, self._markets[raw["symbol"]][1], now)
+            if raw.get("symbol") in self._venue_filters and raw.get("positionSide", "BOTH") == "BOTH":
+                position = wire.position_from_risk(raw, self._venue_filters[raw["symbol"]], now)
                 if position.size_i:
                     out.append(position)
         return out

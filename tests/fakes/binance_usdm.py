@@ -19,7 +19,7 @@ same switches at ``POST /_fake/<fault>`` with JSON keyword arguments.
 
 Standalone, for a console demo (prints the URLs, writes a fresh 0600 key file)::
 
-    python -m tests.fakes.binance_usdm --port 8803 --key-file demo-keys/binance-usdm.toml
+    python -m tests.fakes.binance_usdm --port 8804 --key-file demo-keys/binance-usdm.toml
 """
 
 from __future__ import annotations
@@ -462,7 +462,7 @@ async def _serve(port: int, key_file: str | None, seed: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="A fake Binance USDⓈ-M venue on 127.0.0.1 for demos and tests")
-    parser.add_argument("--port", type=int, default=8803)
+    parser.add_argument("--port", type=int, default=8804)
     parser.add_argument("--key-file", help="write a fresh API key file (0600) here")
     parser.add_argument("--seed", type=int, default=7)
     args = parser.parse_args(argv)

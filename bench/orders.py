@@ -28,7 +28,7 @@ import httpx
 
 from bench.stats import Figure, median, percentile
 
-VENUES = ("sim", "hyperliquid", "lighter", "backpack")
+VENUES = ("sim", "hyperliquid", "lighter", "backpack", "binance-usdm")
 SEQUENTIAL = 150
 IN_FLIGHT = 10
 CONCURRENT = 150
@@ -228,6 +228,64 @@ async def _open_lighter(tmp: Path) -> AsyncIterator[Any]:
         await fake.stop()
 
 
+def _signed_binance(connector: Any, symbol: str, price_i: int, size_i: int) -> list[tuple[str, Any]]:
+    """Pre-signed ``POST /fapi/v1/order`` URLs (the fake keeps a 5 s window: they are sent at once)."""
+    from connector.binance_usdm import wire
+    from connector.binance_usdm.signing import encode_params
+
+    pd, sd = connector.feed.filters[symbol].price_decimals, connector.feed.filters[symbol].size_decimals
+    rest = connector.rest
+    bodies = []
+    for i in range(RAW):
+        params = {"symbol": symbol, "side": "BUY", "type": "LIMIT", "timeInForce": "GTX",
+                  "quantity": wire.to_wire(size_i, sd), "price": wire.to_wire(price_i, pd),
+                  "newClientOrderId": wire.client_id(900_000 + i)}  # fmt: skip
+        t0 = time.perf_counter()
+        stamp = f"recvWindow={rest.recv_window_ms}&timestamp={rest.server_time.timestamp(connector.clock.now_ms())}"
+        query = rest._signer.sign(f"{encode_params(params)}&{stamp}")
+        SIGN_S.append(time.perf_counter() - t0)
+        bodies.append((f"/fapi/v1/order?{query}", None))
+    return bodies
+
+
+async def _raw_binance(connector: Any, bodies: list[tuple[str, Any]]) -> tuple[list[float], int]:
+    samples: list[float] = []
+    refused = 0
+    headers = {"X-MBX-APIKEY": connector._api_key.reveal()}
+    async with httpx.AsyncClient(base_url=connector.base_url, headers=headers) as client:
+        await client.get("/fapi/v1/time")  # the connection is open before the clock starts
+        for url, _ in bodies:
+            t0 = time.perf_counter()
+            resp = await client.post(url)
+            samples.append(time.perf_counter() - t0)
+            refused += resp.status_code != 200
+    return samples, refused
+
+
+@contextlib.asynccontextmanager
+async def _open_binance(tmp: Path) -> AsyncIterator[Any]:
+    """As ``tests/harnesses/binance_usdm.py`` opens it, with the fake's rate limits (which size the
+    connector's budgets) raised: 300 orders per 10 s would be measured instead of the path."""
+    from connector.binance_usdm.connector import BinanceUsdmConnector
+    from connector.keys import load_key_file
+    from tests.fakes.binance_usdm import FakeBinanceUsdm
+    from tests.harnesses import LoopbackHarness
+
+    limits = {"REQUEST_WEIGHT:1M": 10**7, "ORDERS:10S": 10**7, "ORDERS:1M": 10**7}
+    fake = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, rate_limits=limits).start()
+    keys = load_key_file(fake.write_key_file(tmp / "binance-usdm.toml"), venue="binance-usdm")
+    connector = BinanceUsdmConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=keys)
+    h = LoopbackHarness(venue="binance-usdm", connector=connector, engine=fake.engine, symbol="BTCUSDT")
+    try:
+        await connector.start()
+        await connector.subscribe_market_data([h.symbol])
+        await h.wait_for("book", lambda b: b.symbol == h.symbol and b.is_snapshot and b.bids, timeout=10)
+        yield h
+    finally:
+        await connector.stop()
+        await fake.stop()
+
+
 @contextlib.asynccontextmanager
 async def _open_hyperliquid(tmp: Path) -> AsyncIterator[Any]:
     """The conformance harness, with the connector's request-weight budget (1200 a minute) lifted.
@@ -280,6 +338,8 @@ def _open(venue: str, tmp: Path) -> Any:
         return _open_lighter(tmp)
     if venue == "hyperliquid":
         return _open_hyperliquid(tmp)
+    if venue == "binance-usdm":
+        return _open_binance(tmp)
     return importlib.import_module(f"tests.harnesses.{venue}").open_harness(tmp)
 
 
@@ -323,6 +383,9 @@ async def _venue(venue: str) -> list[Figure]:
                     False, IN_FLIGHT,
                 )  # fmt: skip
                 raw_name = "raw httpx POST"
+            elif venue == "binance-usdm":
+                raw, refused = await _raw_binance(connector, _signed_binance(connector, symbol, price_i, size_i))
+                raw_name = "raw httpx POST"
             else:
                 raw, refused = await _raw_http(
                     connector.base_url, await _signed_lighter(connector, symbol, price_i, size_i), True
@@ -345,6 +408,8 @@ async def _venue(venue: str) -> list[Figure]:
         raw_note += "; the connector's 1200 weight/min budget lifted for the bench"
     if venue == "backpack":
         raw_note += "; the connector's 20 requests/s budget lifted for the bench"
+    if venue == "binance-usdm":
+        raw_note += "; the fake's rate limits (and so the connector's budgets) lifted for the bench"
     if refused:
         raw_note += f"; {refused} of {len(raw)} raw requests refused by the fake"
     return [

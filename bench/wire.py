@@ -55,6 +55,10 @@ def _frames(venue: str, n: int, seed: int = 5) -> list[str]:
                 "T": stamp,
             }
             msg = {"stream": "depth.BTC", "data": data}
+        elif venue == "binance-usdm":
+            side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
+            msg = {"e": "depthUpdate", "E": 1_700_000_000_000 + i, "T": 1_700_000_000_000 + i, "s": "BTCUSDT",
+                   "U": i + 1, "u": i + 1, "pu": i, "b": side(bids), "a": side(asks)}  # fmt: skip
         else:
             side = lambda levels: [{"price": scaled_to_str(p, PD), "size": scaled_to_str(s, SD)} for p, s in levels]  # noqa: E731
             msg = {
@@ -118,6 +122,22 @@ def _ours_backpack(frames: list[str]) -> float:
     return len(frames) / (time.perf_counter() - start)
 
 
+def _ours_binance(frames: list[str]) -> float:
+    """Diff frames through the connector's pu-chained sync (the snapshot is taken before the clock)."""
+    from connector.binance_usdm.stream import DepthSync, decode
+
+    book = L2Book("BTC")
+    sync = DepthSync("BTCUSDT", PD, SD)
+    sync.on_depth(decode(frames[0]))
+    sync.on_snapshot(sync.gen, {"lastUpdateId": 1, "bids": [], "asks": []})
+    start = time.perf_counter()
+    for text in frames[1:]:
+        update, _ = sync.on_depth(decode(text))
+        if update is not None:
+            book.apply(update)
+    return (len(frames) - 1) / (time.perf_counter() - start)
+
+
 def _naive(frames: list[str], venue: str) -> float:
     book = L2Book("BTC")
     ps, ss = Decimal(10) ** PD, Decimal(10) ** SD
@@ -130,6 +150,9 @@ def _naive(frames: list[str], venue: str) -> float:
         elif venue == "backpack":
             raw_bids, raw_asks = msg["data"]["b"], msg["data"]["a"]
             pk, sk = 0, 1
+        elif venue == "binance-usdm":
+            raw_bids, raw_asks = msg["b"], msg["a"]
+            pk, sk = 0, 1
         else:
             raw_bids, raw_asks = msg["order_book"]["bids"], msg["order_book"]["asks"]
             pk, sk = "price", "size"
@@ -141,7 +164,11 @@ def _naive(frames: list[str], venue: str) -> float:
 
 def run() -> list[Figure]:
     figures = []
-    for venue, ours in (("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter), ("backpack", _ours_backpack)):
+    venues = (
+        ("hyperliquid", _ours_hyperliquid), ("lighter", _ours_lighter), ("backpack", _ours_backpack),
+        ("binance-usdm", _ours_binance),
+    )  # fmt: skip
+    for venue, ours in venues:
         frames = _frames(venue, FRAMES)
         mine = [ours(frames) for _ in range(ROUNDS)]
         base = [_naive(frames, venue) for _ in range(ROUNDS)]

@@ -104,6 +104,7 @@ VENUES.register("sim", "connector.sim.connector:SimConnector", needs_keys=False)
 VENUES.register("hyperliquid", "connector.hyperliquid.connector:HyperliquidConnector", extra="hyperliquid")
 VENUES.register("lighter", "connector.lighter.connector:LighterConnector", extra="lighter")
 VENUES.register("backpack", "connector.backpack.connector:BackpackConnector", extra="backpack")
+VENUES.register("binance-usdm", "connector.binance_usdm.connector:BinanceUsdmConnector")  # stdlib HMAC: no extra
 
 
 def key_file_env_var(venue: str) -> str:

@@ -1,0 +1,1 @@
+"""connector/binance_usdm: Binance USDⓈ-M perpetual futures."""

@@ -165,6 +165,15 @@ class PerpdeskApp(App[int]):
         """ctrl+k is a priority key: it opens the kill switch over any dialog too."""
         self.main_screen.action_kill_switch()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # q and ? are priority keys (see bindings.FOR_APP); over a dialog they are the dialog's
+        if action in ("request_quit", "help") and self.screen is not self.main_screen:
+            return False
+        return True
+
+    async def action_request_quit(self) -> None:
+        await self.action_quit()
+
     def action_help(self) -> None:
         from console.screens.help import HelpScreen
 

@@ -91,7 +91,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
-        self._command_bar = CommandBar(self._command_symbols, id="command-bar")
+        self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
         with Horizontal(id="body"):
@@ -309,11 +309,22 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self.select_market(event.venue, event.symbol)
 
     def action_focus_markets(self) -> None:
-        self._markets.focus()
+        self.set_focus(self._markets)
 
     def action_leave(self) -> None:
-        self._markets.focus()
+        """Back to the desk from a field, at once (``set_focus``, not ``focus()``, which waits a turn):
+        the keys after Escape or Enter in the same read are the desk's."""
+        if self._command_bar.is_open:
+            self._command_bar.close()  # it calls back here
+            return
+        self.set_focus(self._markets)
 
     def action_tab(self, tab: str) -> None:
         self._tabbed.active = tab
-        self.query_one(f"#{tab}-table", DiffTable).focus()
+        self.set_focus(self.query_one(f"#{tab}-table", DiffTable))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the chases panel's own c (cancel the chase) stands before the desk's priority c
+        if action == "cancel_selected" and self.focused is self._chases_table:
+            return False
+        return True

@@ -252,22 +252,13 @@ class TradingActions:
     def action_command_bar(self) -> None:
         self._command_bar.open()
 
-    def on_command_bar_closed(self, event: CommandBar.Closed) -> None:
-        self._command_bar.close()
-        self.action_leave()
-
     def on_command_bar_run(self, event: CommandBar.Run) -> None:
-        bar = self._command_bar
         try:
             error = self.run_command(event.command)
         except (ValueError, KeyError) as exc:
             error = str(exc)
         if error:
-            bar.show_error(error)
-            return
-        bar.close()
-        if self.focused is None or self.focused.id == "command-input":
-            self.action_leave()
+            self._command_bar.reopen(event.line, error)
 
     def _resolve(self, ref: SymbolRef | None) -> tuple[str, str]:
         """A command's symbol on the named venue, else the selected market's venue, else any venue."""

@@ -168,7 +168,7 @@ class OrderEntry(Vertical):
 
     def focus_price(self) -> None:
         target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)
-        target.focus()
+        self.screen.set_focus(target)  # at once: the keys after b / s in the same read are typed here
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """A field being edited loses its old error (the next send checks it again)."""

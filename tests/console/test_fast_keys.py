@@ -1,0 +1,53 @@
+"""Keys that arrive together (one write from the terminal) go where the trader typed them.
+
+``burst`` posts every key to the app before it handles the first, as Textual's driver does with the
+keys of one read: nothing waits for a focus change between them.
+"""
+
+from __future__ import annotations
+
+from textual import events
+
+from tests.console.harness import make_desk, ready, settle
+
+NAMES = {" ": "space", ":": "colon", "!": "exclamation_mark", "@": "at", "$": "dollar_sign", "\r": "enter",
+         "\x1b": "escape", "%": "percent_sign", ".": "full_stop"}
+
+
+def burst(app, text: str) -> None:
+    """Every character of ``text`` as a key event, all queued at once (``\\r`` is Enter, ``\\x1b`` Esc)."""
+    for ch in text:
+        key = NAMES.get(ch, ch)
+        app.post_message(events.Key(key, ch if ch.isprintable() else None))
+
+
+async def test_a_key_in_the_same_write_as_the_colon_is_typed_into_the_bar():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        burst(desk.app, ":2")
+        await settle(desk, pilot)
+        assert desk.app.focused.id == "command-input"
+        assert desk.app.focused.value == "2"
+        assert desk.main.query_one("#tabs").active == "orders"
+        burst(desk.app, "\x1b")
+        await settle(desk, pilot)
+        assert not desk.main.query_one("#command-bar").is_open
+
+
+async def test_command_lines_typed_back_to_back_fire_no_hotkey():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        burst(desk.app, ":buy 0.01 BTC @ 64940.5\r")
+        await settle(desk, pilot)
+        assert len(desk.runtime.orders.open_orders()) == 1
+        burst(desk.app, ":buy 0.01 BTC mkt\r" * 3 + ":buy 0.01 BTC @ 64940.5\r")
+        await settle(desk, pilot)
+        for _ in range(5):
+            await settle(desk, pilot)
+        assert desk.app.screen is desk.main, "a dialog opened: a hotkey fired"
+        kinds = [r[0] for r in desk.venue.requests]
+        assert kinds.count("limit") == 2 and "cancel" not in " ".join(kinds)
+        assert len(desk.runtime.orders.open_orders()) == 2
+        assert not desk.main.query_one("#command-bar").is_open

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 from textual import work
 from textual.app import App
 from textual.events import Resize
+from textual.keys import key_to_character
 from textual.theme import Theme
 
 from connector.clock import Clock
@@ -25,6 +26,7 @@ from connector.interface import QUOTE_DECIMALS
 from console import bindings
 from console.bridge import Bridge
 from console.palette import PROVIDERS
+from console.screens.dialogs import KillSwitchScreen
 from console.screens.main import MainScreen
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
@@ -162,8 +164,19 @@ class PerpdeskApp(App[int]):
     # -- the App's own actions (its other keys act on the main screen: see bindings.FOR_APP) ----
 
     def action_kill_switch(self) -> None:
-        """ctrl+k is a priority key: it opens the kill switch over any dialog too."""
+        """ctrl+k is a priority key: it opens the kill switch over any dialog too, and pressed again
+        on the kill switch's second step it confirms."""
+        if isinstance(self.screen, KillSwitchScreen):
+            self.screen.action_confirm()
+            return
         self.main_screen.action_kill_switch()
+
+    def function_keys(self, binding_id: str) -> list[str]:
+        """The keys bound to ``binding_id`` now (the config's keymap applied) that no typed word contains."""
+        keys = self._keymap.get(binding_id)
+        if keys is None:
+            keys = next(b.key for b in bindings.FOR_APP if b.id == binding_id)
+        return [k for k in (k.strip() for k in keys.split(",")) if key_to_character(k) is None]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # q and ? are priority keys (see bindings.FOR_APP); over a dialog they are the dialog's

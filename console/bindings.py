@@ -22,7 +22,7 @@ FOR_APP = [
     Binding("s", "screen.order_entry(True)", "Sell", priority=True, id="order.sell"),
     Binding("c", "screen.cancel_selected", "Cancel", priority=True, id="order.cancel"),
     Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),
-    Binding("x", "screen.close_position", "Close pos.", priority=True, id="position.close"),
+    Binding("x,f7", "screen.close_position", "Close pos.", priority=True, id="position.close"),
     Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
     Binding("A", "screen.rearm", "Re-arm", show=False, priority=True, id="risk.rearm"),
     Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
@@ -97,12 +97,16 @@ FOR_CONFIRM = [
     Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
 ]
 
+FOR_DESTRUCTIVE = [Binding("escape,n", "answer(False)", "Stay", id="destructive.stay")]
+"""Cancel-all and close ask here; what confirms is the opening binding's function key again (not
+rebindable apart from it) or Enter on the confirm button: never a letter."""
+
 FOR_KILL_SWITCH = [
     Binding("k", "choose('kill')", "Kill", id="kill.kill"),
     Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
-    Binding("y", "confirm", "Confirm", id="kill.confirm"),
     Binding("escape,n", "abort", "Abort", id="kill.abort"),
 ]
+"""Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
@@ -115,6 +119,7 @@ REGISTRY: dict[str, list[Binding]] = {
     "chase form": FOR_CHASE_FORM,
     "limit price form": FOR_LIMIT_PRICE_FORM,
     "confirm dialog": FOR_CONFIRM,
+    "destructive dialog": FOR_DESTRUCTIVE,
     "kill switch dialog": FOR_KILL_SWITCH,
     "help": FOR_HELP,
 }

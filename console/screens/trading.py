@@ -30,7 +30,7 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
-from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
+from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
 from console.widgets.order_entry import OrderEntry
@@ -164,13 +164,19 @@ class TradingActions:
             self.notices.add("reject", f"cancel failed: {exc} ({order.state.value})", "error")
 
     def action_cancel_all(self) -> None:
-        count = len(self.runtime.orders.open_orders())
+        self._ask_cancel_all(None, None)
+
+    def _ask_cancel_all(self, venue: str | None, symbol: str | None) -> None:
+        count = len([o for o in self.runtime.orders.open_orders()
+                     if venue is None or (o.venue, o.symbol) == (venue, symbol)])
         if count == 0:
             self.notify("no open orders to cancel")
             return
+        where = "on every venue and market" if venue is None else f"on {symbol} · {venue}"
         self.app.push_screen(
-            ConfirmScreen("Cancel all orders?", f"Cancel all {count} open order(s) on every venue and market."),
-            lambda ok: self._cancel_all() if ok else None,
+            DestructiveScreen("Cancel all orders?", f"Cancel all {count} open order(s) {where}.",
+                              "Cancel them", self.app.function_keys("order.cancel_all")),
+            lambda ok: self._cancel_all(venue, symbol) if ok else None,
         )
 
     @work(group="orders", exit_on_error=False)
@@ -186,15 +192,21 @@ class TradingActions:
             self.notify("no position selected: press 2 for the positions tab and pick one", severity="warning")
             return
         venue, _, symbol = key.partition(":")
+        self._ask_close([(venue, symbol, self.runtime.positions.size_i(venue, symbol))])
+
+    def _ask_close(self, targets: list[tuple[str, str, int]]) -> None:
+        """Close each ``(venue, symbol, size_i)`` with a reduce-only market order, once confirmed."""
         md = self.runtime.market_data
-        size_i = self.runtime.positions.size_i(venue, symbol)
-        if size_i == 0:
+        targets = [t for t in targets if t[2] != 0]
+        if not targets:
             return
-        side = "SELL" if size_i > 0 else "BUY"
-        size = md.format_size(venue, symbol, abs(size_i))
+        lines = [f"{'SELL' if size_i > 0 else 'BUY'} {md.format_size(venue, symbol, abs(size_i))} {symbol} · {venue}"
+                 for venue, symbol, size_i in targets]
+        title = "Close position?" if len(targets) == 1 else f"Close {len(targets)} positions?"
         self.app.push_screen(
-            ConfirmScreen("Close position?", f"{side} {size} {symbol} at market, reduce-only."),
-            lambda ok: self._close(venue, symbol, size_i) if ok else None,
+            DestructiveScreen(title, "\n".join(lines) + "\nat market, reduce-only.", "Close",
+                              self.app.function_keys("position.close")),
+            lambda ok: [self._close(*t) for t in targets] if ok else None,
         )
 
     @work(group="orders", exit_on_error=False)
@@ -300,19 +312,28 @@ class TradingActions:
             self._start_chase(venue, symbol, ticket)
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
-            self._cancel_all(*target)
+            if cmd.confirmed:
+                self._cancel_all(*target)
+            else:
+                self._ask_cancel_all(*target)
         elif isinstance(cmd, CloseCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else None
             views = [p for p in self.runtime.positions.positions() if target is None or (p.venue, p.symbol) == target]
             if not views:
                 return "no open position to close" if target is None else f"no open position on {target[1]}"
-            for p in views:
-                self._close(p.venue, p.symbol, p.size_i)
+            if cmd.confirmed:
+                for p in views:
+                    self._close(p.venue, p.symbol, p.size_i)
+            else:
+                self._ask_close([(p.venue, p.symbol, p.size_i) for p in views])
         elif isinstance(cmd, KillCommand):
+            if cmd.confirmed:
+                self._on_kill_choice("flatten" if cmd.flatten else "kill")
+                return None
             self.action_kill_switch()
             dialog = self.app.screen
             if cmd.flatten and isinstance(dialog, KillSwitchScreen):
-                # "kill flat" has made step 1's choice; the dialog still waits for y
+                # "kill flat" has made step 1's choice; the dialog still waits for its confirmation
                 self.call_after_refresh(dialog.action_choose, "flatten")
         elif isinstance(cmd, ThemeCommand):
             themes = self.app.available_themes

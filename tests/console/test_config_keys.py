@@ -77,7 +77,7 @@ async def test_every_binding_id_the_help_shows_is_known_to_the_keymap_check():
     from console.keymap import binding_ids
 
     ids = binding_ids()
-    assert {"command.complete", "kill.confirm", "confirm.yes"} <= ids  # widgets and dialogs too
+    assert {"command.complete", "kill.abort", "destructive.stay", "confirm.yes"} <= ids  # widgets and dialogs too
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)

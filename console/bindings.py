@@ -52,7 +52,10 @@ FOR_MARKET_LIST = [
 ]
 
 FOR_ORDER_ENTRY = [
-    Binding("f9", "submit", "Send", id="order.submit"),
+    Binding("f9", "submit", "Send", priority=True, id="order.submit"),
+    Binding("enter", "submit", "Send", show=False, priority=True, id="order.submit_enter"),
+    Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="order.next_field"),
+    Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="order.previous_field"),
     Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
     Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
     Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
@@ -60,6 +63,8 @@ FOR_ORDER_ENTRY = [
     Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
     Binding("escape", "screen.leave", "Leave", priority=True, id="order.leave"),
 ]
+"""Enter, F9, Tab and Escape are priority keys: focus has moved (to the next field, back to the desk)
+before the next key is taken."""
 
 FOR_COMMAND_BAR = [
     Binding("enter", "run_line", "Run", show=False, priority=True, id="command.run"),

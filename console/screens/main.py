@@ -83,7 +83,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._top_line = Static("", id="top", markup=False)
         self._xvenue = Static("", id="xvenue", markup=False)
         self._ladder = DepthLadder(id="ladder")
-        self._entry = OrderEntry(id="entry")
+        self._entry = OrderEntry(self.action_leave, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
@@ -252,7 +252,9 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
 
     def _paint_orders(self, batch: Batch) -> None:
         md = self.runtime.market_data
-        self._orders_table.sync(panels.order_rows(md, self.runtime.orders))
+        table = self._orders_table
+        if table.sync(panels.order_rows(md, self.runtime.orders)):
+            table.move_cursor(row=table.row_count - 1)  # the newest order: the next c cancels it
         for key, o in batch.orders.items():
             if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
                 self._notified_rejects.add(key)

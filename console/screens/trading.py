@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input
 
 from connector.clock import Clock
@@ -77,9 +78,7 @@ class TradingActions:
         self._prefill_touch(only_if_untouched=True)
 
     def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
-        self.action_submit_order()
-
-    def action_submit_order(self) -> None:
+        """Focus is already back on the desk; a ticket with errors takes it back to the field to fix."""
         if self.selected is None:
             return
         venue, symbol = self.selected
@@ -88,17 +87,27 @@ class TradingActions:
         ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
         entry.show_errors(errors)
         if ticket is None:
+            field = entry.first_invalid() or event.field
+            if field is not None:
+                self.set_focus(field)
             return
-        self._confirm_and_send(venue, symbol, ticket)
+        self._confirm_and_send(venue, symbol, ticket, back_to=event.field)
 
-    def _confirm_and_send(self, venue: str, symbol: str, ticket: OrderTicket) -> None:
-        """Send now, or ask first when the notional is above the configured threshold."""
+    def _confirm_and_send(
+        self, venue: str, symbol: str, ticket: OrderTicket, back_to: Widget | None = None
+    ) -> None:
+        """Send now, or ask first when the notional is above the configured threshold; a "no" goes
+        back to ``back_to`` (the form's field the ticket came from)."""
         if ticket.notional_q > self.confirm_above_q:
             text = f"{self._ticket_text(venue, symbol, ticket)}\nnotional ≈ {money(ticket.notional_q)}"
-            self.app.push_screen(
-                ConfirmScreen("Large order — send it?", text),
-                lambda ok: self._send_ticket(venue, symbol, ticket) if ok else None,
-            )
+
+            def answer(ok: bool | None) -> None:
+                if ok:
+                    self._send_ticket(venue, symbol, ticket)
+                elif back_to is not None:
+                    self.set_focus(back_to)
+
+            self.app.push_screen(ConfirmScreen("Large order — send it?", text), answer)
             return
         self._send_ticket(venue, symbol, ticket)
 

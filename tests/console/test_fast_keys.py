@@ -11,7 +11,7 @@ from textual import events
 from tests.console.harness import make_desk, ready, settle
 
 NAMES = {" ": "space", ":": "colon", "!": "exclamation_mark", "@": "at", "$": "dollar_sign", "\r": "enter",
-         "\x1b": "escape", "%": "percent_sign", ".": "full_stop"}
+         "\x1b": "escape", "\t": "tab", "%": "percent_sign", ".": "full_stop"}
 
 
 def burst(app, text: str) -> None:
@@ -51,3 +51,34 @@ async def test_command_lines_typed_back_to_back_fire_no_hotkey():
         assert kinds.count("limit") == 2 and "cancel" not in " ".join(kinds)
         assert len(desk.runtime.orders.open_orders()) == 2
         assert not desk.main.query_one("#command-bar").is_open
+
+
+async def test_after_a_send_focus_is_back_on_the_desk_and_the_next_c_is_not_typed():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        burst(desk.app, "b\t0.01\r2")
+        await settle(desk, pilot)
+        assert desk.main.query_one("#size").value == "0.01"
+        assert desk.main.query_one("#tabs").active == "positions", "the 2 after Enter was typed into the form"
+        [req] = desk.venue.requests
+        assert req[0] == "limit" and req[3] == 100
+        burst(desk.app, "b\t0.0x\r")  # a bad size: focus goes back to the field to fix it
+        await settle(desk, pilot)
+        assert desk.app.focused.id == "size"
+
+
+async def test_the_orders_cursor_follows_the_newest_order_so_c_cancels_it():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        for step in (5, 6, 7):
+            await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - step)
+            await settle(desk, pilot)
+        newest = max(desk.runtime.orders.open_orders(), key=lambda o: o.client_order_index)
+        burst(desk.app, "1c")
+        await settle(desk, pilot)
+        await settle(desk, pilot)
+        assert newest not in desk.runtime.orders.open_orders()
+        assert len(desk.runtime.orders.open_orders()) == 2

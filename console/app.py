@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.events import Resize
 from textual.keys import key_to_character
@@ -34,6 +34,14 @@ if TYPE_CHECKING:
     from execution.runtime import Runtime
 
 log = logging.getLogger(__name__)
+
+OPTION_CHARACTERS = {
+    "º": ("0", "0"), "¡": ("1", "1"), "™": ("2", "2"), "£": ("3", "3"), "¢": ("4", "4"), "∞": ("5", "5"),
+    "§": ("6", "6"), "¶": ("7", "7"), "•": ("8", "8"), "ª": ("9", "9"), "–": ("minus", "-"),
+    "≠": ("equals_sign", "="),
+}
+"""What Textual 8.2.8's input parser reports for ESC followed by a digit, ``-`` or ``=`` (its table of
+macOS Option characters), back to the key after the Escape."""
 
 FLUSH_HZ = 25
 DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
@@ -160,6 +168,29 @@ class PerpdeskApp(App[int]):
     def _fail(self, message: str) -> None:
         self.error_message = message
         self.exit(2, return_code=2)
+
+    # -- keys -------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key sent as Escape and then a key is taken as Escape and then that key.
+
+        Over SSH or under tmux, Escape followed fast by a key arrives as one chord, which a field
+        would take as a character typed into it: Textual reads ESC 2 as ``™`` (a macOS Option
+        character, ``OPTION_CHARACTERS``) and ESC x as ``alt+x``.  The console binds no alt keys and
+        none of those characters is valid in a price, a size or a command line."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            key = event.key.removeprefix("alt+") if event.key.startswith("alt+") else None
+            if key is None and event.character in OPTION_CHARACTERS:
+                key, character = OPTION_CHARACTERS[event.character]
+            else:
+                character = event.character
+            if key is not None:
+                if key.startswith("shift+") and len(key) == len("shift+") + 1:
+                    key = key[-1].upper()
+                await super().on_event(events.Key("escape", "\x1b"))
+                await super().on_event(events.Key(key, character))
+                return
+        await super().on_event(event)
 
     # -- the App's own actions (its other keys act on the main screen: see bindings.FOR_APP) ----
 

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -26,7 +28,7 @@ from connector.interface import QUOTE_DECIMALS
 from console import bindings
 from console.bridge import Bridge
 from console.palette import PROVIDERS
-from console.screens.dialogs import KillSwitchScreen
+from console.screens.dialogs import KillSwitchScreen, QuitScreen
 from console.screens.main import MainScreen
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
@@ -46,6 +48,10 @@ macOS Option characters), back to the key after the Escape."""
 FLUSH_HZ = 25
 DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
 STOP_TIMEOUT_S = 5
+CANCEL_ON_QUIT_TIMEOUT_S = 5
+HANGUP_BUDGET_S = 1.4
+HANGUP_EXIT_AFTER_S = 0.4
+"""A hangup or SIGTERM ends the app within 2 s: half for cancelling (on_hangup = "cancel"), half to stop."""
 
 
 class PerpdeskApp(App[int]):
@@ -69,6 +75,7 @@ class PerpdeskApp(App[int]):
         confirm_above_q: int = DEFAULT_CONFIRM_ABOVE_Q,
         flush_hz: float = FLUSH_HZ,
         persist_theme: Callable[[str], object] | None = None,
+        on_hangup: str = "leave",
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -84,11 +91,14 @@ class PerpdeskApp(App[int]):
             started_ns=time.perf_counter_ns(),
         )
         self._stopping = False
+        self._stop_timeout_s: float = STOP_TIMEOUT_S
         self._runtime_started = False
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
         self._persist_theme = persist_theme
+        self.on_hangup = on_hangup
+        """``leave`` or ``cancel``: what a hangup or SIGTERM does with live orders and chases."""
         if keymap:
             self.set_keymap(keymap)
 
@@ -148,13 +158,26 @@ class PerpdeskApp(App[int]):
         return next((m for m in markets if m[0] in venues), None)
 
     def _quit_on_signals(self) -> None:
-        """SIGTERM or a dropped SSH session (SIGHUP) quits like ``q``: connectors stopped, journal closed."""
+        """SIGTERM or a dropped SSH session (SIGHUP) quits through ``end`` as ``q`` does, with no
+        one to ask: live orders and chases are left or cancelled as ``on_hangup`` says."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             try:
-                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+                loop.add_signal_handler(sig, lambda name=sig.name: self.call_later(self.hang_up, name))
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread, or a platform without signals
+
+    async def hang_up(self, why: str) -> None:
+        """No terminal any more: end within 2 s, following ``on_hangup``.
+
+        Once the runtime has stopped (orders left or cancelled, journal closed), Textual still
+        restores the terminal, and with the terminal gone its output thread can wait forever
+        (seen through a closed pty); nothing is left to do then, so a timer ends the process."""
+        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S)
+        if not self.is_headless:
+            timer = threading.Timer(HANGUP_EXIT_AFTER_S, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
 
     def _theme_changed(self, theme: Theme) -> None:
         """A theme chosen live (palette or command bar) is written to the config file to persist."""
@@ -216,7 +239,42 @@ class PerpdeskApp(App[int]):
         return True
 
     async def action_request_quit(self) -> None:
+        """``q``: quits at once when nothing is live; else asks cancel them / leave them / stay."""
+        orders, chases = self._live()
+        if not orders and not chases:
+            await self.end(cancel_live=False, why="q")
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice is not None:
+                self.run_worker(self.end(cancel_live=choice == "cancel", why="q"), group="quit")
+
+        self.push_screen(QuitScreen(orders, chases), answer)
+
+    def _live(self) -> tuple[int, int]:
+        if not self._runtime_started:
+            return 0, 0
+        return len(self.runtime.orders.open_orders()), len(self.runtime.tracking.active())
+
+    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None) -> None:
+        """The one way out for ``q`` and a hangup or SIGTERM: cancel the live chases and orders if
+        asked, say so in the log, stop the runtime (journal closed, lock released), exit."""
+        orders, chases = self._live()
+        what = "cancelling" if cancel_live else "leaving"
+        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)", why, what, orders, chases)
+        if cancel_live and (orders or chases):
+            try:
+                timeout = CANCEL_ON_QUIT_TIMEOUT_S if budget_s is None else budget_s / 2
+                await asyncio.wait_for(self._cancel_live(), timeout=timeout)
+            except Exception:
+                log.exception("cancelling on quit failed; orders may still rest")
+        if budget_s is not None:
+            self._stop_timeout_s = budget_s / 2
         await self.action_quit()
+
+    async def _cancel_live(self) -> None:
+        await self.runtime.tracking.cancel_all()
+        await self.runtime.orders.cancel_all()
 
     def action_help(self) -> None:
         from console.screens.help import HelpScreen
@@ -236,7 +294,7 @@ class PerpdeskApp(App[int]):
         self._stopping = True
         if self._runtime_started:
             try:
-                await asyncio.wait_for(self.runtime.stop(), timeout=STOP_TIMEOUT_S)
+                await asyncio.wait_for(self.runtime.stop(), timeout=self._stop_timeout_s)
             except Exception:
                 log.exception("stopping the runtime failed")
 

@@ -113,6 +113,9 @@ FOR_KILL_SWITCH = [
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
+FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
+"""``q`` with live orders or chases asks; the choices are buttons (Tab, Enter), never a letter."""
+
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
 REGISTRY: dict[str, list[Binding]] = {
@@ -126,6 +129,7 @@ REGISTRY: dict[str, list[Binding]] = {
     "confirm dialog": FOR_CONFIRM,
     "destructive dialog": FOR_DESTRUCTIVE,
     "kill switch dialog": FOR_KILL_SWITCH,
+    "quit dialog": FOR_QUIT,
     "help": FOR_HELP,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

@@ -99,6 +99,53 @@ class DestructiveScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+class QuitScreen(ModalScreen[str | None]):
+    """``q`` with live orders or chases: "cancel" (cancel them and quit), "leave" (leave them and
+    quit) or None (stay, focused first; Escape too).  Enter on a button answers."""
+
+    BINDINGS = bindings.FOR_QUIT
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical {
+        width: 76; height: auto; border: thick $warning; background: $panel; padding: 1 2;
+    }
+    QuitScreen .title { text-style: bold; color: $warning; }
+    QuitScreen .keys { color: $text-muted; margin-top: 1; }
+    QuitScreen Horizontal { height: auto; margin-top: 1; }
+    QuitScreen Button { margin-right: 1; }
+    """
+
+    def __init__(self, open_orders: int, chases: int) -> None:
+        super().__init__()
+        self._counts = (open_orders, chases)
+
+    def compose(self) -> ComposeResult:
+        orders, chases = self._counts
+        with Vertical():
+            yield Static("Quit with live orders?", classes="title")
+            yield Static(
+                f"{orders} open order(s) and {chases} running chase(s). Left behind, nothing manages a "
+                "chase's resting order until perpdesk starts again.",
+                markup=False,
+            )
+            with Horizontal():
+                yield Button("Stay", id="stay")
+                yield Button("Leave them and quit", id="leave", variant="warning")
+                yield Button("Cancel them and quit", id="cancel", variant="error")
+            yield Static("Tab, Enter: choose    Esc: stay", classes="keys")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#stay", Button))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+    def action_stay(self) -> None:
+        self.dismiss(None)
+
+
 class KillSwitchScreen(ModalScreen[str | None]):
     """Two steps: choose kill or kill-and-flatten, then confirm with the kill key again (ctrl+k: the
     app passes it to ``action_confirm``) or Enter on the confirm button.  Returns the choice or None."""

@@ -76,3 +76,25 @@ def test_command_lines_typed_at_30ms_a_key_fire_no_hotkey(tmp_path):
     for question in (b"Cancel all orders?", b"Close position?", b"KILL SWITCH", b"Re-arm trading?"):
         assert question not in term.output, f"a hotkey fired: {question!r}"
     assert b"expected" not in term.output, "a command line was garbled"
+
+
+def test_closing_the_terminal_ends_the_console_through_the_quit_path(tmp_path):
+    pid, term = start(tmp_path)
+    try:
+        assert term.read_until(b"spread"), "no book painted"
+        os.close(term.fd)  # the terminal goes away: the kernel hangs up the session (SIGHUP)
+        deadline = time.monotonic() + 20  # only ends a hang; the app's own budget is 2 s
+        status = None
+        while status is None and time.monotonic() < deadline:
+            done, raw = os.waitpid(pid, os.WNOHANG)
+            if done:
+                status = raw
+            else:
+                time.sleep(0.05)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+    assert status is not None, "the console outlived its terminal"
+    assert os.waitstatus_to_exitcode(status) == 0, "it did not end through the quit path"

@@ -21,6 +21,7 @@ FOR_APP = [
     Binding("b", "screen.order_entry(False)", "Buy", priority=True, id="order.buy"),
     Binding("s", "screen.order_entry(True)", "Sell", priority=True, id="order.sell"),
     Binding("c", "screen.cancel_selected", "Cancel", priority=True, id="order.cancel"),
+    Binding("z", "screen.cancel_newest", "Cancel newest", show=False, priority=True, id="order.cancel_newest"),
     Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),
     Binding("x,f7", "screen.close_position", "Close pos.", priority=True, id="position.close"),
     Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),

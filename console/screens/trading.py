@@ -165,6 +165,14 @@ class TradingActions:
             return
         self._cancel(order)
 
+    def action_cancel_newest(self) -> None:
+        """One key to take back the order just placed, wherever the Orders cursor is."""
+        live = self.runtime.orders.open_orders()
+        if not live:
+            self.notify("no open orders to cancel")
+            return
+        self._cancel(max(live, key=lambda o: (o.created_ms, o.client_order_index)))
+
     @work(group="orders", exit_on_error=False)
     async def _cancel(self, order: Order) -> None:
         try:

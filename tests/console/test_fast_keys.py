@@ -82,3 +82,20 @@ async def test_the_orders_cursor_follows_the_newest_order_so_c_cancels_it():
         await settle(desk, pilot)
         assert newest not in desk.runtime.orders.open_orders()
         assert len(desk.runtime.orders.open_orders()) == 2
+
+
+async def test_z_cancels_the_newest_order_wherever_the_cursor_is():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        for step in (5, 6, 7):
+            await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - step)
+            await desk.clock.advance(0.01)
+            await settle(desk, pilot)
+        newest = max(desk.runtime.orders.open_orders(), key=lambda o: o.client_order_index)
+        await pilot.press("1", "up", "up", "z")  # the cursor moved to the oldest: z still takes the newest
+        await settle(desk, pilot)
+        await settle(desk, pilot)
+        assert newest not in desk.runtime.orders.open_orders()
+        assert len(desk.runtime.orders.open_orders()) == 2

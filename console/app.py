@@ -76,6 +76,7 @@ class PerpdeskApp(App[int]):
         flush_hz: float = FLUSH_HZ,
         persist_theme: Callable[[str], object] | None = None,
         on_hangup: str = "leave",
+        sizes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -88,6 +89,7 @@ class PerpdeskApp(App[int]):
         """Set once the runtime has started and the main screen shows the first market."""
         self.main_screen = MainScreen(
             runtime, self.bridge, clock=self.clock, confirm_above_q=confirm_above_q, flush_hz=flush_hz,
+            sizes=sizes or {},
             started_ns=time.perf_counter_ns(),
         )
         self._stopping = False

@@ -20,6 +20,8 @@ FOR_APP = [
     Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
     Binding("b", "screen.order_entry(False)", "Buy", priority=True, id="order.buy"),
     Binding("s", "screen.order_entry(True)", "Sell", priority=True, id="order.sell"),
+    Binding("B", "screen.join_touch(False)", "Buy at bid", show=False, priority=True, id="order.buy_at_bid"),
+    Binding("S", "screen.join_touch(True)", "Sell at ask", show=False, priority=True, id="order.sell_at_ask"),
     Binding("c", "screen.cancel_selected", "Cancel", priority=True, id="order.cancel"),
     Binding("z", "screen.cancel_newest", "Cancel newest", show=False, priority=True, id="order.cancel_newest"),
     Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),

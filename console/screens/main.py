@@ -54,6 +54,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         confirm_above_q: int,
         flush_hz: float,
         started_ns: int,
+        sizes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -61,6 +62,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self.clock = clock
         self.confirm_above_q = confirm_above_q
         self.flush_hz = flush_hz
+        self.sizes = sizes or {}
+        """symbol -> default size (config ``[sizes]``): ``"0.01"`` base, ``"$500"`` quote notional."""
         self.selected: tuple[str, str] | None = None
         self.first_paint_ns: int | None = None
         """Nanoseconds from ``started_ns`` (the app's construction) to the first two-sided book on screen."""

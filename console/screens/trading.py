@@ -49,6 +49,7 @@ class TradingActions:
     clock: Clock
     selected: tuple[str, str] | None
     confirm_above_q: int
+    sizes: dict[str, str]
     notices: Throttle
     _ack_ms: dict[str, int]
     _entry: OrderEntry
@@ -110,6 +111,32 @@ class TradingActions:
             self.app.push_screen(ConfirmScreen("Large order — send it?", text), answer)
             return
         self._send_ticket(venue, symbol, ticket)
+
+    def action_join_touch(self, is_ask: bool) -> None:
+        """One key: a post-only limit with the market's default size, a buy at the bid, a sell at the ask."""
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        size = self.sizes.get(symbol)
+        if not size:
+            self.notify(f"no default size for {symbol}: add {symbol} = \"0.01\" (or \"$500\") under [sizes] "
+                        "in the config file", severity="warning")
+            return
+        md = self.runtime.market_data
+        touch = md.top_of_book(venue, symbol)
+        price = touch[1] if is_ask else touch[0]
+        if price is None:
+            self.notify(f"no {'ask' if is_ask else 'bid'} on {symbol} to join", severity="warning")
+            return
+        ticket, errors = validate(
+            md.market(venue, symbol), touch=touch, is_ask=is_ask, kind="limit",
+            price_text=md.format_price(venue, symbol, price), size_text=size.strip().lstrip("$"),
+            size_in_quote=size.strip().startswith("$"), post_only=True, reduce_only=False,
+        )
+        if ticket is None:
+            self.notify(f"not sent: {'; '.join(errors.values())}", severity="error")
+            return
+        self._confirm_and_send(venue, symbol, ticket)
 
     def _ticket_text(self, venue: str, symbol: str, t: OrderTicket) -> str:
         md = self.runtime.market_data

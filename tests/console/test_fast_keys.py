@@ -99,3 +99,20 @@ async def test_z_cancels_the_newest_order_wherever_the_cursor_is():
         await settle(desk, pilot)
         assert newest not in desk.runtime.orders.open_orders()
         assert len(desk.runtime.orders.open_orders()) == 2
+
+
+async def test_shift_b_and_s_join_the_touch_post_only_with_the_default_size():
+    desk = make_desk(sizes={"BTC": "0.01", "ETH": "$500"})
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, ask = desk.runtime.market_data.top_of_book("sim", "BTC")
+        await pilot.press("B", "S")
+        await settle(desk, pilot)
+        buy, sell = desk.venue.requests
+        assert buy[0] == "limit" and buy[3] == 100 and buy[4] == bid and buy[5] is False and buy[6] is True
+        assert sell[0] == "limit" and sell[3] == 100 and sell[4] == ask and sell[5] is True and sell[6] is True
+        await pilot.press("colon", *["space" if c == " " else c for c in "go SOL"], "enter")
+        await settle(desk, pilot)
+        await pilot.press("B")  # no default size for SOL: nothing sent
+        await settle(desk, pilot)
+        assert len(desk.venue.requests) == 2

@@ -256,3 +256,11 @@ def test_on_hangup_is_leave_or_cancel(tmp_path):
     path.write_text('on_hangup = "maybe"\n')
     with pytest.raises(Exception, match="on_hangup"):
         load_settings(path)
+
+
+def test_default_sizes_per_market(tmp_path):
+    from console.settings import load_settings
+
+    path = tmp_path / "c.toml"
+    path.write_text('[sizes]\nBTC = "0.01"\nETH = "$500"\n')
+    assert load_settings(path).sizes == {"BTC": "0.01", "ETH": "$500"}

@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from textual import work
+from textual import events, work
 from textual.app import App
 from textual.events import Resize
+from textual.keys import key_to_character
 from textual.theme import Theme
 
 from connector.clock import Clock
@@ -25,6 +28,7 @@ from connector.interface import QUOTE_DECIMALS
 from console import bindings
 from console.bridge import Bridge
 from console.palette import PROVIDERS
+from console.screens.dialogs import KillSwitchScreen, QuitScreen
 from console.screens.main import MainScreen
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
@@ -33,9 +37,21 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+OPTION_CHARACTERS = {
+    "º": ("0", "0"), "¡": ("1", "1"), "™": ("2", "2"), "£": ("3", "3"), "¢": ("4", "4"), "∞": ("5", "5"),
+    "§": ("6", "6"), "¶": ("7", "7"), "•": ("8", "8"), "ª": ("9", "9"), "–": ("minus", "-"),
+    "≠": ("equals_sign", "="),
+}
+"""What Textual 8.2.8's input parser reports for ESC followed by a digit, ``-`` or ``=`` (its table of
+macOS Option characters), back to the key after the Escape."""
+
 FLUSH_HZ = 25
 DEFAULT_CONFIRM_ABOVE_Q = 10_000 * 10**QUOTE_DECIMALS
 STOP_TIMEOUT_S = 5
+CANCEL_ON_QUIT_TIMEOUT_S = 5
+HANGUP_BUDGET_S = 1.4
+HANGUP_EXIT_AFTER_S = 0.4
+"""A hangup or SIGTERM ends the app within 2 s: half for cancelling (on_hangup = "cancel"), half to stop."""
 
 
 class PerpdeskApp(App[int]):
@@ -59,6 +75,8 @@ class PerpdeskApp(App[int]):
         confirm_above_q: int = DEFAULT_CONFIRM_ABOVE_Q,
         flush_hz: float = FLUSH_HZ,
         persist_theme: Callable[[str], object] | None = None,
+        on_hangup: str = "leave",
+        sizes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -71,14 +89,18 @@ class PerpdeskApp(App[int]):
         """Set once the runtime has started and the main screen shows the first market."""
         self.main_screen = MainScreen(
             runtime, self.bridge, clock=self.clock, confirm_above_q=confirm_above_q, flush_hz=flush_hz,
+            sizes=sizes or {},
             started_ns=time.perf_counter_ns(),
         )
         self._stopping = False
+        self._stop_timeout_s: float = STOP_TIMEOUT_S
         self._runtime_started = False
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
         self._persist_theme = persist_theme
+        self.on_hangup = on_hangup
+        """``leave`` or ``cancel``: what a hangup or SIGTERM does with live orders and chases."""
         if keymap:
             self.set_keymap(keymap)
 
@@ -138,13 +160,26 @@ class PerpdeskApp(App[int]):
         return next((m for m in markets if m[0] in venues), None)
 
     def _quit_on_signals(self) -> None:
-        """SIGTERM or a dropped SSH session (SIGHUP) quits like ``q``: connectors stopped, journal closed."""
+        """SIGTERM or a dropped SSH session (SIGHUP) quits through ``end`` as ``q`` does, with no
+        one to ask: live orders and chases are left or cancelled as ``on_hangup`` says."""
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGHUP):
             try:
-                loop.add_signal_handler(sig, lambda: self.call_later(self.action_quit))
+                loop.add_signal_handler(sig, lambda name=sig.name: self.call_later(self.hang_up, name))
             except (NotImplementedError, RuntimeError, ValueError):
                 pass  # not the main thread, or a platform without signals
+
+    async def hang_up(self, why: str) -> None:
+        """No terminal any more: end within 2 s, following ``on_hangup``.
+
+        Once the runtime has stopped (orders left or cancelled, journal closed), Textual still
+        restores the terminal, and with the terminal gone its output thread can wait forever
+        (seen through a closed pty); nothing is left to do then, so a timer ends the process."""
+        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S)
+        if not self.is_headless:
+            timer = threading.Timer(HANGUP_EXIT_AFTER_S, os._exit, args=(0,))
+            timer.daemon = True
+            timer.start()
 
     def _theme_changed(self, theme: Theme) -> None:
         """A theme chosen live (palette or command bar) is written to the config file to persist."""
@@ -159,11 +194,89 @@ class PerpdeskApp(App[int]):
         self.error_message = message
         self.exit(2, return_code=2)
 
+    # -- keys -------------------------------------------------------------------------------
+
+    async def on_event(self, event: events.Event) -> None:
+        """A key sent as Escape and then a key is taken as Escape and then that key.
+
+        Over SSH or under tmux, Escape followed fast by a key arrives as one chord, which a field
+        would take as a character typed into it: Textual reads ESC 2 as ``™`` (a macOS Option
+        character, ``OPTION_CHARACTERS``) and ESC x as ``alt+x``.  The console binds no alt keys and
+        none of those characters is valid in a price, a size or a command line."""
+        if isinstance(event, events.Key) and not event.is_forwarded:
+            key = event.key.removeprefix("alt+") if event.key.startswith("alt+") else None
+            if key is None and event.character in OPTION_CHARACTERS:
+                key, character = OPTION_CHARACTERS[event.character]
+            else:
+                character = event.character
+            if key is not None:
+                if key.startswith("shift+") and len(key) == len("shift+") + 1:
+                    key = key[-1].upper()
+                await super().on_event(events.Key("escape", "\x1b"))
+                await super().on_event(events.Key(key, character))
+                return
+        await super().on_event(event)
+
     # -- the App's own actions (its other keys act on the main screen: see bindings.FOR_APP) ----
 
     def action_kill_switch(self) -> None:
-        """ctrl+k is a priority key: it opens the kill switch over any dialog too."""
+        """ctrl+k is a priority key: it opens the kill switch over any dialog too, and pressed again
+        on the kill switch's second step it confirms."""
+        if isinstance(self.screen, KillSwitchScreen):
+            self.screen.action_confirm()
+            return
         self.main_screen.action_kill_switch()
+
+    def function_keys(self, binding_id: str) -> list[str]:
+        """The keys bound to ``binding_id`` now (the config's keymap applied) that no typed word contains."""
+        keys = self._keymap.get(binding_id)
+        if keys is None:
+            keys = next(b.key for b in bindings.FOR_APP if b.id == binding_id)
+        return [k for k in (k.strip() for k in keys.split(",")) if key_to_character(k) is None]
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # q and ? are priority keys (see bindings.FOR_APP); over a dialog they are the dialog's
+        if action in ("request_quit", "help") and self.screen is not self.main_screen:
+            return False
+        return True
+
+    async def action_request_quit(self) -> None:
+        """``q``: quits at once when nothing is live; else asks cancel them / leave them / stay."""
+        orders, chases = self._live()
+        if not orders and not chases:
+            await self.end(cancel_live=False, why="q")
+            return
+
+        def answer(choice: str | None) -> None:
+            if choice is not None:
+                self.run_worker(self.end(cancel_live=choice == "cancel", why="q"), group="quit")
+
+        self.push_screen(QuitScreen(orders, chases), answer)
+
+    def _live(self) -> tuple[int, int]:
+        if not self._runtime_started:
+            return 0, 0
+        return len(self.runtime.orders.open_orders()), len(self.runtime.tracking.active())
+
+    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None) -> None:
+        """The one way out for ``q`` and a hangup or SIGTERM: cancel the live chases and orders if
+        asked, say so in the log, stop the runtime (journal closed, lock released), exit."""
+        orders, chases = self._live()
+        what = "cancelling" if cancel_live else "leaving"
+        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)", why, what, orders, chases)
+        if cancel_live and (orders or chases):
+            try:
+                timeout = CANCEL_ON_QUIT_TIMEOUT_S if budget_s is None else budget_s / 2
+                await asyncio.wait_for(self._cancel_live(), timeout=timeout)
+            except Exception:
+                log.exception("cancelling on quit failed; orders may still rest")
+        if budget_s is not None:
+            self._stop_timeout_s = budget_s / 2
+        await self.action_quit()
+
+    async def _cancel_live(self) -> None:
+        await self.runtime.tracking.cancel_all()
+        await self.runtime.orders.cancel_all()
 
     def action_help(self) -> None:
         from console.screens.help import HelpScreen
@@ -183,7 +296,7 @@ class PerpdeskApp(App[int]):
         self._stopping = True
         if self._runtime_started:
             try:
-                await asyncio.wait_for(self.runtime.stop(), timeout=STOP_TIMEOUT_S)
+                await asyncio.wait_for(self.runtime.stop(), timeout=self._stop_timeout_s)
             except Exception:
                 log.exception("stopping the runtime failed")
 

@@ -11,32 +11,42 @@ from __future__ import annotations
 from textual.binding import Binding
 
 FOR_APP = [
-    Binding("q", "quit", "Quit", id="app.quit"),
+    Binding("q", "request_quit", "Quit", priority=True, id="app.quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
-    Binding("f1,question_mark", "help", "Help", id="app.help"),
+    Binding("f1,question_mark", "help", "Help", priority=True, id="app.help"),
     Binding("escape", "screen.leave", "Leave field", show=False, id="app.leave"),
-    Binding("m", "screen.focus_markets", "Markets", show=False, id="app.markets"),
-    Binding("colon", "screen.command_bar", "Command", key_display=":", id="app.command_bar"),
+    Binding("m", "screen.focus_markets", "Markets", show=False, priority=True, id="app.markets"),
+    Binding("colon", "screen.command_bar", "Command", key_display=":", priority=True, id="app.command_bar"),
     Binding("ctrl+p", "command_palette", "Palette", show=False, priority=True, id="app.command_palette"),
-    Binding("b", "screen.order_entry(False)", "Buy", id="order.buy"),
-    Binding("s", "screen.order_entry(True)", "Sell", id="order.sell"),
-    Binding("c", "screen.cancel_selected", "Cancel", id="order.cancel"),
-    Binding("f8,C", "screen.cancel_all", "Cancel all", id="order.cancel_all"),
-    Binding("x", "screen.close_position", "Close pos.", id="position.close"),
+    Binding("b", "screen.order_entry(False)", "Buy", priority=True, id="order.buy"),
+    Binding("s", "screen.order_entry(True)", "Sell", priority=True, id="order.sell"),
+    Binding("B", "screen.join_touch(False)", "Buy at bid", show=False, priority=True, id="order.buy_at_bid"),
+    Binding("S", "screen.join_touch(True)", "Sell at ask", show=False, priority=True, id="order.sell_at_ask"),
+    Binding("c", "screen.cancel_selected", "Cancel", priority=True, id="order.cancel"),
+    Binding("z", "screen.cancel_newest", "Cancel newest", show=False, priority=True, id="order.cancel_newest"),
+    Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),
+    Binding("x,f7", "screen.close_position", "Close pos.", priority=True, id="position.close"),
     Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
-    Binding("A", "screen.rearm", "Re-arm", show=False, id="risk.rearm"),
-    Binding("t", "screen.chase_form", "Chase", id="chase.new"),
-    Binding("1", "screen.tab('orders')", "Orders", show=False, id="tabs.orders"),
-    Binding("2", "screen.tab('positions')", "Positions", show=False, id="tabs.positions"),
-    Binding("3", "screen.tab('fills')", "Fills", show=False, id="tabs.fills"),
-    Binding("4", "screen.tab('chases')", "Chases", show=False, id="tabs.chases"),
-    Binding("5", "screen.tab('log')", "Log", show=False, id="tabs.log"),
+    Binding("A", "screen.rearm", "Re-arm", show=False, priority=True, id="risk.rearm"),
+    Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
+    Binding("1", "screen.tab('orders')", "Orders", show=False, priority=True, id="tabs.orders"),
+    Binding("2", "screen.tab('positions')", "Positions", show=False, priority=True, id="tabs.positions"),
+    Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
+    Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
+    Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
 dialog, ctrl+c quit from one), and the footer lists a screen's keys before the App's, so a split
-would reorder it.  Keys that act on the main screen say so (``screen.…``): without priority they
-never fire while a dialog is up, so ``screen`` is then always the main screen."""
+would reorder it.
+
+They are priority keys so that Textual decides each one when it arrives, in order, against the focus
+of that moment: a key that opens a field moves focus at once (``Screen.set_focus``), and the keys
+after it in the same read are typed into the field (a text field consumes printable keys, so Textual
+leaves them out of the binding chain).  Without priority, a key is matched only after it has
+bubbled up from the widget that had focus when it arrived, so ``:2`` in one read switched tabs.
+Over a dialog the ``screen.…`` actions find no method and fall through to the dialog's own keys;
+``PerpdeskApp.check_action`` keeps ``q`` and help to the main screen."""
 
 FOR_MARKET_LIST = [
     Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
@@ -45,21 +55,29 @@ FOR_MARKET_LIST = [
 ]
 
 FOR_ORDER_ENTRY = [
-    Binding("f9", "submit", "Send", id="order.submit"),
+    Binding("f9", "submit", "Send", priority=True, id="order.submit"),
+    Binding("enter", "submit", "Send", show=False, priority=True, id="order.submit_enter"),
+    Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="order.next_field"),
+    Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="order.previous_field"),
     Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
     Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
     Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
     Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
     Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
-    Binding("escape", "screen.leave", "Leave", id="order.leave"),
+    Binding("escape", "screen.leave", "Leave", priority=True, id="order.leave"),
 ]
+"""Enter, F9, Tab and Escape are priority keys: focus has moved (to the next field, back to the desk)
+before the next key is taken."""
 
 FOR_COMMAND_BAR = [
+    Binding("enter", "run_line", "Run", show=False, priority=True, id="command.run"),
     Binding("tab", "take_suggestion", "Complete", show=False, id="command.complete"),
-    Binding("escape", "close", "Close", id="command.close"),
+    Binding("escape", "close", "Close", priority=True, id="command.close"),
     Binding("up", "history(-1)", "Previous line", show=False, id="command.history_back"),
     Binding("down", "history(1)", "Next line", show=False, id="command.history_forward"),
 ]
+"""Enter and Escape are priority keys: the bar closes and focus leaves at once, so the keys after
+them in the same read are the desk's; the line itself is read after the keys typed before Enter."""
 
 FOR_CHASES_TABLE = [
     Binding("p", "screen.chase_pause_resume", "Pause/resume", id="chases.pause_resume"),
@@ -67,7 +85,8 @@ FOR_CHASES_TABLE = [
     Binding("K", "screen.chase_cancel(True)", "Cancel, keep resting", id="chases.cancel_keep"),
     Binding("L", "screen.chase_move_limit", "Move limit", id="chases.move_limit"),
 ]
-"""On the chases panel: they act on the selected chase and shadow the desk's ``c`` while it has focus."""
+"""On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's
+``c`` aside while the panel has focus."""
 
 FOR_CHASE_FORM = [
     Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
@@ -86,12 +105,19 @@ FOR_CONFIRM = [
     Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
 ]
 
+FOR_DESTRUCTIVE = [Binding("escape,n", "answer(False)", "Stay", id="destructive.stay")]
+"""Cancel-all and close ask here; what confirms is the opening binding's function key again (not
+rebindable apart from it) or Enter on the confirm button: never a letter."""
+
 FOR_KILL_SWITCH = [
     Binding("k", "choose('kill')", "Kill", id="kill.kill"),
     Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
-    Binding("y", "confirm", "Confirm", id="kill.confirm"),
     Binding("escape,n", "abort", "Abort", id="kill.abort"),
 ]
+"""Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
+
+FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
+"""``q`` with live orders or chases asks; the choices are buttons (Tab, Enter), never a letter."""
 
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
@@ -104,7 +130,9 @@ REGISTRY: dict[str, list[Binding]] = {
     "chase form": FOR_CHASE_FORM,
     "limit price form": FOR_LIMIT_PRICE_FORM,
     "confirm dialog": FOR_CONFIRM,
+    "destructive dialog": FOR_DESTRUCTIVE,
     "kill switch dialog": FOR_KILL_SWITCH,
+    "quit dialog": FOR_QUIT,
     "help": FOR_HELP,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

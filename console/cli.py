@@ -116,6 +116,8 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         "symbol": symbol or settings.symbol,
         "theme": settings.theme,
         "keymap": dict(settings.keymap),
+        "on_hangup": settings.on_hangup,
+        "sizes": {k.upper(): v for k, v in settings.sizes.items()},
         "persist_theme": lambda name: _save_theme(name, settings.config_path),
     }
     confirm = settings.risk.confirm_notional

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 from console.parsing.commands import CloseCommand, SymbolRef
-from console.screens.dialogs import ConfirmScreen
 from console.screens.help import current_bindings
 
 if TYPE_CHECKING:
@@ -147,18 +146,10 @@ class ThemesProvider(_EntryProvider):
 
 
 def confirm_close(desk: MainScreen, venue: str, symbol: str, side: str, size: str) -> None:
-    """Ask, then close through the command path so the palette and ``close SYM`` act alike."""
-
-    def answer(ok: bool | None) -> None:
-        if not ok:
-            return
-        error = desk.run_command(CloseCommand(SymbolRef(symbol, venue)))
-        if error:
-            desk.notify(error, severity="warning")
-
-    closing = "SELL" if side == "LONG" else "BUY"
-    desk.app.push_screen(ConfirmScreen("Close position?", f"{closing} {size} {symbol} on {venue} at market, reduce-only."),
-                    answer)
+    """Close through the command path, which asks first, so the palette and ``close SYM`` act alike."""
+    error = desk.run_command(CloseCommand(SymbolRef(symbol, venue)))
+    if error:
+        desk.notify(error, severity="warning")
 
 
 def _call(fn: Callable[..., object], *args: object) -> Callable[[], object]:

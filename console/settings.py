@@ -22,7 +22,7 @@ import contextvars
 import os
 import tomllib
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, PrivateAttr, ValidationError
 from pydantic.fields import FieldInfo
@@ -59,6 +59,10 @@ class Settings(BaseSettings, RuntimeSettings):
     theme: str = "perpdesk-dark"
     keymap: dict[str, str] = Field(default_factory=dict)
     """binding id -> keys, e.g. ``{"buy_limit": "f2"}``."""
+    sizes: dict[str, str] = Field(default_factory=dict)
+    """symbol -> default size, in base units (``"0.01"``) or as quote notional (``"$500"``)."""
+    on_hangup: Literal["leave", "cancel"] = "leave"
+    """A dropped terminal (SIGHUP), SIGTERM: leave live orders and chases resting, or cancel them first."""
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
 

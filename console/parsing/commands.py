@@ -58,17 +58,21 @@ class ChaseCommand:
 @dataclass(frozen=True, slots=True)
 class CancelAllCommand:
     symbol: SymbolRef | None = None
+    confirmed: bool = False
+    """A trailing ``!``: the trader's explicit intent, so no question is asked."""
 
 
 @dataclass(frozen=True, slots=True)
 class CloseCommand:
     symbol: SymbolRef | None
     """None closes every position."""
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class KillCommand:
     flatten: bool = False
+    confirmed: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -213,11 +217,20 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
 
 
 def parse(line: str) -> Command:
+    """One command line.  ``cancel all``, ``close`` and ``kill`` ask first, as their keys do; a
+    trailing ``!`` (``close BTC!``, ``kill flat !``) answers the question in the line itself."""
+    stripped = line.rstrip()
+    confirmed = stripped.endswith("!")
+    if confirmed:
+        line = stripped[:-1]
     tokens = _Tokens(line)
     if tokens.done():
         raise CommandError(f"type a command: {', '.join(VERBS)}")
     col = tokens.column()
     verb = tokens.take("a command").lower()
+    if confirmed and verb not in ("cancel", "close", "kill"):
+        raise CommandError(f"a trailing ! answers the question of cancel all, close and kill; {verb} asks none",
+                           len(stripped) - 1)
     if verb in ("buy", "sell", "b", "s", "long", "short"):
         return _order(tokens, _side(verb, col))
     if verb == "chase":
@@ -227,13 +240,13 @@ def parse(line: str) -> Command:
         if tokens.take("'all', e.g. cancel all or cancel all BTC").lower() != "all":
             raise CommandError("expected 'all' after cancel, e.g. cancel all or cancel all BTC", col)
         symbol = None if tokens.done() else _symbol(tokens, "cancel all BTC")
-        result: Command = CancelAllCommand(symbol)
+        result: Command = CancelAllCommand(symbol, confirmed)
     elif verb == "close":
         if tokens.peek() == "all":
             tokens.take("all")
-            result = CloseCommand(None)
+            result = CloseCommand(None, confirmed)
         else:
-            result = CloseCommand(_symbol(tokens, "close BTC"))
+            result = CloseCommand(_symbol(tokens, "close BTC"), confirmed)
     elif verb == "kill":
         flatten = False
         if not tokens.done():
@@ -241,7 +254,7 @@ def parse(line: str) -> Command:
             if tokens.take("").lower() not in ("flat", "flatten"):
                 raise CommandError("expected nothing or 'flat' after kill", col)
             flatten = True
-        result = KillCommand(flatten)
+        result = KillCommand(flatten, confirmed)
     elif verb == "theme":
         result = ThemeCommand(tokens.take("a theme name, e.g. theme perpdesk-light"))
     elif verb == "go":

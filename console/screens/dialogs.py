@@ -1,14 +1,18 @@
-"""Modal confirmations: yes/no, and the two-step kill switch.
+"""Modal confirmations: yes/no, the destructive question, and the two-step kill switch.
 
-Single keys (y, n, k, f) are safe here because a dialog holds no text field.
+A destructive action (cancel all, close, flatten, kill) is confirmed only by a key no typed word
+contains: the same function key pressed again (F8 F8 cancels all; ctrl+k … ctrl+k kills), or Enter
+on the confirm button, which Tab reaches from the focused "Stay".  ``y`` confirms only the
+harmless questions (a large order, re-arming).
 """
 
 from __future__ import annotations
 
+from textual import events
 from textual.app import ComposeResult
-from textual.containers import Vertical
+from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Static
+from textual.widgets import Button, Static
 
 from console import bindings
 
@@ -42,8 +46,109 @@ class ConfirmScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+class DestructiveScreen(ModalScreen[bool]):
+    """Asks before cancel-all or close.  True on ``again_keys`` (the function keys of the binding
+    that opened it) or Enter on the confirm button; False on Escape or "Stay" (focused first)."""
+
+    BINDINGS = bindings.FOR_DESTRUCTIVE
+
+    DEFAULT_CSS = """
+    DestructiveScreen { align: center middle; }
+    DestructiveScreen > Vertical {
+        width: 70; height: auto; border: thick $error; background: $panel; padding: 1 2;
+    }
+    DestructiveScreen .title { text-style: bold; color: $error; }
+    DestructiveScreen .keys { color: $text-muted; margin-top: 1; }
+    DestructiveScreen Horizontal { height: auto; margin-top: 1; }
+    DestructiveScreen Button { margin-right: 2; }
+    """
+
+    def __init__(self, title: str, body: str, confirm_label: str, again_keys: list[str]) -> None:
+        super().__init__()
+        self._title = title
+        self._body = body
+        self._label = confirm_label
+        self.again_keys = again_keys
+
+    def compose(self) -> ComposeResult:
+        again = " or ".join(k.upper() for k in self.again_keys)
+        with Vertical():
+            yield Static(self._title, classes="title", markup=False)
+            yield Static(self._body, markup=False)
+            with Horizontal():
+                yield Button("Stay", id="stay")
+                yield Button(self._label, id="go", variant="error")
+            yield Static(
+                (f"{again} again" + " or " if again else "") + "Tab, Enter: confirm    Esc: stay",
+                classes="keys", markup=False,
+            )
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#stay", Button))
+
+    def on_key(self, event: events.Key) -> None:
+        if event.key in self.again_keys:
+            event.stop()
+            self.dismiss(True)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(event.button.id == "go")
+
+    def action_answer(self, value: bool) -> None:
+        self.dismiss(value)
+
+
+class QuitScreen(ModalScreen[str | None]):
+    """``q`` with live orders or chases: "cancel" (cancel them and quit), "leave" (leave them and
+    quit) or None (stay, focused first; Escape too).  Enter on a button answers."""
+
+    BINDINGS = bindings.FOR_QUIT
+
+    DEFAULT_CSS = """
+    QuitScreen { align: center middle; }
+    QuitScreen > Vertical {
+        width: 76; height: auto; border: thick $warning; background: $panel; padding: 1 2;
+    }
+    QuitScreen .title { text-style: bold; color: $warning; }
+    QuitScreen .keys { color: $text-muted; margin-top: 1; }
+    QuitScreen Horizontal { height: auto; margin-top: 1; }
+    QuitScreen Button { margin-right: 1; }
+    """
+
+    def __init__(self, open_orders: int, chases: int) -> None:
+        super().__init__()
+        self._counts = (open_orders, chases)
+
+    def compose(self) -> ComposeResult:
+        orders, chases = self._counts
+        with Vertical():
+            yield Static("Quit with live orders?", classes="title")
+            yield Static(
+                f"{orders} open order(s) and {chases} running chase(s). Left behind, nothing manages a "
+                "chase's resting order until perpdesk starts again.",
+                markup=False,
+            )
+            with Horizontal():
+                yield Button("Stay", id="stay")
+                yield Button("Leave them and quit", id="leave", variant="warning")
+                yield Button("Cancel them and quit", id="cancel", variant="error")
+            yield Static("Tab, Enter: choose    Esc: stay", classes="keys")
+
+    def on_mount(self) -> None:
+        self.set_focus(self.query_one("#stay", Button))
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        self.dismiss(None if event.button.id == "stay" else event.button.id)
+
+    def action_stay(self) -> None:
+        self.dismiss(None)
+
+
 class KillSwitchScreen(ModalScreen[str | None]):
-    """Two steps: choose kill or kill-and-flatten, then confirm with ``y``.  Returns the choice or None."""
+    """Two steps: choose kill or kill-and-flatten, then confirm with the kill key again (ctrl+k: the
+    app passes it to ``action_confirm``) or Enter on the confirm button.  Returns the choice or None."""
 
     BINDINGS = bindings.FOR_KILL_SWITCH
 
@@ -54,6 +159,9 @@ class KillSwitchScreen(ModalScreen[str | None]):
     }
     KillSwitchScreen .title { text-style: bold; color: $error; }
     KillSwitchScreen .keys { color: $text-muted; margin-top: 1; }
+    KillSwitchScreen Horizontal { height: auto; margin-top: 1; display: none; }
+    KillSwitchScreen Horizontal.-shown { display: block; }
+    KillSwitchScreen Button { margin-right: 2; }
     """
 
     def __init__(self, open_orders: int, positions: int) -> None:
@@ -71,6 +179,9 @@ class KillSwitchScreen(ModalScreen[str | None]):
                 id="kill-body",
                 markup=False,
             )
+            with Horizontal():
+                yield Button("Abort", id="abort")
+                yield Button("Confirm", id="go", variant="error")
             yield Static("k: kill    f: kill and flatten    Esc: abort", id="kill-keys", classes="keys")
 
     def action_choose(self, choice: str) -> None:
@@ -78,11 +189,24 @@ class KillSwitchScreen(ModalScreen[str | None]):
             return
         self.choice = choice
         what = "KILL AND FLATTEN" if choice == "flatten" else "KILL"
-        self.query_one("#kill-keys", Static).update(f"Step 2 of 2 — y: confirm {what}    Esc: abort")
+        self.query_one("#go", Button).label = f"Confirm {what}"
+        self.query_one(Horizontal).add_class("-shown")
+        self.set_focus(self.query_one("#abort", Button))
+        self.query_one("#kill-keys", Static).update(
+            f"Step 2 of 2 — ctrl+k again or Tab, Enter: confirm {what}    Esc: abort"
+        )
 
     def action_confirm(self) -> None:
+        """The kill key pressed again (``PerpdeskApp.action_kill_switch``)."""
         if self.choice is not None:
             self.dismiss(self.choice)
+
+    def on_button_pressed(self, event: Button.Pressed) -> None:
+        event.stop()
+        if event.button.id == "go":
+            self.action_confirm()
+        else:
+            self.dismiss(None)
 
     def action_abort(self) -> None:
         self.dismiss(None)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
-from textual.binding import Binding
+from textual.binding import Binding, BindingsMap
 from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 
 WHERE = {"PerpdeskApp": "anywhere", "MarketList": "market list", "OrderEntry": "order form",
          "ChasesTable": "chases tab", "CommandInput": "command bar"}
+DIALOGS = ("confirm dialog", "destructive dialog", "kill switch dialog", "quit dialog")
+"""Dialogs whose keys the help lists too, though none is open while it shows."""
 
 
 def current_bindings(app: App[int]) -> list[tuple[str, str, str]]:
@@ -31,10 +33,11 @@ def current_bindings_where(app: App[int]) -> list[tuple[str, str, str, str]]:
     """(keys, description, id, where it works), grouped by where."""
     screen = app.get_default_screen()  # the main screen, also under a dialog
     nodes = [app, screen, *screen.query("*")]
+    sources = [(WHERE.get(type(node).__name__, type(node).__name__), node._bindings.copy()) for node in nodes]
+    sources += [(owner, BindingsMap(bindings.REGISTRY[owner])) for owner in DIALOGS]
     seen: dict[str, tuple[list[str], str]] = {}
     where: dict[str, str] = {}
-    for node in nodes:
-        bindings_map = node._bindings.copy()
+    for place, bindings_map in sources:
         if app._keymap:
             bindings_map.apply_keymap(app._keymap)
         for key, key_bindings in bindings_map.key_to_bindings.items():
@@ -42,7 +45,7 @@ def current_bindings_where(app: App[int]) -> list[tuple[str, str, str, str]]:
                 if not binding.id or binding.system:
                     continue
                 keys, _desc = seen.setdefault(binding.id, ([], binding.description or binding.action))
-                where.setdefault(binding.id, WHERE.get(type(node).__name__, type(node).__name__))
+                where.setdefault(binding.id, place)
                 shown = app.get_key_display(Binding(key, binding.action))
                 if shown not in keys:
                     keys.append(shown)

@@ -54,6 +54,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         confirm_above_q: int,
         flush_hz: float,
         started_ns: int,
+        sizes: dict[str, str] | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -61,6 +62,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self.clock = clock
         self.confirm_above_q = confirm_above_q
         self.flush_hz = flush_hz
+        self.sizes = sizes or {}
+        """symbol -> default size (config ``[sizes]``): ``"0.01"`` base, ``"$500"`` quote notional."""
         self.selected: tuple[str, str] | None = None
         self.first_paint_ns: int | None = None
         """Nanoseconds from ``started_ns`` (the app's construction) to the first two-sided book on screen."""
@@ -83,7 +86,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._top_line = Static("", id="top", markup=False)
         self._xvenue = Static("", id="xvenue", markup=False)
         self._ladder = DepthLadder(id="ladder")
-        self._entry = OrderEntry(id="entry")
+        self._entry = OrderEntry(self.action_leave, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
@@ -91,7 +94,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
-        self._command_bar = CommandBar(self._command_symbols, id="command-bar")
+        self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
         with Horizontal(id="body"):
@@ -252,7 +255,9 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
 
     def _paint_orders(self, batch: Batch) -> None:
         md = self.runtime.market_data
-        self._orders_table.sync(panels.order_rows(md, self.runtime.orders))
+        table = self._orders_table
+        if table.sync(panels.order_rows(md, self.runtime.orders)):
+            table.move_cursor(row=table.row_count - 1)  # the newest order: the next c cancels it
         for key, o in batch.orders.items():
             if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
                 self._notified_rejects.add(key)
@@ -309,11 +314,22 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self.select_market(event.venue, event.symbol)
 
     def action_focus_markets(self) -> None:
-        self._markets.focus()
+        self.set_focus(self._markets)
 
     def action_leave(self) -> None:
-        self._markets.focus()
+        """Back to the desk from a field, at once (``set_focus``, not ``focus()``, which waits a turn):
+        the keys after Escape or Enter in the same read are the desk's."""
+        if self._command_bar.is_open:
+            self._command_bar.close()  # it calls back here
+            return
+        self.set_focus(self._markets)
 
     def action_tab(self, tab: str) -> None:
         self._tabbed.active = tab
-        self.query_one(f"#{tab}-table", DiffTable).focus()
+        self.set_focus(self.query_one(f"#{tab}-table", DiffTable))
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        # the chases panel's own c (cancel the chase) stands before the desk's priority c
+        if action == "cancel_selected" and self.focused is self._chases_table:
+            return False
+        return True

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from textual import work
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input
 
 from connector.clock import Clock
@@ -30,7 +31,7 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
-from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
+from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
 from console.widgets.order_entry import OrderEntry
@@ -48,6 +49,7 @@ class TradingActions:
     clock: Clock
     selected: tuple[str, str] | None
     confirm_above_q: int
+    sizes: dict[str, str]
     notices: Throttle
     _ack_ms: dict[str, int]
     _entry: OrderEntry
@@ -77,9 +79,7 @@ class TradingActions:
         self._prefill_touch(only_if_untouched=True)
 
     def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
-        self.action_submit_order()
-
-    def action_submit_order(self) -> None:
+        """Focus is already back on the desk; a ticket with errors takes it back to the field to fix."""
         if self.selected is None:
             return
         venue, symbol = self.selected
@@ -88,19 +88,55 @@ class TradingActions:
         ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
         entry.show_errors(errors)
         if ticket is None:
+            field = entry.first_invalid() or event.field
+            if field is not None:
+                self.set_focus(field)
             return
-        self._confirm_and_send(venue, symbol, ticket)
+        self._confirm_and_send(venue, symbol, ticket, back_to=event.field)
 
-    def _confirm_and_send(self, venue: str, symbol: str, ticket: OrderTicket) -> None:
-        """Send now, or ask first when the notional is above the configured threshold."""
+    def _confirm_and_send(
+        self, venue: str, symbol: str, ticket: OrderTicket, back_to: Widget | None = None
+    ) -> None:
+        """Send now, or ask first when the notional is above the configured threshold; a "no" goes
+        back to ``back_to`` (the form's field the ticket came from)."""
         if ticket.notional_q > self.confirm_above_q:
             text = f"{self._ticket_text(venue, symbol, ticket)}\nnotional ≈ {money(ticket.notional_q)}"
-            self.app.push_screen(
-                ConfirmScreen("Large order — send it?", text),
-                lambda ok: self._send_ticket(venue, symbol, ticket) if ok else None,
-            )
+
+            def answer(ok: bool | None) -> None:
+                if ok:
+                    self._send_ticket(venue, symbol, ticket)
+                elif back_to is not None:
+                    self.set_focus(back_to)
+
+            self.app.push_screen(ConfirmScreen("Large order — send it?", text), answer)
             return
         self._send_ticket(venue, symbol, ticket)
+
+    def action_join_touch(self, is_ask: bool) -> None:
+        """One key: a post-only limit with the market's default size, a buy at the bid, a sell at the ask."""
+        if self.selected is None:
+            return
+        venue, symbol = self.selected
+        size = self.sizes.get(symbol)
+        if not size:
+            self.notify(f"no default size for {symbol}: add {symbol} = \"0.01\" (or \"$500\") under [sizes] "
+                        "in the config file", severity="warning")
+            return
+        md = self.runtime.market_data
+        touch = md.top_of_book(venue, symbol)
+        price = touch[1] if is_ask else touch[0]
+        if price is None:
+            self.notify(f"no {'ask' if is_ask else 'bid'} on {symbol} to join", severity="warning")
+            return
+        ticket, errors = validate(
+            md.market(venue, symbol), touch=touch, is_ask=is_ask, kind="limit",
+            price_text=md.format_price(venue, symbol, price), size_text=size.strip().lstrip("$"),
+            size_in_quote=size.strip().startswith("$"), post_only=True, reduce_only=False,
+        )
+        if ticket is None:
+            self.notify(f"not sent: {'; '.join(errors.values())}", severity="error")
+            return
+        self._confirm_and_send(venue, symbol, ticket)
 
     def _ticket_text(self, venue: str, symbol: str, t: OrderTicket) -> str:
         md = self.runtime.market_data
@@ -156,6 +192,14 @@ class TradingActions:
             return
         self._cancel(order)
 
+    def action_cancel_newest(self) -> None:
+        """One key to take back the order just placed, wherever the Orders cursor is."""
+        live = self.runtime.orders.open_orders()
+        if not live:
+            self.notify("no open orders to cancel")
+            return
+        self._cancel(max(live, key=lambda o: (o.created_ms, o.client_order_index)))
+
     @work(group="orders", exit_on_error=False)
     async def _cancel(self, order: Order) -> None:
         try:
@@ -164,13 +208,19 @@ class TradingActions:
             self.notices.add("reject", f"cancel failed: {exc} ({order.state.value})", "error")
 
     def action_cancel_all(self) -> None:
-        count = len(self.runtime.orders.open_orders())
+        self._ask_cancel_all(None, None)
+
+    def _ask_cancel_all(self, venue: str | None, symbol: str | None) -> None:
+        count = len([o for o in self.runtime.orders.open_orders()
+                     if venue is None or (o.venue, o.symbol) == (venue, symbol)])
         if count == 0:
             self.notify("no open orders to cancel")
             return
+        where = "on every venue and market" if venue is None else f"on {symbol} · {venue}"
         self.app.push_screen(
-            ConfirmScreen("Cancel all orders?", f"Cancel all {count} open order(s) on every venue and market."),
-            lambda ok: self._cancel_all() if ok else None,
+            DestructiveScreen("Cancel all orders?", f"Cancel all {count} open order(s) {where}.",
+                              "Cancel them", self.app.function_keys("order.cancel_all")),
+            lambda ok: self._cancel_all(venue, symbol) if ok else None,
         )
 
     @work(group="orders", exit_on_error=False)
@@ -186,15 +236,21 @@ class TradingActions:
             self.notify("no position selected: press 2 for the positions tab and pick one", severity="warning")
             return
         venue, _, symbol = key.partition(":")
+        self._ask_close([(venue, symbol, self.runtime.positions.size_i(venue, symbol))])
+
+    def _ask_close(self, targets: list[tuple[str, str, int]]) -> None:
+        """Close each ``(venue, symbol, size_i)`` with a reduce-only market order, once confirmed."""
         md = self.runtime.market_data
-        size_i = self.runtime.positions.size_i(venue, symbol)
-        if size_i == 0:
+        targets = [t for t in targets if t[2] != 0]
+        if not targets:
             return
-        side = "SELL" if size_i > 0 else "BUY"
-        size = md.format_size(venue, symbol, abs(size_i))
+        lines = [f"{'SELL' if size_i > 0 else 'BUY'} {md.format_size(venue, symbol, abs(size_i))} {symbol} · {venue}"
+                 for venue, symbol, size_i in targets]
+        title = "Close position?" if len(targets) == 1 else f"Close {len(targets)} positions?"
         self.app.push_screen(
-            ConfirmScreen("Close position?", f"{side} {size} {symbol} at market, reduce-only."),
-            lambda ok: self._close(venue, symbol, size_i) if ok else None,
+            DestructiveScreen(title, "\n".join(lines) + "\nat market, reduce-only.", "Close",
+                              self.app.function_keys("position.close")),
+            lambda ok: [self._close(*t) for t in targets] if ok else None,
         )
 
     @work(group="orders", exit_on_error=False)
@@ -252,22 +308,13 @@ class TradingActions:
     def action_command_bar(self) -> None:
         self._command_bar.open()
 
-    def on_command_bar_closed(self, event: CommandBar.Closed) -> None:
-        self._command_bar.close()
-        self.action_leave()
-
     def on_command_bar_run(self, event: CommandBar.Run) -> None:
-        bar = self._command_bar
         try:
             error = self.run_command(event.command)
         except (ValueError, KeyError) as exc:
             error = str(exc)
         if error:
-            bar.show_error(error)
-            return
-        bar.close()
-        if self.focused is None or self.focused.id == "command-input":
-            self.action_leave()
+            self._command_bar.reopen(event.line, error)
 
     def _resolve(self, ref: SymbolRef | None) -> tuple[str, str]:
         """A command's symbol on the named venue, else the selected market's venue, else any venue."""
@@ -309,19 +356,28 @@ class TradingActions:
             self._start_chase(venue, symbol, ticket)
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
-            self._cancel_all(*target)
+            if cmd.confirmed:
+                self._cancel_all(*target)
+            else:
+                self._ask_cancel_all(*target)
         elif isinstance(cmd, CloseCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else None
             views = [p for p in self.runtime.positions.positions() if target is None or (p.venue, p.symbol) == target]
             if not views:
                 return "no open position to close" if target is None else f"no open position on {target[1]}"
-            for p in views:
-                self._close(p.venue, p.symbol, p.size_i)
+            if cmd.confirmed:
+                for p in views:
+                    self._close(p.venue, p.symbol, p.size_i)
+            else:
+                self._ask_close([(p.venue, p.symbol, p.size_i) for p in views])
         elif isinstance(cmd, KillCommand):
+            if cmd.confirmed:
+                self._on_kill_choice("flatten" if cmd.flatten else "kill")
+                return None
             self.action_kill_switch()
             dialog = self.app.screen
             if cmd.flatten and isinstance(dialog, KillSwitchScreen):
-                # "kill flat" has made step 1's choice; the dialog still waits for y
+                # "kill flat" has made step 1's choice; the dialog still waits for its confirmation
                 self.call_after_refresh(dialog.action_choose, "flatten")
         elif isinstance(cmd, ThemeCommand):
             themes = self.app.available_themes

@@ -3,6 +3,10 @@
 It opens at the bottom of the screen, suggests the verb or symbol being typed (Tab or → takes
 the suggestion), Enter runs the line and Escape closes it; ↑/↓ recall earlier lines.  A line
 that does not parse shows what was expected, with a caret under the column, and nothing is sent.
+
+Keys typed fast arrive in one read: focus moves the moment the bar opens or closes, and whatever
+touches the line's text (clearing it on open, reading it on Enter) is a message queued behind the
+keys already sent to the field, so the line is exactly what was typed between ``:`` and Enter.
 """
 
 from __future__ import annotations
@@ -42,6 +46,12 @@ class CommandSuggester(Suggester):
 
 class CommandInput(Input):
     BINDINGS = bindings.FOR_COMMAND_BAR
+
+    class ClearLine(Message):
+        """Empty the line, after the keys already queued to it."""
+
+    class ReadLine(Message):
+        """Parse the line, after the keys already queued to it (Enter was pressed)."""
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -87,7 +97,22 @@ class CommandInput(Input):
             self.cursor_position = len(self.value)
 
     def action_close(self) -> None:
-        self.post_message(CommandBar.Closed())
+        self._bar.close()
+
+    def action_run_line(self) -> None:
+        self._bar.close()
+        self.post_message(self.ReadLine())
+
+    def on_command_input_clear_line(self, message: ClearLine) -> None:
+        self.value = ""
+        self.reset_recall()
+
+    def on_command_input_read_line(self, message: ReadLine) -> None:
+        self._bar.run_line(self.value)
+
+    @property
+    def _bar(self) -> CommandBar:
+        return self.query_ancestor(CommandBar)
 
 
 class CommandBar(Vertical):
@@ -105,15 +130,16 @@ class CommandBar(Vertical):
             self.command = command
             self.line = line
 
-    class Closed(Message):
-        pass
-
-    def __init__(self, symbols: Callable[[], list[str]], *, id: str | None = None) -> None:
+    def __init__(
+        self, symbols: Callable[[], list[str]], leave: Callable[[], None], *, id: str | None = None
+    ) -> None:
+        """``leave`` moves focus back to the desk, at once, when the bar closes."""
         super().__init__(id=id)
         self._symbols = symbols
+        self._leave = leave
 
     def compose(self) -> ComposeResult:
-        yield CommandInput(placeholder=": command", id="command-input", compact=True,
+        yield CommandInput(placeholder=": command", id="command-input", compact=True, select_on_focus=False,
                            suggester=CommandSuggester(self._symbols))
         yield Static("", id="command-error", markup=False)
         yield Static(HINT, id="command-hint", markup=False)
@@ -124,13 +150,23 @@ class CommandBar(Vertical):
     def open(self) -> None:
         self.add_class("-open")
         inp = self.query_one(CommandInput)
-        inp.value = ""
-        inp.reset_recall()
+        inp.post_message(CommandInput.ClearLine())
         self.show_error("")
-        inp.focus()
+        self.screen.set_focus(inp)
+
+    def reopen(self, line: str, error: str, column: int | None = None) -> None:
+        """Show ``line`` again with what is wrong with it, for the trader to fix."""
+        self.add_class("-open")
+        inp = self.query_one(CommandInput)
+        inp.value = line
+        inp.cursor_position = len(line)
+        self.show_error(error, column)
+        self.screen.set_focus(inp)
 
     def close(self) -> None:
-        self.remove_class("-open")
+        if self.is_open:
+            self.remove_class("-open")
+            self._leave()
 
     @property
     def is_open(self) -> bool:
@@ -143,14 +179,11 @@ class CommandBar(Vertical):
             text = f"{' ' * column}^\n{message}"
         self.query_one("#command-error", Static).update(text)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        line = event.value
+    def run_line(self, line: str) -> None:
         try:
             command = parse(line)
         except CommandError as exc:
-            self.show_error(str(exc), exc.column)
+            self.reopen(line, str(exc), exc.column)
             return
-        self.show_error("")
         self.query_one(CommandInput).remember(line)
         self.post_message(self.Run(command, line))

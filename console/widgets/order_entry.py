@@ -3,14 +3,19 @@
 Focus flow that works over SSH: ``b``/``s`` jump into the price field with the side set, Tab
 moves to the size, Enter sends; F2–F6 toggle side, type, size unit and the flags from
 inside a field (printable keys would be typed, F-keys are not); Escape leaves the panel.
+Enter and F9 hand focus back to the desk at once (the next ``c`` cancels, it is not typed into the
+size) and read the fields through a message queued behind the keys already typed into them.
 Errors appear under the field they concern and nothing is sent while any remain.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.message import Message
+from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
 from console import bindings
@@ -38,13 +43,26 @@ class OrderEntry(Vertical):
     """
 
     class Submit(Message):
-        """The trader pressed Enter in a field (or F9)."""
+        """The trader pressed Enter in a field (or F9); ``field`` had focus then, to return to on an error."""
+
+        def __init__(self, field: Widget | None) -> None:
+            super().__init__()
+            self.field = field
+
+    class ReadFields(Message):
+        """Posted to the focused field on Enter: it arrives after the keys typed before Enter."""
+
+        def __init__(self, field: Widget | None) -> None:
+            super().__init__()
+            self.field = field
 
     class SideChanged(Message):
         """F2 flipped the side: the app may move an untouched prefilled price to the other touch."""
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, leave: Callable[[], None], *, id: str | None = None) -> None:
+        """``leave`` hands focus back to the desk, at once."""
         super().__init__(id=id)
+        self._leave = leave
         self.is_ask = False
         self.kind = "limit"
         self.size_in_quote = False
@@ -95,7 +113,20 @@ class OrderEntry(Vertical):
         self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
 
     def action_submit(self) -> None:
-        self.post_message(self.Submit())
+        field = self.screen.focused
+        inside = field is not None and self in field.ancestors
+        self._leave()
+        (field if inside else self).post_message(self.ReadFields(field if inside else None))
+
+    def action_next_field(self, step: int) -> None:
+        if step > 0:
+            self.screen.focus_next()
+        else:
+            self.screen.focus_previous()
+
+    def on_order_entry_read_fields(self, message: ReadFields) -> None:
+        message.stop()
+        self.post_message(self.Submit(message.field))
 
     def action_toggle_side(self) -> None:
         self.toggle_side()
@@ -168,7 +199,7 @@ class OrderEntry(Vertical):
 
     def focus_price(self) -> None:
         target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)
-        target.focus()
+        self.screen.set_focus(target)  # at once: the keys after b / s in the same read are typed here
 
     def on_input_changed(self, event: Input.Changed) -> None:
         """A field being edited loses its old error (the next send checks it again)."""
@@ -180,6 +211,5 @@ class OrderEntry(Vertical):
                 label.remove_class("-shown")
                 event.input.remove_class("-invalid")
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.post_message(self.Submit())
+    def first_invalid(self) -> Input | None:
+        return next((i for i in self.query(Input) if i.has_class("-invalid")), None)

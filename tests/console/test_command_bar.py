@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from console.screens.dialogs import DestructiveScreen
 from tests.console.harness import make_desk, ready, settle
 
 
@@ -75,11 +76,25 @@ async def test_cancel_all_and_close_lines():
         await ready(desk, pilot)
         await run(desk, pilot, "buy 0.01 BTC @ 64940")
         assert len(desk.runtime.orders.open_orders()) == 1
-        await run(desk, pilot, "cancel all")
+        await run(desk, pilot, "cancel all")  # asks, as F8 does
+        assert isinstance(desk.app.screen, DestructiveScreen)
+        await pilot.press("f8")
+        await settle(desk, pilot)
+        assert desk.runtime.orders.open_orders() == []
+        await run(desk, pilot, "buy 0.01 BTC @ 64940")
+        await run(desk, pilot, "cancel all BTC!")  # the ! answers in the line
+        assert desk.app.screen is desk.main
         assert desk.runtime.orders.open_orders() == []
         desk.venue.set_position("SOL-PERP", 300, 152_000)
         await settle(desk, pilot)
         await run(desk, pilot, "close SOL")
+        assert isinstance(desk.app.screen, DestructiveScreen)
+        assert desk.venue.requests[-1][0] != "market"
+        await pilot.press("y")
+        await settle(desk, pilot)
+        assert desk.venue.requests[-1][0] != "market", "y confirmed a close"
+        await pilot.press("f7")
+        await settle(desk, pilot)
         req = desk.venue.requests[-1]
         assert req[:2] == ("market", "SOL-PERP") and req[3] == 300 and req[4] is True and req[5] is True
 

@@ -59,6 +59,8 @@ async def test_cancel_all_for_one_symbol_leaves_the_others():
         await run(desk, pilot, "buy 1 ETH @ 3400")
         assert len(desk.runtime.orders.open_orders()) == 2
         await run(desk, pilot, "cancel all ETH")
+        await pilot.press("f8")
+        await settle(desk, pilot)
         [left] = desk.runtime.orders.open_orders()
         assert left.symbol == "BTC"
 
@@ -70,7 +72,7 @@ async def test_close_all_closes_every_position_reduce_only():
         desk.venue.set_position("SOL-PERP", 300, 152_000)
         desk.venue.set_position("ETH-PERP", -1500, 345_100)
         await settle(desk, pilot)
-        await run(desk, pilot, "close all")
+        await run(desk, pilot, "close all!")
         sent = {r[1]: r for r in desk.venue.requests}
         assert sent["SOL-PERP"][3:] == (300, True, True)
         assert sent["ETH-PERP"][3:] == (1500, False, True)
@@ -89,7 +91,7 @@ async def test_kill_line_opens_the_kill_switch_dialog_and_sends_nothing_by_itsel
         assert len(desk.runtime.orders.open_orders()) == 1
 
 
-async def test_kill_flat_preselects_flatten_and_waits_for_y():
+async def test_kill_flat_preselects_flatten_and_waits_for_its_key_again():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
@@ -100,6 +102,9 @@ async def test_kill_flat_preselects_flatten_and_waits_for_y():
         assert isinstance(screen, KillSwitchScreen) and screen.choice == "flatten"
         assert len(desk.runtime.orders.open_orders()) == 1
         await pilot.press("y")
+        await settle(desk, pilot)
+        assert len(desk.runtime.orders.open_orders()) == 1
+        await pilot.press("ctrl+k")
         await settle(desk, pilot)
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
@@ -178,3 +183,15 @@ async def test_up_recalls_earlier_lines_and_down_returns_to_the_draft():
         await settle(desk, pilot)
         assert desk.main.selected == ("sim", "SOL")
         assert desk.venue.requests == []
+
+
+async def test_kill_with_a_bang_kills_without_the_dialog():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "buy 0.01 BTC @ 64900")
+        await run(desk, pilot, "kill!")
+        await settle(desk, pilot)
+        assert not isinstance(desk.app.screen, KillSwitchScreen)
+        assert desk.runtime.orders.open_orders() == []
+        assert str(desk.runtime.risk.state.value) == "HALTED"

@@ -77,7 +77,7 @@ async def test_every_binding_id_the_help_shows_is_known_to_the_keymap_check():
     from console.keymap import binding_ids
 
     ids = binding_ids()
-    assert {"command.complete", "kill.confirm", "confirm.yes"} <= ids  # widgets and dialogs too
+    assert {"command.complete", "kill.abort", "destructive.stay", "confirm.yes"} <= ids  # widgets and dialogs too
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
@@ -114,3 +114,16 @@ async def test_help_names_the_command_bar_keys_where_they_work():
         rows = {bid: (keys, where) for keys, _, bid, where in current_bindings_where(desk.app)}
         assert rows["command.complete"] == ("tab", "command bar")
         assert rows["command.history_back"] == ("↑", "command bar")
+
+
+async def test_help_lists_the_dialogs_keys_too():
+    from console.screens.help import current_bindings_where
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        rows = {bid: (keys, where) for keys, _, bid, where in current_bindings_where(desk.app)}
+    assert rows["destructive.stay"][1] == "destructive dialog"
+    assert rows["quit.stay"][1] == "quit dialog"
+    assert rows["order.submit_enter"][1] == "order form"
+    assert rows["command.run"][1] == "command bar"

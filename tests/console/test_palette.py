@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from textual.command import CommandList, CommandPalette
 
-from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
+from console.screens.dialogs import DestructiveScreen, KillSwitchScreen
 from tests.console.harness import make_desk, ready, settle
 
 
@@ -63,9 +63,9 @@ async def test_palette_cancel_all_asks_first_then_cancels():
         await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 5)
         await settle(desk, pilot)
         await choose(desk, pilot, "Cancel all orders")
-        assert isinstance(desk.app.screen, ConfirmScreen)
+        assert isinstance(desk.app.screen, DestructiveScreen)
         assert len(desk.runtime.orders.open_orders()) == 1
-        await pilot.press("y")
+        await pilot.press("f8")
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
 
@@ -77,9 +77,9 @@ async def test_palette_close_position_asks_then_sends_reduce_only_market():
         desk.venue.set_position("ETH-PERP", -1500, 345_100)
         await settle(desk, pilot)
         await choose(desk, pilot, "Close position ETH")
-        assert isinstance(desk.app.screen, ConfirmScreen)
+        assert isinstance(desk.app.screen, DestructiveScreen)
         assert desk.venue.requests == []
-        await pilot.press("y")
+        await pilot.press("tab", "enter")
         await settle(desk, pilot)
         req = desk.venue.requests[-1]
         assert req[:2] == ("market", "ETH-PERP") and req[3] == 1500 and req[4] is False and req[5] is True

@@ -243,3 +243,24 @@ def test_a_bad_tracking_setting_is_one_clear_line(tmp_path):
     with pytest.raises(ConfigError, match=r"tracking\.on_restart") as info:
         Settings.load(config_path=config)
     assert "\n" not in str(info.value)
+
+
+def test_on_hangup_is_leave_or_cancel(tmp_path):
+    from console.settings import load_settings
+
+    path = tmp_path / "c.toml"
+    path.write_text('on_hangup = "cancel"\n')
+    assert load_settings(path).on_hangup == "cancel"
+    path.write_text("")
+    assert load_settings(path).on_hangup == "leave"
+    path.write_text('on_hangup = "maybe"\n')
+    with pytest.raises(Exception, match="on_hangup"):
+        load_settings(path)
+
+
+def test_default_sizes_per_market(tmp_path):
+    from console.settings import load_settings
+
+    path = tmp_path / "c.toml"
+    path.write_text('[sizes]\nBTC = "0.01"\nETH = "$500"\n')
+    assert load_settings(path).sizes == {"BTC": "0.01", "ETH": "$500"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
+from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
 from console.widgets.order_entry import OrderEntry
 from tests.console.harness import make_desk, ready, settle
 
@@ -114,11 +114,15 @@ async def test_cancel_all_needs_a_confirmation():
         await place_two_orders(desk, pilot)
         await pilot.press("C")
         await pilot.pause()
-        assert isinstance(desk.app.screen, ConfirmScreen)
+        assert isinstance(desk.app.screen, DestructiveScreen)
         await pilot.press("n")
         await settle(desk, pilot)
         assert len(desk.runtime.orders.open_orders()) == 2
-        await pilot.press("C", "y")
+        await pilot.press("C", "y", "C", "enter")  # letters and Enter on the focused "Stay" never confirm
+        await settle(desk, pilot)
+        assert desk.app.screen is desk.main
+        assert len(desk.runtime.orders.open_orders()) == 2
+        await pilot.press("C", "f8")  # the function key again confirms
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
 
@@ -133,8 +137,11 @@ async def test_x_closes_the_selected_position_with_a_reduce_only_market_order():
         assert desk.app.query_one("#positions-table").row_count == 1
         await pilot.press("x")
         await pilot.pause()
-        assert isinstance(desk.app.screen, ConfirmScreen)
-        await pilot.press("y")
+        assert isinstance(desk.app.screen, DestructiveScreen)
+        await pilot.press("y", "x")
+        await settle(desk, pilot)
+        assert desk.venue.requests == [] and isinstance(desk.app.screen, DestructiveScreen)
+        await pilot.press("tab", "enter")  # Enter on the confirm button
         await settle(desk, pilot)
         [req] = desk.venue.requests
         assert req[0] == "market" and req[1] == "ETH-PERP" and req[3] == 1500 and req[4] is False and req[5] is True
@@ -153,6 +160,9 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
         assert isinstance(desk.app.screen, KillSwitchScreen)
         await pilot.press("k", "y")
         await settle(desk, pilot)
+        assert isinstance(desk.app.screen, KillSwitchScreen), "y confirmed the kill switch"
+        await pilot.press("ctrl+k")  # its own key again confirms
+        await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
         assert desk.runtime.risk.state == "HALTED"
 
@@ -164,12 +174,12 @@ async def test_ctrl_k_opens_the_kill_switch_over_any_dialog_and_only_once():
         await place_two_orders(desk, pilot)
         await pilot.press("f8")
         await pilot.pause()
-        assert isinstance(desk.app.screen, ConfirmScreen)
+        assert isinstance(desk.app.screen, DestructiveScreen)
         await pilot.press("ctrl+k", "ctrl+k")
         await pilot.pause()
         assert isinstance(desk.app.screen, KillSwitchScreen)
-        assert isinstance(desk.app.screen_stack[-2], ConfirmScreen)
-        await pilot.press("k", "y")
+        assert isinstance(desk.app.screen_stack[-2], DestructiveScreen)
+        await pilot.press("k", "tab", "enter")
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
 
@@ -255,7 +265,8 @@ async def test_editing_a_field_clears_its_error_and_the_preview_follows_the_flag
         await settle(desk, pilot)
         entry = desk.app.query_one(OrderEntry)
         assert entry.query_one("#price-error").has_class("-shown")
-        await pilot.press("shift+tab", "end", "backspace")
+        assert desk.app.focused.id == "price"  # the send found an error: back to the field to fix it
+        await pilot.press("end", "backspace")
         await pilot.pause()
         assert not entry.query_one("#price-error").has_class("-shown")
         assert "≈" in str(entry.query_one("#entry-summary").render())

@@ -89,3 +89,15 @@ def test_completion_offers_verbs_then_symbols_in_the_symbol_slot():
     assert complete("chase sell 1 s", symbols) == ["SOL"]
     assert complete("close ", symbols) == symbols
     assert complete("buy ", symbols) == []
+
+
+def test_a_trailing_bang_answers_the_question_of_a_destructive_line():
+    assert parse("cancel all") == CancelAllCommand(None, False)
+    assert parse("cancel all BTC!") == CancelAllCommand(SymbolRef("BTC"), True)
+    assert parse("close BTC !") == CloseCommand(SymbolRef("BTC"), True)
+    assert parse("close all!") == CloseCommand(None, True)
+    assert parse("kill flat!") == KillCommand(True, True)
+    assert parse("kill!") == KillCommand(False, True)
+    with pytest.raises(CommandError, match="asks none") as err:
+        parse("buy 0.1 BTC @ 64950!")
+    assert err.value.column == len("buy 0.1 BTC @ 64950")

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
+from connector.checks import require_ints
 from connector.clock import Clock, RealClock
 from connector.errors import InvalidOrder, UnknownOrder, VenueError
 from connector.interface import Fill, IConnector, OrderSnapshot, OrderStatus
@@ -100,6 +101,7 @@ class OrderService:
         reduce_only: bool = False,
         parent_id: str | None = None,
     ) -> Order:
+        require_ints(size_i=size_i, price_i=price_i)
         if price_i <= 0:
             raise InvalidOrder(f"limit price must be positive, got {price_i}")
         order = self._prepare(venue, symbol, "limit", is_ask, size_i, price_i, post_only, reduce_only, parent_id)
@@ -124,6 +126,7 @@ class OrderService:
         reduce_only: bool = False,
         parent_id: str | None = None,
     ) -> Order:
+        require_ints(size_i=size_i)
         order = self._prepare(venue, symbol, "market", is_ask, size_i, 0, False, reduce_only, parent_id)
         request = self._conn(venue).submit_market_order(
             symbol=order.venue_symbol,
@@ -262,6 +265,9 @@ class OrderService:
         an order that is not resting, and the venue's error when it refuses or does not
         answer (the order then says so: unchanged with the reason, or UNKNOWN).
         """
+        require_ints(price_i=price_i)
+        if size_i is not None:
+            require_ints(size_i=size_i)
         conn = self._conn(order.venue)
         new_size = amended_size(order, getattr(conn, "capabilities", frozenset()), price_i, size_i)
         if self.risk is not None:

@@ -111,6 +111,8 @@ class Resolution:
     """When to look at the child again."""
     resting: bool
     """The venue says it rests: the caller pulls it (``cancel``) or chases it again (``trust``)."""
+    attention: bool = False
+    """Its status query kept failing (the order is UNKNOWN): an operator should look."""
 
 
 class Children:
@@ -269,13 +271,18 @@ class Children:
         coi = child.client_order_index
         since = self._unclear_since.setdefault(coi, now)
         if now - since < RESOLVE_AFTER_MS:
-            return Resolution(since + RESOLVE_AFTER_MS, resting=False)
+            attention = self.orders.lookup_failures(child) >= self.orders.lookup_attempts
+            return Resolution(since + RESOLVE_AFTER_MS, resting=False, attention=attention)
         self._unclear_since[coi] = now
         await self.refresh(child, settled=True)
         resting = not child.is_final and child.state in _RESTING
         if resting:
             self._cancel_sent.pop(coi, None)
-        return Resolution(now + RESOLVE_AFTER_MS, resting)
+        failures = self.orders.lookup_failures(child)
+        wait_ms = RESOLVE_AFTER_MS * 2 ** min(failures, 5)  # back off while the venue will not say
+        if failures:
+            self._unclear_since[coi] = now + wait_ms - RESOLVE_AFTER_MS
+        return Resolution(now + wait_ms, resting, attention=failures >= self.orders.lookup_attempts)
 
     async def refresh(self, child: Order, *, settled: bool = False) -> None:
         """Ask the venue about one child; the order service applies the answer.

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connector.errors import VenueError
+from connector.errors import InsufficientMargin, VenueError
 from connector.interface import OrderStatus
 from execution.tracking.rules import floor_tick
 
@@ -200,7 +200,9 @@ class Children:
             # back off: a post-only cross usually means our book is a step behind the venue's
             backoff = min(_RETRY_MAX_MS, _RETRY_BASE_MS << (self._rejects - 1))
             self.retry_at_ms = self.clock.now_ms() + max(backoff, params.min_reprice_interval_ms)
-            return Rejected(order, give_up=self._rejects >= _MAX_REJECTS and not cross)
+            # more margin will not appear by waiting: a venue's insufficient-margin refusal is final
+            final = isinstance(order.refusal, InsufficientMargin)
+            return Rejected(order, give_up=final or (self._rejects >= _MAX_REJECTS and not cross))
         self._rejects = 0
         self.retry_at_ms = None
         replaced, self._pending_reprice = self._pending_reprice, None

@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -70,6 +70,7 @@ class Reconciler:
         dead_man_after_s: float = 60.0,
         settle_s: float = 5.0,
         log_length: int = 500,
+        lookup_failures_bound: int = 3,
     ) -> None:
         self.orders = orders
         self.connectors = orders.connectors
@@ -81,6 +82,9 @@ class Reconciler:
         self.dead_man_after_s = dead_man_after_s
         self.settle_s = settle_s
         """An order must sit this long in CANCELLING or UNKNOWN before the venue's silence is taken as an answer."""
+        self.lookup_failures_bound = lookup_failures_bound
+        """Passes in a row an order's status lookup may fail before the order is UNKNOWN."""
+        self._lookup_failures: dict[tuple[str, int], int] = {}
         self.log: deque[ReconcileRecord] = deque(maxlen=log_length)
         self.passes = 0
         self.failures = 0
@@ -220,9 +224,13 @@ class Reconciler:
 
     async def _pass(self, venue: str, why: str) -> None:
         self.passes += 1
+        # the account is reconciled even when the orders pass fails, and each order's lookup is isolated
+        await self._guarded(venue, why, self._orders_pass)
+        await self._guarded(venue, why, self._account_pass)
+
+    async def _guarded(self, venue: str, why: str, part: Callable[[str, str], Awaitable[None]]) -> None:
         try:
-            await self._orders_pass(venue, why)
-            await self._account_pass(venue, why)
+            await part(venue, why)
         except (VenueError, TimeoutError, OSError) as exc:
             self.failures += 1
             self._record(venue, "reconcile", "incomplete", f"{why}: venue query failed: {exc or type(exc).__name__}")
@@ -252,12 +260,32 @@ class Reconciler:
         for order in self.orders.open_orders(venue):
             if order.client_order_index in listed or order.request_inflight:
                 continue  # a request in flight brings its own answer
+            key = (venue, order.client_order_index)
             try:
                 snap = await conn.get_order(order.venue_symbol, order.client_order_index)
             except UnknownOrder:
+                self._lookup_failures.pop(key, None)
                 self._missing(order, why)
                 continue
+            except (VenueError, TimeoutError, OSError) as exc:
+                self._lookup_failed(order, why, exc)
+                continue
+            self._lookup_failures.pop(key, None)
             self._apply(order, snap, why)
+
+    def _lookup_failed(self, order: Order, why: str, exc: BaseException) -> None:
+        """One order's status lookup failed: note it; after ``lookup_failures_bound`` passes in a row, UNKNOWN."""
+        key = (order.venue, order.client_order_index)
+        n = self._lookup_failures[key] = self._lookup_failures.get(key, 0) + 1
+        error = str(exc) or type(exc).__name__
+        if n < self.lookup_failures_bound or order.state == S.UNKNOWN:
+            self.failures += 1
+            self._record(order.venue, self._subject(order), "status query failed", f"{why}: {error} ({n} in a row)")
+            return
+        before = order.state
+        reason = f"{why}: status query failed {n} times in a row ({error}); re-query it or check the venue"
+        if self.orders.resolve(order, S.UNKNOWN, reason):
+            self._record(order.venue, self._subject(order), f"{before} -> {order.state}", reason)
 
     def _apply(self, order: Order, snap: OrderSnapshot, why: str) -> None:
         before = (order.state, order.filled_i)

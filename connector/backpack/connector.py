@@ -29,6 +29,7 @@ from connector.backpack import wire
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
+from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
 from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, Position
@@ -294,6 +295,7 @@ class BackpackConnector(BaseConnector):
         ioc: bool = False,
     ) -> str:
         """Returns the venue's order id once the matching engine has taken the order."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         m = self._market(symbol)
@@ -310,6 +312,7 @@ class BackpackConnector(BaseConnector):
         self, *, symbol: str, client_order_index: int, size_i: int, is_ask: bool, reduce_only: bool = False
     ) -> str:
         """A true market order (the venue walks its book); returns the venue's order id."""
+        require_ints(client_order_index=client_order_index, size_i=size_i)
         m = self._market(symbol)
         wire.check_book_state(symbol, self._limits[symbol], "market")
         wire.check_order(m, self._limits[symbol], price_i=None, size_i=size_i)

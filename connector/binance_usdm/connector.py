@@ -33,6 +33,7 @@ from connector.binance_usdm.rest import SIGNED, BinanceRest
 from connector.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS, Signer
 from connector.binance_usdm.stream import decode
 from connector.binance_usdm.userstream import ListenKeyKeeper, user_events
+from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import (
     AuthError,
@@ -317,6 +318,7 @@ class BinanceUsdmConnector(BaseConnector):
         ioc: bool = False,
     ) -> str:
         """LIMIT GTC, IOC or GTX (post-only); refused before sending when off the venue's filters or band."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         f = self._filters(symbol)
@@ -338,6 +340,7 @@ class BinanceUsdmConnector(BaseConnector):
     async def submit_market_order(
         self, *, symbol: str, client_order_index: int, size_i: int, is_ask: bool, reduce_only: bool = False
     ) -> str:
+        require_ints(client_order_index=client_order_index, size_i=size_i)
         f = self._filters(symbol)
         wire.check_order(f, price_i=0, size_i=size_i, is_market=True, reduce_only=reduce_only)
         params = {
@@ -360,6 +363,7 @@ class BinanceUsdmConnector(BaseConnector):
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         """``PUT /fapi/v1/order``: the new total is what is filled plus ``base_amount``, capped at the size."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         f = self._filters(symbol)
         ref = self.ledger.orders.get(client_order_index)
         if ref is None or ref.symbol != symbol:

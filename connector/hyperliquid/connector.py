@@ -22,6 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from connector.base import BaseConnector
+from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
 from connector.hyperliquid import signing, wire
@@ -243,6 +244,7 @@ class HyperliquidConnector(BaseConnector):
         ioc: bool = False,
     ) -> str:
         """Returns the venue's oid once the order rests or filled; a per-order error is raised."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         tif = "Ioc" if ioc else "Alo" if post_only else "Gtc"
@@ -261,6 +263,9 @@ class HyperliquidConnector(BaseConnector):
         worst_price_i: int | None = None,
     ) -> str:
         """An IOC limit at the touch ± ``market_slippage_bps`` (or ``worst_price_i``): the venue has no market type."""
+        require_ints(client_order_index=client_order_index, size_i=size_i)
+        if worst_price_i is not None:
+            require_ints(worst_price_i=worst_price_i)
         if worst_price_i is None:
             worst_price_i = await self.market_worst_price(symbol, is_ask, self.market_slippage_bps)
         return await self.submit_limit_order(
@@ -270,6 +275,7 @@ class HyperliquidConnector(BaseConnector):
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         """``batchModify`` by cloid: same side, flags and cloid, new price and remaining size."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         spec = self._orders.get(client_order_index)
         if spec is None:
             snap = await self.get_order(symbol, client_order_index)

@@ -22,6 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connector.base import BaseConnector
+from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import (
     AuthError,
@@ -290,6 +291,7 @@ class LighterConnector(BaseConnector):
         ioc: bool = False,
     ) -> str:
         """Returns once the venue accepted the transaction (see the module docstring for the id)."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         if post_only and ioc:
             raise InvalidOrder("an order cannot be both post-only and immediate-or-cancel")
         if post_only:
@@ -317,6 +319,9 @@ class LighterConnector(BaseConnector):
         worst_price_i: int | None = None,
     ) -> str:
         """A market order needs a worst acceptable price: by default the touch ± ``market_slippage_bps``."""
+        require_ints(client_order_index=client_order_index, size_i=size_i)
+        if worst_price_i is not None:
+            require_ints(worst_price_i=worst_price_i)
         if worst_price_i is None:
             worst_price_i = await self.market_worst_price(symbol, is_ask, self.market_slippage_bps)
         return await self._create(
@@ -356,6 +361,7 @@ class LighterConnector(BaseConnector):
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         """Amend in place (``base_amount`` = new remaining size); accepted, not yet confirmed ("")."""
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         market_id, _ = self._entry(symbol)
 
         def build(nonce: int) -> signing.SignedTx:

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from connector.base import BaseConnector
+from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import InvalidOrder, OrderRejected, VenueError
 from connector.interface import (
@@ -258,6 +259,7 @@ class SimConnector(BaseConnector):
         post_only: bool = False,
         reduce_only: bool = False,
     ) -> str:
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         snap = await self._request(
             "order", self.engine.place, symbol, client_order_index=client_order_index, is_ask=is_ask,
             price_i=price, size_i=base_amount, tif="POST_ONLY" if post_only else "GTC", reduce_only=reduce_only,
@@ -267,6 +269,7 @@ class SimConnector(BaseConnector):
     async def submit_market_order(
         self, *, symbol: str, client_order_index: int, size_i: int, is_ask: bool, reduce_only: bool = False
     ) -> str:
+        require_ints(client_order_index=client_order_index, size_i=size_i)
         snap = await self._request(
             "order", self.engine.place, symbol, client_order_index=client_order_index, is_ask=is_ask,
             price_i=0, size_i=size_i, tif="MARKET", reduce_only=reduce_only,
@@ -274,6 +277,7 @@ class SimConnector(BaseConnector):
         return str(snap.order_id)
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
+        require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         snap = await self._request(
             "order",
             self.engine.amend,

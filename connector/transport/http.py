@@ -5,6 +5,10 @@ Only requests that are safe to repeat are retried after the venue may have seen 
 order and then timed out is not sent again; the caller gets a ``VenueError`` and the order's
 fate is settled by the reconciler.  A request that never left (connection refused) and a 429
 (the venue did not act on it) are safe to retry for every method.
+
+A read (GET/HEAD/OPTIONS, or a POST marked ``idempotent=True`` such as a venue's info query)
+waits out one 429 and asks again (``read_429_retries``), for every venue; a write is never
+re-sent after a 429 unless the venue's client opts in with ``max_429_retries``.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from connector.transport.ratelimit import Backoff, RateLimiter
 log = logging.getLogger(__name__)
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _NOT_SENT = (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout)
 """Transport errors that mean the request never reached the venue."""
 
@@ -42,6 +47,7 @@ class HttpClient:
         backoff_base_s: float = 0.25,
         backoff_max_s: float = 5.0,
         max_429_retries: int = 0,
+        read_429_retries: int = 1,
         max_retry_after_s: float = 10.0,
         rate_limiter: RateLimiter | None = None,
         clock: Clock | None = None,
@@ -53,6 +59,8 @@ class HttpClient:
         self.clock: Clock = clock or RealClock()
         self.max_retries = max_retries
         self.max_429_retries = max_429_retries
+        self.read_429_retries = read_429_retries
+        """429 waits a read gets at least (a write gets only ``max_429_retries``)."""
         self.max_retry_after_s = max_retry_after_s
         self.rate_limiter = rate_limiter
         self._backoff_args = (backoff_base_s, backoff_max_s)
@@ -89,6 +97,8 @@ class HttpClient:
         """
         method = method.upper()
         repeatable = idempotent if idempotent is not None else method in IDEMPOTENT_METHODS
+        read = idempotent is True or (idempotent is None and method in READ_METHODS)
+        max_429 = max(self.max_429_retries, self.read_429_retries) if read else self.max_429_retries
         backoff = Backoff(*self._backoff_args, rng=self.rng)
         limited = 0
         failures = 0
@@ -110,7 +120,7 @@ class HttpClient:
                     retry_after = _retry_after_s(response, self.clock)
                     if self.rate_limiter is not None:
                         self.rate_limiter.penalize(retry_after)
-                    if limited < self.max_429_retries and retry_after <= self.max_retry_after_s:
+                    if limited < max_429 and retry_after <= self.max_retry_after_s:
                         limited += 1
                         self.retries += 1
                         log.info("%s %s %s: rate limited, retrying in %.2fs", self.venue, method, path, retry_after)

@@ -117,10 +117,21 @@ def cross_venue_text(md: MarketDataService, venue: str, symbol: str) -> str:
     return "   ".join(parts)
 
 
+NOT_LOADED = "venue not loaded"
+"""An order the journal holds for a venue this run did not load: shown and kept, never resolved here."""
+
+
 def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
     """Every open order, keyed ``venue:client_order_index``."""
     rows = {}
+    loaded = set(md.venues())
     for o in orders.open_orders():
+        if o.venue not in loaded:
+            flags = " ".join(f for f, on in (("po", o.post_only), ("ro", o.reduce_only)) if on)
+            state = f"{o.state.value} ({o.venue}: {NOT_LOADED})"
+            what = (o.symbol, "SELL" if o.is_ask else "BUY", o.kind, "?", "?", "?")  # no decimals without the venue
+            rows[f"{o.venue}:{o.client_order_index}"] = (*what, state, flags, o.order_id or "")
+            continue
         fp = md.format_price(o.venue, o.symbol, o.price_i) if o.kind == "limit" else "market"
         rows[f"{o.venue}:{o.client_order_index}"] = (
             o.symbol,
@@ -138,6 +149,8 @@ def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
 
 def describe_order(md: MarketDataService, o: Order) -> str:
     side = "SELL" if o.is_ask else "BUY"
+    if o.venue not in md.venues():
+        return f"{side} {o.symbol} on {o.venue} ({NOT_LOADED})"
     size = md.format_size(o.venue, o.symbol, o.size_i)
     price = f" @ {md.format_price(o.venue, o.symbol, o.price_i)}" if o.kind == "limit" else " at market"
     return f"{side} {size} {o.symbol}{price}"

@@ -64,6 +64,7 @@ async def await_answer(
         for o in orders:
             o.request_inflight = ""
             if what == "submit":
+                o.refusal = exc
                 store.move(o, S.REJECTED, str(exc) or type(exc).__name__)
             else:
                 store.note(o, f"{what} refused: {exc}")

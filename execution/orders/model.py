@@ -95,6 +95,8 @@ class Order:
     _final_event: asyncio.Event | None = field(default=None, repr=False)
     request_inflight: str = field(default="", repr=False)
     """``"submit"``, ``"cancel"`` or ``"amend"`` while a request for this order awaits its answer."""
+    refusal: Exception | None = field(default=None, repr=False)
+    """The venue's refusal of the submission (``InsufficientMargin``, ...), for callers that treat some as final."""
 
     def __post_init__(self) -> None:
         self._trade_ids.update(f.trade_id for f in self.fills)

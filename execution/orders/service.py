@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import TypeVar
 
+from connector.checks import require_ints
 from connector.clock import Clock, RealClock
 from connector.errors import InvalidOrder, UnknownOrder, VenueError
 from connector.interface import Fill, IConnector, OrderSnapshot, OrderStatus
@@ -46,6 +47,7 @@ class OrderService:
         clock: Clock | None = None,
         risk: PreTradeCheck | None = None,
         request_timeout_s: float = 10.0,
+        lookup_attempts: int = 3,
     ) -> None:
         self.connectors = connectors
         self.market_data = market_data
@@ -53,6 +55,9 @@ class OrderService:
         self.clock: Clock = clock or RealClock()
         self.risk = risk
         self.request_timeout_s = request_timeout_s
+        self.lookup_attempts = lookup_attempts
+        """Failed status queries in a row after which a live order is UNKNOWN (callers space them out)."""
+        self._lookup_failures: dict[tuple[str, int], int] = {}
         self.allocator = ClientOrderIndexAllocator(self.clock, journal)
         self._listeners: Listeners[[Order]] = Listeners("order")
         self.store = OrderStore(self.clock, journal, self._listeners)
@@ -100,6 +105,7 @@ class OrderService:
         reduce_only: bool = False,
         parent_id: str | None = None,
     ) -> Order:
+        require_ints(size_i=size_i, price_i=price_i)
         if price_i <= 0:
             raise InvalidOrder(f"limit price must be positive, got {price_i}")
         order = self._prepare(venue, symbol, "limit", is_ask, size_i, price_i, post_only, reduce_only, parent_id)
@@ -124,6 +130,7 @@ class OrderService:
         reduce_only: bool = False,
         parent_id: str | None = None,
     ) -> Order:
+        require_ints(size_i=size_i)
         order = self._prepare(venue, symbol, "market", is_ask, size_i, 0, False, reduce_only, parent_id)
         request = self._conn(venue).submit_market_order(
             symbol=order.venue_symbol,
@@ -262,6 +269,9 @@ class OrderService:
         an order that is not resting, and the venue's error when it refuses or does not
         answer (the order then says so: unchanged with the reason, or UNKNOWN).
         """
+        require_ints(price_i=price_i)
+        if size_i is not None:
+            require_ints(size_i=size_i)
         conn = self._conn(order.venue)
         new_size = amended_size(order, conn.capabilities, price_i, size_i)
         if self.risk is not None:
@@ -307,11 +317,13 @@ class OrderService:
         (REJECTED); otherwise the order stays or becomes UNKNOWN with why.
         """
         conn = self._conn(order.venue)
+        key = (order.venue, order.client_order_index)
         try:
             snap = await asyncio.wait_for(
                 conn.get_order(order.venue_symbol, order.client_order_index), self.request_timeout_s
             )
         except UnknownOrder as exc:
+            self._lookup_failures.pop(key, None)
             if order.is_final:
                 return order
             if order.order_id is None and order.filled_i == 0 and order.request_inflight != "submit":
@@ -320,14 +332,23 @@ class OrderService:
                 self.store.move(order, S.UNKNOWN, f"{why}; venue has no record of the order ({exc})")
             return order
         except (VenueError, TimeoutError, OSError) as exc:
+            n = self._lookup_failures[key] = self._lookup_failures.get(key, 0) + 1
             if not order.is_final and order.state != S.UNKNOWN and order.request_inflight == "":
-                if order.state == S.CANCELLING:
+                if n >= self.lookup_attempts:
+                    error = str(exc) or type(exc).__name__
+                    self.store.move(order, S.UNKNOWN, f"{why}; status query failed {n} times in a row: {error}")
+                elif order.state == S.CANCELLING:
                     self.store.note(order, f"{why}; status query failed: {exc}")
                 else:
                     log.warning("%s: status query for %s failed: %s", order.venue, order.client_order_index, exc)
             return order
+        self._lookup_failures.pop(key, None)
         self.apply_snapshot(order.venue, snap, authoritative=authoritative, why=why)
         return order
+
+    def lookup_failures(self, order: Order) -> int:
+        """Status queries for this order that failed in a row (0 once the venue answers)."""
+        return self._lookup_failures.get((order.venue, order.client_order_index), 0)
 
     def resolve(self, order: Order, state: OrderStatus, reason: str) -> bool:
         """Move an order on the reconciler's judgement (still only along ``ALLOWED``); True if it moved."""

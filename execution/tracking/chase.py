@@ -1,23 +1,21 @@
 """The tracking limit: one parent that keeps ONE child limit order at the touch until filled.
 
-This is the only implementation; the console, scripts and strategies all drive it through
-``runtime.tracking`` (a ``TrackingLimitManager``).
+This is the only implementation; the console, scripts and strategies all drive it through ``runtime.tracking`` (a
+``TrackingLimitManager``).
 
-How it stays safe under races: each chase runs a single task that owns every action on its
-children (``children.Children``).  Book changes and order updates only *wake* that task; it
-then looks at the world as it is now and takes at most one step, debounced by
-``min_reprice_interval_ms`` and by the venue's action budget.  Where the child should be is
-``touch.Touch``'s to say.
+How it stays safe under races: each chase runs a single task that owns every action on its children
+(``children.Children``). Book changes and order updates only *wake* that task; it then looks at the world as it is now
+and takes at most one step, debounced by ``min_reprice_interval_ms`` and by the venue's action budget. Where the child
+should be is ``touch.Touch``'s to say.
 
-Limit: when the touch moves beyond ``limit_price_i`` the child sits *at* the limit (it may
-still fill if the market comes back), ``limit_reached`` is emitted once per episode, and a
-timeout reached while sitting there ends the chase with reason ``limit_reached``.  A cross at
-the end never goes past the limit either: with a limit set, ``cross_market`` becomes an
-aggressive limit at the limit.  Pause pulls the child (cancel, confirmed) and places nothing
-until resume; the timeout keeps running while paused, and a paused chase never crosses.
+Limit: when the touch moves beyond ``limit_price_i`` the child sits *at* the limit (it may still fill if the market
+comes back), ``limit_reached`` is emitted once per episode, and a timeout reached while sitting there ends the chase
+with reason ``limit_reached``. A cross at the end never goes past the limit either: with a limit set, ``cross_market``
+becomes an aggressive limit at the limit. Pause pulls the child (cancel, confirmed) and places nothing until resume;
+the timeout keeps running while paused, and a paused chase never crosses.
 
-Restart: the parent is journaled on every change (its children as orders with ``parent_id``);
-``from_journal`` + ``restart`` resume it (or cancel it), first asking the venue about each live child.
+Restart: the parent is journaled on every change (its children as orders with ``parent_id``); ``from_journal`` +
+``restart`` resume it (or cancel it), first asking the venue about each live child.
 """
 
 from __future__ import annotations
@@ -45,11 +43,13 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PULL_GIVE_UP_MS = 30_000
+_ATTENDABLE = ("RUNNING", "NEEDS_ATTENTION")
 
 
 class ChaseState(enum.StrEnum):
     RUNNING = "RUNNING"
     PAUSED = "PAUSED"
+    NEEDS_ATTENTION = "NEEDS_ATTENTION"
     DONE = "DONE"
 
 
@@ -357,7 +357,8 @@ class TrackingLimit:
         if child is not None and (paused or self._kids.unclear(child)):
             if paused and not self._kids.unclear(child):
                 await self._kids.cancel(child)
-            return _earliest(await self._resolve(child, now), timeout_at)
+            deadline = await self._resolve(child, now)
+            return _earliest(None if self.state is ChaseState.NEEDS_ATTENTION else deadline, timeout_at)
         if paused:
             return timeout_at
         top = await self._stale_top(now, child)
@@ -467,6 +468,9 @@ class TrackingLimit:
 
     async def _resolve(self, child: Order, now: int) -> int:
         resolution = await self._kids.resolve(child, now)
+        if resolution.attention != (self.state is ChaseState.NEEDS_ATTENTION) and self.state.value in _ATTENDABLE:
+            self.state = ChaseState.NEEDS_ATTENTION if resolution.attention else ChaseState.RUNNING  # parked, not spinning
+            self._changed("needs_attention" if resolution.attention else "resumed", f"child: {child.reason}")
         if resolution.resting:
             if self.state is ChaseState.PAUSED or self._kids.replacing or self._cancel_request is False:
                 await self._kids.cancel(child)

@@ -18,7 +18,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from connector.errors import VenueError
+from connector.errors import InsufficientMargin, VenueError
 from connector.interface import OrderStatus
 from execution.tracking.rules import floor_tick
 
@@ -111,6 +111,8 @@ class Resolution:
     """When to look at the child again."""
     resting: bool
     """The venue says it rests: the caller pulls it (``cancel``) or chases it again (``trust``)."""
+    attention: bool = False
+    """Its status query kept failing (the order is UNKNOWN): an operator should look."""
 
 
 class Children:
@@ -198,7 +200,9 @@ class Children:
             # back off: a post-only cross usually means our book is a step behind the venue's
             backoff = min(_RETRY_MAX_MS, _RETRY_BASE_MS << (self._rejects - 1))
             self.retry_at_ms = self.clock.now_ms() + max(backoff, params.min_reprice_interval_ms)
-            return Rejected(order, give_up=self._rejects >= _MAX_REJECTS and not cross)
+            # more margin will not appear by waiting: a venue's insufficient-margin refusal is final
+            final = isinstance(order.refusal, InsufficientMargin)
+            return Rejected(order, give_up=final or (self._rejects >= _MAX_REJECTS and not cross))
         self._rejects = 0
         self.retry_at_ms = None
         replaced, self._pending_reprice = self._pending_reprice, None
@@ -269,13 +273,18 @@ class Children:
         coi = child.client_order_index
         since = self._unclear_since.setdefault(coi, now)
         if now - since < RESOLVE_AFTER_MS:
-            return Resolution(since + RESOLVE_AFTER_MS, resting=False)
+            attention = self.orders.lookup_failures(child) >= self.orders.lookup_attempts
+            return Resolution(since + RESOLVE_AFTER_MS, resting=False, attention=attention)
         self._unclear_since[coi] = now
         await self.refresh(child, settled=True)
         resting = not child.is_final and child.state in _RESTING
         if resting:
             self._cancel_sent.pop(coi, None)
-        return Resolution(now + RESOLVE_AFTER_MS, resting)
+        failures = self.orders.lookup_failures(child)
+        wait_ms = RESOLVE_AFTER_MS * 2 ** min(failures, 5)  # back off while the venue will not say
+        if failures:
+            self._unclear_since[coi] = now + wait_ms - RESOLVE_AFTER_MS
+        return Resolution(now + wait_ms, resting, attention=failures >= self.orders.lookup_attempts)
 
     async def refresh(self, child: Order, *, settled: bool = False) -> None:
         """Ask the venue about one child; the order service applies the answer.

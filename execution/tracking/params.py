@@ -11,6 +11,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
+from connector.checks import require_ints
+
 if TYPE_CHECKING:
     from connector.interface import MarketInfo
 
@@ -93,6 +95,9 @@ class ChaseParams:
         """
         if venue not in venues:
             raise ValueError(f"unknown venue {venue!r}; known: {', '.join(sorted(venues)) or 'none'}")
+        require_ints(size_i=size_i)
+        if limit_price_i is not None:
+            require_ints(limit_price_i=limit_price_i)
         market = markets.market(venue, symbol)
         if size_i <= 0:
             raise ValueError(f"size must be positive, got {size_i}")

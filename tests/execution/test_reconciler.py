@@ -176,3 +176,48 @@ async def test_reconcile_returns_its_records_even_when_the_log_is_full(svc, venu
     o = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
     venue.venue_orders[o.client_order_index] = snap(o, S.CANCELLED)
     assert len(await rec.reconcile()) == 1
+
+
+class OneBadOrderVenue(DeadManVenue):
+    """The venue answers an error for one order's status lookup, every time."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bad: int | None = None
+        self.account_queries = 0
+
+    async def get_order(self, symbol, client_order_index):
+        if client_order_index == self.bad:
+            raise VenueError("500 order status unavailable")
+        return await super().get_order(symbol, client_order_index)
+
+    async def get_positions(self):
+        self.account_queries += 1
+        return []
+
+
+async def test_one_order_whose_lookup_keeps_failing_never_stops_the_pass(clock, tmp_path):
+    venue = OneBadOrderVenue()
+    svc = OrderService({"fake": venue}, None, clock=clock)
+    rec = Reconciler(svc, clock=clock, interval_s=10, settle_s=5, lookup_failures_bound=3)
+    bad = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    good = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1001)
+    venue.bad = bad.client_order_index
+    venue.venue_orders[good.client_order_index] = snap(good, S.CANCELLED)
+    records = await rec.reconcile(why="heartbeat")
+    assert good.state == S.CANCELLED  # the other order is reconciled
+    assert venue.account_queries == 1  # and so are positions and margin
+    assert bad.state == S.OPEN
+    assert [r.change for r in records if r.subject.split()[1] == str(bad.client_order_index)] == [
+        "status query failed"
+    ]
+    await rec.reconcile(why="heartbeat")
+    assert bad.state == S.OPEN
+    (record,) = await rec.reconcile(why="heartbeat")
+    assert bad.state == S.UNKNOWN  # the bound reached: UNKNOWN, with what to do
+    assert record.change == "OPEN -> UNKNOWN" and "3 times in a row" in record.reason and "500" in record.reason
+    assert venue.account_queries == 3
+    venue.bad = None
+    venue.venue_orders[bad.client_order_index] = snap(bad, S.OPEN)
+    await rec.reconcile(why="heartbeat")
+    assert bad.state == S.OPEN  # a lookup that answers again resolves it

@@ -441,12 +441,31 @@ async def test_connection_refused_is_retried_even_for_a_post():
 
 async def test_429_maps_to_rate_limited_with_retry_after(venue):
     server, url = venue
-    async with client_for(url) as client:
+    async with client_for(url, read_429_retries=0) as client:
         with pytest.raises(RateLimited) as caught:
             await client.get_json("/limited")
     assert caught.value.retry_after_s == 2.0
     assert caught.value.info["status"] == 429
     assert server.calls["limited"] == 1
+
+
+async def test_a_read_waits_out_one_429_by_default_and_a_write_is_never_resent(venue):
+    server, url = venue
+    async with client_for(url) as client:
+        assert await client.get_json("/limited_once") == {"ok": True}
+        assert client.clock.sleeps == [0.5]
+        with pytest.raises(RateLimited):
+            await client.get_json("/limited")  # once, not forever
+        assert server.calls["limited"] == 2
+        with pytest.raises(RateLimited):
+            await client.post_json("/limited", {"order": 1})
+        assert server.calls["limited"] == 3  # the write went out once
+        with pytest.raises(RateLimited):
+            await client.request("DELETE", "/limited")  # a cancel is a write too
+        assert server.calls["limited"] == 4
+        server.calls.pop("limited_once")
+        assert await client.post_json("/limited_once", {"type": "l2Book"}, idempotent=True) == {"ok": True}
+        assert server.calls["limited_once"] == 2
 
 
 async def test_429_is_retried_after_the_wait_when_allowed(venue):
@@ -462,7 +481,7 @@ async def test_429_is_retried_after_the_wait_when_allowed(venue):
 async def test_429_empties_the_rate_limiter_for_everyone(venue):
     _server, url = venue
     limiter = RateLimiter(10, 10, clock=VirtualClock())
-    async with client_for(url, rate_limiter=limiter) as client:
+    async with client_for(url, rate_limiter=limiter, read_429_retries=0) as client:
         assert limiter.available == 10
         with pytest.raises(RateLimited):
             await client.get_json("/limited")

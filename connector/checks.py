@@ -1,0 +1,40 @@
+"""Checks every connector and the layers above share at the API boundary.
+
+Prices and sizes cross the boundary as scaled integers (see ``connector.interface``).  A float, a
+``bool``, a ``Decimal`` or a string that slips through reaches the wire as nonsense (``"0.0.042.5"``)
+or breaks a signer, so each entry point calls ``require_ints`` before it records or sends anything.
+"""
+
+from __future__ import annotations
+
+from connector.errors import InvalidOrder
+
+_FIX = {
+    "price": "md.to_price_i(venue, symbol, price)",
+    "size": "md.to_size_i(venue, symbol, size)",
+}
+
+
+def _fix(field: str) -> str:
+    if "price" in field:
+        return _FIX["price"]
+    if "size" in field or "amount" in field:
+        return _FIX["size"]
+    return "int(...) of a whole number"
+
+
+def require_int(field: str, value: object, *, optional: bool = False) -> None:
+    """``InvalidOrder`` unless ``value`` is exactly an ``int`` (``bool`` is refused; ``None`` if ``optional``)."""
+    if optional and value is None:
+        return
+    if type(value) is not int:
+        raise InvalidOrder(
+            f"{field} must be a scaled int, got {type(value).__name__} {value!r}; use {_fix(field)}",
+            info={"field": field, "type": type(value).__name__},
+        )
+
+
+def require_ints(**fields: object) -> None:
+    """``require_int`` for each keyword (``price_i=..., size_i=...``), in the order given."""
+    for field, value in fields.items():
+        require_int(field, value)

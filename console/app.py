@@ -125,6 +125,7 @@ class PerpdeskApp(TradingActions, App[int]):
         confirm_above_q: int = DEFAULT_CONFIRM_ABOVE_Q,
         flush_hz: float = FLUSH_HZ,
         persist_theme: Callable[[str], Any] | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -132,6 +133,8 @@ class PerpdeskApp(TradingActions, App[int]):
         self.want_venue = venue
         self.want_symbol = symbol.upper() if symbol else None
         self.confirm_above_q = confirm_above_q
+        self.read_only = read_only
+        """Watch only: every trading action is refused (``console.read_only``)."""
         self.flush_hz = flush_hz
         self.bridge = Bridge()
         self.selected: tuple[str, str] | None = None
@@ -212,6 +215,8 @@ class PerpdeskApp(TradingActions, App[int]):
         self.bridge.attach(self.runtime)
         self._w("#margin", Static).border_title = "Margin"
         self._w("#markets", MarketList).focus()
+        if self.read_only:
+            self.notify("read-only console: you can watch; every trading action is refused", timeout=8)
         self._boot()
 
     def on_resize(self, event) -> None:

@@ -27,6 +27,7 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
+from console.read_only import command_refusal, trading_action
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.screens.dialogs import ConfirmScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
@@ -44,6 +45,7 @@ class TradingActions:
     def _entry(self) -> OrderEntry:
         return self._w("#entry", OrderEntry)
 
+    @trading_action("the order form")
     def action_order_entry(self, is_ask: bool) -> None:
         entry = self._entry()
         entry.set_side(is_ask)
@@ -68,6 +70,7 @@ class TradingActions:
     def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
         self.action_submit_order()
 
+    @trading_action("sending an order")
     def action_submit_order(self) -> None:
         if self.selected is None:
             return
@@ -142,6 +145,7 @@ class TradingActions:
         venue, _, index = key.rpartition(":")
         return orders.get(venue, int(index))
 
+    @trading_action("cancelling an order")
     def action_cancel_selected(self) -> None:
         order = self._selected_order()
         if order is None:
@@ -156,6 +160,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"cancel failed: {exc} ({order.state.value})", "error")
 
+    @trading_action("cancel all")
     def action_cancel_all(self) -> None:
         orders = self.runtime.orders
         count = len(orders.open_orders()) if orders is not None else 0
@@ -174,6 +179,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"cancel-all failed: {exc}", "error")
 
+    @trading_action("closing a position")
     def action_close_position(self) -> None:
         key = self._w("#positions-table", DiffTable).selected_key
         if key is None:
@@ -200,6 +206,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"close failed: {exc}", "error")
 
+    @trading_action("the kill switch")
     def action_kill_switch(self) -> None:
         if isinstance(self.screen, KillSwitchScreen):
             return
@@ -232,6 +239,7 @@ class TradingActions:
         self.notify(text, severity="error" if errors else "warning", timeout=10)
         self.refresh_status()
 
+    @trading_action("re-arming trading")
     def action_rearm(self) -> None:
         risk = getattr(self.runtime, "risk", None)
         if risk is None or str(getattr(risk.state, "value", risk.state)) == "ACTIVE":
@@ -281,6 +289,8 @@ class TradingActions:
 
     def run_command(self, cmd: Command) -> str | None:
         """Carry out a parsed command line; returns an error to show under the bar, or None."""
+        if refused := command_refusal(self, cmd):
+            return refused
         md = self.runtime.market_data
         if isinstance(cmd, GoCommand):
             self.select_market(*self._resolve(cmd.symbol))
@@ -334,6 +344,7 @@ class TradingActions:
 
     # -- actions: tracking limit ---------------------------------------------------------
 
+    @trading_action("starting a chase")
     def action_chase_form(self) -> None:
         tracking = getattr(self.runtime, "tracking", None)
         if self.selected is None or tracking is None:
@@ -377,6 +388,7 @@ class TradingActions:
             return None
         return chase
 
+    @trading_action("pausing or resuming a chase")
     def chase_pause_resume(self) -> None:
         chase = self._live_selected_chase()
         if chase is None:
@@ -386,6 +398,7 @@ class TradingActions:
         else:
             chase.pause()
 
+    @trading_action("cancelling a chase")
     @work(group="chases", exit_on_error=False)
     async def chase_cancel(self, keep_resting: bool) -> None:
         chase = self._live_selected_chase()
@@ -396,6 +409,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
 
+    @trading_action("moving a chase's limit")
     def chase_move_limit(self) -> None:
         chase = self._live_selected_chase()
         if chase is None:

@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aiohttp import web
+from aiohttp import WSCloseCode, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
@@ -108,23 +108,20 @@ class ConsoleProcess(AppService):
 
     async def stop(self) -> None:
         process = self._process
-        try:
-            await asyncio.wait_for(self._stop_and_reap(), STOP_GRACE_S)
-        except TimeoutError:
-            if process is None or process.returncode is not None:
-                return
-            log.warning("a console did not stop within %.0f s of its tab closing: terminating it", STOP_GRACE_S)
-            process.terminate()
+        # quit, then wait for the console's output to end (textual-serve's own stop)
+        stopping = asyncio.ensure_future(super().stop())
+        if process is not None:
             try:
                 await asyncio.wait_for(process.wait(), STOP_GRACE_S)
             except TimeoutError:
-                process.kill()
-                await process.wait()
-
-    async def _stop_and_reap(self) -> None:
-        await super().stop()
-        if self._process is not None:
-            await self._process.wait()
+                log.warning("a console did not stop within %g s of its tab closing: terminating it", STOP_GRACE_S)
+                process.terminate()
+                try:
+                    await asyncio.wait_for(process.wait(), STOP_GRACE_S)
+                except TimeoutError:
+                    process.kill()
+                    await process.wait()
+        await stopping
 
 
 class PerpdeskServer(Server):
@@ -137,6 +134,8 @@ class PerpdeskServer(Server):
         """Cookies are shared between ports of one host: the name keeps two servers apart."""
         self.url = page_url(host, port, token)
         self._page = string.Template(PAGE.read_text(encoding="utf-8"))
+        self._sockets: set[web.WebSocketResponse] = set()
+        self._stopping: set[asyncio.Future[None]] = set()
 
     def initialize_logging(self) -> None:
         handler = logging.StreamHandler(sys.stderr)
@@ -146,6 +145,7 @@ class PerpdeskServer(Server):
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
         app.middlewares.append(self._door)
+        app.on_cleanup.append(self._consoles_stopped)
         return app
 
     async def on_startup(self, app: web.Application) -> None:
@@ -153,6 +153,17 @@ class PerpdeskServer(Server):
         print(f"  open {self.url}", flush=True)
         print("  Anyone with this address can use the console: keep it to yourself. Ctrl+C stops the server "
               "and every console.", flush=True)
+
+    async def on_shutdown(self, app: web.Application) -> None:
+        """Ctrl+C: close every tab's websocket, so each console stops now rather than at aiohttp's
+        shutdown timeout."""
+        for websocket in list(self._sockets):
+            await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"perpdesk serve is stopping")
+
+    async def _consoles_stopped(self, app: web.Application) -> None:
+        """The server exits only after every console it started has stopped."""
+        if self._stopping:
+            await asyncio.wait(list(self._stopping))
 
     def admits(self, request: web.Request) -> bool:
         """The token from the query (the printed URL) or, after that, from the page's cookie."""
@@ -185,6 +196,7 @@ class PerpdeskServer(Server):
         """One console process per websocket, stopped (and reaped) when the websocket ends."""
         websocket = web.WebSocketResponse(heartbeat=15)
         await websocket.prepare(request)
+        self._sockets.add(websocket)
         console = ConsoleProcess(
             self.command,
             write_bytes=websocket.send_bytes,
@@ -194,14 +206,19 @@ class PerpdeskServer(Server):
             debug=self.debug,
         )
         try:
-            await console.start(to_int(request.query.get("width", "80"), 80), to_int(request.query.get("height", "24"), 24))
+            width, height = to_int(request.query.get("width", "80"), 80), to_int(request.query.get("height", "24"), 24)
+            await console.start(width, height)
             await self._process_messages(websocket, console)
-        except asyncio.CancelledError:
-            await websocket.close()
         except Exception:
             log.exception("a console connection failed")
         finally:
-            await console.stop()
+            self._sockets.discard(websocket)
+            # aiohttp cancels this handler when the browser's connection drops: the stop runs on
+            # in its own task, so a closed tab's console is always stopped and reaped
+            stopping = asyncio.ensure_future(console.stop())
+            self._stopping.add(stopping)
+            stopping.add_done_callback(self._stopping.discard)
+            await asyncio.shield(stopping)
         return websocket
 
 

@@ -77,6 +77,7 @@ class PerpdeskApp(App[int]):
         persist_theme: Callable[[str], object] | None = None,
         on_hangup: str = "leave",
         sizes: dict[str, str] | None = None,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -100,6 +101,8 @@ class PerpdeskApp(App[int]):
         self.theme = theme or DEFAULT_THEME
         self._persist_theme = persist_theme
         self.on_hangup = on_hangup
+        self.read_only = read_only
+        """Watch only: every trading action is refused (``console.read_only``)."""
         """``leave`` or ``cancel``: what a hangup or SIGTERM does with live orders and chases."""
         if keymap:
             self.set_keymap(keymap)
@@ -117,6 +120,8 @@ class PerpdeskApp(App[int]):
         if not self.is_headless:
             self._quit_on_signals()
         self.bridge.attach(self.runtime)
+        if self.read_only:
+            self.notify("read-only console: you can watch; every trading action is refused", timeout=8)
         # on the screen's own queue, so the boot starts once the screen has mounted its widgets
         self.main_screen.call_later(self._boot)
 

@@ -41,6 +41,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--symbol", metavar="SYM", help="market to open first, e.g. BTC")
     parser.add_argument("--theme", metavar="NAME", help="colour theme, e.g. perpdesk-light")
     parser.add_argument("--config", metavar="PATH", type=Path, help="config file (TOML) instead of the default")
+    parser.add_argument("--read-only", action="store_true",
+                        help="watch only: every trading action is refused (what perpdesk serve --read-only runs)")
     return parser
 
 
@@ -96,7 +98,11 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
     symbol = args.symbol
     if symbol is not None and not symbol.replace("-", "").replace("_", "").isalnum():
         raise BadInput(f"{symbol!r} is not a symbol: use a name like BTC")
-    values = {k: v for k, v in (("venues", args.venue), ("theme", args.theme)) if v}
+    values: dict[str, Any] = {k: v for k, v in (("venues", args.venue), ("theme", args.theme)) if v}
+    if args.read_only:
+        # a journal of its own, in memory: a viewer never opens (or locks) the trader's journal and
+        # so never resumes the trader's journaled chases
+        values["journal_path"] = ":memory:"
     settings = load_settings(args.config, **values)
     for venue in settings.venues:
         if venue not in known:
@@ -118,7 +124,8 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         "keymap": dict(settings.keymap),
         "on_hangup": settings.on_hangup,
         "sizes": {k.upper(): v for k, v in settings.sizes.items()},
-        "persist_theme": lambda name: _save_theme(name, settings.config_path),
+        "persist_theme": None if args.read_only else lambda name: _save_theme(name, settings.config_path),
+        "read_only": args.read_only,
     }
     confirm = settings.risk.confirm_notional
     if confirm is not None:
@@ -265,13 +272,22 @@ def _print_positions(md: MarketDataService, venue: str, positions: list[Position
 
 
 def _serve(argv: list[str]) -> int:
-    parser = _Parser(prog="perpdesk serve", description="Serve the console in a browser (no login: keep it local).")
-    parser.add_argument("--host", default="127.0.0.1")
+    """``perpdesk serve [--host H] [--port P] [--allow-remote] [--read-only] [console options]``."""
+    parser = _Parser(prog="perpdesk serve", description="Serve the console to a browser, one console per tab; "
+                     "the printed address carries the access token. Other options go to each console.")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument("--allow-remote", action="store_true",
+                        help="allow an address other machines can reach (put TLS in front; an SSH tunnel is safer)")
+    parser.add_argument("--read-only", action="store_true", help="every console only watches: trading is refused")
     args, rest = parser.parse_known_args(argv)
-    from console.serve import serve
-
-    return serve(args.host, args.port, rest)
+    build_parser().parse_args(rest)  # a typo in the console's options is reported now, not once per tab
+    try:
+        from console.serve import serve
+    except ImportError as exc:
+        print(f"perpdesk serve needs textual-serve ({exc.name} is missing): pip install -e '.[serve]'", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return serve(args.host, args.port, rest, allow_remote=args.allow_remote, read_only=args.read_only)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from textual import work
 
 from console.notify import Throttle
 from console.parsing.chase_ticket import ChaseTicket
+from console.read_only import trading_action
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.widgets.diff_table import ChasesTable
 from console.widgets.order_entry import OrderEntry
@@ -32,6 +33,7 @@ class ChaseActions:
     _entry: OrderEntry
     _chases_table: ChasesTable
 
+    @trading_action("starting a chase")
     def action_chase_form(self) -> None:
         if self.selected is None:
             return
@@ -69,6 +71,7 @@ class ChaseActions:
             return None
         return chase
 
+    @trading_action("pausing or resuming a chase")
     def action_chase_pause_resume(self) -> None:
         chase = self._live_selected_chase()
         if chase is None:
@@ -78,6 +81,7 @@ class ChaseActions:
         else:
             chase.pause()
 
+    @trading_action("cancelling a chase")
     @work(group="chases", exit_on_error=False)
     async def action_chase_cancel(self, keep_resting: bool) -> None:
         chase = self._live_selected_chase()
@@ -88,6 +92,7 @@ class ChaseActions:
         except Exception as exc:
             self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
 
+    @trading_action("moving a chase's limit")
     def action_chase_move_limit(self) -> None:
         chase = self._live_selected_chase()
         if chase is None:

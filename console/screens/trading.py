@@ -31,6 +31,7 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
+from console.read_only import command_refusal, trading_action
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
@@ -57,6 +58,7 @@ class TradingActions:
     _positions_table: DiffTable
     _command_bar: CommandBar
 
+    @trading_action("the order form")
     def action_order_entry(self, is_ask: bool) -> None:
         entry = self._entry
         entry.set_side(is_ask)
@@ -78,6 +80,7 @@ class TradingActions:
     def on_order_entry_side_changed(self, event: OrderEntry.SideChanged) -> None:
         self._prefill_touch(only_if_untouched=True)
 
+    @trading_action("sending an order")
     def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
         """Focus is already back on the desk; a ticket with errors takes it back to the field to fix."""
         if self.selected is None:
@@ -112,6 +115,7 @@ class TradingActions:
             return
         self._send_ticket(venue, symbol, ticket)
 
+    @trading_action("sending an order")
     def action_join_touch(self, is_ask: bool) -> None:
         """One key: a post-only limit with the market's default size, a buy at the bid, a sell at the ask."""
         if self.selected is None:
@@ -185,6 +189,7 @@ class TradingActions:
         venue, _, index = key.rpartition(":")
         return self.runtime.orders.get(venue, int(index))
 
+    @trading_action("cancelling an order")
     def action_cancel_selected(self) -> None:
         order = self._selected_order()
         if order is None:
@@ -192,6 +197,7 @@ class TradingActions:
             return
         self._cancel(order)
 
+    @trading_action("cancelling an order")
     def action_cancel_newest(self) -> None:
         """One key to take back the order just placed, wherever the Orders cursor is."""
         live = self.runtime.orders.open_orders()
@@ -207,6 +213,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"cancel failed: {exc} ({order.state.value})", "error")
 
+    @trading_action("cancel all")
     def action_cancel_all(self) -> None:
         self._ask_cancel_all(None, None)
 
@@ -230,6 +237,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"cancel-all failed: {exc}", "error")
 
+    @trading_action("closing a position")
     def action_close_position(self) -> None:
         key = self._positions_table.selected_key
         if key is None:
@@ -262,6 +270,7 @@ class TradingActions:
         except Exception as exc:
             self.notices.add("reject", f"close failed: {exc}", "error")
 
+    @trading_action("the kill switch")
     def action_kill_switch(self) -> None:
         if isinstance(self.app.screen, KillSwitchScreen):
             return
@@ -290,6 +299,7 @@ class TradingActions:
         self.notify(text, severity="error" if report.errors else "warning", timeout=10)
         self.refresh_status()
 
+    @trading_action("re-arming trading")
     def action_rearm(self) -> None:
         risk = self.runtime.risk
         if risk.state == "ACTIVE":
@@ -330,6 +340,8 @@ class TradingActions:
 
     def run_command(self, cmd: Command) -> str | None:
         """Carry out a parsed command line; returns an error to show under the bar, or None."""
+        if refused := command_refusal(self, cmd):
+            return refused
         md = self.runtime.market_data
         if isinstance(cmd, GoCommand):
             self.select_market(*self._resolve(cmd.symbol))

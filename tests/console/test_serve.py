@@ -22,7 +22,7 @@ from console.cli import main, prepare
 from console.screens.dialogs import KillSwitchScreen
 from console.serve import PerpdeskServer, RedactingFormatter, console_command, is_loopback, serve
 from tests.console.harness import make_desk, ready, settle
-from tests.harnesses.serve import Served
+from tests.console.served import Served
 
 TOKEN = "t0ken-for-the-tests_0123456789abcdefghijklmno"
 FILES = [

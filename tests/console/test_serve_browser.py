@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.harnesses.chromium import Chromium, find_chromium
-from tests.harnesses.serve import Served, status_of
+from tests.console.chromium import Chromium, find_chromium
+from tests.console.served import Served, status_of
 
 CHROMIUM = find_chromium()
 

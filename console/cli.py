@@ -103,6 +103,8 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         # a journal of its own, in memory: a viewer never opens (or locks) the trader's journal and
         # so never resumes the trader's journaled chases
         values["journal_path"] = ":memory:"
+        # and it never arms or disarms the venue's dead-man timer: it is account-wide, the trader's to keep
+        values["dead_man_switch"] = False
     settings = load_settings(args.config, **values)
     for venue in settings.venues:
         if venue not in known:

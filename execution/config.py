@@ -55,6 +55,9 @@ class RuntimeSettings(BaseModel):
     sim: SimSettings = Field(default_factory=SimSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
     reconcile_interval_s: float = Field(default=15, gt=0)
+    dead_man_switch: bool = True
+    """Arm each venue's dead-man switch (cancel-all unless re-armed) while this runtime runs. A watch-only
+    console turns it off: the timer is account-wide, so a viewer's stop would disarm the trader's."""
     """How often the reconciler compares our orders, positions and margin with the venue's."""
     journal_load_hours: float = Field(default=24, gt=0)
     """Finished orders younger than this are loaded from the journal at start (live ones always are)."""

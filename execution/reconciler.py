@@ -67,7 +67,7 @@ class Reconciler:
         journal: Journal | None = None,
         clock: Clock | None = None,
         interval_s: float = 15.0,
-        dead_man_after_s: float = 60.0,
+        dead_man_after_s: float | None = 60.0,
         settle_s: float = 5.0,
         log_length: int = 500,
         lookup_failures_bound: int = 3,
@@ -163,6 +163,9 @@ class Reconciler:
                 log.exception("reconcile heartbeat failed")
 
     async def _arm_dead_man(self) -> None:
+        """None for ``dead_man_after_s``: this runtime never touches the venue's timer (a watch-only console)."""
+        if self.dead_man_after_s is None:
+            return
         for venue, conn in self.connectors.items():
             if "dead_man_switch" not in conn.capabilities:
                 continue

@@ -94,6 +94,7 @@ class Runtime:
             journal=self.journal,
             clock=self.clock,
             interval_s=self.settings.reconcile_interval_s,
+            dead_man_after_s=60.0 if self.settings.dead_man_switch else None,
         )
 
     @classmethod

@@ -305,5 +305,6 @@ def test_perpdesk_read_only_keeps_the_viewer_off_the_traders_journal_and_config(
         assert options["read_only"] is True
         assert options["persist_theme"] is None
         assert str(runtime.journal.path) == ":memory:"
+        assert runtime.reconciler.dead_man_after_s is None  # the venue's timer is the trader's, account-wide
     finally:
         runtime.journal.close()

@@ -125,6 +125,14 @@ async def test_heartbeat_reconciles_and_keeps_the_dead_man_switch_armed_until_st
     assert rec.passes == passes + 2
 
 
+async def test_a_runtime_without_the_dead_man_switch_never_arms_or_disarms_the_venues_timer(svc, venue, clock, tmp_path):
+    rec = Reconciler(svc, clock=clock, interval_s=10, settle_s=5, dead_man_after_s=None)
+    await rec.start()
+    await clock.advance(10)
+    await rec.stop()
+    assert venue.armed == []
+
+
 async def test_a_failing_venue_query_is_logged_not_raised(svc, venue, rec):
     venue.script("get_open_orders", VenueError("502 bad gateway"))
     (record,) = await rec.reconcile(why="heartbeat")

@@ -229,7 +229,7 @@ async def test_a_drifting_clock_is_resynced_not_refused_forever(binance, fake, s
 
 async def test_429_raises_rate_limited_and_holds_the_budget(binance, fake):
     conn, _ = binance
-    fake.rate_limit(1, retry_after_s=2)
+    fake.rate_limit(2, retry_after_s=2)  # a read waits out one 429 and asks again (the shared HTTP helper)
     with pytest.raises(RateLimited) as err:
         await conn.get_open_orders("BTCUSDT")
     assert err.value.retry_after_s == 2 and "signature" not in str(err.value)
@@ -344,7 +344,7 @@ async def test_no_secret_reaches_a_log_a_repr_or_an_error(fake, keys, caplog):
     conn, _rec = await _open(fake, keys)
     errors = []
     try:
-        fake.rate_limit(1)
+        fake.rate_limit(2)  # the read's one retry after a 429 is refused too
         for call in (conn.get_open_orders("BTCUSDT"), conn.get_order("BTCUSDT", 999_999)):
             try:
                 await call

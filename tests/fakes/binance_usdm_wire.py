@@ -3,7 +3,7 @@
 Kept apart from ``tests/fakes/binance_usdm.py`` (server, auth, streams, faults) so the shapes can
 be read in one place: ``exchangeInfo``, order objects, ``ORDER_TRADE_UPDATE``, ``ACCOUNT_UPDATE``,
 ``positionRisk``, ``account`` and the depth diffs.  Field names and string forms follow the
-venue's documentation (see ``../shared/venues/binance-usdm.md``).
+venue's documentation (see ``docs/venues/binance_usdm.md``).
 """
 
 from __future__ import annotations

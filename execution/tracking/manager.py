@@ -50,9 +50,10 @@ class ParentJournal(Protocol):
         end_reason: str = "",
         done: bool = False,
         ts_ms: int | None = None,
+        kind: str = "chase",
     ) -> None: ...
 
-    def load_parents(self, live_only: bool = True) -> list[dict[str, Any]]: ...
+    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]: ...
 
 
 class TrackingLimitManager:

@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", type=Path, help="config file (TOML) instead of the default")
     parser.add_argument("--read-only", action="store_true",
                         help="watch only: every trading action is refused (what perpdesk serve --read-only runs)")
+    parser.add_argument("--paper", action="store_true",
+                        help="paper trading: the venues' live public market, a simulated account; no key file is read")
     return parser
 
 
@@ -109,6 +111,12 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
     for venue in settings.venues:
         if venue not in known:
             raise BadInput(f"unknown venue {venue!r} in {settings.config_path}: use one of {', '.join(known)}")
+    from console.rehearse import apply_paper
+
+    try:
+        apply_paper(settings, paper=args.paper, read_only=args.read_only)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
     if settings.theme not in _theme_names():
         raise BadInput(f"unknown theme {settings.theme!r} in {settings.config_path}: use one of "
                        f"{', '.join(_theme_names())}")

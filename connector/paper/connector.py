@@ -140,6 +140,16 @@ class PaperConnector(BaseConnector):
         self.engine.advance_to(self.clock.now_ms())
         return fn(*args, **kwargs)
 
+    def _order(self, fn: Callable[..., T], what: str, symbol: str, **kwargs: Any) -> T:
+        """An order request, logged as PAPER (never mistaken for a live one in a log)."""
+        try:
+            result = self._call(fn, symbol, **kwargs)
+        except Exception as exc:
+            log.info("PAPER %s %s %s %s refused: %s", self.venue, what, symbol, kwargs, exc)
+            raise
+        log.info("PAPER %s %s %s %s", self.venue, what, symbol, kwargs)
+        return result
+
     async def submit_limit_order(
         self,
         *,
@@ -153,8 +163,8 @@ class PaperConnector(BaseConnector):
     ) -> str:
         require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
         await self._book_for(symbol)
-        snap = self._call(
-            self.engine.place, symbol, client_order_index=client_order_index, is_ask=is_ask, price_i=price,
+        snap = self._order(
+            self.engine.place, "limit", symbol, client_order_index=client_order_index, is_ask=is_ask, price_i=price,
             size_i=base_amount, tif="POST_ONLY" if post_only else "GTC", reduce_only=reduce_only,
         )  # fmt: skip
         return str(snap.order_id)
@@ -164,27 +174,28 @@ class PaperConnector(BaseConnector):
     ) -> str:
         require_ints(client_order_index=client_order_index, size_i=size_i)
         await self._book_for(symbol)
-        snap = self._call(
-            self.engine.place, symbol, client_order_index=client_order_index, is_ask=is_ask, price_i=0,
+        snap = self._order(
+            self.engine.place, "market", symbol, client_order_index=client_order_index, is_ask=is_ask, price_i=0,
             size_i=size_i, tif="MARKET", reduce_only=reduce_only,
         )  # fmt: skip
         return str(snap.order_id)
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)
-        snap = self._call(
-            self.engine.amend, symbol, client_order_index=client_order_index, price_i=price, size_i=base_amount,
+        snap = self._order(
+            self.engine.amend, "amend", symbol, client_order_index=client_order_index, price_i=price, size_i=base_amount,
             cap_to_remaining=True,
         )  # fmt: skip
         return str(snap.order_id)
 
     async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None:
-        self._call(self.engine.cancel, symbol, client_order_index=client_order_index)
+        self._order(self.engine.cancel, "cancel", symbol, client_order_index=client_order_index)
 
     async def cancel_by_order_id(self, symbol: str, order_id: str) -> None:
-        self._call(self.engine.cancel, symbol, order_id=order_id)
+        self._order(self.engine.cancel, "cancel", symbol, order_id=order_id)
 
     async def cancel_all(self, symbol: str | None = None) -> None:
+        log.info("PAPER %s cancel-all %s", self.venue, symbol or "every market")
         self._call(self.engine.cancel_all, symbol)
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:

@@ -1,0 +1,44 @@
+"""Rehearsing without risk, from the command line: paper trading (``--paper``, ``paper = true``).
+
+Plain Python (no Textual): ``cli.prepare`` calls ``apply_paper`` on the loaded settings.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from console.settings import Settings
+from execution.journal import default_journal_path
+
+PAPER_JOURNAL_NAME = "journal-paper.sqlite3"
+
+
+def default_paper_journal_path() -> Path:
+    """The paper journal's default: beside the live one, never the live one."""
+    return default_journal_path().with_name(PAPER_JOURNAL_NAME)
+
+
+def paper_venues(settings: Settings) -> list[str]:
+    return [v for v in settings.venues if v != "sim" and settings.venue_settings(v).paper]
+
+
+def apply_paper(settings: Settings, *, paper: bool, read_only: bool) -> list[str]:
+    """Mark every listed venue paper when ``paper`` (``--paper``); then, if any venue is paper, point the
+    journal at the paper journal (``paper_journal_path`` or its default) unless a watch-only console
+    keeps its own in memory.  Returns the paper venues; raises ``ValueError`` when paper and live venues
+    are mixed in one console (one journal, one risk state: they would share both)."""
+    if paper:
+        for venue in settings.venues:
+            settings.venue[venue] = settings.venue_settings(venue).model_copy(update={"paper": True})
+    venues = paper_venues(settings)
+    if not venues:
+        return []
+    live = [v for v in settings.venues if v not in venues]
+    if live:
+        raise ValueError(
+            f"paper ({', '.join(venues)}) and live ({', '.join(live)}) venues in one console: "
+            "run them in two consoles (or give --paper for all)"
+        )
+    if not read_only:
+        settings.journal_path = settings.paper_journal_path or default_paper_journal_path()
+    return venues

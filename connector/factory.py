@@ -171,7 +171,7 @@ def create_connector(
     if paper is None:
         paper = venue_settings.paper
     if paper and entry.needs_keys:
-        return _paper(cls, venue, venue_settings, base_url=base_url, ws_url=ws_url, testnet=testnet, clock=clock,
+        return _paper(venue, venue_settings, base_url=base_url, ws_url=ws_url, testnet=testnet, clock=clock,
                       extra=extra)  # fmt: skip
     if not entry.needs_keys:
         kwargs: dict[str, Any] = {"clock": clock}
@@ -193,8 +193,31 @@ def create_connector(
     return _construct(cls, venue, kwargs)
 
 
+def public_connector(
+    venue: str,
+    *,
+    venue_settings: VenueSettings | None = None,
+    base_url: str | None = None,
+    ws_url: str | None = None,
+    testnet: bool | None = None,
+    clock: Clock | None = None,
+    **extra: Any,
+) -> IConnector:
+    """The venue's connector built with ``keys=None`` (no key file is looked for): market data only."""
+    venue_settings = venue_settings or VenueSettings()
+    kwargs: dict[str, Any] = {
+        "base_url": base_url if base_url is not None else venue_settings.base_url,
+        "ws_url": ws_url if ws_url is not None else venue_settings.ws_url,
+        "testnet": testnet if testnet is not None else venue_settings.testnet,
+        "keys": None,
+        "clock": clock,
+        **venue_settings.options(),
+        **extra,
+    }
+    return _construct(VENUES[venue], venue, kwargs)
+
+
 def _paper(
-    cls: type[IConnector],
     venue: str,
     venue_settings: VenueSettings,
     *,
@@ -204,19 +227,9 @@ def _paper(
     clock: Clock | None,
     extra: dict[str, Any],
 ) -> IConnector:
-    """The venue's connector without keys, for its public side, inside a paper account."""
-    public = _construct(
-        cls,
-        venue,
-        {
-            "base_url": base_url if base_url is not None else venue_settings.base_url,
-            "ws_url": ws_url if ws_url is not None else venue_settings.ws_url,
-            "testnet": testnet if testnet is not None else venue_settings.testnet,
-            "keys": None,
-            "clock": clock,
-            **venue_settings.options(),
-            **extra,
-        },
+    """The venue's public side inside a paper account."""
+    public = public_connector(
+        venue, venue_settings=venue_settings, base_url=base_url, ws_url=ws_url, testnet=testnet, clock=clock, **extra
     )
     paper_cls = importlib.import_module("connector.paper.connector").PaperConnector
     return paper_cls(public, clock=clock, collateral_q=venue_settings.paper_collateral * 10**QUOTE_DECIMALS)

@@ -45,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
                         help="watch only: every trading action is refused (what perpdesk serve --read-only runs)")
     parser.add_argument("--paper", action="store_true",
                         help="paper trading: the venues' live public market, a simulated account; no key file is read")
+    parser.add_argument("--record", metavar="FILE", type=Path,
+                        help="record every frame and REST answer received (and our requests, secrets redacted)")
+    parser.add_argument("--record-max-mb", metavar="MB", type=float, default=512.0,
+                        help="start the next recording file after this many MB (uncompressed; default 512)")
+    parser.add_argument("--record-max-minutes", metavar="MIN", type=float, default=60.0,
+                        help="start the next recording file after this many minutes (default 60)")
     return parser
 
 
@@ -117,6 +123,13 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         apply_paper(settings, paper=args.paper, read_only=args.read_only)
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    if args.record is not None:
+        from console.rehearse import start_recording
+
+        try:
+            start_recording(args.record, settings, max_mb=args.record_max_mb, max_minutes=args.record_max_minutes)
+        except OSError as exc:
+            raise BadInput(f"cannot record to {args.record}: {exc}") from None
     if settings.theme not in _theme_names():
         raise BadInput(f"unknown theme {settings.theme!r} in {settings.config_path}: use one of "
                        f"{', '.join(_theme_names())}")
@@ -163,15 +176,21 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runtime, options = prepare(argv)
     except BadInput as exc:
+        from console.rehearse import stop_recording
+
+        stop_recording()
         print(f"perpdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     from console.app import PerpdeskApp
+    from console.rehearse import stop_recording
 
     app = PerpdeskApp(runtime, **options)
     try:
         app.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        stop_recording()
     if app.error_message:
         print(_one_line(app.error_message), file=sys.stderr)
         return EXIT_BAD_INPUT

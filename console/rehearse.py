@@ -1,11 +1,14 @@
-"""Rehearsing without risk, from the command line: paper trading (``--paper``, ``paper = true``).
+"""Rehearsing without risk, from the command line: paper trading (``--paper``, ``paper = true``) and
+recording (``--record FILE``).
 
-Plain Python (no Textual): ``cli.prepare`` calls ``apply_paper`` on the loaded settings.
+Plain Python (no Textual): ``cli.prepare`` calls ``apply_paper`` on the loaded settings and
+``start_recording`` before the connectors are built; ``cli.main`` calls ``stop_recording`` at the end.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from console.settings import Settings
 from execution.journal import default_journal_path
@@ -42,3 +45,33 @@ def apply_paper(settings: Settings, *, paper: bool, read_only: bool) -> list[str
     if not read_only:
         settings.journal_path = settings.paper_journal_path or default_paper_journal_path()
     return venues
+
+
+_recorder: Any = None
+
+
+def start_recording(path: Path, settings: Settings, *, max_mb: float, max_minutes: float) -> Any:
+    """Record every frame and REST answer of the connectors built from now on (docs/RECORDING.md)."""
+    global _recorder
+    from connector.record.recorder import Recorder
+
+    venues = {
+        v: {k: (str(x) if x is not None and k != "testnet" else x) for k, x in (
+            ("base_url", vs.base_url), ("ws_url", vs.ws_url), ("testnet", vs.testnet))}
+        for v in settings.venues or ["sim"]
+        for vs in [settings.venue_settings(v)]
+    }  # fmt: skip
+    stop_recording()
+    _recorder = Recorder(
+        path, max_bytes=int(max_mb * 2**20), max_s=max_minutes * 60,
+        meta={"venues": venues, "paper": bool(paper_venues(settings))},
+    ).install()  # fmt: skip
+    return _recorder
+
+
+def stop_recording() -> None:
+    global _recorder
+    if _recorder is not None:
+        _recorder.uninstall()
+        _recorder = None
+

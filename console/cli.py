@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         return _serve(argv[1:])
+    if argv[:1] == ["replay"]:
+        return _replay(argv[1:])
     if argv[:1] in (["venues"], ["check"]):
         try:
             return _venues(argv[1:]) if argv[0] == "venues" else _check(argv[1:])
@@ -194,6 +196,41 @@ def main(argv: list[str] | None = None) -> int:
     if app.error_message:
         print(_one_line(app.error_message), file=sys.stderr)
         return EXIT_BAD_INPUT
+    return app.return_code or 0
+
+
+def _replay(argv: list[str]) -> int:
+    """``perpdesk replay FILE``: the console on a recording (docs/CONSOLE.md, Rehearse)."""
+    parser = _Parser(prog="perpdesk replay", description="Replay a recording (perpdesk --record) in the console.")
+    parser.add_argument("file", type=Path, help="the recording (.jsonl.gz)")
+    parser.add_argument("--speed", type=float, default=1.0, help="recorded seconds per second (default 1)")
+    parser.add_argument("--paper", action="store_true", help="trade on paper against the replayed market")
+    parser.add_argument("--venue", metavar="NAME", help="the recorded venue to replay (default: the first)")
+    parser.add_argument("--symbol", metavar="SYM", help="market to open first, e.g. BTC")
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file (TOML) instead of the default")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, handlers=[logging.NullHandler()])
+    from console.rehearse import build_replay
+
+    try:
+        if args.speed <= 0:
+            raise BadInput("--speed must be above 0")
+        settings = load_settings(args.config)
+        runtime, clock = build_replay(args.file, settings, speed=args.speed, paper=args.paper, venue=args.venue)
+    except BadInput as exc:
+        print(f"perpdesk: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, OSError, ImportError) as exc:  # not a recording, a missing venue extra
+        print(f"perpdesk: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from console.app import PerpdeskApp
+
+    app = PerpdeskApp(runtime, clock=clock, symbol=args.symbol or settings.symbol, theme=settings.theme,
+                      read_only=not args.paper)  # fmt: skip
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
     return app.return_code or 0
 
 

@@ -75,3 +75,18 @@ def stop_recording() -> None:
         _recorder.uninstall()
         _recorder = None
 
+
+def build_replay(
+    path: Path, settings: Settings, *, speed: float | None, paper: bool, venue: str | None = None
+) -> tuple[Any, Any]:
+    """``perpdesk replay``: (runtime, clock) on the recording's virtual clock.  The journal lives in
+    memory (a replay leaves nothing behind); with ``paper`` the trader trades against the replay."""
+    from connector.paper import PaperConnector
+    from connector.record.replay import ReplayConnector
+    from execution.runtime import Runtime
+
+    replay = ReplayConnector(path, venue=venue, speed=speed)
+    conn: Any = PaperConnector(replay, clock=replay.clock) if paper else replay
+    settings.journal_path = Path(":memory:")
+    settings.dead_man_switch = False
+    return Runtime({replay.venue: conn}, clock=replay.clock, settings=settings), replay.clock

@@ -117,13 +117,17 @@ class PublicTape:
 
 
 @asynccontextmanager
-async def open_paper(venue: str, fake: Any, symbol: str, **urls: str) -> AsyncIterator[LoopbackHarness]:
+async def open_paper(
+    venue: str, fake: Any, symbol: str, engine_symbol: str | None = None, **urls: str
+) -> AsyncIterator[LoopbackHarness]:
     """``create_connector(venue, paper=True, **urls)`` over a started ``fake``, no key file anywhere;
     the harness keeps the fake as ``harness.fake`` (its request log)."""
     from connector.factory import create_connector
 
     connector = create_connector(venue, paper=True, **urls)
-    harness = LoopbackHarness(venue=venue, connector=connector, engine=PublicTape(fake.engine), symbol=symbol)
+    harness = LoopbackHarness(
+        venue=venue, connector=connector, engine=PublicTape(fake.engine), symbol=symbol, engine_symbol=engine_symbol
+    )
     harness.fake = fake  # type: ignore[attr-defined]
     try:
         await connector.start()

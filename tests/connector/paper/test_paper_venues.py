@@ -87,3 +87,28 @@ def test_paper_comes_from_the_venue_settings_too():
 
 def test_the_sim_is_paper_already():
     assert isinstance(create_connector("sim", paper=True), SimConnector)
+
+
+async def test_paper_binance_usdm_reaches_only_public_endpoints(monkeypatch, tmp_path):
+    from tests.fakes import binance_usdm_venue as venue_rules
+    from tests.fakes.binance_usdm import FakeBinanceUsdm
+
+    fake = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05).start()
+    monkeypatch.setenv(factory.key_file_env_var("binance-usdm"), str(fake.write_key_file(tmp_path / "bn.toml")))
+    async with open_paper("binance-usdm", fake, "BTCUSDT", base_url=fake.base_url, ws_url=fake.ws_url) as h:
+        await _trade_a_little(h)
+    assert fake.requests
+    assert {venue_rules.ENDPOINTS[(m, p)][0] for m, p, _ in fake.requests} == {"NONE"}
+    assert fake.refused == [] and fake.listen_keys_made == 0
+
+
+async def test_paper_lighter_reaches_only_public_endpoints(tmp_path):
+    from tests.fakes.lighter import FakeLighter
+
+    fake = await FakeLighter(step_s=0.02).start()
+    async with open_paper("lighter", fake, "BTC", "BTC-PERP", base_url=fake.base_url, ws_url=fake.ws_url) as h:
+        await _trade_a_little(h)
+    public = {"/stream", "/api/v1/orderBooks", "/api/v1/orderBookDetails", "/api/v1/orderBookOrders"}
+    assert fake.http_log and {path for _, path in fake.http_log} <= public
+    assert fake.accepted == [] and fake.refused == []
+    assert fake.subscribes and all(c.split("/")[0] in ("order_book", "trade") and not auth for c, auth in fake.subscribes)

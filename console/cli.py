@@ -216,17 +216,18 @@ def _replay(argv: list[str]) -> int:
         if args.speed <= 0:
             raise BadInput("--speed must be above 0")
         settings = load_settings(args.config)
-        runtime, clock = build_replay(args.file, settings, speed=args.speed, paper=args.paper, venue=args.venue)
+        runtime, clock, replay = build_replay(args.file, settings, speed=args.speed, paper=args.paper,
+                                              venue=args.venue)  # fmt: skip
     except BadInput as exc:
         print(f"perpdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (ValueError, OSError, ImportError) as exc:  # not a recording, a missing venue extra
         print(f"perpdesk: {_one_line(str(exc))}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    from console.app import PerpdeskApp
+    from console.replay_app import ReplayApp
 
-    app = PerpdeskApp(runtime, clock=clock, symbol=args.symbol or settings.symbol, theme=settings.theme,
-                      read_only=not args.paper)  # fmt: skip
+    app = ReplayApp(runtime, replay=replay, clock=clock, symbol=args.symbol or settings.symbol,
+                    theme=settings.theme, keymap=dict(settings.keymap), read_only=not args.paper)  # fmt: skip
     try:
         app.run()
     except KeyboardInterrupt:

@@ -78,8 +78,8 @@ def stop_recording() -> None:
 
 def build_replay(
     path: Path, settings: Settings, *, speed: float | None, paper: bool, venue: str | None = None
-) -> tuple[Any, Any]:
-    """``perpdesk replay``: (runtime, clock) on the recording's virtual clock.  The journal lives in
+) -> tuple[Any, Any, Any]:
+    """``perpdesk replay``: (runtime, clock, the replay connector) on the recording's virtual clock.  The journal lives in
     memory (a replay leaves nothing behind); with ``paper`` the trader trades against the replay."""
     from connector.paper import PaperConnector
     from connector.record.replay import ReplayConnector
@@ -89,4 +89,4 @@ def build_replay(
     conn: Any = PaperConnector(replay, clock=replay.clock) if paper else replay
     settings.journal_path = Path(":memory:")
     settings.dead_man_switch = False
-    return Runtime({replay.venue: conn}, clock=replay.clock, settings=settings), replay.clock
+    return Runtime({replay.venue: conn}, clock=replay.clock, settings=settings), replay.clock, replay

@@ -10,9 +10,9 @@ from connector.paper import PaperConnector
 from connector.record.recorder import Recorder, read_recording
 from connector.record.replay import ReplayConnector
 from connector.transport import tap
-from console.app import PerpdeskApp
 from console.cli import main, prepare
 from console.rehearse import build_replay, stop_recording
+from console.replay_app import ReplayApp
 from console.settings import load_settings
 from console.widgets.status import StatusBar
 from tests.connector.record.conftest import recording  # noqa: F401  # the fixture
@@ -50,11 +50,11 @@ def test_replay_of_a_file_that_is_not_a_recording_is_one_line(tmp_path, capsys):
 @pytest.mark.parametrize("paper", [False, True])
 async def test_the_console_runs_on_a_replay(recording, paper):  # noqa: F811
     path, _ = recording
-    runtime, clock = build_replay(path, load_settings(None), speed=None, paper=paper)
+    runtime, clock, replay = build_replay(path, load_settings(None), speed=None, paper=paper)
     conn = runtime.connectors["hyperliquid"]
     assert isinstance(conn, PaperConnector if paper else ReplayConnector)
-    replay = conn.public if paper else conn
-    app = PerpdeskApp(runtime, clock=clock, symbol="BTC", read_only=not paper)
+    assert replay is (conn.public if paper else conn)
+    app = ReplayApp(runtime, replay=replay, clock=clock, symbol="BTC", read_only=not paper)
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.ready.wait(), 10)
         await asyncio.wait_for(replay.finished.wait(), 30)
@@ -65,3 +65,25 @@ async def test_the_console_runs_on_a_replay(recording, paper):  # noqa: F811
         assert app.main_screen.selected == ("hyperliquid", "BTC")
         assert runtime.market_data.age_ms("hyperliquid", "BTC") is not None
         assert ("PAPER" in app.query_one(StatusBar).render().plain) is paper
+
+
+async def test_replay_keys_pause_step_and_change_the_speed(recording):  # noqa: F811
+    path, _ = recording
+    runtime, clock, replay = build_replay(path, load_settings(None), speed=100.0, paper=False)
+    replay.pause()
+    app = ReplayApp(runtime, replay=replay, clock=clock, symbol="BTC", read_only=True)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(app.ready.wait(), 10)
+        await pilot.press("full_stop", "full_stop")
+        for _ in range(100):
+            if replay.played == 2:
+                break
+            await pilot.pause(0.02)
+        assert replay.paused and replay.played == 2
+        await pilot.press("right_square_bracket")
+        assert replay.speed == 200.0
+        await pilot.press("left_square_bracket", "left_square_bracket")
+        assert replay.speed == 50.0
+        await pilot.press("space")
+        assert not replay.paused
+        await asyncio.wait_for(replay.finished.wait(), 30)

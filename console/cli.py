@@ -348,7 +348,11 @@ def _serve(argv: list[str]) -> int:
                         help="allow an address other machines can reach (put TLS in front; an SSH tunnel is safer)")
     parser.add_argument("--read-only", action="store_true", help="every console only watches: trading is refused")
     args, rest = parser.parse_known_args(argv)
-    build_parser().parse_args(rest)  # a typo in the console's options is reported now, not once per tab
+    console_args = build_parser().parse_args(rest)  # a typo in the console's options is reported now, not once per tab
+    if console_args.record is not None:
+        print("perpdesk serve: every tab would write the same recording; record from one console "
+              "(perpdesk --record FILE)", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     try:
         from console.serve import serve
     except ImportError as exc:

@@ -87,3 +87,8 @@ async def test_replay_keys_pause_step_and_change_the_speed(recording):  # noqa: 
         await pilot.press("space")
         assert not replay.paused
         await asyncio.wait_for(replay.finished.wait(), 30)
+
+
+def test_serve_refuses_to_record_from_every_tab(capsys):
+    assert main(["serve", "--record", "x.jsonl.gz"]) == 2
+    assert "record from one console" in capsys.readouterr().err

@@ -88,17 +88,8 @@ class ReplayTransport(httpx.AsyncBaseTransport):
         return httpx.Response(record["st"], content=_raw(record), request=request)
 
 
-class _Muted:
-    """A websocket as a venue's connect hook sees it during a replay: sends go nowhere."""
-
-    def __init__(self, supervisor: Any) -> None:
-        self._supervisor = supervisor
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._supervisor, name)
-
-    async def send(self, message: Any) -> None:
-        return None
+async def _discard(message: Any) -> None:
+    """A replay's websocket sends go nowhere (the venue's connect hook subscribes as it would live)."""
 
 
 async def _no_streams() -> None:
@@ -210,6 +201,8 @@ class ReplayConnector(BaseConnector):
 
     async def _play(self) -> None:
         supervisors = {s.name: s for s in getattr(self.inner, "streams", {}).values()}
+        for supervisor in supervisors.values():
+            supervisor.send = _discard  # an instance's own: the recording is the venue
         for record in self.frames:
             await self._gate()
             wait_ms = int(record["t"]) - self.clock.now_ms()
@@ -222,7 +215,7 @@ class ReplayConnector(BaseConnector):
                 continue
             try:
                 if record["k"] == "ws_open":
-                    result = supervisor.on_connect(_Muted(supervisor)) if supervisor.on_connect else None
+                    result = supervisor.on_connect(supervisor) if supervisor.on_connect else None
                 else:
                     result = supervisor.on_message(supervisor.parse(_raw(record)))
                 if inspect.isawaitable(result):

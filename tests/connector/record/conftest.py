@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from typing import Any
 
 import pytest
 
@@ -18,10 +19,14 @@ def book_hash(book: BookUpdate) -> str:
     return hashlib.sha256(repr((book.symbol, book.is_snapshot, book.bids, book.asks)).encode()).hexdigest()[:16]
 
 
-async def record_session(path, *, books: int = 25) -> list[str]:
-    """Watch BTC and ETH on the fake for ``books`` book events, recording; returns their hashes."""
-    fake = await FakeHyperliquid(step_s=0.01).start()
-    recorder = Recorder(path, meta={"venues": {"hyperliquid": {"base_url": fake.base_url}}}).install()
+async def record_session(
+    path, *, venue: str = "hyperliquid", fake: Any = None, symbols: tuple[str, ...] = ("BTC", "ETH"), books: int = 25
+) -> list[str]:
+    """Watch ``symbols`` on a venue's fake (started here; Hyperliquid's by default) for ``books`` book
+    events, recording; returns their hashes."""
+    fake = await (fake or FakeHyperliquid(step_s=0.01)).start()
+    urls = {"base_url": fake.base_url, "ws_url": getattr(fake, "ws_url", None)}
+    recorder = Recorder(path, meta={"venues": {venue: urls}}).install()
     seen: list[str] = []
     enough = asyncio.Event()
 
@@ -30,11 +35,11 @@ async def record_session(path, *, books: int = 25) -> list[str]:
         if len(seen) >= books:
             enough.set()
 
-    conn = create_connector("hyperliquid", base_url=fake.base_url)
+    conn = create_connector(venue, **urls)
     conn.add_handler("book", on_book)
     try:
         await conn.start()
-        await conn.subscribe_market_data(["BTC", "ETH"])
+        await conn.subscribe_market_data(list(symbols))
         await asyncio.wait_for(enough.wait(), 30)
     finally:
         await conn.stop()

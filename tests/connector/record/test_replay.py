@@ -6,18 +6,19 @@ from __future__ import annotations
 
 import asyncio
 
-from connector.clock import VirtualClock
+import pytest
+
 from connector.paper import PaperConnector
 from connector.record.replay import ReplayConnector
-from tests.connector.record.conftest import book_hash
+from tests.connector.record.conftest import book_hash, record_session
 
 
-async def replay(path, **kwargs) -> tuple[list[str], ReplayConnector]:
+async def replay(path, symbols=("BTC", "ETH"), **kwargs) -> tuple[list[str], ReplayConnector]:
     conn = ReplayConnector(path, speed=None, **kwargs)
     seen: list[str] = []
     conn.add_handler("book", lambda book: seen.append(book_hash(book)))
     await conn.start()
-    await conn.subscribe_market_data(["BTC", "ETH"])
+    await conn.subscribe_market_data(list(symbols))
     try:
         await asyncio.wait_for(conn.finished.wait(), 30)
     finally:
@@ -59,8 +60,8 @@ async def test_a_replay_can_be_paused_and_stepped(recording):
 
 async def test_paper_trading_against_a_replay(recording):
     path, _ = recording
-    clock = VirtualClock()
-    paper = PaperConnector(ReplayConnector(path, speed=None, clock=clock), clock=clock)
+    replay = ReplayConnector(path, speed=None)
+    paper = PaperConnector(replay, clock=replay.clock)
     fills = []
     paper.add_handler("fill", fills.append)
     await paper.start()
@@ -72,3 +73,28 @@ async def test_paper_trading_against_a_replay(recording):
         assert fills and fills[0].size_i == m.min_size_i
     finally:
         await paper.stop()
+
+
+def _fake(venue: str):
+    if venue == "backpack":
+        from tests.fakes.backpack import FakeBackpack
+
+        return FakeBackpack(step_s=0.01), ("BTC_USDC_PERP",)
+    if venue == "lighter":
+        from tests.fakes.lighter import FakeLighter
+
+        return FakeLighter(step_s=0.01), ("BTC",)
+    from tests.fakes.binance_usdm import FakeBinanceUsdm
+
+    return FakeBinanceUsdm(step_s=0.01, depth_interval_s=0.05), ("BTCUSDT",)
+
+
+@pytest.mark.parametrize("venue", ["backpack", "lighter", "binance-usdm"])
+async def test_every_venue_replays_into_the_books_it_recorded(tmp_path, venue):
+    fake, symbols = _fake(venue)
+    path = tmp_path / f"{venue}.jsonl.gz"
+    live = await record_session(path, venue=venue, fake=fake, symbols=symbols)
+    first, conn = await replay(path, symbols)
+    second, _ = await replay(path, symbols)
+    assert first == second and first[: len(live)] == live
+    assert conn.malformed == 0 and conn.tap.misses == []

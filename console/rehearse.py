@@ -36,7 +36,7 @@ def apply_paper(settings: Settings, *, paper: bool, read_only: bool) -> list[str
     venues = paper_venues(settings)
     if not venues:
         return []
-    live = [v for v in settings.venues if v not in venues]
+    live = [v for v in settings.venues if v not in venues and v != "sim"]  # the sim is paper already
     if live:
         raise ValueError(
             f"paper ({', '.join(venues)}) and live ({', '.join(live)}) venues in one console: "

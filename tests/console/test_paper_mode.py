@@ -55,6 +55,15 @@ async def test_paper_true_per_venue_in_the_config_file(tmp_path, monkeypatch):
         runtime.journal.close()
 
 
+async def test_the_sim_sits_beside_a_paper_venue():
+    runtime, _ = prepare(["--venue", "sim", "--venue", "hyperliquid", "--paper"])
+    try:
+        assert isinstance(runtime.connectors["hyperliquid"], PaperConnector)
+        assert runtime.journal.path == default_paper_journal_path()
+    finally:
+        runtime.journal.close()
+
+
 def test_paper_and_live_venues_are_not_mixed(tmp_path):
     config = tmp_path / "config.toml"
     config.write_text('venues = ["hyperliquid", "backpack"]\n[venue.hyperliquid]\npaper = true\n')

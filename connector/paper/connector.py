@@ -175,10 +175,23 @@ class PaperConnector(BaseConnector):
         require_ints(client_order_index=client_order_index, size_i=size_i)
         await self._book_for(symbol)
         snap = self._order(
-            self.engine.place, "market", symbol, client_order_index=client_order_index, is_ask=is_ask, price_i=0,
-            size_i=size_i, tif="MARKET", reduce_only=reduce_only,
+            self.engine.place, "market", symbol, client_order_index=client_order_index, is_ask=is_ask,
+            price_i=self._worst_price(symbol, is_ask), size_i=size_i, tif="MARKET", reduce_only=reduce_only,
         )  # fmt: skip
         return str(snap.order_id)
+
+    def _worst_price(self, symbol: str, is_ask: bool) -> int:
+        """A venue that sends a market order as an aggressive IOC capped ``market_slippage_bps`` from the
+        touch (Hyperliquid, Lighter) fills no further on paper; 0 (no cap) for a venue with true market
+        orders."""
+        bps = getattr(self.public, "market_slippage_bps", None)
+        st = self.engine.state(symbol)
+        touch = st.venue_touch(not is_ask)
+        if not bps or touch is None:
+            return 0
+        tick = st.info.tick_i
+        move = touch * bps // 10_000
+        return max(tick, (touch - move) // tick * tick) if is_ask else -(-(touch + move) // tick) * tick
 
     async def modify_order(self, *, symbol: str, client_order_index: int, price: int, base_amount: int) -> str:
         require_ints(client_order_index=client_order_index, price=price, base_amount=base_amount)

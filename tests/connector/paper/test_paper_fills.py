@@ -159,3 +159,12 @@ async def test_amend_keeps_the_queue_at_the_same_price_and_rejoins_at_a_new_one(
     assert (await paper.get_order("BTC", 11)).info["queue_ahead_i"] == 3_000
     await paper.modify_order(symbol="BTC", client_order_index=11, price=999_0, base_amount=1_000)
     assert (await paper.get_order("BTC", 11)).info["queue_ahead_i"] == 8_000
+
+
+async def test_a_market_order_stops_where_the_venue_caps_its_slippage(venue):
+    public, paper, events = venue
+    public.market_slippage_bps = 50  # 0.5% from the touch: 1001.0 -> 1006.0 at most
+    public.book([(1000_0, 5_000)], [(1001_0, 4_000), (1005_0, 1_000), (1007_0, 9_000)])
+    await paper.submit_market_order(symbol="BTC", client_order_index=12, size_i=10_000, is_ask=False)
+    assert [(f.price_i, f.size_i) for f in events["fill"]] == [(1001_0, 4_000), (1005_0, 1_000)]
+    assert (await paper.get_order("BTC", 12)).status.is_final

@@ -104,6 +104,14 @@ class PaperEngine(SimEngine):
         finally:
             self._entry_reduce_only = False
 
+    def amend(self, symbol: str, **kwargs: Any):  # type: ignore[override]
+        o = self._find(symbol, kwargs.get("order_id"), kwargs.get("client_order_index"))
+        self._entry_reduce_only = o.reduce_only
+        try:
+            return super().amend(symbol, **kwargs)
+        finally:
+            self._entry_reduce_only = False
+
     # -- queue position -------------------------------------------------------------------------
 
     def _rest(self, st: Any, o: SimOrder) -> None:

@@ -168,3 +168,14 @@ async def test_a_market_order_stops_where_the_venue_caps_its_slippage(venue):
     await paper.submit_market_order(symbol="BTC", client_order_index=12, size_i=10_000, is_ask=False)
     assert [(f.price_i, f.size_i) for f in events["fill"]] == [(1001_0, 4_000), (1005_0, 1_000)]
     assert (await paper.get_order("BTC", 12)).status.is_final
+
+
+async def test_reduce_only_orders_may_close_less_than_the_minimum_notional(venue):
+    _, paper, _ = venue
+    await paper.submit_market_order(symbol="BTC", client_order_index=13, size_i=12, is_ask=False)  # 12 USDC
+    await paper.submit_limit_order(symbol="BTC", client_order_index=14, base_amount=5, price=1003_0, is_ask=True,
+                                   reduce_only=True)  # fmt: skip
+    await paper.modify_order(symbol="BTC", client_order_index=14, price=1004_0, base_amount=4)
+    assert (await paper.get_order("BTC", 14)).remaining_i == 4
+    with pytest.raises(InvalidOrder, match="minimum"):
+        await paper.submit_limit_order(symbol="BTC", client_order_index=15, base_amount=5, price=1003_0, is_ask=True)

@@ -93,6 +93,13 @@ class OrderService:
 
     # -- submitting ------------------------------------------------------------------------
 
+    def check_new(self, venue: str, symbol: str, *, is_ask: bool, size_i: int, reduce_only: bool = False) -> None:
+        """The checks a new chase passes before it starts (its price is not known yet): the margin and
+        notional ceiling for the whole size at the touch.  Raises ``RiskRejected``."""
+        check = getattr(self.risk, "check_capacity", None)
+        if check is not None:
+            check(venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only)
+
     async def submit_limit(
         self,
         venue: str,

@@ -152,6 +152,7 @@ class TrackingLimitManager:
             default_reprice_interval_ms=self.min_reprice_interval_ms,
             stale_after_ms=self.stale_after_ms,
         )
+        self.orders.check_new(venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only)
         chase = TrackingLimit(self, self._new_id(), params)
         self._register(chase)
         chase.launch()

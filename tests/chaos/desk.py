@@ -22,7 +22,7 @@ def build_runtime(venue: str, base_url: str, ws_url: str, key_file: Path, journa
         base_url=base_url, ws_url=ws_url, key_file=key_file, reconnect_min_s=0.05, reconnect_max_s=0.5
     )
     connector = create_connector(venue, venue_settings=venue_settings)
-    return Runtime({venue: connector}, journal_path=journal, settings={"reconcile_interval_s": 2.0, **settings})
+    return Runtime({venue: connector}, journal_path=journal, settings=settings)
 
 
 async def until(predicate: Callable[[], bool], timeout_s: float = WAIT_S, what: str = "condition") -> None:

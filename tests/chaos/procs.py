@@ -6,6 +6,7 @@ the caller never needs a name to find it.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -33,7 +34,7 @@ def wait_for_line(proc: subprocess.Popen[str], prefix: str, timeout_s: float = S
     while time.monotonic() < deadline:
         line = proc.stdout.readline()
         if not line:
-            err = proc.stderr.read() if proc.stderr is not None else ""
+            err = proc.stderr.read() if proc.stderr is not None else "(see its log file)"
             raise RuntimeError(f"process {proc.pid} ended before {prefix!r}: rc={proc.wait()} {err[-2000:]}")
         if line.startswith(prefix):
             return line.strip()
@@ -66,18 +67,37 @@ class FakeProcess:
     def pid(self) -> int:
         return self.proc.pid
 
-    def stop(self) -> None:
-        end(self.proc)
+    def unleash(self) -> None:
+        """Start the faults of a fake started ``held`` (SIGUSR2)."""
+        self.proc.send_signal(signal.SIGUSR2)
+
+    def calm(self) -> None:
+        """Stop the fake's faults (SIGUSR1); it keeps serving."""
+        self.proc.send_signal(signal.SIGUSR1)
+
+    def stop(self) -> dict[str, int]:
+        """End it by its PID; the ``STATS`` it printed at exit (empty if it printed none)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        try:
+            out, _ = self.proc.communicate(timeout=15)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            out, _ = self.proc.communicate()
+        stats = [line for line in out.splitlines() if line.startswith("STATS ")]
+        return json.loads(stats[-1][6:]) if stats else {}
 
 
-def start_fake(venue: str, workdir: Path, *, seed: int = 7, **faults: float) -> FakeProcess:
+def start_fake(venue: str, workdir: Path, *, seed: int = 7, **faults: float | bool) -> FakeProcess:
     """``python -m tests.fakes.launch VENUE`` and wait for its READY line; faults: drop_every,
     malformed_every, rate_limit_every (seconds)."""
     key_file = workdir / f"{venue}-keys.toml"
     cmd = [sys.executable, "-m", "tests.fakes.launch", venue, "--key-file", str(key_file), "--seed", str(seed)]
     for name, value in faults.items():
-        cmd += [f"--{name.replace('_', '-')}", str(value)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        flag = f"--{name.replace('_', '-')}"
+        cmd += [flag] if value is True else [flag, str(value)]
+    with open(workdir / f"{venue}-fake.log", "w", encoding="utf-8") as log:  # a pipe could fill and block it
+        proc = subprocess.Popen(cmd, cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=log, text=True)
     try:
         _, _, base_url, ws_url, _ = wait_for_line(proc, "READY ").split()
     except BaseException:

@@ -77,6 +77,7 @@ async def restart_and_check(fake: FakeProcess, journal: Path, on_restart: str) -
     await start(runtime, fake.venue)
     try:
         conn = runtime.connectors[fake.venue]
+        venue_symbol = runtime.market_data.venue_symbol(fake.venue, SYMBOL)
         tracking, orders = runtime.tracking, runtime.orders
         out.chases = len(runtime.journal.load_parents(live_only=False))
 
@@ -98,13 +99,13 @@ async def restart_and_check(fake: FakeProcess, journal: Path, on_restart: str) -
         listed: list = []
 
         async def settled() -> bool:
-            listed[:] = await conn.get_open_orders()
+            listed[:] = await conn.get_open_orders(venue_symbol)
             return not orphans(listed)
 
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
         while not await settled() and loop.time() < deadline:
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
         out.venue_orders = len(listed)
         out.unknown_to_journal = [
             s.client_order_index for s in listed if orders.get(fake.venue, s.client_order_index) is None
@@ -138,11 +139,12 @@ async def restart_and_check(fake: FakeProcess, journal: Path, on_restart: str) -
         await runtime.tracking.cancel_all()
         await runtime.orders.cancel_all(fake.venue)
         conn = runtime.connectors[fake.venue]
+        venue_symbol = runtime.market_data.venue_symbol(fake.venue, SYMBOL)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 15
-        while [s for s in await conn.get_open_orders() if s.status in RESTING] and loop.time() < deadline:
+        while [s for s in await conn.get_open_orders(venue_symbol) if s.status in RESTING] and loop.time() < deadline:
             await runtime.orders.cancel_all(fake.venue)
-            await asyncio.sleep(0.2)
+            await asyncio.sleep(0.5)
         await runtime.stop()
     assert integrity(journal) == "ok"
     return out

@@ -21,11 +21,14 @@ class RiskSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_order_notional: Decimal | None = None
+    """Per-order notional ceiling; None = the account's available margin × the market's max leverage."""
     max_position: Decimal | None = None
     price_band_bps: Decimal | None = Decimal(500)
     """Refuse a limit order priced further than this from mid (fat-finger guard)."""
     confirm_notional: Decimal | None = None
     """Ask the trader to confirm orders above this notional."""
+    fee_bps: Decimal | None = Decimal(10)
+    """Fees the pre-trade initial-margin check adds (notional ÷ leverage + fees vs available margin); None = off."""
 
 
 class TrackingSettings(BaseModel):

@@ -26,7 +26,7 @@ from connector.checks import require_int
 from connector.errors import InvalidOrder
 from connector.interface import ConnectionEvent, ConnectionState, OrderStatus
 from execution.listeners import Listeners
-from execution.triggers import persistence
+from execution.triggers import native, persistence
 from execution.triggers.model import (
     Trigger,
     TriggerOn,
@@ -78,6 +78,8 @@ class TriggerManager:
         self.log: deque[str] = deque(maxlen=200)
         """What the triggers did that an operator should read (fired after a reconnect, restored past...)."""
         self._by_market: dict[tuple[str, str], list[Trigger]] = {}
+        self._native_refs: dict[tuple[str, int], Trigger] = {}
+        """(venue, client order index) of a native trigger -> the trigger (its child comes back under it)."""
         self._sizes: dict[tuple[str, str], int] = {}
         self._recheck: dict[str, str] = {}
         """Trigger id -> why its next evaluation must say what it found (after a reconnect or a restart)."""
@@ -266,19 +268,89 @@ class TriggerManager:
 
     # -- arming, disarming (the emulated path; native overrides live in ``native``) ---------
 
+    def _use_native(self, params: TriggerParams) -> bool:
+        return not self.force_emulation and native.supports(self.connectors.get(params.venue), params)
+
     async def _arm(self, t: Trigger) -> None:
+        if self._use_native(t.params):
+            t.native = True
+            await self._arm_native(t)
         t.note(f"armed at {self._fmt(t, t.trigger_price_i)} ({t.params.trigger_on}), held by {t.held_by}")
         self._register(t)
         self._changed(t)
 
+    async def _arm_native(self, t: Trigger) -> None:
+        venue, symbol = t.venue, t.symbol
+        coi = self.orders.allocator.allocate(venue)
+        old = t.venue_ref
+        t.venue_ref = coi
+        self._native_refs[(venue, coi)] = t  # before the request: the venue may fire it at once
+        try:
+            await native.arm(self.connectors[venue], t, self.market_data.venue_symbol(venue, symbol),
+                             coi, self.market_data.market(venue, symbol).tick_i)  # fmt: skip
+        except BaseException:
+            del self._native_refs[(venue, coi)]
+            t.venue_ref = old
+            raise
+
     async def _disarm(self, t: Trigger, reason: str) -> None:
+        if t.native and t.state is TriggerState.ARMED and t.venue_ref is not None:
+            vs = self.market_data.venue_symbol(t.venue, t.symbol)
+            if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
+                await self._sync_native(t)  # the venue holds it no longer: it fired (or was cancelled there)
+                return
         if t.finish(TriggerState.CANCELLED, reason):
             self._changed(t)
 
     async def _reprice(self, t: Trigger, trigger_price_i: int) -> None:
+        if not t.native:
+            t.trigger_price_i = trigger_price_i
+            return
+        # the venue has no amend for triggers: cancel, then arm again at the new price
+        vs = self.market_data.venue_symbol(t.venue, t.symbol)
+        assert t.venue_ref is not None
+        if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
+            await self._sync_native(t)
+            raise InvalidOrder(f"trigger {t.id} is no longer held by the venue (it fired); not moved")
+        old = t.trigger_price_i
         t.trigger_price_i = trigger_price_i
+        try:
+            await self._arm_native(t)
+        except Exception as exc:
+            t.trigger_price_i = old
+            t.finish(TriggerState.CANCELLED, f"the venue refused it at the new price: {exc}")
+            self._changed(t)
+            raise
+
+    async def _sync_native(self, t: Trigger) -> None:
+        """Read the venue again for one native trigger it may no longer hold."""
+        connector = self.connectors[t.venue]
+        holds = await native.held(connector)
+        if holds is None or t.venue_ref in holds or t.is_done:
+            return
+        vs = self.market_data.venue_symbol(t.venue, t.symbol)
+        child = await native.settle_missing(self.orders, connector, t, vs)
+        if child is None:
+            if t.finish(TriggerState.CANCELLED, "the venue no longer holds it and it never fired"):
+                self._changed(t)
+            return
+        self._on_order(child)
+
+    async def _sync_venue(self, venue: str) -> None:
+        for t in self.active():
+            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
+                try:
+                    await self._sync_native(t)
+                except Exception:
+                    log.exception("trigger %s: could not read the venue's view", t.id)
 
     def _restore_one(self, t: Trigger) -> None:
+        if t.native and t.venue_ref is not None:
+            self._native_refs[(t.venue, t.venue_ref)] = t
+            if t.state is TriggerState.ARMED:
+                t.note("restored armed after a restart (held by the venue: reading what it did meanwhile)")
+                self._spawn(self._sync_native(t))
+                return
         if t.state is TriggerState.TRIGGERED:
             if t.child is None:
                 t.state = TriggerState.ARMED
@@ -298,8 +370,14 @@ class TriggerManager:
         if venue in self._down:
             return
         for t in list(self._by_market.get((venue, symbol), ())):
-            if t.state is TriggerState.ARMED and not t.native:
+            if t.state is not TriggerState.ARMED:
+                continue
+            if not t.native:
                 self._evaluate(t)
+            elif t.kind.is_trailing:  # the venue trails it; follow along for the screens
+                price = self.price_i(venue, symbol, t.params.trigger_on)
+                if price is not None and self._trail(t, price):
+                    self._listeners.emit(t)
 
     def _evaluate(self, t: Trigger) -> None:
         price = self.price_i(t.venue, t.symbol, t.params.trigger_on)
@@ -385,6 +463,9 @@ class TriggerManager:
             reason = "filled"
         elif child.filled_i:
             reason = f"partly filled, then {child.state}: {child.reason}"
+        elif child.state is S.REJECTED:
+            ro = "reduce-only " if t.params.reduce_only else ""
+            reason = f"its {ro}order was refused ({child.state}): {child.reason}"
         else:
             reason = f"its order ended {child.state}: {child.reason}"
         t.finish(TriggerState.DONE, reason)
@@ -410,7 +491,14 @@ class TriggerManager:
     def _on_order(self, order: Order) -> None:
         t = self.triggers.get(order.parent_id) if order.parent_id is not None else None
         if t is None:
-            return
+            t = self._native_refs.get(order.key)
+            if t is None:
+                return
+            if t.state is TriggerState.ARMED:
+                t.state = TriggerState.TRIGGERED
+                t.note(f"fired at the venue: its order {order.client_order_index} is {order.state}")
+                self._cancel_siblings(t)
+                self._changed(t)
         if t.child is None or t.child is order:
             t.child = order
             self._check_child(t)
@@ -440,6 +528,7 @@ class TriggerManager:
             self._down.add(venue)
         elif event.state is ConnectionState.CONNECTED and venue in self._down:
             self._down.discard(venue)
+            self._spawn(self._sync_venue(venue))
             for t in self.active():
                 if t.venue == venue and t.state is TriggerState.ARMED and not t.native:
                     self._recheck[t.id] = "reconnect"

@@ -5,7 +5,7 @@ import pytest
 from tests.execution.triggers.harness import TriggerDesk
 
 
-@pytest.fixture(params=["emulated"])
+@pytest.fixture(params=["emulated", "native"])
 def mode(request) -> str:
     return request.param
 

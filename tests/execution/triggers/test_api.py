@@ -27,12 +27,14 @@ async def test_every_scaled_field_must_be_exactly_an_int(desk, field, bad):
     assert desk.triggers.active() == []
 
 
-async def test_a_sell_stop_fires_a_reduce_only_market_order_for_the_whole_position(desk):
+async def test_a_sell_stop_fires_a_reduce_only_market_order_for_the_whole_position(desk, mode):
     await desk.open(SIZE)
     mid = desk.mid()
     t = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid - 100,
                                   size_i=None, trigger_on="mark", limit_price_i=None)  # fmt: skip
-    assert t.state is ARMED and not t.native and "fires only while it runs" in t.held_by
+    assert t.state is ARMED and t.native == (mode == "native")
+    assert ("fires only while it runs" in t.held_by) == (mode == "emulated")
+    assert [s.client_order_index for s in desk.sim.triggers.snapshots()] == ([t.venue_ref] if t.native else [])
     assert desk.triggers.active() == [t]
     await desk.move(mid - 50)
     assert t.state is ARMED
@@ -40,8 +42,11 @@ async def test_a_sell_stop_fires_a_reduce_only_market_order_for_the_whole_positi
     await desk.move(mid - 120)
     await t.wait_done(timeout=5)
     assert t.state is DONE and t.end_reason == "filled"
-    assert t.child is not None and t.child.reduce_only and t.child.kind == "market" and t.child.is_ask
-    assert t.child.filled_i == 2 * SIZE and t.child.parent_id == t.id
+    assert t.child is not None and t.child.reduce_only and t.child.is_ask and t.child.filled_i == 2 * SIZE
+    if not t.native:  # a native child is the venue's order under the trigger's own index
+        assert t.child.kind == "market" and t.child.parent_id == t.id
+    else:
+        assert t.child.client_order_index == t.venue_ref
     assert desk.position() == 0 and desk.venue_position() == 0
     assert desk.triggers.active() == []
 
@@ -53,7 +58,7 @@ async def test_a_take_profit_limit_fires_a_reduce_only_limit(desk):
                                   limit_price_i=mid + 90, size_i=SIZE // 2)  # fmt: skip
     await desk.move(mid + 100)
     assert await desk.until(lambda: t.is_done)
-    assert t.state is DONE and t.child.kind == "limit" and t.child.price_i == mid + 90 and t.child.reduce_only
+    assert t.state is DONE and t.child.price_i == mid + 90 and t.child.reduce_only
     assert t.child.size_i == SIZE // 2 and desk.position() == SIZE // 2
 
 
@@ -61,9 +66,13 @@ async def test_a_stop_never_opens_a_position(desk):
     mid = desk.mid()
     t = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid - 100)
     await desk.move(mid - 200)
-    assert t.state is DONE and "nothing to close" in t.end_reason and t.child is None
+    assert await desk.until(lambda: t.is_done)
+    if t.native:  # the venue fires it and refuses its child as reduce-only
+        assert t.state is DONE and "REJECTED" in t.end_reason and "reduce-only" in t.end_reason
+    else:
+        assert t.state is DONE and "nothing to close" in t.end_reason and t.child is None
+        assert desk.runtime.orders.orders == []
     assert desk.position() == 0 and desk.venue_position() == 0
-    assert desk.runtime.orders.orders == []
 
 
 async def test_a_buy_stop_on_a_long_never_flips_it(desk):
@@ -71,7 +80,8 @@ async def test_a_buy_stop_on_a_long_never_flips_it(desk):
     mid = desk.mid()
     t = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=False, trigger_price_i=mid + 100)
     await desk.move(mid + 150)
-    assert t.state is DONE and "other side" in t.end_reason
+    assert await desk.until(lambda: t.is_done)
+    assert t.state is DONE and ("other side" in t.end_reason or "reduce-only" in t.end_reason)
     assert desk.venue_position() == SIZE
 
 
@@ -117,6 +127,7 @@ async def test_a_trailing_stop_in_ppm(desk):
     assert t.trigger_price_i == mid - mid * 5_000 // 1_000_000
 
 
+@pytest.mark.parametrize("mode", ["emulated"])
 async def test_a_refused_child_ends_the_trigger_and_says_why(desk):
     await desk.open(SIZE)
     mid = desk.mid()
@@ -154,5 +165,27 @@ async def test_an_armed_emulated_trigger_is_restored_after_a_restart_and_fires_o
         assert any("after the restore" in line for line in second.triggers.log)
         assert new_stop.state is TriggerState.CANCELLED  # the position closed: nothing left resting
         assert second.venue_position() == 0
+    finally:
+        await second.stop()
+
+
+async def test_a_native_trigger_the_venue_fired_while_we_were_away_is_settled_on_restart(clock, tmp_path):
+    from tests.execution.triggers.harness import TriggerDesk
+
+    first = await TriggerDesk(clock, tmp_path, emulate=False).start()
+    await first.open(SIZE)
+    mid = first.mid()
+    b = await first.triggers.bracket("sim", SYMBOL, stop_price_i=mid - 100, take_profit_price_i=mid + 100)
+    assert b.stop.native and b.take_profit.native
+    await first.stop()
+    first.engine.set_mid("BTC-PERP", mid - 150)  # the venue fires the stop with nobody listening
+    assert first.venue_position() == 0
+    second = await TriggerDesk(clock, tmp_path, emulate=False, engine=first.engine).start()
+    try:
+        stop, tp = second.triggers.get(b.stop.id), second.triggers.get(b.take_profit.id)
+        assert await second.until(lambda: stop.is_done and tp.is_done)
+        assert stop.state is TriggerState.DONE and stop.end_reason == "filled"
+        assert stop.child is not None and stop.child.client_order_index == stop.venue_ref
+        assert tp.state is TriggerState.CANCELLED and second.sim.triggers.snapshots() == []
     finally:
         await second.stop()

@@ -19,10 +19,10 @@ SIZE = 100  # 0.0100 BTC
 
 class TriggerDesk:
     def __init__(self, clock: VirtualClock, tmp_path: Any, *, emulate: bool = True, engine: SimEngine | None = None,
-                 journal_name: str = "j.sqlite3") -> None:  # fmt: skip
+                 journal_name: str = "j.sqlite3", latency_ms: float = 0) -> None:  # fmt: skip
         self.clock = clock
         self.engine = engine or SimEngine(7, clock=clock, markets=[QUIET_BTC])
-        self.sim = SimConnector(engine=self.engine, clock=clock)
+        self.sim = SimConnector(engine=self.engine, clock=clock, latency_ms=latency_ms)
         self.journal_path = tmp_path / journal_name
         self.runtime = Runtime(
             [self.sim], clock=clock, journal_path=self.journal_path,
@@ -31,12 +31,24 @@ class TriggerDesk:
         self.triggers = self.runtime.triggers
 
     async def start(self) -> TriggerDesk:
-        await self.runtime.start()
+        await self.drive(self.runtime.start())
         await self.clock.advance(0.5)
         return self
 
     async def stop(self) -> None:
-        await self.runtime.stop()
+        await self.drive(self.runtime.stop())
+
+    async def drive(self, awaitable: Any, max_s: float = 60) -> Any:
+        """Await something that may sleep on the virtual clock (requests with latency), moving the clock."""
+        task = asyncio.ensure_future(awaitable)
+        waited = 0.0
+        while not task.done() and waited < max_s:
+            await asyncio.sleep(0)
+            if task.done():
+                break
+            await self.clock.advance(0.01)
+            waited += 0.01
+        return await task
 
     def mid(self) -> int:
         mid = self.runtime.market_data.mid_i("sim", SYMBOL)
@@ -50,7 +62,7 @@ class TriggerDesk:
         return self.engine.account.positions[VENUE_SYMBOL].size_i
 
     async def open(self, size_i: int = SIZE, *, is_ask: bool = False) -> None:
-        order = await self.runtime.orders.submit_market("sim", SYMBOL, is_ask=is_ask, size_i=size_i)
+        order = await self.drive(self.runtime.orders.submit_market("sim", SYMBOL, is_ask=is_ask, size_i=size_i))
         await self.settle()
         assert order.filled_i == size_i, order
 

@@ -121,14 +121,18 @@ def breakeven_price_i(manager: TriggerManager, venue: str, symbol: str) -> tuple
 
 
 async def breakeven(manager: TriggerManager, venue: str, symbol: str) -> Trigger:
-    """Move every armed stop on the position to breakeven, or place a whole-position stop there."""
+    """Move every armed stop on the position that is worse than breakeven up to it (never loosening
+    one, and leaving trailing stops to trail), or place a whole-position stop there if there is none."""
     side, price = breakeven_price_i(manager, venue, symbol)
     stops = [
         t for t in manager.on(venue, symbol)
         if t.kind.is_stop and t.is_ask == side and t.state is TriggerState.ARMED and t.params.reduce_only
     ]  # fmt: skip
-    if not stops:
+    fixed = [t for t in stops if not t.kind.is_trailing]
+    if not fixed:
         return await manager.place(venue, symbol, kind=str(TriggerKind.STOP_MARKET), is_ask=side, trigger_price_i=price)
-    for t in stops:
-        await manager.move(t, price)
-    return stops[0]
+    for t in fixed:
+        worse = t.trigger_price_i is None or (t.trigger_price_i < price if side else t.trigger_price_i > price)
+        if worse:
+            await manager.move(t, price)
+    return fixed[0]

@@ -432,7 +432,15 @@ class TriggerManager:
             return None, "nothing to close: the position is flat"
         if (pos > 0) != p.is_ask:
             return None, "nothing to close: the position is on the other side (a stop never opens or flips one)"
-        return (abs(pos) if p.size_i is None else min(p.size_i, abs(pos))), ""
+        # what other fired triggers are closing already is not this one's to close (even where a venue
+        # would let two reduce-only orders through together)
+        busy = sum(o.closing_i for o in self._by_market.get((p.venue, p.symbol), ())
+                   if o is not t and o.state is TriggerState.TRIGGERED)  # fmt: skip
+        left = abs(pos) - busy
+        if left <= 0:
+            return None, "nothing left to close: other protective orders are closing the position"
+        t.closing_i = left if p.size_i is None else min(p.size_i, left)
+        return t.closing_i, ""
 
     async def _send_child(self, t: Trigger, size_i: int) -> None:
         p = t.params

@@ -203,6 +203,8 @@ class Trigger:
     child: Order | None = None
     end_reason: str = ""
     fired_price_i: int | None = None
+    closing_i: int = 0
+    """While TRIGGERED (emulated): the size its order is closing, kept from other triggers' sizes."""
     events: list[str] = field(default_factory=list)
     _done: asyncio.Event | None = field(default=None, repr=False)
 

@@ -27,7 +27,7 @@ from console.screens import panels
 from console.screens.chase_actions import ChaseActions
 from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
-from console.screens.triggers_panel import TRIGGER_COLUMNS, trigger_row
+from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
 from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
@@ -76,6 +76,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._chase_labels: dict[str, str] = {}
         self._trigger_labels: dict[str, str] = {}
         self._triggers_dirty = True
+        self._book_dirty = False
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
@@ -187,7 +188,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
                 change_text(md.change_bps(venue, symbol)),
             )
         symbol = self.selected[1]
-        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
+        self._paint_book(force=bool(batch.orders) or self._book_dirty or any(s == symbol for _, s in batch.books))
+        self._book_dirty = False
         if batch.orders:
             self._paint_orders(batch)
         if batch.fills:
@@ -230,6 +232,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         if not force:
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
+        data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
         self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
         others = panels.cross_venue_text(md, venue, symbol)
@@ -311,6 +314,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
 
     def _on_trigger(self, _trigger: object) -> None:
         self._triggers_dirty = True
+        self._book_dirty = True  # the ladder marks the levels
 
     def _paint_triggers(self) -> None:
         self._triggers_dirty = False

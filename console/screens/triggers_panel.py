@@ -39,9 +39,9 @@ def distance(trigger_i: int | None, mark_i: int | None, tick_i: int) -> tuple[st
         return "-", "-"
     diff = trigger_i - mark_i
     ticks = diff // tick_i if diff >= 0 else -(-diff // tick_i)
-    bp100 = diff * 10_000 // mark_i if diff >= 0 else -(-diff * 10_000 // mark_i)  # hundredths of a percent
-    sign = "-" if bp100 < 0 else "+"
-    return f"{ticks:+d}", f"{sign}{abs(bp100) // 100}.{abs(bp100) % 100:02d}%"
+    milli = abs(diff) * 100_000 // mark_i  # thousandths of a percent, toward zero
+    sign = "-" if diff < 0 else "+"
+    return f"{ticks:+d}", f"{sign}{milli // 1000}.{milli % 1000:03d}%"
 
 
 def held_text(t: Trigger) -> str:

@@ -142,3 +142,35 @@ async def test_a_read_only_console_refuses_trigger_lines_and_keys():
         await pilot.press("o", "E")
         await settle(desk, pilot)
         assert desk.runtime.triggers.active() == [] and not isinstance(desk.app.screen, LimitPriceForm)
+
+
+async def test_the_ladder_marks_stop_and_take_profit_levels_emulated_told_apart():
+    from console.widgets.ladder import DepthLadder
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(140, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "go BTC")
+        await run(desk, pilot, "buy 0.02 BTC mkt")
+        mid = desk.venue.mids[BTC]
+        await run(desk, pilot, f"bracket BTC sl {(mid - 5) // 10}.{(mid - 5) % 10} tp {(mid + 5) // 10}.{(mid + 5) % 10}")
+        await settle(desk, pilot)
+        ladder = desk.app.query_one(DepthLadder)
+        marked = {r[1]: r[6] for r in ladder._rows if r[0] in ("bid", "ask") and r[6]}
+        # each level sits on the book row nearest its price (the fake's levels are one tick apart)
+        assert marked == {mid - 5: "stop~", mid + 5: "take-profit~"}
+        lines = [ladder.render_line(y).text for y in range(len(ladder._rows))]
+        assert any("SL ○" in line for line in lines) and any("TP ○" in line for line in lines)
+        for t in desk.runtime.triggers.active():  # the marks go with the triggers
+            await desk.runtime.triggers.cancel(t)
+        await settle(desk, pilot)
+        assert not any(r[6] for r in ladder._rows if r[0] in ("bid", "ask"))
+
+
+def test_distance_from_the_mark_in_ticks_and_percent():
+    from console.screens.triggers_panel import distance
+
+    assert distance(649_500 - 6, 649_500, 1) == ("-6", "-0.000%")
+    assert distance(649_500 - 400, 649_500, 1) == ("-400", "-0.061%")
+    assert distance(670_000, 640_000, 5) == ("+6000", "+4.687%")
+    assert distance(None, 640_000, 1) == ("-", "-")

@@ -53,7 +53,7 @@ Listener = Callable[[Trigger], None]
 S = OrderStatus
 
 
-class TriggerManager:
+class TriggerManager(native.NativeSync):
     """Stops, take-profits, brackets and trailing stops on every venue (``runtime.triggers``)."""
 
     def __init__(
@@ -279,20 +279,6 @@ class TriggerManager:
         self._register(t)
         self._changed(t)
 
-    async def _arm_native(self, t: Trigger) -> None:
-        venue, symbol = t.venue, t.symbol
-        coi = self.orders.allocator.allocate(venue)
-        old = t.venue_ref
-        t.venue_ref = coi
-        self._native_refs[(venue, coi)] = t  # before the request: the venue may fire it at once
-        try:
-            await native.arm(self.connectors[venue], t, self.market_data.venue_symbol(venue, symbol),
-                             coi, self.market_data.market(venue, symbol).tick_i)  # fmt: skip
-        except BaseException:
-            del self._native_refs[(venue, coi)]
-            t.venue_ref = old
-            raise
-
     async def _disarm(self, t: Trigger, reason: str) -> None:
         if t.native and t.state is TriggerState.ARMED and t.venue_ref is not None:
             vs = self.market_data.venue_symbol(t.venue, t.symbol)
@@ -321,28 +307,6 @@ class TriggerManager:
             t.finish(TriggerState.CANCELLED, f"the venue refused it at the new price: {exc}")
             self._changed(t)
             raise
-
-    async def _sync_native(self, t: Trigger) -> None:
-        """Read the venue again for one native trigger it may no longer hold."""
-        connector = self.connectors[t.venue]
-        holds = await native.held(connector)
-        if holds is None or t.venue_ref in holds or t.is_done:
-            return
-        vs = self.market_data.venue_symbol(t.venue, t.symbol)
-        child = await native.settle_missing(self.orders, connector, t, vs)
-        if child is None:
-            if t.finish(TriggerState.CANCELLED, "the venue no longer holds it and it never fired"):
-                self._changed(t)
-            return
-        self._on_order(child)
-
-    async def _sync_venue(self, venue: str) -> None:
-        for t in self.active():
-            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
-                try:
-                    await self._sync_native(t)
-                except Exception:
-                    log.exception("trigger %s: could not read the venue's view", t.id)
 
     def _restore_one(self, t: Trigger) -> None:
         if t.native and t.venue_ref is not None:

@@ -9,6 +9,7 @@ reconnect or a restart the venue's list is read again: a trigger it no longer ho
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from connector.errors import UnknownOrder, VenueError
@@ -17,7 +18,8 @@ from execution.triggers.model import TriggerParams, TriggerState
 
 if TYPE_CHECKING:
     from connector.interface import IConnector
-    from execution.orders import OrderService
+    from execution.market import MarketDataService
+    from execution.orders import Order, OrderService
     from execution.triggers.model import Trigger
 
 log = logging.getLogger(__name__)
@@ -82,3 +84,56 @@ async def settle_missing(orders: OrderService, connector: IConnector, t: Trigger
             return None
         raise
     return orders.apply_snapshot(t.venue, snap, why=f"trigger {t.id} fired at the venue")
+
+
+class NativeSync:
+    """The part of ``TriggerManager`` that arms native triggers and reads the venue again for them
+    (after a reconnect, a restart, or a cancel the venue no longer recognises)."""
+
+    orders: OrderService
+    market_data: MarketDataService
+    connectors: Mapping[str, IConnector]
+    _native_refs: dict[tuple[str, int], Trigger]
+
+    if TYPE_CHECKING:  # the manager's
+
+        def _changed(self, t: Trigger) -> None: ...
+        def _on_order(self, order: Order) -> None: ...
+        def active(self) -> list[Trigger]: ...
+
+    async def _arm_native(self, t: Trigger) -> None:
+        venue, symbol = t.venue, t.symbol
+        coi = self.orders.allocator.allocate(venue)
+        old = t.venue_ref
+        t.venue_ref = coi
+        self._native_refs[(venue, coi)] = t  # before the request: the venue may fire it at once
+        try:
+            await arm(self.connectors[venue], t, self.market_data.venue_symbol(venue, symbol),
+                             coi, self.market_data.market(venue, symbol).tick_i)  # fmt: skip
+        except BaseException:
+            del self._native_refs[(venue, coi)]
+            t.venue_ref = old
+            raise
+
+    async def _sync_native(self, t: Trigger) -> None:
+        """Read the venue again for one native trigger it may no longer hold."""
+        connector = self.connectors[t.venue]
+        holds = await held(connector)
+        if holds is None or t.venue_ref in holds or t.is_done:
+            return
+        vs = self.market_data.venue_symbol(t.venue, t.symbol)
+        child = await settle_missing(self.orders, connector, t, vs)
+        if child is None:
+            if t.finish(TriggerState.CANCELLED, "the venue no longer holds it and it never fired"):
+                self._changed(t)
+            return
+        self._on_order(child)
+
+    async def _sync_venue(self, venue: str) -> None:
+        for t in self.active():
+            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
+                try:
+                    await self._sync_native(t)
+                except Exception:
+                    log.exception("trigger %s: could not read the venue's view", t.id)
+

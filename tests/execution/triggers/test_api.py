@@ -189,3 +189,14 @@ async def test_a_native_trigger_the_venue_fired_while_we_were_away_is_settled_on
         assert tp.state is TriggerState.CANCELLED and second.sim.triggers.snapshots() == []
     finally:
         await second.stop()
+
+
+async def test_the_kill_switch_disarms_every_trigger_first(desk):
+    await desk.open(SIZE)
+    mid = desk.mid()
+    b = await desk.triggers.bracket("sim", SYMBOL, stop_price_i=mid - 100, take_profit_price_i=mid + 100)
+    await desk.drive(desk.runtime.kill_switch())
+    assert all(t.state is CANCELLED and t.end_reason == "kill switch" for t in b.sides)
+    assert desk.sim.triggers.snapshots() == []
+    await desk.move(mid - 200)
+    assert desk.venue_position() == SIZE  # nothing fired after the kill

@@ -200,3 +200,16 @@ async def test_the_kill_switch_disarms_every_trigger_first(desk):
     assert desk.sim.triggers.snapshots() == []
     await desk.move(mid - 200)
     assert desk.venue_position() == SIZE  # nothing fired after the kill
+
+
+@pytest.mark.parametrize("mode", ["native"])
+async def test_a_price_source_the_venue_does_not_watch_is_emulated_there(desk):
+    await desk.open(SIZE)
+    mid = desk.mid()
+    on_mark = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid - 100)
+    on_last = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid - 100,
+                                        trigger_on="last")  # fmt: skip
+    assert on_mark.native and not on_last.native  # the sim's triggers watch its mark (and mid), not the last trade
+    assert [s.client_order_index for s in desk.sim.triggers.snapshots()] == [on_mark.venue_ref]
+    with pytest.raises(InvalidOrder, match="trigger_on"):
+        await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=1, trigger_on="index")

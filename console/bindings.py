@@ -134,6 +134,14 @@ FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
+FOR_REPLAY = [
+    Binding("space", "replay_pause", "Pause/play", key_display="space", id="replay.pause"),
+    Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
+    Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
+    Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
+]
+"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback."""
+
 REGISTRY: dict[str, list[Binding]] = {
     "app": FOR_APP,
     "market list": FOR_MARKET_LIST,
@@ -148,5 +156,6 @@ REGISTRY: dict[str, list[Binding]] = {
     "kill switch dialog": FOR_KILL_SWITCH,
     "quit dialog": FOR_QUIT,
     "help": FOR_HELP,
+    "replay": FOR_REPLAY,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

@@ -240,6 +240,13 @@ class SimEngine(Matching):
         self._flush()
         return fills
 
+    def print_trade(self, symbol: str, *, is_ask: bool, price_i: int, size_i: int) -> None:
+        """A public trade between two other traders (a seller took when ``is_ask``): it reaches the
+        tape only; no resting user order takes part (a test hook, like ``trade_through``)."""
+        st = self._state(symbol)
+        self._ts = max(self._ts, self.clock.now_ms())
+        self._print(st, price_i, size_i, is_ask, str(next(self._tids)))
+
     def set_leverage(self, symbol: str, leverage: int) -> None:
         info = self._state(symbol).info
         if not 1 <= leverage <= info.max_leverage:

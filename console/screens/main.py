@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -257,11 +258,17 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             ages=(("book", book_age), ("trades", trade_age)),
             trading_state=self.runtime.risk.state.value,
             ack_ms=self._ack_ms.get(venue),
+            paper=self.paper_venues,
         ))
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
             self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+
+    @property
+    def paper_venues(self) -> frozenset[str]:
+        """Venues traded on paper (their connector says so): marked PAPER in the header and the log."""
+        return frozenset(v for v, c in self.runtime.connectors.items() if getattr(c, "paper", False))
 
     def connection_text(self, venue: str) -> str:
         """``connected``, ``connecting``, ``disconnected`` …: the venue's least connected stream."""
@@ -277,14 +284,15 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
                 self._notified_rejects.add(key)
                 text = f"{panels.describe_order(md, o)} REJECTED: {o.reason or 'no reason given'}"
                 self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
-                self.notices.add("reject", text, "error")
+                self.notices.add("reject", ("PAPER " if o.venue in self.paper_venues else "") + text, "error")
 
     def _paint_fills(self, fills: list[tuple[str, str, Fill]]) -> None:
         md = self.runtime.market_data
         table = self._fills_table
         for venue, symbol, f in fills:
             if table.append(f"{venue}:{f.trade_id}", panels.fill_row(md, venue, symbol, f)):
-                self.notices.add("fill", panels.fill_notice(md, venue, symbol, f), "information")
+                paper = "PAPER " if venue in self.paper_venues else ""
+                self.notices.add("fill", paper + panels.fill_notice(md, venue, symbol, f), "information")
         table.move_cursor(row=table.row_count - 1)
 
     def _paint_account(self) -> None:
@@ -307,6 +315,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         table = self._log_table
         for line in lines:
             self._log_seq += 1
+            if line.venue in self.paper_venues:
+                line = replace(line, message=f"PAPER {line.message}")
             table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)

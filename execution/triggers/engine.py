@@ -52,6 +52,9 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Trigger], None]
 S = OrderStatus
 
+FLAT_GRACE_S = 0.25
+"""How long a closed or flipped position must stay so before its reduce-only triggers are cancelled."""
+
 
 class TriggerManager(native.NativeSync):
     """Stops, take-profits, brackets and trailing stops on every venue (``runtime.triggers``)."""
@@ -477,7 +480,12 @@ class TriggerManager(native.NativeSync):
 
     def _on_position(self, venue: str, symbol: str | None) -> None:
         """Whole-position triggers follow the size (they read it when they fire); once the position
-        is closed or flipped, nothing reduce-only is left resting for it."""
+        is closed or flipped, nothing reduce-only is left resting for it.
+
+        The clean-up waits ``FLAT_GRACE_S`` and then looks again: a venue snapshot that briefly
+        disagrees with the fills (a stale one saying flat) must not strip a live position of its stop.
+        Meanwhile nothing can close more than the position: a trigger fires into its size, reduce-only.
+        """
         if symbol is None:
             return
         key = (venue, symbol)
@@ -486,14 +494,22 @@ class TriggerManager(native.NativeSync):
         self._sizes[key] = new
         if old == 0 or (new != 0 and (new > 0) == (old > 0)):
             return
-        reason = "the position was closed" if new == 0 else "the position flipped"
-        for t in list(self._by_market.get(key, ())):
+        self._spawn(self._clean_up_after_close(venue, symbol))
+
+    async def _clean_up_after_close(self, venue: str, symbol: str) -> None:
+        await self.clock.sleep(FLAT_GRACE_S)
+        pos = self.positions.size_i(venue, symbol)
+        for t in list(self._by_market.get((venue, symbol), ())):
             if not t.params.reduce_only or t.is_done:
                 continue
+            closes = pos != 0 and (pos > 0) == t.is_ask
+            if closes:
+                continue  # the position came back (or a new one on this side): still protected
+            reason = "the position was closed" if pos == 0 else "the position flipped"
             if t.state is TriggerState.ARMED:
                 self._cancel_soon(t, reason)
-            elif t.child is not None and not t.child.is_final and new == 0:
-                self._spawn(self.orders.cancel(t.child))
+            elif t.child is not None and not t.child.is_final and pos == 0:
+                await self.orders.cancel(t.child)
 
     def _on_connection(self, venue: str, event: ConnectionEvent) -> None:
         if event.state is ConnectionState.DISCONNECTED:

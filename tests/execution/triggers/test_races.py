@@ -32,6 +32,7 @@ async def test_emulated_after_an_outage_it_fires_only_if_still_past_and_says_so(
     assert fires.state is DONE and fires.end_reason == "filled"
     assert any("after the reconnect" in e and "still past" in e for e in fires.events)
     assert any("after the reconnect" in line for line in desk.triggers.log)
+    assert await desk.until(lambda: stays.is_done)  # the position is closed: the take-profit goes too
     assert stays.state is CANCELLED and desk.venue_position() == 0
 
 
@@ -155,3 +156,20 @@ def test_whatever_the_path_nothing_is_left_after_flat_and_nothing_flips(tmp_path
             await desk.stop()
 
     asyncio.run(scenario())
+
+
+@pytest.mark.parametrize("mode", ["emulated", "native"])
+async def test_a_snapshot_that_briefly_says_flat_does_not_strip_the_position_of_its_stop(desk):
+    from connector.interface import Position
+
+    await desk.open(SIZE)
+    mid = desk.mid()
+    stop = await desk.triggers.place("sim", SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid - 100)
+    now = desk.clock.now_ms() + 1
+    desk.runtime.positions.ingest("sim", Position(VENUE_SYMBOL, 0, 0, mid, 0, ts_ms=now))  # stale, says flat
+    desk.runtime.positions.ingest("sim", Position(VENUE_SYMBOL, SIZE, mid, mid, 0, ts_ms=now + 1))  # and back
+    await desk.settle(1.0)
+    assert stop.state is ARMED
+    await desk.move(mid - 150)
+    assert await desk.until(lambda: stop.is_done)
+    assert stop.end_reason == "filled" and desk.venue_position() == 0

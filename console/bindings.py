@@ -34,6 +34,11 @@ FOR_APP = [
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
     Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
+    Binding("6", "screen.tab('triggers')", "Triggers", show=False, priority=True, id="tabs.triggers"),
+    Binding("o", "screen.trigger_attach('stop')", "Attach stop", show=False, priority=True, id="trigger.attach_stop"),
+    Binding("P", "screen.trigger_attach('tp')", "Attach take-profit", show=False, priority=True,
+            id="trigger.attach_take_profit"),
+    Binding("E", "screen.trigger_breakeven", "Stop to breakeven", show=False, priority=True, id="trigger.breakeven"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
@@ -88,6 +93,14 @@ FOR_CHASES_TABLE = [
 """On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's
 ``c`` aside while the panel has focus."""
 
+FOR_TRIGGERS_TABLE = [
+    Binding("c", "screen.trigger_cancel", "Cancel trigger", id="triggers.cancel"),
+    Binding("right_square_bracket", "screen.trigger_nudge(1)", "Trigger a tick up", id="triggers.tick_up"),
+    Binding("left_square_bracket", "screen.trigger_nudge(-1)", "Trigger a tick down", id="triggers.tick_down"),
+]
+"""On the triggers panel: they act on the selected trigger; ``MainScreen.check_action`` stands the desk's
+``c`` aside while the panel has focus."""
+
 FOR_CHASE_FORM = [
     Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
     Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
@@ -135,6 +148,7 @@ REGISTRY: dict[str, list[Binding]] = {
     "order entry": FOR_ORDER_ENTRY,
     "command bar": FOR_COMMAND_BAR,
     "chases table": FOR_CHASES_TABLE,
+    "triggers table": FOR_TRIGGERS_TABLE,
     "chase form": FOR_CHASE_FORM,
     "limit price form": FOR_LIMIT_PRICE_FORM,
     "confirm dialog": FOR_CONFIRM,

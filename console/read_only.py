@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.trigger_ticket import TriggerCommand
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -25,6 +26,7 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CancelAllCommand: "cancel all",
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
+    TriggerCommand: "placing a protective order",
 }
 
 

@@ -44,6 +44,15 @@ class TrackingSettings(BaseModel):
     amend: Literal["fill_safe", "always", "never"] = "fill_safe"
 
 
+class TriggerSettings(BaseModel):
+    """Protective orders (``execution.triggers.TriggerManager``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force_emulation: bool = False
+    """Hold every trigger in perpdesk even where the venue keeps them natively (tests cover both paths)."""
+
+
 class RuntimeSettings(BaseModel):
     """Everything ``execution.runtime.Runtime`` reads; unknown keys are refused so a typo is caught."""
 
@@ -57,6 +66,7 @@ class RuntimeSettings(BaseModel):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    triggers: TriggerSettings = Field(default_factory=TriggerSettings)
     reconcile_interval_s: float = Field(default=15, gt=0)
     dead_man_switch: bool = True
     """Arm each venue's dead-man switch (cancel-all unless re-armed) while this runtime runs. A watch-only

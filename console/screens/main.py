@@ -27,6 +27,9 @@ from console.notify import Throttle
 from console.screens import panels
 from console.screens.chase_actions import ChaseActions
 from console.screens.trading import TradingActions
+from console.screens.trigger_actions import TriggerActions
+from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
+from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
 from console.widgets.ladder import DepthLadder
@@ -43,7 +46,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -72,6 +75,9 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._started_ns = started_ns
         self._frames = 0
         self._chase_labels: dict[str, str] = {}
+        self._trigger_labels: dict[str, str] = {}
+        self._triggers_dirty = True
+        self._book_dirty = False
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
@@ -95,6 +101,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
+        self._triggers_table = TriggersTable(TRIGGER_COLUMNS, id="triggers-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
@@ -124,6 +131,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
+            with TabPane("Triggers 6", id="triggers"):
+                yield self._triggers_table
         yield self._command_bar
         yield Footer(compact=True, show_command_palette=False)
 
@@ -142,6 +151,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         """List ``markets``, show ``selected`` and the account, and start painting (the runtime has started)."""
         self._markets.set_markets(markets, selected)
         self._paint_account()
+        self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
         self.set_interval(1 / self.flush_hz, self.flush)
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
@@ -179,7 +189,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 change_text(md.change_bps(venue, symbol)),
             )
         symbol = self.selected[1]
-        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
+        self._paint_book(force=bool(batch.orders) or self._book_dirty or any(s == symbol for _, s in batch.books))
+        self._book_dirty = False
         if batch.orders:
             self._paint_orders(batch)
         if batch.fills:
@@ -189,6 +200,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             self._paint_account()
         if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
+        if self._triggers_dirty or self._frames % self.flush_hz == 0:
+            self._paint_triggers()
         if batch.log:
             self._paint_log(batch.log)
         if batch.connection:
@@ -220,6 +233,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         if not force:
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
+        data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
         self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
         others = panels.cross_venue_text(md, venue, symbol)
@@ -308,6 +322,18 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
         table.move_cursor(row=table.row_count - 1)
 
+    def _on_trigger(self, _trigger: object) -> None:
+        self._triggers_dirty = True
+        self._book_dirty = True  # the ladder marks the levels
+
+    def _paint_triggers(self) -> None:
+        self._triggers_dirty = False
+        md, triggers = self.runtime.market_data, self.runtime.triggers
+        shown = list(triggers.triggers.values())[-50:]
+        rows = {t.id: trigger_row(t, md, triggers, self.trigger_label(t)) for t in shown}
+        if self._triggers_table.sync(rows):
+            self._triggers_table.move_cursor(row=self._triggers_table.row_count - 1)
+
     def chase_label(self, chase: TrackingLimit) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""
         label = self._chase_labels.get(chase.id)
@@ -340,6 +366,6 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # the chases panel's own c (cancel the chase) stands before the desk's priority c
-        if action == "cancel_selected" and self.focused is self._chases_table:
+        if action == "cancel_selected" and self.focused in (self._chases_table, self._triggers_table):
             return False
         return True

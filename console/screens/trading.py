@@ -31,6 +31,7 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
+from console.parsing.trigger_ticket import TriggerCommand
 from console.read_only import command_refusal, trading_action
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen, send_anyway_screen
 from console.widgets.command_bar import CommandBar
@@ -377,6 +378,8 @@ class TradingActions:
             if ticket is None:
                 return "; ".join(f"{k}: {v}" for k, v in errors.items())
             self._start_chase(venue, symbol, ticket)
+        elif isinstance(cmd, TriggerCommand):
+            return self.run_trigger_command(cmd)  # TriggerActions
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
             if cmd.confirmed:

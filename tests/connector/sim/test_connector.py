@@ -8,7 +8,15 @@ import pytest
 
 from connector.clock import RealClock, VirtualClock
 from connector.errors import InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder, VenueError
-from connector.interface import ConnectionState, IConnector, OrderStatus, SupportsAmend, SupportsDeadManSwitch
+from connector.interface import (
+    TRIGGER_KINDS,
+    ConnectionState,
+    IConnector,
+    OrderStatus,
+    SupportsAmend,
+    SupportsDeadManSwitch,
+    SupportsTriggers,
+)
 from connector.sim.connector import SimConnector
 
 BTC = "BTC-PERP"
@@ -35,8 +43,11 @@ async def rest_bid(sim: SimConnector, coi: int, price: int = 640_000) -> str:
 
 def test_declares_the_venue_and_its_capabilities():
     sim = SimConnector(clock=VirtualClock())
-    assert sim.venue == "sim" and sim.capabilities == frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
+    assert sim.venue == "sim" and sim.capabilities == frozenset(
+        {"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"}
+    )
     assert isinstance(sim, IConnector) and isinstance(sim, SupportsAmend) and isinstance(sim, SupportsDeadManSwitch)
+    assert isinstance(sim, SupportsTriggers) and sim.trigger_kinds == frozenset(TRIGGER_KINDS)
 
 
 async def test_the_runner_steps_the_market_as_the_clock_moves(sim, clock):

@@ -25,9 +25,9 @@ from connector.base import BaseConnector
 from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
-from connector.hyperliquid import signing, wire
+from connector.hyperliquid import signing, triggers, wire
 from connector.hyperliquid.stream import HyperliquidStream, parse_frame
-from connector.interface import Margin, MarketInfo, OrderSnapshot, Position
+from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
 
@@ -46,7 +46,10 @@ _AUTH_HINTS = ("does not exist", "Must deposit before performing actions")
 
 class HyperliquidConnector(BaseConnector):
     venue = "hyperliquid"
-    capabilities = frozenset({"amend", "dead_man_switch"})
+    capabilities = frozenset({"amend", "dead_man_switch", "native_triggers"})
+    trigger_kinds = frozenset(triggers.KINDS)
+    """Stops and take-profits, market or limit; no trailing stop (perpdesk emulates it here)."""
+    trigger_sources = triggers.SOURCES
 
     def __init__(
         self,
@@ -90,6 +93,8 @@ class HyperliquidConnector(BaseConnector):
             emit=self.emit, clock=self.clock, markets=self._markets, coi_of_oid=self._coi_of_oid,
             user=self.account_address,
         )  # fmt: skip
+        self._trigger_cois: set[int] = self.stream.trigger_cois
+        """Client order indexes of the triggers the venue holds armed (their order updates are not orders)."""
 
     def __repr__(self) -> str:
         return f"<HyperliquidConnector url={self.base_url} account={self.account_address}>"
@@ -351,6 +356,8 @@ class HyperliquidConnector(BaseConnector):
                 f"hyperliquid {symbol}: no order with client index {client_order_index}", info={"response": body}
             )
         entry = body["order"]
+        if triggers.is_trigger(entry["order"]) and entry["status"] not in ("triggered", "filled"):
+            raise UnknownOrder(f"hyperliquid {symbol}: {client_order_index} is a trigger ({entry['status']}), no order")
         if entry["order"]["coin"] != symbol:
             raise UnknownOrder(f"hyperliquid: order {client_order_index} is on {entry['order']['coin']}, not {symbol}")
         snap = wire.parse_order(
@@ -366,9 +373,107 @@ class HyperliquidConnector(BaseConnector):
         now = self.clock.now_ms()
         return [
             wire.parse_order(raw, "open", self._markets[raw["coin"]], now, self._coi_of_oid)
-            for raw in rows
+            for raw in self._untriggered(rows)
             if raw["coin"] in self._markets and (symbol is None or raw["coin"] == symbol)
         ]
+
+    def _untriggered(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The rows that are orders; armed triggers are noted (``get_trigger_orders`` lists them)."""
+        for raw in rows:
+            if triggers.is_trigger(raw):
+                self._trigger_cois.add(wire.client_index(raw, self._coi_of_oid))
+        return [raw for raw in rows if not triggers.is_trigger(raw)]
+
+    # -- trigger orders (native_triggers) --------------------------------------------------
+
+    async def submit_trigger_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        kind: str,
+        is_ask: bool,
+        trigger_price: int | None,
+        size_i: int | None,
+        limit_price: int | None = None,
+        trigger_on: str = "mark",
+        trail_i: int | None = None,
+        trail_ppm: int | None = None,
+        reduce_only: bool = True,
+    ) -> str:
+        """A trigger order (see ``connector.hyperliquid.triggers``); returns its oid."""
+        require_ints(client_order_index=client_order_index)
+        if kind not in self.trigger_kinds:
+            raise InvalidOrder(f"hyperliquid keeps no {kind} orders (a trailing stop is held by perpdesk)")
+        if trigger_on not in self.trigger_sources:
+            raise InvalidOrder(f"hyperliquid triggers watch the mark price, not {trigger_on!r}")
+        if trigger_price is None or trigger_price <= 0:
+            raise InvalidOrder(f"{kind} needs a positive trigger price")
+        if ("limit" in kind) != (limit_price is not None):
+            raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
+        m = self._market(symbol)
+        grouping = "na"
+        if size_i is None:
+            if not reduce_only:
+                raise InvalidOrder("a whole-position trigger is reduce-only")
+            pos = next((p.size_i for p in await self.get_positions() if p.symbol == m.symbol), 0)
+            if pos == 0 or (pos > 0) != is_ask:
+                raise InvalidOrder(f"hyperliquid {symbol}: no position for a whole-position {kind} to close")
+            size_i, grouping = abs(pos), "positionTpsl"
+        require_ints(size_i=size_i)
+        if size_i <= 0:
+            raise InvalidOrder(f"order size must be positive, got {size_i}")
+        trigger_i, limit_i = triggers.prices(m, kind, is_ask, trigger_price, limit_price, self.market_slippage_bps)
+        pd, sd = m.price_decimals, m.size_decimals
+        order = triggers.trigger_wire(
+            self._assets[m.symbol], not is_ask, wire.to_wire(limit_i, pd), wire.to_wire(size_i, sd), reduce_only,
+            wire.to_wire(trigger_i, pd), kind, wire.cloid_from_index(client_order_index),
+        )  # fmt: skip
+        self._trigger_cois.add(client_order_index)  # before the request: its "open" update may come first
+        try:
+            data = await self._exchange({"type": "order", "orders": [order], "grouping": grouping})
+            statuses = data.get("statuses") if isinstance(data, dict) else None
+            if not statuses:
+                raise VenueError("hyperliquid trigger: no order status in the answer", info={"response": data})
+            error = wire.status_error(statuses[0], "trigger")
+            if error is not None:
+                raise error
+        except BaseException:
+            self._trigger_cois.discard(client_order_index)
+            raise
+        body = statuses[0].get("resting") if isinstance(statuses[0], dict) else None
+        if not body:  # "waitingForTrigger": no oid in the answer (UNCONFIRMED); followed by cloid
+            return ""
+        oid = int(body["oid"])
+        self._coi_of_oid[oid] = client_order_index
+        return str(oid)
+
+    async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
+        """``UnknownOrder`` when the venue holds no such armed trigger (it fired, or never was)."""
+        m = self._market(symbol)
+        if client_order_index not in self._trigger_cois:
+            await self.get_trigger_orders(symbol)  # after a restart: learn what the venue holds
+            if client_order_index not in self._trigger_cois:
+                raise UnknownOrder(f"hyperliquid {symbol}: no armed trigger {client_order_index}")
+        try:
+            await self.cancel_by_client_id(m.symbol, client_order_index)
+        except UnknownOrder:
+            self._trigger_cois.discard(client_order_index)
+            raise
+        self._trigger_cois.discard(client_order_index)
+
+    async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
+        if symbol is not None:
+            self._market(symbol)
+        rows = await self._info({"type": "frontendOpenOrders", "user": self._user()})
+        out = [
+            triggers.parse_trigger(raw, self._markets[raw["coin"]], self._coi_of_oid)
+            for raw in rows
+            if triggers.is_trigger(raw) and raw["coin"] in self._markets and (symbol is None or raw["coin"] == symbol)
+        ]
+        self._trigger_cois.update(s.client_order_index for s in out)
+        return out
 
     async def _clearinghouse(self) -> dict[str, Any]:
         return dict(await self._info({"type": "clearinghouseState", "user": self._user()}))

@@ -61,6 +61,8 @@ class HyperliquidStream:
         self.venue_errors: list[Any] = []
         self.history_before_ms = 0
         """Snapshot fills older than this are history, not news (see ``userFills``)."""
+        self.trigger_cois: set[int] = set()
+        """Armed trigger orders (the connector's): their updates are not orders until they fire."""
 
     @property
     def connected(self) -> bool:
@@ -127,6 +129,8 @@ class HyperliquidStream:
                 order = raw["order"]
                 m = self._market(order["coin"])
                 ts = int(raw.get("statusTimestamp") or now)
+                if self.trigger_cois and self._trigger_update(order, raw["status"]):
+                    continue
                 self.emit("order", wire.parse_order(order, raw["status"], m, ts, self.coi_of_oid))
         elif channel == "userFills":
             # a snapshot repeats up to 2000 old fills: pass on only those since shortly before we started
@@ -138,6 +142,17 @@ class HyperliquidStream:
             self._on_account(data["clearinghouseState"], now)
         elif channel not in _IGNORED:
             raise ValueError(f"unknown channel {channel!r}")
+
+    def _trigger_update(self, order: dict[str, Any], status: str) -> bool:
+        """True for an update of an armed trigger itself (open, cancelled, or ``triggered``: its child's
+        updates follow under the same cloid); any other status is its child's, and passes."""
+        coi = wire.client_index(order, self.coi_of_oid)
+        if coi not in self.trigger_cois:
+            return False
+        if status == "open":
+            return True
+        self.trigger_cois.discard(coi)
+        return status == "triggered" or (status != "filled" and wire.order_status(status, 0).is_final)
 
     def _market(self, coin: str) -> MarketInfo:
         try:

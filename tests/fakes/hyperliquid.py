@@ -38,13 +38,15 @@ from aiohttp import WSMsgType, web
 
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
-from connector.hyperliquid import signing, wire
+from connector.hyperliquid import signing, triggers, wire
 from connector.interface import QUOTE_DECIMALS, BookUpdate, Fill, Margin, OrderSnapshot, OrderStatus, Trade
 from connector.scaling import scaled_to_str
 from connector.sim.engine import SimEngine, SimMarketSpec
 
 DAY_MS = 86_400_000
 NO_CLOID_BASE = 2**130
+TRIGGER_OID_BASE = 9_000_000_000
+"""Oids of trigger orders (the engine numbers its orders from 1)."""
 """Engine client indices for orders placed without a cloid (never a valid cloid)."""
 
 MARKETS: tuple[tuple[SimMarketSpec, int], ...] = (
@@ -86,9 +88,17 @@ def _canonical_number(text: Any) -> str:
     return f"{value:f}" if value else "0"
 
 
+def _canonical_type(t: dict[str, Any]) -> dict[str, Any]:
+    if "trigger" in t:  # the SDK's order_type_to_wire key order
+        trig = t["trigger"]
+        return {"trigger": {"isMarket": bool(trig["isMarket"]), "triggerPx": _canonical_number(trig["triggerPx"]),
+                            "tpsl": str(trig["tpsl"])}}  # fmt: skip
+    return {"limit": {"tif": str(t["limit"]["tif"])}}
+
+
 def _canonical_order(o: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"a": int(o["a"]), "b": bool(o["b"]), "p": _canonical_number(o["p"]),
-                           "s": _canonical_number(o["s"]), "r": bool(o["r"]), "t": o["t"]}  # fmt: skip
+                           "s": _canonical_number(o["s"]), "r": bool(o["r"]), "t": _canonical_type(o["t"])}  # fmt: skip
     if o.get("c") is not None:
         out["c"] = str(o["c"])
     return out
@@ -165,6 +175,11 @@ class FakeHyperliquid:
         self._retry_after = 1.0
         self._dms: asyncio.Task[None] | None = None
         self._no_cloid = NO_CLOID_BASE
+        self._armed: dict[int, dict[str, Any]] = {}
+        """client index -> the frontend row of an armed trigger order (the engine's trigger book fires it)."""
+        self._trigger_ends: dict[int, tuple[dict[str, Any], str]] = {}
+        """client index -> (row, status) of a trigger no longer armed (``triggered`` or ``canceled``)."""
+        self._trigger_oid = TRIGGER_OID_BASE
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -273,6 +288,9 @@ class FakeHyperliquid:
         cloid = self._cloid(snap.client_order_index)
         if cloid:
             out["cloid"] = cloid
+        fired = self._trigger_ends.get(snap.client_order_index)
+        if fired is not None and snap.price_i == 0:  # a market trigger's child: its worst price
+            out["limitPx"] = fired[0]["limitPx"]
         return out
 
     def _order_frontend(self, snap: OrderSnapshot) -> dict[str, Any]:
@@ -355,6 +373,8 @@ class FakeHyperliquid:
 
     def _on_engine_event(self, event: Any) -> None:
         user = {"user": self.master.lower()}
+        if self._armed:
+            self._sweep_triggers()
         if isinstance(event, BookUpdate):
             c = event.symbol
             self._push({"type": "l2Book", "coin": c}, "l2Book", {"coin": c, "time": event.ts_ms,
@@ -444,9 +464,17 @@ class FakeHyperliquid:
         if kind in ("openOrders", "frontendOpenOrders"):
             snaps = self.engine.open_orders() if mine else []
             shape = self._order_basic if kind == "openOrders" else self._order_frontend
-            return web.json_response([shape(s) for s in snaps])
+            rows = [shape(s) for s in snaps]
+            for row in self._armed.values() if mine else ():
+                rows.append(dict(row) if kind == "frontendOpenOrders" else
+                            {k: row[k] for k in ("coin", "side", "limitPx", "sz", "oid", "timestamp")})  # fmt: skip
+            return web.json_response(rows)
         if kind == "orderStatus":
             snap = self._find(body.get("oid")) if mine else None
+            found = self._find_trigger(body.get("oid")) if mine and snap is None else None
+            if found is not None:
+                entry = {"order": found[0], "status": found[1], "statusTimestamp": self.clock.now_ms()}
+                return web.json_response({"status": "order", "order": entry})
             if snap is None:
                 return web.json_response({"status": "unknownOid"})
             entry = {"order": self._order_frontend(snap), "status": self._status(snap), "statusTimestamp": snap.ts_ms}
@@ -480,7 +508,8 @@ class FakeHyperliquid:
         self.actions.append(action)
         kind = action["type"]
         if kind == "order":
-            return {"type": "order", "data": {"statuses": [self._place(o) for o in action["orders"]]}}
+            grouping = action["grouping"]
+            return {"type": "order", "data": {"statuses": [self._place(o, grouping) for o in action["orders"]]}}
         if kind in ("cancel", "cancelByCloid"):
             return {"type": "cancel", "data": {"statuses": [self._cancel(c) for c in action["cancels"]]}}
         if kind == "batchModify":
@@ -507,6 +536,14 @@ class FakeHyperliquid:
 
     def _parse_order(self, o: dict[str, Any]) -> tuple[str, int, int, str]:
         """Coin, price_i, size_i, engine tif of one order wire, or ``OrderRejected`` with the venue's text."""
+        coin, price_i, size_i = self._parse_px_sz(o)
+        tif = o["t"]["limit"]["tif"]
+        engine_tif = {"Gtc": "GTC", "Alo": "POST_ONLY", "Ioc": "IOC"}.get(tif)
+        if engine_tif is None:
+            raise OrderRejected(f"Invalid TIF {tif}. asset={o['a']}")
+        return coin, price_i, size_i, engine_tif
+
+    def _parse_px_sz(self, o: dict[str, Any]) -> tuple[str, int, int]:
         asset = int(o["a"])
         if not 0 <= asset < len(self.coins):
             raise OrderRejected(f"Invalid asset {asset}")
@@ -524,11 +561,7 @@ class FakeHyperliquid:
         price_i, size_i = int(scaled), int(size.scaleb(sd))
         if not o["r"] and price_i * size_i * 10**QUOTE_DECIMALS // 10 ** (pd + sd) < wire.MIN_NOTIONAL_Q:
             raise OrderRejected("Order must have minimum value of $10." + tag)
-        tif = o["t"]["limit"]["tif"]
-        engine_tif = {"Gtc": "GTC", "Alo": "POST_ONLY", "Ioc": "IOC"}.get(tif)
-        if engine_tif is None:
-            raise OrderRejected(f"Invalid TIF {tif}." + tag)
-        return coin, price_i, size_i, engine_tif
+        return coin, price_i, size_i
 
     def _engine_error(self, exc: Exception, coin: str, asset: int) -> dict[str, Any]:
         tag = f" asset={asset}"
@@ -554,7 +587,9 @@ class FakeHyperliquid:
             return {"filled": {"totalSz": self._sz(snap.symbol, snap.filled_i), "avgPx": avg, "oid": oid}}
         return {"error": f"Order could not immediately match against any resting orders. asset={asset}"}
 
-    def _place(self, o: dict[str, Any]) -> dict[str, Any]:
+    def _place(self, o: dict[str, Any], grouping: str = "na") -> dict[str, Any]:
+        if "trigger" in o["t"]:
+            return self._place_trigger(o, grouping)
         try:
             coin, price_i, size_i, tif = self._parse_order(o)
         except OrderRejected as exc:
@@ -573,12 +608,95 @@ class FakeHyperliquid:
         self._tif[str(snap.order_id)] = o["t"]["limit"]["tif"]
         return self._result(snap, fills, o["a"])
 
+    # -- trigger orders ---------------------------------------------------------------------
+
+    def _place_trigger(self, o: dict[str, Any], grouping: str) -> dict[str, Any]:
+        """Armed in the engine's trigger book (it watches the mark and places the child under the
+        trigger's cloid).  ``positionTpsl``: the child closes the whole position when it fires."""
+        try:
+            coin, price_i, size_i = self._parse_px_sz(o)
+        except OrderRejected as exc:
+            return {"error": str(exc)}
+        asset = int(o["a"])
+        tag = f" asset={asset}"
+        trig = o["t"]["trigger"]
+        pd = self._dec(coin)[0]
+        trigger = _num(trig["triggerPx"]).scaleb(pd)
+        if trigger <= 0 or trigger != trigger.to_integral_value() or not wire.is_valid_price(int(trigger), pd):
+            return {"error": "Price must be divisible by tick size." + tag}
+        trigger_i, is_ask, is_market = int(trigger), not o["b"], bool(trig["isMarket"])
+        if trig["tpsl"] not in ("tp", "sl"):
+            return {"error": f"Invalid tpsl {trig['tpsl']!r}." + tag}
+        if trig["tpsl"] == "sl" and (price_i > trigger_i if is_ask else price_i < trigger_i):
+            return {"error": "Invalid TP/SL price." + tag}  # a stop's limit may not be better than its trigger
+        kind = ("stop" if trig["tpsl"] == "sl" else "take_profit") + ("_market" if is_market else "_limit")
+        coi = wire.index_from_cloid(o.get("c"))
+        if coi is None:
+            coi, self._no_cloid = self._no_cloid, self._no_cloid + 1
+        whole = grouping == "positionTpsl"
+        try:
+            snap = self.engine.triggers.add(
+                coin, client_order_index=coi, kind=kind, is_ask=is_ask, trigger_price=trigger_i,
+                size_i=None if whole else size_i, limit_price=None if is_market else price_i, trigger_on="mark",
+                trail_i=None, trail_ppm=None, reduce_only=bool(o["r"]),
+            )  # fmt: skip
+        except (OrderRejected, InvalidOrder) as exc:
+            return {"error": f"{exc}{tag}"}
+        self._trigger_oid += 1
+        falls = is_ask == (kind.startswith("stop"))
+        row = {"coin": coin, "side": "A" if is_ask else "B", "limitPx": self._px(coin, price_i),
+               "sz": self._sz(coin, size_i), "oid": self._trigger_oid, "timestamp": snap.ts_ms,
+               "origSz": self._sz(coin, size_i), "cloid": self._cloid(coi), "isPositionTpsl": whole, "isTrigger": True,
+               "orderType": triggers.order_type_name(kind), "reduceOnly": bool(o["r"]), "tif": None,
+               "triggerCondition": f"Price {'below' if falls else 'above'} {self._px(coin, trigger_i)}",
+               "triggerPx": self._px(coin, trigger_i), "children": []}  # fmt: skip
+        self._armed[coi] = row
+        self._push_trigger(row, "open")
+        return {"resting": {"oid": self._trigger_oid}}
+
+    def _push_trigger(self, row: dict[str, Any], status: str) -> None:
+        basic = {k: row[k] for k in ("coin", "side", "limitPx", "sz", "oid", "timestamp", "origSz")}
+        if row.get("cloid"):
+            basic["cloid"] = row["cloid"]
+        update = {"order": basic, "status": status, "statusTimestamp": self.clock.now_ms()}
+        self._push({"type": "orderUpdates", "user": self.master.lower()}, "orderUpdates", [update])
+
+    def _sweep_triggers(self) -> None:
+        """Triggers the engine's book fired since the last look: ``triggered`` (before their child's news)."""
+        held = {s.client_order_index for s in self.engine.triggers.snapshots()}
+        for coi in [c for c in self._armed if c not in held]:
+            row = self._armed.pop(coi)
+            self._trigger_ends[coi] = (row, "triggered")
+            self._push_trigger(row, "triggered")
+
+    def _cancel_trigger(self, c: dict[str, Any]) -> bool:
+        if "cloid" in c:
+            coi = wire.index_from_cloid(str(c["cloid"]))
+        else:
+            coi = next((k for k, row in self._armed.items() if row["oid"] == int(c["o"])), None)
+        if coi is None or coi not in self._armed:
+            return False
+        row = self._armed.pop(coi)
+        self.engine.triggers.cancel(row["coin"], coi)
+        self._trigger_ends[coi] = (row, "canceled")
+        self._push_trigger(row, "canceled")
+        return True
+
+    def _find_trigger(self, ref: Any) -> tuple[dict[str, Any], str] | None:
+        rows = [*((row, "open") for row in self._armed.values()), *self._trigger_ends.values()]
+        for row, status in rows:
+            if (isinstance(ref, str) and row.get("cloid") == ref) or (not isinstance(ref, str) and row["oid"] == ref):
+                return row, status
+        return None
+
     def _cancel(self, c: dict[str, Any]) -> Any:
         asset = int(c.get("a", c.get("asset", -1)))
         coin = self.coins[asset] if 0 <= asset < len(self.coins) else None
         try:
             if coin is None:
                 raise UnknownOrder("no such asset")
+            if self._cancel_trigger(c):
+                return "success"
             if "cloid" in c:
                 self.engine.cancel(coin, client_order_index=int(c["cloid"], 16))
             else:

@@ -1,5 +1,7 @@
 """Emulated triggers on real venues' connectors (Hyperliquid and Lighter, through their fakes on 127.0.0.1):
-neither declares native triggers yet, so perpdesk holds the bracket and fires a reduce-only market order."""
+Lighter declares no native triggers yet and Hyperliquid's are set aside (``force_emulation``), so perpdesk
+holds the bracket and fires a reduce-only market order.  Hyperliquid's native path:
+``test_hyperliquid_native``."""
 
 from __future__ import annotations
 
@@ -20,14 +22,15 @@ from tests.fakes.lighter import FakeLighter, write_key_file
 async def _hyperliquid(tmp_path):
     fake = await FakeHyperliquid(step_s=0.02).start()
     keys = load_key_file(fake.write_key_file(tmp_path / "hl.toml"), venue="hyperliquid")
-    return fake, HyperliquidConnector(base_url=fake.base_url, keys=keys), "BTC"
+    return fake, HyperliquidConnector(base_url=fake.base_url, keys=keys), "BTC", {"triggers": {"force_emulation": True}}
 
 
 async def _lighter(tmp_path):
     fake = await FakeLighter(step_s=0.02).start()
     key_file = tmp_path / "lighter.toml"
     write_key_file(key_file, account_index=fake.account_index, api_key_index=fake.api_key_index)
-    return fake, LighterConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=load_key_file(key_file)), "BTC-PERP"
+    connector = LighterConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=load_key_file(key_file))
+    return fake, connector, "BTC-PERP", {}
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
@@ -41,9 +44,9 @@ async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
 
 @pytest.mark.parametrize("make", [_hyperliquid, _lighter], ids=["hyperliquid", "lighter"])
 async def test_a_bracket_is_emulated_on_the_venue_and_the_stop_closes_the_position(tmp_path, make):
-    fake, connector, engine_symbol = await make(tmp_path)
+    fake, connector, engine_symbol, settings = await make(tmp_path)
     venue = connector.venue
-    runtime = Runtime([connector], journal_path=tmp_path / "journal.sqlite")
+    runtime = Runtime([connector], journal_path=tmp_path / "journal.sqlite", settings=settings)
     await runtime.start()
     try:
         md = runtime.market_data
@@ -55,7 +58,7 @@ async def test_a_bracket_is_emulated_on_the_venue_and_the_stop_closes_the_positi
         await _until(lambda: runtime.positions.size_i(venue, "BTC") == size_i)
         mid = md.mid_i(venue, "BTC")
         b = await runtime.triggers.bracket(venue, "BTC", stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100)
-        assert not b.stop.native and "native_triggers" not in connector.capabilities
+        assert not b.stop.native and not b.take_profit.native
         engine_mid = fake.engine.mid_i(engine_symbol)
         fake.engine.set_mid(engine_symbol, engine_mid * 95 // 100)  # 5% down, through the stop
         await _until(lambda: b.is_done)

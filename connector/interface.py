@@ -210,6 +210,8 @@ CAPABILITIES: dict[str, str] = {
     "(stream or get_order), so the order stays SUBMITTING until then",
     "native_triggers": "the venue holds stop / take-profit / trailing orders and fires them itself, even while we "
     "are away (SupportsTriggers); the child it places carries the trigger's client_order_index",
+    "leverage": "set_leverage(symbol, leverage, cross) sets a market's leverage and margin mode, cross or isolated "
+    "(SupportsLeverage)",
 }
 """Names a connector may put in ``capabilities``, and what each promises."""
 
@@ -276,6 +278,16 @@ class SupportsDeadManSwitch(Protocol):
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:
         """Cancel everything ``after_s`` from now unless re-armed; ``None`` disarms."""
+        ...
+
+
+@runtime_checkable
+class SupportsLeverage(Protocol):
+    """Declared by ``"leverage"`` in ``capabilities``."""
+
+    async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
+        """Leverage (a whole number from 1 to the market's ``max_leverage``) and margin mode for one
+        market; ``InvalidOrder`` for what the venue cannot do."""
         ...
 
 

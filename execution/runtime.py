@@ -23,6 +23,7 @@ from connector.interface import ConnectionEvent, ConnectionState, IConnector
 from execution.config import RuntimeSettings
 from execution.journal import Journal
 from execution.kill_switch import KillReport, kill_switch
+from execution.leverage import LeverageService
 from execution.listeners import Listeners
 from execution.market import MarketDataService, UnknownVenue
 from execution.orders import OrderService
@@ -92,6 +93,8 @@ class Runtime:
             self.orders, self.market_data, self.positions, clock=self.clock, connectors=self.connectors,
             journal=self.journal, force_emulation=self.settings.triggers.force_emulation,
         )  # fmt: skip
+        self.leverage: LeverageService = LeverageService(self.market_data, self.connectors)
+        """Leverage and margin mode per market, where the venue declares ``leverage``."""
         self.reconciler: Reconciler = Reconciler(
             self.orders,
             positions=self.positions,

@@ -46,7 +46,7 @@ _AUTH_HINTS = ("does not exist", "Must deposit before performing actions")
 
 class HyperliquidConnector(BaseConnector):
     venue = "hyperliquid"
-    capabilities = frozenset({"amend", "dead_man_switch", "native_triggers"})
+    capabilities = frozenset({"amend", "dead_man_switch", "native_triggers", "leverage"})
     trigger_kinds = frozenset(triggers.KINDS)
     """Stops and take-profits, market or limit; no trailing stop (perpdesk emulates it here)."""
     trigger_sources = triggers.SOURCES
@@ -343,6 +343,16 @@ class HyperliquidConnector(BaseConnector):
                 raise InvalidOrder(f"hyperliquid schedules cancel-all at least 5 s ahead, got {after_s:g} s")
             action["time"] = self.clock.now_ms() + int(after_s * 1000)
         await self._exchange(action)
+
+    async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
+        """``updateLeverage``: a whole leverage and cross (``isCross``) or isolated margin for one asset."""
+        require_ints(leverage=leverage)
+        m = self._market(symbol)
+        if not 1 <= leverage <= m.max_leverage:
+            raise InvalidOrder(f"hyperliquid {symbol}: leverage is 1 to {m.max_leverage}, not {leverage}")
+        await self._exchange(
+            {"type": "updateLeverage", "asset": self._assets[m.symbol], "isCross": bool(cross), "leverage": leverage}
+        )
 
     # -- account ---------------------------------------------------------------------------
 

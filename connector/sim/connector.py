@@ -54,7 +54,7 @@ class SimConnector(BaseConnector):
     """The sim venue; ``engine`` is exposed so tests and the fakes can move its market."""
 
     venue = "sim"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage"})
     trigger_kinds = frozenset(TRIGGER_KINDS)
     trigger_sources = SOURCES
 
@@ -81,6 +81,8 @@ class SimConnector(BaseConnector):
             engine = SimEngine(seed, clock=self.clock, step_ms=step_ms, **extra)
         self.engine = engine
         self.triggers: SimTriggers = engine.triggers
+        self.margin_modes: dict[str, str] = {}
+        """symbol -> "cross" / "isolated" as last set (recorded only: the sim margins everything cross)."""
         """The trigger orders the venue holds (``native_triggers``); they live in the engine, like its orders."""
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
@@ -337,6 +339,14 @@ class SimConnector(BaseConnector):
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
         return await self._request("query", self.triggers.snapshots, symbol)
+
+    async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
+        """``leverage``: the engine's initial margin is the exposure over it.  The margin mode is
+        recorded (``margin_modes``) but the sim margins every market from one cross balance."""
+        require_ints(leverage=leverage)
+        self._market(symbol)
+        await self._request("order", self.engine.set_leverage, symbol, leverage)
+        self.margin_modes[symbol] = "cross" if cross else "isolated"
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:
         """Dead man's switch: cancel every order ``after_s`` from now unless re-armed; None disarms."""

@@ -18,3 +18,8 @@ def test_every_connector_declares_only_documented_capabilities(path):
         assert hasattr(cls, "modify_order")
     if "dead_man_switch" in cls.capabilities:
         assert hasattr(cls, "schedule_cancel_all")
+    if "native_triggers" in cls.capabilities:
+        assert all(hasattr(cls, m) for m in ("submit_trigger_order", "cancel_trigger_order", "get_trigger_orders"))
+        assert cls.trigger_kinds and cls.trigger_sources
+    if "leverage" in cls.capabilities:
+        assert hasattr(cls, "set_leverage")

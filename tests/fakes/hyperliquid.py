@@ -180,6 +180,8 @@ class FakeHyperliquid:
         self._trigger_ends: dict[int, tuple[dict[str, Any], str]] = {}
         """client index -> (row, status) of a trigger no longer armed (``triggered`` or ``canceled``)."""
         self._trigger_oid = TRIGGER_OID_BASE
+        self.margin_modes: dict[str, str] = {}
+        """coin -> the margin mode ``updateLeverage`` last set (reported; the engine margins everything cross)."""
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -340,7 +342,7 @@ class FakeHyperliquid:
             lev = self.engine.account.leverage.get(p.symbol, self.engine.markets[p.symbol].max_leverage)
             positions.append({"type": "oneWay", "position": {
                 "coin": p.symbol, "szi": wire.to_wire(p.size_i, sd), "entryPx": self._px(p.symbol, p.entry_price_i),
-                "leverage": {"type": "cross", "value": lev},
+                "leverage": {"type": self.margin_modes.get(p.symbol, "cross"), "value": lev},
                 "liquidationPx": self._px(p.symbol, p.liquidation_price_i) if p.liquidation_price_i else None,
                 "marginUsed": money(p.margin_q), "maxLeverage": self.engine.markets[p.symbol].max_leverage,
                 "positionValue": money(value_q), "returnOnEquity": "0.0", "unrealizedPnl": money(p.unrealized_pnl_q),
@@ -521,6 +523,7 @@ class FakeHyperliquid:
                 self.engine.set_leverage(self.coins[action["asset"]], action["leverage"])
             except InvalidOrder as exc:
                 raise ActionError(str(exc)) from None
+            self.margin_modes[self.coins[action["asset"]]] = "cross" if action["isCross"] else "isolated"
         return {"type": "default"}
 
     def _check_nonce(self, signer: str, nonce: int) -> None:

@@ -1,0 +1,81 @@
+"""``runtime.leverage``: leverage and margin mode per market on the sim and on Hyperliquid (its fake)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connector.errors import InvalidOrder
+from connector.hyperliquid.connector import HyperliquidConnector
+from connector.interface import SupportsLeverage
+from connector.keys import load_key_file
+from connector.lighter.connector import LighterConnector
+from connector.sim.connector import SimConnector
+from execution.runtime import Runtime
+from tests.fakes.hyperliquid import FakeHyperliquid
+
+
+async def test_the_sim_sets_leverage_its_margin_follows_and_the_mode_is_kept_between_calls(tmp_path):
+    sim = SimConnector(seed=7)
+    assert isinstance(sim, SupportsLeverage) and "leverage" in sim.capabilities
+    runtime = Runtime([sim], journal_path=tmp_path / "j.sqlite")
+    await runtime.start()
+    try:
+        seen = []
+        runtime.leverage.add_listener(seen.append)
+        venue_symbol = runtime.market_data.venue_symbol("sim", "BTC")
+        s = await runtime.leverage.set_leverage("sim", "BTC", 5)
+        assert (s.leverage, s.mode) == (5, "cross") and sim.engine.account.leverage[venue_symbol] == 5
+        s = await runtime.leverage.set_margin_mode("sim", "BTC", cross=False)
+        assert (s.leverage, s.mode) == (5, "isolated") and sim.margin_modes[venue_symbol] == "isolated"
+        s = await runtime.leverage.set_leverage("sim", "BTC", 3)
+        assert (s.leverage, s.mode) == (3, "isolated")  # the mode stays as it was
+        assert runtime.leverage.get("sim", "BTC") == s and seen[-1] == s and len(seen) == 3
+        max_lev = runtime.market_data.market("sim", "BTC").max_leverage
+        for bad in (0, max_lev + 1):
+            with pytest.raises(InvalidOrder, match="leverage is 1 to"):
+                await runtime.leverage.set_leverage("sim", "BTC", bad)
+        with pytest.raises(InvalidOrder):
+            await runtime.leverage.set_leverage("sim", "BTC", 2.0)  # type: ignore[arg-type]
+        assert sim.engine.account.leverage[venue_symbol] == 3
+    finally:
+        await runtime.stop()
+
+
+async def test_hyperliquid_sends_update_leverage_and_reports_the_mode_on_the_position(tmp_path):
+    fake = await FakeHyperliquid(step_s=0.02).start()
+    keys = load_key_file(fake.write_key_file(tmp_path / "hl.toml"), venue="hyperliquid")
+    runtime = Runtime([HyperliquidConnector(base_url=fake.base_url, keys=keys)], journal_path=tmp_path / "j.sqlite")
+    await runtime.start()
+    try:
+        await runtime.leverage.set_leverage("hyperliquid", "BTC", 5, cross=False)
+        assert fake.actions[-1] == {"type": "updateLeverage", "asset": 0, "isCross": False, "leverage": 5}
+        assert fake.engine.account.leverage["BTC"] == 5 and fake.margin_modes["BTC"] == "isolated"
+        s = await runtime.leverage.set_margin_mode("hyperliquid", "BTC", cross=True)
+        assert fake.actions[-1] == {"type": "updateLeverage", "asset": 0, "isCross": True, "leverage": 5}
+        assert s.describe() == "BTC 5x cross"
+        md = runtime.market_data
+        while md.mid_i("hyperliquid", "BTC") is None:
+            await asyncio.sleep(0.01)
+        await runtime.leverage.set_margin_mode("hyperliquid", "BTC", cross=False)
+        order = await runtime.orders.submit_market("hyperliquid", "BTC", is_ask=False, size_i=md.to_size_i(
+            "hyperliquid", "BTC", "0.01"))  # fmt: skip
+        await order.wait_final(timeout=5)
+        (pos,) = await runtime.connectors["hyperliquid"].get_positions()
+        assert pos.info["leverage"] == {"type": "isolated", "value": 5}
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_venue_without_the_capability_is_refused_before_any_request(tmp_path):
+    runtime = Runtime([SimConnector(seed=7)], journal_path=tmp_path / "j.sqlite")
+    await runtime.start()
+    try:
+        runtime.connectors["sim"].capabilities = frozenset()  # type: ignore[misc]
+        with pytest.raises(InvalidOrder, match="does not let perpdesk set leverage"):
+            await runtime.leverage.set_margin_mode("sim", "BTC", cross=False)
+    finally:
+        await runtime.stop()
+    assert "leverage" not in LighterConnector.capabilities

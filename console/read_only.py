@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.leverage_ticket import LeverageCommand
 from console.parsing.trigger_ticket import TriggerCommand
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
     TriggerCommand: "placing a protective order",
+    LeverageCommand: "changing leverage or margin mode",
 }
 
 

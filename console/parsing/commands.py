@@ -8,6 +8,7 @@
     kill [flat]                  theme NAME                 go BTC
     stop BTC 64000 · tp BTC 67000 50% · bracket BTC sl 64000 tp 67000 · trail BTC 0.5% · be BTC
                                  protective orders (``console.parsing.trigger_ticket``)
+    lev BTC 5 · margin BTC isolated   leverage and margin mode (``console.parsing.leverage_ticket``)
 
 Symbols may carry a venue, ``hyperliquid:BTC``.  Numbers stay ``Decimal``: the console turns
 them into scaled integers with the market's decimals, where a bad tick is reported.
@@ -19,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from console.parsing.leverage_ticket import LEVERAGE_VERBS, LeverageCommand, LeverageLineError, parse_leverage_line
 from console.parsing.numbers import parse_decimal, parse_int
 from console.parsing.trigger_ticket import TRIGGER_VERBS, TriggerCommand, TriggerLineError, parse_trigger_line
 
@@ -90,10 +92,10 @@ class GoCommand:
 
 Command = (
     OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
-    | TriggerCommand
+    | TriggerCommand | LeverageCommand
 )
 
-VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", *TRIGGER_VERBS)
+VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", *TRIGGER_VERBS, *LEVERAGE_VERBS)
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
 
@@ -246,6 +248,11 @@ def parse(line: str) -> Command:
             return parse_trigger_line(line)
         except TriggerLineError as exc:
             raise CommandError(str(exc), exc.column) from None
+    if verb in LEVERAGE_VERBS:
+        try:
+            return parse_leverage_line(line)
+        except LeverageLineError as exc:
+            raise CommandError(str(exc), exc.column) from None
     if verb == "cancel":
         col = tokens.column()
         if tokens.take("'all', e.g. cancel all or cancel all BTC").lower() != "all":
@@ -287,7 +294,7 @@ def complete(line: str, symbols: list[str]) -> list[str]:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
     symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1,
-                   **dict.fromkeys(TRIGGER_VERBS, 1)}.get(verb)  # fmt: skip
+                   **dict.fromkeys(TRIGGER_VERBS, 1), **dict.fromkeys(LEVERAGE_VERBS, 1)}.get(verb)  # fmt: skip
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

@@ -30,10 +30,12 @@ from console.parsing.commands import (
     SymbolRef,
     ThemeCommand,
 )
+from console.parsing.leverage_ticket import LeverageCommand
 from console.parsing.order_ticket import OrderTicket, validate
 from console.parsing.trigger_ticket import TriggerCommand
 from console.read_only import command_refusal, trading_action
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen, send_anyway_screen
+from console.screens.leverage_actions import run_leverage_command
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
 from console.widgets.order_entry import OrderEntry
@@ -380,6 +382,8 @@ class TradingActions:
             self._start_chase(venue, symbol, ticket)
         elif isinstance(cmd, TriggerCommand):
             return self.run_trigger_command(cmd)  # TriggerActions
+        elif isinstance(cmd, LeverageCommand):
+            return run_leverage_command(self, cmd)
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
             if cmd.confirmed:

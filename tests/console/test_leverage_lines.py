@@ -1,0 +1,56 @@
+"""``lev`` and ``margin`` from the command bar: sent through ``runtime.leverage``, refused where the
+venue cannot, and in a read-only console."""
+
+from __future__ import annotations
+
+from tests.console.harness import make_desk, ready, settle
+
+BTC = "BTC-PERP"
+
+
+async def run(desk, pilot, line: str) -> str:
+    await pilot.press("colon")
+    await pilot.pause()
+    desk.app.focused.value = line
+    await pilot.press("enter")
+    await settle(desk, pilot)
+    return str(desk.app.query_one("#command-error").render())
+
+
+def with_leverage(desk) -> list[tuple[str, int, bool]]:
+    """The fake venue declares ``leverage`` and records what it was asked."""
+    sent: list[tuple[str, int, bool]] = []
+
+    async def set_leverage(symbol: str, leverage: int, cross: bool) -> None:
+        sent.append((symbol, leverage, cross))
+
+    desk.venue.capabilities = frozenset({"leverage"})
+    desk.venue.set_leverage = set_leverage
+    return sent
+
+
+async def test_lev_and_margin_lines_set_the_market_through_the_runtime():
+    desk = make_desk()
+    sent = with_leverage(desk)
+    async with desk.app.run_test(size=(140, 40)) as pilot:
+        await ready(desk, pilot)
+        assert await run(desk, pilot, "lev BTC 5") == ""
+        assert sent == [(BTC, 5, True)]
+        assert await run(desk, pilot, "margin BTC isolated") == ""
+        assert sent[-1] == (BTC, 5, False)
+        assert desk.runtime.leverage.get("sim", "BTC").describe() == "BTC 5x isolated"
+        assert "leverage is 1 to 20" in await run(desk, pilot, "lev BTC 50")
+        assert len(sent) == 2
+
+
+async def test_a_venue_without_leverage_and_a_read_only_console_refuse_the_lines():
+    desk = make_desk()
+    async with desk.app.run_test(size=(140, 40)) as pilot:
+        await ready(desk, pilot)
+        assert "does not let perpdesk set leverage" in await run(desk, pilot, "lev BTC 5")
+    desk = make_desk(read_only=True)
+    sent = with_leverage(desk)
+    async with desk.app.run_test(size=(140, 40)) as pilot:
+        await ready(desk, pilot)
+        assert "changing leverage" in await run(desk, pilot, "margin BTC isolated")
+        assert sent == []

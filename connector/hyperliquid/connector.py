@@ -471,7 +471,7 @@ class HyperliquidConnector(BaseConnector):
         except UnknownOrder:
             self._trigger_cois.discard(client_order_index)
             raise
-        self._trigger_cois.discard(client_order_index)
+        # still noted: its "canceled" update may come after this answer, and it is no order of ours
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
         if symbol is not None:

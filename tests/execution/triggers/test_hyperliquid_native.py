@@ -132,3 +132,30 @@ async def test_a_stop_the_venue_fires_while_the_socket_is_down_is_settled_from_i
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_moving_a_native_stop_replaces_it_at_the_venue_and_breakeven_moves_it_to_the_entry(tmp_path):
+    fake = await FakeHyperliquid(step_s=0.02).start()
+    fake.write_key_file(tmp_path / "hl.toml")
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        mid -= mid % 10  # on the venue's grid (whole dollars here): the venue holds the price asked
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 97 // 100)
+        first = t.venue_ref
+        await runtime.triggers.move(t, mid * 98 // 100)
+        await asyncio.sleep(0.2)  # the venue's "canceled" update of the first one: no news for the trigger
+        (held,) = fake.engine.triggers.snapshots()
+        assert held.client_order_index == t.venue_ref != first and held.trigger_price_i == t.trigger_price_i
+        assert t.state is TriggerState.ARMED and t.native
+        fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") * 102 // 100)  # in profit: breakeven is below
+        await _until(lambda: runtime.market_data.mid_i(VENUE, "BTC") > mid * 101 // 100)
+        be = await runtime.triggers.breakeven(VENUE, "BTC")
+        (held,) = fake.engine.triggers.snapshots()
+        assert be is t and held.trigger_price_i == t.trigger_price_i > mid * 98 // 100
+        await runtime.triggers.cancel(t)
+        assert t.state is TriggerState.CANCELLED and not fake.engine.triggers
+    finally:
+        await runtime.stop()
+        await fake.stop()

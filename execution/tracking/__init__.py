@@ -3,8 +3,9 @@
 Code outside this package imports from here, never from a module inside it.
 """
 
-from execution.tracking.chase import ChaseEvent, ChaseHost, ChaseState, EndReason, TrackingLimit
+from execution.tracking.chase import ChaseHost, TrackingLimit
 from execution.tracking.manager import TrackingLimitManager
+from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import AmendPolicy, ChaseParams, EndAction, OnRestart
 
 __all__ = [

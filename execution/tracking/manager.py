@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from connector.interface import FILL_SAFE_AMEND, ConnectionEvent, ConnectionState
 from execution.listeners import Listeners
 from execution.tracking.budget import ActionBudget
-from execution.tracking.chase import ChaseEvent, TrackingLimit
+from execution.tracking.chase import TrackingLimit
+from execution.tracking.model import ChaseEvent
 from execution.tracking.params import AmendPolicy, ChaseParams, OnRestart
 
 if TYPE_CHECKING:

@@ -31,7 +31,7 @@ from execution.tracking import persist
 from execution.tracking.children import RESOLVE_AFTER_MS, Amended, AmendFailed, Children, Dust, Refused, Rejected
 from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import ChaseParams, EndAction, OnRestart
-from execution.tracking.rules import FillLedger, slippage_i, slippage_ppm
+from execution.tracking.rules import FillLedger, favourable, slippage_i, slippage_ppm
 from execution.tracking.touch import Top, Touch, breaks_limit, cross_price, own_levels
 from execution.tracking.waiting import earliest, wait_on_clock
 
@@ -88,6 +88,8 @@ class TrackingLimit:
         self.ended_ms: int | None = None
         self.arrival_mid_i: int | None = None
         self.start_price_i: int | None = None
+        self.trail_i: int | None = None
+        """The best price a child has had (a one-way trail never moves back from it)."""
         self.slippage_i: int | None = None
         self.error: str = ""
         self._budget = host.budget(params.venue)
@@ -160,11 +162,12 @@ class TrackingLimit:
         """Start a new chase: note the arrival mid, journal it, and start its task."""
         p = self.params
         self.arrival_mid_i = self._host.market_data.mid_i(p.venue, p.symbol)
+        self.params = p = p.resolved(self.arrival_mid_i, self._market().tick_i)
         side = "sell" if p.is_ask else "buy"
         self._event(
             "started",
             f"{side} {p.size_i} {p.symbol} on {p.venue}, offset {p.offset_ticks}, limit {p.limit_price_i}, "
-            f"end {p.end_action}",
+            f"end {p.end_action}" + "".join(f", {v}" for v in ("aggressive", "trail") if getattr(p, v)),
             arrival_mid_i=self.arrival_mid_i,
         )
         self._host.chase_changed(self)
@@ -323,9 +326,12 @@ class TrackingLimit:
             return now  # the venue just told us it ended (filled in a gap): look again at once
         peers = self._host.chases_on(self.venue, self.symbol)  # every chase's children are ours to skip
         own = own_levels(c for peer in peers if peer.is_ask == p.is_ask for c in peer.live_children)
-        reading = self._touch.read(p, own, self.start_price_i, top)
-        if self.arrival_mid_i is None:
+        reading = self._touch.read(p, own, self.start_price_i, top, self.trail_i)
+        if self.arrival_mid_i is None and reading.mid_i is not None:
             self.arrival_mid_i = reading.mid_i
+            self.params = self.params.resolved(reading.mid_i, self._market().tick_i)
+            if self.params != p:
+                return now  # the percentage bounds just became prices: read again with them
         quote = reading.quote
         stale_at = now + p.stale_after_ms
         if quote is None:
@@ -401,6 +407,7 @@ class TrackingLimit:
         else:
             if self.start_price_i is None:
                 self.start_price_i = price_i
+            self.trail_i = favourable(self.is_ask, self.trail_i, price_i)
             if outcome.replaced is not None:
                 old, why = outcome.replaced
                 self._event("repriced", f"repriced {old} → {price_i}: {why}", old=old, new=price_i, why=why)
@@ -420,6 +427,7 @@ class TrackingLimit:
             self._event("amend_failed", f"amend {outcome.old_i} → {outcome.new_i} failed: {outcome.error}")
         elif isinstance(outcome, Amended):
             old, new = outcome.old_i, outcome.new_i
+            self.trail_i = favourable(self.is_ask, self.trail_i, new)
             self._event("repriced", f"repriced {old} → {new}: {why}", old=old, new=new, why=why)
             self._host.chase_changed(self)
 

@@ -133,8 +133,17 @@ class TrackingLimitManager:
         end_action: str = "cancel",
         post_only: bool = True,
         reduce_only: bool = False,
+        aggressive: bool = False,
+        trail: bool = False,
+        limit_ppm: int | None = None,
+        max_chase_ppm: int | None = None,
     ) -> TrackingLimit:
-        """Start a chase and return it at once; it works in the background until it ends."""
+        """Start a chase and return it at once; it works in the background until it ends.
+
+        Variants: ``aggressive`` rests one tick inside the other side; ``trail`` follows the touch
+        only in the favourable direction; ``limit_ppm`` (chase to) and ``max_chase_ppm`` bound the
+        chase as parts per million of the arrival mid (10_000 = 1 %), beside a price and ticks.
+        """
         self.attach()
         params = ChaseParams.validated(
             venue,
@@ -153,6 +162,10 @@ class TrackingLimitManager:
             reduce_only=reduce_only,
             default_reprice_interval_ms=self.min_reprice_interval_ms,
             stale_after_ms=self.stale_after_ms,
+            aggressive=aggressive,
+            trail=trail,
+            limit_ppm=limit_ppm,
+            max_chase_ppm=max_chase_ppm,
         )
         chase = TrackingLimit(self, self._new_id(), params)
         self._register(chase)

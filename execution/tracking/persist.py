@@ -23,6 +23,7 @@ def record(chase: Any) -> dict[str, Any]:
         arrival_mid_i=chase.arrival_mid_i,
         start_price_i=chase.start_price_i,
         reprices=chase.reprices,
+        trail_i=chase.trail_i,
     )
     return saved
 
@@ -34,6 +35,7 @@ def restore(chase: Any, row: Mapping[str, Any]) -> None:
     chase.arrival_mid_i = saved.get("arrival_mid_i")
     chase.start_price_i = saved.get("start_price_i")
     chase.reprices = saved.get("reprices", 0)
+    chase.trail_i = saved.get("trail_i")
     if row.get("state") == ChaseState.PAUSED:
         chase.state = ChaseState.PAUSED
     chase._sync()

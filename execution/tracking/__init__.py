@@ -7,6 +7,7 @@ from execution.tracking.chase import ChaseHost, TrackingLimit
 from execution.tracking.manager import TrackingLimitManager
 from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import AmendPolicy, ChaseParams, EndAction, OnRestart
+from execution.tracking.report import ExecutionReport, build_report
 
 __all__ = [
     "AmendPolicy",
@@ -16,7 +17,9 @@ __all__ = [
     "ChaseState",
     "EndAction",
     "EndReason",
+    "ExecutionReport",
     "OnRestart",
     "TrackingLimit",
     "TrackingLimitManager",
+    "build_report",
 ]

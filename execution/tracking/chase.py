@@ -31,6 +31,7 @@ from execution.tracking import persist
 from execution.tracking.children import RESOLVE_AFTER_MS, Amended, AmendFailed, Children, Dust, Refused, Rejected
 from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import ChaseParams, EndAction, OnRestart
+from execution.tracking.report import ExecutionReport, report_of
 from execution.tracking.rules import FillLedger, favourable, slippage_i, slippage_ppm
 from execution.tracking.touch import Top, Touch, breaks_limit, cross_price, own_levels
 from execution.tracking.waiting import earliest, wait_on_clock
@@ -129,6 +130,11 @@ class TrackingLimit:
     @property
     def is_done(self) -> bool:
         return self.state is ChaseState.DONE
+
+    @property
+    def report(self) -> ExecutionReport:
+        """How well it has executed so far (``execution.tracking.report``)."""
+        return report_of(self)
 
     @property
     def at_limit(self) -> bool:

@@ -1,5 +1,8 @@
 """A chase as the journal keeps it: the record written on every change, and the chase rebuilt from it.
 
+The record is the parent's ``params`` in the journal: the ``ChaseParams`` plus its progress and,
+under ``report``, its execution report (``ExecutionReport.as_record``).
+
 ``chase`` is a ``TrackingLimit`` (typed ``Any``: this module sits below ``chase`` and never imports it).
 """
 
@@ -24,6 +27,7 @@ def record(chase: Any) -> dict[str, Any]:
         start_price_i=chase.start_price_i,
         reprices=chase.reprices,
         trail_i=chase.trail_i,
+        report=chase.report.as_record(),
     )
     return saved
 

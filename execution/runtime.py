@@ -20,6 +20,7 @@ from pathlib import Path
 from connector.clock import Clock, RealClock
 from connector.factory import create_connector
 from connector.interface import ConnectionEvent, ConnectionState, IConnector
+from execution.algos import AlgoManager
 from execution.config import RuntimeSettings
 from execution.journal import Journal
 from execution.kill_switch import KillReport, kill_switch
@@ -87,6 +88,10 @@ class Runtime:
         )
         self.orders: OrderService = self._load_orders()
         self.tracking: TrackingLimitManager = self._build_tracking()
+        self.algos: AlgoManager = AlgoManager(
+            self.tracking, journal=self.journal, on_restart=self.settings.tracking.on_restart
+        )
+        """Scale and TWAP working orders (``execution.algos``), driving the tracking limits above."""
         self.reconciler: Reconciler = Reconciler(
             self.orders,
             positions=self.positions,
@@ -204,6 +209,7 @@ class Runtime:
     async def _start_tracking(self) -> None:
         """After the reconciler has the venue's truth: resume (or cancel) chases journaled live."""
         await self.tracking.restore()
+        await self.algos.restore()  # after the chases: a TWAP adopts its live slice
 
     async def _start_reconciler(self) -> None:
         """Record the run, then reconcile the journal's picture with every venue and start the heartbeat."""
@@ -243,6 +249,7 @@ class Runtime:
     async def _stop_tracking(self) -> None:
         """Stop driving chases; their orders and journal rows stay, so a restart resumes them."""
         try:
+            await self.algos.stop()
             await self.tracking.stop()
         except Exception:
             log.exception("stopping the tracking limits failed")
@@ -292,4 +299,3 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"<Runtime venues={list(self.connectors)} started={self.started}>"
-

@@ -265,6 +265,7 @@ class Runtime:
 
     async def kill_switch(self, flatten: bool = False) -> KillReport:
         """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed."""
+        await self.algos.halt()  # first: a TWAP would otherwise start its next slice into the kill
         return await kill_switch(self, flatten=flatten)
 
     async def __aenter__(self) -> Runtime:

@@ -154,6 +154,17 @@ class AlgoManager:
     async def cancel_all(self, keep_resting: bool = False) -> None:
         await asyncio.gather(*(self.cancel(a, keep_resting) for a in self.active()))
 
+    async def halt(self, note: str = "stopped by the kill switch") -> int:
+        """End every working order at once without touching its orders (the kill switch cancels those
+        next): no TWAP starts another slice, no scale places another level.  Returns how many."""
+        active = self.active()
+        for algo in active:
+            try:
+                await algo.halt(note)  # type: ignore[attr-defined]
+            except Exception:
+                log.exception("halting %s %s failed", algo.kind, algo.id)
+        return len(active)
+
     def active(self) -> list[WorkingOrder]:
         return [a for a in self.algos.values() if not a.is_done]
 

@@ -163,6 +163,10 @@ class ScaleOrder(WorkingOrder):
 
     # -- cancelling --------------------------------------------------------------------
 
+    async def halt(self, note: str) -> None:
+        """End it at once, leaving its orders to the caller (the kill switch cancels every order)."""
+        self.finish(EndReason.CANCELLED, note)
+
     async def cancel(self, keep_resting: bool = False) -> None:
         """End it; the resting children are cancelled (each confirmed) unless ``keep_resting``."""
         if self.is_done:

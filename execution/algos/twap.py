@@ -160,6 +160,11 @@ class TwapOrder(WorkingOrder):
             except asyncio.CancelledError:
                 pass
 
+    async def halt(self, note: str) -> None:
+        """End it at once, leaving its orders to the caller (the kill switch cancels every order)."""
+        await self.stop()
+        self.finish(EndReason.CANCELLED, note)
+
     def restart(self, cancel: bool) -> None:
         """Pick it up after a restart: adopt the live slice the tracking manager restored."""
         live = self._host.tracking.get(self.slice_ids[-1]) if self.slice_ids else None
@@ -200,6 +205,10 @@ class TwapOrder(WorkingOrder):
             return None  # its events wake us
         if current is not None:
             self.current = None
+            if current.end_reason is EndReason.REJECTED and not current.filled_i:
+                ended = next((e.message for e in reversed(current.events) if e.kind == "ended"), "")
+                self.finish(EndReason.REJECTED, f"slice {len(self.slice_ids)} refused: {ended}")
+                return None
             self._host.algo_changed(self)
         if self.remaining_i == 0:
             self.finish(EndReason.FILLED)

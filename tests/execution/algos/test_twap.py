@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine
 from execution.algos import AlgoState, TwapOrder
@@ -141,3 +143,37 @@ async def test_on_restart_cancel_ends_a_twap_and_its_slice(clock, tmp_path):
     await clock.advance(30)
     assert len(again.slice_ids) == 1
     await rt2.stop()
+
+
+async def test_the_kill_switch_ends_a_twap_before_it_can_start_another_slice(clock, tmp_path):
+    engine = SimEngine(7, clock=clock, markets=[QUIET_BTC])
+    rt = _runtime(engine, clock, tmp_path / "j.sqlite3")
+    await rt.start()
+    await clock.advance(0.3)
+    w = await rt.algos.twap("sim", SYMBOL, is_ask=False, size_i=90, duration_s=30, slices=3)
+    s = await rt.algos.scale("sim", SYMBOL, is_ask=False, size_i=20, from_price_i=649_900, to_price_i=649_800,
+                             count=2)  # fmt: skip
+    await clock.advance(1)
+    task = asyncio.ensure_future(rt.kill_switch())
+    while not task.done():
+        await clock.advance(0.1)
+    report = task.result()
+    assert w.end_reason is EndReason.CANCELLED and "kill switch" in w.note
+    assert s.end_reason is EndReason.CANCELLED
+    await clock.advance(40)
+    assert len(w.slice_ids) == 1 and engine.open_orders() == [] and report.errors == []
+    await rt.stop()
+
+
+async def test_a_refused_slice_ends_the_twap_rather_than_trying_every_slice(clock, tmp_path):
+    engine = SimEngine(7, clock=clock, markets=[QUIET_BTC])
+    rt = _runtime(engine, clock, tmp_path / "j.sqlite3")
+    await rt.start()
+    await clock.advance(0.3)
+    rt.risk.halt()
+    w = await rt.algos.twap("sim", SYMBOL, is_ask=False, size_i=90, duration_s=30, slices=3)
+    await clock.advance(1)
+    assert w.end_reason is EndReason.REJECTED and "halted" in w.note
+    await clock.advance(30)
+    assert len(w.slice_ids) == 1
+    await rt.stop()

@@ -4,6 +4,9 @@
     sell 0.1 BTC mkt ro          market, reduce-only
     buy $500 ETH @ 3400          size as quote notional
     chase buy 0.5 BTC to 64950 off 1 [timeout 60] [ro]
+    chase buy 0.5 BTC to 0.2% aggr    chase sell 1 SOL trail      (variants)
+    scale buy 1 BTC 64000..64500 x10 [inc|dec]                    (see algo_ticket)
+    twap sell 2 ETH 30m [x30] [ioc] [limit 3300]
     cancel all [BTC]             close BTC | close all
     kill [flat]                  theme NAME                 go BTC
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from console.parsing.algo_ticket import AlgoLineError, ScaleCommand, TwapCommand, parse_scale, parse_twap
 from console.parsing.numbers import parse_decimal, parse_int
 
 
@@ -53,6 +57,10 @@ class ChaseCommand:
     offset_ticks: int = 0
     timeout_s: Decimal | None = None
     reduce_only: bool = False
+    limit_pct: Decimal | None = None
+    """``to 0.2%``: chase to this percentage of the arrival mid (instead of, or beside, a price)."""
+    aggressive: bool = False
+    trail: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +93,12 @@ class GoCommand:
     symbol: SymbolRef
 
 
-Command = OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
+Command = (
+    OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
+    | ScaleCommand | TwapCommand
+)
 
-VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go")
+VERBS = ("buy", "sell", "chase", "scale", "twap", "cancel", "close", "kill", "theme", "go")
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
 
@@ -194,12 +205,23 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
     limit: Decimal | None = None
     offset = 0
     timeout: Decimal | None = None
-    reduce_only = False
+    reduce_only = aggressive = trail = False
+    limit_pct: Decimal | None = None
     while not tokens.done():
         col = tokens.column()
         word = tokens.take("").lower()
-        if word in ("to", "limit", "@"):
+        if word in ("to", "limit", "@") and (tokens.peek() or "").endswith("%"):
+            col = tokens.column()
+            text = tokens.take("a percentage")
+            limit_pct = parse_decimal(text[:-1])
+            if limit_pct is None or not 0 < limit_pct < 100:
+                raise CommandError(f"chase to a percentage between 0 and 100, e.g. to 0.2%; got {text!r}", col)
+        elif word in ("to", "limit", "@"):
             limit = _number(tokens, "a limit price after 'to'", CHASE_EXAMPLE)
+        elif word in ("aggr", "aggressive"):
+            aggressive = True
+        elif word == "trail":
+            trail = True
         elif word in ("off", "offset"):
             col = tokens.column()
             text = tokens.take("a tick offset after 'off', e.g. off 1 or off -1")
@@ -212,8 +234,10 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
         elif word in ("ro", "reduce", "reduceonly"):
             reduce_only = True
         else:
-            raise CommandError(f"unexpected {word!r}: expected to PRICE, off TICKS, timeout S or ro", col)
-    return ChaseCommand(is_ask, symbol, size, limit, offset, timeout, reduce_only)
+            raise CommandError(
+                f"unexpected {word!r}: expected to PRICE, to PCT%, off TICKS, timeout S, aggr, trail or ro", col
+            )
+    return ChaseCommand(is_ask, symbol, size, limit, offset, timeout, reduce_only, limit_pct, aggressive, trail)
 
 
 def parse(line: str) -> Command:
@@ -235,6 +259,11 @@ def parse(line: str) -> Command:
         return _order(tokens, _side(verb, col))
     if verb == "chase":
         return _chase(tokens)
+    if verb in ("scale", "twap"):
+        try:
+            return parse_scale(line) if verb == "scale" else parse_twap(line)
+        except AlgoLineError as exc:
+            raise CommandError(str(exc), exc.column) from None
     if verb == "cancel":
         col = tokens.column()
         if tokens.take("'all', e.g. cancel all or cancel all BTC").lower() != "all":
@@ -275,7 +304,9 @@ def complete(line: str, symbols: list[str]) -> list[str]:
     if index == 0:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
-    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1}.get(verb)
+    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "scale": 3, "twap": 3, "close": 1, "go": 1}.get(
+        verb
+    )
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

@@ -116,6 +116,9 @@ FOR_KILL_SWITCH = [
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
+FOR_ALGO_PREVIEW = [Binding("escape,n", "answer(False)", "Back", id="algo_preview.back")]
+"""A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter."""
+
 FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 """``q`` with live orders or chases asks; the choices are buttons (Tab, Enter), never a letter."""
 
@@ -133,6 +136,7 @@ REGISTRY: dict[str, list[Binding]] = {
     "destructive dialog": FOR_DESTRUCTIVE,
     "kill switch dialog": FOR_KILL_SWITCH,
     "quit dialog": FOR_QUIT,
+    "working-order preview": FOR_ALGO_PREVIEW,
     "help": FOR_HELP,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

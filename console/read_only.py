@@ -12,6 +12,7 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
+from console.parsing.algo_ticket import ScaleCommand, TwapCommand
 from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
 
 if TYPE_CHECKING:
@@ -25,6 +26,8 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CancelAllCommand: "cancel all",
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
+    ScaleCommand: "placing a scale",
+    TwapCommand: "starting a TWAP",
 }
 
 

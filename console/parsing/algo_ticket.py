@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from console.parsing.numbers import parse_decimal
+
+if TYPE_CHECKING:
+    from console.parsing.chase_ticket import ChaseTicket
 
 SCALE_EXAMPLE = "scale buy 1 BTC 64000..64500 x10"
 TWAP_EXAMPLE = "twap sell 2 ETH 30m x30"
@@ -244,3 +248,17 @@ def twap_preview(starts_ms: Sequence[int], sizes_i: Sequence[int], size: Callabl
         sec = start // 1000
         lines.append(f"slice {k:<4} +{sec // 60}:{sec % 60:02d}  {size(s):>12}")
     return lines
+
+
+def pct_to_ppm(pct: Decimal) -> int:
+    """``0.2`` (%) -> 2000 ppm; ``ValueError`` when it is finer than 1 ppm (0.0001 %)."""
+    ppm = pct * 10_000
+    if ppm != ppm.to_integral_value() or not 0 < ppm < 1_000_000:
+        raise ValueError(f"a chase-to percentage is between 0.0001% and 99.9999% in steps of 0.0001%, got {pct}%")
+    return int(ppm)
+
+
+def with_variants(ticket: ChaseTicket, aggressive: bool, trail: bool, limit_pct: Decimal | None) -> ChaseTicket:
+    """The command bar's chase variants (``aggr``, ``trail``, ``to N%``) on a validated ticket."""
+    ppm = pct_to_ppm(limit_pct) if limit_pct is not None else None
+    return replace(ticket, aggressive=aggressive, trail=trail, limit_ppm=ppm)

@@ -53,6 +53,7 @@ class ChaseActions:
                 venue, symbol, is_ask=t.is_ask, size_i=t.size_i, offset_ticks=t.offset_ticks,
                 limit_price_i=t.limit_price_i, max_chase_ticks=t.max_chase_ticks, timeout_s=t.timeout_s,
                 end_action=t.end_action, post_only=t.post_only, reduce_only=t.reduce_only,
+                aggressive=t.aggressive, trail=t.trail, limit_ppm=t.limit_ppm,
             )
         except Exception as exc:
             self.notices.add("reject", f"chase not started: {exc}", "error")

@@ -18,6 +18,7 @@ from connector.clock import Clock
 from connector.interface import OrderStatus
 from console.formatting import money
 from console.notify import Throttle
+from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
 from console.parsing.chase_ticket import validate_chase
 from console.parsing.commands import (
     CancelAllCommand,
@@ -32,6 +33,7 @@ from console.parsing.commands import (
 )
 from console.parsing.order_ticket import OrderTicket, validate
 from console.read_only import command_refusal, trading_action
+from console.screens import algo_actions
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
@@ -365,7 +367,13 @@ class TradingActions:
             })
             if ticket is None:
                 return "; ".join(f"{k}: {v}" for k, v in errors.items())
+            try:
+                ticket = with_variants(ticket, cmd.aggressive, cmd.trail, cmd.limit_pct)
+            except ValueError as exc:
+                return str(exc)
             self._start_chase(venue, symbol, ticket)
+        elif isinstance(cmd, ScaleCommand | TwapCommand):
+            return algo_actions.preview_and_start(self, cmd)
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
             if cmd.confirmed:

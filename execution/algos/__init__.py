@@ -5,7 +5,7 @@
 
 from execution.algos.base import AlgoState, WorkingOrder
 from execution.algos.manager import AlgoManager
-from execution.algos.plan import Distribution, scale_prices, scale_sizes, slice_due, twap_schedule
+from execution.algos.plan import Distribution, child_problem, scale_prices, scale_sizes, slice_due, twap_schedule
 from execution.algos.scale import ScaleOrder, ScaleParams
 from execution.algos.twap import TwapOrder, TwapParams
 
@@ -18,6 +18,7 @@ __all__ = [
     "TwapOrder",
     "TwapParams",
     "WorkingOrder",
+    "child_problem",
     "scale_prices",
     "scale_sizes",
     "slice_due",

@@ -32,7 +32,7 @@ FOR_APP = [
     Binding("1", "screen.tab('orders')", "Orders", show=False, priority=True, id="tabs.orders"),
     Binding("2", "screen.tab('positions')", "Positions", show=False, priority=True, id="tabs.positions"),
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
-    Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
+    Binding("4", "screen.tab('chases')", "Working orders", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:

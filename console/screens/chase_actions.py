@@ -19,6 +19,7 @@ from console.widgets.diff_table import ChasesTable
 from console.widgets.order_entry import OrderEntry
 
 if TYPE_CHECKING:
+    from execution.algos import WorkingOrder
     from execution.runtime import Runtime
     from execution.tracking import TrackingLimit
 
@@ -72,8 +73,19 @@ class ChaseActions:
             return None
         return chase
 
+    def _selected_algo(self) -> WorkingOrder | None:
+        """The scale or TWAP selected in the working-orders tab, if that is what is selected."""
+        key = self._chases_table.selected_key
+        return self.runtime.algos.get(key) if key else None
+
     @trading_action("pausing or resuming a chase")
     def action_chase_pause_resume(self) -> None:
+        algo = self._selected_algo()
+        if algo is not None:
+            if algo.kind == "twap" and not algo.is_done:
+                algos = self.runtime.algos
+                algos.resume(algo) if str(algo.state.value) == "PAUSED" else algos.pause(algo)
+            return
         chase = self._live_selected_chase()
         if chase is None:
             return
@@ -85,6 +97,14 @@ class ChaseActions:
     @trading_action("cancelling a chase")
     @work(group="chases", exit_on_error=False)
     async def action_chase_cancel(self, keep_resting: bool) -> None:
+        algo = self._selected_algo()
+        if algo is not None:
+            if not algo.is_done:
+                try:
+                    await self.runtime.algos.cancel(algo, keep_resting=keep_resting)
+                except Exception as exc:
+                    self.notices.add("reject", f"{algo.kind} {algo.symbol}: cancel failed: {exc}", "error")
+            return
         chase = self._live_selected_chase()
         if chase is None:
             return

@@ -21,7 +21,7 @@ from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
 from console.bridge import Batch, Bridge, LogLine
-from console.formatting import CHASE_COLUMNS, chase_row, clock_text
+from console.formatting import clock_text
 from console.notify import Throttle
 from console.screens import panels
 from console.screens.chase_actions import ChaseActions
@@ -33,10 +33,12 @@ from console.widgets.market_list import MarketList, change_text
 from console.widgets.order_entry import OrderEntry
 from console.widgets.status import StatusBar, StatusView, age_level
 from console.widgets.tape import TradesTape
+from console.working_rows import WORKING_COLUMNS, algo_row, report_text, working_chase_row
+from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
+    from execution.algos import WorkingOrder
     from execution.runtime import Runtime
-    from execution.tracking import TrackingLimit
 
 MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
@@ -71,6 +73,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._started_ns = started_ns
         self._frames = 0
         self._chase_labels: dict[str, str] = {}
+        self._algo_ends: set[str] = set()
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
@@ -92,7 +95,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
         self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
-        self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
+        self._chases_table = ChasesTable(WORKING_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
@@ -119,7 +122,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 yield self._positions_table
             with TabPane("Fills 3", id="fills"):
                 yield self._fills_table
-            with TabPane("Chases 4", id="chases"):
+            with TabPane("Working orders 4", id="chases"):
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
@@ -186,7 +189,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._frames += 1
         if batch.account or batch.fills or self._frames % self.flush_hz == 0:
             self._paint_account()
-        if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
+        if batch.chases or batch.chase_events or batch.algos or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
         if batch.log:
             self._paint_log(batch.log)
@@ -281,10 +284,17 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
     def _paint_chases(self, batch: Batch) -> None:
         md = self.runtime.market_data
         now = self.clock.now_ms()
-        chases = sorted(self.runtime.tracking.chases.values(), key=lambda c: c.started_ms)[-50:]
+        working = [*self.runtime.tracking.chases.values(), *self.runtime.algos.algos.values()]
+        rows = {}
+        for item in sorted(working, key=lambda c: c.started_ms)[-50:]:
+            if isinstance(item, TrackingLimit):
+                rows[item.id] = working_chase_row(item, md, now, self.chase_label(item))
+            else:
+                rows[item.id] = algo_row(item, md, now, f"{self.chase_label(item)} {item.kind}")  # type: ignore[arg-type]
+                self._note_algo_end(item)
         table = self._chases_table
-        if table.sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases}):
-            table.move_cursor(row=table.row_count - 1)  # a new chase: select it, ready for p / c / L
+        if table.sync(rows):
+            table.move_cursor(row=table.row_count - 1)  # a new one: select it, ready for p / c / L
         for chase, event in batch.chase_events:
             message, severity = panels.chase_notice(md, chase, event)
             self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {message}", severity)
@@ -297,6 +307,16 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
         table.move_cursor(row=table.row_count - 1)
+
+    def _note_algo_end(self, algo: WorkingOrder) -> None:
+        """Once, when a scale or TWAP has ended: its execution report as a notice."""
+        if not algo.is_done or algo.id in self._algo_ends:
+            return
+        self._algo_ends.add(algo.id)
+        report = report_text(algo.report, self.runtime.market_data, algo.venue, algo.symbol)
+        reason = algo.end_reason.value if algo.end_reason is not None else ""
+        self.notices.add("algo", f"{algo.kind} {self.chase_label(algo)} {algo.symbol} ended ({reason}): {report}",  # type: ignore[arg-type]
+                         "information")
 
     def chase_label(self, chase: TrackingLimit) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""

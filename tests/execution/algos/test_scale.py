@@ -5,10 +5,14 @@ from __future__ import annotations
 import pytest
 
 from connector.interface import OrderStatus
+from connector.sim.connector import SimConnector
+from connector.sim.engine import SimEngine
 from execution.algos import AlgoState
 from execution.journal import Journal
+from execution.runtime import Runtime
 from execution.tracking import EndReason
 from tests.execution.algos.harness import SYMBOL, VENUE_SYMBOL, algo_desk
+from tests.execution.tracking.harness import QUIET_BTC
 
 
 async def test_a_scale_places_a_ladder_on_the_grid_summing_to_the_target(clock):
@@ -89,3 +93,37 @@ async def test_a_scale_ends_filled_when_every_child_has_traded(clock):
     r = s.report
     assert r.children == 2 and r.maker_ppm == 1_000_000 and r.avg_price_i == 649_995  # 20 @ ..995 + 20 @ ..994
     await desk.stop()
+
+
+def _runtime(engine, clock, path, on_restart="resume"):
+    return Runtime({"sim": SimConnector(engine=engine, clock=clock)}, clock=clock, journal_path=path,
+                   settings={"tracking": {"on_restart": on_restart}})  # fmt: skip
+
+
+@pytest.mark.parametrize("on_restart", ["resume", "cancel"])
+async def test_a_scale_resumes_after_a_restart_or_is_cancelled(clock, tmp_path, on_restart):
+    engine, path = SimEngine(7, clock=clock, markets=[QUIET_BTC]), tmp_path / "j.sqlite3"
+    rt = _runtime(engine, clock, path)
+    await rt.start()
+    await clock.advance(0.3)
+    s = await rt.algos.scale("sim", SYMBOL, is_ask=False, size_i=40, from_price_i=649_995, to_price_i=649_990,
+                             count=2)  # fmt: skip
+    engine.trade_through(VENUE_SYMBOL, is_ask=True, price_i=649_995, size_i=20)
+    await clock.advance(0.2)
+    assert s.filled_i == 20
+    await rt.stop()
+
+    rt2 = _runtime(engine, clock, path, on_restart)
+    await rt2.start()
+    await clock.advance(2)
+    again = rt2.algos.get(s.id)
+    assert again is not None and again.kind == "scale" and again.filled_i == 20 and len(again.children) == 2
+    assert rt2.tracking.get(s.id) is None
+    if on_restart == "cancel":
+        assert again.end_reason is EndReason.CANCELLED and engine.open_orders() == []
+    else:
+        assert again.state is AlgoState.RUNNING
+        engine.trade_through(VENUE_SYMBOL, is_ask=True, price_i=649_990, size_i=20)
+        await clock.advance(0.5)
+        assert again.end_reason is EndReason.FILLED and again.filled_i == 40
+    await rt2.stop()

@@ -261,7 +261,8 @@ class PerpdeskApp(App[int]):
     def _live(self) -> tuple[int, int]:
         if not self._runtime_started:
             return 0, 0
-        return len(self.runtime.orders.open_orders()), len(self.runtime.tracking.active())
+        working = len(self.runtime.tracking.active()) + len(self.runtime.algos.active())  # chases, scales, TWAPs
+        return len(self.runtime.orders.open_orders()), working
 
     async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None) -> None:
         """The one way out for ``q`` and a hangup or SIGTERM: cancel the live chases and orders if
@@ -280,6 +281,7 @@ class PerpdeskApp(App[int]):
         await self.action_quit()
 
     async def _cancel_live(self) -> None:
+        await self.runtime.algos.cancel_all()  # first: a TWAP would start its next slice
         await self.runtime.tracking.cancel_all()
         await self.runtime.orders.cancel_all()
 

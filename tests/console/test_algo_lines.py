@@ -4,6 +4,7 @@ Enter on the Send button; the chase variants start a tracking limit with them.""
 from __future__ import annotations
 
 from console.screens.algo_preview import AlgoPreviewScreen
+from console.screens.dialogs import QuitScreen
 from tests.console.harness import make_desk, ready, settle
 from tests.console.test_command_lines import run
 
@@ -79,3 +80,23 @@ async def test_the_chase_variant_lines():
         await run(desk, pilot, "chase sell 1 SOL trail")
         trail = next(c for c in desk.runtime.tracking.chases.values() if c.symbol == "SOL")
         assert trail.params.trail and trail.is_ask
+
+
+async def test_q_asks_while_a_twap_waits_between_slices_and_cancel_ends_it():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "twap buy 0.03 ETH 3m ioc")
+        await pilot.press("enter")
+        await settle(desk, pilot)
+        [twap] = desk.runtime.algos.algos.values()
+        assert desk.runtime.tracking.active() == [] and not twap.is_done
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, QuitScreen)  # nothing rests, but the TWAP would go on
+        await pilot.press("tab", "tab", "enter")
+        for _ in range(5):
+            await pilot.pause()
+            await desk.app.workers.wait_for_complete()
+    assert twap.end_reason is not None and twap.end_reason.value == "cancelled"
+    assert not desk.runtime.started

@@ -223,10 +223,10 @@ class TwapOrder(WorkingOrder):
         if now < start:
             return start
         self.next_slice = k + 1
-        if now >= end and k + 1 < self.params.slices:
+        if now >= end:  # paused (or stopped) through its whole window
             self.note = f"slice {k + 1} missed (paused or late): its size rolls into the next"
         else:
-            await self._run_slice(k, max(end, now + 1))
+            await self._run_slice(k, end)
         self._host.algo_changed(self)
         return now
 

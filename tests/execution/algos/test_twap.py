@@ -177,3 +177,15 @@ async def test_a_refused_slice_ends_the_twap_rather_than_trying_every_slice(cloc
     await clock.advance(30)
     assert len(w.slice_ids) == 1
     await rt.stop()
+
+
+async def test_a_twap_paused_past_its_duration_ends_without_starting_a_late_slice(clock):
+    desk = await algo_desk(clock)
+    w = await desk.algos.twap("sim", SYMBOL, is_ask=False, size_i=90, duration_s=30, slices=3)
+    await clock.advance(1)
+    desk.algos.pause(w)
+    await clock.advance(40)
+    desk.algos.resume(w)
+    await clock.advance(1)
+    assert w.end_reason is EndReason.TIMEOUT and len(w.slice_ids) == 1 and "duration is over" in w.note
+    await desk.stop()

@@ -34,6 +34,11 @@ FOR_APP = [
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
     Binding("4", "screen.tab('chases')", "Working orders", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
+    Binding("6", "screen.tab('triggers')", "Triggers", show=False, priority=True, id="tabs.triggers"),
+    Binding("o", "screen.trigger_attach('stop')", "Attach stop", show=False, priority=True, id="trigger.attach_stop"),
+    Binding("P", "screen.trigger_attach('tp')", "Attach take-profit", show=False, priority=True,
+            id="trigger.attach_take_profit"),
+    Binding("E", "screen.trigger_breakeven", "Stop to breakeven", show=False, priority=True, id="trigger.breakeven"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
@@ -88,6 +93,14 @@ FOR_CHASES_TABLE = [
 """On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's
 ``c`` aside while the panel has focus."""
 
+FOR_TRIGGERS_TABLE = [
+    Binding("c", "screen.trigger_cancel", "Cancel trigger", id="triggers.cancel"),
+    Binding("right_square_bracket", "screen.trigger_nudge(1)", "Trigger a tick up", id="triggers.tick_up"),
+    Binding("left_square_bracket", "screen.trigger_nudge(-1)", "Trigger a tick down", id="triggers.tick_down"),
+]
+"""On the triggers panel: they act on the selected trigger; ``MainScreen.check_action`` stands the desk's
+``c`` aside while the panel has focus."""
+
 FOR_CHASE_FORM = [
     Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
     Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
@@ -124,12 +137,21 @@ FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
+FOR_REPLAY = [
+    Binding("space", "replay_pause", "Pause/play", key_display="space", id="replay.pause"),
+    Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
+    Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
+    Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
+]
+"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback."""
+
 REGISTRY: dict[str, list[Binding]] = {
     "app": FOR_APP,
     "market list": FOR_MARKET_LIST,
     "order entry": FOR_ORDER_ENTRY,
     "command bar": FOR_COMMAND_BAR,
     "chases table": FOR_CHASES_TABLE,
+    "triggers table": FOR_TRIGGERS_TABLE,
     "chase form": FOR_CHASE_FORM,
     "limit price form": FOR_LIMIT_PRICE_FORM,
     "confirm dialog": FOR_CONFIRM,
@@ -138,5 +160,6 @@ REGISTRY: dict[str, list[Binding]] = {
     "quit dialog": FOR_QUIT,
     "working-order preview": FOR_ALGO_PREVIEW,
     "help": FOR_HELP,
+    "replay": FOR_REPLAY,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

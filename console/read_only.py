@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand
 from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.trigger_ticket import TriggerCommand
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -28,6 +29,7 @@ COMMAND_WHAT: dict[type[Command], str] = {
     KillCommand: "the kill switch",
     ScaleCommand: "placing a scale",
     TwapCommand: "starting a TWAP",
+    TriggerCommand: "placing a protective order",
 }
 
 

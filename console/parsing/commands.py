@@ -9,6 +9,8 @@
     twap sell 2 ETH 30m [x30] [ioc] [limit 3300]
     cancel all [BTC]             close BTC | close all
     kill [flat]                  theme NAME                 go BTC
+    stop BTC 64000 · tp BTC 67000 50% · bracket BTC sl 64000 tp 67000 · trail BTC 0.5% · be BTC
+                                 protective orders (``console.parsing.trigger_ticket``)
 
 Symbols may carry a venue, ``hyperliquid:BTC``.  Numbers stay ``Decimal``: the console turns
 them into scaled integers with the market's decimals, where a bad tick is reported.
@@ -22,6 +24,7 @@ from decimal import Decimal
 
 from console.parsing.algo_ticket import AlgoLineError, ScaleCommand, TwapCommand, parse_scale, parse_twap
 from console.parsing.numbers import parse_decimal, parse_int
+from console.parsing.trigger_ticket import TRIGGER_VERBS, TriggerCommand, TriggerLineError, parse_trigger_line
 
 
 class CommandError(ValueError):
@@ -95,10 +98,10 @@ class GoCommand:
 
 Command = (
     OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
-    | ScaleCommand | TwapCommand
+    | TriggerCommand | ScaleCommand | TwapCommand
 )
 
-VERBS = ("buy", "sell", "chase", "scale", "twap", "cancel", "close", "kill", "theme", "go")
+VERBS = ("buy", "sell", "chase", "scale", "twap", "cancel", "close", "kill", "theme", "go", *TRIGGER_VERBS)
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
 
@@ -259,6 +262,11 @@ def parse(line: str) -> Command:
         return _order(tokens, _side(verb, col))
     if verb == "chase":
         return _chase(tokens)
+    if verb in TRIGGER_VERBS:
+        try:
+            return parse_trigger_line(line)
+        except TriggerLineError as exc:
+            raise CommandError(str(exc), exc.column) from None
     if verb in ("scale", "twap"):
         try:
             return parse_scale(line) if verb == "scale" else parse_twap(line)
@@ -304,9 +312,8 @@ def complete(line: str, symbols: list[str]) -> list[str]:
     if index == 0:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
-    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "scale": 3, "twap": 3, "close": 1, "go": 1}.get(
-        verb
-    )
+    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "scale": 3, "twap": 3, "close": 1, "go": 1,
+                   **dict.fromkeys(TRIGGER_VERBS, 1)}.get(verb)  # fmt: skip
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -26,6 +27,9 @@ from console.notify import Throttle
 from console.screens import panels
 from console.screens.chase_actions import ChaseActions
 from console.screens.trading import TradingActions
+from console.screens.trigger_actions import TriggerActions
+from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
+from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
 from console.widgets.ladder import DepthLadder
@@ -44,7 +48,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -74,6 +78,9 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._frames = 0
         self._chase_labels: dict[str, str] = {}
         self._algo_ends: set[str] = set()
+        self._trigger_labels: dict[str, str] = {}
+        self._triggers_dirty = True
+        self._book_dirty = False
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
@@ -97,6 +104,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(WORKING_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
+        self._triggers_table = TriggersTable(TRIGGER_COLUMNS, id="triggers-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
@@ -126,6 +134,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
+            with TabPane("Triggers 6", id="triggers"):
+                yield self._triggers_table
         yield self._command_bar
         yield Footer(compact=True, show_command_palette=False)
 
@@ -144,6 +154,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         """List ``markets``, show ``selected`` and the account, and start painting (the runtime has started)."""
         self._markets.set_markets(markets, selected)
         self._paint_account()
+        self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
         self.set_interval(1 / self.flush_hz, self.flush)
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
@@ -181,7 +192,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 change_text(md.change_bps(venue, symbol)),
             )
         symbol = self.selected[1]
-        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
+        self._paint_book(force=bool(batch.orders) or self._book_dirty or any(s == symbol for _, s in batch.books))
+        self._book_dirty = False
         if batch.orders:
             self._paint_orders(batch)
         if batch.fills:
@@ -191,6 +203,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             self._paint_account()
         if batch.chases or batch.chase_events or batch.algos or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
+        if self._triggers_dirty or self._frames % self.flush_hz == 0:
+            self._paint_triggers()
         if batch.log:
             self._paint_log(batch.log)
         if batch.connection:
@@ -222,6 +236,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         if not force:
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
+        data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
         self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
         others = panels.cross_venue_text(md, venue, symbol)
@@ -246,11 +261,17 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             ages=(("book", book_age), ("trades", trade_age)),
             trading_state=self.runtime.risk.state.value,
             ack_ms=self._ack_ms.get(venue),
+            paper=self.paper_venues,
         ))
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
             self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+
+    @property
+    def paper_venues(self) -> frozenset[str]:
+        """Venues traded on paper (their connector says so): marked PAPER in the header and the log."""
+        return frozenset(v for v, c in self.runtime.connectors.items() if getattr(c, "paper", False))
 
     def connection_text(self, venue: str) -> str:
         """``connected``, ``connecting``, ``disconnected`` …: the venue's least connected stream."""
@@ -266,14 +287,15 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
                 self._notified_rejects.add(key)
                 text = f"{panels.describe_order(md, o)} REJECTED: {o.reason or 'no reason given'}"
                 self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
-                self.notices.add("reject", text, "error")
+                self.notices.add("reject", ("PAPER " if o.venue in self.paper_venues else "") + text, "error")
 
     def _paint_fills(self, fills: list[tuple[str, str, Fill]]) -> None:
         md = self.runtime.market_data
         table = self._fills_table
         for venue, symbol, f in fills:
             if table.append(f"{venue}:{f.trade_id}", panels.fill_row(md, venue, symbol, f)):
-                self.notices.add("fill", panels.fill_notice(md, venue, symbol, f), "information")
+                paper = "PAPER " if venue in self.paper_venues else ""
+                self.notices.add("fill", paper + panels.fill_notice(md, venue, symbol, f), "information")
         table.move_cursor(row=table.row_count - 1)
 
     def _paint_account(self) -> None:
@@ -303,6 +325,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         table = self._log_table
         for line in lines:
             self._log_seq += 1
+            if line.venue in self.paper_venues:
+                line = replace(line, message=f"PAPER {line.message}")
             table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
@@ -317,6 +341,18 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         reason = algo.end_reason.value if algo.end_reason is not None else ""
         self.notices.add("algo", f"{algo.kind} {self.chase_label(algo)} {algo.symbol} ended ({reason}): {report}",  # type: ignore[arg-type]
                          "information")
+
+    def _on_trigger(self, _trigger: object) -> None:
+        self._triggers_dirty = True
+        self._book_dirty = True  # the ladder marks the levels
+
+    def _paint_triggers(self) -> None:
+        self._triggers_dirty = False
+        md, triggers = self.runtime.market_data, self.runtime.triggers
+        shown = list(triggers.triggers.values())[-50:]
+        rows = {t.id: trigger_row(t, md, triggers, self.trigger_label(t)) for t in shown}
+        if self._triggers_table.sync(rows):
+            self._triggers_table.move_cursor(row=self._triggers_table.row_count - 1)
 
     def chase_label(self, chase: TrackingLimit) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""
@@ -350,6 +386,6 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # the chases panel's own c (cancel the chase) stands before the desk's priority c
-        if action == "cancel_selected" and self.focused is self._chases_table:
+        if action == "cancel_selected" and self.focused in (self._chases_table, self._triggers_table):
             return False
         return True

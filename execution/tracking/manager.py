@@ -133,6 +133,7 @@ class TrackingLimitManager:
         end_action: str = "cancel",
         post_only: bool = True,
         reduce_only: bool = False,
+        allow_disconnected: bool = False,
         aggressive: bool = False,
         trail: bool = False,
         limit_ppm: int | None = None,
@@ -143,7 +144,10 @@ class TrackingLimitManager:
         Variants: ``aggressive`` rests one tick inside the other side; ``trail`` follows the touch
         only in the favourable direction; ``limit_ppm`` (chase to) and ``max_chase_ppm`` bound the
         chase as parts per million of the arrival mid (10_000 = 1 %), beside a price and ticks.
-        """
+
+        Raises ``RiskRejected`` beyond the margin or notional ceiling, ``VenueDisconnected`` while the
+        venue's connection is down (unless ``allow_disconnected``); a running chase's children are sent
+        regardless, since the chase waits out a stale book on its own."""
         self.attach()
         params = ChaseParams.validated(
             venue,
@@ -166,6 +170,9 @@ class TrackingLimitManager:
             trail=trail,
             limit_ppm=limit_ppm,
             max_chase_ppm=max_chase_ppm,
+        )
+        self.orders.check_new(
+            venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only, allow_disconnected=allow_disconnected
         )
         chase = TrackingLimit(self, self._new_id(), params)
         self._register(chase)

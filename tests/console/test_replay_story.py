@@ -4,10 +4,13 @@ the same way every time."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from connector.keys import MASK, register_secret
 from connector.record.recorder import STORY_KINDS, Recorder, read_recording
+from connector.record.replay import ReplayConnector
 from tests.console.story_session import record_chase_session
 
 
@@ -58,6 +61,57 @@ async def test_a_recording_holds_each_chase_decision_and_order_transition(chase_
                               "size_i", "filled_i", "state", "reason", "ts"}  # fmt: skip
 
 
+async def test_replaying_twice_tells_the_same_story_at_the_same_frames(chase_recording):
+    path, _ = chase_recording
+
+    async def tell() -> list[tuple[int, dict]]:
+        conn = ReplayConnector(path, speed=None)
+        told: list[tuple[int, dict]] = []
+        conn.add_story_listener(lambda line: told.append((conn.played, line)))
+        await conn.start()
+        await conn.subscribe_market_data(["BTC"])
+        try:
+            await asyncio.wait_for(conn.finished.wait(), 30)
+        finally:
+            await conn.stop()
+        assert [line for _, line in told] == conn.story == conn.told
+        return told
+
+    first, second = await tell(), await tell()
+    assert first == second
+    assert [line["what"] for _, line in first if line["k"] == "chase"].count("repriced") >= 2
+    _, records = read_recording(path)
+    assert [line for _, line in first] == [r for r in records if r["k"] in STORY_KINDS]
+
+
+async def test_a_paused_replay_tells_a_line_with_the_frame_before_it(chase_recording):
+    path, _ = chase_recording
+    conn = ReplayConnector(path, speed=None)
+    _, records = read_recording(path)
+    timeline = [r for r in records if r["k"] in ("ws_in", "ws_open", *STORY_KINDS)]
+    first = next(i for i, r in enumerate(timeline) if r["k"] in STORY_KINDS)
+    frames_before = sum(1 for r in timeline[:first] if r["k"] in ("ws_in", "ws_open"))
+    conn.pause()
+    await conn.start()
+    await conn.subscribe_market_data(["BTC"])
+    try:
+        conn.step(frames_before - 1)
+        for _ in range(500):
+            if conn.played == frames_before - 1:
+                break
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        assert conn.told == []
+        conn.step()
+        for _ in range(500):
+            if conn.told:
+                break
+            await asyncio.sleep(0.01)
+        assert conn.played == frames_before and conn.told[0] == timeline[first]
+    finally:
+        await conn.stop()
+
+
 def test_story_lines_never_carry_a_secret(tmp_path):
     secret = register_secret("st0ry-s3cret-98765")
     path = tmp_path / "story.jsonl.gz"
@@ -70,6 +124,69 @@ def test_story_lines_never_carry_a_secret(tmp_path):
     _, records = read_recording(path)
     assert records == [{"k": "order", "t": records[0]["t"], "venue": "x", "reason": f"venue said: bad key {MASK}",
                         "data": {"api_key": MASK, "nested": [{"signature": MASK}]}}]  # fmt: skip
+
+
+async def test_stepping_a_replay_shows_each_reprice_and_its_reason_beside_the_book_of_that_moment(chase_recording):
+    from textual.widgets import TabbedContent
+
+    from console.rehearse import build_replay
+    from console.replay_app import ReplayApp
+    from console.settings import load_settings
+    from console.widgets.replay_story import ReplayStoryTable
+
+    path, session = chase_recording
+    runtime, clock, replay = build_replay(path, load_settings(None), speed=None, paper=False)
+    replay.pause()
+    timeline = replay._timeline
+    frames_at = []  # [n]: story lines told once n frames have been played (those before frame n + 1)
+    told = 0
+    for record in timeline:
+        if record["k"] in STORY_KINDS:
+            told += 1
+        else:
+            frames_at.append(told)
+    frames_at.append(told)
+    app = ReplayApp(runtime, replay=replay, clock=clock, symbol="BTC", read_only=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await asyncio.wait_for(app.ready.wait(), 10)
+        await pilot.press("7")
+        await pilot.pause()
+        assert app.main_screen.query_one("#tabs", TabbedContent).active == "replay"
+        table = app.main_screen.query_one("#replay-table", ReplayStoryTable)
+        assert app.main_screen.focused is table
+        md = runtime.market_data
+        reprices: list[tuple[int, str, str, str]] = []  # (step, chase, detail, book) as the rows appeared
+        for step in range(1, len(replay.frames) + 1):
+            await pilot.press("full_stop")
+            for _ in range(500):
+                if replay.played == step and len(replay.told) == frames_at[step]:
+                    break
+                await pilot.pause(0.01)
+            await pilot.pause()
+            assert replay.paused and replay.played == step
+            assert table.row_count == len(replay.told) == frames_at[step]  # the rows of this step, no more
+            bid, ask = md.top_of_book("hyperliquid", "BTC")
+            for key, cells in app.story.rows[frames_at[step - 1] : frames_at[step]]:
+                shown = [str(c) for c in table.get_row(key)]
+                assert shown == list(cells)
+                if cells[2] == "repriced":
+                    reprices.append((step, cells[1], cells[3], cells[4]))
+                    book_now = (
+                        f"{md.format_price('hyperliquid', 'BTC', bid)} / {md.format_price('hyperliquid', 'BTC', ask)}"
+                    )
+                    assert cells[4] == book_now  # beside the replayed book of that moment
+        assert replay.played == len(replay.frames)
+    label = f"{app.story.labels[session['chase']]} BTC"
+    reprices = [(step, detail, book) for step, who, detail, book in reprices if who == label]
+    recorded = [e for e in session["events"] if e.kind == "repriced"]
+    assert len(reprices) == len(recorded) >= 2
+    for (_, detail, _), event in zip(reprices, recorded, strict=True):
+        old = md.format_price("hyperliquid", "BTC", event.data["old"])
+        new = md.format_price("hyperliquid", "BTC", event.data["new"])
+        assert detail == f"{old} → {new}: {event.data['why']}"
+    assert [s for s, _, _ in reprices] == sorted(s for s, _, _ in reprices)
+    ended = [cells for _, cells in app.story.rows if cells[2] == "ended" and cells[1] == label]
+    assert len(ended) == 1 and ended[0][3].startswith("cancelled: filled 0.00000/")
 
 
 def test_record_writes_the_consoles_chases_and_orders_too(tmp_path):

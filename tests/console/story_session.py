@@ -15,6 +15,9 @@ from execution.runtime import Runtime
 from tests.fakes.hyperliquid import FakeHyperliquid
 
 VENUE = "hyperliquid"
+OFFSET_TICKS = 30
+"""The chase rests this far behind the bid: the fake's book moves a few ticks a step, so it follows
+the bid without being filled (a fill before the reprices means another try)."""
 
 
 async def _until(predicate: Any, timeout: float = 20.0) -> None:
@@ -26,10 +29,12 @@ async def _until(predicate: Any, timeout: float = 20.0) -> None:
         await asyncio.sleep(0.005)
 
 
-async def record_chase_session(path: Path, *, reprices: int = 2, attempts: int = 5) -> dict[str, Any]:
+async def record_chase_session(
+    path: Path, *, reprices: int = 2, timeout_s: float = 0.8, attempts: int = 5
+) -> dict[str, Any]:
     """Record a paper console's session on the fake (its book moves every 50 ms) while a buy chase
-    joins the bid, follows it ``reprices`` times and is then cancelled (a chase that fills first is
-    tried again, up to ``attempts``).  Returns ``chase`` (the id of the chase that did) and ``events``
+    follows the bid, repricing, until its timeout ends it (a chase that fills first, or repriced fewer
+    than ``reprices`` times, is tried again, up to ``attempts``).  Returns ``chase`` (the id of the chase that did) and ``events``
     (its events as the runtime saw them)."""
     fake = await FakeHyperliquid(step_s=0.05).start()
     urls = {"base_url": fake.base_url, "ws_url": fake.ws_url}
@@ -44,16 +49,13 @@ async def record_chase_session(path: Path, *, reprices: int = 2, attempts: int =
             for _ in range(attempts):
                 chase = await runtime.tracking.start(
                     VENUE, "BTC", is_ask=False, size_i=runtime.market_data.market(VENUE, "BTC").min_size_i,
-                    offset_ticks=1, min_reprice_interval_ms=10,
+                    offset_ticks=OFFSET_TICKS, min_reprice_interval_ms=10, timeout_s=timeout_s, end_action="cancel",
                 )  # fmt: skip
-                await _until(lambda c=chase: c.reprices >= reprices or c.is_done)
-                if chase.is_done:
-                    continue
-                await chase.cancel()
                 await _until(lambda c=chase: c.is_done)
-                break
+                if chase.reprices >= reprices and chase.end_reason == "timeout":
+                    break
             else:
-                raise AssertionError("no chase repriced twice before it filled")
+                raise AssertionError(f"no chase repriced {reprices} times before its timeout")
             await asyncio.sleep(0.2)  # a few frames after the end
         finally:
             story.detach()

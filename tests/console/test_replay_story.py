@@ -52,7 +52,7 @@ async def test_a_recording_holds_each_chase_decision_and_order_transition(chase_
         assert r["data"]["why"] in ("touch moved", "limit moved")
         assert type(r["data"]["old"]) is int and type(r["data"]["new"]) is int and r["data"]["old"] != r["data"]["new"]
         assert all(type(p) is int for p in r["top"])
-    assert chase[-1]["data"]["reason"] == "cancelled" and chase[-1]["state"] == "DONE"
+    assert kinds[-2] == "timeout" and chase[-1]["data"]["reason"] == "timeout" and chase[-1]["state"] == "DONE"
     assert all(type(n) is int for r in story for n in _ints(r))  # scaled ints, never a float
     orders = [r for r in story if r["k"] == "order" and r["parent"] == session["chase"]]
     assert orders and {"OPEN", "CANCELLED"} <= {r["state"] for r in orders}
@@ -186,7 +186,7 @@ async def test_stepping_a_replay_shows_each_reprice_and_its_reason_beside_the_bo
         assert detail == f"{old} → {new}: {event.data['why']}"
     assert [s for s, _, _ in reprices] == sorted(s for s, _, _ in reprices)
     ended = [cells for _, cells in app.story.rows if cells[2] == "ended" and cells[1] == label]
-    assert len(ended) == 1 and ended[0][3].startswith("cancelled: filled 0.00000/")
+    assert len(ended) == 1 and ended[0][3].startswith("timeout: filled 0.00000/")
 
 
 def test_record_writes_the_consoles_chases_and_orders_too(tmp_path):

@@ -118,6 +118,8 @@ class StoryLog:
         self.labels: dict[str, str] = {}
         self.on_row: Callable[[str, tuple[str, ...]], None] | None = None
         self._seq = 0
+        self._orders: dict[tuple[str, Any], tuple[str, Any]] = {}
+        """(venue, client index) -> (state, price_i) as last told: an amend shows as one."""
 
     def label(self, chase_id: str | None) -> str:
         if not chase_id:
@@ -151,16 +153,21 @@ class StoryLog:
         return f"{self._price(venue, symbol, bid)} / {self._price(venue, symbol, ask)}"
 
     def detail(self, line: dict[str, Any]) -> tuple[str, str]:
-        """(what, why / detail) of one story line, prices and sizes in the market's units."""
+        """(what, why / detail) of one story line (told once, in order), prices and sizes in the market's units."""
         venue, symbol = str(line.get("venue")), str(line.get("symbol"))
         price = lambda v: self._price(venue, symbol, v)  # noqa: E731
         size = lambda v: self._size(venue, symbol, v)  # noqa: E731
         if line.get("k") == "order":
-            text = (f"{line.get('side')} {size(line.get('size_i'))} at {price(line.get('price_i'))}"
+            state = str(line.get("state", ""))
+            before = self._orders.get((venue, line.get("coi")))
+            self._orders[(venue, line.get("coi"))] = (state, line.get("price_i"))
+            amended = before is not None and before[0] == state and before[1] != line.get("price_i")
+            at = f"{price(before[1])} → " if amended and before is not None else ""
+            text = (f"{line.get('side')} {size(line.get('size_i'))} at {at}{price(line.get('price_i'))}"
                     f" filled {size(line.get('filled_i'))}")  # fmt: skip
             if line.get("reason"):
                 text += f": {line['reason']}"
-            return f"order {line.get('state', '').lower()}", text
+            return ("order amended" if amended else f"order {state.lower()}"), text
         what, data = str(line.get("what", "")), line.get("data") or {}
         if what == "repriced":
             return what, f"{price(data.get('old'))} → {price(data.get('new'))}: {data.get('why', '')}"

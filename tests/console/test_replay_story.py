@@ -203,3 +203,32 @@ def test_record_writes_the_consoles_chases_and_orders_too(tmp_path):
         runtime.journal.close()
         rehearse.stop_recording()
     assert rehearse._story is None and not runtime.tracking._listeners and not runtime.orders._listeners
+
+
+def test_the_replay_rows_say_what_each_line_means_in_the_markets_units():
+    from console.story import StoryLog
+    from execution.market import MarketDataService
+
+    log = StoryLog(MarketDataService())  # no market loaded: raw integers, and the recorded touch
+    base = {"venue": "v", "symbol": "BTC", "side": "buy", "t": 1_000_123}
+    chase = {**base, "k": "chase", "chase": "c-long-id", "top": [99, 101], "filled_i": 0, "size_i": 5}
+    order = {**base, "k": "order", "coi": 7, "parent": "c-long-id", "size_i": 5, "filled_i": 0, "reason": ""}
+    rows = [
+        log.tell({**chase, "what": "placed", "data": {"price_i": 98, "size_i": 5}}),
+        log.tell({**order, "state": "OPEN", "price_i": 98}),
+        log.tell({**chase, "what": "repriced", "data": {"old": 98, "new": 99, "why": "touch moved"}}),
+        log.tell({**order, "state": "OPEN", "price_i": 99}),
+        log.tell({**chase, "what": "limit_reached", "msg": "touch is beyond the limit: sitting at 99", "data": {}}),
+        log.tell({**order, "coi": 8, "parent": None, "state": "REJECTED", "price_i": 50, "reason": "post-only"}),
+        log.tell({**chase, "what": "ended", "data": {"reason": "timeout", "avg_price_i": None}}),
+    ]
+    assert [cells for _, cells in rows] == [
+        ("00:16:40.123", "#1 BTC", "placed", "buy 5 at 98", "99 / 101"),
+        ("00:16:40.123", "#1 BTC", "order open", "buy 5 at 98 filled 0", "- / -"),  # no touch recorded
+        ("00:16:40.123", "#1 BTC", "repriced", "98 → 99: touch moved", "99 / 101"),
+        ("00:16:40.123", "#1 BTC", "order amended", "buy 5 at 98 → 99 filled 0", "- / -"),
+        ("00:16:40.123", "#1 BTC", "limit_reached", "touch is beyond the limit: sitting at 99", "99 / 101"),
+        ("00:16:40.123", "order 8 BTC", "order rejected", "buy 5 at 50 filled 0: post-only", "- / -"),
+        ("00:16:40.123", "#1 BTC", "ended", "timeout: filled 0/5", "99 / 101"),
+    ]
+    assert [key for key, _ in rows] == ["1", "2", "3", "4", "5", "6", "7"] and log.rows == rows

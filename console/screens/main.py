@@ -16,7 +16,7 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
@@ -28,6 +28,7 @@ from console.screens.chase_actions import ChaseActions
 from console.screens.trading import TradingActions
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
+from console.widgets.footer import DeskFooter
 from console.widgets.ladder import DepthLadder
 from console.widgets.market_list import MarketList, change_text
 from console.widgets.order_entry import OrderEntry
@@ -124,7 +125,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             with TabPane("Log 5", id="log"):
                 yield self._log_table
         yield self._command_bar
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._margin_box.border_title = "Margin"

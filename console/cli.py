@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     from console.app import PerpdeskApp
 
-    app = PerpdeskApp(runtime, **options)
+    app = PerpdeskApp(runtime, long_lived_heap=True, **options)
     try:
         app.run()
     except KeyboardInterrupt:

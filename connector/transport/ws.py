@@ -31,6 +31,10 @@ from connector.transport.ratelimit import Backoff
 
 log = logging.getLogger(__name__)
 
+YIELD_AFTER_S = 0.002
+"""Time (the loop's monotonic clock, not the trading clock) the reader spends delivering frames
+before it lets the loop run other tasks."""
+
 MessageHandler = Callable[[Any], Awaitable[None] | None]
 ConnectHook = Callable[["WsSupervisor"], Awaitable[None] | None]
 StateHook = Callable[[ConnectionState, str], None]
@@ -178,10 +182,17 @@ class WsSupervisor:
 
     async def _read(self, ws: ClientConnection) -> None:
         watchdog = asyncio.create_task(self._watch_stale(ws)) if self.stale_after_s else None
+        loop = asyncio.get_running_loop()
+        yield_at = loop.time() + YIELD_AFTER_S
         try:
             async for raw in ws:
                 self.last_message_ms = self.clock.now_ms()
                 await self._deliver(raw)
+                # frames already received come without a suspension: a backlog would keep timers,
+                # paints and key presses waiting until it is drained, so hand the loop over now and then
+                if loop.time() >= yield_at:
+                    await asyncio.sleep(0)
+                    yield_at = loop.time() + YIELD_AFTER_S
         finally:
             if watchdog is not None:
                 watchdog.cancel()

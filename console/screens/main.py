@@ -21,6 +21,7 @@ from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
 from console.bridge import Batch, Bridge, LogLine
+from console.flush import Flusher
 from console.formatting import CHASE_COLUMNS, chase_row, clock_text
 from console.notify import Throttle
 from console.screens import panels
@@ -143,7 +144,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._markets.set_markets(markets, selected)
         self._paint_account()
         self.select_market(*selected)
-        self.set_interval(1 / self.flush_hz, self.flush)
+        self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
+        self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()
 
@@ -221,7 +223,8 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
         self._ladder.update_book(data)
-        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
+        # one line of fixed height and width: no layout pass for it (it ran ~40 times a second)
+        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2), layout=False)
         others = panels.cross_venue_text(md, venue, symbol)
         self._xvenue.display = bool(others)
         if others:

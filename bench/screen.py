@@ -20,18 +20,22 @@ the layout pass Textual ran before it plus composing it.  Keypress-to-request: u
 load, type an order (``b``, ``tab``, a size) ``PRESSES`` times and time ``enter`` to the
 connector's ``submit_limit_order`` call and to the fake's receipt of the ``/exchange`` request
 (the fake reports its own monotonic clock); the heap (live objects after a collection, resident
-MB) is read before and after.  Every row is measured twice in one run, the baseline first: the
-console as it was before issue 18 (Textual's footer, heap not settled, the flush on a fixed
-timer), then as the CLI runs it now; the figure is ours, the ratio is against that baseline.
+MB) is read before and after.  Every row is measured twice in one run: the console as it was
+before issue 18 (Textual's footer, heap not settled, the flush on a fixed timer) and as the CLI
+runs it now, each in ``PROCESSES`` console processes of its own (with a venue process each),
+interleaved before, ours, before, ours so that load elsewhere on the machine falls on both; the
+figure is ours, the ratio is against that baseline.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import bisect
 import contextlib
 import gc
 import json
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +53,8 @@ WINDOWS = 4
 DRAIN_S = 1.0
 MAX_DRAIN_S = 20.0
 PRESSES = 200
+PROCESSES = 2
+"""Console processes a side; the windows and presses are shared out among them."""
 SEQ_BASE = 1_000_000
 """The venue's sequence numbers start here (``bench/screen_venue.py``); the fake's own frames carry n=1."""
 
@@ -458,11 +464,12 @@ def _heap() -> tuple[int, float]:
 
 async def _keypress_phase(pilot: Any, probe: Probe, venue: Venue, runtime: Any) -> dict[str, Any]:
     before = _heap()
+    probe.reset()  # the collection _heap ran is not the console's
     to_submit, to_venue, refusals = await _keypresses(pilot, probe, venue, runtime)
-    after = _heap()
+    why = probe.where_time_went()
     return {
         "to_submit": to_submit, "to_venue": to_venue, "refusals": refusals, "heap_before": before,
-        "heap_after": after, "why": probe.where_time_went(),
+        "heap_after": _heap(), "why": why,
     }  # fmt: skip
 
 
@@ -506,17 +513,21 @@ def _keypress_figure(r: dict[str, Any], base: dict[str, Any]) -> Figure:
 
 @contextlib.contextmanager
 def _before_issue_18() -> Iterator[None]:
-    """The console as it was: Textual's own footer, the heap not settled, the flush on a fixed timer."""
+    """The console as it was: Textual's own footer, the heap not settled, the flush on a fixed timer
+    (the one-line ``#top`` update without its layout pass stays: that one is not switchable)."""
     from textual.widgets import Footer
 
     import console.screens.main as main
+    from console.flush import Flusher
 
     saved = main.DeskFooter
     main.DeskFooter = Footer
+    Flusher.leading_edge = False
     try:
         yield
     finally:
         main.DeskFooter = saved
+        Flusher.leading_edge = True
 
 
 @contextlib.asynccontextmanager
@@ -564,15 +575,54 @@ async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, bef
     return out
 
 
-async def _bench(tmp: Path) -> list[Figure]:
+async def _side(tmp: Path, *, before: bool) -> dict[str, Any]:
     key_file = tmp / "hyperliquid.toml"
     venue, base_url = await Venue.start(key_file)
     try:
-        # the baseline first, so whatever the machine does over the run does not favour it
-        base = await _phases(tmp, base_url, key_file, venue, before=True)
-        ours = await _phases(tmp, base_url, key_file, venue, before=False)
+        return await _phases(tmp, base_url, key_file, venue, before=before)
     finally:
         await venue.stop()
+
+
+def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Console processes of one side, pooled: samples joined, counts added, the last one's heap and notes."""
+    out: dict[str, Any] = {}
+    for rate in RATES:
+        ticks = [r[str(rate)][0] for r in runs]
+        pooled = {k: [x for t in ticks for x in t[k]] for k in ("latency", "from_send", "to_ladder", "ladder_to_paint")}
+        for k in ("missed", "arrived", "sent", "paints"):
+            pooled[k] = sum(t[k] for t in ticks)
+        out[rate] = (pooled, runs[-1][str(rate)][1])
+    if all("keys" in r for r in runs):
+        keys = dict(runs[-1]["keys"])
+        for k in ("to_submit", "to_venue"):
+            keys[k] = [x for r in runs for x in r["keys"][k]]
+        refusals: dict[str, int] = {}
+        for r in runs:
+            for said, n in r["keys"]["refusals"].items():
+                refusals[said] = refusals.get(said, 0) + n
+        keys["refusals"] = refusals
+        out["keys"] = keys
+    return out
+
+
+def run() -> list[Figure]:
+    """``PROCESSES`` console processes a side, interleaved (before, ours, before, ours), each with its
+    own venue process: consoles sharing one process would share one heap and its collections."""
+    runs: dict[str, list[dict[str, Any]]] = {"before": [], "ours": []}
+    root = Path(__file__).resolve().parent.parent
+    with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
+        for i in range(PROCESSES):
+            for side in ("before", "ours"):
+                out = Path(tmp) / f"{side}-{i}.json"
+                subprocess.run(
+                    [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
+                     "--rates", ",".join(str(r) for r in RATES), "--windows", str(WINDOWS // PROCESSES),
+                     "--presses", str(PRESSES // PROCESSES)],
+                    check=True, cwd=root, timeout=1500, stdout=subprocess.DEVNULL,
+                )  # fmt: skip
+                runs[side].append(json.loads(out.read_text()))
+    base, ours = _merge(runs["before"]), _merge(runs["ours"])
     figures = []
     for rate in RATES:
         (tick, why), (base_tick, _) = ours[rate], base[rate]
@@ -582,13 +632,28 @@ async def _bench(tmp: Path) -> list[Figure]:
     return figures
 
 
-def run() -> list[Figure]:
+def _one_side(argv: list[str]) -> None:
+    """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
+    global RATES, WINDOWS, PRESSES
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--side", choices=("before", "ours"), required=True)
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
+    parser.add_argument("--windows", type=int, default=WINDOWS)
+    parser.add_argument("--presses", type=int, default=PRESSES)
+    args = parser.parse_args(argv)
+    RATES = tuple(int(r) for r in args.rates.split(","))
+    WINDOWS, PRESSES = args.windows, args.presses
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
-        return asyncio.run(asyncio.wait_for(_bench(Path(tmp)), 1800))
+        result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), 1200))
+    Path(args.out).write_text(json.dumps({str(k): v for k, v in result.items()}))
 
 
 if __name__ == "__main__":
-    if sys.argv[1:]:  # python -m bench.screen 5000: one rate only (for profiling)
-        RATES = tuple(int(a) for a in sys.argv[1:])
-    for f in run():
-        print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")
+    if sys.argv[1:2] == ["--side"]:
+        _one_side(sys.argv[1:])
+    else:  # python -m bench.screen [RATE ...]: some rates only (for profiling)
+        if sys.argv[1:]:
+            RATES = tuple(int(a) for a in sys.argv[1:])
+        for f in run():
+            print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")

@@ -7,7 +7,7 @@ console is ``PerpdeskApp`` on a ``Runtime`` with the real Hyperliquid connector,
 
 Instrumented from outside, in this process only (no hook in the console or the connector):
 
-- arrival: the connector's ``_on_book`` is wrapped; the time a frame enters it is its arrival,
+- arrival: the connector's ``_on_book`` (and ``_on_book_frame``, for typed frames) is wrapped; the time a frame enters it is its arrival,
   and the sequence number the venue put in the best bid's ``n`` field identifies it;
 - painted: ``DepthLadder.update_book`` notes the newest sequence the ladder was handed, its
   ``render_line`` notes that the compositor drew ladder rows, and the screen's
@@ -129,6 +129,20 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
             probe.latest = seq
 
     connector.stream._on_book = timed_on_book
+    on_book_frame = connector.stream._on_book_frame
+
+    def timed_on_book_frame(data: Any) -> None:  # the same, for a frame decoded into wire.BookFrame
+        t = time.perf_counter()
+        on_book_frame(data)
+        try:
+            bid, ask = data.levels[0][0], data.levels[1][0]
+        except (AttributeError, IndexError):
+            return
+        if bid.n >= SEQ_BASE:
+            probe.arrivals.append((t, bid.n, ask.n))
+            probe.latest = bid.n
+
+    connector.stream._on_book_frame = timed_on_book_frame
 
     submit = connector.submit_limit_order
 

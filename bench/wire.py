@@ -16,6 +16,9 @@ import random
 import time
 from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
+
+import orjson
 
 from bench.stats import Figure, median, percentile
 from connector import scaling
@@ -179,6 +182,22 @@ def _ours_hyperliquid(frames: list[str]) -> tuple[list[float], L2Book]:
     return _timed(frames, lambda text: on_frame(parse_frame(text))), book
 
 
+def _orjson_hyperliquid(frames: list[str]) -> tuple[list[float], L2Book]:
+    """The connector's path before issue 18: orjson into dicts, then ``parse_levels`` per level."""
+    from connector.clock import RealClock
+    from connector.hyperliquid.stream import HyperliquidStream
+    from connector.interface import MarketInfo
+
+    book = L2Book("BTC")
+    stream = HyperliquidStream(
+        emit=lambda kind, update: book.apply(update), clock=RealClock(),
+        markets={"BTC": MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)}, coi_of_oid={}, user=None,
+    )  # fmt: skip
+    stream.coins.add("BTC")
+    on_frame, loads = stream.on_frame, orjson.loads
+    return _timed(frames, lambda text: on_frame(loads(text))), book
+
+
 def _ours_lighter(frames: list[str]) -> tuple[list[float], L2Book]:
     from connector.lighter.stream import BookChain, decode_frame
 
@@ -273,9 +292,13 @@ def _naive(frames: list[str], venue: str) -> tuple[list[float], L2Book]:
 
 
 def _cold() -> None:
-    """Empty the connector's memo of price and size strings (``connector.scaling``), as at start-up."""
+    """Empty the connector's memos of price and size strings, as at start-up."""
+    from connector.hyperliquid import wire as hl_wire
+
     for cached in scaling._SCALERS.values():
         cached._cache.clear()
+    for memo in hl_wire._MEMOS.values():
+        memo.clear()
 
 
 def _per_frame(chunks: list[float]) -> float:
@@ -330,4 +353,34 @@ def run() -> list[Figure]:
                     },
                 )
             )
+        if venue == "hyperliquid":
+            figures.append(_against_orjson(frames, expected, warm))
     return figures
+
+
+def _against_orjson(frames: list[str], expected: Any, typed_rounds: list[list[float]]) -> Figure:
+    """The typed decode against the connector's previous orjson path, same frames, interleaved rounds."""
+    typed, plain = [], []
+    for _ in range(ROUNDS):
+        chunks, book = _ours_hyperliquid(frames)
+        check_book(book, expected, "hyperliquid (typed)")
+        typed.append(chunks)
+        chunks, book = _orjson_hyperliquid(frames)
+        check_book(book, expected, "hyperliquid (orjson path)")
+        plain.append(chunks)
+    t_all, p_all = [c for r in typed for c in r], [c for r in plain for c in r]
+    return Figure(
+        "wire",
+        "hyperliquid 20+20 snapshots → book, typed decode vs the orjson path",
+        median(t_all),
+        "µs/frame",
+        p99=percentile(t_all, 99),
+        baseline=median(p_all),
+        baseline_name="orjson + parse_levels",
+        target="≥ 1.6× the orjson path",
+        note=(
+            f"msgspec Structs (gc=False) and an inline dict memo; the orjson path p99 {percentile(p_all, 99):.3g} "
+            f"µs/frame; memo warm; {ROUNDS} interleaved rounds of {FRAMES:,} frames; the book checked after each"
+        ),
+        extra={"baseline_p99": percentile(p_all, 99)},
+    )

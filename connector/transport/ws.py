@@ -17,17 +17,21 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
 from connector.clock import Clock, RealClock
 from connector.errors import VenueError
 from connector.interface import ConnectionState
 from connector.keys import redact
 from connector.transport.ratelimit import Backoff
+
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+# websockets is imported when a socket is first opened, not with this module: a console on the sim
+# (or before its venues start) never pays for it
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +133,8 @@ class WsSupervisor:
         ws = self._ws
         if ws is None:
             raise VenueError(f"{self.name}: websocket not connected")
+        from websockets.exceptions import WebSocketException
+
         data = message if isinstance(message, str | bytes) else json.dumps(message, separators=(",", ":"))
         try:
             await ws.send(data)
@@ -144,6 +150,9 @@ class WsSupervisor:
                 await ws.close(code=1000, reason=reason[:100])
 
     async def _run(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
         reason = ""
         while not self._stopping:
             self._set_state(ConnectionState.CONNECTING, reason)

@@ -658,3 +658,17 @@ async def test_the_reader_lets_other_tasks_run_while_it_drains_a_backlog(ws_serv
         task.cancel()
     runs = sum(1 for a, b in itertools.pairwise(seen[1:]) if b > a)
     assert runs >= 10, f"other tasks ran {runs} times while {frames - 1} frames were delivered"
+
+
+def test_websockets_is_imported_only_when_a_socket_is_opened():
+    """Start-up (a console on the sim, or any console before its venues start) does not pay for it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = "import sys, connector.base, connector.transport.ws; print('websockets' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, check=True)
+    assert out.stdout.strip() == "False"

@@ -190,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     from console.app import PerpdeskApp
     from console.rehearse import stop_recording
 
-    app = PerpdeskApp(runtime, **options)
+    app = PerpdeskApp(runtime, long_lived_heap=True, **options)
     try:
         app.run()
     except KeyboardInterrupt:

@@ -25,7 +25,7 @@ from textual.theme import Theme
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS
-from console import bindings
+from console import bindings, heap
 from console.bridge import Bridge
 from console.palette import PROVIDERS
 from console.screens.dialogs import KillSwitchScreen, QuitScreen
@@ -78,6 +78,7 @@ class PerpdeskApp(App[int]):
         on_hangup: str = "leave",
         sizes: dict[str, str] | None = None,
         read_only: bool = False,
+        long_lived_heap: bool = False,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -104,6 +105,8 @@ class PerpdeskApp(App[int]):
         self.read_only = read_only
         """Watch only: every trading action is refused (``console.read_only``)."""
         """``leave`` or ``cancel``: what a hangup or SIGTERM does with live orders and chases."""
+        self.long_lived_heap = long_lived_heap
+        """Once the first market is painted, freeze start-up's heap and tune the collector (``console.heap``)."""
         if keymap:
             self.set_keymap(keymap)
 
@@ -151,6 +154,8 @@ class PerpdeskApp(App[int]):
             return
         self.main_screen.open(markets, selected)
         self.ready.set()
+        if self.long_lived_heap:
+            self.call_after_refresh(heap.settle)
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]

@@ -142,8 +142,10 @@ FOR_REPLAY = [
     Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
     Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
     Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
+    Binding("7", "screen.tab('replay')", "Replay log", priority=True, id="replay.story"),
 ]
-"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback."""
+"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback; ``7`` shows the
+Replay tab (the recorded chases' decisions, step by step)."""
 
 REGISTRY: dict[str, list[Binding]] = {
     "app": FOR_APP,

@@ -8,6 +8,7 @@ the keys never lag.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -64,14 +65,20 @@ class Bridge:
         self._batch = Batch()
         self.events_seen = 0
         self._stream_states: dict[tuple[str, str], str] = {}
+        self.wake: Callable[[], None] | None = None
+        """Called when a book or an order changed (the screen's ``Flusher.poke``: paint soon)."""
 
     def book_changed(self, venue: str, symbol: str) -> None:
         self.events_seen += 1
         self._batch.books.add((venue, symbol))
+        if self.wake is not None:
+            self.wake()
 
     def order_changed(self, order: Order) -> None:
         self.events_seen += 1
         self._batch.orders[(order.venue, order.client_order_index)] = order
+        if self.wake is not None:
+            self.wake()
 
     def fill(self, venue: str, symbol: str, fill: Fill) -> None:
         self.events_seen += 1

@@ -140,6 +140,10 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         if problems:
             raise BadInput(f"{problems[0]} (in {settings.config_path})")
     runtime = build_runtime(settings)
+    if args.record is not None:
+        from console.rehearse import record_story
+
+        record_story(runtime)
     options: dict[str, Any] = {
         "venue": args.venue[0] if args.venue else None,
         "symbol": symbol or settings.symbol,
@@ -186,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     from console.app import PerpdeskApp
     from console.rehearse import stop_recording
 
-    app = PerpdeskApp(runtime, **options)
+    app = PerpdeskApp(runtime, long_lived_heap=True, **options)
     try:
         app.run()
     except KeyboardInterrupt:

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
 from console.bridge import Batch, Bridge, LogLine
+from console.flush import Flusher
 from console.formatting import clock_text
 from console.notify import Throttle
 from console.screens import panels
@@ -32,6 +33,7 @@ from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigge
 from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
+from console.widgets.footer import DeskFooter
 from console.widgets.ladder import DepthLadder
 from console.widgets.market_list import MarketList, change_text
 from console.widgets.order_entry import OrderEntry
@@ -137,7 +139,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             with TabPane("Triggers 6", id="triggers"):
                 yield self._triggers_table
         yield self._command_bar
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._margin_box.border_title = "Margin"
@@ -156,7 +158,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._paint_account()
         self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
-        self.set_interval(1 / self.flush_hz, self.flush)
+        self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
+        self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()
 
@@ -238,7 +241,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
         data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
-        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
+        # one line of fixed height and width: no layout pass for it (it ran ~40 times a second)
+        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2), layout=False)
         others = panels.cross_venue_text(md, venue, symbol)
         self._xvenue.display = bool(others)
         if others:

@@ -11,9 +11,11 @@ from __future__ import annotations
 from textual.binding import Binding
 
 FOR_APP = [
+    Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
+    Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
+    Binding("f1,question_mark", "help", "Help", priority=True, id="app.help"),
     Binding("q", "request_quit", "Quit", priority=True, id="app.quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
-    Binding("f1,question_mark", "help", "Help", priority=True, id="app.help"),
     Binding("escape", "screen.leave", "Leave field", show=False, id="app.leave"),
     Binding("m", "screen.focus_markets", "Markets", show=False, priority=True, id="app.markets"),
     Binding("colon", "screen.command_bar", "Command", key_display=":", priority=True, id="app.command_bar"),
@@ -26,9 +28,7 @@ FOR_APP = [
     Binding("z", "screen.cancel_newest", "Cancel newest", show=False, priority=True, id="order.cancel_newest"),
     Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),
     Binding("x,f7", "screen.close_position", "Close pos.", priority=True, id="position.close"),
-    Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
     Binding("A", "screen.rearm", "Re-arm", show=False, priority=True, id="risk.rearm"),
-    Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
     Binding("1", "screen.tab('orders')", "Orders", show=False, priority=True, id="tabs.orders"),
     Binding("2", "screen.tab('positions')", "Positions", show=False, priority=True, id="tabs.positions"),
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
@@ -59,15 +59,16 @@ FOR_ORDER_ENTRY = [
     Binding("enter", "submit", "Send", show=False, priority=True, id="order.submit_enter"),
     Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="order.next_field"),
     Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="order.previous_field"),
-    Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
-    Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
-    Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
-    Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
-    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
+    Binding("f2", "toggle_side", "Side", show=False, id="order.toggle_side"),
+    Binding("f3", "toggle_kind", "Lmt/Mkt", show=False, id="order.toggle_kind"),
+    Binding("f4", "toggle_unit", "Base/Quote", show=False, id="order.toggle_unit"),
+    Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, id="order.toggle_post_only"),
+    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, id="order.toggle_reduce_only"),
     Binding("escape", "screen.leave", "Leave", priority=True, id="order.leave"),
 ]
 """Enter, F9, Tab and Escape are priority keys: focus has moved (to the next field, back to the desk)
-before the next key is taken."""
+before the next key is taken.  F2–F6 stay out of the footer (the form writes them itself), so an
+80-column footer still has room for the kill switch."""
 
 FOR_COMMAND_BAR = [
     Binding("enter", "run_line", "Run", show=False, priority=True, id="command.run"),

@@ -88,6 +88,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         self._ladder = DepthLadder(id="ladder")
         self._entry = OrderEntry(self.action_leave, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
+        self._account_line = Static("", id="account", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
         self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
@@ -112,6 +113,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
             with Vertical(id="right"):
                 yield self._entry
                 yield self._margin_box
+                yield self._account_line
         with self._tabbed:
             with TabPane("Orders 1", id="orders"):
                 yield self._orders_table
@@ -128,6 +130,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
 
     def on_mount(self) -> None:
         self._margin_box.border_title = "Margin"
+        self._account_line.border_title = "Margin"
         self._markets.focus()
 
     def fit(self, size: Size) -> None:
@@ -277,6 +280,7 @@ class MainScreen(TradingActions, ChaseActions, Screen[None]):
         md, positions = self.runtime.market_data, self.runtime.positions
         self._positions_table.sync(panels.position_rows(md, positions))
         self._margin_box.update(panels.margin_text(md, positions))
+        self._account_line.update(panels.margin_compact_text(md, positions))
 
     def _paint_chases(self, batch: Batch) -> None:
         md = self.runtime.market_data

@@ -209,6 +209,19 @@ def margin_text(md: MarketDataService, positions: PositionService) -> str:
     return "\n".join(lines)
 
 
+def margin_compact_text(md: MarketDataService, positions: PositionService) -> str:
+    """The margin panel folded for a short terminal: per venue its ratio, equity and available margin."""
+    lines = []
+    for venue in md.venues():
+        if positions.margin(venue) is None:
+            lines.append(f"{venue}: no account data yet")
+            continue
+        a = positions.account(venue)
+        ratio = f"{a.margin_ratio_bps / 100:.1f}%" if a.margin_ratio_bps is not None else "-"
+        lines.append(f"{venue} · margin ratio {ratio}\neq {money(a.equity_q)} av {money(a.available_q)}")
+    return "\n".join(lines)
+
+
 def chase_notice(md: MarketDataService, chase: TrackingLimit, event: ChaseEvent) -> tuple[str, str]:
     """(message, severity) for a chase that ended, reached its limit or failed."""
     severity = "warning" if event.kind in ("ended", "limit_reached") else "error"

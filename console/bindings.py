@@ -34,6 +34,16 @@ FOR_APP = [
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
     Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
+    Binding("U", "screen.cross(False)", "Buy crossing at the ask", show=False, priority=True, id="order.cross_buy"),
+    Binding("D", "screen.cross(True)", "Sell crossing at the bid", show=False, priority=True, id="order.cross_sell"),
+    Binding("plus", "screen.move_order('up')", "Order a tick up", show=False, priority=True, id="order.move_up"),
+    Binding("minus", "screen.move_order('down')", "Order a tick down", show=False, priority=True,
+            id="order.move_down"),
+    Binding("equals_sign", "screen.move_order('touch')", "Order to the touch", show=False, priority=True,
+            id="order.move_to_touch"),
+    Binding("V", "screen.close_part(25)", "Close 25%", show=False, priority=True, id="position.close_25"),
+    Binding("X", "screen.close_part(50)", "Close 50%", show=False, priority=True, id="position.close_50"),
+    Binding("R", "screen.reverse", "Reverse pos.", show=False, priority=True, id="position.reverse"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any

@@ -12,7 +12,17 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
-from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.commands import (
+    CancelAllCommand,
+    CancelLastCommand,
+    CancelOrderCommand,
+    ChaseCommand,
+    CloseCommand,
+    Command,
+    KillCommand,
+    OrderCommand,
+    ReverseCommand,
+)
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -25,6 +35,9 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CancelAllCommand: "cancel all",
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
+    CancelLastCommand: "cancelling an order",
+    CancelOrderCommand: "cancelling an order",
+    ReverseCommand: "reversing a position",
 }
 
 

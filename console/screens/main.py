@@ -25,6 +25,7 @@ from console.formatting import CHASE_COLUMNS, chase_row, clock_text
 from console.notify import Throttle
 from console.screens import panels
 from console.screens.chase_actions import ChaseActions
+from console.screens.hands import HandsActions
 from console.screens.trading import TradingActions
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
@@ -42,7 +43,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(

@@ -156,7 +156,8 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
         self.selected = (venue, symbol)
         self._markets.set_selected((venue, symbol))
         info = self.runtime.market_data.market(venue, symbol)
-        self._entry.set_market(symbol, info.quote)
+        if self._entry.set_market(symbol, info.quote):
+            self._prefill_touch()  # the form was in use: its price follows the new market's touch
         self._ladder.remove_class("-stale")  # refresh_status below decides again for this market
         self._ladder.border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
@@ -224,6 +225,8 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
         self._ladder.update_book(data)
+        if self._entry.following:
+            self._prefill_touch(only_if_untouched=True)  # an unedited price follows the touch
         self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
         others = panels.cross_venue_text(md, venue, symbol)
         self._xvenue.display = bool(others)

@@ -95,6 +95,8 @@ class PerpdeskApp(App[int]):
         )
         self._stopping = False
         self._stop_timeout_s: float = STOP_TIMEOUT_S
+        self._keep_dead_man = False
+        """Set by ``end`` for a hangup that leaves its orders: ``shutdown`` then leaves the dead-man switches armed."""
         self._runtime_started = False
         for t in load_themes():
             self.register_theme(t)
@@ -180,7 +182,8 @@ class PerpdeskApp(App[int]):
         Once the runtime has stopped (orders left or cancelled, journal closed), Textual still
         restores the terminal, and with the terminal gone its output thread can wait forever
         (seen through a closed pty); nothing is left to do then, so a timer ends the process."""
-        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S)
+        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S,
+                       keep_dead_man=self.on_hangup == "leave")
         if not self.is_headless:
             timer = threading.Timer(HANGUP_EXIT_AFTER_S, os._exit, args=(0,))
             timer.daemon = True
@@ -263,12 +266,19 @@ class PerpdeskApp(App[int]):
             return 0, 0
         return len(self.runtime.orders.open_orders()), len(self.runtime.tracking.active())
 
-    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None) -> None:
+    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None,
+                  keep_dead_man: bool = False) -> None:
         """The one way out for ``q`` and a hangup or SIGTERM: cancel the live chases and orders if
-        asked, say so in the log, stop the runtime (journal closed, lock released), exit."""
+        asked, say so in the log, stop the runtime (journal closed, lock released), exit.
+
+        ``keep_dead_man`` (a hangup with ``on_hangup = "leave"`` only): the venues' dead-man switches
+        stay armed at stop, so orders left behind by a dropped session do not rest forever; the
+        reconcile log (Log tab, journal) says so per venue."""
         orders, chases = self._live()
         what = "cancelling" if cancel_live else "leaving"
-        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)", why, what, orders, chases)
+        armed = "; the venue's dead-man switch stays armed" if keep_dead_man else ""
+        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)%s", why, what, orders, chases, armed)
+        self._keep_dead_man = keep_dead_man
         if cancel_live and (orders or chases):
             try:
                 timeout = CANCEL_ON_QUIT_TIMEOUT_S if budget_s is None else budget_s / 2
@@ -301,7 +311,8 @@ class PerpdeskApp(App[int]):
         self._stopping = True
         if self._runtime_started:
             try:
-                await asyncio.wait_for(self.runtime.stop(), timeout=self._stop_timeout_s)
+                await asyncio.wait_for(self.runtime.stop(disarm_dead_man=not self._keep_dead_man),
+                                       timeout=self._stop_timeout_s)
             except Exception:
                 log.exception("stopping the runtime failed")
 

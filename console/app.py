@@ -273,7 +273,7 @@ class PerpdeskApp(App[int]):
 
         ``keep_dead_man`` (a hangup with ``on_hangup = "leave"`` only): the venues' dead-man switches
         stay armed at stop, so orders left behind by a dropped session do not rest forever; the
-        reconcile log (Log tab, journal) says so per venue."""
+        reconcile log (kept in the journal) says so per venue."""
         orders, chases = self._live()
         what = "cancelling" if cancel_live else "leaving"
         armed = "; the venue's dead-man switch stays armed" if keep_dead_man else ""

@@ -225,6 +225,12 @@ class PerpdeskApp(App[int]):
                 return
         await super().on_event(event)
 
+    def get_system_commands(self, screen):  # type: ignore[override]
+        """Textual's own palette entries (Theme, Quit, Keys, Maximize, Screenshot …) stay out: ours
+        cover them (``Theme NAME``, ``Help: keys``, ``Quit``), and Textual's Quit would not ask about
+        live orders."""
+        yield from ()
+
     # -- the App's own actions (its other keys act on the main screen: see bindings.FOR_APP) ----
 
     def action_kill_switch(self) -> None:

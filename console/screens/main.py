@@ -254,7 +254,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
-            self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+            self._ladder.border_title = panels.ladder_title(symbol, venue, stale, self._ladder.size.width)
 
     def connection_text(self, venue: str) -> str:
         """``connected``, ``connecting``, ``disconnected`` …: the venue's least connected stream."""

@@ -18,12 +18,24 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
 from console import bindings
 from console.parsing.order_ticket import OrderFields
+
+
+class TickBox(Checkbox):
+    """A checkbox drawn ``[x]`` / ``[ ]``: on or off is readable without colour (Textual's draws an X either way)."""
+
+    @property
+    def _button(self) -> Content:
+        if not self.value:
+            return Content("[ ] ")
+        return Content.assemble("[", ("x", self.get_visual_style("toggle--button")), "] ")
+
 
 FOLLOW_WORDS_WIDTH = 32
 """The panel's width from which ``follows bid`` fits beside a price; narrower, ``=bid``."""
@@ -91,8 +103,8 @@ class OrderEntry(Vertical):
             yield Static("size", id="size-label", classes="label")
             yield Input(id="size", placeholder="size", compact=True)
         yield Static("", id="size-error", classes="error", markup=False)
-        yield Checkbox("post-only (F5)", id="post-only", compact=True)
-        yield Checkbox("reduce-only (F6)", id="reduce-only", compact=True)
+        yield TickBox("post-only (F5)", id="post-only", compact=True)
+        yield TickBox("reduce-only (F6)", id="reduce-only", compact=True)
         yield Static("", id="flags-error", classes="error", markup=False)
         yield Static("", id="entry-summary", markup=False)
 

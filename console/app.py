@@ -26,6 +26,7 @@ from textual.theme import Theme
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS
 from console import bindings
+from console.alerts import AlertSettings
 from console.bridge import Bridge
 from console.palette import PROVIDERS
 from console.screens.dialogs import KillSwitchScreen, QuitScreen
@@ -78,6 +79,7 @@ class PerpdeskApp(App[int]):
         on_hangup: str = "leave",
         sizes: dict[str, str] | None = None,
         read_only: bool = False,
+        alerts: AlertSettings | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -91,6 +93,7 @@ class PerpdeskApp(App[int]):
         self.main_screen = MainScreen(
             runtime, self.bridge, clock=self.clock, confirm_above_q=confirm_above_q, flush_hz=flush_hz,
             sizes=sizes or {},
+            alert_settings=alerts,
             started_ns=time.perf_counter_ns(),
         )
         self._stopping = False

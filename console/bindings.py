@@ -34,6 +34,7 @@ FOR_APP = [
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
     Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
+    Binding("6", "screen.tab('alerts')", "Alerts", show=False, priority=True, id="tabs.alerts"),
     Binding("U", "screen.cross(False)", "Buy crossing at the ask", show=False, priority=True, id="order.cross_buy"),
     Binding("D", "screen.cross(True)", "Sell crossing at the bid", show=False, priority=True, id="order.cross_sell"),
     Binding("plus", "screen.move_order('up')", "Order a tick up", show=False, priority=True, id="order.move_up"),

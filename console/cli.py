@@ -140,6 +140,7 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         "sizes": {k.upper(): v for k, v in settings.sizes.items()},
         "persist_theme": None if args.read_only else lambda name: _save_theme(name, settings.config_path),
         "read_only": args.read_only,
+        "alerts": settings.alerts,
     }
     confirm = settings.risk.confirm_notional
     if confirm is not None:

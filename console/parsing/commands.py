@@ -6,6 +6,7 @@
     chase buy 0.5 BTC to 64950 off 1 [timeout 60] [ro]
     cancel all [BTC]             close BTC | close all
     cancel last | cancel ID      close BTC 50%              reverse BTC           size BTC 0.02 | size ETH $500
+    alert BTC > 66000            alert ETH < 3300
     kill [flat]                  theme NAME                 go BTC
 
 Symbols may carry a venue, ``hyperliquid:BTC``.  Numbers stay ``Decimal``: the console turns
@@ -114,12 +115,22 @@ class GoCommand:
     symbol: SymbolRef
 
 
+@dataclass(frozen=True, slots=True)
+class AlertCommand:
+    """``alert BTC > 66000``: tell the trader once the price reaches it (``<``: falls to it)."""
+
+    symbol: SymbolRef
+    above: bool
+    price: Decimal
+
+
 Command = (
     OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
-    | CancelLastCommand | CancelOrderCommand | ReverseCommand | SizeCommand
+    | CancelLastCommand | CancelOrderCommand | ReverseCommand | SizeCommand | AlertCommand
 )
 
-VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", "reverse", "size")
+VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", "reverse", "size", "alert")
+ALERT_EXAMPLE = "alert BTC > 66000"
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
 
@@ -302,6 +313,17 @@ def parse(line: str) -> Command:
         else:
             symbol = _symbol(tokens, "close BTC")
         result = CloseCommand(symbol, confirmed, _percent(tokens))
+    elif verb == "alert":
+        symbol = _symbol(tokens, ALERT_EXAMPLE)
+        col = tokens.column()
+        op = tokens.take(f"> or < and a price, e.g. {ALERT_EXAMPLE}")
+        if op[:1] not in (">", "<"):
+            raise CommandError(f"expected > or < after the symbol, got {op!r} (e.g. {ALERT_EXAMPLE})", col)
+        rest = op.lstrip("<>=")
+        if rest:  # ">66000" in one word
+            tokens.pos -= 1
+            tokens.items[tokens.pos] = (rest, col + len(op) - len(rest))
+        result = AlertCommand(symbol, op[0] == ">", _number(tokens, "a price", ALERT_EXAMPLE))
     elif verb == "reverse":
         result = ReverseCommand(_symbol(tokens, "reverse BTC"), confirmed)
     elif verb == "size":
@@ -339,7 +361,7 @@ def complete(line: str, symbols: list[str]) -> list[str]:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
     symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1, "reverse": 1,
-                   "size": 1}.get(verb)
+                   "size": 1, "alert": 1}.get(verb)
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

@@ -20,10 +20,12 @@ from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
+from console.alerts import AlertSettings
 from console.bridge import Batch, Bridge, LogLine
 from console.formatting import CHASE_COLUMNS, chase_row, clock_text
 from console.notify import Throttle
 from console.screens import panels
+from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
 from console.screens.hands import HandsActions
 from console.screens.trading import TradingActions
@@ -43,7 +45,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -56,8 +58,11 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
         flush_hz: float,
         started_ns: int,
         sizes: dict[str, str] | None = None,
+        alert_settings: AlertSettings | None = None,
     ) -> None:
         super().__init__()
+        self.alert_settings = alert_settings or AlertSettings()
+        """``[alerts]``: bell, OSC 9 / OSC 777, and whether fills and chase ends alert."""
         self.runtime = runtime
         self.bridge = bridge
         self.clock = clock
@@ -96,6 +101,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
+        self._alerts_table = DiffTable(ALERT_COLUMNS, id="alerts-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
@@ -126,6 +132,8 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
+            with TabPane("Alerts 6", id="alerts"):
+                yield self._alerts_table
         yield self._command_bar
         yield Footer(compact=True, show_command_palette=False)
 
@@ -146,6 +154,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
         self._markets.set_markets(markets, selected)
         self._paint_account()
         self.select_market(*selected)
+        self._paint_alerts()  # the price alerts still waiting from an earlier run
         self.set_interval(1 / self.flush_hz, self.flush)
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()
@@ -197,6 +206,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, Screen[None]):
             self._paint_log(batch.log)
         if batch.connection:
             self.refresh_status()
+        self.check_alerts(batch)
         self.notices.flush(self._notify_now)
 
     def _sample_mid(self, venue: str, symbol: str, now_ms: int) -> None:

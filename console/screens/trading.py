@@ -20,6 +20,7 @@ from console.formatting import money
 from console.notify import Throttle
 from console.parsing.chase_ticket import validate_chase
 from console.parsing.commands import (
+    AlertCommand,
     CancelAllCommand,
     ChaseCommand,
     CloseCommand,
@@ -406,6 +407,8 @@ class TradingActions:
             self.app.theme = cmd.name
         elif isinstance(cmd, HANDS_COMMANDS):
             return self.run_hands_command(cmd)
+        elif isinstance(cmd, AlertCommand):
+            return self.run_alert_command(cmd)
         return None
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -37,8 +37,9 @@ FOR_APP = [
     Binding("6", "screen.tab('alerts')", "Alerts", show=False, priority=True, id="tabs.alerts"),
     Binding("U", "screen.cross(False)", "Buy crossing at the ask", show=False, priority=True, id="order.cross_buy"),
     Binding("D", "screen.cross(True)", "Sell crossing at the bid", show=False, priority=True, id="order.cross_sell"),
-    Binding("plus", "screen.move_order('up')", "Order a tick up", show=False, priority=True, id="order.move_up"),
-    Binding("minus", "screen.move_order('down')", "Order a tick down", show=False, priority=True,
+    Binding("right_square_bracket", "screen.move_order('up')", "Order a tick up", show=False, priority=True,
+            id="order.move_up"),
+    Binding("left_square_bracket", "screen.move_order('down')", "Order a tick down", show=False, priority=True,
             id="order.move_down"),
     Binding("equals_sign", "screen.move_order('touch')", "Order to the touch", show=False, priority=True,
             id="order.move_to_touch"),
@@ -46,6 +47,9 @@ FOR_APP = [
     Binding("X", "screen.close_part(50)", "Close 50%", show=False, priority=True, id="position.close_50"),
     Binding("R", "screen.reverse", "Reverse pos.", show=False, priority=True, id="position.reverse"),
 ]
+"""Not ``+`` / ``-`` for the moves: Textual names those keys ``plus`` / ``minus`` and cannot map the
+names back to characters (``key_to_character``), so a text field would not hold them back from a
+priority binding and a ``-`` typed in the command bar would move the order."""
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
 dialog, ctrl+c quit from one), and the footer lists a screen's keys before the App's, so a split

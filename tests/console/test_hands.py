@@ -72,19 +72,19 @@ async def test_u_and_d_cross_at_the_touch_with_the_default_size():
         assert sell[0] == "limit" and sell[3] == 100 and sell[4] == bid and sell[5] is True and sell[6] is False
 
 
-async def test_plus_minus_and_equals_move_the_selected_order_by_cancel_then_replace():
+async def test_brackets_and_equals_move_the_selected_order_by_cancel_then_replace():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
         await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 5, post_only=True)
         await settle(desk, pilot)
-        await pilot.press("plus")
+        await pilot.press("right_square_bracket")
         await settle(desk, pilot)
         [live] = desk.runtime.orders.open_orders()
         assert live.price_i == bid - 4 and live.size_i == 100 and live.post_only
         assert [r[0] for r in desk.venue.requests] == ["limit", "limit"]  # the fake cannot amend
-        await pilot.press("minus", "minus")
+        await pilot.press("left_square_bracket", "left_square_bracket")
         await settle(desk, pilot)
         [live] = desk.runtime.orders.open_orders()
         assert live.price_i == bid - 6
@@ -110,7 +110,7 @@ async def test_a_move_amends_in_place_where_the_venues_amend_is_fill_safe(monkey
 
         monkeypatch.setattr(desk.runtime.tracking, "may_amend", lambda venue: True)
         monkeypatch.setattr(desk.runtime.orders, "amend", amend)
-        await pilot.press("plus")
+        await pilot.press("right_square_bracket")
         await settle(desk, pilot)
         assert amended == [(order, bid - 4)]
         assert len(desk.venue.requests) == 1  # no cancel, no new order
@@ -205,3 +205,18 @@ async def test_size_line_sets_the_sessions_default_size_used_by_the_one_key_orde
         await settle(desk, pilot)
         [req] = desk.venue.requests
         assert req[3] == 200
+
+
+async def test_move_keys_typed_into_the_command_bar_or_a_field_move_nothing():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        order = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 5)
+        await settle(desk, pilot)
+        await pilot.press("colon", "left_square_bracket", "right_square_bracket", "equals_sign", "minus", "plus",
+                          "escape")
+        await pilot.press("b", "left_square_bracket", "right_square_bracket", "equals_sign", "escape")
+        await settle(desk, pilot)
+        assert order.price_i == bid - 5 and desk.runtime.orders.open_orders() == [order]
+        assert len(desk.venue.requests) == 1

@@ -21,7 +21,9 @@ pyte = pytest.importorskip("pyte")
 
 COLS, ROWS = 120, 40
 QUESTIONS = ("Cancel all orders?", "Close position?", "Close 25%", "Close 50%", "Reverse position?",
-             "KILL SWITCH", "Re-arm trading?", "Quit with live orders?")
+             "KILL SWITCH", "Re-arm trading?", "Quit with live orders?",
+             "no default size", "no position selected", "no open order selected")
+"""Dialogs a hotkey opens, and what the one-key orders and moves say when they cannot act."""
 
 
 class Screen:
@@ -103,6 +105,9 @@ def test_command_lines_back_to_back_at_30ms_a_key_fire_only_what_they_say(tmp_pa
         screen.wait_for(lambda s: "spread" in s, "a painted book")
         screen.type(":buy 0.01 BTC @ 64000\r")  # a resting order the C of BTC or a y must not cancel
         screen.wait_for(lambda s: "64000.0" in s and "OPEN" in s, "the resting order in the Orders tab")
+        screen.type(":DRUVX[]=+-\r")  # every one-key order, move, close and reverse key, typed into the bar
+        screen.wait_for(lambda s: "unknown command" in s, "the bar's error for the typed line")
+        screen.type("\x1b", 0.1)
         for _ in range(3):
             screen.type(":sell 0.01 BTC mkt\r")
         screen.type("3", 0)
@@ -113,7 +118,7 @@ def test_command_lines_back_to_back_at_30ms_a_key_fire_only_what_they_say(tmp_pa
     finally:
         _stop(pid, screen)
     assert screen.seen_questions == set(), f"a hotkey fired: {screen.seen_questions}"
-    assert "expected" not in shown, "a command line was garbled"
+    assert "expected" not in shown.replace("unknown command", ""), "a command line was garbled"
     assert b"Traceback" not in screen.raw
 
 

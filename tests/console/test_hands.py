@@ -220,3 +220,11 @@ async def test_move_keys_typed_into_the_command_bar_or_a_field_move_nothing():
         await settle(desk, pilot)
         assert order.price_i == bid - 5 and desk.runtime.orders.open_orders() == [order]
         assert len(desk.venue.requests) == 1
+
+
+def test_keymap_refuses_keys_a_field_would_not_hold_back():
+    from console.keymap import check_keymap
+
+    [problem] = check_keymap({"order.move_down": "minus"})
+    assert "'-'" in problem and "command bar" in problem
+    assert check_keymap({"order.move_down": "left_square_bracket"}) == []

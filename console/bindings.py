@@ -98,7 +98,7 @@ them in the same read are the desk's; the line itself is read after the keys typ
 FOR_CHASES_TABLE = [
     Binding("p", "screen.chase_pause_resume", "Pause/resume", id="chases.pause_resume"),
     Binding("c", "screen.chase_cancel(False)", "Cancel chase", id="chases.cancel"),
-    Binding("K", "screen.chase_cancel(True)", "Cancel, keep resting", id="chases.cancel_keep"),
+    Binding("K", "screen.chase_cancel(True)", "Stop, keep order", id="chases.cancel_keep"),
     Binding("L", "screen.chase_move_limit", "Move limit", id="chases.move_limit"),
 ]
 """On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's

@@ -58,7 +58,7 @@ async def test_footer_keeps_kill_and_chase_at_80_columns_wherever_focus_is():
         await pilot.press("4")  # the chases table, with its own four hints first
         await settle(desk, pilot)
         shown = _footer_keys_in_view(desk.app)
-        assert "Kill" in shown and "Pause/resume" in shown
+        assert "Kill" in shown and "Chase" in shown and "Pause/resume" in shown
         await pilot.press("b")  # the order form
         await settle(desk, pilot)
         shown = _footer_keys_in_view(desk.app)

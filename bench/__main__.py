@@ -100,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     for f in figures:
         results[f"{f.bench}/{f.name}"] = f.as_dict()
     RESULTS.write_text(
-        json.dumps({"machine": machine(), "taken": time.strftime("%Y-%m-%d"), "figures": results}, indent=2) + "\n"
+        json.dumps({**previous, "machine": machine(), "taken": time.strftime("%Y-%m-%d"), "figures": results}, indent=2)
+        + "\n"
     )
     return 1 if notes and not figures else 0
 

@@ -26,6 +26,10 @@ class VenueSettings(BaseModel):
     ws_url: str | None = None
     testnet: bool = False
     key_file: Path | None = None
+    paper: bool = False
+    """Paper trading: the venue's public market data, a simulated account; no key file is read."""
+    paper_collateral: int = Field(default=100_000, gt=0)
+    """The paper account's starting collateral, in whole quote units."""
 
     def options(self) -> dict[str, object]:
         """The venue-specific extras (everything beyond the common fields)."""

@@ -14,6 +14,10 @@ only: the connector raises ``AuthError`` when asked to trade).  ``venue_options`
 keys of ``[venue.<slug>]`` in the config file plus any extra keyword given to
 ``create_connector``.  The simulated venue takes ``engine=None, clock=None, seed=7, latency_ms=0``.
 
+Paper trading (``paper=True``, or ``paper = true`` in ``[venue.<slug>]``) builds the venue's connector
+with ``keys=None`` (no key file is looked for or read) and wraps it in
+``connector.paper.PaperConnector``, which uses it for public market data only.  The sim is paper already.
+
 The factory is handed the connector layer's own settings (``connector.config``), never the app's.
 """
 
@@ -30,7 +34,7 @@ from typing import Any
 from connector.clock import Clock
 from connector.config import SimSettings, VenueSettings, config_dir
 from connector.errors import ConfigError
-from connector.interface import IConnector
+from connector.interface import QUOTE_DECIMALS, IConnector
 from connector.keys import describe_keys, load_key_file
 
 
@@ -151,23 +155,30 @@ def create_connector(
     key_file: str | Path | None = None,
     testnet: bool | None = None,
     clock: Clock | None = None,
+    paper: bool | None = None,
     **extra: Any,
 ) -> IConnector:
     """A ready-to-start connector for ``venue``; explicit arguments beat ``venue_settings``.
 
     ``sim`` (seed, latency) is read by the simulated venue only; ``extra`` goes to the constructor.
+    ``paper`` wraps the venue's public side in a paper account (see the module docstring).
     Raises ``ConfigError`` for an unknown venue, a missing extra, a bad key file or an option the
     venue does not take.
     """
     entry = VENUES.entry(venue)
     cls = VENUES[venue]
+    venue_settings = venue_settings or VenueSettings()
+    if paper is None:
+        paper = venue_settings.paper
+    if paper and entry.needs_keys:
+        return _paper(venue, venue_settings, base_url=base_url, ws_url=ws_url, testnet=testnet, clock=clock,
+                      extra=extra)  # fmt: skip
     if not entry.needs_keys:
         kwargs: dict[str, Any] = {"clock": clock}
         if sim is not None and venue == "sim":
             kwargs.update(seed=sim.seed, latency_ms=sim.latency_ms)
         kwargs.update(extra)
         return _construct(cls, venue, kwargs)
-    venue_settings = venue_settings or VenueSettings()
     location = discover_key_file(venue, configured=venue_settings.key_file, override=key_file)
     keys = load_key_file(location.path, venue=venue) if location is not None else None
     kwargs = {
@@ -180,6 +191,48 @@ def create_connector(
         **extra,
     }
     return _construct(cls, venue, kwargs)
+
+
+def public_connector(
+    venue: str,
+    *,
+    venue_settings: VenueSettings | None = None,
+    base_url: str | None = None,
+    ws_url: str | None = None,
+    testnet: bool | None = None,
+    clock: Clock | None = None,
+    **extra: Any,
+) -> IConnector:
+    """The venue's connector built with ``keys=None`` (no key file is looked for): market data only."""
+    venue_settings = venue_settings or VenueSettings()
+    kwargs: dict[str, Any] = {
+        "base_url": base_url if base_url is not None else venue_settings.base_url,
+        "ws_url": ws_url if ws_url is not None else venue_settings.ws_url,
+        "testnet": testnet if testnet is not None else venue_settings.testnet,
+        "keys": None,
+        "clock": clock,
+        **venue_settings.options(),
+        **extra,
+    }
+    return _construct(VENUES[venue], venue, kwargs)
+
+
+def _paper(
+    venue: str,
+    venue_settings: VenueSettings,
+    *,
+    base_url: str | None,
+    ws_url: str | None,
+    testnet: bool | None,
+    clock: Clock | None,
+    extra: dict[str, Any],
+) -> IConnector:
+    """The venue's public side inside a paper account."""
+    public = public_connector(
+        venue, venue_settings=venue_settings, base_url=base_url, ws_url=ws_url, testnet=testnet, clock=clock, **extra
+    )
+    paper_cls = importlib.import_module("connector.paper.connector").PaperConnector
+    return paper_cls(public, clock=clock, collateral_q=venue_settings.paper_collateral * 10**QUOTE_DECIMALS)
 
 
 def _construct(cls: type[IConnector], venue: str, kwargs: dict[str, Any]) -> IConnector:

@@ -208,6 +208,8 @@ CAPABILITIES: dict[str, str] = {
     "dead_man_switch": "schedule_cancel_all(after_s) cancels everything unless re-armed",
     "async_ack": "submit_* returns when the venue has queued the request; the order's fate comes later "
     "(stream or get_order), so the order stays SUBMITTING until then",
+    "native_triggers": "the venue holds stop / take-profit / trailing orders and fires them itself, even while we "
+    "are away (SupportsTriggers); the child it places carries the trigger's client_order_index",
 }
 """Names a connector may put in ``capabilities``, and what each promises."""
 
@@ -275,3 +277,66 @@ class SupportsDeadManSwitch(Protocol):
     async def schedule_cancel_all(self, after_s: float | None) -> None:
         """Cancel everything ``after_s`` from now unless re-armed; ``None`` disarms."""
         ...
+
+
+TRIGGER_KINDS = ("stop_market", "stop_limit", "take_profit_market", "take_profit_limit", "trailing_stop")
+"""Protective order kinds (``execution.triggers``); a venue's ``trigger_kinds`` names those it keeps natively."""
+
+
+@dataclass(frozen=True, slots=True)
+class TriggerSnapshot:
+    """The venue's view of one armed trigger order."""
+
+    symbol: str
+    client_order_index: int
+    kind: str
+    is_ask: bool
+    trigger_price_i: int
+    size_i: int | None
+    """None: the whole position when it fires (close-position)."""
+    limit_price_i: int | None = None
+    trigger_on: str = "mark"
+    reduce_only: bool = True
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@runtime_checkable
+class SupportsTriggers(Protocol):
+    """Declared by ``"native_triggers"`` in ``capabilities``.
+
+    When the trigger fires, the venue places its child (a market order, or a limit for the
+    ``*_limit`` kinds) under the trigger's own ``client_order_index``, so the child reaches the
+    order stream like any order of ours.  A trigger the venue holds no longer (fired, or
+    cancelled by the venue) is absent from ``get_trigger_orders``.
+    """
+
+    trigger_kinds: frozenset[str]
+    """Which of ``TRIGGER_KINDS`` the venue keeps natively."""
+    trigger_sources: frozenset[str]
+    """Which prices (``mark``, ``last``, ``mid``) its triggers can watch."""
+
+    async def submit_trigger_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        kind: str,
+        is_ask: bool,
+        trigger_price: int | None,
+        size_i: int | None,
+        limit_price: int | None = None,
+        trigger_on: str = "mark",
+        trail_i: int | None = None,
+        trail_ppm: int | None = None,
+        reduce_only: bool = True,
+    ) -> str:
+        """Arm a trigger; ``size_i`` None closes the whole position.  A trailing stop takes
+        ``trail_i`` (price units) or ``trail_ppm`` and may omit ``trigger_price``."""
+        ...
+
+    async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
+        """``UnknownOrder`` if the venue holds no such armed trigger (it fired, or never was)."""
+        ...
+
+    async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]: ...

@@ -248,7 +248,7 @@ class PerpdeskApp(App[int]):
         """The keys bound to ``binding_id`` now (the config's keymap applied) that no typed word contains."""
         keys = self._keymap.get(binding_id)
         if keys is None:
-            keys = next(b.key for b in bindings.FOR_APP if b.id == binding_id)
+            keys = next(b.key for group in bindings.REGISTRY.values() for b in group if b.id == binding_id)
         return [k for k in (k.strip() for k in keys.split(",")) if key_to_character(k) is None]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

@@ -34,7 +34,12 @@ FOR_APP = [
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
     Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
-    Binding("6", "screen.tab('alerts')", "Alerts", show=False, priority=True, id="tabs.alerts"),
+    Binding("6", "screen.tab('triggers')", "Triggers", show=False, priority=True, id="tabs.triggers"),
+    Binding("7", "screen.tab('alerts')", "Alerts", show=False, priority=True, id="tabs.alerts"),
+    Binding("o", "screen.trigger_attach('stop')", "Attach stop", show=False, priority=True, id="trigger.attach_stop"),
+    Binding("P", "screen.trigger_attach('tp')", "Attach take-profit", show=False, priority=True,
+            id="trigger.attach_take_profit"),
+    Binding("E", "screen.trigger_breakeven", "Stop to breakeven", show=False, priority=True, id="trigger.breakeven"),
     Binding("U", "screen.cross(False)", "Buy crossing at the ask", show=False, priority=True, id="order.cross_buy"),
     Binding("D", "screen.cross(True)", "Sell crossing at the bid", show=False, priority=True, id="order.cross_sell"),
     Binding("right_square_bracket", "screen.move_order('up')", "Order a tick up", show=False, priority=True,
@@ -47,9 +52,6 @@ FOR_APP = [
     Binding("X", "screen.close_part(50)", "Close 50%", show=False, priority=True, id="position.close_50"),
     Binding("R", "screen.reverse", "Reverse pos.", show=False, priority=True, id="position.reverse"),
 ]
-"""Not ``+`` / ``-`` for the moves: Textual names those keys ``plus`` / ``minus`` and cannot map the
-names back to characters (``key_to_character``), so a text field would not hold them back from a
-priority binding and a ``-`` typed in the command bar would move the order."""
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
 dialog, ctrl+c quit from one), and the footer lists a screen's keys before the App's, so a split
@@ -61,7 +63,11 @@ after it in the same read are typed into the field (a text field consumes printa
 leaves them out of the binding chain).  Without priority, a key is matched only after it has
 bubbled up from the widget that had focus when it arrived, so ``:2`` in one read switched tabs.
 Over a dialog the ``screen.…`` actions find no method and fall through to the dialog's own keys;
-``PerpdeskApp.check_action`` keeps ``q`` and help to the main screen."""
+``PerpdeskApp.check_action`` keeps ``q`` and help to the main screen.
+
+Not ``+`` / ``-`` for the order moves: Textual names those keys ``plus`` / ``minus`` and cannot map the
+names back to characters (``key_to_character``), so a text field would not hold them back from a
+priority binding and a ``-`` typed in the command bar would move the order."""
 
 FOR_MARKET_LIST = [
     Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
@@ -104,6 +110,14 @@ FOR_CHASES_TABLE = [
 """On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's
 ``c`` aside while the panel has focus."""
 
+FOR_TRIGGERS_TABLE = [
+    Binding("c", "screen.trigger_cancel", "Cancel trigger", id="triggers.cancel"),
+    Binding("right_square_bracket", "screen.trigger_nudge(1)", "Trigger a tick up", id="triggers.tick_up"),
+    Binding("left_square_bracket", "screen.trigger_nudge(-1)", "Trigger a tick down", id="triggers.tick_down"),
+]
+"""On the triggers panel: they act on the selected trigger; ``MainScreen.check_action`` stands the desk's
+``c`` aside while the panel has focus."""
+
 FOR_CHASE_FORM = [
     Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
     Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
@@ -137,12 +151,21 @@ FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 
 FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.close")]
 
+FOR_REPLAY = [
+    Binding("space", "replay_pause", "Pause/play", key_display="space", id="replay.pause"),
+    Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
+    Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
+    Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
+]
+"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback."""
+
 REGISTRY: dict[str, list[Binding]] = {
     "app": FOR_APP,
     "market list": FOR_MARKET_LIST,
     "order entry": FOR_ORDER_ENTRY,
     "command bar": FOR_COMMAND_BAR,
     "chases table": FOR_CHASES_TABLE,
+    "triggers table": FOR_TRIGGERS_TABLE,
     "chase form": FOR_CHASE_FORM,
     "limit price form": FOR_LIMIT_PRICE_FORM,
     "confirm dialog": FOR_CONFIRM,
@@ -150,5 +173,6 @@ REGISTRY: dict[str, list[Binding]] = {
     "kill switch dialog": FOR_KILL_SWITCH,
     "quit dialog": FOR_QUIT,
     "help": FOR_HELP,
+    "replay": FOR_REPLAY,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""

@@ -52,6 +52,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", metavar="PATH", type=Path, help="config file (TOML) instead of the default")
     parser.add_argument("--read-only", action="store_true",
                         help="watch only: every trading action is refused (what perpdesk serve --read-only runs)")
+    parser.add_argument("--paper", action="store_true",
+                        help="paper trading: the venues' live public market, a simulated account; no key file is read")
+    parser.add_argument("--record", metavar="FILE", type=Path,
+                        help="record every frame and REST answer received (and our requests, secrets redacted)")
+    parser.add_argument("--record-max-mb", metavar="MB", type=float, default=512.0,
+                        help="start the next recording file after this many MB (uncompressed; default 512)")
+    parser.add_argument("--record-max-minutes", metavar="MIN", type=float, default=60.0,
+                        help="start the next recording file after this many minutes (default 60)")
     parser.add_argument("--journal", metavar="PATH", type=Path,
                         help="the journal (SQLite) to use instead of the configured or default one")
     return parser
@@ -121,6 +129,19 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
     for venue in settings.venues:
         if venue not in known:
             raise BadInput(f"unknown venue {venue!r} in {settings.config_path}: use one of {', '.join(known)}")
+    from console.rehearse import apply_paper
+
+    try:
+        apply_paper(settings, paper=args.paper, read_only=args.read_only)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    if args.record is not None:
+        from console.rehearse import start_recording
+
+        try:
+            start_recording(args.record, settings, max_mb=args.record_max_mb, max_minutes=args.record_max_minutes)
+        except OSError as exc:
+            raise BadInput(f"cannot record to {args.record}: {exc}") from None
     if settings.theme not in _theme_names():
         raise BadInput(f"unknown theme {settings.theme!r} in {settings.config_path}: use one of "
                        f"{', '.join(_theme_names())}")
@@ -158,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["serve"]:
         return _serve(argv[1:])
+    if argv[:1] == ["replay"]:
+        return _replay(argv[1:])
     if argv[:1] in (["venues"], ["check"], ["export"]):
         try:
             if argv[0] == "export":
@@ -170,18 +193,60 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runtime, options = prepare(argv)
     except BadInput as exc:
+        from console.rehearse import stop_recording
+
+        stop_recording()
         print(f"perpdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     from console.app import PerpdeskApp
+    from console.rehearse import stop_recording
 
     app = PerpdeskApp(runtime, **options)
     try:
         app.run()
     except KeyboardInterrupt:
         pass
+    finally:
+        stop_recording()
     if app.error_message:
         print(_one_line(app.error_message), file=sys.stderr)
         return EXIT_BAD_INPUT
+    return app.return_code or 0
+
+
+def _replay(argv: list[str]) -> int:
+    """``perpdesk replay FILE``: the console on a recording (docs/CONSOLE.md, Rehearse)."""
+    parser = _Parser(prog="perpdesk replay", description="Replay a recording (perpdesk --record) in the console.")
+    parser.add_argument("file", type=Path, help="the recording (.jsonl.gz)")
+    parser.add_argument("--speed", type=float, default=1.0, help="recorded seconds per second (default 1)")
+    parser.add_argument("--paper", action="store_true", help="trade on paper against the replayed market")
+    parser.add_argument("--venue", metavar="NAME", help="the recorded venue to replay (default: the first)")
+    parser.add_argument("--symbol", metavar="SYM", help="market to open first, e.g. BTC")
+    parser.add_argument("--config", metavar="PATH", type=Path, help="config file (TOML) instead of the default")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, handlers=[logging.NullHandler()])
+    from console.rehearse import build_replay
+
+    try:
+        if args.speed <= 0:
+            raise BadInput("--speed must be above 0")
+        settings = load_settings(args.config)
+        runtime, clock, replay = build_replay(args.file, settings, speed=args.speed, paper=args.paper,
+                                              venue=args.venue)  # fmt: skip
+    except BadInput as exc:
+        print(f"perpdesk: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except (ValueError, OSError, ImportError) as exc:  # not a recording, a missing venue extra
+        print(f"perpdesk: {_one_line(str(exc))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    from console.replay_app import ReplayApp
+
+    app = ReplayApp(runtime, replay=replay, clock=clock, symbol=args.symbol or settings.symbol,
+                    theme=settings.theme, keymap=dict(settings.keymap), read_only=not args.paper)  # fmt: skip
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
     return app.return_code or 0
 
 
@@ -343,7 +408,11 @@ def _serve(argv: list[str]) -> int:
                         help="allow an address other machines can reach (put TLS in front; an SSH tunnel is safer)")
     parser.add_argument("--read-only", action="store_true", help="every console only watches: trading is refused")
     args, rest = parser.parse_known_args(argv)
-    build_parser().parse_args(rest)  # a typo in the console's options is reported now, not once per tab
+    console_args = build_parser().parse_args(rest)  # a typo in the console's options is reported now, not once per tab
+    if console_args.record is not None:
+        print("perpdesk serve: every tab would write the same recording; record from one console "
+              "(perpdesk --record FILE)", file=sys.stderr)  # fmt: skip
+        return EXIT_BAD_INPUT
     try:
         from console.serve import serve
     except ImportError as exc:

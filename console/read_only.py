@@ -23,6 +23,7 @@ from console.parsing.commands import (
     OrderCommand,
     ReverseCommand,
 )
+from console.parsing.trigger_ticket import TriggerCommand
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -35,6 +36,7 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CancelAllCommand: "cancel all",
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
+    TriggerCommand: "placing a protective order",
     CancelLastCommand: "cancelling an order",
     CancelOrderCommand: "cancelling an order",
     ReverseCommand: "reversing a position",

@@ -63,6 +63,8 @@ class Settings(BaseSettings, RuntimeSettings):
     sizes: dict[str, str] = Field(default_factory=dict)
     """symbol -> default size, in base units (``"0.01"``) or as quote notional (``"$500"``)."""
     on_hangup: Literal["leave", "cancel"] = "leave"
+    paper_journal_path: Path | None = None
+    """The journal of paper-trading consoles (default: ``journal-paper.sqlite3`` beside the live one)."""
     """A dropped terminal (SIGHUP), SIGTERM: leave live orders and chases resting, or cancel them first."""
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     """``[alerts]``: bell, osc9, osc777 (how an alert reaches the terminal), fills, chase_end (what alerts)."""

@@ -22,6 +22,8 @@ THEME_VARIABLE_DEFAULTS: dict[str, str] = {
     "stale-bad": "#ef5350",
     "depth-bar-bid": "#26a69a 25%",
     "depth-bar-ask": "#ef5350 25%",
+    "stop": "#ff7043",
+    "take-profit": "#66bb6a",
 }
 
 _COLOUR_FIELDS = (

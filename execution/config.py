@@ -21,11 +21,14 @@ class RiskSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     max_order_notional: Decimal | None = None
+    """Per-order notional ceiling; None = the account's available margin × the market's max leverage."""
     max_position: Decimal | None = None
     price_band_bps: Decimal | None = Decimal(500)
     """Refuse a limit order priced further than this from mid (fat-finger guard)."""
     confirm_notional: Decimal | None = None
     """Ask the trader to confirm orders above this notional."""
+    fee_bps: Decimal | None = Decimal(10)
+    """Fees the pre-trade initial-margin check adds (notional ÷ leverage + fees vs available margin); None = off."""
 
 
 class TrackingSettings(BaseModel):
@@ -41,6 +44,15 @@ class TrackingSettings(BaseModel):
     amend: Literal["fill_safe", "always", "never"] = "fill_safe"
 
 
+class TriggerSettings(BaseModel):
+    """Protective orders (``execution.triggers.TriggerManager``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    force_emulation: bool = False
+    """Hold every trigger in perpdesk even where the venue keeps them natively (tests cover both paths)."""
+
+
 class RuntimeSettings(BaseModel):
     """Everything ``execution.runtime.Runtime`` reads; unknown keys are refused so a typo is caught."""
 
@@ -54,6 +66,7 @@ class RuntimeSettings(BaseModel):
     risk: RiskSettings = Field(default_factory=RiskSettings)
     sim: SimSettings = Field(default_factory=SimSettings)
     tracking: TrackingSettings = Field(default_factory=TrackingSettings)
+    triggers: TriggerSettings = Field(default_factory=TriggerSettings)
     reconcile_interval_s: float = Field(default=15, gt=0)
     dead_man_switch: bool = True
     """Arm each venue's dead-man switch (cancel-all unless re-armed) while this runtime runs. A watch-only

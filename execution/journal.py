@@ -22,20 +22,21 @@ transition)``, ``record_fill(order, fill)``, ``load_orders(since_ms=None) -> lis
 fills and history; with ``since_ms`` only live orders, children of live parents and
 those changed since), ``highwater(venue)`` / ``set_highwater(venue, index)``.
 
-Tracking-limit parents (used by ``execution.tracking.chase``)::
+Parents (tracking limits, triggers, algos)::
 
     save_parent(parent_id: str, venue: str, symbol: str, params: dict, state: str,
                 filled_i: int, child_client_order_index: int | None, *,
                 avg_price_i: int | None = None, end_reason: str = "",
-                done: bool = False, ts_ms: int | None = None) -> None
-    load_parents(live_only: bool = True) -> list[dict]
+                done: bool = False, ts_ms: int | None = None, kind: str = "chase") -> None
+    load_parents(live_only: bool = True, kind: str | None = "chase") -> list[dict]
 
 ``save_parent`` upserts one row per ``parent_id`` (call it on every change).
 ``params`` must be JSON-serialisable (ints, strs, bools, None, lists, dicts): it is
 stored as JSON and returned as a dict.  ``done=True`` marks the parent finished;
 ``load_parents(live_only=True)`` returns only parents not done.  Each dict has keys
 ``parent_id, venue, symbol, params, state, filled_i, child_client_order_index,
-avg_price_i, end_reason, done, created_ms, updated_ms``.
+avg_price_i, end_reason, done, created_ms, updated_ms, kind``.  ``kind`` keeps each owner's
+parents apart (the tracking limit's are ``chase``; triggers and algos name their own).
 
 Reconciliation log: ``log_reconcile(ts_ms, venue, subject, change, reason)``;
 ``load_reconcile_log(limit=200)`` newest last.
@@ -58,7 +59,8 @@ try:
 except ImportError:  # pragma: no cover - not on Windows
     fcntl = None  # type: ignore[assignment]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2 added ``parents.kind`` (chase, trigger, scale, twap...); a version-1 journal is migrated on open."""
 _APP_ID = 0x70657270  # "perp": marks the file as ours
 
 _SCHEMA = """
@@ -90,7 +92,7 @@ CREATE TABLE IF NOT EXISTS parents (
     parent_id TEXT PRIMARY KEY, venue TEXT NOT NULL, symbol TEXT NOT NULL, params TEXT NOT NULL,
     state TEXT NOT NULL, filled_i INTEGER NOT NULL, child_client_order_index INTEGER,
     avg_price_i INTEGER, end_reason TEXT NOT NULL, done INTEGER NOT NULL,
-    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL
+    created_ms INTEGER NOT NULL, updated_ms INTEGER NOT NULL, kind TEXT NOT NULL DEFAULT 'chase'
 );
 CREATE TABLE IF NOT EXISTS highwater (venue TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS reconcile_log (
@@ -177,8 +179,9 @@ class Journal:
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute("PRAGMA foreign_keys=OFF")
             db.executescript(_SCHEMA)
+            self._migrate(db)
             db.execute(f"PRAGMA application_id={_APP_ID}")
-            db.execute("INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
         except JournalError:
             db.close()
             raise
@@ -210,6 +213,13 @@ class Journal:
                     )
         except sqlite3.DatabaseError as exc:
             raise self._corrupt(str(exc)) from exc
+
+    @staticmethod
+    def _migrate(db: sqlite3.Connection) -> None:
+        """Bring a journal written by an older perpdesk up to this schema (additive changes only)."""
+        columns = {row[1] for row in db.execute("PRAGMA table_info(parents)")}
+        if "kind" not in columns:
+            db.execute("ALTER TABLE parents ADD COLUMN kind TEXT NOT NULL DEFAULT 'chase'")
 
     def _corrupt(self, detail: str) -> JournalError:
         return JournalError(
@@ -416,6 +426,7 @@ class Journal:
         end_reason: str = "",
         done: bool = False,
         ts_ms: int | None = None,
+        kind: str = "chase",
     ) -> None:
         try:
             params_json = json.dumps(params, sort_keys=True)
@@ -424,8 +435,8 @@ class Journal:
         now = ts_ms if ts_ms is not None else _now_ms()
         self._write(
             "INSERT INTO parents (parent_id, venue, symbol, params, state, filled_i, child_client_order_index, "
-            "avg_price_i, end_reason, done, created_ms, updated_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
-            "ON CONFLICT(parent_id) DO UPDATE SET venue=excluded.venue, symbol=excluded.symbol, "
+            "avg_price_i, end_reason, done, created_ms, updated_ms, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+            "ON CONFLICT(parent_id) DO UPDATE SET venue=excluded.venue, symbol=excluded.symbol, kind=excluded.kind, "
             "params=excluded.params, state=excluded.state, filled_i=excluded.filled_i, "
             "child_client_order_index=excluded.child_client_order_index, avg_price_i=excluded.avg_price_i, "
             "end_reason=excluded.end_reason, done=excluded.done, updated_ms=excluded.updated_ms",
@@ -442,10 +453,12 @@ class Journal:
                 int(done),
                 now,
                 now,
+                kind,
             ),
         )
 
-    def load_parents(self, live_only: bool = True) -> list[dict[str, Any]]:
+    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]:
+        """Parents of one ``kind`` (``None``: every kind), oldest first."""
         keys = (
             "parent_id",
             "venue",
@@ -459,13 +472,21 @@ class Journal:
             "done",
             "created_ms",
             "updated_ms",
+            "kind",
         )
-        sql = f"SELECT {', '.join(keys)} FROM parents"
+        where: list[str] = []
+        args: list[object] = []
         if live_only:
-            sql += " WHERE done=0"
+            where.append("done=0")
+        if kind is not None:
+            where.append("kind=?")
+            args.append(kind)
+        sql = f"SELECT {', '.join(keys)} FROM parents"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
         out = []
         try:
-            for r in self._db.execute(sql + " ORDER BY created_ms, parent_id"):
+            for r in self._db.execute(sql + " ORDER BY created_ms, parent_id", args):
                 d = dict(zip(keys, r, strict=True))
                 d["params"] = json.loads(d["params"])
                 d["done"] = bool(d["done"])

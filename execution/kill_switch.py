@@ -87,7 +87,12 @@ async def _kill(services: KillTargets, flatten: bool) -> KillReport:
                 continue
             try:
                 order = await orders.submit_market(
-                    view.venue, view.symbol, is_ask=view.size_i > 0, size_i=abs(view.size_i), reduce_only=True
+                    view.venue,
+                    view.symbol,
+                    is_ask=view.size_i > 0,
+                    size_i=abs(view.size_i),
+                    reduce_only=True,
+                    allow_disconnected=True,  # an emergency: try every venue
                 )
             except Exception as exc:
                 report.errors.append(f"flattening {view.venue} {view.symbol} failed: {exc}")

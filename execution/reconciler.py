@@ -270,21 +270,37 @@ class Reconciler:
                     )
                 continue
             self._apply(order, snap, why)
-        for order in self.orders.open_orders(venue):
-            if order.client_order_index in listed or order.request_inflight:
-                continue  # a request in flight brings its own answer
-            key = (venue, order.client_order_index)
-            try:
-                snap = await conn.get_order(order.venue_symbol, order.client_order_index)
-            except UnknownOrder:
-                self._lookup_failures.pop(key, None)
-                self._missing(order, why)
-                continue
-            except (VenueError, TimeoutError, OSError) as exc:
-                self._lookup_failed(order, why, exc)
-                continue
+        unsettled = [
+            order
+            for order in self.orders.open_orders(venue)
+            if order.client_order_index not in listed and not order.request_inflight
+        ]  # a request in flight brings its own answer
+        unsettled = [order for order in unsettled if not await self._look_up(order, why)]
+        if unsettled and why == "reconnect":
+            # every UNKNOWN order is settled by the pass after a reconnect: what the venue does not know
+            # yet is asked again once a just-sent request has had time to reach its books
+            waits = [self.settle_s * 1000 - self._age_ms(o) for o in unsettled if o.state == S.UNKNOWN]
+            if waits:
+                await self.clock.sleep(max(0, max(waits)) / 1000 + 0.001)
+                for order in unsettled:
+                    if order.state == S.UNKNOWN and not order.request_inflight:
+                        await self._look_up(order, why)
+
+    async def _look_up(self, order: Order, why: str) -> bool:
+        """Ask the venue for one order and apply the answer; False when the venue has no record of it yet
+        and the order is too fresh to conclude anything (see ``settle_s``)."""
+        key = (order.venue, order.client_order_index)
+        try:
+            snap = await self.connectors[order.venue].get_order(order.venue_symbol, order.client_order_index)
+        except UnknownOrder:
             self._lookup_failures.pop(key, None)
-            self._apply(order, snap, why)
+            return self._missing(order, why)
+        except (VenueError, TimeoutError, OSError) as exc:
+            self._lookup_failed(order, why, exc)
+            return True
+        self._lookup_failures.pop(key, None)
+        self._apply(order, snap, why)
+        return True
 
     def _lookup_failed(self, order: Order, why: str, exc: BaseException) -> None:
         """One order's status lookup failed: note it; after ``lookup_failures_bound`` passes in a row, UNKNOWN."""
@@ -327,10 +343,10 @@ class Reconciler:
             reason = f"{why}: the cancel did not take effect; the order still rests at the venue"
         self._record(order.venue, self._subject(order), ", ".join(changes), reason)
 
-    def _missing(self, order: Order, why: str) -> None:
-        """The venue has no record of an order we think is live."""
+    def _missing(self, order: Order, why: str) -> bool:
+        """The venue has no record of an order we think is live; False when it is too fresh to tell."""
         if self._age_ms(order) < self.settle_s * 1000:
-            return  # give a just-sent request time to reach the venue's books
+            return False  # give a just-sent request time to reach the venue's books
         before = order.state
         if order.order_id is None and order.filled_i == 0:
             reason = f"{why}: the venue has no record of it, so it was never placed"
@@ -340,6 +356,7 @@ class Reconciler:
             moved = self.orders.resolve(order, S.UNKNOWN, reason)
         if moved:
             self._record(order.venue, self._subject(order), f"{before} -> {order.state}", reason)
+        return True
 
     def _age_ms(self, order: Order) -> int:
         since = order.history[-1].ts_ms if order.history else order.created_ms

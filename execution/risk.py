@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from connector.interface import QUOTE_DECIMALS
+from connector.interface import QUOTE_DECIMALS, MarketInfo
 from connector.scaling import decimal_to_scaled, money_text, rescale, scaled_to_str
 from execution.config import RiskSettings
 from execution.listeners import Listeners
@@ -65,6 +65,8 @@ class RiskLimits:
     """A limit price further than this from mid is refused as a probable fat finger."""
     max_book_age_ms: int | None = None
     """Refuse orders when the book is older than this (stale market data)."""
+    fee_bps: int | None = 10
+    """Fees the initial-margin check adds to notional ÷ leverage; None turns the margin check off."""
 
     @classmethod
     def from_mapping(cls, data: RiskSettings | Mapping[str, Any] | None) -> RiskLimits:
@@ -77,7 +79,7 @@ class RiskLimits:
         for key in ("max_order_notional", "max_position_notional"):
             if data.get(key) is not None:
                 setattr(limits, f"{key}_q", decimal_to_scaled(Decimal(str(data[key])), QUOTE_DECIMALS))
-        for key in ("price_band_bps", "max_book_age_ms"):
+        for key in ("price_band_bps", "max_book_age_ms", "fee_bps"):
             if key in data:
                 setattr(limits, key, None if data[key] is None else int(data[key]))
         cap = data.get("max_position")
@@ -219,18 +221,7 @@ class RiskManager:
         if reduce_only:
             return
         reference = price_i if price_i is not None else (bid if is_ask else ask) or mid
-        if limits.max_order_notional_q is not None:
-            if reference is None:
-                raise RiskRejected(
-                    f"no price for {base} on {venue}: cannot check a market order's notional", check="notional"
-                )
-            notional_q = _notional_q(size_i, reference, pd + sd)
-            if notional_q > limits.max_order_notional_q:
-                raise RiskRejected(
-                    f"order notional {money_text(notional_q)} {info.quote} is above the maximum "
-                    f"{money_text(limits.max_order_notional_q)}",
-                    check="notional",
-                )
+        self._check_capacity(venue, info, size_i, reference)
         new_position = position_i + (-size_i if is_ask else size_i)
         if abs(new_position) <= abs(position_i):
             return
@@ -250,6 +241,81 @@ class RiskManager:
                     f"{money_text(limits.max_position_notional_q)}",
                     check="max_position",
                 )
+
+    def check_capacity(
+        self, venue: str, symbol: str, *, is_ask: bool, size_i: int, price_i: int | None = None, reduce_only: bool = False
+    ) -> None:
+        """Only the margin and notional-ceiling checks (a chase's start: its price is not known yet).
+
+        ``price_i`` None prices the order at the touch it would take.  Reduce-only orders pass.
+        """
+        if reduce_only:
+            return
+        info = self.market_data.market(venue, symbol)
+        try:
+            self._check_capacity(venue, info, size_i, price_i or self._reference(venue, symbol, is_ask))
+        except RiskRejected as exc:
+            self.rejections += 1
+            log.info("risk refused %s %s: %s", venue, symbol, exc)
+            raise
+
+    def margin_preview(self, venue: str, symbol: str, is_ask: bool, size_i: int, price_i: int | None) -> MarginPreview:
+        """What an order would need in initial margin and what the venue says is available (pure: no state
+        changes, nothing raised for a bad order).  ``price_i`` None or 0 prices it at the touch."""
+        info = self.market_data.market(venue, symbol)
+        reference = price_i or self._reference(venue, symbol, is_ask)
+        margin = self.positions.margin(venue) if self.positions is not None else None
+        leverage = max(info.max_leverage, 1)
+        if reference is None or size_i <= 0:
+            notional_q = needed_q = 0
+        else:
+            notional_q = _notional_q(size_i, reference, info.price_decimals + info.size_decimals)
+            needed_q = _needed_q(notional_q, leverage, self.limits.fee_bps or 0)
+        return MarginPreview(
+            quote=info.quote,
+            notional_q=notional_q,
+            needed_q=needed_q,
+            available_q=margin.available_q if margin is not None else None,
+            leverage=leverage,
+            priced=reference is not None,
+        )
+
+    def _reference(self, venue: str, symbol: str, is_ask: bool) -> int | None:
+        """The price a market order would meet: the touch it takes, else mid."""
+        bid, ask = self.market_data.top_of_book(venue, symbol)
+        mid = (bid + ask) // 2 if bid is not None and ask is not None else None
+        return (bid if is_ask else ask) or mid
+
+    def _check_capacity(self, venue: str, info: MarketInfo, size_i: int, reference: int | None) -> None:
+        """Initial margin (notional ÷ leverage + fees) against the available margin, then the notional ceiling:
+        ``max_order_notional`` when set, else available margin × max leverage.  Unknown margin: the venue decides."""
+        limits = self.limits
+        margin = self.positions.margin(venue) if self.positions is not None else None
+        if reference is None:
+            if limits.max_order_notional_q is not None or margin is not None:
+                raise RiskRejected(
+                    f"no price for {info.base} on {venue}: cannot check a market order's notional", check="notional"
+                )
+            return
+        notional_q = _notional_q(size_i, reference, info.price_decimals + info.size_decimals)
+        leverage = max(info.max_leverage, 1)
+        if margin is not None and limits.fee_bps is not None:
+            needed_q = _needed_q(notional_q, leverage, limits.fee_bps)
+            if needed_q > margin.available_q:
+                raise RiskRejected(
+                    f"not enough margin on {venue}: needs {money_text(needed_q)} {info.quote}, "
+                    f"{money_text(margin.available_q)} available ({money_text(notional_q)} notional ÷ {leverage}x "
+                    f"leverage + {_pct(limits.fee_bps)} fees)",
+                    check="margin",
+                )
+        ceiling_q, why = limits.max_order_notional_q, "the maximum"
+        if ceiling_q is None and margin is not None:
+            ceiling_q, why = max(margin.available_q, 0) * leverage, f"the ceiling (available margin × {leverage}x)"
+        if ceiling_q is not None and notional_q > ceiling_q:
+            raise RiskRejected(
+                f"order notional {money_text(notional_q)} {info.quote} is above {why} {money_text(ceiling_q)}",
+                check="notional",
+            )
 
     @staticmethod
     def _check_reduce_only(base: str, side: str, is_ask: bool, size_i: int, position_i: int, sd: int) -> None:
@@ -277,6 +343,39 @@ def _num(value_i: int, decimals: int) -> str:
 
 def _pct(bps: int) -> str:
     return _num(bps, 2) + "%"
+
+
+@dataclass(frozen=True, slots=True)
+class MarginPreview:
+    """What a prospective order needs in initial margin, for the order form (quote money, ``_q`` scale)."""
+
+    quote: str
+    notional_q: int
+    needed_q: int
+    """Notional ÷ leverage plus fees."""
+    available_q: int | None
+    """None until the venue has sent a margin snapshot."""
+    leverage: int
+    priced: bool
+    """False when there is no price to value the order at (no book yet, market order)."""
+
+    @property
+    def fits(self) -> bool | None:
+        """None when it cannot be told (no margin known or no price)."""
+        if self.available_q is None or not self.priced:
+            return None
+        return self.needed_q <= self.available_q
+
+    def text(self) -> str:
+        """``"margin 3,250.33 / 100,000.00 USDC"``: needed / available, as the form shows it."""
+        needed = money_text(self.needed_q) if self.priced else "?"
+        available = money_text(self.available_q) if self.available_q is not None else "?"
+        return f"margin {needed} / {available} {self.quote}"
+
+
+def _needed_q(notional_q: int, leverage: int, fee_bps: int) -> int:
+    """Initial margin for a notional: notional ÷ leverage (rounded up) plus fees."""
+    return -(-notional_q // leverage) + -(-notional_q * fee_bps // BPS)
 
 
 def _notional_q(size_i: int, price_i: int, n_decimals: int) -> int:

@@ -30,6 +30,7 @@ from execution.position_service import PositionService
 from execution.reconciler import Reconciler
 from execution.risk import RiskLimits, RiskManager
 from execution.tracking import TrackingLimitManager
+from execution.triggers import TriggerManager
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,10 @@ class Runtime:
         )
         self.orders: OrderService = self._load_orders()
         self.tracking: TrackingLimitManager = self._build_tracking()
+        self.triggers: TriggerManager = TriggerManager(
+            self.orders, self.market_data, self.positions, clock=self.clock, connectors=self.connectors,
+            journal=self.journal, force_emulation=self.settings.triggers.force_emulation,
+        )  # fmt: skip
         self.reconciler: Reconciler = Reconciler(
             self.orders,
             positions=self.positions,
@@ -200,6 +205,7 @@ class Runtime:
         """Services that run on their own (reconciler, journal flush, tracking) start here."""
         await self._start_reconciler()
         await self._start_tracking()
+        await self.triggers.restore()
 
     async def _start_tracking(self) -> None:
         """After the reconciler has the venue's truth: resume (or cancel) chases journaled live."""
@@ -240,6 +246,10 @@ class Runtime:
     async def _stop_services(self, disarm_dead_man: bool = True) -> None:
         """Reverse of ``_start_services``."""
         await self._stop_tracking()
+        try:
+            await self.triggers.stop()
+        except Exception:
+            log.exception("stopping the triggers failed")
         await self._stop_reconciler(disarm_dead_man)
 
     async def _stop_tracking(self) -> None:
@@ -259,7 +269,11 @@ class Runtime:
             log.exception("stopping the reconciler failed")
 
     async def kill_switch(self, flatten: bool = False) -> KillReport:
-        """Stop chases, cancel every open order on every venue, optionally flatten; then HALTED until rearmed."""
+        """Disarm triggers, stop chases, cancel every open order on every venue, optionally flatten; then HALTED."""
+        try:
+            await self.triggers.cancel_all(reason="kill switch")
+        except Exception:
+            log.exception("kill switch: disarming the triggers failed; going on with the kill")
         return await kill_switch(self, flatten=flatten)
 
     async def __aenter__(self) -> Runtime:

@@ -56,6 +56,14 @@ class SimAccount:
         self.leverage: dict[str, int] = {s: m.max_leverage for s, m in markets.items()}
         self._scale = {s: 10 ** (m.price_decimals + m.size_decimals) for s, m in markets.items()}
 
+    def add_market(self, info: MarketInfo) -> None:
+        """Trade one more market (or take a venue's refreshed rules for one already known); a position
+        held in it is kept."""
+        self.markets[info.symbol] = info
+        self.positions.setdefault(info.symbol, SimPosition())
+        self.leverage.setdefault(info.symbol, info.max_leverage)
+        self._scale[info.symbol] = 10 ** (info.price_decimals + info.size_decimals)
+
     def value_q(self, symbol: str, price_i: int, size_i: int) -> int:
         """Quote value of ``size_i`` (signed) at ``price_i``, truncated toward zero."""
         return _div_trunc(price_i * size_i * _Q, self._scale[symbol])

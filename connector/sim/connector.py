@@ -13,6 +13,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable, Iterable
+from functools import partial
 from typing import Any, TypeVar
 
 from connector.base import BaseConnector
@@ -20,6 +21,7 @@ from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import InvalidOrder, OrderRejected, VenueError
 from connector.interface import (
+    TRIGGER_KINDS,
     BookUpdate,
     ConnectionState,
     Fill,
@@ -28,8 +30,10 @@ from connector.interface import (
     OrderSnapshot,
     Position,
     Trade,
+    TriggerSnapshot,
 )
 from connector.sim.engine import SimEngine
+from connector.sim.triggers import SOURCES, SimTriggers
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +54,9 @@ class SimConnector(BaseConnector):
     """The sim venue; ``engine`` is exposed so tests and the fakes can move its market."""
 
     venue = "sim"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"})
+    trigger_kinds = frozenset(TRIGGER_KINDS)
+    trigger_sources = SOURCES
 
     def __init__(
         self,
@@ -74,6 +80,8 @@ class SimConnector(BaseConnector):
             extra = {} if collateral_q is None else {"collateral_q": collateral_q}
             engine = SimEngine(seed, clock=self.clock, step_ms=step_ms, **extra)
         self.engine = engine
+        self.triggers: SimTriggers = engine.triggers
+        """The trigger orders the venue holds (``native_triggers``); they live in the engine, like its orders."""
         self.latency_ms = latency_ms
         self.jitter_ms = jitter_ms
         """Each request's latency is ``latency_ms`` plus a seeded uniform draw in ``[0, jitter_ms)``."""
@@ -297,6 +305,38 @@ class SimConnector(BaseConnector):
 
     async def cancel_all(self, symbol: str | None = None) -> None:
         await self._request("cancel", self.engine.cancel_all, symbol)
+
+    async def submit_trigger_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        kind: str,
+        is_ask: bool,
+        trigger_price: int | None,
+        size_i: int | None,
+        limit_price: int | None = None,
+        trigger_on: str = "mark",
+        trail_i: int | None = None,
+        trail_ppm: int | None = None,
+        reduce_only: bool = True,
+    ) -> str:
+        """Arm a trigger the venue holds (``native_triggers``); see ``connector.sim.triggers``."""
+        require_ints(client_order_index=client_order_index)
+        self._market(symbol)
+        add = partial(
+            self.triggers.add, symbol, client_order_index=client_order_index, kind=kind, is_ask=is_ask,
+            trigger_price=trigger_price, size_i=size_i, limit_price=limit_price, trigger_on=trigger_on,
+            trail_i=trail_i, trail_ppm=trail_ppm, reduce_only=reduce_only,
+        )  # fmt: skip
+        snap = await self._request("order", add)
+        return str(snap.client_order_index)
+
+    async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
+        await self._request("cancel", self.triggers.cancel, symbol, client_order_index)
+
+    async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
+        return await self._request("query", self.triggers.snapshots, symbol)
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:
         """Dead man's switch: cancel every order ``after_s`` from now unless re-armed; None disarms."""

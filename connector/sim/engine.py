@@ -33,6 +33,7 @@ from connector.scaling import scaled_to_str
 from connector.sim.account import SimAccount
 from connector.sim.market import DEFAULT_MARKETS, EPOCH_STEPS, MOVE_TABLE, MarketState, SimMarketSpec
 from connector.sim.matching import RESTING, Matching, SimOrder
+from connector.sim.triggers import SimTriggers
 
 __all__ = ["TIFS", "SimEngine", "SimMarketSpec"]
 
@@ -81,6 +82,8 @@ class SimEngine(Matching):
         self.subscriber_errors = 0
         self._touched: set[str] = set()
         self._margin_dirty = False
+        self.triggers = SimTriggers(self)
+        """Trigger orders the venue holds and fires after each step and each move (``native_triggers``)."""
 
     def subscribe(self, callback: Subscriber, symbols: Iterable[str] | None = None) -> None:
         """Deliver every account event, and book/trade events for ``symbols`` (None: all markets).
@@ -149,6 +152,8 @@ class SimEngine(Matching):
             self._touched.update(s for s, p in self.account.positions.items() if p.size_i)
         self._check_liquidation()
         self._flush()
+        if self.triggers:
+            self.triggers.check()
 
     def _check_liquidation(self) -> None:
         if self.account.has_positions():
@@ -214,6 +219,8 @@ class SimEngine(Matching):
             self._emit_book(st)
         self._check_liquidation()
         self._flush()
+        if self.triggers:
+            self.triggers.check()
 
     def trade_through(self, symbol: str, *, is_ask: bool, price_i: int, size_i: int) -> list[Fill]:
         """A synthetic aggressor (a seller when ``is_ask``) that fills resting user orders at or
@@ -232,6 +239,13 @@ class SimEngine(Matching):
                 left -= fill.size_i
         self._flush()
         return fills
+
+    def print_trade(self, symbol: str, *, is_ask: bool, price_i: int, size_i: int) -> None:
+        """A public trade between two other traders (a seller took when ``is_ask``): it reaches the
+        tape only; no resting user order takes part (a test hook, like ``trade_through``)."""
+        st = self._state(symbol)
+        self._ts = max(self._ts, self.clock.now_ms())
+        self._print(st, price_i, size_i, is_ask, str(next(self._tids)))
 
     def set_leverage(self, symbol: str, leverage: int) -> None:
         info = self._state(symbol).info

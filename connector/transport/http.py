@@ -24,6 +24,7 @@ import httpx
 from connector.clock import Clock, RealClock
 from connector.errors import RateLimited, VenueError
 from connector.keys import redact
+from connector.transport import tap
 from connector.transport.ratelimit import Backoff, RateLimiter
 
 log = logging.getLogger(__name__)
@@ -67,6 +68,8 @@ class HttpClient:
         self.rng = rng or random.Random()
         self.retries = 0
         """Retries made so far (5xx, transport errors, 429s), for the status bar and tests."""
+        if (recorder := tap.current()) is not None:  # a recorder sees every request and answer
+            transport = recorder.wrap_http(venue, base_url, transport)
         self._client = httpx.AsyncClient(
             base_url=base_url, timeout=httpx.Timeout(timeout_s), headers=headers, transport=transport
         )

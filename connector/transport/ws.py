@@ -27,6 +27,7 @@ from connector.clock import Clock, RealClock
 from connector.errors import VenueError
 from connector.interface import ConnectionState
 from connector.keys import redact
+from connector.transport import tap
 from connector.transport.ratelimit import Backoff
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,9 @@ class WsSupervisor:
         headers: dict[str, str] | None = None,
         connect_kwargs: dict[str, Any] | None = None,
     ) -> None:
+        self._tap = tap.current()
+        if self._tap is not None:  # a recorder sees every frame and (re)connect
+            parse, on_connect = self._tap.wrap_ws(name, url, parse, on_connect)
         self.url = url
         self.name = name
         self.on_message = on_message
@@ -126,6 +130,8 @@ class WsSupervisor:
         if ws is None:
             raise VenueError(f"{self.name}: websocket not connected")
         data = message if isinstance(message, str | bytes) else json.dumps(message, separators=(",", ":"))
+        if self._tap is not None:
+            self._tap.ws_sent(self.name, data)
         try:
             await ws.send(data)
         except WebSocketException as exc:

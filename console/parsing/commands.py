@@ -8,6 +8,8 @@
     cancel last | cancel ID      close BTC 50%              reverse BTC           size BTC 0.02 | size ETH $500
     alert BTC > 66000            alert ETH < 3300
     kill [flat]                  theme NAME                 go BTC
+    stop BTC 64000 · tp BTC 67000 50% · bracket BTC sl 64000 tp 67000 · trail BTC 0.5% · be BTC
+                                 protective orders (``console.parsing.trigger_ticket``)
 
 Symbols may carry a venue, ``hyperliquid:BTC``.  Numbers stay ``Decimal``: the console turns
 them into scaled integers with the market's decimals, where a bad tick is reported.
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from console.parsing.numbers import parse_decimal, parse_int
+from console.parsing.trigger_ticket import TRIGGER_VERBS, TriggerCommand, TriggerLineError, parse_trigger_line
 
 
 class CommandError(ValueError):
@@ -126,10 +129,10 @@ class AlertCommand:
 
 Command = (
     OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
-    | CancelLastCommand | CancelOrderCommand | ReverseCommand | SizeCommand | AlertCommand
+    | TriggerCommand | CancelLastCommand | CancelOrderCommand | ReverseCommand | SizeCommand | AlertCommand
 )
 
-VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", "reverse", "size", "alert")
+VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", "reverse", "size", "alert", *TRIGGER_VERBS)
 ALERT_EXAMPLE = "alert BTC > 66000"
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
@@ -293,6 +296,11 @@ def parse(line: str) -> Command:
         return _order(tokens, _side(verb, col))
     if verb == "chase":
         return _chase(tokens)
+    if verb in TRIGGER_VERBS:
+        try:
+            return parse_trigger_line(line)
+        except TriggerLineError as exc:
+            raise CommandError(str(exc), exc.column) from None
     if verb == "cancel":
         col = tokens.column()
         word = tokens.take("'all', 'last' or an order id, e.g. cancel all, cancel last, cancel 1001")
@@ -360,8 +368,8 @@ def complete(line: str, symbols: list[str]) -> list[str]:
     if index == 0:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
-    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1, "reverse": 1,
-                   "size": 1, "alert": 1}.get(verb)
+    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1, "reverse": 1, "size": 1,
+                   "alert": 1, **dict.fromkeys(TRIGGER_VERBS, 1)}.get(verb)  # fmt: skip
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

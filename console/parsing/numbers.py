@@ -7,16 +7,22 @@ allows is refused the same way everywhere: never rounded, since a rounded price 
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
 
 from connector.scaling import decimal_to_scaled
+
+_EXPONENT = re.compile(r"[+-]?[\d,_]*\.?\d*[eE][+-]?\d+")
 
 
 def parse_decimal(text: str) -> Decimal | None:
     """``"64,950.5"`` -> ``Decimal("64950.5")``; None for anything that is not a finite number.
 
-    Blanks around the number are ignored; ``,`` and ``_`` may group digits.
+    Blanks around the number are ignored; ``,`` and ``_`` may group digits.  Exponent notation
+    (``1e3``) is refused: one stray letter must not make a thousand of anything.
     """
+    if "e" in text.lower():
+        return None
     try:
         value = Decimal(text.strip().replace(",", "").replace("_", ""))
     except InvalidOperation:
@@ -38,3 +44,11 @@ def to_scaled(value: Decimal, decimals: int) -> int | None:
         return decimal_to_scaled(value, decimals)
     except ValueError:
         return None
+
+
+def not_a_number(text: str) -> str:
+    """The inline message for text ``parse_decimal`` refused."""
+    shown = text.strip()
+    if _EXPONENT.fullmatch(shown):
+        return f"{shown!r}: write the number out in full; exponent notation (1e3) is not accepted"
+    return f"{shown!r} is not a number"

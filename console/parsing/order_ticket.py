@@ -12,7 +12,7 @@ from typing import TypedDict
 
 from connector.interface import QUOTE_DECIMALS, MarketInfo
 from connector.scaling import scaled_to_str
-from console.parsing.numbers import parse_decimal, to_scaled
+from console.parsing.numbers import not_a_number, parse_decimal, to_scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +67,7 @@ def validate(
         if not price_text.strip():
             errors["price"] = "enter a price"
         elif price is None:
-            errors["price"] = f"{price_text.strip()!r} is not a number"
+            errors["price"] = not_a_number(price_text)
         elif price <= 0:
             errors["price"] = "the price must be above zero"
         else:
@@ -87,7 +87,7 @@ def validate(
     if not size_text.strip():
         errors["size"] = "enter a size"
     elif size is None:
-        errors["size"] = f"{size_text.strip()!r} is not a number"
+        errors["size"] = not_a_number(size_text)
     elif size <= 0:
         errors["size"] = "the size must be above zero"
     elif size_in_quote:

@@ -99,6 +99,18 @@ class DestructiveScreen(ModalScreen[bool]):
         self.dismiss(value)
 
 
+def send_anyway_screen(venue: str, state: str, order_text: str, again_keys: list[str]) -> DestructiveScreen:
+    """The desk refused an order because ``venue`` is not connected: send it anyway?  Confirmed like a
+    destructive action (the send key again, or Enter on the button), never by a letter."""
+    return DestructiveScreen(
+        f"{venue} is not connected — send anyway?",
+        f"{order_text}\n{venue}: {state}. Sent now, the order may go out blind and sit UNKNOWN until the "
+        "venue answers again; the reconciler settles it after the reconnect.",
+        "Send anyway",
+        again_keys,
+    )
+
+
 class QuitScreen(ModalScreen[str | None]):
     """``q`` with live orders or chases: "cancel" (cancel them and quit), "leave" (leave them and
     quit) or None (stay, focused first; Escape too).  Enter on a button answers."""

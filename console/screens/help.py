@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from textual.app import App
 
 WHERE = {"PerpdeskApp": "anywhere", "MarketList": "market list", "OrderEntry": "order form",
-         "ChasesTable": "chases tab", "CommandInput": "command bar"}
+         "ChasesTable": "chases tab", "TriggersTable": "triggers tab", "CommandInput": "command bar"}
 DIALOGS = ("confirm dialog", "destructive dialog", "kill switch dialog", "quit dialog")
 """Dialogs whose keys the help lists too, though none is open while it shows."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from textual.app import ComposeResult
@@ -29,6 +30,9 @@ from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
 from console.screens.hands import HandsActions
 from console.screens.trading import TradingActions
+from console.screens.trigger_actions import TriggerActions
+from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
+from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
 from console.widgets.ladder import DepthLadder
@@ -45,7 +49,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -77,6 +81,9 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
         self._started_ns = started_ns
         self._frames = 0
         self._chase_labels: dict[str, str] = {}
+        self._trigger_labels: dict[str, str] = {}
+        self._triggers_dirty = True
+        self._book_dirty = False
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
@@ -101,6 +108,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
+        self._triggers_table = TriggersTable(TRIGGER_COLUMNS, id="triggers-table")
         self._alerts_table = DiffTable(ALERT_COLUMNS, id="alerts-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
@@ -132,7 +140,9 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
-            with TabPane("Alerts 6", id="alerts"):
+            with TabPane("Triggers 6", id="triggers"):
+                yield self._triggers_table
+            with TabPane("Alerts 7", id="alerts"):
                 yield self._alerts_table
         yield self._command_bar
         yield Footer(compact=True, show_command_palette=False)
@@ -153,6 +163,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
         """List ``markets``, show ``selected`` and the account, and start painting (the runtime has started)."""
         self._markets.set_markets(markets, selected)
         self._paint_account()
+        self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
         self._paint_alerts()  # the price alerts still waiting from an earlier run
         self.set_interval(1 / self.flush_hz, self.flush)
@@ -192,7 +203,8 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
                 change_text(md.change_bps(venue, symbol)),
             )
         symbol = self.selected[1]
-        self._paint_book(force=bool(batch.orders) or any(s == symbol for _, s in batch.books))
+        self._paint_book(force=bool(batch.orders) or self._book_dirty or any(s == symbol for _, s in batch.books))
+        self._book_dirty = False
         if batch.orders:
             self._paint_orders(batch)
         if batch.fills:
@@ -202,6 +214,8 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
             self._paint_account()
         if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
+        if self._triggers_dirty or self._frames % self.flush_hz == 0:
+            self._paint_triggers()
         if batch.log:
             self._paint_log(batch.log)
         if batch.connection:
@@ -234,6 +248,7 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
         if not force:
             return
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
+        data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
         if self._entry.following:
             self._prefill_touch(only_if_untouched=True)  # an unedited price follows the touch
@@ -260,11 +275,17 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
             ages=(("book", book_age), ("trades", trade_age)),
             trading_state=self.runtime.risk.state.value,
             ack_ms=self._ack_ms.get(venue),
+            paper=self.paper_venues,
         ))
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
             self._ladder.border_title = panels.ladder_title(symbol, venue, stale, self._ladder.size.width)
+
+    @property
+    def paper_venues(self) -> frozenset[str]:
+        """Venues traded on paper (their connector says so): marked PAPER in the header and the log."""
+        return frozenset(v for v, c in self.runtime.connectors.items() if getattr(c, "paper", False))
 
     def connection_text(self, venue: str) -> str:
         """``connected``, ``connecting``, ``disconnected`` …: the venue's least connected stream."""
@@ -280,14 +301,15 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
                 self._notified_rejects.add(key)
                 text = f"{panels.describe_order(md, o)} REJECTED: {o.reason or 'no reason given'}"
                 self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
-                self.notices.add("reject", text, "error")
+                self.notices.add("reject", ("PAPER " if o.venue in self.paper_venues else "") + text, "error")
 
     def _paint_fills(self, fills: list[tuple[str, str, Fill]]) -> None:
         md = self.runtime.market_data
         table = self._fills_table
         for venue, symbol, f in fills:
             if table.append(f"{venue}:{f.trade_id}", panels.fill_row(md, venue, symbol, f)):
-                self.notices.add("fill", panels.fill_notice(md, venue, symbol, f), "information")
+                paper = "PAPER " if venue in self.paper_venues else ""
+                self.notices.add("fill", paper + panels.fill_notice(md, venue, symbol, f), "information")
         table.move_cursor(row=table.row_count - 1)
 
     def _paint_account(self) -> None:
@@ -311,10 +333,24 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
         table = self._log_table
         for line in lines:
             self._log_seq += 1
+            if line.venue in self.paper_venues:
+                line = replace(line, message=f"PAPER {line.message}")
             table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
         table.move_cursor(row=table.row_count - 1)
+
+    def _on_trigger(self, _trigger: object) -> None:
+        self._triggers_dirty = True
+        self._book_dirty = True  # the ladder marks the levels
+
+    def _paint_triggers(self) -> None:
+        self._triggers_dirty = False
+        md, triggers = self.runtime.market_data, self.runtime.triggers
+        shown = list(triggers.triggers.values())[-50:]
+        rows = {t.id: trigger_row(t, md, triggers, self.trigger_label(t)) for t in shown}
+        if self._triggers_table.sync(rows):
+            self._triggers_table.move_cursor(row=self._triggers_table.row_count - 1)
 
     def chase_label(self, chase: TrackingLimit) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""
@@ -348,6 +384,9 @@ class MainScreen(TradingActions, ChaseActions, HandsActions, AlertActions, Scree
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # the chases panel's own c (cancel the chase) stands before the desk's priority c
-        if action == "cancel_selected" and self.focused is self._chases_table:
+        if action == "cancel_selected" and self.focused in (self._chases_table, self._triggers_table):
+            return False
+        # and the triggers panel's [ / ] (move the trigger a tick) before the desk's order moves
+        if action == "move_order" and self.focused is self._triggers_table:
             return False
         return True

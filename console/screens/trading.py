@@ -32,12 +32,14 @@ from console.parsing.commands import (
     ThemeCommand,
 )
 from console.parsing.order_ticket import OrderTicket, validate
+from console.parsing.trigger_ticket import TriggerCommand
 from console.read_only import command_refusal, trading_action
-from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen
+from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen, send_anyway_screen
 from console.screens.hands import HANDS_COMMANDS, part_of
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
 from console.widgets.order_entry import OrderEntry
+from execution.orders import VenueDisconnected
 
 if TYPE_CHECKING:
     from execution.orders import Order
@@ -152,14 +154,15 @@ class TradingActions:
         return f"{side} {md.format_size(venue, symbol, t.size_i)} {symbol} {price} {flags}".strip()
 
     @work(group="orders", exit_on_error=False)
-    async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket) -> None:
+    async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
         entry = self._entry
         orders = self.runtime.orders
         started_ns = self.clock.now_ns()
         try:
             if t.kind == "market":
                 order = await orders.submit_market(
-                    venue, symbol, is_ask=t.is_ask, size_i=t.size_i, reduce_only=t.reduce_only
+                    venue, symbol, is_ask=t.is_ask, size_i=t.size_i, reduce_only=t.reduce_only,
+                    allow_disconnected=allow_disconnected,
                 )
             else:
                 order = await orders.submit_limit(
@@ -170,7 +173,16 @@ class TradingActions:
                     price_i=t.price_i,
                     post_only=t.post_only,
                     reduce_only=t.reduce_only,
+                    allow_disconnected=allow_disconnected,
                 )
+        except VenueDisconnected as exc:
+            entry.show_errors({"flags": f"not sent: {venue} is {exc.state}"})
+            self.app.push_screen(
+                send_anyway_screen(venue, exc.state, self._ticket_text(venue, symbol, t),
+                                   self.app.function_keys("order.submit")),
+                lambda ok: self._send_ticket(venue, symbol, t, allow_disconnected=True) if ok else None,
+            )
+            return
         except ValueError as exc:
             entry.show_errors({"flags": f"not sent: {exc}"})
             self.notices.add("reject", f"not sent: {exc}", "error")
@@ -370,6 +382,8 @@ class TradingActions:
             if ticket is None:
                 return "; ".join(f"{k}: {v}" for k, v in errors.items())
             self._start_chase(venue, symbol, ticket)
+        elif isinstance(cmd, TriggerCommand):
+            return self.run_trigger_command(cmd)  # TriggerActions
         elif isinstance(cmd, CancelAllCommand):
             target = self._resolve(cmd.symbol) if cmd.symbol else (None, None)
             if cmd.confirmed:

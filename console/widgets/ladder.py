@@ -18,7 +18,8 @@ from textual.widget import Widget
 from connector.scaling import scaled_to_str
 
 Row = tuple
-"""(kind, price_i, size_i, cum_i, own_i, bar_cells) or (kind, text) for header/spread rows."""
+"""(kind, price_i, size_i, cum_i, own_i, bar_cells, mark) or (kind, text) for header/spread rows; ``mark`` is
+a protective order's level nearest this row (``stop``/``take-profit``, ``~`` suffix when emulated) or ""."""
 
 FULL_COLUMNS = (9, 11, 10, 11)
 """(our size, price, size, cumulative) widths; the bar takes what is left."""
@@ -41,6 +42,8 @@ class LadderData:
     size_decimals: int
     own_bids: dict[int, int] = field(default_factory=dict)
     own_asks: dict[int, int] = field(default_factory=dict)
+    marks: dict[int, str] = field(default_factory=dict)
+    """Trigger price -> ``stop`` / ``take-profit`` (``~`` when emulated), shown on the nearest level in view."""
 
 
 class DepthLadder(Widget):
@@ -54,6 +57,8 @@ class DepthLadder(Widget):
         "ladder--ask-bar",
         "ladder--own",
         "ladder--spread",
+        "ladder--stop",
+        "ladder--take-profit",
     }
 
     DEFAULT_CSS = """
@@ -65,6 +70,8 @@ class DepthLadder(Widget):
     DepthLadder > .ladder--ask-bar { background: $depth-bar-ask; }
     DepthLadder > .ladder--own { color: $own-order; text-style: bold; }
     DepthLadder > .ladder--spread { color: $text-muted; }
+    DepthLadder > .ladder--stop { color: $stop; text-style: bold; }
+    DepthLadder > .ladder--take-profit { color: $take-profit; text-style: bold; }
     """
 
     def __init__(self, *, name: str | None = None, id: str | None = None, classes: str | None = None) -> None:
@@ -134,7 +141,7 @@ class DepthLadder(Widget):
             for price_i, size_i in levels:
                 cum += size_i
                 bar = (size_i * bar_w + biggest - 1) // biggest if bar_w else 0
-                out.append((kind, price_i, size_i, cum, own.get(price_i, 0), bar))
+                out.append((kind, price_i, size_i, cum, own.get(price_i, 0), bar, ""))
             return out
 
         ask_rows = side_rows(asks, "ask", data.own_asks)
@@ -149,7 +156,10 @@ class DepthLadder(Widget):
             rows.append(("spread", "one-sided book"))
         rows.extend(side_rows(bids, "bid", data.own_bids))
         rows.extend([("blank",)] * (height - len(rows)))
-        return rows[:height]
+        rows = rows[:height]
+        if data.marks:
+            _place_marks(rows, data.marks)
+        return rows
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
@@ -179,7 +189,7 @@ class DepthLadder(Widget):
         if kind == "spread":
             style = base + self.get_component_rich_style("ladder--spread", partial=True)
             return Strip([Segment(f"{row[1]:^{width}}"[:width], style)]).adjust_cell_length(width, base)
-        _, price_i, size_i, cum_i, own_i, bar = row
+        _, price_i, size_i, cum_i, own_i, bar = row[:6]
         data = self._data
         pd, sd = (data.price_decimals, data.size_decimals) if data else (0, 0)
         side_cls = "ladder--bid" if kind == "bid" else "ladder--ask"
@@ -189,6 +199,10 @@ class DepthLadder(Widget):
         bar_style = blended_background(self, bar_cls)
         own_w, price_w, size_w, cum_w = columns_for(width)
         own_text = (f"{scaled_to_str(own_i, sd)} ▶" if own_w > 4 else "▶") if own_i else ""
+        mark = row[6] if len(row) > 6 else ""
+        if mark and not own_i:
+            own_text, own_style = _mark_text(mark, own_w), base + self.get_component_rich_style(
+                "ladder--stop" if mark.startswith("stop") else "ladder--take-profit", partial=True)
         segments = [
             Segment(f"{own_text:>{own_w - 1}} ", own_style),
             Segment(f"{scaled_to_str(price_i, pd):>{price_w}}", side_style),
@@ -198,6 +212,26 @@ class DepthLadder(Widget):
         if bar:
             segments.append(Segment(" " * bar, base + bar_style))
         return Strip(segments).adjust_cell_length(width, base).crop(0, width)
+
+
+def _place_marks(rows: list[Row], marks: dict[int, str]) -> None:
+    """Put each trigger level on the level row nearest its price, if its price is within the rows shown."""
+    levels = [(i, r[1]) for i, r in enumerate(rows) if r[0] in ("bid", "ask")]
+    if not levels:
+        return
+    low, high = min(p for _, p in levels), max(p for _, p in levels)
+    for price, mark in sorted(marks.items()):
+        if not low <= price <= high:
+            continue
+        i, _ = min(levels, key=lambda lp: abs(lp[1] - price))
+        rows[i] = (*rows[i][:6], mark)
+
+
+def _mark_text(mark: str, own_w: int) -> str:
+    """``SL ●`` / ``TP ●`` for a trigger the venue holds, ``○`` for one perpdesk emulates."""
+    tag = "SL" if mark.startswith("stop") else "TP"
+    dot = "○" if mark.endswith("~") else "●"
+    return f"{tag} {dot}" if own_w > 4 else tag[0]
 
 
 def blended_background(widget: Widget, component: str) -> Style:

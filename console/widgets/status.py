@@ -25,6 +25,8 @@ class StatusView:
     trading_state: str = ""
     ack_ms: int | None = None
     """How long the venue took to answer our last order request (None before the first)."""
+    paper: frozenset[str] = frozenset()
+    """Venues traded on paper: each is marked ``PAPER`` beside its name."""
 
 
 def format_age(age_ms: int | None) -> str:
@@ -45,7 +47,7 @@ def age_level(age_ms: int | None) -> str:
 
 
 class StatusBar(Widget):
-    COMPONENT_CLASSES = {"status--ok", "status--warn", "status--bad", "status--title", "status--muted"}
+    COMPONENT_CLASSES = {"status--ok", "status--warn", "status--bad", "status--title", "status--muted", "status--paper"}
 
     DEFAULT_CSS = """
     StatusBar { height: 1; background: $panel; color: $foreground; }
@@ -54,6 +56,7 @@ class StatusBar(Widget):
     StatusBar > .status--warn { color: $stale-warn; text-style: bold; }
     StatusBar > .status--bad { color: $stale-bad; text-style: bold; }
     StatusBar > .status--muted { color: $text-muted; }
+    StatusBar > .status--paper { background: $warning; color: $background; text-style: bold; }
     """
 
     def __init__(self, *, id: str | None = None) -> None:
@@ -87,6 +90,9 @@ class StatusBar(Widget):
             dot = "●" if level == "ok" else "◌" if level == "warn" else "○"
             text.append("│ ", style=style("status--muted"))
             text.append(f"{venue} ")
+            if venue in view.paper:
+                text.append(" PAPER ", style=style("status--paper"))
+                text.append(" ")
             text.append(f"{dot} " if compact else f"{dot} {conn} ", style=style(f"status--{level}"))
         text.append("│ ", style=style("status--muted"))
         text.append(f"{view.symbol} ", style=style("status--title"))

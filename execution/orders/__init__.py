@@ -14,6 +14,7 @@ from execution.orders.model import (
     AmendNotSupported,
     Order,
     Transition,
+    VenueDisconnected,
 )
 from execution.orders.ports import HighWaterMarks, OrderJournal, PreTradeCheck, SymbolMap
 from execution.orders.service import OrderService
@@ -35,4 +36,5 @@ __all__ = [
     "PreTradeCheck",
     "SymbolMap",
     "Transition",
+    "VenueDisconnected",
 ]

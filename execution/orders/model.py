@@ -60,6 +60,19 @@ class AmendNotSupported(NotImplementedError):
     """The venue cannot re-price an order in place; cancel and replace instead."""
 
 
+class VenueDisconnected(InvalidOrder):
+    """A new order or chase refused because the venue's connection is not CONNECTED: it would go out
+    blind and likely sit UNKNOWN.  ``allow_disconnected=True`` sends it anyway; cancels are always sent."""
+
+    def __init__(self, venue: str, state: str) -> None:
+        super().__init__(
+            f"{venue} is {state}, not connected: not sent (send anyway with allow_disconnected=True)",
+            info={"venue": venue, "state": state},
+        )
+        self.venue = venue
+        self.state = state
+
+
 @dataclass(frozen=True, slots=True)
 class Transition:
     ts_ms: int

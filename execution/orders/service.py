@@ -9,17 +9,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from connector.checks import require_ints
 from connector.clock import Clock, RealClock
 from connector.errors import InvalidOrder, UnknownOrder, VenueError
-from connector.interface import Fill, IConnector, OrderSnapshot, OrderStatus
+from connector.interface import ConnectionState, Fill, IConnector, OrderSnapshot, OrderStatus
 from execution.listeners import Listeners
 from execution.orders.allocator import ClientOrderIndexAllocator
 from execution.orders.answers import Answer, Outcome, await_answer
-from execution.orders.model import Order, Transition, amended_size
+from execution.orders.model import Order, Transition, VenueDisconnected, amended_size
 from execution.orders.ports import OrderJournal, PreTradeCheck, SymbolMap
 from execution.orders.store import OrderStore
 from execution.orders.updates import VenueUpdates
@@ -93,6 +93,37 @@ class OrderService:
 
     # -- submitting ------------------------------------------------------------------------
 
+    def check_new(
+        self,
+        venue: str,
+        symbol: str,
+        *,
+        is_ask: bool,
+        size_i: int,
+        reduce_only: bool = False,
+        allow_disconnected: bool = False,
+    ) -> None:
+        """The checks a new chase passes before it starts (its price is not known yet): the margin and
+        notional ceiling for the whole size at the touch (``RiskRejected``), then the venue's connection
+        (``VenueDisconnected`` unless ``allow_disconnected``)."""
+        check = getattr(self.risk, "check_capacity", None)
+        if check is not None:
+            check(venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only)
+        if not allow_disconnected:
+            self.require_connected(venue)
+
+    def require_connected(self, venue: str) -> None:
+        """Raise ``VenueDisconnected`` when a stream of ``venue`` reports a state other than CONNECTED.
+
+        A connector that has reported nothing yet (a test double, before start) is not refused.
+        """
+        states = getattr(self.connectors.get(venue), "connection_state", None)
+        if not isinstance(states, Mapping) or not states:
+            return
+        down = [f"{stream} {state}" for stream, state in states.items() if state != ConnectionState.CONNECTED]
+        if down:
+            raise VenueDisconnected(venue, ", ".join(down))
+
     async def submit_limit(
         self,
         venue: str,
@@ -104,11 +135,15 @@ class OrderService:
         post_only: bool = False,
         reduce_only: bool = False,
         parent_id: str | None = None,
+        allow_disconnected: bool = False,
     ) -> Order:
+        """``allow_disconnected`` sends it even while the venue's connection is down (else ``VenueDisconnected``)."""
         require_ints(size_i=size_i, price_i=price_i)
         if price_i <= 0:
             raise InvalidOrder(f"limit price must be positive, got {price_i}")
-        order = self._prepare(venue, symbol, "limit", is_ask, size_i, price_i, post_only, reduce_only, parent_id)
+        order = self._prepare(
+            venue, symbol, "limit", is_ask, size_i, price_i, post_only, reduce_only, parent_id, allow_disconnected
+        )
         request = self._conn(venue).submit_limit_order(
             symbol=order.venue_symbol,
             client_order_index=order.client_order_index,
@@ -129,9 +164,12 @@ class OrderService:
         size_i: int,
         reduce_only: bool = False,
         parent_id: str | None = None,
+        allow_disconnected: bool = False,
     ) -> Order:
         require_ints(size_i=size_i)
-        order = self._prepare(venue, symbol, "market", is_ask, size_i, 0, False, reduce_only, parent_id)
+        order = self._prepare(
+            venue, symbol, "market", is_ask, size_i, 0, False, reduce_only, parent_id, allow_disconnected
+        )
         request = self._conn(venue).submit_market_order(
             symbol=order.venue_symbol,
             client_order_index=order.client_order_index,
@@ -152,6 +190,7 @@ class OrderService:
         post_only: bool,
         reduce_only: bool,
         parent_id: str | None,
+        allow_disconnected: bool = False,
     ) -> Order:
         if venue not in self.connectors:
             raise InvalidOrder(f"unknown venue {venue!r}; connected venues: {', '.join(self.connectors) or 'none'}")
@@ -161,6 +200,8 @@ class OrderService:
         if self.risk is not None:
             # raises (RiskRejected) before anything is allocated, journaled or sent
             self.risk.check(venue, symbol, is_ask=is_ask, size_i=size_i, price_i=price_i, reduce_only=reduce_only)
+        if not allow_disconnected:
+            self.require_connected(venue)
         now = self.clock.now_ms()
         order = Order(
             venue=venue,

@@ -191,6 +191,7 @@ class Children:
                 post_only=params.post_only and not cross,
                 reduce_only=params.reduce_only,
                 parent_id=self.parent_id,
+                allow_disconnected=True,  # the chase was allowed at its start
             )
         except ValueError as exc:
             return Refused(str(exc))
@@ -217,6 +218,7 @@ class Children:
                 size_i=size_i,
                 reduce_only=params.reduce_only,
                 parent_id=self.parent_id,
+                allow_disconnected=True,  # the chase was allowed at its start
             )
         except ValueError as exc:
             return Refused(str(exc))

@@ -50,9 +50,10 @@ class ParentJournal(Protocol):
         end_reason: str = "",
         done: bool = False,
         ts_ms: int | None = None,
+        kind: str = "chase",
     ) -> None: ...
 
-    def load_parents(self, live_only: bool = True) -> list[dict[str, Any]]: ...
+    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]: ...
 
 
 class TrackingLimitManager:
@@ -131,8 +132,13 @@ class TrackingLimitManager:
         end_action: str = "cancel",
         post_only: bool = True,
         reduce_only: bool = False,
+        allow_disconnected: bool = False,
     ) -> TrackingLimit:
-        """Start a chase and return it at once; it works in the background until it ends."""
+        """Start a chase and return it at once; it works in the background until it ends.
+
+        Raises ``RiskRejected`` beyond the margin or notional ceiling, ``VenueDisconnected`` while the
+        venue's connection is down (unless ``allow_disconnected``); a running chase's children are sent
+        regardless, since the chase waits out a stale book on its own."""
         self.attach()
         params = ChaseParams.validated(
             venue,
@@ -151,6 +157,9 @@ class TrackingLimitManager:
             reduce_only=reduce_only,
             default_reprice_interval_ms=self.min_reprice_interval_ms,
             stale_after_ms=self.stale_after_ms,
+        )
+        self.orders.check_new(
+            venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only, allow_disconnected=allow_disconnected
         )
         chase = TrackingLimit(self, self._new_id(), params)
         self._register(chase)

@@ -43,7 +43,7 @@ def make_desk(*, seed: int = 7, second_venue: bool = False, **app_options) -> De
 
 async def ready(desk: Desk, pilot, *, ticks: int = 3) -> None:
     """Wait for the runtime to start, move the market a little, paint one frame."""
-    await asyncio.wait_for(desk.app.ready.wait(), 5)
+    await asyncio.wait_for(desk.app.ready.wait(), 30)
     desk.venue.tick(ticks)
     await settle(desk, pilot)
 

@@ -63,7 +63,7 @@ async def test_a_price_alert_line_rings_when_the_price_gets_there_and_is_listed(
         desk.venue.tick(2)
         await settle(desk, pilot)
         assert len(written) == 1  # once
-        await pilot.press("6")
+        await pilot.press("7")
         await settle(desk, pilot)
         table = desk.app.query_one("#alerts-table")
         assert table.row_count == 1 and str(table.get_row_at(0)[3]) == "fired"

@@ -141,7 +141,7 @@ def test_change_text_reads_like_a_quote_board():
 async def test_first_book_is_painted_soon_after_start():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
-        await asyncio.wait_for(desk.app.ready.wait(), 5)
+        await asyncio.wait_for(desk.app.ready.wait(), 30)
         await pilot.pause()
         assert desk.main.first_paint_ns is not None
 

@@ -42,7 +42,7 @@ def test_alerts_tab_with_one_waiting_and_one_fired(snap_compare):
         await pilot.press("colon", *keys("alert BTC > 64000"), "enter")
         desk.venue.tick(1)
         await ready(desk, pilot, ticks=0)
-        await pilot.press("6")
+        await pilot.press("7")
         await ready(desk, pilot, ticks=0)
 
     assert snap_compare(desk.app, terminal_size=(120, 40), run_before=run_before)

@@ -68,3 +68,10 @@ def test_throttle_shows_a_few_then_one_summary_per_window():
     clock._now_ns += 2_000 * 1_000_000
     throttle.flush(lambda m, s: shown.append(m))
     assert shown[-1] == "7 more fill notification(s)"
+
+
+def test_exponent_notation_is_refused_in_the_form_with_an_inline_message():
+    ticket, errors = check(size_text="1e3", price_text="6.495E4")
+    assert ticket is None
+    assert "exponent notation (1e3) is not accepted" in errors["size"]
+    assert "exponent notation" in errors["price"]

@@ -76,6 +76,35 @@ def test_tracking_parents_round_trip_and_live_only_filter(tmp_path):
     assert {p["parent_id"] for p in again.load_parents(live_only=False)} == {"a", "b"}
 
 
+def test_parents_of_each_kind_are_kept_apart(tmp_path):
+    """A trigger's or an algo's parent must never be restored as a chase (or the other way round)."""
+    journal = Journal(tmp_path / "j.sqlite3")
+    journal.save_parent("c", "sim", "BTC", {}, "WORKING", 0, None, ts_ms=1)
+    journal.save_parent("t", "sim", "BTC", {"kind": "stop_market"}, "ARMED", 0, None, ts_ms=2, kind="trigger")
+    assert [p["parent_id"] for p in journal.load_parents()] == ["c"]
+    assert [p["parent_id"] for p in journal.load_parents(kind="trigger")] == ["t"]
+    assert [(p["parent_id"], p["kind"]) for p in journal.load_parents(kind=None)] == [("c", "chase"), ("t", "trigger")]
+
+
+def test_a_version_1_journal_is_migrated_and_its_parents_stay_chases(tmp_path):
+    path = tmp_path / "old.sqlite3"
+    journal = Journal(path)
+    journal.save_parent("c", "sim", "BTC", {}, "WORKING", 0, None, ts_ms=1)
+    journal.close()
+    db = sqlite3.connect(path)
+    db.execute("ALTER TABLE parents DROP COLUMN kind")
+    db.execute("UPDATE meta SET value='1' WHERE key='schema_version'")
+    db.commit()
+    db.close()
+    again = Journal(path)
+    assert [(p["parent_id"], p["kind"]) for p in again.load_parents()] == [("c", "chase")]
+    again.save_parent("t", "sim", "BTC", {}, "ARMED", 0, None, kind="trigger")
+    assert [p["parent_id"] for p in again.load_parents(kind="trigger")] == ["t"]
+    again.close()
+    (version,) = sqlite3.connect(path).execute("SELECT value FROM meta WHERE key='schema_version'").fetchone()
+    assert version == "2"
+
+
 def test_parent_params_that_are_not_json_are_refused_clearly(tmp_path):
     from decimal import Decimal
 

@@ -54,9 +54,15 @@ async def _play(script, journal: Path) -> None:
         if kind == "limit":
             _, is_ask, away = action
             price = ask_i + away * tick if is_ask else bid_i - away * tick
-            submitted.append(await rt.orders.submit_limit("sim", "BTC", is_ask=is_ask, size_i=size, price_i=price))
+            submitted.append(
+                await rt.orders.submit_limit(
+                    "sim", "BTC", is_ask=is_ask, size_i=size, price_i=price, allow_disconnected=True
+                )
+            )
         elif kind == "market":
-            submitted.append(await rt.orders.submit_market("sim", "BTC", is_ask=action[1], size_i=size))
+            submitted.append(
+                await rt.orders.submit_market("sim", "BTC", is_ask=action[1], size_i=size, allow_disconnected=True)
+            )
         elif kind == "cancel" and submitted:
             await rt.orders.cancel(submitted[action[1] % len(submitted)])
         elif kind == "drop":

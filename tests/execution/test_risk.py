@@ -187,7 +187,7 @@ class StubOrders:
             raise RuntimeError("venue down")
         return ["o1", "o2"]
 
-    async def submit_market(self, venue, symbol, *, is_ask, size_i, reduce_only=False):
+    async def submit_market(self, venue, symbol, *, is_ask, size_i, reduce_only=False, allow_disconnected=False):
         self.risk.check(venue, symbol, is_ask=is_ask, size_i=size_i, price_i=None, reduce_only=reduce_only)
         self.calls.append(("market", venue, symbol, is_ask, size_i, reduce_only))
         return FLATTEN

@@ -149,6 +149,10 @@ class FakeBackpack:
         self.refused: list[tuple[str, str]] = []
         """Refused requests: (path, error code)."""
         self.subscribes: list[str] = []
+        self.http_log: list[tuple[str, str]] = []
+        """Every HTTP request: (method, path)."""
+        self.ws_asked: list[str] = []
+        """Every stream a client asked to subscribe, granted or not."""
         self._meta: dict[str, dict[str, Any]] = {}
         self._fills: list[dict[str, Any]] = []
         self._placing: list[Any] | None = None
@@ -281,6 +285,7 @@ class FakeBackpack:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.http_log.append((request.method, request.path))
         if request.path.startswith(("/api/", "/wapi/")) and self._rate_limited > 0:
             self._rate_limited -= 1
             self.refused.append((request.path, "TOO_MANY_REQUESTS"))
@@ -778,6 +783,7 @@ class FakeBackpack:
             return
         if method != "SUBSCRIBE":
             raise ValueError(method)
+        self.ws_asked.extend(params)
         private = [p for p in params if p.startswith("account.")]
         if private and not self._ws_signature_ok(data.get("signature")):
             self._error(client, 4001, "Invalid signature")

@@ -152,6 +152,10 @@ class FakeHyperliquid:
         self.nonces: dict[str, list[int]] = {}
         self.actions: list[dict[str, Any]] = []
         self.refused: list[str] = []
+        self.requests: list[tuple[str, dict[str, Any]]] = []
+        """Every HTTP request that reached a handler: (path, JSON body)."""
+        self.subscriptions: list[dict[str, Any]] = []
+        """Every websocket subscription asked for."""
         self.fills: list[dict[str, Any]] = []
         self._tif: dict[str, str] = {}
         self._placing: list[Fill] | None = None
@@ -392,6 +396,7 @@ class FakeHyperliquid:
             return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
         if not isinstance(body, dict):
             return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
+        self.requests.append((request.path, body))
         self.engine.advance_to(self.clock.now_ms())
         return body
 
@@ -656,6 +661,7 @@ class FakeHyperliquid:
                 client.queue.put_nowait('{"channel":"pong"}')
                 return
             sub = dict(msg["subscription"])
+            self.subscriptions.append(dict(sub))
             kind = sub["type"]
             if "user" in sub:
                 sub["user"] = str(sub["user"]).lower()

@@ -150,6 +150,8 @@ class FakeLighter:
         self._dms_at_ms: int | None = None
         self.pongs = 0
         self.subscribes: list[tuple[str, str | None]] = []
+        self.http_log: list[tuple[str, str]] = []
+        """Every HTTP request: (method, path)."""
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -541,6 +543,7 @@ class FakeLighter:
 
     @web.middleware
     async def _middleware(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        self.http_log.append((request.method, request.path))
         if request.path.startswith("/api/") and self._rate_limited > 0:
             self._rate_limited -= 1
             return web.json_response(

@@ -9,7 +9,8 @@ test runs on a virtual clock (sim) and against loopback fake servers (real socke
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 from connector.interface import EVENT_KINDS, IConnector
@@ -94,3 +95,45 @@ class LoopbackHarness(Harness):
 
     def now_s(self) -> float:
         return asyncio.get_running_loop().time()
+
+
+class PublicTape:
+    """A venue fake's engine as the suite uses it, for paper harnesses: the paper account lives in the
+    connector, not at the venue, so ``trade_through`` (which fills the venue's own user orders) becomes
+    a public trade printed one tick through the price: what a paper account sees of a market that
+    trades through its order."""
+
+    def __init__(self, engine: SimEngine) -> None:
+        self._engine = engine
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._engine, name)
+
+    def trade_through(self, symbol: str, *, is_ask: bool, price_i: int, size_i: int) -> list:
+        tick = self._engine.markets[symbol].tick_i
+        through = price_i - tick if is_ask else price_i + tick
+        self._engine.print_trade(symbol, is_ask=is_ask, price_i=through, size_i=size_i)
+        return []
+
+
+@asynccontextmanager
+async def open_paper(
+    venue: str, fake: Any, symbol: str, engine_symbol: str | None = None, **urls: str
+) -> AsyncIterator[LoopbackHarness]:
+    """``create_connector(venue, paper=True, **urls)`` over a started ``fake``, no key file anywhere;
+    the harness keeps the fake as ``harness.fake`` (its request log)."""
+    from connector.factory import create_connector
+
+    connector = create_connector(venue, paper=True, **urls)
+    harness = LoopbackHarness(
+        venue=venue, connector=connector, engine=PublicTape(fake.engine), symbol=symbol, engine_symbol=engine_symbol
+    )
+    harness.fake = fake  # type: ignore[attr-defined]
+    try:
+        await connector.start()
+        await connector.subscribe_market_data([symbol])
+        await harness.wait_for("book", lambda b: b.symbol == symbol and b.is_snapshot and b.bids)
+        yield harness
+    finally:
+        await connector.stop()
+        await fake.stop()

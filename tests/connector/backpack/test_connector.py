@@ -30,7 +30,7 @@ from tests.fakes.backpack import FakeBackpack
 BTC = "BTC_USDC_PERP"
 
 
-async def until(predicate: Callable[[], Any], timeout: float = 5.0) -> Any:
+async def until(predicate: Callable[[], Any], timeout: float = 30.0) -> Any:
     """Wait on a condition the fake or the connector will make true (real sockets: generous bound)."""
     async with asyncio.timeout(timeout):
         while not (result := predicate()):

@@ -45,7 +45,7 @@ async def test_an_order_rests_fills_and_moves_the_position(runtime, fake):
     assert order.state is OrderStatus.OPEN and order.order_id
     assert order.client_order_index >= 2**32  # a wide index: only its low 32 bits travel
     fake.engine.trade_through(BTC, is_ask=True, price_i=price, size_i=20)
-    await order.wait_final(timeout=5)
+    await order.wait_final(timeout=30)
     assert (order.state, order.filled_i, len(order.fills)) == (OrderStatus.FILLED, 20, 1)
     await until(lambda: runtime.positions.position("backpack", "BTC") is not None)
 
@@ -57,7 +57,7 @@ async def test_a_fill_missed_while_disconnected_is_found_after_the_reconnect(run
     await fake.drop_sockets()
     fake.engine.trade_through(BTC, is_ask=True, price_i=price, size_i=20)  # its events go nowhere
     await until(lambda: conn.reconnects == 1 and conn.connection_state["backpack"] is ConnectionState.CONNECTED)
-    await order.wait_final(timeout=5)
+    await order.wait_final(timeout=30)
     await runtime.reconciler.wait_idle()
     assert (order.state, order.filled_i) == (OrderStatus.FILLED, 20)
 
@@ -73,7 +73,7 @@ async def test_a_post_only_that_would_take_ends_rejected(runtime, fake):
 async def test_a_cancel_is_confirmed_by_the_venue(runtime, fake):
     order = await runtime.orders.submit_limit("backpack", "BTC", is_ask=False, size_i=20, price_i=_bid(runtime))
     await runtime.orders.cancel(order)
-    await order.wait_final(timeout=5)
+    await order.wait_final(timeout=30)
     assert order.state is OrderStatus.CANCELLED and fake.engine.open_orders(BTC) == []
 
 
@@ -92,7 +92,7 @@ async def test_a_chase_follows_a_rising_bid_by_cancel_and_replace_and_fills(runt
     sent = [path for method, path, _ in fake.requests if method in ("POST", "DELETE")]
     assert sent.count("/api/v1/order") >= 3  # placed, cancelled, placed again: no amend on this venue
     fake.engine.trade_through(BTC, is_ask=True, price_i=chase.child.price_i, size_i=30)
-    await chase.wait_done(timeout=5)
+    await chase.wait_done(timeout=30)
     assert (chase.filled_i, chase.end_reason) == (30, EndReason.FILLED)
     assert max(live_children) <= 1
     assert fake.engine.open_orders(BTC) == []

@@ -46,7 +46,7 @@ async def test_an_order_rests_fills_and_moves_the_position(live):
     fake, runtime = live
     order = await _resting_bid(runtime)
     fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=order.price_i, size_i=3)
-    await order.wait_final(timeout=3)
+    await order.wait_final(timeout=30)
     assert (order.state, order.filled_i, len(order.fills)) == (OrderStatus.FILLED, 3, 1)
     await until(lambda: runtime.positions.position(VENUE, "BTC").size_i == 3)
 
@@ -69,7 +69,7 @@ async def test_a_fill_missed_while_the_private_stream_was_down_is_found_by_the_r
     fake.listen_key = key
     await fake.drop_sockets("private")
     await until(lambda: conn.streams["private"].connects == 2)
-    await order.wait_final(timeout=3)
+    await order.wait_final(timeout=30)
     await runtime.reconciler.wait_idle()
     assert (order.state, order.filled_i) == (OrderStatus.FILLED, 3)
     assert any("reconnect" in t.reason for t in order.history if t.to_state is OrderStatus.FILLED)
@@ -82,11 +82,11 @@ async def test_listen_key_expiry_mid_session_is_recovered_and_reconciled(live):
     fake.expire_listen_key(notify=True)
     fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=order.price_i, size_i=3)  # nobody hears it
     await until(lambda: conn.listen_key.renewals == 1 and conn.streams["private"].connects == 2)
-    await order.wait_final(timeout=3)
+    await order.wait_final(timeout=30)
     assert (order.state, order.filled_i) == (OrderStatus.FILLED, 3)
     later = await _resting_bid(runtime, pct=2)  # and the new key streams again
     await runtime.orders.cancel(later)
-    await later.wait_final(timeout=3)
+    await later.wait_final(timeout=30)
     assert later.state is OrderStatus.CANCELLED
 
 
@@ -106,7 +106,7 @@ async def test_the_runtimes_tracking_limit_amends_in_place_and_fills(live):
     await until(lambda: child.price_i > first_price)
     assert runtime.orders.open_orders(VENUE) == [child]  # re-priced in place, not replaced
     fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=child.price_i, size_i=5)
-    await chase.wait_done(timeout=5)
+    await chase.wait_done(timeout=30)
     assert chase.filled_i == 5
     assert not [1 for m, p, _ in fake.requests if m == "DELETE" and p == "/fapi/v1/order"]
     assert max(live_children) <= 1

@@ -19,7 +19,7 @@ from tests.fakes.hyperliquid import FakeHyperliquid
 VENUE = "hyperliquid"
 
 
-async def _until(predicate: Callable[[], bool], timeout: float = 3.0) -> None:
+async def _until(predicate: Callable[[], bool], timeout: float = 30.0) -> None:
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while not predicate():
@@ -87,7 +87,7 @@ async def test_a_tracking_limit_chases_the_touch_by_amending_and_fills(live):
     await _until(lambda: child.price_i > first_price)
     assert runtime.orders.open_orders(VENUE) == [child]  # amended in place, not replaced
     fake.engine.trade_through("BTC", is_ask=True, price_i=child.price_i, size_i=100)
-    await chase.wait_done(timeout=3)
+    await chase.wait_done(timeout=30)
     assert chase.filled_i == 100
     assert not [a for a in fake.actions if a["type"] in ("cancel", "cancelByCloid")]
 
@@ -104,5 +104,5 @@ async def test_the_runtime_chase_cancels_and_replaces_because_modify_is_not_fill
     assert second.price_i > first.price_i and first.state is OrderStatus.CANCELLED
     assert not any(a["type"] == "batchModify" for a in fake.actions)
     fake.engine.trade_through("BTC", is_ask=True, price_i=second.price_i, size_i=100)
-    await chase.wait_done(timeout=3)
+    await chase.wait_done(timeout=30)
     assert chase.filled_i == 100

@@ -50,7 +50,7 @@ async def test_an_order_rests_fills_and_moves_the_position(runtime, fake):
     order = await runtime.orders.submit_limit("lighter", "BTC", is_ask=False, size_i=20, price_i=price)
     assert order.state is OrderStatus.OPEN
     fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=20)
-    await order.wait_final(timeout=2)
+    await order.wait_final(timeout=30)
     assert (order.state, order.filled_i, len(order.fills)) == (OrderStatus.FILLED, 20, 1)
 
 
@@ -62,7 +62,7 @@ async def test_a_fill_missed_while_disconnected_is_found_by_the_reconciler(runti
     await fake.drop_sockets()
     fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=20)  # its events go nowhere
     await until(lambda: conn.reconnects == 1 and conn.connection_state["lighter"] is ConnectionState.CONNECTED)
-    await order.wait_final(timeout=3)
+    await order.wait_final(timeout=30)
     await runtime.reconciler.wait_idle()
     assert any("reconnect" in t.reason for t in order.history if t.to_state is OrderStatus.FILLED)
     assert (order.state, order.filled_i) == (OrderStatus.FILLED, 20)
@@ -84,5 +84,5 @@ async def test_a_post_only_the_venue_cancels_ends_rejected(runtime, fake):
     order = await runtime.orders.submit_limit(
         "lighter", "BTC", is_ask=False, size_i=20, price_i=ask + 50, post_only=True
     )
-    await asyncio.wait_for(order.wait_final(), 1)
+    await asyncio.wait_for(order.wait_final(), 30)
     assert order.state is OrderStatus.REJECTED and "post-only" in order.reason

@@ -8,7 +8,15 @@ import pytest
 
 from connector.clock import RealClock, VirtualClock
 from connector.errors import InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder, VenueError
-from connector.interface import ConnectionState, IConnector, OrderStatus, SupportsAmend, SupportsDeadManSwitch
+from connector.interface import (
+    TRIGGER_KINDS,
+    ConnectionState,
+    IConnector,
+    OrderStatus,
+    SupportsAmend,
+    SupportsDeadManSwitch,
+    SupportsTriggers,
+)
 from connector.sim.connector import SimConnector
 
 BTC = "BTC-PERP"
@@ -35,8 +43,11 @@ async def rest_bid(sim: SimConnector, coi: int, price: int = 640_000) -> str:
 
 def test_declares_the_venue_and_its_capabilities():
     sim = SimConnector(clock=VirtualClock())
-    assert sim.venue == "sim" and sim.capabilities == frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
+    assert sim.venue == "sim" and sim.capabilities == frozenset(
+        {"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"}
+    )
     assert isinstance(sim, IConnector) and isinstance(sim, SupportsAmend) and isinstance(sim, SupportsDeadManSwitch)
+    assert isinstance(sim, SupportsTriggers) and sim.trigger_kinds == frozenset(TRIGGER_KINDS)
 
 
 async def test_the_runner_steps_the_market_as_the_clock_moves(sim, clock):
@@ -220,7 +231,7 @@ async def test_runs_in_real_time_on_the_real_clock():
     await sim.start()
     try:
         await sim.subscribe_market_data([BTC])
-        book = await asyncio.wait_for(first_book, timeout=2.0)
+        book = await asyncio.wait_for(first_book, timeout=30.0)
         assert book.symbol == BTC and book.bids[0][0] < book.asks[0][0]
     finally:
         await sim.stop()

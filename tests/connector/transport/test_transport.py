@@ -27,7 +27,7 @@ from connector.transport.http import HttpClient
 from connector.transport.ratelimit import Backoff, RateLimiter
 from connector.transport.ws import WsSupervisor
 
-TIMEOUT = 5.0
+TIMEOUT = 30.0
 
 
 class RecordingClock(RealClock):

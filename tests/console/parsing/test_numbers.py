@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from console.parsing.numbers import parse_decimal, parse_int, to_scaled
+from console.parsing.numbers import not_a_number, parse_decimal, parse_int, to_scaled
 
 
 @pytest.mark.parametrize(
@@ -14,14 +14,15 @@ from console.parsing.numbers import parse_decimal, parse_int, to_scaled
         (" 64,950.5 ", Decimal("64950.5")),
         ("1_000", Decimal("1000")),
         ("-1", Decimal("-1")),
-        ("1e3", Decimal("1000")),
     ],
 )
 def test_numbers_as_a_trader_types_them(text, value):
     assert parse_decimal(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "  ", "abc", "1.2.3", "inf", "-Infinity", "nan", "sNaN", "$5"])
+@pytest.mark.parametrize(
+    "text", ["", "  ", "abc", "1.2.3", "inf", "-Infinity", "nan", "sNaN", "$5", "1e3", "1E3", "2.5e-2", "1e+3"]
+)
 def test_what_is_not_a_finite_number_is_refused(text):
     assert parse_decimal(text) is None
 
@@ -37,3 +38,10 @@ def test_scaling_is_exact_or_refused_never_rounded():
 def test_whole_numbers_only_for_ticks():
     assert (parse_int("1"), parse_int(" -1 "), parse_int("0")) == (1, -1, 0)
     assert parse_int("1.5") is None and parse_int("one") is None and parse_int("") is None
+
+
+def test_exponent_notation_gets_its_own_inline_message():
+    assert "exponent notation (1e3) is not accepted" in not_a_number(" 1e3 ")
+    assert "exponent notation" in not_a_number("2.5E-2")
+    assert not_a_number("abc") == "'abc' is not a number"
+    assert not_a_number("eleven") == "'eleven' is not a number"

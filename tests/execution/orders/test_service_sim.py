@@ -99,5 +99,5 @@ async def test_cancel_all_cancels_every_open_order_and_confirms_each(rt):
 
 async def test_market_order_is_final_on_return_even_when_the_stream_is_down(rt):
     _sim(rt).disconnect(duration_s=None)
-    order = await rt.orders.submit_market("sim", "BTC", is_ask=False, size_i=_size(rt))
+    order = await rt.orders.submit_market("sim", "BTC", is_ask=False, size_i=_size(rt), allow_disconnected=True)
     assert order.state == S.FILLED and order.filled_i == _size(rt)

@@ -1,0 +1,1 @@
+"""Record what the connectors receive and send (``recorder``) and play it back (``replay``)."""

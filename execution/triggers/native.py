@@ -1,0 +1,139 @@
+"""Triggers the venue holds (``native_triggers``): arm, disarm, re-price and re-read them there.
+
+The venue fires them even while perpdesk is down; its child carries the trigger's client order
+index, so the manager recognises it on the order stream (``TriggerManager._on_order``).  After a
+reconnect or a restart the venue's list is read again: a trigger it no longer holds either fired
+(its child is looked up and adopted) or was cancelled there.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, cast
+
+from connector.errors import UnknownOrder, VenueError
+from connector.interface import SupportsTriggers
+from execution.triggers.model import TriggerParams, TriggerState
+
+if TYPE_CHECKING:
+    from connector.interface import IConnector
+    from execution.market import MarketDataService
+    from execution.orders import Order, OrderService
+    from execution.triggers.model import Trigger
+
+log = logging.getLogger(__name__)
+
+CAPABILITY = "native_triggers"
+
+
+def supports(connector: IConnector | None, params: TriggerParams) -> bool:
+    """Whether ``connector`` keeps this trigger natively (kind and price source both)."""
+    if connector is None or CAPABILITY not in connector.capabilities:
+        return False
+    kinds = getattr(connector, "trigger_kinds", frozenset())
+    sources = getattr(connector, "trigger_sources", frozenset())
+    return str(params.kind) in kinds and str(params.trigger_on) in sources
+
+
+def _venue(connector: IConnector) -> SupportsTriggers:
+    return cast(SupportsTriggers, connector)
+
+
+async def arm(connector: IConnector, t: Trigger, venue_symbol: str, coi: int, tick_i: int) -> None:
+    """Hand the trigger to the venue under ``coi`` (raises what the venue raises)."""
+    p = t.params
+    await _venue(connector).submit_trigger_order(
+        symbol=venue_symbol, client_order_index=coi, kind=str(p.kind), is_ask=p.is_ask,
+        trigger_price=t.trigger_price_i, size_i=p.size_i, limit_price=p.limit_price_i, trigger_on=str(p.trigger_on),
+        trail_i=p.trail_ticks * tick_i if p.trail_ticks is not None else None, trail_ppm=p.trail_ppm,
+        reduce_only=p.reduce_only,
+    )  # fmt: skip
+
+
+async def disarm(connector: IConnector, venue_symbol: str, coi: int) -> bool:
+    """Cancel at the venue; False if the venue holds it no longer (it fired, most likely)."""
+    try:
+        await _venue(connector).cancel_trigger_order(venue_symbol, coi)
+    except UnknownOrder:
+        return False
+    return True
+
+
+async def held(connector: IConnector) -> set[int] | None:
+    """Client order indexes of the triggers the venue holds; None when it cannot say now."""
+    try:
+        return {s.client_order_index for s in await _venue(connector).get_trigger_orders()}
+    except (VenueError, TimeoutError, OSError) as exc:
+        log.warning("%s: could not read its trigger orders: %s", connector.venue, exc)
+        return None
+
+
+async def settle_missing(orders: OrderService, connector: IConnector, t: Trigger, venue_symbol: str) -> Any:
+    """A native trigger the venue no longer holds: adopt its child if it fired, else it was cancelled there.
+
+    Returns the child order (adopting it lets the manager link it) or None."""
+    assert t.venue_ref is not None
+    known = orders.get(t.venue, t.venue_ref)
+    if known is not None:
+        return known
+    try:
+        snap = await connector.get_order(venue_symbol, t.venue_ref)
+    except UnknownOrder:
+        if t.state is TriggerState.ARMED:
+            return None
+        raise
+    return orders.apply_snapshot(t.venue, snap, why=f"trigger {t.id} fired at the venue")
+
+
+class NativeSync:
+    """The part of ``TriggerManager`` that arms native triggers and reads the venue again for them
+    (after a reconnect, a restart, or a cancel the venue no longer recognises)."""
+
+    orders: OrderService
+    market_data: MarketDataService
+    connectors: Mapping[str, IConnector]
+    _native_refs: dict[tuple[str, int], Trigger]
+
+    if TYPE_CHECKING:  # the manager's
+
+        def _changed(self, t: Trigger) -> None: ...
+        def _on_order(self, order: Order) -> None: ...
+        def active(self) -> list[Trigger]: ...
+
+    async def _arm_native(self, t: Trigger) -> None:
+        venue, symbol = t.venue, t.symbol
+        coi = self.orders.allocator.allocate(venue)
+        old = t.venue_ref
+        t.venue_ref = coi
+        self._native_refs[(venue, coi)] = t  # before the request: the venue may fire it at once
+        try:
+            await arm(self.connectors[venue], t, self.market_data.venue_symbol(venue, symbol),
+                             coi, self.market_data.market(venue, symbol).tick_i)  # fmt: skip
+        except BaseException:
+            del self._native_refs[(venue, coi)]
+            t.venue_ref = old
+            raise
+
+    async def _sync_native(self, t: Trigger) -> None:
+        """Read the venue again for one native trigger it may no longer hold."""
+        connector = self.connectors[t.venue]
+        holds = await held(connector)
+        if holds is None or t.venue_ref in holds or t.is_done:
+            return
+        vs = self.market_data.venue_symbol(t.venue, t.symbol)
+        child = await settle_missing(self.orders, connector, t, vs)
+        if child is None:
+            if t.finish(TriggerState.CANCELLED, "the venue no longer holds it and it never fired"):
+                self._changed(t)
+            return
+        self._on_order(child)
+
+    async def _sync_venue(self, venue: str) -> None:
+        for t in self.active():
+            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
+                try:
+                    await self._sync_native(t)
+                except Exception:
+                    log.exception("trigger %s: could not read the venue's view", t.id)
+

@@ -1,0 +1,130 @@
+"""Run one fake venue in a process of its own, with fault switches, for the chaos suite.
+
+    python -m tests.fakes.launch hyperliquid --key-file K [--seed 7] [--drop-every 1.0]
+        [--malformed-every 0.5] [--rate-limit-every 2.0]
+
+Listens on a free port of 127.0.0.1, writes the venue's key file, then prints one line
+``READY <venue> <base_url> <ws_url> <pid>`` and serves until SIGTERM (or SIGKILL).  Faults run on
+their own schedule inside the process: ``--drop-every`` closes every websocket that often,
+``--malformed-every`` queues a garbage frame on every socket, ``--rate-limit-every`` answers the
+next HTTP request 429, and ``--fill-on-drop`` trades through both touches right after each drop, so
+fills land while the client's socket is down.  With ``--held`` the faults wait for SIGUSR2 (a client
+can start first); SIGUSR1 stops them; at exit the process prints
+``STATS {json}`` (faults made, orders the venue took, client order indices it saw twice).
+``tests.chaos.procs.start_fake`` starts one and waits for the line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+VENUES = ("hyperliquid", "backpack", "binance-usdm")
+
+
+def make_fake(venue: str, seed: int) -> Any:
+    """The venue's fake (imported only when asked for)."""
+    if venue == "hyperliquid":
+        from tests.fakes.hyperliquid import FakeHyperliquid
+
+        return FakeHyperliquid(seed=seed, step_s=0.05)
+    if venue == "backpack":
+        from tests.fakes.backpack import FakeBackpack
+
+        return FakeBackpack(seed=seed, step_s=0.05)
+    if venue == "binance-usdm":
+        from tests.fakes.binance_usdm import FakeBinanceUsdm
+
+        # the chaos suite starts dozens of runtimes a minute on one account: room for their weight
+        return FakeBinanceUsdm(seed=seed, step_s=0.05, rate_limits={"REQUEST_WEIGHT:1M": 100_000})
+    raise SystemExit(f"unknown venue {venue!r}: one of {', '.join(VENUES)}")
+
+
+async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) -> None:
+    while True:
+        await asyncio.sleep(period_s)
+        result = action()
+        if result is not None:
+            await result
+
+
+async def serve(args: argparse.Namespace) -> None:
+    fake = make_fake(args.venue, args.seed)
+    await fake.start(0)
+    fake.write_key_file(args.key_file)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    made = {"drops": 0, "malformed": 0, "rate_limits": 0, "trade_throughs": 0}
+    symbol = next(iter(fake.engine.markets))
+
+    async def drop() -> None:
+        made["drops"] += 1
+        await fake.drop_sockets()
+        if args.fill_on_drop:
+            bid, ask = fake.engine.top(symbol)
+            size = fake.engine.markets[symbol].min_size_i * 50
+            for is_ask, price in ((True, bid), (False, ask)):
+                if price is not None and fake.engine.trade_through(symbol, is_ask=is_ask, price_i=price, size_i=size):
+                    made["trade_throughs"] += 1
+
+    def malformed() -> None:
+        made["malformed"] += 1
+        fake.send_malformed(1 + made["malformed"] % 4)  # each kind of garbage in turn
+
+    def rate_limit() -> None:
+        made["rate_limits"] += 1
+        fake.rate_limit(1, 0.05)
+
+    faults: list[asyncio.Task[None]] = []
+
+    def unleash() -> None:
+        if faults:
+            return
+        for period, action in ((args.drop_every, drop), (args.malformed_every, malformed),
+                               (args.rate_limit_every, rate_limit)):  # fmt: skip
+            if period:
+                faults.append(asyncio.create_task(_every(period, action)))
+
+    def calm() -> None:
+        for task in faults:
+            task.cancel()
+
+    loop.add_signal_handler(signal.SIGUSR1, calm)
+    loop.add_signal_handler(signal.SIGUSR2, unleash)
+    if not args.held:
+        unleash()
+    print(f"READY {args.venue} {fake.base_url} {fake.ws_url} {os.getpid()}", flush=True)
+    try:
+        await stop.wait()
+    finally:
+        calm()
+        await asyncio.gather(*faults, return_exceptions=True)
+        await fake.stop()
+        orders = list(getattr(fake.engine, "_orders", {}).values())
+        indices = [o.client_order_index for o in orders]
+        made.update(orders=len(orders), duplicate_indices=len(indices) - len(set(indices)))
+        print("STATS " + json.dumps(made), flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="A fake venue in its own process, on 127.0.0.1, with faults")
+    parser.add_argument("venue", choices=VENUES)
+    parser.add_argument("--key-file", required=True)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--drop-every", type=float, default=0.0, help="close every websocket this often (s)")
+    parser.add_argument("--malformed-every", type=float, default=0.0, help="a garbage frame this often (s)")
+    parser.add_argument("--rate-limit-every", type=float, default=0.0, help="one HTTP 429 this often (s)")
+    parser.add_argument("--held", action="store_true", help="faults start only on SIGUSR2")
+    parser.add_argument("--fill-on-drop", action="store_true", help="trade through both touches after each drop")
+    asyncio.run(serve(parser.parse_args(argv)))
+
+
+if __name__ == "__main__":
+    main()

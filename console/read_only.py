@@ -13,7 +13,17 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand
-from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.commands import (
+    CancelAllCommand,
+    CancelLastCommand,
+    CancelOrderCommand,
+    ChaseCommand,
+    CloseCommand,
+    Command,
+    KillCommand,
+    OrderCommand,
+    ReverseCommand,
+)
 from console.parsing.trigger_ticket import TriggerCommand
 
 if TYPE_CHECKING:
@@ -30,6 +40,9 @@ COMMAND_WHAT: dict[type[Command], str] = {
     ScaleCommand: "placing a scale",
     TwapCommand: "starting a TWAP",
     TriggerCommand: "placing a protective order",
+    CancelLastCommand: "cancelling an order",
+    CancelOrderCommand: "cancelling an order",
+    ReverseCommand: "reversing a position",
 }
 
 

@@ -227,12 +227,14 @@ class Runtime:
         self.run_id = self.journal.start_run(self.clock.now_ms())
         await self.reconciler.start()
 
-    async def stop(self) -> None:
-        """Stop the services, then every connector; a failing stop is logged and the rest still stop."""
+    async def stop(self, *, disarm_dead_man: bool = True) -> None:
+        """Stop the services, then every connector; a failing stop is logged and the rest still stop.
+
+        ``disarm_dead_man=False`` leaves the venues' dead-man switches armed (see ``Reconciler.stop``)."""
         if not self.started:
             return
         self.started = False
-        await self._stop_services()
+        await self._stop_services(disarm_dead_man)
         for venue, connector in self.connectors.items():
             try:
                 await connector.stop()
@@ -247,14 +249,14 @@ class Runtime:
             self._ephemeral_journal.cleanup()
             self._ephemeral_journal = None
 
-    async def _stop_services(self) -> None:
+    async def _stop_services(self, disarm_dead_man: bool = True) -> None:
         """Reverse of ``_start_services``."""
         await self._stop_tracking()
         try:
             await self.triggers.stop()
         except Exception:
             log.exception("stopping the triggers failed")
-        await self._stop_reconciler()
+        await self._stop_reconciler(disarm_dead_man)
 
     async def _stop_tracking(self) -> None:
         """Stop driving chases; their orders and journal rows stay, so a restart resumes them."""
@@ -264,10 +266,10 @@ class Runtime:
         except Exception:
             log.exception("stopping the tracking limits failed")
 
-    async def _stop_reconciler(self) -> None:
+    async def _stop_reconciler(self, disarm_dead_man: bool = True) -> None:
         """Disarm dead-man switches and mark the run as cleanly stopped; a failure here must not keep connectors up."""
         try:
-            await self.reconciler.stop()
+            await self.reconciler.stop(disarm_dead_man=disarm_dead_man)
             if self.run_id is not None:
                 self.journal.end_run(self.run_id, self.clock.now_ms())
         except Exception:

@@ -13,6 +13,7 @@ from textual import work
 
 from console.notify import Throttle
 from console.parsing.chase_ticket import ChaseTicket
+from console.parsing.order_ticket import validate
 from console.read_only import trading_action
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.widgets.diff_table import ChasesTable
@@ -30,6 +31,7 @@ class ChaseActions:
 
     runtime: Runtime
     selected: tuple[str, str] | None
+    sizes: dict[str, str]
     notices: Throttle
     _entry: OrderEntry
     _chases_table: ChasesTable
@@ -44,8 +46,25 @@ class ChaseActions:
         bid, ask = md.top_of_book(venue, symbol)
         touch = ask if entry.is_ask else bid
         touch_text = md.format_price(venue, symbol, touch) if touch is not None else "-"
-        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue)
+        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue,
+                         size_text=self._default_base_size(venue, symbol, entry.is_ask))
         self.app.push_screen(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
+
+    def _default_base_size(self, venue: str, symbol: str, is_ask: bool) -> str:
+        """The market's default size (config ``[sizes]`` or ``size`` line) in base units, a quote
+        notional converted at our side's touch; empty when there is none or it does not convert."""
+        size = self.sizes.get(symbol, "").strip()
+        if not size:
+            return ""
+        md = self.runtime.market_data
+        ticket, _errors = validate(
+            md.market(venue, symbol), touch=md.top_of_book(venue, symbol), is_ask=is_ask, kind="market",
+            price_text="", size_text=size.lstrip("$"), size_in_quote=size.startswith("$"), post_only=False,
+            reduce_only=False,
+        )
+        if ticket is not None:
+            return md.format_size(venue, symbol, ticket.size_i)
+        return "" if size.startswith("$") else size
 
     @work(group="chases", exit_on_error=False)
     async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket) -> None:

@@ -21,12 +21,15 @@ from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
+from console.alerts import AlertSettings
 from console.bridge import Batch, Bridge, LogLine
 from console.flush import Flusher
 from console.formatting import clock_text
 from console.notify import Throttle
 from console.screens import panels
+from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
+from console.screens.hands import HandsActions
 from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
 from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
@@ -50,7 +53,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -63,8 +66,11 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         flush_hz: float,
         started_ns: int,
         sizes: dict[str, str] | None = None,
+        alert_settings: AlertSettings | None = None,
     ) -> None:
         super().__init__()
+        self.alert_settings = alert_settings or AlertSettings()
+        """``[alerts]``: bell, OSC 9 / OSC 777, and whether fills and chase ends alert."""
         self.runtime = runtime
         self.bridge = bridge
         self.clock = clock
@@ -100,6 +106,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._ladder = DepthLadder(id="ladder")
         self._entry = OrderEntry(self.action_leave, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
+        self._account_line = Static("", id="account", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
         self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
@@ -107,6 +114,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._chases_table = ChasesTable(WORKING_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
         self._triggers_table = TriggersTable(TRIGGER_COLUMNS, id="triggers-table")
+        self._alerts_table = DiffTable(ALERT_COLUMNS, id="alerts-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
@@ -125,6 +133,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             with Vertical(id="right"):
                 yield self._entry
                 yield self._margin_box
+                yield self._account_line
         with self._tabbed:
             with TabPane("Orders 1", id="orders"):
                 yield self._orders_table
@@ -138,11 +147,14 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
                 yield self._log_table
             with TabPane("Triggers 6", id="triggers"):
                 yield self._triggers_table
+            with TabPane("Alerts 7", id="alerts"):
+                yield self._alerts_table
         yield self._command_bar
         yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._margin_box.border_title = "Margin"
+        self._account_line.border_title = "Margin"
         self._markets.focus()
 
     def fit(self, size: Size) -> None:
@@ -158,6 +170,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._paint_account()
         self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
+        self._paint_alerts()  # the price alerts still waiting from an earlier run
         self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
         self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
@@ -169,7 +182,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self.selected = (venue, symbol)
         self._markets.set_selected((venue, symbol))
         info = self.runtime.market_data.market(venue, symbol)
-        self._entry.set_market(symbol, info.quote)
+        if self._entry.set_market(symbol, info.quote):
+            self._prefill_touch()  # the form was in use: its price follows the new market's touch
         self._ladder.remove_class("-stale")  # refresh_status below decides again for this market
         self._ladder.border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
@@ -212,6 +226,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             self._paint_log(batch.log)
         if batch.connection:
             self.refresh_status()
+        self.check_alerts(batch)
         self.notices.flush(self._notify_now)
 
     def _sample_mid(self, venue: str, symbol: str, now_ms: int) -> None:
@@ -241,6 +256,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
         data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
+        if self._entry.following:
+            self._prefill_touch(only_if_untouched=True)  # an unedited price follows the touch
         # one line of fixed height and width: no layout pass for it (it ran ~40 times a second)
         self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2), layout=False)
         others = panels.cross_venue_text(md, venue, symbol)
@@ -270,7 +287,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
-            self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+            self._ladder.border_title = panels.ladder_title(symbol, venue, stale, self._ladder.size.width)
 
     @property
     def paper_venues(self) -> frozenset[str]:
@@ -306,6 +323,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         md, positions = self.runtime.market_data, self.runtime.positions
         self._positions_table.sync(panels.position_rows(md, positions))
         self._margin_box.update(panels.margin_text(md, positions))
+        self._account_line.update(panels.margin_compact_text(md, positions))
 
     def _paint_chases(self, batch: Batch) -> None:
         md = self.runtime.market_data
@@ -391,5 +409,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # the chases panel's own c (cancel the chase) stands before the desk's priority c
         if action == "cancel_selected" and self.focused in (self._chases_table, self._triggers_table):
+            return False
+        # and the triggers panel's [ / ] (move the trigger a tick) before the desk's order moves
+        if action == "move_order" and self.focused is self._triggers_table:
             return False
         return True

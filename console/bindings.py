@@ -157,9 +157,9 @@ FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.clos
 FOR_REPLAY = [
     Binding("space", "replay_pause", "Pause/play", key_display="space", id="replay.pause"),
     Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
-    Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
-    Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
-    Binding("7", "screen.tab('replay')", "Replay log", priority=True, id="replay.story"),
+    Binding("greater_than_sign", "replay_speed(2.0)", "Faster", key_display=">", priority=True, id="replay.faster"),
+    Binding("less_than_sign", "replay_speed(0.5)", "Slower", key_display="<", priority=True, id="replay.slower"),
+    Binding("8", "screen.tab('replay')", "Replay log", priority=True, id="replay.story"),
 ]
 """``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback; ``7`` shows the
 Replay tab (the recorded chases' decisions, step by step)."""

@@ -31,7 +31,7 @@ class ReplayApp(PerpdeskApp):
 
     async def _add_story_tab(self) -> None:
         tabs = self.main_screen.query_one("#tabs", TabbedContent)
-        await tabs.add_pane(TabPane("Replay 7", ReplayStoryTable(self.story, id="replay-table"), id="replay"))
+        await tabs.add_pane(TabPane("Replay 8", ReplayStoryTable(self.story, id="replay-table"), id="replay"))
 
     def _say(self, what: str) -> None:
         speed = f"×{self.replay.speed:g}" if self.replay.speed else "as fast as it goes"

@@ -149,7 +149,7 @@ async def test_stepping_a_replay_shows_each_reprice_and_its_reason_beside_the_bo
     app = ReplayApp(runtime, replay=replay, clock=clock, symbol="BTC", read_only=True)
     async with app.run_test(size=(160, 50)) as pilot:
         await asyncio.wait_for(app.ready.wait(), 10)
-        await pilot.press("7")
+        await pilot.press("8")
         await pilot.pause()
         assert app.main_screen.query_one("#tabs", TabbedContent).active == "replay"
         table = app.main_screen.query_one("#replay-table", ReplayStoryTable)

@@ -25,7 +25,8 @@ from textual.theme import Theme
 
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS
-from console import bindings
+from console import bindings, heap
+from console.alerts import AlertSettings
 from console.bridge import Bridge
 from console.palette import PROVIDERS
 from console.screens.dialogs import KillSwitchScreen, QuitScreen
@@ -78,6 +79,8 @@ class PerpdeskApp(App[int]):
         on_hangup: str = "leave",
         sizes: dict[str, str] | None = None,
         read_only: bool = False,
+        long_lived_heap: bool = False,
+        alerts: AlertSettings | None = None,
     ) -> None:
         super().__init__()
         self.runtime = runtime
@@ -91,10 +94,13 @@ class PerpdeskApp(App[int]):
         self.main_screen = MainScreen(
             runtime, self.bridge, clock=self.clock, confirm_above_q=confirm_above_q, flush_hz=flush_hz,
             sizes=sizes or {},
+            alert_settings=alerts,
             started_ns=time.perf_counter_ns(),
         )
         self._stopping = False
         self._stop_timeout_s: float = STOP_TIMEOUT_S
+        self._keep_dead_man = False
+        """Set by ``end`` for a hangup that leaves its orders: ``shutdown`` then leaves the dead-man switches armed."""
         self._runtime_started = False
         for t in load_themes():
             self.register_theme(t)
@@ -104,6 +110,8 @@ class PerpdeskApp(App[int]):
         self.read_only = read_only
         """Watch only: every trading action is refused (``console.read_only``)."""
         """``leave`` or ``cancel``: what a hangup or SIGTERM does with live orders and chases."""
+        self.long_lived_heap = long_lived_heap
+        """Once the first market is painted, freeze start-up's heap and tune the collector (``console.heap``)."""
         if keymap:
             self.set_keymap(keymap)
 
@@ -151,6 +159,8 @@ class PerpdeskApp(App[int]):
             return
         self.main_screen.open(markets, selected)
         self.ready.set()
+        if self.long_lived_heap:
+            self.call_after_refresh(heap.settle)
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]
@@ -180,7 +190,8 @@ class PerpdeskApp(App[int]):
         Once the runtime has stopped (orders left or cancelled, journal closed), Textual still
         restores the terminal, and with the terminal gone its output thread can wait forever
         (seen through a closed pty); nothing is left to do then, so a timer ends the process."""
-        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S)
+        await self.end(cancel_live=self.on_hangup == "cancel", why=why, budget_s=HANGUP_BUDGET_S,
+                       keep_dead_man=self.on_hangup == "leave")
         if not self.is_headless:
             timer = threading.Timer(HANGUP_EXIT_AFTER_S, os._exit, args=(0,))
             timer.daemon = True
@@ -222,6 +233,12 @@ class PerpdeskApp(App[int]):
                 return
         await super().on_event(event)
 
+    def get_system_commands(self, screen):  # type: ignore[override]
+        """Textual's own palette entries (Theme, Quit, Keys, Maximize, Screenshot …) stay out: ours
+        cover them (``Theme NAME``, ``Help: keys``, ``Quit``), and Textual's Quit would not ask about
+        live orders."""
+        yield from ()
+
     # -- the App's own actions (its other keys act on the main screen: see bindings.FOR_APP) ----
 
     def action_kill_switch(self) -> None:
@@ -261,14 +278,22 @@ class PerpdeskApp(App[int]):
     def _live(self) -> tuple[int, int]:
         if not self._runtime_started:
             return 0, 0
-        return len(self.runtime.orders.open_orders()), len(self.runtime.tracking.active())
+        working = len(self.runtime.tracking.active()) + len(self.runtime.algos.active())  # chases, scales, TWAPs
+        return len(self.runtime.orders.open_orders()), working
 
-    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None) -> None:
+    async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None,
+                  keep_dead_man: bool = False) -> None:
         """The one way out for ``q`` and a hangup or SIGTERM: cancel the live chases and orders if
-        asked, say so in the log, stop the runtime (journal closed, lock released), exit."""
+        asked, say so in the log, stop the runtime (journal closed, lock released), exit.
+
+        ``keep_dead_man`` (a hangup with ``on_hangup = "leave"`` only): the venues' dead-man switches
+        stay armed at stop, so orders left behind by a dropped session do not rest forever; the
+        reconcile log (kept in the journal) says so per venue."""
         orders, chases = self._live()
         what = "cancelling" if cancel_live else "leaving"
-        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)", why, what, orders, chases)
+        armed = "; the venue's dead-man switch stays armed" if keep_dead_man else ""
+        log.warning("quitting on %s: %s %d open order(s) and %d chase(s)%s", why, what, orders, chases, armed)
+        self._keep_dead_man = keep_dead_man
         if cancel_live and (orders or chases):
             try:
                 timeout = CANCEL_ON_QUIT_TIMEOUT_S if budget_s is None else budget_s / 2
@@ -280,6 +305,7 @@ class PerpdeskApp(App[int]):
         await self.action_quit()
 
     async def _cancel_live(self) -> None:
+        await self.runtime.algos.cancel_all()  # first: a TWAP would start its next slice
         await self.runtime.tracking.cancel_all()
         await self.runtime.orders.cancel_all()
 
@@ -301,7 +327,8 @@ class PerpdeskApp(App[int]):
         self._stopping = True
         if self._runtime_started:
             try:
-                await asyncio.wait_for(self.runtime.stop(), timeout=self._stop_timeout_s)
+                await asyncio.wait_for(self.runtime.stop(disarm_dead_man=not self._keep_dead_man),
+                                       timeout=self._stop_timeout_s)
             except Exception:
                 log.exception("stopping the runtime failed")
 

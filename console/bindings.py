@@ -11,9 +11,11 @@ from __future__ import annotations
 from textual.binding import Binding
 
 FOR_APP = [
+    Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
+    Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
+    Binding("f1,question_mark", "help", "Help", priority=True, id="app.help"),
     Binding("q", "request_quit", "Quit", priority=True, id="app.quit"),
     Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="app.quit_ctrl_c"),
-    Binding("f1,question_mark", "help", "Help", priority=True, id="app.help"),
     Binding("escape", "screen.leave", "Leave field", show=False, id="app.leave"),
     Binding("m", "screen.focus_markets", "Markets", show=False, priority=True, id="app.markets"),
     Binding("colon", "screen.command_bar", "Command", key_display=":", priority=True, id="app.command_bar"),
@@ -26,19 +28,29 @@ FOR_APP = [
     Binding("z", "screen.cancel_newest", "Cancel newest", show=False, priority=True, id="order.cancel_newest"),
     Binding("f8,C", "screen.cancel_all", "Cancel all", priority=True, id="order.cancel_all"),
     Binding("x,f7", "screen.close_position", "Close pos.", priority=True, id="position.close"),
-    Binding("ctrl+k", "kill_switch", "Kill", priority=True, id="risk.kill_switch"),
     Binding("A", "screen.rearm", "Re-arm", show=False, priority=True, id="risk.rearm"),
-    Binding("t", "screen.chase_form", "Chase", priority=True, id="chase.new"),
     Binding("1", "screen.tab('orders')", "Orders", show=False, priority=True, id="tabs.orders"),
     Binding("2", "screen.tab('positions')", "Positions", show=False, priority=True, id="tabs.positions"),
     Binding("3", "screen.tab('fills')", "Fills", show=False, priority=True, id="tabs.fills"),
-    Binding("4", "screen.tab('chases')", "Chases", show=False, priority=True, id="tabs.chases"),
+    Binding("4", "screen.tab('chases')", "Working orders", show=False, priority=True, id="tabs.chases"),
     Binding("5", "screen.tab('log')", "Log", show=False, priority=True, id="tabs.log"),
     Binding("6", "screen.tab('triggers')", "Triggers", show=False, priority=True, id="tabs.triggers"),
+    Binding("7", "screen.tab('alerts')", "Alerts", show=False, priority=True, id="tabs.alerts"),
     Binding("o", "screen.trigger_attach('stop')", "Attach stop", show=False, priority=True, id="trigger.attach_stop"),
     Binding("P", "screen.trigger_attach('tp')", "Attach take-profit", show=False, priority=True,
             id="trigger.attach_take_profit"),
     Binding("E", "screen.trigger_breakeven", "Stop to breakeven", show=False, priority=True, id="trigger.breakeven"),
+    Binding("U", "screen.cross(False)", "Buy crossing at the ask", show=False, priority=True, id="order.cross_buy"),
+    Binding("D", "screen.cross(True)", "Sell crossing at the bid", show=False, priority=True, id="order.cross_sell"),
+    Binding("right_square_bracket", "screen.move_order('up')", "Order a tick up", show=False, priority=True,
+            id="order.move_up"),
+    Binding("left_square_bracket", "screen.move_order('down')", "Order a tick down", show=False, priority=True,
+            id="order.move_down"),
+    Binding("equals_sign", "screen.move_order('touch')", "Order to the touch", show=False, priority=True,
+            id="order.move_to_touch"),
+    Binding("V", "screen.close_part(25)", "Close 25%", show=False, priority=True, id="position.close_25"),
+    Binding("X", "screen.close_part(50)", "Close 50%", show=False, priority=True, id="position.close_50"),
+    Binding("R", "screen.reverse", "Reverse pos.", show=False, priority=True, id="position.reverse"),
 ]
 """The desk's keys, on ``PerpdeskApp`` rather than on ``MainScreen`` for two reasons Textual gives:
 a dialog passes only the App's priority keys through (ctrl+k must open the kill switch over any
@@ -51,7 +63,11 @@ after it in the same read are typed into the field (a text field consumes printa
 leaves them out of the binding chain).  Without priority, a key is matched only after it has
 bubbled up from the widget that had focus when it arrived, so ``:2`` in one read switched tabs.
 Over a dialog the ``screen.…`` actions find no method and fall through to the dialog's own keys;
-``PerpdeskApp.check_action`` keeps ``q`` and help to the main screen."""
+``PerpdeskApp.check_action`` keeps ``q`` and help to the main screen.
+
+Not ``+`` / ``-`` for the order moves: Textual names those keys ``plus`` / ``minus`` and cannot map the
+names back to characters (``key_to_character``), so a text field would not hold them back from a
+priority binding and a ``-`` typed in the command bar would move the order."""
 
 FOR_MARKET_LIST = [
     Binding("up", "cursor(-1)", "Up", show=False, id="markets.up"),
@@ -64,15 +80,16 @@ FOR_ORDER_ENTRY = [
     Binding("enter", "submit", "Send", show=False, priority=True, id="order.submit_enter"),
     Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="order.next_field"),
     Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="order.previous_field"),
-    Binding("f2", "toggle_side", "Side", id="order.toggle_side"),
-    Binding("f3", "toggle_kind", "Lmt/Mkt", id="order.toggle_kind"),
-    Binding("f4", "toggle_unit", "Base/Quote", id="order.toggle_unit"),
-    Binding("f5", "toggle_flag('post-only')", "Post-only", id="order.toggle_post_only"),
-    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", id="order.toggle_reduce_only"),
+    Binding("f2", "toggle_side", "Side", show=False, id="order.toggle_side"),
+    Binding("f3", "toggle_kind", "Lmt/Mkt", show=False, id="order.toggle_kind"),
+    Binding("f4", "toggle_unit", "Base/Quote", show=False, id="order.toggle_unit"),
+    Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, id="order.toggle_post_only"),
+    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, id="order.toggle_reduce_only"),
     Binding("escape", "screen.leave", "Leave", priority=True, id="order.leave"),
 ]
 """Enter, F9, Tab and Escape are priority keys: focus has moved (to the next field, back to the desk)
-before the next key is taken."""
+before the next key is taken.  F2–F6 stay out of the footer (the form writes them itself), so an
+80-column footer still has room for the kill switch."""
 
 FOR_COMMAND_BAR = [
     Binding("enter", "run_line", "Run", show=False, priority=True, id="command.run"),
@@ -87,7 +104,7 @@ them in the same read are the desk's; the line itself is read after the keys typ
 FOR_CHASES_TABLE = [
     Binding("p", "screen.chase_pause_resume", "Pause/resume", id="chases.pause_resume"),
     Binding("c", "screen.chase_cancel(False)", "Cancel chase", id="chases.cancel"),
-    Binding("K", "screen.chase_cancel(True)", "Cancel, keep resting", id="chases.cancel_keep"),
+    Binding("K", "screen.chase_cancel(True)", "Stop, keep order", id="chases.cancel_keep"),
     Binding("L", "screen.chase_move_limit", "Move limit", id="chases.move_limit"),
 ]
 """On the chases panel: they act on the selected chase; ``MainScreen.check_action`` stands the desk's
@@ -129,6 +146,9 @@ FOR_KILL_SWITCH = [
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
+FOR_ALGO_PREVIEW = [Binding("escape,n", "answer(False)", "Back", id="algo_preview.back")]
+"""A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter."""
+
 FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 """``q`` with live orders or chases asks; the choices are buttons (Tab, Enter), never a letter."""
 
@@ -137,10 +157,12 @@ FOR_HELP = [Binding("escape,q,question_mark,f1", "close", "Close", id="help.clos
 FOR_REPLAY = [
     Binding("space", "replay_pause", "Pause/play", key_display="space", id="replay.pause"),
     Binding("full_stop", "replay_step", "Step", key_display=".", id="replay.step"),
-    Binding("right_square_bracket", "replay_speed(2.0)", "Faster", key_display="]", id="replay.faster"),
-    Binding("left_square_bracket", "replay_speed(0.5)", "Slower", key_display="[", id="replay.slower"),
+    Binding("greater_than_sign", "replay_speed(2.0)", "Faster", key_display=">", priority=True, id="replay.faster"),
+    Binding("less_than_sign", "replay_speed(0.5)", "Slower", key_display="<", priority=True, id="replay.slower"),
+    Binding("8", "screen.tab('replay')", "Replay log", priority=True, id="replay.story"),
 ]
-"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback."""
+"""``perpdesk replay`` only (``console.replay_app.ReplayApp``): steer the playback; ``7`` shows the
+Replay tab (the recorded chases' decisions, step by step)."""
 
 REGISTRY: dict[str, list[Binding]] = {
     "app": FOR_APP,
@@ -155,6 +177,7 @@ REGISTRY: dict[str, list[Binding]] = {
     "destructive dialog": FOR_DESTRUCTIVE,
     "kill switch dialog": FOR_KILL_SWITCH,
     "quit dialog": FOR_QUIT,
+    "working-order preview": FOR_ALGO_PREVIEW,
     "help": FOR_HELP,
     "replay": FOR_REPLAY,
 }

@@ -8,12 +8,14 @@ the keys never lag.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from connector.interface import ConnectionEvent, Fill
 
 if TYPE_CHECKING:
+    from execution.algos import WorkingOrder
     from execution.orders import Order
     from execution.reconciler import ReconcileRecord
     from execution.risk import TradingState
@@ -45,11 +47,15 @@ class Batch:
     """A position or a venue's margin changed."""
     chases: dict[str, TrackingLimit] = field(default_factory=dict)
     chase_events: list[tuple[TrackingLimit, ChaseEvent]] = field(default_factory=list)
+    algos: set[str] = field(default_factory=set)
+    """Ids of the scales and TWAPs that changed (``runtime.algos``)."""
     log: list[LogLine] = field(default_factory=list)
     connection: bool = False
 
     def __bool__(self) -> bool:
-        return bool(self.books or self.orders or self.fills or self.account or self.chases or self.connection)
+        return bool(
+            self.books or self.orders or self.fills or self.account or self.chases or self.algos or self.connection
+        )
 
 
 class Bridge:
@@ -59,14 +65,20 @@ class Bridge:
         self._batch = Batch()
         self.events_seen = 0
         self._stream_states: dict[tuple[str, str], str] = {}
+        self.wake: Callable[[], None] | None = None
+        """Called when a book or an order changed (the screen's ``Flusher.poke``: paint soon)."""
 
     def book_changed(self, venue: str, symbol: str) -> None:
         self.events_seen += 1
         self._batch.books.add((venue, symbol))
+        if self.wake is not None:
+            self.wake()
 
     def order_changed(self, order: Order) -> None:
         self.events_seen += 1
         self._batch.orders[(order.venue, order.client_order_index)] = order
+        if self.wake is not None:
+            self.wake()
 
     def fill(self, venue: str, symbol: str, fill: Fill) -> None:
         self.events_seen += 1
@@ -81,6 +93,10 @@ class Bridge:
         self._batch.chases[chase.id] = chase
         if event.kind in ("ended", "error", "limit_reached"):
             self._batch.chase_events.append((chase, event))
+
+    def algo(self, algo: WorkingOrder) -> None:
+        self.events_seen += 1
+        self._batch.algos.add(algo.id)
 
     def connection(self, event: ConnectionEvent) -> None:
         state = str(event.state.value)
@@ -118,6 +134,7 @@ class Bridge:
         runtime.positions.add_listener(self.account_changed)
         runtime.positions.add_fill_listener(self.fill)
         runtime.tracking.add_listener(self.chase)
+        runtime.algos.add_listener(self.algo)
         runtime.reconciler.add_listener(self.reconciled)
         runtime.risk.add_listener(lambda state, reason: self.trading_state(clock.now_ms(), state, reason))
         runtime.add_connection_listener(self.connection)

@@ -35,8 +35,17 @@ class _Parser(argparse.ArgumentParser):
         raise SystemExit(EXIT_BAD_INPUT)
 
 
+SUBCOMMANDS = """commands:
+  perpdesk venues     list venues and the key files perpdesk finds
+  perpdesk check      connect to the configured venues, report, and exit
+  perpdesk serve      serve the console to a browser (perpdesk serve --help)
+  perpdesk export     write fills or orders from the journal as CSV or JSON (perpdesk export --help)
+"""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="perpdesk", description="A keyboard-driven terminal trading console for perpetual futures.")
+    parser = _Parser(prog="perpdesk", description="A keyboard-driven terminal trading console for perpetual futures.",
+                     epilog=SUBCOMMANDS, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--venue", action="append", metavar="NAME", help="venue to trade (repeatable); default: sim")
     parser.add_argument("--symbol", metavar="SYM", help="market to open first, e.g. BTC")
     parser.add_argument("--theme", metavar="NAME", help="colour theme, e.g. perpdesk-light")
@@ -51,6 +60,8 @@ def build_parser() -> argparse.ArgumentParser:
                         help="start the next recording file after this many MB (uncompressed; default 512)")
     parser.add_argument("--record-max-minutes", metavar="MIN", type=float, default=60.0,
                         help="start the next recording file after this many minutes (default 60)")
+    parser.add_argument("--journal", metavar="PATH", type=Path,
+                        help="the journal (SQLite) to use instead of the configured or default one")
     return parser
 
 
@@ -106,7 +117,8 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
     symbol = args.symbol
     if symbol is not None and not symbol.replace("-", "").replace("_", "").isalnum():
         raise BadInput(f"{symbol!r} is not a symbol: use a name like BTC")
-    values: dict[str, Any] = {k: v for k, v in (("venues", args.venue), ("theme", args.theme)) if v}
+    values: dict[str, Any] = {k: v for k, v in (("venues", args.venue), ("theme", args.theme),
+                                                 ("journal_path", args.journal)) if v}
     if args.read_only:
         # a journal of its own, in memory: a viewer never opens (or locks) the trader's journal and
         # so never resumes the trader's journaled chases
@@ -140,6 +152,10 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         if problems:
             raise BadInput(f"{problems[0]} (in {settings.config_path})")
     runtime = build_runtime(settings)
+    if args.record is not None:
+        from console.rehearse import record_story
+
+        record_story(runtime)
     options: dict[str, Any] = {
         "venue": args.venue[0] if args.venue else None,
         "symbol": symbol or settings.symbol,
@@ -149,6 +165,7 @@ def prepare(argv: list[str]) -> tuple[Runtime, dict[str, Any]]:
         "sizes": {k.upper(): v for k, v in settings.sizes.items()},
         "persist_theme": None if args.read_only else lambda name: _save_theme(name, settings.config_path),
         "read_only": args.read_only,
+        "alerts": settings.alerts,
     }
     confirm = settings.risk.confirm_notional
     if confirm is not None:
@@ -168,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
         return _serve(argv[1:])
     if argv[:1] == ["replay"]:
         return _replay(argv[1:])
-    if argv[:1] in (["venues"], ["check"]):
+    if argv[:1] in (["venues"], ["check"], ["export"]):
         try:
+            if argv[0] == "export":
+                return _export(argv[1:])
             return _venues(argv[1:]) if argv[0] == "venues" else _check(argv[1:])
         except BadInput as exc:
             print(f"perpdesk: {exc}", file=sys.stderr)
@@ -186,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     from console.app import PerpdeskApp
     from console.rehearse import stop_recording
 
-    app = PerpdeskApp(runtime, **options)
+    app = PerpdeskApp(runtime, long_lived_heap=True, **options)
     try:
         app.run()
     except KeyboardInterrupt:
@@ -336,6 +355,51 @@ def _print_positions(md: MarketDataService, venue: str, positions: list[Position
         except Exception:
             symbol, size, entry = p.symbol, str(abs(p.size_i)), str(p.entry_price_i)
         print(f"  position {symbol} {'LONG' if p.size_i > 0 else 'SHORT'} {size} @ {entry}")
+
+
+def _export(argv: list[str]) -> int:
+    """``perpdesk export fills|orders [--since 24h] [--format csv|json] [--journal PATH] [--output PATH]``."""
+    from console.export import EXPORTS
+
+    parser = _Parser(prog="perpdesk export", description="Write fills or orders from the journal in trader units "
+                     "(prices and sizes with each market's decimals, fees in quote). The journal is only read.")
+    parser.add_argument("kind", choices=sorted(EXPORTS), help="what to export")
+    parser.add_argument("--since", default="24h", help="how far back: 24h, 90m, 7d or all (default 24h)")
+    parser.add_argument("--format", choices=("csv", "json"), default="csv")
+    parser.add_argument("--journal", metavar="PATH", type=Path, help="the journal to read (default: the configured one)")
+    parser.add_argument("--config", metavar="PATH", type=Path)
+    parser.add_argument("--output", metavar="PATH", type=Path, help="write here instead of standard output")
+    parser.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for each venue's market list")
+    args = parser.parse_args(argv)
+    import asyncio
+    import time
+
+    from console.export import market_decimals, markets_in, read_rows, render, since_ms
+
+    settings = load_settings(args.config)
+    try:
+        cutoff = since_ms(args.since, time.time_ns() // 1_000_000)
+    except ValueError as exc:
+        raise BadInput(str(exc)) from None
+    path = args.journal or settings.journal_path
+    if path is None:
+        from execution.journal import default_journal_path
+
+        path = default_journal_path()
+    try:
+        rows = read_rows(path.expanduser(), args.kind, cutoff)
+    except (OSError, ValueError) as exc:
+        raise BadInput(_one_line(str(exc))) from None
+    decimals = asyncio.run(market_decimals(markets_in(rows), settings, args.timeout)) if rows else {}
+    text, unknown = render(args.kind, rows, decimals, args.format)
+    for venue, venue_symbol in sorted(unknown):
+        print(f"perpdesk export: {venue} {venue_symbol}: decimals unknown, its prices and sizes are scaled integers",
+              file=sys.stderr)
+    if args.output is not None:
+        args.output.write_text(text)
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _serve(argv: list[str]) -> int:

@@ -43,6 +43,7 @@ CHASE_COLUMNS = [
     ("id", "Chase"),
     ("symbol", "Symbol"),
     ("side", "Side"),
+    ("state", "State"),
     ("filled", "Filled"),
     ("progress", "Progress"),
     ("price", "Ours / touch"),
@@ -50,9 +51,9 @@ CHASE_COLUMNS = [
     ("avg", "Avg"),
     ("reprices", "Repr."),
     ("elapsed", "Elapsed"),
-    ("state", "State"),
 ]
-"""The chases table's (key, heading) pairs, in the order ``chase_row`` gives the cells."""
+"""The chases table's (key, heading) pairs, in the order ``chase_row`` gives the cells; State comes
+early so an 80-column terminal still shows it."""
 
 
 def chase_row(chase: TrackingLimit, md: MarketDataService, now_ms: int, label: str) -> tuple[str, ...]:
@@ -74,6 +75,7 @@ def chase_row(chase: TrackingLimit, md: MarketDataService, now_ms: int, label: s
         label,
         symbol,
         "SELL" if chase.is_ask else "BUY",
+        state,
         f"{md.format_size(venue, symbol, chase.filled_i)}/{md.format_size(venue, symbol, chase.size_i)}",
         progress_bar(chase.filled_i, chase.size_i),
         at,
@@ -81,5 +83,4 @@ def chase_row(chase: TrackingLimit, md: MarketDataService, now_ms: int, label: s
         fp(venue, symbol, avg) if avg else "-",
         str(chase.reprices),
         elapsed_text(end - chase.started_ms),
-        state,
     )

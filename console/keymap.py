@@ -8,7 +8,10 @@ that does not reach the app over SSH becomes one clear line instead.
 from __future__ import annotations
 
 import difflib
+import string
 from collections.abc import Mapping
+
+from textual.keys import _character_to_key, key_to_character
 
 from console.bindings import REGISTRY
 
@@ -22,6 +25,15 @@ UNREACHABLE = {
     "ctrl+h": "terminals send ctrl+h as backspace",
     "ctrl+left_square_bracket": "terminals send ctrl+[ as escape",
 }
+
+
+UNHELD = {
+    name: ch for ch in string.punctuation
+    if key_to_character(name := _character_to_key(ch)) is None
+}
+"""Key names (``minus``, ``plus``, ``slash``, ``underscore`` …) Textual cannot map back to their
+character: a text field does not hold them back from the desk's keys, so a ``-`` typed in a price or
+the command bar would fire the key bound to it."""
 
 
 def binding_ids() -> set[str]:
@@ -46,4 +58,7 @@ def check_keymap(keymap: Mapping[str, str], known: set[str] | None = None) -> li
         for name in names:
             if name in UNREACHABLE:
                 problems.append(f"[keymap] {binding_id} = {keys!r}: {UNREACHABLE[name]}; use an F-key or a ctrl+letter")
+            elif name in UNHELD:
+                problems.append(f"[keymap] {binding_id} = {keys!r}: {UNHELD[name]!r} typed into a field or the command "
+                                "bar would fire it; use another key, an F-key or a ctrl+letter")
     return problems

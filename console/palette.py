@@ -130,6 +130,8 @@ class ActionsProvider(_EntryProvider):
             out.append(Entry(f"Close position {symbol} · {venue}", _call(confirm_close, desk, venue, symbol, side, size),
                              f"{side} {size}: close at market, reduce-only (asks first)"))
         out.append(Entry("Help: keys", app.action_help, f"every key as bound now{key('app.help')}"))
+        out.append(Entry("Quit", lambda: app.run_worker(app.action_request_quit(), group="quit"),
+                         f"asks first with live orders or chases{key('app.quit')}"))
         return out
 
 

@@ -12,7 +12,18 @@ import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Protocol, TypeVar, cast
 
-from console.parsing.commands import CancelAllCommand, ChaseCommand, CloseCommand, Command, KillCommand, OrderCommand
+from console.parsing.algo_ticket import ScaleCommand, TwapCommand
+from console.parsing.commands import (
+    CancelAllCommand,
+    CancelLastCommand,
+    CancelOrderCommand,
+    ChaseCommand,
+    CloseCommand,
+    Command,
+    KillCommand,
+    OrderCommand,
+    ReverseCommand,
+)
 from console.parsing.leverage_ticket import LeverageCommand
 from console.parsing.trigger_ticket import TriggerCommand
 
@@ -27,7 +38,12 @@ COMMAND_WHAT: dict[type[Command], str] = {
     CancelAllCommand: "cancel all",
     CloseCommand: "closing a position",
     KillCommand: "the kill switch",
+    ScaleCommand: "placing a scale",
+    TwapCommand: "starting a TWAP",
     TriggerCommand: "placing a protective order",
+    CancelLastCommand: "cancelling an order",
+    CancelOrderCommand: "cancelling an order",
+    ReverseCommand: "reversing a position",
     LeverageCommand: "changing leverage or margin mode",
 }
 

@@ -2,7 +2,8 @@
 recording (``--record FILE``).
 
 Plain Python (no Textual): ``cli.prepare`` calls ``apply_paper`` on the loaded settings and
-``start_recording`` before the connectors are built; ``cli.main`` calls ``stop_recording`` at the end.
+``start_recording`` before the connectors are built and ``record_story`` once the runtime is;
+``cli.main`` calls ``stop_recording`` at the end.
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ def apply_paper(settings: Settings, *, paper: bool, read_only: bool) -> list[str
 
 
 _recorder: Any = None
+_story: Any = None
 
 
 def start_recording(path: Path, settings: Settings, *, max_mb: float, max_minutes: float) -> Any:
@@ -69,8 +71,25 @@ def start_recording(path: Path, settings: Settings, *, max_mb: float, max_minute
     return _recorder
 
 
+def record_story(runtime: Any) -> Any:
+    """While recording: write the runtime's chase decisions and our order transitions too (the
+    ``chase`` and ``order`` lines, docs/RECORDING.md); None when nothing is being recorded."""
+    global _story
+    if _recorder is None:
+        return None
+    from console.story import StoryRecorder
+
+    if _story is not None:
+        _story.detach()
+    _story = StoryRecorder(_recorder, runtime)
+    return _story
+
+
 def stop_recording() -> None:
-    global _recorder
+    global _recorder, _story
+    if _story is not None:
+        _story.detach()
+        _story = None
     if _recorder is not None:
         _recorder.uninstall()
         _recorder = None

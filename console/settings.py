@@ -31,6 +31,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from connector.config import config_dir
 from connector.errors import ConfigError
 from console import toml_write
+from console.alerts import AlertSettings
 from execution.config import RuntimeSettings
 
 ENV_PREFIX = "PERPDESK_"
@@ -65,6 +66,8 @@ class Settings(BaseSettings, RuntimeSettings):
     paper_journal_path: Path | None = None
     """The journal of paper-trading consoles (default: ``journal-paper.sqlite3`` beside the live one)."""
     """A dropped terminal (SIGHUP), SIGTERM: leave live orders and chases resting, or cancel them first."""
+    alerts: AlertSettings = Field(default_factory=AlertSettings)
+    """``[alerts]``: bell, osc9, osc777 (how an alert reaches the terminal), fills, chase_end (what alerts)."""
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
 

@@ -134,8 +134,11 @@ class Reconciler:
             self._heartbeat = asyncio.create_task(self._beat(), name="reconciler-heartbeat")
         return records
 
-    async def stop(self) -> None:
-        """End the heartbeat and disarm every dead-man switch we armed (a clean stop cancels nothing)."""
+    async def stop(self, *, disarm_dead_man: bool = True) -> None:
+        """End the heartbeat and disarm every dead-man switch we armed (a clean stop cancels nothing).
+
+        ``disarm_dead_man=False`` (a console whose terminal hung up, leaving its orders): each armed
+        switch stays armed, so the venue cancels the orders unless a perpdesk comes back; logged."""
         tasks = [t for t in (self._heartbeat, *self._tasks) if t is not None]
         self._heartbeat = None
         self._queued.clear()
@@ -144,6 +147,13 @@ class Reconciler:
         for t in tasks:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await t
+        if not disarm_dead_man:
+            for venue in sorted(self._armed):
+                self._record(venue, "dead-man switch", "left armed",
+                             f"stopped without disarming: the venue cancels every open order within "
+                             f"{self.dead_man_after_s:g} s unless perpdesk starts again")
+            self._armed.clear()
+            return
         for venue in list(self._armed):
             try:
                 await self.connectors[venue].schedule_cancel_all(None)  # type: ignore[attr-defined]

@@ -20,6 +20,7 @@ from pathlib import Path
 from connector.clock import Clock, RealClock
 from connector.factory import create_connector
 from connector.interface import ConnectionEvent, ConnectionState, IConnector
+from execution.algos import AlgoManager
 from execution.config import RuntimeSettings
 from execution.journal import Journal
 from execution.kill_switch import KillReport, kill_switch
@@ -95,6 +96,10 @@ class Runtime:
         )  # fmt: skip
         self.leverage: LeverageService = LeverageService(self.market_data, self.connectors)
         """Leverage and margin mode per market, where the venue declares ``leverage``."""
+        self.algos: AlgoManager = AlgoManager(
+            self.tracking, journal=self.journal, on_restart=self.settings.tracking.on_restart
+        )
+        """Scale and TWAP working orders (``execution.algos``), driving the tracking limits above."""
         self.reconciler: Reconciler = Reconciler(
             self.orders,
             positions=self.positions,
@@ -213,6 +218,7 @@ class Runtime:
     async def _start_tracking(self) -> None:
         """After the reconciler has the venue's truth: resume (or cancel) chases journaled live."""
         await self.tracking.restore()
+        await self.algos.restore()  # after the chases: a TWAP adopts its live slice
 
     async def _start_reconciler(self) -> None:
         """Record the run, then reconcile the journal's picture with every venue and start the heartbeat."""
@@ -224,12 +230,14 @@ class Runtime:
         self.run_id = self.journal.start_run(self.clock.now_ms())
         await self.reconciler.start()
 
-    async def stop(self) -> None:
-        """Stop the services, then every connector; a failing stop is logged and the rest still stop."""
+    async def stop(self, *, disarm_dead_man: bool = True) -> None:
+        """Stop the services, then every connector; a failing stop is logged and the rest still stop.
+
+        ``disarm_dead_man=False`` leaves the venues' dead-man switches armed (see ``Reconciler.stop``)."""
         if not self.started:
             return
         self.started = False
-        await self._stop_services()
+        await self._stop_services(disarm_dead_man)
         for venue, connector in self.connectors.items():
             try:
                 await connector.stop()
@@ -244,33 +252,36 @@ class Runtime:
             self._ephemeral_journal.cleanup()
             self._ephemeral_journal = None
 
-    async def _stop_services(self) -> None:
+    async def _stop_services(self, disarm_dead_man: bool = True) -> None:
         """Reverse of ``_start_services``."""
         await self._stop_tracking()
         try:
             await self.triggers.stop()
         except Exception:
             log.exception("stopping the triggers failed")
-        await self._stop_reconciler()
+        await self._stop_reconciler(disarm_dead_man)
 
     async def _stop_tracking(self) -> None:
         """Stop driving chases; their orders and journal rows stay, so a restart resumes them."""
         try:
+            await self.algos.stop()
             await self.tracking.stop()
         except Exception:
             log.exception("stopping the tracking limits failed")
 
-    async def _stop_reconciler(self) -> None:
+    async def _stop_reconciler(self, disarm_dead_man: bool = True) -> None:
         """Disarm dead-man switches and mark the run as cleanly stopped; a failure here must not keep connectors up."""
         try:
-            await self.reconciler.stop()
+            await self.reconciler.stop(disarm_dead_man=disarm_dead_man)
             if self.run_id is not None:
                 self.journal.end_run(self.run_id, self.clock.now_ms())
         except Exception:
             log.exception("stopping the reconciler failed")
 
     async def kill_switch(self, flatten: bool = False) -> KillReport:
-        """Disarm triggers, stop chases, cancel every open order on every venue, optionally flatten; then HALTED."""
+        """Halt working orders, disarm triggers, stop chases, cancel every open order on every venue,
+        optionally flatten; then HALTED until rearmed."""
+        await self.algos.halt()  # first: a TWAP would otherwise start its next slice into the kill
         try:
             await self.triggers.cancel_all(reason="kill switch")
         except Exception:
@@ -309,4 +320,3 @@ class Runtime:
 
     def __repr__(self) -> str:
         return f"<Runtime venues={list(self.connectors)} started={self.started}>"
-

@@ -12,6 +12,7 @@ import contextlib
 import logging
 from typing import Any
 
+import msgspec
 import orjson
 
 from connector.base import Emit
@@ -26,13 +27,23 @@ log = logging.getLogger(__name__)
 Levels = tuple[tuple[int, int], ...]
 
 _QUIET = frozenset({"subscriptionResponse", "pong", "post"})
+_HEAD = 24
+"""Where a frame says its channel: ``{"channel":"l2Book"`` (with or without spaces)."""
 _IGNORED = frozenset({"user", "notification", "webData2", "openOrders", "activeAssetData"})
 
 
 def parse_frame(raw: str | bytes) -> Any:
-    """JSON, except the plain-text greeting the venue sends on connect."""
-    if isinstance(raw, str) and raw.startswith("Websocket connection established"):
-        return None
+    """JSON, except the plain-text greeting the venue sends on connect; an ``l2Book`` frame
+    straight into ``wire.BookFrame`` (any other shape of it falls back to plain JSON)."""
+    if isinstance(raw, str):
+        if raw.startswith("Websocket connection established"):
+            return None
+        if '"l2Book"' in raw[:_HEAD]:
+            with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+                return wire.BOOK_DECODER.decode(raw)
+    elif b'"l2Book"' in raw[:_HEAD]:
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            return wire.BOOK_DECODER.decode(raw)
     return orjson.loads(raw)
 
 
@@ -106,7 +117,9 @@ class HyperliquidStream:
                     await self.ws.send({"method": "ping"})
 
     def on_frame(self, msg: Any) -> None:
-        if msg is not None:
+        if type(msg) is wire.BookFrame:
+            self._on_book_frame(msg.data)
+        elif msg is not None:
             self._dispatch(msg["channel"], msg.get("data"))
 
     def _dispatch(self, channel: str, data: Any) -> None:
@@ -169,6 +182,17 @@ class HyperliquidStream:
         asks = wire.parse_levels(data["levels"][1], m.price_decimals, m.size_decimals)
         self.books[coin] = (bids, asks)
         self.emit("book", BookUpdate(coin, bids, asks, True, int(data["time"]), None, data))
+
+    def _on_book_frame(self, data: wire.BookData) -> None:
+        """``_on_book`` for a frame decoded into ``wire.BookFrame``."""
+        coin = data.coin
+        if coin not in self.coins:
+            return
+        m = self.markets[coin]
+        px, sz = wire.scaled_memo(m.price_decimals), wire.scaled_memo(m.size_decimals)
+        bids, asks = wire.book_levels(data.levels[0], px, sz), wire.book_levels(data.levels[1], px, sz)
+        self.books[coin] = (bids, asks)
+        self.emit("book", BookUpdate(coin, bids, asks, True, data.time, None, data))
 
     def _on_bbo(self, data: dict[str, Any]) -> None:
         """A fresher touch than the last ``l2Book``: levels it has taken out go, the depth behind stays."""

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+import msgspec
+
 from connector.errors import (
     InsufficientMargin,
     InvalidOrder,
@@ -182,6 +184,63 @@ def parse_meta(meta: dict[str, Any], ctxs: list[dict[str, Any]] | None = None) -
 def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[int, int], ...]:
     px, sz = scaler(pd), scaler(sd)
     return tuple([(px(lv["px"]), sz(lv["sz"])) for lv in levels])
+
+
+# -- l2Book frames, decoded straight into typed structs (the hot path: thousands a second) ----------
+
+
+class BookLevel(msgspec.Struct, gc=False):
+    px: str
+    sz: str
+    n: int = 0
+
+
+class BookData(msgspec.Struct, gc=False):
+    coin: str
+    time: int
+    levels: tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]]
+
+
+class BookFrame(msgspec.Struct, gc=False):
+    """``{"channel": "l2Book", "data": {...}}``; ``gc=False``: the collector never walks them."""
+
+    channel: str
+    data: BookData
+
+
+BOOK_DECODER = msgspec.json.Decoder(BookFrame)
+
+
+class ScaledMemo(dict[str, int]):
+    """Wire text -> scaled int for one number of decimals, looked up inline (``memo[text]``);
+    bounded like ``connector.scaling.CachedScaler``."""
+
+    __slots__ = ("decimals", "max_entries")
+
+    def __init__(self, decimals: int, max_entries: int = 50_000) -> None:
+        super().__init__()
+        self.decimals, self.max_entries = decimals, max_entries
+
+    def __missing__(self, text: str) -> int:
+        value = str_to_scaled(text, self.decimals)
+        if len(self) >= self.max_entries:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_MEMOS: dict[int, ScaledMemo] = {}
+
+
+def scaled_memo(decimals: int) -> ScaledMemo:
+    found = _MEMOS.get(decimals)
+    if found is None:
+        found = _MEMOS[decimals] = ScaledMemo(decimals)
+    return found
+
+
+def book_levels(levels: tuple[BookLevel, ...], px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
+    return tuple([(px[lv.px], sz[lv.sz]) for lv in levels])
 
 
 def parse_trade(raw: dict[str, Any], market: MarketInfo) -> Trade:

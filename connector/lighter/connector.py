@@ -174,9 +174,11 @@ class LighterConnector(BaseConnector):
         if self._signer is None:
             raise AuthError("lighter: no API key configured (see docs/venues/lighter.md to create a key file)")
 
+        signer = self._signer
+
         async def attempt(nonce: int) -> dict[str, Any]:
             try:
-                tx = build(nonce)
+                tx = await signer.sign(build, nonce)  # on the key's signing thread
             except InvalidOrder as exc:
                 raise NonceNotConsumed(exc) from None
             try:

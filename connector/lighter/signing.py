@@ -7,7 +7,10 @@ so the rest of perpdesk runs without the ``lighter`` extra.
 
 from __future__ import annotations
 
+import asyncio
 import warnings
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -43,7 +46,12 @@ class SignedTx:
 
 class LighterSigner:
     """``SignerClient`` for one (account, API key).  Build it inside the running loop: the SDK
-    creates an HTTP session in its constructor (it does no I/O; we never use that session)."""
+    creates an HTTP session in its constructor (it does no I/O; we never use that session).
+
+    ``sign`` runs a signing on the key's own worker thread: the native signer releases the GIL, so
+    the event loop paints and reads the book meanwhile, and it costs less CPU there than on the
+    loop's thread.  One thread a key, and the caller holds the key's nonce lock (``NonceManager``),
+    so signings run one at a time in nonce order."""
 
     def __init__(self, url: str, account_index: int, api_key_index: int, private_key: str, chain_id: int) -> None:
         lighter, nonce_manager_type = load_sdk()
@@ -63,10 +71,17 @@ class LighterSigner:
                 f"by the signer ({type(exc).__name__}); check api_private_key in the key file"
             ) from None
 
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"lighter-sign-{api_key_index}")
+
     def __repr__(self) -> str:
         return f"<LighterSigner account={self.account_index} key={self.api_key_index}>"
 
+    async def sign(self, build: Callable[[int], SignedTx], nonce: int) -> SignedTx:
+        """``build(nonce)`` (one of the methods below) on this key's signing thread."""
+        return await asyncio.get_running_loop().run_in_executor(self._thread, build, nonce)
+
     async def close(self) -> None:
+        self._thread.shutdown(wait=False)
         await self._client.api_client.close()
 
     @staticmethod

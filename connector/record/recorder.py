@@ -38,6 +38,9 @@ SECRET_NAME = re.compile(r"sign|secret|private|passw|passphrase|token|auth|api[-
                          re.IGNORECASE)  # fmt: skip
 """Field, parameter and header names whose values never reach a recording."""
 
+STORY_KINDS = ("chase", "order")
+"""Line kinds that tell our own story (a chase's decisions, our orders' transitions), not the wire's."""
+
 
 def scrub(value: Any) -> Any:
     """``value`` with every field named like a secret masked, at any depth."""
@@ -46,6 +49,15 @@ def scrub(value: Any) -> Any:
     if isinstance(value, list):
         return [scrub(v) for v in value]
     return value
+
+
+def scrub_story(value: Any) -> Any:
+    """``scrub`` that also masks every registered secret inside each string (a venue's error text)."""
+    if isinstance(value, dict):
+        return {k: MASK if SECRET_NAME.search(str(k)) else scrub_story(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub_story(v) for v in value]
+    return redact(value) if isinstance(value, str) else value
 
 
 def scrub_text(text: str) -> str:
@@ -134,6 +146,12 @@ class Recorder:
         if now - self._flushed_ms >= FLUSH_EVERY_MS:
             self._file.flush()
             self._flushed_ms = now
+
+    def story(self, kind: str, fields: dict[str, Any]) -> None:
+        """One line of our own story (``STORY_KINDS``), secrets masked, stamped with the recording clock."""
+        if kind not in STORY_KINDS:
+            raise ValueError(f"{kind!r} is not a story line kind ({', '.join(STORY_KINDS)})")
+        self.write({"k": kind, **scrub_story(fields)})
 
     def close(self) -> None:
         if self._file is not None:

@@ -9,6 +9,10 @@ recording replays into the same books, trades and connection story every time.
 Pacing: ``speed`` recorded seconds per real second (None: as fast as the loop runs); ``pause``,
 ``resume``, ``step`` (one frame while paused), ``faster`` and ``slower`` steer it.  A replay is a
 market, not an account: orders are refused (wrap it in ``PaperConnector`` to trade against it).
+
+Our own story (the recording's ``chase`` and ``order`` lines for this venue) is told to the story
+listeners as the playback passes it: each line right after the frame before it in the file, on the
+recording's clock, without a step of its own (so one step shows a frame and the decisions it led to).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import asyncio
 import base64
 import inspect
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +32,7 @@ from connector.clock import VirtualClock
 from connector.errors import AuthError, ConfigError
 from connector.factory import public_connector
 from connector.interface import EVENT_KINDS, ConnectionState, IConnector, Margin, MarketInfo, OrderSnapshot, Position
-from connector.record.recorder import read_recording, scrub_text, scrub_url
+from connector.record.recorder import STORY_KINDS, read_recording, scrub_text, scrub_url
 from connector.transport import tap
 
 log = logging.getLogger(__name__)
@@ -117,7 +121,17 @@ class ReplayConnector(BaseConnector):
         super().__init__(clock=clock or VirtualClock(start_ms=int(self.header["t"])))
         self.virtual: VirtualClock = self.clock  # type: ignore[assignment]
         prefix = f"{self.venue}."
-        self.frames = [r for r in records if r.get("k") in ("ws_in", "ws_open") and str(r.get("s")).startswith(prefix)]
+        self._timeline = [
+            r for r in records
+            if (r.get("k") in ("ws_in", "ws_open") and str(r.get("s")).startswith(prefix))
+            or (r.get("k") in STORY_KINDS and r.get("venue") == self.venue)
+        ]  # fmt: skip
+        self.frames = [r for r in self._timeline if r["k"] not in STORY_KINDS]
+        self.story = [r for r in self._timeline if r["k"] in STORY_KINDS]
+        """Our own story on this venue (chase decisions, order transitions), told as the replay passes it."""
+        self.told: list[dict[str, Any]] = []
+        """Story lines told so far, in the recording's order."""
+        self._story_listeners: list[Callable[[dict[str, Any]], None]] = []
         self.tap = ReplayTap(records)
         self.speed = speed
         self.played = 0
@@ -203,13 +217,18 @@ class ReplayConnector(BaseConnector):
         supervisors = {s.name: s for s in getattr(self.inner, "streams", {}).values()}
         for supervisor in supervisors.values():
             supervisor.send = _discard  # an instance's own: the recording is the venue
-        for record in self.frames:
-            await self._gate()
+        for record in self._timeline:
+            story = record["k"] in STORY_KINDS
+            if not story:
+                await self._gate()  # a story line is told with the frame before it: a step shows both
             wait_ms = int(record["t"]) - self.clock.now_ms()
             if wait_ms > 0:
                 if self.speed:
                     await asyncio.sleep(wait_ms / 1000 / self.speed)
                 await self.virtual.advance(wait_ms / 1000)
+            if story:
+                self._tell(record)
+                continue
             supervisor = supervisors.get(record["s"])
             if supervisor is None:
                 continue
@@ -228,6 +247,23 @@ class ReplayConnector(BaseConnector):
             self.played += 1
         self.finished.set()
         self.set_connection(STREAM, ConnectionState.DISCONNECTED, "end of the recording")
+
+    def add_story_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        """``fn(line)`` for each story line (``STORY_KINDS``) as the replay passes it (sync; keep it cheap)."""
+        if fn not in self._story_listeners:
+            self._story_listeners.append(fn)
+
+    def remove_story_listener(self, fn: Callable[[dict[str, Any]], None]) -> None:
+        if fn in self._story_listeners:
+            self._story_listeners.remove(fn)
+
+    def _tell(self, record: dict[str, Any]) -> None:
+        self.told.append(record)
+        for fn in tuple(self._story_listeners):
+            try:
+                fn(record)
+            except Exception:
+                log.exception("replay %s: story listener %r failed", self.venue, fn)
 
     # -- the market: the venue's own connector ----------------------------------------------------
 

@@ -17,11 +17,9 @@ import logging
 import random
 from collections import deque
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import WebSocketException
 
 from connector.clock import Clock, RealClock
 from connector.errors import VenueError
@@ -30,7 +28,17 @@ from connector.keys import redact
 from connector.transport import tap
 from connector.transport.ratelimit import Backoff
 
+if TYPE_CHECKING:
+    from websockets.asyncio.client import ClientConnection
+
+# websockets is imported when a socket is first opened, not with this module: a console on the sim
+# (or before its venues start) never pays for it
+
 log = logging.getLogger(__name__)
+
+YIELD_AFTER_S = 0.002
+"""Time (the loop's monotonic clock, not the trading clock) the reader spends delivering frames
+before it lets the loop run other tasks."""
 
 MessageHandler = Callable[[Any], Awaitable[None] | None]
 ConnectHook = Callable[["WsSupervisor"], Awaitable[None] | None]
@@ -129,6 +137,8 @@ class WsSupervisor:
         ws = self._ws
         if ws is None:
             raise VenueError(f"{self.name}: websocket not connected")
+        from websockets.exceptions import WebSocketException
+
         data = message if isinstance(message, str | bytes) else json.dumps(message, separators=(",", ":"))
         if self._tap is not None:
             self._tap.ws_sent(self.name, data)
@@ -146,6 +156,9 @@ class WsSupervisor:
                 await ws.close(code=1000, reason=reason[:100])
 
     async def _run(self) -> None:
+        from websockets.asyncio.client import connect
+        from websockets.exceptions import WebSocketException
+
         reason = ""
         while not self._stopping:
             self._set_state(ConnectionState.CONNECTING, reason)
@@ -184,10 +197,17 @@ class WsSupervisor:
 
     async def _read(self, ws: ClientConnection) -> None:
         watchdog = asyncio.create_task(self._watch_stale(ws)) if self.stale_after_s else None
+        loop = asyncio.get_running_loop()
+        yield_at = loop.time() + YIELD_AFTER_S
         try:
             async for raw in ws:
                 self.last_message_ms = self.clock.now_ms()
                 await self._deliver(raw)
+                # frames already received come without a suspension: a backlog would keep timers,
+                # paints and key presses waiting until it is drained, so hand the loop over now and then
+                if loop.time() >= yield_at:
+                    await asyncio.sleep(0)
+                    yield_at = loop.time() + YIELD_AFTER_S
         finally:
             if watchdog is not None:
                 watchdog.cancel()

@@ -29,6 +29,10 @@ class ChaseTicket:
     end_action: str
     post_only: bool
     reduce_only: bool
+    aggressive: bool = False
+    trail: bool = False
+    limit_ppm: int | None = None
+    """Chase to this many ppm of the arrival mid (the command bar's ``to 0.2%``)."""
 
 
 class ChaseFields(TypedDict):

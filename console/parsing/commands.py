@@ -4,7 +4,12 @@
     sell 0.1 BTC mkt ro          market, reduce-only
     buy $500 ETH @ 3400          size as quote notional
     chase buy 0.5 BTC to 64950 off 1 [timeout 60] [ro]
+    chase buy 0.5 BTC to 0.2% aggr    chase sell 1 SOL trail      (variants)
+    scale buy 1 BTC 64000..64500 x10 [inc|dec]                    (see algo_ticket)
+    twap sell 2 ETH 30m [x30] [ioc] [limit 3300]
     cancel all [BTC]             close BTC | close all
+    cancel last | cancel ID      close BTC 50%              reverse BTC           size BTC 0.02 | size ETH $500
+    alert BTC > 66000            alert ETH < 3300
     kill [flat]                  theme NAME                 go BTC
     stop BTC 64000 · tp BTC 67000 50% · bracket BTC sl 64000 tp 67000 · trail BTC 0.5% · be BTC
                                  protective orders (``console.parsing.trigger_ticket``)
@@ -20,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
+from console.parsing.algo_ticket import AlgoLineError, ScaleCommand, TwapCommand, parse_scale, parse_twap
 from console.parsing.leverage_ticket import LEVERAGE_VERBS, LeverageCommand, LeverageLineError, parse_leverage_line
 from console.parsing.numbers import parse_decimal, parse_int
 from console.parsing.trigger_ticket import TRIGGER_VERBS, TriggerCommand, TriggerLineError, parse_trigger_line
@@ -58,6 +64,10 @@ class ChaseCommand:
     offset_ticks: int = 0
     timeout_s: Decimal | None = None
     reduce_only: bool = False
+    limit_pct: Decimal | None = None
+    """``to 0.2%``: chase to this percentage of the arrival mid (instead of, or beside, a price)."""
+    aggressive: bool = False
+    trail: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,34 @@ class CloseCommand:
     symbol: SymbolRef | None
     """None closes every position."""
     confirmed: bool = False
+    percent: int = 100
+    """``close BTC 50%``: that share of the position, reduce-only."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelLastCommand:
+    """``cancel last``: the newest open order (the ``z`` key)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancelOrderCommand:
+    order_id: str
+    """As the Orders tab shows it (the venue's id), or our client order index."""
+
+
+@dataclass(frozen=True, slots=True)
+class ReverseCommand:
+    symbol: SymbolRef
+    confirmed: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SizeCommand:
+    """``size BTC 0.02`` / ``size ETH $500``: this session's default size for a market."""
+
+    symbol: SymbolRef
+    size: Decimal
+    size_is_notional: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +128,24 @@ class GoCommand:
     symbol: SymbolRef
 
 
+@dataclass(frozen=True, slots=True)
+class AlertCommand:
+    """``alert BTC > 66000``: tell the trader once the price reaches it (``<``: falls to it)."""
+
+    symbol: SymbolRef
+    above: bool
+    price: Decimal
+
+
 Command = (
     OrderCommand | ChaseCommand | CancelAllCommand | CloseCommand | KillCommand | ThemeCommand | GoCommand
-    | TriggerCommand | LeverageCommand
+    | TriggerCommand | ScaleCommand | TwapCommand
+    | CancelLastCommand | CancelOrderCommand | ReverseCommand | SizeCommand | AlertCommand | LeverageCommand
 )
 
-VERBS = ("buy", "sell", "chase", "cancel", "close", "kill", "theme", "go", *TRIGGER_VERBS, *LEVERAGE_VERBS)
+VERBS = ("buy", "sell", "chase", "scale", "twap", "cancel", "close", "kill", "theme", "go", "reverse", "size", "alert",
+         *TRIGGER_VERBS, *LEVERAGE_VERBS)  # fmt: skip
+ALERT_EXAMPLE = "alert BTC > 66000"
 ORDER_EXAMPLE = "buy 0.1 BTC @ 64950"
 CHASE_EXAMPLE = "chase buy 0.5 BTC to 64950 off 1"
 
@@ -202,12 +252,23 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
     limit: Decimal | None = None
     offset = 0
     timeout: Decimal | None = None
-    reduce_only = False
+    reduce_only = aggressive = trail = False
+    limit_pct: Decimal | None = None
     while not tokens.done():
         col = tokens.column()
         word = tokens.take("").lower()
-        if word in ("to", "limit", "@"):
+        if word in ("to", "limit", "@") and (tokens.peek() or "").endswith("%"):
+            col = tokens.column()
+            text = tokens.take("a percentage")
+            limit_pct = parse_decimal(text[:-1])
+            if limit_pct is None or not 0 < limit_pct < 100:
+                raise CommandError(f"chase to a percentage between 0 and 100, e.g. to 0.2%; got {text!r}", col)
+        elif word in ("to", "limit", "@"):
             limit = _number(tokens, "a limit price after 'to'", CHASE_EXAMPLE)
+        elif word in ("aggr", "aggressive"):
+            aggressive = True
+        elif word == "trail":
+            trail = True
         elif word in ("off", "offset"):
             col = tokens.column()
             text = tokens.take("a tick offset after 'off', e.g. off 1 or off -1")
@@ -220,8 +281,25 @@ def _chase(tokens: _Tokens) -> ChaseCommand:
         elif word in ("ro", "reduce", "reduceonly"):
             reduce_only = True
         else:
-            raise CommandError(f"unexpected {word!r}: expected to PRICE, off TICKS, timeout S or ro", col)
-    return ChaseCommand(is_ask, symbol, size, limit, offset, timeout, reduce_only)
+            raise CommandError(
+                f"unexpected {word!r}: expected to PRICE, to PCT%, off TICKS, timeout S, aggr, trail or ro", col
+            )
+    return ChaseCommand(is_ask, symbol, size, limit, offset, timeout, reduce_only, limit_pct, aggressive, trail)
+
+
+def _percent(tokens: _Tokens) -> int:
+    """An optional ``50%`` (or ``50 %``) after ``close SYMBOL``: 1 to 100, 100 when absent."""
+    if tokens.done():
+        return 100
+    col = tokens.column()
+    text = tokens.take("")
+    if tokens.peek() == "%":
+        tokens.take("%")
+        text += "%"
+    value = parse_int(text[:-1]) if text.endswith("%") else None
+    if value is None or not 0 < value <= 100:
+        raise CommandError(f"expected a share of the position like 50%, got {text!r}", col)
+    return value
 
 
 def parse(line: str) -> Command:
@@ -236,8 +314,8 @@ def parse(line: str) -> Command:
         raise CommandError(f"type a command: {', '.join(VERBS)}")
     col = tokens.column()
     verb = tokens.take("a command").lower()
-    if confirmed and verb not in ("cancel", "close", "kill"):
-        raise CommandError(f"a trailing ! answers the question of cancel all, close and kill; {verb} asks none",
+    if confirmed and verb not in ("cancel", "close", "kill", "reverse"):
+        raise CommandError(f"a trailing ! answers the question of cancel all, close, reverse and kill; {verb} asks none",
                            len(stripped) - 1)
     if verb in ("buy", "sell", "b", "s", "long", "short"):
         return _order(tokens, _side(verb, col))
@@ -253,18 +331,50 @@ def parse(line: str) -> Command:
             return parse_leverage_line(line)
         except LeverageLineError as exc:
             raise CommandError(str(exc), exc.column) from None
+    if verb in ("scale", "twap"):
+        try:
+            return parse_scale(line) if verb == "scale" else parse_twap(line)
+        except AlgoLineError as exc:
+            raise CommandError(str(exc), exc.column) from None
     if verb == "cancel":
         col = tokens.column()
-        if tokens.take("'all', e.g. cancel all or cancel all BTC").lower() != "all":
-            raise CommandError("expected 'all' after cancel, e.g. cancel all or cancel all BTC", col)
-        symbol = None if tokens.done() else _symbol(tokens, "cancel all BTC")
-        result: Command = CancelAllCommand(symbol, confirmed)
+        word = tokens.take("'all', 'last' or an order id, e.g. cancel all, cancel last, cancel 1001")
+        if word.lower() not in ("all", "last") and not any(ch.isdigit() for ch in word):
+            raise CommandError("expected 'all', 'last' or an order id after cancel, e.g. cancel all BTC, "
+                               "cancel last, cancel 1001", col)
+        if word.lower() == "all":
+            symbol = None if tokens.done() else _symbol(tokens, "cancel all BTC")
+            result: Command = CancelAllCommand(symbol, confirmed)
+        elif word.lower() == "last":
+            result = CancelLastCommand()
+        else:
+            result = CancelOrderCommand(word)
     elif verb == "close":
         if tokens.peek() == "all":
             tokens.take("all")
-            result = CloseCommand(None, confirmed)
+            symbol = None
         else:
-            result = CloseCommand(_symbol(tokens, "close BTC"), confirmed)
+            symbol = _symbol(tokens, "close BTC")
+        result = CloseCommand(symbol, confirmed, _percent(tokens))
+    elif verb == "alert":
+        symbol = _symbol(tokens, ALERT_EXAMPLE)
+        col = tokens.column()
+        op = tokens.take(f"> or < and a price, e.g. {ALERT_EXAMPLE}")
+        if op[:1] not in (">", "<"):
+            raise CommandError(f"expected > or < after the symbol, got {op!r} (e.g. {ALERT_EXAMPLE})", col)
+        rest = op.lstrip("<>=")
+        if rest:  # ">66000" in one word
+            tokens.pos -= 1
+            tokens.items[tokens.pos] = (rest, col + len(op) - len(rest))
+        result = AlertCommand(symbol, op[0] == ">", _number(tokens, "a price", ALERT_EXAMPLE))
+    elif verb == "reverse":
+        result = ReverseCommand(_symbol(tokens, "reverse BTC"), confirmed)
+    elif verb == "size":
+        symbol = _symbol(tokens, "size BTC 0.02")
+        notional = (tokens.peek() or "").startswith("$")
+        if notional:
+            tokens.items[tokens.pos] = (tokens.items[tokens.pos][0][1:], tokens.column() + 1)
+        result = SizeCommand(symbol, _number(tokens, "a size", "size BTC 0.02 or size ETH $500"), notional)
     elif verb == "kill":
         flatten = False
         if not tokens.done():
@@ -293,8 +403,9 @@ def complete(line: str, symbols: list[str]) -> list[str]:
     if index == 0:
         return [v for v in VERBS if v.startswith(partial.lower())]
     verb = words[0].lower()
-    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "close": 1, "go": 1,
-                   **dict.fromkeys(TRIGGER_VERBS, 1), **dict.fromkeys(LEVERAGE_VERBS, 1)}.get(verb)  # fmt: skip
+    symbol_slot = {"buy": 2, "sell": 2, "b": 2, "s": 2, "chase": 3, "scale": 3, "twap": 3, "close": 1, "go": 1,
+                   "reverse": 1, "size": 1, "alert": 1, **dict.fromkeys(TRIGGER_VERBS, 1),
+                   **dict.fromkeys(LEVERAGE_VERBS, 1)}.get(verb)  # fmt: skip
     if verb == "cancel":
         symbol_slot = 2
     if index != symbol_slot:

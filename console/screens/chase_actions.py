@@ -13,12 +13,14 @@ from textual import work
 
 from console.notify import Throttle
 from console.parsing.chase_ticket import ChaseTicket
+from console.parsing.order_ticket import validate
 from console.read_only import trading_action
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.widgets.diff_table import ChasesTable
 from console.widgets.order_entry import OrderEntry
 
 if TYPE_CHECKING:
+    from execution.algos import WorkingOrder
     from execution.runtime import Runtime
     from execution.tracking import TrackingLimit
 
@@ -29,6 +31,7 @@ class ChaseActions:
 
     runtime: Runtime
     selected: tuple[str, str] | None
+    sizes: dict[str, str]
     notices: Throttle
     _entry: OrderEntry
     _chases_table: ChasesTable
@@ -43,8 +46,25 @@ class ChaseActions:
         bid, ask = md.top_of_book(venue, symbol)
         touch = ask if entry.is_ask else bid
         touch_text = md.format_price(venue, symbol, touch) if touch is not None else "-"
-        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue)
+        form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue,
+                         size_text=self._default_base_size(venue, symbol, entry.is_ask))
         self.app.push_screen(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
+
+    def _default_base_size(self, venue: str, symbol: str, is_ask: bool) -> str:
+        """The market's default size (config ``[sizes]`` or ``size`` line) in base units, a quote
+        notional converted at our side's touch; empty when there is none or it does not convert."""
+        size = self.sizes.get(symbol, "").strip()
+        if not size:
+            return ""
+        md = self.runtime.market_data
+        ticket, _errors = validate(
+            md.market(venue, symbol), touch=md.top_of_book(venue, symbol), is_ask=is_ask, kind="market",
+            price_text="", size_text=size.lstrip("$"), size_in_quote=size.startswith("$"), post_only=False,
+            reduce_only=False,
+        )
+        if ticket is not None:
+            return md.format_size(venue, symbol, ticket.size_i)
+        return "" if size.startswith("$") else size
 
     @work(group="chases", exit_on_error=False)
     async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket) -> None:
@@ -53,6 +73,7 @@ class ChaseActions:
                 venue, symbol, is_ask=t.is_ask, size_i=t.size_i, offset_ticks=t.offset_ticks,
                 limit_price_i=t.limit_price_i, max_chase_ticks=t.max_chase_ticks, timeout_s=t.timeout_s,
                 end_action=t.end_action, post_only=t.post_only, reduce_only=t.reduce_only,
+                aggressive=t.aggressive, trail=t.trail, limit_ppm=t.limit_ppm,
             )
         except Exception as exc:
             self.notices.add("reject", f"chase not started: {exc}", "error")
@@ -71,8 +92,19 @@ class ChaseActions:
             return None
         return chase
 
+    def _selected_algo(self) -> WorkingOrder | None:
+        """The scale or TWAP selected in the working-orders tab, if that is what is selected."""
+        key = self._chases_table.selected_key
+        return self.runtime.algos.get(key) if key else None
+
     @trading_action("pausing or resuming a chase")
     def action_chase_pause_resume(self) -> None:
+        algo = self._selected_algo()
+        if algo is not None:
+            if algo.kind == "twap" and not algo.is_done:
+                algos = self.runtime.algos
+                algos.resume(algo) if str(algo.state.value) == "PAUSED" else algos.pause(algo)
+            return
         chase = self._live_selected_chase()
         if chase is None:
             return
@@ -84,6 +116,14 @@ class ChaseActions:
     @trading_action("cancelling a chase")
     @work(group="chases", exit_on_error=False)
     async def action_chase_cancel(self, keep_resting: bool) -> None:
+        algo = self._selected_algo()
+        if algo is not None:
+            if not algo.is_done:
+                try:
+                    await self.runtime.algos.cancel(algo, keep_resting=keep_resting)
+                except Exception as exc:
+                    self.notices.add("reject", f"{algo.kind} {algo.symbol}: cancel failed: {exc}", "error")
+            return
         chase = self._live_selected_chase()
         if chase is None:
             return

@@ -47,8 +47,10 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
     ChaseForm .keys { color: $text-muted; }
     """
 
-    def __init__(self, market: MarketInfo, *, is_ask: bool, touch_text: str, venue: str) -> None:
+    def __init__(self, market: MarketInfo, *, is_ask: bool, touch_text: str, venue: str, size_text: str = "") -> None:
+        """``size_text``: the market's default size in base units, prefilled."""
         super().__init__()
+        self.size_text = size_text
         self.market = market
         self.venue = venue
         self.is_ask = is_ask
@@ -63,7 +65,8 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
             for key, label, hint in _FIELDS:
                 with Horizontal(classes="row"):
                     yield Static(label, classes="label")
-                    yield Input(id=f"chase-{key}", value="0" if key == "offset" else "", compact=True)
+                    value = {"offset": "0", "size": self.size_text}.get(key, "")
+                    yield Input(id=f"chase-{key}", value=value, compact=True)
                     yield Static(hint, classes="hint", markup=False)
                 yield Static("", id=f"chase-{key}-error", classes="error", markup=False)
             yield Static("", id="chase-flags", markup=False)

@@ -17,36 +17,43 @@ from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.geometry import Size
 from textual.screen import Screen
-from textual.widgets import Footer, Sparkline, Static, TabbedContent, TabPane
+from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
+from console.alerts import AlertSettings
 from console.bridge import Batch, Bridge, LogLine
-from console.formatting import CHASE_COLUMNS, chase_row, clock_text
+from console.flush import Flusher
+from console.formatting import clock_text
 from console.notify import Throttle
 from console.screens import panels
+from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
+from console.screens.hands import HandsActions
 from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
 from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
 from console.screens.triggers_table import TriggersTable
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
+from console.widgets.footer import DeskFooter
 from console.widgets.ladder import DepthLadder
 from console.widgets.market_list import MarketList, change_text
 from console.widgets.order_entry import OrderEntry
 from console.widgets.status import StatusBar, StatusView, age_level
 from console.widgets.tape import TradesTape
+from console.working_rows import WORKING_COLUMNS, algo_row, report_text, working_chase_row
+from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
+    from execution.algos import WorkingOrder
     from execution.runtime import Runtime
-    from execution.tracking import TrackingLimit
 
 MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -59,8 +66,11 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         flush_hz: float,
         started_ns: int,
         sizes: dict[str, str] | None = None,
+        alert_settings: AlertSettings | None = None,
     ) -> None:
         super().__init__()
+        self.alert_settings = alert_settings or AlertSettings()
+        """``[alerts]``: bell, OSC 9 / OSC 777, and whether fills and chase ends alert."""
         self.runtime = runtime
         self.bridge = bridge
         self.clock = clock
@@ -75,6 +85,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._started_ns = started_ns
         self._frames = 0
         self._chase_labels: dict[str, str] = {}
+        self._algo_ends: set[str] = set()
         self._trigger_labels: dict[str, str] = {}
         self._triggers_dirty = True
         self._book_dirty = False
@@ -95,13 +106,15 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._ladder = DepthLadder(id="ladder")
         self._entry = OrderEntry(self.action_leave, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
+        self._account_line = Static("", id="account", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
         self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
-        self._chases_table = ChasesTable(CHASE_COLUMNS, id="chases-table")
+        self._chases_table = ChasesTable(WORKING_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
         self._triggers_table = TriggersTable(TRIGGER_COLUMNS, id="triggers-table")
+        self._alerts_table = DiffTable(ALERT_COLUMNS, id="alerts-table")
         self._command_bar = CommandBar(self._command_symbols, self.action_leave, id="command-bar")
 
         yield self._status_bar
@@ -120,6 +133,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             with Vertical(id="right"):
                 yield self._entry
                 yield self._margin_box
+                yield self._account_line
         with self._tabbed:
             with TabPane("Orders 1", id="orders"):
                 yield self._orders_table
@@ -127,17 +141,20 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
                 yield self._positions_table
             with TabPane("Fills 3", id="fills"):
                 yield self._fills_table
-            with TabPane("Chases 4", id="chases"):
+            with TabPane("Working orders 4", id="chases"):
                 yield self._chases_table
             with TabPane("Log 5", id="log"):
                 yield self._log_table
             with TabPane("Triggers 6", id="triggers"):
                 yield self._triggers_table
+            with TabPane("Alerts 7", id="alerts"):
+                yield self._alerts_table
         yield self._command_bar
-        yield Footer(compact=True, show_command_palette=False)
+        yield DeskFooter(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
         self._margin_box.border_title = "Margin"
+        self._account_line.border_title = "Margin"
         self._markets.focus()
 
     def fit(self, size: Size) -> None:
@@ -153,7 +170,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._paint_account()
         self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
-        self.set_interval(1 / self.flush_hz, self.flush)
+        self._paint_alerts()  # the price alerts still waiting from an earlier run
+        self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
+        self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()
 
@@ -163,7 +182,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self.selected = (venue, symbol)
         self._markets.set_selected((venue, symbol))
         info = self.runtime.market_data.market(venue, symbol)
-        self._entry.set_market(symbol, info.quote)
+        if self._entry.set_market(symbol, info.quote):
+            self._prefill_touch()  # the form was in use: its price follows the new market's touch
         self._ladder.remove_class("-stale")  # refresh_status below decides again for this market
         self._ladder.border_title = f"{symbol} · {venue}"
         self._paint_book(force=True)
@@ -198,7 +218,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         self._frames += 1
         if batch.account or batch.fills or self._frames % self.flush_hz == 0:
             self._paint_account()
-        if batch.chases or batch.chase_events or self._frames % self.flush_hz == 0:
+        if batch.chases or batch.chase_events or batch.algos or self._frames % self.flush_hz == 0:
             self._paint_chases(batch)
         if self._triggers_dirty or self._frames % self.flush_hz == 0:
             self._paint_triggers()
@@ -206,6 +226,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             self._paint_log(batch.log)
         if batch.connection:
             self.refresh_status()
+        self.check_alerts(batch)
         self.notices.flush(self._notify_now)
 
     def _sample_mid(self, venue: str, symbol: str, now_ms: int) -> None:
@@ -235,7 +256,10 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         data = panels.ladder_data(md, self.runtime.orders, venue, symbol)
         data.marks = ladder_marks(self.runtime.triggers, venue, symbol)
         self._ladder.update_book(data)
-        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
+        if self._entry.following:
+            self._prefill_touch(only_if_untouched=True)  # an unedited price follows the touch
+        # one line of fixed height and width: no layout pass for it (it ran ~40 times a second)
+        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2), layout=False)
         others = panels.cross_venue_text(md, venue, symbol)
         self._xvenue.display = bool(others)
         if others:
@@ -263,7 +287,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         stale = (book_age is not None and age_level(book_age) == "bad") or dict(venues).get(venue) == "disconnected"
         if self._ladder.has_class("-stale") != stale:
             self._ladder.set_class(stale, "-stale")
-            self._ladder.border_title = f"{symbol} · {venue}" + (" · STALE: do not trust this book" if stale else "")
+            self._ladder.border_title = panels.ladder_title(symbol, venue, stale, self._ladder.size.width)
 
     @property
     def paper_venues(self) -> frozenset[str]:
@@ -299,14 +323,22 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
         md, positions = self.runtime.market_data, self.runtime.positions
         self._positions_table.sync(panels.position_rows(md, positions))
         self._margin_box.update(panels.margin_text(md, positions))
+        self._account_line.update(panels.margin_compact_text(md, positions))
 
     def _paint_chases(self, batch: Batch) -> None:
         md = self.runtime.market_data
         now = self.clock.now_ms()
-        chases = sorted(self.runtime.tracking.chases.values(), key=lambda c: c.started_ms)[-50:]
+        working = [*self.runtime.tracking.chases.values(), *self.runtime.algos.algos.values()]
+        rows = {}
+        for item in sorted(working, key=lambda c: c.started_ms)[-50:]:
+            if isinstance(item, TrackingLimit):
+                rows[item.id] = working_chase_row(item, md, now, self.chase_label(item))
+            else:
+                rows[item.id] = algo_row(item, md, now, f"{self.chase_label(item)} {item.kind}")  # type: ignore[arg-type]
+                self._note_algo_end(item)
         table = self._chases_table
-        if table.sync({c.id: chase_row(c, md, now, self.chase_label(c)) for c in chases}):
-            table.move_cursor(row=table.row_count - 1)  # a new chase: select it, ready for p / c / L
+        if table.sync(rows):
+            table.move_cursor(row=table.row_count - 1)  # a new one: select it, ready for p / c / L
         for chase, event in batch.chase_events:
             message, severity = panels.chase_notice(md, chase, event)
             self.notices.add("chase", f"chase {self.chase_label(chase)} {chase.symbol}: {message}", severity)
@@ -321,6 +353,16 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
         table.move_cursor(row=table.row_count - 1)
+
+    def _note_algo_end(self, algo: WorkingOrder) -> None:
+        """Once, when a scale or TWAP has ended: its execution report as a notice."""
+        if not algo.is_done or algo.id in self._algo_ends:
+            return
+        self._algo_ends.add(algo.id)
+        report = report_text(algo.report, self.runtime.market_data, algo.venue, algo.symbol)
+        reason = algo.end_reason.value if algo.end_reason is not None else ""
+        self.notices.add("algo", f"{algo.kind} {self.chase_label(algo)} {algo.symbol} ended ({reason}): {report}",  # type: ignore[arg-type]
+                         "information")
 
     def _on_trigger(self, _trigger: object) -> None:
         self._triggers_dirty = True
@@ -367,5 +409,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, Screen[None]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         # the chases panel's own c (cancel the chase) stands before the desk's priority c
         if action == "cancel_selected" and self.focused in (self._chases_table, self._triggers_table):
+            return False
+        # and the triggers panel's [ / ] (move the trigger a tick) before the desk's order moves
+        if action == "move_order" and self.focused is self._triggers_table:
             return False
         return True

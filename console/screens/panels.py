@@ -76,6 +76,21 @@ def ladder_data(md: MarketDataService, orders: OrderService, venue: str, symbol:
     )
 
 
+STALE_WORDS = "STALE: do not trust this book"
+
+
+def ladder_title(symbol: str, venue: str, stale: bool, width: int) -> str:
+    """The ladder's border title; a stale book says so in as many words as the border has room for."""
+    title = f"{symbol} · {venue}"
+    if not stale:
+        return title
+    for text in (f"{title} · {STALE_WORDS}", f"{symbol} · {STALE_WORDS}", f"{symbol} · STALE: do not trust",
+                 f"{symbol} STALE"):
+        if width <= 0 or len(text) <= width - 4:
+            return text
+    return "STALE"
+
+
 def top_text(md: MarketDataService, venue: str, symbol: str, width: int) -> str:
     """The touch above the ladder, as much of it as fits in ``width`` (0: no limit)."""
     book = md.book(venue, symbol)
@@ -206,6 +221,19 @@ def margin_text(md: MarketDataService, positions: PositionService) -> str:
             f"maint.     {money(a.maintenance_q):>14}\n"
             f"margin ratio {ratio:>7}  lev {lev}"
         )
+    return "\n".join(lines)
+
+
+def margin_compact_text(md: MarketDataService, positions: PositionService) -> str:
+    """The margin panel folded for a short terminal: per venue its ratio, equity and available margin."""
+    lines = []
+    for venue in md.venues():
+        if positions.margin(venue) is None:
+            lines.append(f"{venue}: no account data yet")
+            continue
+        a = positions.account(venue)
+        ratio = f"{a.margin_ratio_bps / 100:.1f}%" if a.margin_ratio_bps is not None else "-"
+        lines.append(f"{venue} · margin ratio {ratio}\neq {money(a.equity_q)} av {money(a.available_q)}")
     return "\n".join(lines)
 
 

@@ -18,8 +18,10 @@ from connector.clock import Clock
 from connector.interface import OrderStatus
 from console.formatting import money
 from console.notify import Throttle
+from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
 from console.parsing.chase_ticket import validate_chase
 from console.parsing.commands import (
+    AlertCommand,
     CancelAllCommand,
     ChaseCommand,
     CloseCommand,
@@ -34,7 +36,9 @@ from console.parsing.leverage_ticket import LeverageCommand
 from console.parsing.order_ticket import OrderTicket, validate
 from console.parsing.trigger_ticket import TriggerCommand
 from console.read_only import command_refusal, trading_action
+from console.screens import algo_actions
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen, KillSwitchScreen, send_anyway_screen
+from console.screens.hands import HANDS_COMMANDS, part_of
 from console.screens.leverage_actions import run_leverage_command
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
@@ -260,18 +264,20 @@ class TradingActions:
         venue, _, symbol = key.partition(":")
         self._ask_close([(venue, symbol, self.runtime.positions.size_i(venue, symbol))])
 
-    def _ask_close(self, targets: list[tuple[str, str, int]]) -> None:
-        """Close each ``(venue, symbol, size_i)`` with a reduce-only market order, once confirmed."""
+    def _ask_close(self, targets: list[tuple[str, str, int]], *, binding_id: str = "position.close",
+                   title: str | None = None) -> None:
+        """Close each ``(venue, symbol, size_i)`` with a reduce-only market order, once confirmed (by
+        ``binding_id``'s function keys again, or Enter on the button)."""
         md = self.runtime.market_data
         targets = [t for t in targets if t[2] != 0]
         if not targets:
             return
         lines = [f"{'SELL' if size_i > 0 else 'BUY'} {md.format_size(venue, symbol, abs(size_i))} {symbol} · {venue}"
                  for venue, symbol, size_i in targets]
-        title = "Close position?" if len(targets) == 1 else f"Close {len(targets)} positions?"
+        title = title or ("Close position?" if len(targets) == 1 else f"Close {len(targets)} positions?")
         self.app.push_screen(
             DestructiveScreen(title, "\n".join(lines) + "\nat market, reduce-only.", "Close",
-                              self.app.function_keys("position.close")),
+                              self.app.function_keys(binding_id)),
             lambda ok: [self._close(*t) for t in targets] if ok else None,
         )
 
@@ -379,7 +385,13 @@ class TradingActions:
             })
             if ticket is None:
                 return "; ".join(f"{k}: {v}" for k, v in errors.items())
+            try:
+                ticket = with_variants(ticket, cmd.aggressive, cmd.trail, cmd.limit_pct)
+            except ValueError as exc:
+                return str(exc)
             self._start_chase(venue, symbol, ticket)
+        elif isinstance(cmd, ScaleCommand | TwapCommand):
+            return algo_actions.preview_and_start(self, cmd)
         elif isinstance(cmd, TriggerCommand):
             return self.run_trigger_command(cmd)  # TriggerActions
         elif isinstance(cmd, LeverageCommand):
@@ -395,11 +407,16 @@ class TradingActions:
             views = [p for p in self.runtime.positions.positions() if target is None or (p.venue, p.symbol) == target]
             if not views:
                 return "no open position to close" if target is None else f"no open position on {target[1]}"
+            parts = [(p.venue, p.symbol, part_of(p.size_i, cmd.percent, md.market(p.venue, p.symbol).step_i))
+                     for p in views]
+            if not any(size for _, _, size in parts):
+                return f"{cmd.percent}% of the position is less than one size step"
             if cmd.confirmed:
-                for p in views:
-                    self._close(p.venue, p.symbol, p.size_i)
+                for venue, symbol, size in parts:
+                    if size:
+                        self._close(venue, symbol, size)
             else:
-                self._ask_close([(p.venue, p.symbol, p.size_i) for p in views])
+                self._ask_close(parts, title=f"Close {cmd.percent}% of the position?" if cmd.percent < 100 else None)
         elif isinstance(cmd, KillCommand):
             if cmd.confirmed:
                 self._on_kill_choice("flatten" if cmd.flatten else "kill")
@@ -414,6 +431,10 @@ class TradingActions:
             if cmd.name not in themes:
                 return f"unknown theme {cmd.name!r}: one of {', '.join(sorted(themes))}"
             self.app.theme = cmd.name
+        elif isinstance(cmd, HANDS_COMMANDS):
+            return self.run_hands_command(cmd)
+        elif isinstance(cmd, AlertCommand):
+            return self.run_alert_command(cmd)
         return None
 
     def on_input_changed(self, event: Input.Changed) -> None:

@@ -1,5 +1,6 @@
 """The market list: every (venue, symbol) with its bid and ask, and where the list is wide enough
-its last price and 24h change; arrows move, Enter switches.
+its last price and 24h change; arrows move, Enter switches.  A line of column names heads it and
+each venue's markets sit under a line naming the venue.
 
 A line-API widget like the ladder: quotes tick constantly, so rows are cached as strips and
 only a row whose text changed is repainted.
@@ -31,7 +32,8 @@ def change_text(bps: int | None) -> str:
 class MarketList(Widget, can_focus=True):
     BINDINGS = bindings.FOR_MARKET_LIST
 
-    COMPONENT_CLASSES = {"markets--cursor", "markets--selected", "markets--venue", "markets--bid", "markets--ask"}
+    COMPONENT_CLASSES = {"markets--cursor", "markets--selected", "markets--venue", "markets--bid", "markets--ask",
+                         "markets--header"}
 
     DEFAULT_CSS = """
     MarketList { height: auto; min-height: 3; }
@@ -41,6 +43,7 @@ class MarketList(Widget, can_focus=True):
     MarketList > .markets--venue { color: $text-muted; }
     MarketList > .markets--bid { color: $price-up; }
     MarketList > .markets--ask { color: $price-down; }
+    MarketList > .markets--header { color: $text-muted; text-style: bold; }
     """
 
     cursor = reactive(0, repaint=False)
@@ -57,9 +60,18 @@ class MarketList(Widget, can_focus=True):
         self.selected: MarketKey | None = None
         self._quotes: dict[MarketKey, tuple[str, str, str, str]] = {}
         self._strips: dict[tuple, Strip] = {}
+        self._lines: list[tuple[str, str] | MarketKey] = []
+        """What each line shows: ``("", "")`` the column names, ``(venue, "")`` a venue's header, else a market."""
+        self._line_of: dict[MarketKey, int] = {}
 
     def set_markets(self, markets: list[MarketKey], selected: MarketKey | None) -> None:
-        self.markets = list(markets)
+        venues = list(dict.fromkeys(v for v, _ in markets))
+        self.markets = [m for v in venues for m in markets if m[0] == v]  # grouped under their venue
+        self._lines = [("", "")]
+        for venue in venues:
+            self._lines.append((venue, ""))
+            self._lines.extend(m for m in self.markets if m[0] == venue)
+        self._line_of = {m: y for y, m in enumerate(self._lines) if m[1]}
         self.selected = selected
         if selected in self.markets:
             self.cursor = self.markets.index(selected)
@@ -76,11 +88,12 @@ class MarketList(Widget, can_focus=True):
         if self._quotes.get(key) == quote:
             return
         self._quotes[key] = quote
-        if key in self.markets:
-            self.refresh(Region(0, self.markets.index(key), self.size.width, 1))
+        if key in self._line_of:
+            self.refresh(Region(0, self._line_of[key], self.size.width, 1))
+            self.refresh(Region(0, 0, self.size.width, 1))  # the column names follow the widest quote
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
-        return max(1, len(self.markets))
+        return max(1, len(self._lines))
 
     def watch_cursor(self) -> None:
         self.refresh()
@@ -96,8 +109,8 @@ class MarketList(Widget, can_focus=True):
 
     def on_click(self, event) -> None:
         y = event.y
-        if 0 <= y < len(self.markets):
-            self.cursor = y
+        if 0 <= y < len(self._lines) and self._lines[y][1]:
+            self.cursor = self.markets.index(self._lines[y])
             self.action_choose()
 
     def on_resize(self) -> None:
@@ -105,11 +118,13 @@ class MarketList(Widget, can_focus=True):
 
     def render_line(self, y: int) -> Strip:
         width = self.size.width
-        if y >= len(self.markets):
+        if y >= len(self._lines):
             return Strip.blank(width, self.rich_style)
-        key = self.markets[y]
+        key = self._lines[y]
+        if not key[1]:
+            return self._header(key[0], width)
         quote = self._quotes.get(key, ("-", "-", "-", ""))
-        row = (key, quote, y == self.cursor, key == self.selected, self.has_focus, width)
+        row = (key, quote, key == self.markets[self.cursor], key == self.selected, self.has_focus, width)
         strip = self._strips.get(row)
         if strip is None:
             if len(self._strips) > 2048:
@@ -124,17 +139,36 @@ class MarketList(Widget, can_focus=True):
     def on_blur(self) -> None:
         self.refresh()
 
+    def _widths(self) -> tuple[int, int, int]:
+        """(widest bid, widest ask, widest last) over the listed markets, for the column names."""
+        quotes = [self._quotes.get(k, ("-", "-", "-", "")) for k in self.markets] or [("-", "-", "-", "")]
+        return tuple(max(len(q[i]) for q in quotes) for i in range(3))  # type: ignore[return-value]
+
+    def _header(self, venue: str, width: int) -> Strip:
+        """The column names (``venue`` empty) or a venue's line, in the muted header style."""
+        style = self.rich_style + self.get_component_rich_style("markets--header", partial=True)
+        if venue:
+            return Strip([Segment(venue, style)]).adjust_cell_length(width, self.rich_style).crop(0, width)
+        room = width - 7
+        bid_w, ask_w, last_w = self._widths()
+        col = max(bid_w, ask_w, last_w) + 1
+        if room >= 3 * col + 7:
+            text = f"{'market':<7}{'bid':>{col}}{'ask':>{col}}{'last':>{col}}{'24h':>{room - 3 * col}}"
+        elif room < 2 * max(bid_w, ask_w, 8) + 2:
+            text = f"{'market':<7}{'bid':>{max(room, 1)}}"
+        else:
+            half = room // 2
+            text = f"{'market':<7}{'bid':>{half}}{'ask':>{half}}"
+        return Strip([Segment(text, style)]).adjust_cell_length(width, self.rich_style).crop(0, width)
+
     def _render(self, row: tuple) -> Strip:
-        (venue, symbol), (bid, ask, last, change), is_cursor, is_selected, _, width = row
+        (_venue, symbol), (bid, ask, last, change), is_cursor, is_selected, _, width = row
         base = self.rich_style
         if is_cursor:
             base = base + blended_background(self, "markets--cursor")
         name_style = base + self.get_component_rich_style("markets--selected", partial=True) if is_selected else base
-        many = len({v for v, _ in self.markets}) > 1
         label = f"{'▸' if is_selected else ' '}{symbol:<6}"
         segments = [Segment(label, name_style)]
-        if many:
-            segments.append(Segment(f"{venue[:5]:<6}", base + self.get_component_rich_style("markets--venue", partial=True)))
         room = width - sum(s.cell_length for s in segments)
         bid_style = base + self.get_component_rich_style("markets--bid", partial=True)
         col = max(len(bid), len(ask), len(last)) + 1

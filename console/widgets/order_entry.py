@@ -6,6 +6,10 @@ inside a field (printable keys would be typed, F-keys are not); Escape leaves th
 Enter and F9 hand focus back to the desk at once (the next ``c`` cancels, it is not typed into the
 size) and read the fields through a message queued behind the keys already typed into them.
 Errors appear under the field they concern and nothing is sent while any remain.
+
+A prefilled price follows our side's touch (``follows bid`` beside it) until the trader edits it;
+switching market starts over: the price follows the new touch and a size in base units is cleared
+(0.5 BTC is not 0.5 ETH), while a quote notional stays.
 """
 
 from __future__ import annotations
@@ -14,12 +18,27 @@ from collections.abc import Callable
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
+from textual.content import Content
 from textual.message import Message
 from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
 from console import bindings
 from console.parsing.order_ticket import OrderFields
+
+
+class TickBox(Checkbox):
+    """A checkbox drawn ``[x]`` / ``[ ]``: on or off is readable without colour (Textual's draws an X either way)."""
+
+    @property
+    def _button(self) -> Content:
+        if not self.value:
+            return Content("[ ] ")
+        return Content.assemble("[", ("x", self.get_visual_style("toggle--button")), "] ")
+
+
+FOLLOW_WORDS_WIDTH = 32
+"""The panel's width from which ``follows bid`` fits beside a price; narrower, ``=bid``."""
 
 
 class OrderEntry(Vertical):
@@ -35,6 +54,8 @@ class OrderEntry(Vertical):
     OrderEntry Input:focus { background: $accent 20%; }
     OrderEntry Input.-invalid { background: $error 25%; }
     OrderEntry .label { width: 7; height: 1; color: $text-muted; }
+    OrderEntry #price { width: 1fr; }
+    OrderEntry #price-follow { width: auto; height: 1; color: $text-muted; padding-left: 1; }
     OrderEntry .row { height: 1; }
     OrderEntry .error { height: auto; color: $error; display: none; padding-left: 7; }
     OrderEntry .error.-shown { display: block; }
@@ -76,13 +97,14 @@ class OrderEntry(Vertical):
         with Horizontal(classes="row"):
             yield Static("price", classes="label")
             yield Input(id="price", placeholder="limit price", compact=True)
+            yield Static("", id="price-follow", markup=False)
         yield Static("", id="price-error", classes="error", markup=False)
         with Horizontal(classes="row"):
             yield Static("size", id="size-label", classes="label")
             yield Input(id="size", placeholder="size", compact=True)
         yield Static("", id="size-error", classes="error", markup=False)
-        yield Checkbox("post-only (F5)", id="post-only", compact=True)
-        yield Checkbox("reduce-only (F6)", id="reduce-only", compact=True)
+        yield TickBox("post-only (F5)", id="post-only", compact=True)
+        yield TickBox("reduce-only (F6)", id="reduce-only", compact=True)
         yield Static("", id="flags-error", classes="error", markup=False)
         yield Static("", id="entry-summary", markup=False)
 
@@ -91,10 +113,34 @@ class OrderEntry(Vertical):
             inp.cursor_blink = False
         self._render_mode()
 
-    def set_market(self, symbol: str, quote: str) -> None:
+    def set_market(self, symbol: str, quote: str) -> bool:
+        """Another market: the price starts over and a size in base units is cleared; a quote notional
+        carries.  True when a price was there: the caller prefills the new market's touch."""
+        price = self.query_one("#price", Input)
+        had_price = bool(price.value)
+        if symbol != self.symbol:
+            self.prefilled = ""
+            price.value = ""
+            if not self.size_in_quote:
+                self.query_one("#size", Input).value = ""
         self.symbol = symbol
         self.quote = quote
         self._render_mode()
+        return had_price
+
+    @property
+    def following(self) -> bool:
+        """The price is still the one we prefilled (the trader has not edited it): it follows the touch."""
+        return self.kind == "limit" and bool(self.prefilled) and self.query_one("#price", Input).value == self.prefilled
+
+    def _render_follow(self) -> None:
+        """``follows bid`` beside a following price; ``=bid`` where the panel is narrow (80 columns)."""
+        side = "ask" if self.is_ask else "bid"
+        text = (f"follows {side}" if self.size.width >= FOLLOW_WORDS_WIDTH else f"={side}") if self.following else ""
+        self.query_one("#price-follow", Static).update(text)
+
+    def on_resize(self) -> None:
+        self._render_follow()
 
     def _render_mode(self) -> None:
         mode = self.query_one("#entry-mode", Static)
@@ -107,6 +153,7 @@ class OrderEntry(Vertical):
         price.disabled = self.kind == "market"
         price.placeholder = "at market" if self.kind == "market" else "limit price"
         self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
+        self._render_follow()
         self.show_hint()
 
     def show_hint(self) -> None:
@@ -171,8 +218,10 @@ class OrderEntry(Vertical):
         if only_if_untouched and price.value != self.prefilled:
             return
         self.prefilled = text
-        price.value = text
-        price.cursor_position = len(text)
+        if price.value != text:
+            price.value = text
+            price.cursor_position = len(text)
+        self._render_follow()
 
     def values(self) -> OrderFields:
         return OrderFields(
@@ -204,6 +253,8 @@ class OrderEntry(Vertical):
     def on_input_changed(self, event: Input.Changed) -> None:
         """A field being edited loses its old error (the next send checks it again)."""
         name = event.input.id
+        if name == "price":
+            self._render_follow()
         if name in ("price", "size"):
             label = self.query_one(f"#{name}-error", Static)
             if label.has_class("-shown"):

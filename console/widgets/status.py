@@ -69,12 +69,22 @@ class StatusBar(Widget):
             self.refresh()
 
     def render(self) -> Text:
+        text = self._line(compact=False)
+        if self.view is not None and self.size.width and text.cell_len > self.size.width:
+            return self._line(compact=True)
+        return text
+
+    def _line(self, *, compact: bool) -> Text:
+        """The whole line; ``compact`` (when it does not fit) puts the trading state first and
+        writes each venue's connection as its dot alone, so the state is never cut off."""
         style = self.get_component_rich_style
         text = Text(" perpdesk ", style=style("status--title"), no_wrap=True, overflow="ellipsis")
         view = self.view
         if view is None:
             text.append("│ starting…", style=style("status--muted"))
             return text
+        if compact and view.trading_state:
+            self._append_state(text, view.trading_state + " ")
         for venue, conn in view.venues:
             level = {"connected": "ok", "connecting": "warn"}.get(conn, "bad")
             dot = "●" if level == "ok" else "◌" if level == "warn" else "○"
@@ -83,7 +93,7 @@ class StatusBar(Widget):
             if venue in view.paper:
                 text.append(" PAPER ", style=style("status--paper"))
                 text.append(" ")
-            text.append(f"{dot} {conn} ", style=style(f"status--{level}"))
+            text.append(f"{dot} " if compact else f"{dot} {conn} ", style=style(f"status--{level}"))
         text.append("│ ", style=style("status--muted"))
         text.append(f"{view.symbol} ", style=style("status--title"))
         for stream, age in view.ages:
@@ -94,8 +104,12 @@ class StatusBar(Widget):
             text.append("│ ", style=style("status--muted"))
             text.append("ack ")
             text.append(f"{format_age(view.ack_ms)} ", style=style("status--ok" if view.ack_ms < 1_000 else "status--warn"))
-        if view.trading_state:
-            level = {"ACTIVE": "ok", "REDUCING": "warn"}.get(view.trading_state, "bad")
-            text.append("│ ", style=style("status--muted"))
-            text.append(view.trading_state, style=style(f"status--{level}"))
+        if view.trading_state and not compact:
+            self._append_state(text, view.trading_state)
         return text
+
+    def _append_state(self, text: Text, state: str) -> None:
+        style = self.get_component_rich_style
+        level = {"ACTIVE": "ok", "REDUCING": "warn"}.get(state.strip(), "bad")
+        text.append("│ ", style=style("status--muted"))
+        text.append(state, style=style(f"status--{level}"))

@@ -3,9 +3,12 @@
 Code outside this package imports from here, never from a module inside it.
 """
 
-from execution.tracking.chase import ChaseEvent, ChaseHost, ChaseState, EndReason, TrackingLimit
-from execution.tracking.manager import TrackingLimitManager
+from execution.tracking.chase import ChaseHost, TrackingLimit
+from execution.tracking.manager import ParentJournal, TrackingLimitManager
+from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import AmendPolicy, ChaseParams, EndAction, OnRestart
+from execution.tracking.report import ExecutionReport, build_report
+from execution.tracking.rules import FillLedger
 
 __all__ = [
     "AmendPolicy",
@@ -15,7 +18,11 @@ __all__ = [
     "ChaseState",
     "EndAction",
     "EndReason",
+    "ExecutionReport",
+    "FillLedger",
     "OnRestart",
+    "ParentJournal",
     "TrackingLimit",
     "TrackingLimitManager",
+    "build_report",
 ]

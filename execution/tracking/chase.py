@@ -22,16 +22,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import enum
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from execution.tracking import persist
 from execution.tracking.children import RESOLVE_AFTER_MS, Amended, AmendFailed, Children, Dust, Refused, Rejected
+from execution.tracking.model import ChaseEvent, ChaseState, EndReason
 from execution.tracking.params import ChaseParams, EndAction, OnRestart
-from execution.tracking.rules import FillLedger, slippage_i, slippage_ppm
+from execution.tracking.report import ExecutionReport, report_of
+from execution.tracking.rules import FillLedger, favourable, slippage_i, slippage_ppm
 from execution.tracking.touch import Top, Touch, breaks_limit, cross_price, own_levels
+from execution.tracking.waiting import earliest, wait_on_clock
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -45,32 +48,7 @@ log = logging.getLogger(__name__)
 _PULL_GIVE_UP_MS = 30_000
 _ATTENDABLE = ("RUNNING", "NEEDS_ATTENTION")
 
-
-class ChaseState(enum.StrEnum):
-    RUNNING = "RUNNING"
-    PAUSED = "PAUSED"
-    NEEDS_ATTENTION = "NEEDS_ATTENTION"
-    DONE = "DONE"
-
-
-class EndReason(enum.StrEnum):
-    FILLED = "filled"
-    CANCELLED = "cancelled"
-    TIMEOUT = "timeout"
-    LIMIT_REACHED = "limit_reached"
-    REJECTED = "rejected"
-    ERROR = "error"
-
-
-@dataclass(frozen=True, slots=True)
-class ChaseEvent:
-    """One line of a chase's story, for the console panel and the journal."""
-
-    ts_ms: int
-    kind: str
-    """What happened: started, placed, repriced, filled, paused, limit_reached, child_rejected, ended, …"""
-    message: str
-    data: dict[str, Any] = field(default_factory=dict, compare=False)
+__all__ = ["ChaseEvent", "ChaseHost", "ChaseState", "EndReason", "TrackingLimit"]
 
 
 class ChaseHost(Protocol):
@@ -111,6 +89,8 @@ class TrackingLimit:
         self.ended_ms: int | None = None
         self.arrival_mid_i: int | None = None
         self.start_price_i: int | None = None
+        self.trail_i: int | None = None
+        """The best price a child has had (a one-way trail never moves back from it)."""
         self.slippage_i: int | None = None
         self.error: str = ""
         self._budget = host.budget(params.venue)
@@ -129,21 +109,8 @@ class TrackingLimit:
     @classmethod
     def from_journal(cls, host: ChaseHost, record: Mapping[str, Any], children: Iterable[Order]) -> TrackingLimit:
         """A parent as the journal kept it, with the ``children`` the order journal still holds."""
-        saved = record["params"]
-        chase = cls(host, record["parent_id"], ChaseParams.from_record(saved), children=children)
-        chase.started_ms = saved.get("started_ms") or chase.started_ms
-        chase.arrival_mid_i = saved.get("arrival_mid_i")
-        chase.start_price_i = saved.get("start_price_i")
-        chase.reprices = saved.get("reprices", 0)
-        if record.get("state") == ChaseState.PAUSED:
-            chase.state = ChaseState.PAUSED
-        chase._sync()
-        missing = (record.get("filled_i") or 0) - chase.filled_i
-        if missing > 0:
-            # children the order journal no longer holds: the parent's own count still stands,
-            # so the remainder can never grow back and overfill
-            chase.ledger.report(-1, missing, record.get("avg_price_i") or 0)
-            log.warning("chase %s: %s filled by children not found after restart", chase.id, missing)
+        chase = cls(host, record["parent_id"], ChaseParams.from_record(record["params"]), children=children)
+        persist.restore(chase, record)
         return chase
 
     # -- reading -----------------------------------------------------------------
@@ -163,6 +130,11 @@ class TrackingLimit:
     @property
     def is_done(self) -> bool:
         return self.state is ChaseState.DONE
+
+    @property
+    def report(self) -> ExecutionReport:
+        """How well it has executed so far (``execution.tracking.report``)."""
+        return report_of(self)
 
     @property
     def at_limit(self) -> bool:
@@ -196,11 +168,12 @@ class TrackingLimit:
         """Start a new chase: note the arrival mid, journal it, and start its task."""
         p = self.params
         self.arrival_mid_i = self._host.market_data.mid_i(p.venue, p.symbol)
+        self.params = p = p.resolved(self.arrival_mid_i, self._market().tick_i)
         side = "sell" if p.is_ask else "buy"
         self._event(
             "started",
             f"{side} {p.size_i} {p.symbol} on {p.venue}, offset {p.offset_ticks}, limit {p.limit_price_i}, "
-            f"end {p.end_action}",
+            f"end {p.end_action}" + "".join(f", {v}" for v in ("aggressive", "trail") if getattr(p, v)),
             arrival_mid_i=self.arrival_mid_i,
         )
         self._host.chase_changed(self)
@@ -319,14 +292,7 @@ class TrackingLimit:
         await self._wait_on_clock(self._wake, delay / 1000)
 
     async def _wait_on_clock(self, event: asyncio.Event, timeout_s: float) -> None:
-        """Until ``event`` is set or ``timeout_s`` has passed on the runtime's clock."""
-        waiter = asyncio.ensure_future(event.wait())
-        sleeper = asyncio.ensure_future(self._clock.sleep(timeout_s))
-        try:
-            await asyncio.wait({waiter, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            waiter.cancel()
-            sleeper.cancel()
+        await wait_on_clock(self._clock, event, timeout_s)
 
     async def _step(self) -> int | None:
         """Look at the world once and take at most one action; returns when to look again."""
@@ -358,7 +324,7 @@ class TrackingLimit:
             if paused and not self._kids.unclear(child):
                 await self._kids.cancel(child)
             deadline = await self._resolve(child, now)
-            return _earliest(None if self.state is ChaseState.NEEDS_ATTENTION else deadline, timeout_at)
+            return earliest(None if self.state is ChaseState.NEEDS_ATTENTION else deadline, timeout_at)
         if paused:
             return timeout_at
         top = await self._stale_top(now, child)
@@ -366,30 +332,33 @@ class TrackingLimit:
             return now  # the venue just told us it ended (filled in a gap): look again at once
         peers = self._host.chases_on(self.venue, self.symbol)  # every chase's children are ours to skip
         own = own_levels(c for peer in peers if peer.is_ask == p.is_ask for c in peer.live_children)
-        reading = self._touch.read(p, own, self.start_price_i, top)
-        if self.arrival_mid_i is None:
+        reading = self._touch.read(p, own, self.start_price_i, top, self.trail_i)
+        if self.arrival_mid_i is None and reading.mid_i is not None:
             self.arrival_mid_i = reading.mid_i
+            self.params = self.params.resolved(reading.mid_i, self._market().tick_i)
+            if self.params != p:
+                return now  # the percentage bounds just became prices: read again with them
         quote = reading.quote
         stale_at = now + p.stale_after_ms
         if quote is None:
-            return _earliest(stale_at, timeout_at)
+            return earliest(stale_at, timeout_at)
         if self._touch.note(quote):
             self._event(
                 "limit_reached", f"touch is beyond the limit: sitting at {quote.price_i}", price_i=quote.price_i
             )
         if child is not None and self._touch.hold(p, child.price_i, quote, own, self.start_price_i):
-            return _earliest(stale_at, timeout_at)
+            return earliest(stale_at, timeout_at)
         retry_at = self._kids.retry_at_ms
         if retry_at is not None and now < retry_at and (child is None or not breaks_limit(p, child.price_i)):
-            return _earliest(retry_at, timeout_at)
+            return earliest(retry_at, timeout_at)
         gate = self._gate(now, reprice=child is not None)
         if gate is not None:
-            return _earliest(gate, timeout_at)
+            return earliest(gate, timeout_at)
         if child is None:
             await self._place(quote.price_i)
         else:
             await self._reprice(child, quote.price_i)
-        return _earliest(stale_at, timeout_at)
+        return earliest(stale_at, timeout_at)
 
     # -- reading the world -------------------------------------------------------------
 
@@ -444,6 +413,7 @@ class TrackingLimit:
         else:
             if self.start_price_i is None:
                 self.start_price_i = price_i
+            self.trail_i = favourable(self.is_ask, self.trail_i, price_i)
             if outcome.replaced is not None:
                 old, why = outcome.replaced
                 self._event("repriced", f"repriced {old} → {price_i}: {why}", old=old, new=price_i, why=why)
@@ -463,13 +433,16 @@ class TrackingLimit:
             self._event("amend_failed", f"amend {outcome.old_i} → {outcome.new_i} failed: {outcome.error}")
         elif isinstance(outcome, Amended):
             old, new = outcome.old_i, outcome.new_i
+            self.trail_i = favourable(self.is_ask, self.trail_i, new)
             self._event("repriced", f"repriced {old} → {new}: {why}", old=old, new=new, why=why)
             self._host.chase_changed(self)
 
     async def _resolve(self, child: Order, now: int) -> int:
         resolution = await self._kids.resolve(child, now)
         if resolution.attention != (self.state is ChaseState.NEEDS_ATTENTION) and self.state.value in _ATTENDABLE:
-            self.state = ChaseState.NEEDS_ATTENTION if resolution.attention else ChaseState.RUNNING  # parked, not spinning
+            self.state = (
+                ChaseState.NEEDS_ATTENTION if resolution.attention else ChaseState.RUNNING
+            )  # parked, not spinning
             self._changed("needs_attention" if resolution.attention else "resumed", f"child: {child.reason}")
         if resolution.resting:
             if self.state is ChaseState.PAUSED or self._kids.replacing or self._cancel_request is False:
@@ -544,6 +517,7 @@ class TrackingLimit:
     # -- bookkeeping ---------------------------------------------------------------
 
     def _sync(self, orders: Iterable[Order] | None = None) -> None:
+        """Take the children's new fills into the ledger, one ``filled`` event each."""
         for fill in self._kids.sync(orders):
             self._event(
                 "filled", f"child filled {fill.size_i} at {fill.price_i}", size_i=fill.size_i, price_i=fill.price_i
@@ -584,17 +558,4 @@ class TrackingLimit:
 
     def as_record(self) -> dict[str, Any]:
         """The parent's parameters and progress as the journal keeps them (JSON-safe)."""
-        record = self.params.as_record()
-        record.update(
-            started_ms=self.started_ms,
-            ended_ms=self.ended_ms,
-            arrival_mid_i=self.arrival_mid_i,
-            start_price_i=self.start_price_i,
-            reprices=self.reprices,
-        )
-        return record
-
-
-def _earliest(*deadlines: int | None) -> int | None:
-    present = [d for d in deadlines if d is not None]
-    return min(present) if present else None
+        return persist.record(self)

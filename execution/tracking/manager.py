@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 from connector.interface import FILL_SAFE_AMEND, ConnectionEvent, ConnectionState
 from execution.listeners import Listeners
 from execution.tracking.budget import ActionBudget
-from execution.tracking.chase import ChaseEvent, TrackingLimit
+from execution.tracking.chase import TrackingLimit
+from execution.tracking.model import ChaseEvent
 from execution.tracking.params import AmendPolicy, ChaseParams, OnRestart
 
 if TYPE_CHECKING:
@@ -133,8 +134,16 @@ class TrackingLimitManager:
         post_only: bool = True,
         reduce_only: bool = False,
         allow_disconnected: bool = False,
+        aggressive: bool = False,
+        trail: bool = False,
+        limit_ppm: int | None = None,
+        max_chase_ppm: int | None = None,
     ) -> TrackingLimit:
         """Start a chase and return it at once; it works in the background until it ends.
+
+        Variants: ``aggressive`` rests one tick inside the other side; ``trail`` follows the touch
+        only in the favourable direction; ``limit_ppm`` (chase to) and ``max_chase_ppm`` bound the
+        chase as parts per million of the arrival mid (10_000 = 1 %), beside a price and ticks.
 
         Raises ``RiskRejected`` beyond the margin or notional ceiling, ``VenueDisconnected`` while the
         venue's connection is down (unless ``allow_disconnected``); a running chase's children are sent
@@ -157,6 +166,10 @@ class TrackingLimitManager:
             reduce_only=reduce_only,
             default_reprice_interval_ms=self.min_reprice_interval_ms,
             stale_after_ms=self.stale_after_ms,
+            aggressive=aggressive,
+            trail=trail,
+            limit_ppm=limit_ppm,
+            max_chase_ppm=max_chase_ppm,
         )
         self.orders.check_new(
             venue, symbol, is_ask=is_ask, size_i=size_i, reduce_only=reduce_only, allow_disconnected=allow_disconnected

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
 from connector.checks import require_ints
+from execution.tracking.rules import chase_to_price, ppm_of
 
 if TYPE_CHECKING:
     from connector.interface import MarketInfo
@@ -66,6 +67,15 @@ class ChaseParams:
     stale_after_ms: int = 2_000
     cross_ticks: int = 10
     """How far through the other side an aggressive IOC cross may reach (bounded by the limit)."""
+    aggressive: bool = False
+    """Rest one tick inside the other side (offset counts from there) rather than join our own."""
+    trail: bool = False
+    """One-way trail: follow the touch only in the favourable direction (a buy only down)."""
+    limit_ppm: int | None = None
+    """Chase to: a limit this many ppm of the arrival mid away (adverse side); the tighter of it and
+    ``limit_price_i`` is folded into ``limit_price_i`` once the arrival mid is known (``resolved``)."""
+    max_chase_ppm: int | None = None
+    """Maximum distance from the start as ppm of the arrival mid; folded into ``max_chase_ticks``."""
 
     @classmethod
     def validated(
@@ -87,6 +97,10 @@ class ChaseParams:
         reduce_only: bool = False,
         default_reprice_interval_ms: int = 200,
         stale_after_ms: int = 2_000,
+        aggressive: bool = False,
+        trail: bool = False,
+        limit_ppm: int | None = None,
+        max_chase_ppm: int | None = None,
     ) -> ChaseParams:
         """The parameters of a new chase, or ``ValueError`` naming what is wrong.
 
@@ -107,6 +121,11 @@ class ChaseParams:
             raise ValueError(f"limit price must be positive, got {limit_price_i}")
         if max_chase_ticks is not None and max_chase_ticks < 0:
             raise ValueError(f"max_chase_ticks must be >= 0, got {max_chase_ticks}")
+        for name, ppm in (("limit_ppm", limit_ppm), ("max_chase_ppm", max_chase_ppm)):
+            if ppm is not None:
+                require_ints(**{name: ppm})
+                if not 0 < ppm < 1_000_000:
+                    raise ValueError(f"{name} must be between 1 and 999999 ppm (100 ppm = 0.01 %), got {ppm}")
         if min_reprice_interval_ms is not None and min_reprice_interval_ms < 0:
             raise ValueError(f"min_reprice_interval_ms must be >= 0, got {min_reprice_interval_ms}")
         if timeout_s is not None and timeout_s <= 0:
@@ -132,7 +151,27 @@ class ChaseParams:
             post_only=post_only,
             reduce_only=reduce_only,
             stale_after_ms=stale_after_ms,
+            aggressive=bool(aggressive),
+            trail=bool(trail),
+            limit_ppm=limit_ppm,
+            max_chase_ppm=max_chase_ppm,
         )
+
+    def resolved(self, arrival_mid_i: int | None, tick_i: int) -> ChaseParams:
+        """The percentage bounds folded into price and ticks against ``arrival_mid_i`` (idempotent).
+
+        Chase-to keeps the tighter of the two limits; the maximum distance the smaller of the two.
+        """
+        if arrival_mid_i is None or arrival_mid_i <= 0 or (self.limit_ppm is None and self.max_chase_ppm is None):
+            return self
+        limit, max_ticks = self.limit_price_i, self.max_chase_ticks
+        if self.limit_ppm is not None:
+            bound = chase_to_price(self.is_ask, arrival_mid_i, self.limit_ppm)
+            limit = bound if limit is None else (max(limit, bound) if self.is_ask else min(limit, bound))
+        if self.max_chase_ppm is not None:
+            ticks = ppm_of(arrival_mid_i, self.max_chase_ppm) // max(tick_i, 1)
+            max_ticks = ticks if max_ticks is None else min(max_ticks, ticks)
+        return replace(self, limit_price_i=limit, max_chase_ticks=max_ticks)
 
     def as_record(self) -> dict[str, Any]:
         """JSON-safe, as the journal keeps it."""

@@ -20,6 +20,8 @@ class Clamp(enum.StrEnum):
     NONE = ""
     LIMIT = "limit"
     MAX_CHASE = "max_chase"
+    TRAIL = "trail"
+    """A one-way trail: the child never moves back from the best price it has had."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,24 +63,28 @@ def desired_price(
     limit_price_i: int | None = None,
     start_price_i: int | None = None,
     max_chase_ticks: int | None = None,
+    aggressive: bool = False,
+    trail_bound_i: int | None = None,
 ) -> Quote | None:
     """Where the child should rest, or ``None`` when the book gives no reference.
 
     ``bid_i``/``ask_i`` are the touch *excluding our own child*.  Offset 0 joins the
     best price on our side, positive sits behind it, negative improves into the spread
-    but (post-only) never reaches the other side.  The result sits on the tick grid,
-    never further than ``max_chase_ticks`` from ``start_price_i`` and never beyond
-    ``limit_price_i``; when either holds it back, ``clamp`` says which.
+    but (post-only) never reaches the other side.  ``aggressive`` takes the other side as
+    the reference instead: one tick inside it (offset counts from there).  The result sits on
+    the tick grid, never further than ``max_chase_ticks`` from ``start_price_i``, never more
+    aggressive than ``trail_bound_i`` (a one-way trail: the best price the child has had)
+    and never beyond ``limit_price_i``; when one holds it back, ``clamp`` says which.
     """
     if tick_i <= 0:
         raise ValueError(f"tick_i must be positive, got {tick_i}")
     own, other = (ask_i, bid_i) if is_ask else (bid_i, ask_i)
     sign = 1 if is_ask else -1  # direction of "less aggressive" for our side
-    if own is not None:
-        price = own + sign * offset_ticks * tick_i
-    elif other is not None:
-        # an empty side: one tick off the other side is the best passive price there is
+    if other is not None and (aggressive or own is None):
+        # aggressive, or an empty side: one tick off the other side is the best passive price there is
         price = other + sign * (1 + offset_ticks) * tick_i
+    elif own is not None:
+        price = own + sign * offset_ticks * tick_i
     else:
         return None
     if post_only and other is not None:
@@ -89,6 +95,8 @@ def desired_price(
         bound = start_price_i - max_chase_ticks * tick_i if is_ask else start_price_i + max_chase_ticks * tick_i
         if beyond(is_ask, price, bound):
             price, clamp = bound, Clamp.MAX_CHASE
+    if trail_bound_i is not None and beyond(is_ask, price, trail_bound_i):
+        price, clamp = trail_bound_i, Clamp.TRAIL
     if limit_price_i is not None:
         bound = ceil_tick(limit_price_i, tick_i) if is_ask else floor_tick(limit_price_i, tick_i)
         if beyond(is_ask, price, bound):
@@ -111,6 +119,7 @@ def should_hold(
     alone_at_best: bool,
     limit_price_i: int | None,
     max_bound_i: int | None,
+    follow: bool = False,
 ) -> bool:
     """Keep the child where it is?
 
@@ -118,7 +127,8 @@ def should_hold(
     its side: nobody is ahead of it, so moving (either way) would only pay an action and,
     upwards, pay more or, downwards, lose queue priority.  The exception is a child whose
     price now breaks the limit or the chase bound (the trader moved the limit): that is
-    always repaired.
+    always repaired.  ``follow`` (aggressive, or a one-way trail) moves even a child alone
+    at the best price: those follow their reference wherever the rules allow.
     """
     if quote.price_i == child_price_i:
         return True
@@ -126,7 +136,25 @@ def should_hold(
         return False
     if max_bound_i is not None and beyond(is_ask, child_price_i, max_bound_i):
         return False
-    return alone_at_best
+    return alone_at_best and not follow
+
+
+def favourable(is_ask: bool, a_i: int | None, b_i: int) -> int:
+    """The better price for our side (a sell's higher, a buy's lower); ``a_i`` may be missing."""
+    if a_i is None:
+        return b_i
+    return max(a_i, b_i) if is_ask else min(a_i, b_i)
+
+
+def ppm_of(price_i: int, ppm: int) -> int:
+    """``ppm`` parts per million of ``price_i``, rounded down (10_000 ppm = 1 %)."""
+    return price_i * ppm // 1_000_000
+
+
+def chase_to_price(is_ask: bool, arrival_i: int, ppm: int) -> int:
+    """The price ``ppm`` of the arrival price away in the adverse direction (a buy's higher)."""
+    distance = ppm_of(arrival_i, ppm)
+    return arrival_i - distance if is_ask else arrival_i + distance
 
 
 class FillLedger:

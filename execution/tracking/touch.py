@@ -118,9 +118,17 @@ class Touch:
         return self.fallback
 
     def read(
-        self, params: ChaseParams, own: dict[int, int], start_price_i: int | None, top: Top | None = None
+        self,
+        params: ChaseParams,
+        own: dict[int, int],
+        start_price_i: int | None,
+        top: Top | None = None,
+        trail_i: int | None = None,
     ) -> Reading:
-        """Where the child should rest: from the book without ``own``, or from a bare ``top``."""
+        """Where the child should rest: from the book without ``own``, or from a bare ``top``.
+
+        ``trail_i``: with ``params.trail``, the best price the child has had (it never goes back).
+        """
         market = self.market_data.market(params.venue, params.symbol)
         if top is not None:
             # a bare top of book cannot tell our orders from others': take it as it is
@@ -147,6 +155,8 @@ class Touch:
             limit_price_i=params.limit_price_i,
             start_price_i=start_price_i,
             max_chase_ticks=params.max_chase_ticks,
+            aggressive=params.aggressive,
+            trail_bound_i=trail_i if params.trail else None,
         )
         mid = (bids[0][0] + asks[0][0]) // 2 if bids and asks else None
         return Reading(quote, mid)
@@ -180,4 +190,5 @@ class Touch:
             alone_at_best=alone,
             limit_price_i=params.limit_price_i,
             max_bound_i=bound,
+            follow=params.aggressive or params.trail,
         )

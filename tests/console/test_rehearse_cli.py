@@ -80,9 +80,9 @@ async def test_replay_keys_pause_step_and_change_the_speed(recording):  # noqa: 
                 break
             await pilot.pause(0.02)
         assert replay.paused and replay.played == 2
-        await pilot.press("right_square_bracket")
+        await pilot.press("greater_than_sign")
         assert replay.speed == 200.0
-        await pilot.press("left_square_bracket", "left_square_bracket")
+        await pilot.press("less_than_sign", "less_than_sign")
         assert replay.speed == 50.0
         await pilot.press("space")
         assert not replay.paused

@@ -67,3 +67,49 @@ async def test_the_tracking_limit_example_runs_and_fills_within_its_limit(clock,
             await driver
     assert chase.is_done and chase.filled_i == chase.size_i
     assert chase.avg_price_i <= chase.params.limit_price_i
+
+
+def _working_sources() -> list[str]:
+    section = GUIDE.read_text(encoding="utf-8").split("## Working orders", 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"```python\n(.*?)```", section, re.S)
+    assert len(blocks) == 2, "the guide's working-orders section lost an example"
+    return blocks
+
+
+async def _run_on_clock(clock, coro, limit_s: float):
+    async def drive() -> None:
+        while True:
+            await clock.advance(0.05)
+            await asyncio.sleep(0)
+
+    driver = asyncio.create_task(drive())
+    try:
+        return await asyncio.wait_for(coro, limit_s)
+    finally:
+        driver.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await driver
+
+
+async def test_the_chase_variants_example_runs_and_reports(clock, tmp_path, capsys):
+    namespace: dict = {"__name__": "strategy_guide_variants"}
+    exec(compile(_working_sources()[0], str(GUIDE), "exec"), namespace)
+    aggr, trail = await _run_on_clock(clock, namespace["variants"](journal_path=tmp_path / "j.sqlite3", clock=clock),
+                                      60)  # fmt: skip
+    assert aggr.params.aggressive and trail.params.trail
+    assert aggr.is_done and aggr.filled_i == aggr.size_i
+    assert aggr.avg_price_i <= aggr.params.limit_price_i  # the 0.2 % chase-to, folded into a price
+    assert aggr.report.filled_i == aggr.filled_i and trail.is_done
+    assert "slippage" in capsys.readouterr().out
+
+
+async def test_the_scale_and_twap_example_runs(clock, tmp_path, capsys):
+    namespace: dict = {"__name__": "strategy_guide_algos"}
+    exec(compile(_working_sources()[1], str(GUIDE), "exec"), namespace)
+    ladder, twap = await _run_on_clock(
+        clock, namespace["working_orders"](journal_path=tmp_path / "j.sqlite3", clock=clock), 60
+    )
+    assert len(ladder.children) == 10 and sum(c.size_i for c in ladder.children) == ladder.size_i
+    assert ladder.is_done and all(c.is_final for c in ladder.children)
+    assert twap.is_done and twap.filled_i == twap.size_i and twap.report.children == 6
+    assert "10 of 10 orders placed" in capsys.readouterr().out

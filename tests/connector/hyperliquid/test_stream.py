@@ -42,6 +42,35 @@ def test_the_greeting_is_not_a_frame():
     assert parse_frame('{"channel":"pong"}') == {"channel": "pong"}
 
 
+def test_an_l2book_frame_is_decoded_into_typed_structs_and_makes_the_same_book_as_plain_json(stream):
+    import json
+
+    from connector.hyperliquid import wire
+
+    book = {"coin": "BTC", "time": 7, "levels": [_levels(("65000", "1.5"), ("64999.5", "2")), _levels(("65001", "3"))]}
+    for text in (
+        json.dumps({"channel": "l2Book", "data": book}),
+        json.dumps({"channel": "l2Book", "data": book}, separators=(",", ":")),
+    ):
+        frame = parse_frame(text)
+        assert isinstance(frame, wire.BookFrame)
+        stream.on_frame(frame)
+        assert isinstance(parse_frame(text.encode()), wire.BookFrame)
+    stream.on_frame({"channel": "l2Book", "data": book})  # the plain-JSON path
+    books = [e for kind, e in stream.events if kind == "book"]
+    assert len(books) == 3
+    assert {(b.bids, b.asks, b.ts_ms) for b in books} == {
+        (((650000, 150000), (649995, 200000)), ((650010, 300000),), 7)
+    }
+
+
+def test_an_l2book_frame_of_another_shape_falls_back_to_plain_json():
+    odd = '{"channel": "l2Book", "data": {"coin": "BTC", "levels": "oops"}}'
+    assert parse_frame(odd) == {"channel": "l2Book", "data": {"coin": "BTC", "levels": "oops"}}
+    with pytest.raises(ValueError):
+        parse_frame('{"channel": "l2Book", "data": {')
+
+
 def test_a_bbo_takes_out_the_levels_it_passed_and_keeps_the_depth_behind_it(stream):
     bids, asks = _levels(("65000", "1"), ("64999", "2")), _levels(("65001", "3"), ("65003", "6"))
     book = {"coin": "BTC", "time": 1, "levels": [bids, asks]}

@@ -92,3 +92,28 @@ def test_importing_the_venue_leaves_the_sdk_unloaded_until_it_signs():
     env = {**os.environ, "PYTHONPATH": root}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+async def test_signing_runs_on_one_thread_of_its_own_per_key_one_at_a_time():
+    import threading
+
+    lighter = pytest.importorskip("lighter")
+    priv, _pub, _err = lighter.signer_client.create_api_key()
+    signer = signing.LighterSigner("http://127.0.0.1:9", 123, 4, priv, signing.TESTNET_CHAIN_ID)
+    other = signing.LighterSigner("http://127.0.0.1:9", 123, 5, priv, signing.TESTNET_CHAIN_ID)
+    seen: list[tuple[int, int]] = []
+
+    def build(nonce: int) -> signing.SignedTx:
+        seen.append((threading.get_ident(), nonce))
+        return signer.cancel_order(market_id=0, order_index=7, nonce=nonce)
+
+    try:
+        txs = [await signer.sign(build, nonce) for nonce in range(5)]
+        other_thread = await other.sign(lambda n: threading.get_ident(), 0)
+    finally:
+        await signer.close()
+        await other.close()
+    threads = {t for t, _ in seen}
+    assert len(threads) == 1 and threading.get_ident() not in threads and other_thread not in threads
+    assert [n for _, n in seen] == list(range(5))
+    assert [json.loads(tx.tx_info)["Nonce"] for tx in txs] == list(range(5))

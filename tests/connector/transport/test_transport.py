@@ -9,6 +9,7 @@ import json
 import logging
 import random
 import socket
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -618,3 +619,56 @@ async def test_stop_from_inside_a_message_handler_ends_the_stream(ws_server):
     await wait_until(lambda: supervisor.state is ConnectionState.STOPPED)
     await wait_until(lambda: not supervisor.running)
     assert supervisor.connects == 1
+
+
+async def test_the_reader_lets_other_tasks_run_while_it_drains_a_backlog(ws_server):
+    """A backlog of frames already received is delivered with the loop's other work (timers, paints)
+    in between, not as one long stretch in which nothing else runs."""
+    frames = 200
+
+    async def behaviour(conn: ServerConnection, number: int) -> None:
+        for k in range(frames):
+            await conn.send(json.dumps({"k": k}))
+        await conn.wait_closed()
+
+    ticks = 0
+    seen: list[int] = []  # the ticker's count at each delivery
+
+    def on_message(message: Any) -> None:
+        if message["k"] == 0:
+            time.sleep(0.05)  # the rest of the frames pile up meanwhile
+        else:
+            time.sleep(0.0005)  # each frame costs a little, as a book apply does
+        seen.append(ticks)
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            ticks += 1
+            await asyncio.sleep(0)
+
+    url = await ws_server(behaviour)
+    supervisor = WsSupervisor(url, on_message=on_message, clock=RecordingClock(), rng=random.Random(1))
+    task = asyncio.create_task(ticker())
+    await supervisor.start()
+    try:
+        await wait_until(lambda: len(seen) == frames)
+    finally:
+        await supervisor.stop()
+        task.cancel()
+    runs = sum(1 for a, b in itertools.pairwise(seen[1:]) if b > a)
+    assert runs >= 10, f"other tasks ran {runs} times while {frames - 1} frames were delivered"
+
+
+def test_websockets_is_imported_only_when_a_socket_is_opened():
+    """Start-up (a console on the sim, or any console before its venues start) does not pay for it."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[3]
+    code = "import sys, connector.base, connector.transport.ws; print('websockets' in sys.modules)"
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, cwd=root, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,106 @@
+"""The main screen's flush: a fixed beat plus a leading edge (``console.flush.Flusher``), on a fake clock."""
+
+from __future__ import annotations
+
+from console.flush import FRAME_S, Flusher
+from tests.console.harness import make_desk, ready
+
+
+class Node:
+    """What the flusher needs of a screen: its queue and its timers, run by hand."""
+
+    def __init__(self) -> None:
+        self.next: list = []
+        self.timers: list = []
+        self.interval = None
+
+    def set_interval(self, period, callback):
+        self.interval = (period, callback)
+        return self.interval
+
+    def call_next(self, callback) -> None:
+        self.next.append(callback)
+
+    def set_timer(self, delay, callback, name=""):
+        node = self
+
+        class Timer:
+            def stop(self) -> None:
+                if self in node.timers:
+                    node.timers.remove(self)
+
+        timer = Timer()
+        timer.delay, timer.callback = delay, callback
+        self.timers.append(timer)
+        return timer
+
+
+def _flusher():
+    clock = [100.0]
+    node, flushed = Node(), []
+    flusher = Flusher(node, lambda: flushed.append(clock[0]), hz=25, now=lambda: clock[0])
+    return flusher, node, flushed, clock
+
+
+def test_a_change_after_a_quiet_frame_is_flushed_as_the_next_thing_the_screen_does():
+    flusher, node, flushed, _clock = _flusher()
+    flusher.poke()
+    flusher.poke()  # already queued: one flush
+    assert len(node.next) == 1 and node.timers == []
+    node.next.pop()()
+    assert flushed == [100.0]
+
+
+def test_changes_within_a_frame_of_the_last_flush_wait_for_its_end_once():
+    flusher, node, flushed, clock = _flusher()
+    flusher.poke()
+    node.next.pop()()
+    clock[0] += FRAME_S / 4
+    for _ in range(50):
+        flusher.poke()
+    assert node.next == [] and len(node.timers) == 1
+    assert abs(node.timers[0].delay - FRAME_S * 3 / 4) < 1e-9
+    clock[0] += FRAME_S * 3 / 4
+    node.timers[0].callback()
+    assert len(flushed) == 2 and node.timers == []
+    flusher.poke()  # the frame that flush began has not ended: wait again
+    assert len(node.timers) == 1
+
+
+def test_the_fixed_beat_paints_on_time_and_skips_a_beat_right_after_a_flush():
+    _, node, flushed, clock = _flusher()
+    period, beat = node.interval
+    assert period == 1 / 25
+    beat()
+    assert len(flushed) == 1
+    clock[0] += FRAME_S / 2
+    beat()
+    assert len(flushed) == 1
+    clock[0] += FRAME_S
+    beat()
+    assert len(flushed) == 2
+
+
+def test_without_the_leading_edge_only_the_beat_flushes(monkeypatch):
+    monkeypatch.setattr(Flusher, "leading_edge", False)
+    flusher, node, flushed, _clock = _flusher()
+    flusher.poke()
+    assert node.next == [] and node.timers == []
+    _, beat = node.interval
+    beat()
+    beat()
+    assert len(flushed) == 2
+
+
+async def test_a_book_tick_reaches_the_ladder_without_waiting_for_the_beat():
+    desk = make_desk(flush_hz=0.5)  # a beat every 2 s: only the leading edge can paint sooner
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        flusher = desk.main.flusher
+        before = flusher.flushes
+        desk.venue.tick(1)
+        for _ in range(20):
+            await pilot.pause()
+            if flusher.flushes > before:
+                break
+        assert flusher.flushes > before

@@ -20,7 +20,7 @@ import pytest
 from tests.chaos.desk import RESTING, SYMBOL, build_runtime, integrity, journaled_indices, start, until
 from tests.chaos.procs import ROOT, FakeProcess, child_env, end, start_fake, wait_for_line
 
-VENUES = ["hyperliquid", "backpack", "binance-usdm"]
+VENUES = ["hyperliquid", "backpack", "binance-usdm", "lighter"]
 RUNS = 10
 KILL_WITHIN_S = 2.0
 

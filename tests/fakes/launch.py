@@ -22,9 +22,10 @@ import json
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-VENUES = ("hyperliquid", "backpack", "binance-usdm")
+VENUES = ("hyperliquid", "backpack", "binance-usdm", "lighter")
 
 
 def make_fake(venue: str, seed: int) -> Any:
@@ -42,7 +43,21 @@ def make_fake(venue: str, seed: int) -> Any:
 
         # the chaos suite starts dozens of runtimes a minute on one account: room for their weight
         return FakeBinanceUsdm(seed=seed, step_s=0.05, rate_limits={"REQUEST_WEIGHT:1M": 100_000})
+    if venue == "lighter":
+        from tests.fakes.lighter import FakeLighter
+
+        return FakeLighter(seed=seed, step_s=0.05)
     raise SystemExit(f"unknown venue {venue!r}: one of {', '.join(VENUES)}")
+
+
+def write_key_file(fake: Any, path: str) -> None:
+    """The venue's key file (Lighter's is a fresh throwaway API key its module writes)."""
+    if hasattr(fake, "write_key_file"):
+        fake.write_key_file(path)
+        return
+    from tests.fakes.lighter import write_key_file as lighter_key_file
+
+    lighter_key_file(Path(path), account_index=fake.account_index, api_key_index=fake.api_key_index)
 
 
 async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) -> None:
@@ -56,7 +71,7 @@ async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) 
 async def serve(args: argparse.Namespace) -> None:
     fake = make_fake(args.venue, args.seed)
     await fake.start(0)
-    fake.write_key_file(args.key_file)
+    write_key_file(fake, args.key_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -8,7 +8,8 @@ Listens on a free port of 127.0.0.1, writes the venue's key file, then prints on
 their own schedule inside the process: ``--drop-every`` closes every websocket that often,
 ``--malformed-every`` queues a garbage frame on every socket, ``--rate-limit-every`` answers the
 next HTTP request 429, and ``--fill-on-drop`` trades through both touches right after each drop, so
-fills land while the client's socket is down.  With ``--held`` the faults wait for SIGUSR2 (a client
+fills land while the client's socket is down.  ``--fills-file`` appends the trade id and size of each of
+the account's fills to a file as the venue books it (the venue's own record, read while it runs).  With ``--held`` the faults wait for SIGUSR2 (a client
 can start first); SIGUSR1 stops them; at exit the process prints
 ``STATS {json}`` (faults made, orders the venue took, client order indices it saw twice).
 ``tests.chaos.procs.start_fake`` starts one and waits for the line.
@@ -24,6 +25,8 @@ import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
+
+from connector.interface import Fill
 
 VENUES = ("hyperliquid", "backpack", "binance-usdm", "lighter")
 
@@ -78,6 +81,15 @@ async def serve(args: argparse.Namespace) -> None:
         loop.add_signal_handler(sig, stop.set)
     made = {"drops": 0, "malformed": 0, "rate_limits": 0, "trade_throughs": 0}
     symbol = next(iter(fake.engine.markets))
+    if args.fills_file:
+        fills = open(args.fills_file, "a", encoding="utf-8")  # closed at exit
+
+        def record_fill(event: object) -> None:
+            if isinstance(event, Fill):
+                fills.write(f"{event.trade_id} {event.size_i}\n")
+                fills.flush()
+
+        fake.engine.subscribe(record_fill, ())  # account events only
 
     async def drop() -> None:
         made["drops"] += 1
@@ -126,6 +138,8 @@ async def serve(args: argparse.Namespace) -> None:
         indices = [o.client_order_index for o in orders]
         made.update(orders=len(orders), duplicate_indices=len(indices) - len(set(indices)))
         print("STATS " + json.dumps(made), flush=True)
+        if args.fills_file:
+            fills.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -137,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--malformed-every", type=float, default=0.0, help="a garbage frame this often (s)")
     parser.add_argument("--rate-limit-every", type=float, default=0.0, help="one HTTP 429 this often (s)")
     parser.add_argument("--held", action="store_true", help="faults start only on SIGUSR2")
+    parser.add_argument("--fills-file", help="append the trade id and size of each of the account's fills here")
     parser.add_argument("--fill-on-drop", action="store_true", help="trade through both touches after each drop")
     asyncio.run(serve(parser.parse_args(argv)))
 

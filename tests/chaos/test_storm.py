@@ -16,7 +16,7 @@ from tests.chaos.desk import RESTING, SYMBOL, WAIT_S, away_from_touch, build_run
 from tests.chaos.procs import start_fake
 
 VENUES = ["hyperliquid", "backpack", "binance-usdm", "lighter"]
-STORM_S = 7.0
+STORM_S = 8.0
 FLOOD_S = 4.0
 FILLS_WAIT_S = 10.0
 """Reconcile passes after the storm until every venue fill is ours (one pass is enough when it works)."""

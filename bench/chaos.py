@@ -2,8 +2,8 @@
 ``bench/results.json`` and prints the README's Reliability table.
 
 The same scenarios as ``tests/chaos`` (fake venues in their own processes on 127.0.0.1): kill -9 and
-restart per venue, a disconnect storm and a flood of malformed frames and 429s on Hyperliquid, and an
-hour of virtual time with faults on the sim.  Nothing here asserts; the tests do.
+restart, a disconnect storm and a flood of malformed frames and 429s, each on every venue's fake, and
+an hour of virtual time with faults on the sim.  Nothing here asserts; the tests do.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from pathlib import Path
 from bench.__main__ import RESULTS, machine
 from tests.chaos.soak import run_soak
 from tests.chaos.test_kill_restart import VENUES, Fakes, kill_child_at_random, restart_and_check
+from tests.chaos.test_storm import VENUES as STORM_VENUES
 from tests.chaos.test_storm import run_flood, run_storm
 
 
@@ -54,12 +55,14 @@ def table(chaos: dict[str, dict[str, object]]) -> str:
         k = chaos[f"kill_restart/{venue}"]
         rows.append((f"kill -9 + restart, {venue}", k["runs"], k["orphans"], k["overfills"], "-",
                      k["reused_indices"], f"{k['restart_to_consistent_s_median']} s median after restart"))  # fmt: skip
-    s = chaos["disconnect_storm/hyperliquid"]
-    rows.append((f"disconnect storm ({s['drops']} drops), hyperliquid", 1, "-", "-", s["missed_fills"],
-                 s["duplicate_ids"], f"{s['consistent_after_s']} s after reconnect"))  # fmt: skip
-    f = chaos["malformed_and_429/hyperliquid"]
-    rows.append((f"{f['malformed_counted']} malformed frames + {f['rate_limited_made']} 429s, hyperliquid", 1,
-                 "-", "-", "-", f["duplicate_ids"], "-"))  # fmt: skip
+    for venue in STORM_VENUES:
+        s = chaos[f"disconnect_storm/{venue}"]
+        rows.append((f"disconnect storm ({s['drops']} drops), {venue}", 1, "-", "-", s["missed_fills"],
+                     s["duplicate_ids"], f"{s['consistent_after_s']} s after reconnect"))  # fmt: skip
+    for venue in STORM_VENUES:
+        f = chaos[f"malformed_and_429/{venue}"]
+        rows.append((f"{f['malformed_counted']} malformed frames + {f['rate_limited_made']} 429s, {venue}", 1,
+                     "-", "-", "-", f["duplicate_ids"], "-"))  # fmt: skip
     k = chaos["soak/sim"]
     rows.append((f"soak: 1 h virtual, 20 chases, {k['faults']} faults, sim", 1, "-", k["overfills"],
                  k["missed_fills"], k["duplicate_ids"], f"{k['wall_s']} s wall"))  # fmt: skip
@@ -78,21 +81,23 @@ def main(argv: list[str] | None = None) -> int:
         work = Path(tmp)
         for venue in VENUES:
             chaos[f"kill_restart/{venue}"] = kill_runs(venue, args.runs, work)
-        (work / "storm").mkdir()
-        storm = asyncio.run(run_storm(work / "storm"))
-        chaos["disconnect_storm/hyperliquid"] = {
-            "drops": storm.drops, "reconnects": storm.reconnects, "fills": storm.fills_venue,
-            "missed_fills": len(storm.missed_fills), "extra_fills": len(storm.extra_fills),
-            "duplicate_ids": storm.duplicate_ids, "book_mismatches": len(storm.book_mismatch),
-            "consistent_after_s": round(storm.consistent_after_s, 3),
-        }  # fmt: skip
-        (work / "flood").mkdir()
-        flood = asyncio.run(run_flood(work / "flood"))
-        chaos["malformed_and_429/hyperliquid"] = {
-            "malformed_counted": flood.malformed_counted, "rate_limited_made": flood.rate_limited_made,
-            "rate_limited_seen": flood.rate_limited_seen, "orders": flood.orders,
-            "duplicate_ids": flood.duplicate_ids, "crashed": flood.crashed or "no",
-        }  # fmt: skip
+        for venue in STORM_VENUES:
+            (work / f"storm-{venue}").mkdir()
+            storm = asyncio.run(run_storm(venue, work / f"storm-{venue}"))
+            chaos[f"disconnect_storm/{venue}"] = {
+                "drops": storm.drops, "reconnects": storm.reconnects, "fills": storm.fills_venue,
+                "missed_fills": len(storm.missed_fills), "extra_fills": len(storm.extra_fills),
+                "filled_venue_i": storm.filled_venue_i, "filled_ours_i": storm.filled_ours_i,
+                "duplicate_ids": storm.duplicate_ids, "book_mismatches": len(storm.book_mismatch),
+                "consistent_after_s": round(storm.consistent_after_s, 3),
+            }  # fmt: skip
+            (work / f"flood-{venue}").mkdir()
+            flood = asyncio.run(run_flood(venue, work / f"flood-{venue}"))
+            chaos[f"malformed_and_429/{venue}"] = {
+                "malformed_counted": flood.malformed_counted, "rate_limited_made": flood.rate_limited_made,
+                "rate_limited_seen": flood.rate_limited_seen, "orders": flood.orders,
+                "duplicate_ids": flood.duplicate_ids, "crashed": flood.crashed or "no",
+            }  # fmt: skip
     started = time.perf_counter()
     soak = asyncio.run(run_soak(1))
     chaos["soak/sim"] = {

@@ -358,7 +358,7 @@ def _print_positions(md: MarketDataService, venue: str, positions: list[Position
 
 
 def _export(argv: list[str]) -> int:
-    """``perpdesk export fills|orders [--since 24h] [--format csv|json] [--journal PATH] [--output PATH]``."""
+    """``perpdesk export fills|orders|reports [--since 24h] [--format csv|json] [--journal PATH] [--output PATH]``."""
     from console.export import EXPORTS
 
     parser = _Parser(prog="perpdesk export", description="Write fills or orders from the journal in trader units "

@@ -1,4 +1,4 @@
-"""``perpdesk export fills|orders --since 24h --format csv|json``: the journal in trader units.
+"""``perpdesk export fills|orders|reports --since 24h --format csv|json``: the journal in trader units.
 
 The journal is opened read-only and without its lock, so a running console keeps trading while
 its fills are exported.  Prices and sizes are written with each market's decimals, which the
@@ -96,6 +96,40 @@ def _order_row(r: sqlite3.Row, u: _Units) -> Row:
     }
 
 
+def _bp(ppm: int | None) -> str:
+    """ppm of a price as basis points with two decimals (100 ppm = 1 bp); empty when unknown."""
+    return "" if ppm is None else scaled_to_str(ppm, 2)
+
+
+def _seconds(ms: int | None) -> str:
+    return "" if ms is None else scaled_to_str(ms, 3)
+
+
+def _report_row(r: sqlite3.Row, u: _Units) -> Row:
+    """One chase, scale or TWAP with its execution report (``execution.tracking.ExecutionReport``)."""
+    v, vs = r["venue"], r["venue_symbol"]
+    params = json.loads(r["params"])
+    rep = params.get("report") or {}
+
+    def price(key: str) -> str:
+        value = rep.get(key)
+        return "" if value is None else u.price(v, vs, value)
+
+    maker = rep.get("maker_ppm")
+    return {
+        "created": iso_ms(r["created_ms"]), "updated": iso_ms(r["updated_ms"]), "id": r["parent_id"],
+        "kind": r["kind"], "venue": v, "symbol": r["symbol"], "side": "SELL" if params.get("is_ask") else "BUY",
+        "state": r["state"], "end_reason": r["end_reason"],
+        "target": u.size(v, vs, rep["target_i"]) if "target_i" in rep else "",
+        "filled": u.size(v, vs, rep["filled_i"]) if "filled_i" in rep else "",
+        "arrival_mid": price("arrival_mid_i"), "avg_price": price("avg_price_i"),
+        "slippage_bp": _bp(rep.get("slippage_ppm")), "maker_pct": "" if maker is None else scaled_to_str(maker, 4),
+        "reprices": str(rep.get("reprices", "")), "children": str(rep.get("children", "")),
+        "first_fill_s": _seconds(rep.get("first_fill_ms")), "last_fill_s": _seconds(rep.get("last_fill_ms")),
+        "fees": scaled_to_str(rep["fees_q"], QUOTE_DECIMALS) if "fees_q" in rep else "",
+    }
+
+
 @dataclass(frozen=True, slots=True)
 class Export:
     query: str
@@ -109,6 +143,10 @@ EXPORTS: dict[str, Export] = {
                     "JOIN orders o USING (venue, client_order_index) WHERE f.ts_ms >= ? ORDER BY f.ts_ms, f.rowid",
                     _fill_row),
     "orders": Export("SELECT * FROM orders WHERE updated_ms >= ? ORDER BY created_ms, client_order_index", _order_row),
+    "reports": Export("SELECT p.*, COALESCE((SELECT o.venue_symbol FROM orders o WHERE o.venue = p.venue "
+                      "AND o.symbol = p.symbol LIMIT 1), p.symbol) AS venue_symbol FROM parents p "
+                      "WHERE p.updated_ms >= ? AND p.kind IN ('chase', 'scale', 'twap') ORDER BY p.created_ms, "
+                      "p.parent_id", _report_row),
 }
 """What ``perpdesk export`` can write: add a kind here (its query and its row) and the CLI offers it."""
 

@@ -6,11 +6,12 @@ from the report's ppm (100 ppm = 1 bp), the maker share in percent, fees in quot
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from console.formatting import CHASE_COLUMNS, chase_row, elapsed_text, money, progress_bar
 
 if TYPE_CHECKING:
+    from execution.algos.base import WorkingOrder
     from execution.market import MarketDataService
     from execution.tracking import ExecutionReport, TrackingLimit
 
@@ -57,8 +58,8 @@ def working_chase_row(chase: TrackingLimit, md: MarketDataService, now_ms: int, 
     return (*chase_row(chase, md, now_ms, label), *report_cells(chase.report))
 
 
-def algo_row(algo: Any, md: MarketDataService, now_ms: int, label: str) -> tuple[str, ...]:
-    """A scale's or TWAP's row (``algo`` is an ``execution.algos.WorkingOrder``)."""
+def algo_row(algo: WorkingOrder, md: MarketDataService, now_ms: int, label: str) -> tuple[str, ...]:
+    """A scale's or TWAP's row, cells in ``WORKING_COLUMNS`` order (the chase row's, then the report)."""
     venue, symbol = algo.venue, algo.symbol
     fp, fs = md.format_price, md.format_size
     bid, ask = md.top_of_book(venue, symbol)
@@ -81,6 +82,7 @@ def algo_row(algo: Any, md: MarketDataService, now_ms: int, label: str) -> tuple
         label,
         symbol,
         "SELL" if algo.is_ask else "BUY",
+        state,
         f"{fs(venue, symbol, filled)}/{fs(venue, symbol, algo.size_i)}",
         progress_bar(filled, algo.size_i),
         at,
@@ -88,6 +90,5 @@ def algo_row(algo: Any, md: MarketDataService, now_ms: int, label: str) -> tuple
         fp(venue, symbol, report.avg_price_i) if report.avg_price_i else "-",
         steps,
         elapsed_text(end - algo.started_ms),
-        state,
         *report_cells(report),
     )

@@ -26,7 +26,7 @@ from connector.clock import Clock, RealClock
 from connector.errors import UnknownOrder, VenueError
 from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus, Position
 from execution.listeners import Listeners
-from execution.orders import Order, OrderService
+from execution.orders import Order, OrderService, order_name
 
 if TYPE_CHECKING:
     from execution.journal import Journal
@@ -420,7 +420,7 @@ class Reconciler:
                 price = f" @ {self.market_data.format_price(order.venue, order.symbol, order.price_i)}"
             except (KeyError, ValueError):
                 price = f" @ {order.price_i}"
-        return f"order {order.client_order_index} {order.symbol} {side} {self._size(order, order.size_i)}{price}"
+        return f"order {order_name(order)} {order.symbol} {side} {self._size(order, order.size_i)}{price}"
 
     def _canonical(self, venue: str, venue_symbol: str) -> str:
         if self.market_data is None:

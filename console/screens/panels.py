@@ -13,6 +13,7 @@ from connector.scaling import rescale, scaled_to_str
 from console.formatting import clock_text, money
 from console.widgets.ladder import LadderData
 from console.widgets.market_list import change_text
+from execution.orders import order_name
 
 if TYPE_CHECKING:
     from execution.market import MarketDataService
@@ -145,7 +146,7 @@ def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
             flags = " ".join(f for f, on in (("po", o.post_only), ("ro", o.reduce_only)) if on)
             state = f"{o.state.value} ({o.venue}: {NOT_LOADED})"
             what = (o.symbol, "SELL" if o.is_ask else "BUY", o.kind, "?", "?", "?")  # no decimals without the venue
-            rows[f"{o.venue}:{o.client_order_index}"] = (*what, state, flags, o.order_id or "")
+            rows[f"{o.venue}:{o.client_order_index}"] = (*what, state, flags, order_name(o))
             continue
         fp = md.format_price(o.venue, o.symbol, o.price_i) if o.kind == "limit" else "market"
         rows[f"{o.venue}:{o.client_order_index}"] = (
@@ -157,7 +158,7 @@ def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
             md.format_size(o.venue, o.symbol, o.filled_i),
             str(o.state.value),
             " ".join(f for f, on in (("po", o.post_only), ("ro", o.reduce_only)) if on),
-            o.order_id or "",
+            order_name(o),
         )
     return rows
 

@@ -15,6 +15,7 @@ from execution.orders.model import (
     Order,
     Transition,
     VenueDisconnected,
+    order_name,
 )
 from execution.orders.ports import HighWaterMarks, OrderJournal, PreTradeCheck, SymbolMap
 from execution.orders.service import OrderService
@@ -37,4 +38,5 @@ __all__ = [
     "SymbolMap",
     "Transition",
     "VenueDisconnected",
+    "order_name",
 ]

@@ -179,6 +179,13 @@ class Order:
         )
 
 
+def order_name(order: Order) -> str:
+    """How an order is named to the operator, in the console's Orders tab (its "Order id" column) and
+    in every log line about it: the venue's order id once the venue has given one, ``#`` and our
+    client order index before that (an order the venue never answered for, often UNKNOWN)."""
+    return order.order_id or f"#{order.client_order_index}"
+
+
 def amended_size(order: Order, capabilities: frozenset[str], price_i: int, size_i: int | None) -> int:
     """The new total size of an amend to ``price_i`` (and ``size_i``), once the venue can make it.
 

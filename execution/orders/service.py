@@ -19,7 +19,7 @@ from connector.interface import ConnectionState, Fill, IConnector, OrderSnapshot
 from execution.listeners import Listeners
 from execution.orders.allocator import ClientOrderIndexAllocator
 from execution.orders.answers import Answer, Outcome, await_answer
-from execution.orders.model import Order, Transition, VenueDisconnected, amended_size
+from execution.orders.model import Order, Transition, VenueDisconnected, amended_size, order_name
 from execution.orders.ports import OrderJournal, PreTradeCheck, SymbolMap
 from execution.orders.store import OrderStore
 from execution.orders.updates import VenueUpdates
@@ -381,7 +381,7 @@ class OrderService:
                 elif order.state == S.CANCELLING:
                     self.store.note(order, f"{why}; status query failed: {exc}")
                 else:
-                    log.warning("%s: status query for %s failed: %s", order.venue, order.client_order_index, exc)
+                    log.warning("%s order %s: status query failed: %s", order.venue, order_name(order), exc)
             return order
         self._lookup_failures.pop(key, None)
         self.apply_snapshot(order.venue, snap, authoritative=authoritative, why=why)

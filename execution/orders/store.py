@@ -12,7 +12,7 @@ import logging
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
 from execution.listeners import Listeners
-from execution.orders.model import ALLOWED, REVERTS_ON_RECONCILE, Order, Transition
+from execution.orders.model import ALLOWED, REVERTS_ON_RECONCILE, Order, Transition, order_name
 from execution.orders.ports import OrderJournal
 
 log = logging.getLogger(__name__)
@@ -79,7 +79,7 @@ class OrderStore:
         if target == order.state:
             return
         if target not in ALLOWED[order.state] and (order.state, target) not in REVERTS_ON_RECONCILE:
-            log.debug("ignored %s -> %s for %r (%s)", order.state, target, order, reason)
+            log.debug("%s order %s: ignored %s -> %s (%s)", order.venue, order_name(order), order.state, target, reason)
             return
         self.force(order, target, reason)
 
@@ -97,6 +97,11 @@ class OrderStore:
         self.record(order, Transition(self.clock.now_ms(), order.state, order.state, reason))
 
     def record(self, order: Order, t: Transition) -> None:
+        if t.to_state != t.from_state:
+            level = logging.WARNING if t.to_state is OrderStatus.UNKNOWN else logging.INFO
+            log.log(
+                level, "%s order %s: %s -> %s (%s)", order.venue, order_name(order), t.from_state, t.to_state, t.reason
+            )
         order.history.append(t)
         order.updated_ms = t.ts_ms
         if self.journal is not None:

@@ -17,9 +17,23 @@ WAIT_S = 30.0
 """Bounds on event waits only end hangs (2 cores shared with other work)."""
 
 
-def build_runtime(venue: str, base_url: str, ws_url: str, key_file: Path, journal: Path, **settings: object) -> Runtime:
+def build_runtime(
+    venue: str,
+    base_url: str,
+    ws_url: str,
+    key_file: Path,
+    journal: Path,
+    venue_options: dict[str, object] | None = None,
+    **settings: object,
+) -> Runtime:
+    """``venue_options`` are the venue's own settings (e.g. Lighter's ``requests_per_min``)."""
     venue_settings = VenueSettings(
-        base_url=base_url, ws_url=ws_url, key_file=key_file, reconnect_min_s=0.05, reconnect_max_s=0.5
+        base_url=base_url,
+        ws_url=ws_url,
+        key_file=key_file,
+        reconnect_min_s=0.05,
+        reconnect_max_s=0.5,
+        **(venue_options or {}),
     )
     connector = create_connector(venue, venue_settings=venue_settings)
     return Runtime({venue: connector}, journal_path=journal, settings=settings)

@@ -20,7 +20,7 @@ import pytest
 from tests.chaos.desk import RESTING, SYMBOL, build_runtime, integrity, journaled_indices, start, until
 from tests.chaos.procs import ROOT, FakeProcess, child_env, end, start_fake, wait_for_line
 
-VENUES = ["hyperliquid", "backpack", "binance-usdm"]
+VENUES = ["hyperliquid", "backpack", "binance-usdm", "lighter"]
 RUNS = 10
 KILL_WITHIN_S = 2.0
 
@@ -144,8 +144,11 @@ async def restart_and_check(fake: FakeProcess, journal: Path, on_restart: str) -
             s.client_order_index for s in listed if orders.get(fake.venue, s.client_order_index) is None
         ]
         out.orphans = orphans(listed)
-        adopted = [r for r in runtime.reconciler.log if "adopted" in r.change]
-        out.unknown_to_journal += [int(r.subject.split()[1]) for r in adopted if r.subject.split()[1].isdigit()]
+        out.unknown_to_journal += [
+            o.client_order_index
+            for o in orders.orders
+            if o.venue == fake.venue and any("unknown to us" in t.reason for t in o.history)
+        ]
         if on_restart == "resume":
             assert all(not c.is_done or c.end_reason is not None for c in tracking.chases.values())
         for record in runtime.journal.load_parents(live_only=False):

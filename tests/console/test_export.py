@@ -85,3 +85,28 @@ def test_journal_option_chooses_the_consoles_journal(tmp_path):
         assert runtime.journal.path == path
     finally:
         runtime.journal.close()
+
+
+def test_reports_of_chases_scales_and_twaps_in_trader_units(tmp_path, capsys):
+    """Issue 17: every working order's execution report leaves by ``perpdesk export reports``;
+    a trigger's parent (no report) is not one of them."""
+    from execution.tracking import ExecutionReport
+
+    path = tmp_path / "journal.sqlite3"
+    j = _journal_with_a_fill(path)
+    now = time.time_ns() // 1_000_000
+    report = ExecutionReport(target_i=500, filled_i=250, arrival_mid_i=650_000, avg_price_i=650_123, slippage_i=123,
+                             slippage_ppm=189, maker_filled_i=250, maker_ppm=1_000_000, reprices=3, children=2,
+                             first_fill_ms=1_500, last_fill_ms=2_250, fees_q=3_250_615)  # fmt: skip
+    j.save_parent("7", "sim", "BTC", {"is_ask": False, "report": report.as_record()}, "RUNNING", 250, None,
+                  ts_ms=now, kind="twap")  # fmt: skip
+    j.save_parent("T1", "sim", "BTC", {"is_ask": True}, "ARMED", 0, None, ts_ms=now, kind="trigger")
+    j.close()
+    assert main(["export", "reports", "--journal", str(path), "--since", "24h", "--format", "json"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["kind"] == "twap" and row["side"] == "BUY" and row["state"] == "RUNNING"
+    assert row["target"] == "0.0500" and row["filled"] == "0.0250"
+    assert row["arrival_mid"] == "65000.0" and row["avg_price"] == "65012.3"
+    assert row["slippage_bp"] == "1.89" and row["maker_pct"] == "100.0000"
+    assert row["reprices"] == "3" and row["children"] == "2"
+    assert row["first_fill_s"] == "1.500" and row["last_fill_s"] == "2.250" and row["fees"] == "3.250615"

@@ -9,7 +9,7 @@ import pytest
 from connector.errors import OrderRejected, VenueError
 from connector.interface import ConnectionEvent, ConnectionState, OrderSnapshot, OrderStatus
 from execution.journal import Journal
-from execution.orders import OrderService
+from execution.orders import OrderService, order_name
 from execution.reconciler import Reconciler
 from tests.execution.orders.test_service import ScriptedVenue, snap
 
@@ -53,7 +53,7 @@ async def test_an_order_cancelled_at_the_venue_becomes_cancelled_and_is_logged(s
     venue.venue_orders[order.client_order_index] = snap(order, S.CANCELLED)
     records = await rec.reconcile(why="test")
     assert order.state == S.CANCELLED
-    assert [(r.change, r.subject.split()[1]) for r in records] == [("OPEN -> CANCELLED", str(order.client_order_index))]
+    assert [(r.change, r.subject.split()[1]) for r in records] == [("OPEN -> CANCELLED", order_name(order))]
     assert "venue reports CANCELLED" in records[0].reason
     assert rec.journal.load_reconcile_log()[-1]["change"] == "OPEN -> CANCELLED"
 
@@ -216,7 +216,7 @@ async def test_one_order_whose_lookup_keeps_failing_never_stops_the_pass(clock, 
     assert good.state == S.CANCELLED  # the other order is reconciled
     assert venue.account_queries == 1  # and so are positions and margin
     assert bad.state == S.OPEN
-    assert [r.change for r in records if r.subject.split()[1] == str(bad.client_order_index)] == [
+    assert [r.change for r in records if r.subject.split()[1] == order_name(bad)] == [
         "status query failed"
     ]
     await rec.reconcile(why="heartbeat")

@@ -12,6 +12,7 @@ from connector.interface import OrderStatus
 from connector.sim.connector import SimConnector
 from connector.sim.engine import SimEngine
 from execution.journal import Journal, JournalError
+from execution.orders import order_name
 from execution.runtime import Runtime
 
 S = OrderStatus
@@ -83,7 +84,7 @@ async def test_restart_after_an_abrupt_stop_loses_nothing_and_doubles_nothing(en
 
     changes = [(r.subject, r.change) for r in b.reconciler.log]
     assert ("run", "previous run did not stop cleanly") in changes
-    assert any(s.startswith(f"order {lost.client_order_index}") and c == "UNKNOWN -> OPEN" for s, c in changes)
+    assert any(s.startswith(f"order {order_name(after[lost.client_order_index])} ") and c == "UNKNOWN -> OPEN" for s, c in changes)
     assert ("position BTC", "size 0.0000 -> 0.0100") in changes
 
     nxt = await b.orders.submit_limit("sim", "BTC", is_ask=False, size_i=size, price_i=bid_i - 200 * tick)
@@ -119,10 +120,10 @@ async def test_changes_made_at_the_venue_during_an_outage_are_reconciled_on_reco
     assert runtime.positions.size_i("sim", "BTC") == engine.position("BTC-PERP").size_i == -size
 
     log = {r.subject.split()[1]: r for r in runtime.reconciler.log if r.subject.startswith("order")}
-    assert log[str(to_cancel.client_order_index)].change == "OPEN -> CANCELLED"
-    assert log[str(to_fill.client_order_index)].change == "OPEN -> FILLED, filled 0.0000 -> 0.0100"
+    assert log[order_name(to_cancel)].change == "OPEN -> CANCELLED"
+    assert log[order_name(to_fill)].change == "OPEN -> FILLED, filled 0.0000 -> 0.0100"
     assert all(r.reason.startswith("reconnect") for r in log.values())
-    assert str(untouched.client_order_index) not in log
+    assert order_name(untouched) not in log
     stored = runtime.journal.load_reconcile_log()
     assert {r["change"] for r in stored} >= {"OPEN -> CANCELLED", "OPEN -> FILLED, filled 0.0000 -> 0.0100"}
     await runtime.stop()

@@ -8,7 +8,8 @@ Listens on a free port of 127.0.0.1, writes the venue's key file, then prints on
 their own schedule inside the process: ``--drop-every`` closes every websocket that often,
 ``--malformed-every`` queues a garbage frame on every socket, ``--rate-limit-every`` answers the
 next HTTP request 429, and ``--fill-on-drop`` trades through both touches right after each drop, so
-fills land while the client's socket is down.  With ``--held`` the faults wait for SIGUSR2 (a client
+fills land while the client's socket is down.  ``--fills-file`` appends the trade id and size of each of
+the account's fills to a file as the venue books it (the venue's own record, read while it runs).  With ``--held`` the faults wait for SIGUSR2 (a client
 can start first); SIGUSR1 stops them; at exit the process prints
 ``STATS {json}`` (faults made, orders the venue took, client order indices it saw twice).
 ``tests.chaos.procs.start_fake`` starts one and waits for the line.
@@ -22,9 +23,12 @@ import json
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
-VENUES = ("hyperliquid", "backpack", "binance-usdm")
+from connector.interface import Fill
+
+VENUES = ("hyperliquid", "backpack", "binance-usdm", "lighter")
 
 
 def make_fake(venue: str, seed: int) -> Any:
@@ -42,7 +46,21 @@ def make_fake(venue: str, seed: int) -> Any:
 
         # the chaos suite starts dozens of runtimes a minute on one account: room for their weight
         return FakeBinanceUsdm(seed=seed, step_s=0.05, rate_limits={"REQUEST_WEIGHT:1M": 100_000})
+    if venue == "lighter":
+        from tests.fakes.lighter import FakeLighter
+
+        return FakeLighter(seed=seed, step_s=0.05)
     raise SystemExit(f"unknown venue {venue!r}: one of {', '.join(VENUES)}")
+
+
+def write_key_file(fake: Any, path: str) -> None:
+    """The venue's key file (Lighter's is a fresh throwaway API key its module writes)."""
+    if hasattr(fake, "write_key_file"):
+        fake.write_key_file(path)
+        return
+    from tests.fakes.lighter import write_key_file as lighter_key_file
+
+    lighter_key_file(Path(path), account_index=fake.account_index, api_key_index=fake.api_key_index)
 
 
 async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) -> None:
@@ -56,13 +74,22 @@ async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) 
 async def serve(args: argparse.Namespace) -> None:
     fake = make_fake(args.venue, args.seed)
     await fake.start(0)
-    fake.write_key_file(args.key_file)
+    write_key_file(fake, args.key_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
     made = {"drops": 0, "malformed": 0, "rate_limits": 0, "trade_throughs": 0}
     symbol = next(iter(fake.engine.markets))
+    if args.fills_file:
+        fills = open(args.fills_file, "a", encoding="utf-8")  # closed at exit
+
+        def record_fill(event: object) -> None:
+            if isinstance(event, Fill):
+                fills.write(f"{event.trade_id} {event.size_i}\n")
+                fills.flush()
+
+        fake.engine.subscribe(record_fill, ())  # account events only
 
     async def drop() -> None:
         made["drops"] += 1
@@ -111,6 +138,8 @@ async def serve(args: argparse.Namespace) -> None:
         indices = [o.client_order_index for o in orders]
         made.update(orders=len(orders), duplicate_indices=len(indices) - len(set(indices)))
         print("STATS " + json.dumps(made), flush=True)
+        if args.fills_file:
+            fills.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -122,6 +151,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--malformed-every", type=float, default=0.0, help="a garbage frame this often (s)")
     parser.add_argument("--rate-limit-every", type=float, default=0.0, help="one HTTP 429 this often (s)")
     parser.add_argument("--held", action="store_true", help="faults start only on SIGUSR2")
+    parser.add_argument("--fills-file", help="append the trade id and size of each of the account's fills here")
     parser.add_argument("--fill-on-drop", action="store_true", help="trade through both touches after each drop")
     asyncio.run(serve(parser.parse_args(argv)))
 

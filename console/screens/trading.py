@@ -457,9 +457,17 @@ class TradingActions:
             entry.show_hint()
         else:
             info = md.market(venue, symbol)
-            entry.show_summary(
+            summary = (
                 f"{self._ticket_text(venue, symbol, ticket)} ≈ {money(ticket.notional_q)} {info.quote}"
                 if ticket.notional_q
                 else self._ticket_text(venue, symbol, ticket)
             )
+            entry.show_summary(f"{summary}\n{self._margin_text(venue, symbol, ticket)}")
+
+    def _margin_text(self, venue: str, symbol: str, ticket: OrderTicket) -> str:
+        """What the order needs in initial margin and what is available (the pre-trade check's figures)."""
+        if ticket.reduce_only:
+            return "reduce-only: needs no margin"
+        preview = self.runtime.risk.margin_preview(venue, symbol, ticket.is_ask, ticket.size_i, ticket.price_i)
+        return preview.text() + (" · not enough" if preview.fits is False else "")
 

@@ -287,3 +287,24 @@ async def test_the_header_shows_how_long_the_venue_took_to_answer_our_last_order
         await settle(desk, pilot)
         assert desk.app.query_one("#status").view.ack_ms == 250
         assert "ack 250ms" in str(desk.app.query_one("#status").render())
+
+
+async def test_the_order_form_shows_the_margin_an_order_needs_and_what_is_available():
+    """Issue 13: the pre-trade check's figures in the form, before anything is sent."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("b", "tab", *"0.1")
+        await settle(desk, pilot)
+        entry = desk.app.query_one(OrderEntry)
+        summary = str(entry.query_one("#entry-summary").render())
+        preview = desk.runtime.risk.margin_preview(*desk.main.selected, False, 1_000, None)
+        assert "margin " in summary and preview.available_q is not None
+        assert preview.text().split(" / ")[1] in summary and "not enough" not in summary
+        await pilot.press("backspace", "backspace", "backspace", *"1000")  # 1000 BTC
+        await settle(desk, pilot)
+        assert "not enough" in str(entry.query_one("#entry-summary").render())
+        assert desk.runtime.orders.open_orders() == []
+        await pilot.press("f6")  # reduce-only needs none
+        await settle(desk, pilot)
+        assert "reduce-only: needs no margin" in str(entry.query_one("#entry-summary").render())

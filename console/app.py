@@ -35,6 +35,7 @@ from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
 if TYPE_CHECKING:
     from execution.runtime import Runtime
+    from execution.triggers import Trigger
 
 log = logging.getLogger(__name__)
 
@@ -265,7 +266,8 @@ class PerpdeskApp(App[int]):
     async def action_request_quit(self) -> None:
         """``q``: quits at once when nothing is live; else asks cancel them / leave them / stay."""
         orders, chases = self._live()
-        if not orders and not chases:
+        emulated = len(self._emulated_triggers())
+        if not orders and not chases and not emulated:
             await self.end(cancel_live=False, why="q")
             return
 
@@ -273,13 +275,20 @@ class PerpdeskApp(App[int]):
             if choice is not None:
                 self.run_worker(self.end(cancel_live=choice == "cancel", why="q"), group="quit")
 
-        self.push_screen(QuitScreen(orders, chases), answer)
+        self.push_screen(QuitScreen(orders, chases, emulated), answer)
 
     def _live(self) -> tuple[int, int]:
         if not self._runtime_started:
             return 0, 0
         working = len(self.runtime.tracking.active()) + len(self.runtime.algos.active())  # chases, scales, TWAPs
         return len(self.runtime.orders.open_orders()), working
+
+    def _emulated_triggers(self) -> list[Trigger]:
+        """Stops and take-profits perpdesk holds itself: they stop firing when it quits (native ones stay
+        with the venue, so quitting never asks about them)."""
+        if not self._runtime_started:
+            return []
+        return [t for t in self.runtime.triggers.active() if not t.native]
 
     async def end(self, *, cancel_live: bool, why: str, budget_s: float | None = None,
                   keep_dead_man: bool = False) -> None:
@@ -294,7 +303,7 @@ class PerpdeskApp(App[int]):
         armed = "; the venue's dead-man switch stays armed" if keep_dead_man else ""
         log.warning("quitting on %s: %s %d open order(s) and %d chase(s)%s", why, what, orders, chases, armed)
         self._keep_dead_man = keep_dead_man
-        if cancel_live and (orders or chases):
+        if cancel_live and (orders or chases or self._emulated_triggers()):
             try:
                 timeout = CANCEL_ON_QUIT_TIMEOUT_S if budget_s is None else budget_s / 2
                 await asyncio.wait_for(self._cancel_live(), timeout=timeout)
@@ -305,6 +314,8 @@ class PerpdeskApp(App[int]):
         await self.action_quit()
 
     async def _cancel_live(self) -> None:
+        for trigger in self._emulated_triggers():  # a native stop keeps protecting the position
+            await self.runtime.triggers.cancel(trigger, reason="cancelled on quit")
         await self.runtime.algos.cancel_all()  # first: a TWAP would start its next slice
         await self.runtime.tracking.cancel_all()
         await self.runtime.orders.cancel_all()

@@ -128,17 +128,22 @@ class QuitScreen(ModalScreen[str | None]):
     QuitScreen Button { margin-right: 1; }
     """
 
-    def __init__(self, open_orders: int, chases: int) -> None:
+    def __init__(self, open_orders: int, chases: int, emulated_triggers: int = 0) -> None:
         super().__init__()
-        self._counts = (open_orders, chases)
+        self._counts = (open_orders, chases, emulated_triggers)
 
     def compose(self) -> ComposeResult:
-        orders, chases = self._counts
+        orders, chases, triggers = self._counts
+        held = (
+            f" {triggers} stop/take-profit(s) held by perpdesk stop firing until it starts again."
+            if triggers
+            else ""
+        )
         with Vertical():
             yield Static("Quit with live orders?", classes="title")
             yield Static(
                 f"{orders} open order(s) and {chases} running chase(s). Left behind, nothing manages a "
-                "chase's resting order until perpdesk starts again.",
+                f"chase's resting order until perpdesk starts again.{held}",
                 markup=False,
             )
             with Horizontal():

@@ -84,3 +84,26 @@ async def test_a_hangup_with_on_hangup_cancel_cancels_them_first():
         await pilot.pause()
     assert desk.runtime.orders.open_orders() == []
     assert not desk.runtime.started
+
+
+async def test_q_with_an_emulated_stop_asks_and_cancel_them_disarms_it():
+    """A stop perpdesk holds itself stops protecting the position when perpdesk quits: q must ask."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        entry = await desk.runtime.orders.submit_market("sim", "BTC", is_ask=False, size_i=100)
+        await settle(desk, pilot)
+        assert entry.filled_i == 100
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        stop = await desk.runtime.triggers.place("sim", "BTC", kind="stop_market", is_ask=True,
+                                                 trigger_price_i=bid - 500)  # fmt: skip
+        assert not stop.native and desk.runtime.orders.open_orders() == []
+        await pilot.press("q")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, QuitScreen)
+        await pilot.press("tab", "tab", "enter")
+        for _ in range(5):
+            await pilot.pause()
+            await desk.app.workers.wait_for_complete()
+    assert stop.is_done and str(stop.state) == "CANCELLED"
+    assert not desk.runtime.started

@@ -93,6 +93,9 @@ class BookChain:
         return update
 
 
+REPORTED_TRADES = 2000
+"""Trade ids remembered for de-duplication (the venue's snapshot holds recent trades only)."""
+
 ACCOUNT_CHANNELS = ("account_all_orders", "account_all_trades", "account_all_positions", "user_stats")
 
 
@@ -140,6 +143,10 @@ class LighterStream:
         """Market id -> its book, for every market whose data was asked for."""
         self.book_gaps = 0
         self.venue_errors = 0
+        self.reported_trades: dict[str, None] = {}
+        """Trade ids of the fills emitted (or taken as history), oldest first, bounded."""
+        self.trades_baseline = False
+        """Set by the first ``account_all_trades`` snapshot: what it holds is history, not news."""
 
     @property
     def connected(self) -> bool:
@@ -208,14 +215,29 @@ class LighterStream:
             m = self._market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(msg.get("trades") or [], m.symbol, m.price_decimals, m.size_decimals):
                 self.emit("trade", trade)
-        elif name == "account_all_trades" and snapshot:
-            return  # trade history, not news: missed fills are recovered from order status by the reconciler
+        elif name == "account_all_trades":
+            self._on_trades(msg, snapshot)
         elif name in ACCOUNT_CHANNELS:
             now = self.clock.now_ms()
             for event_kind, event in account_events(name, msg, self.market, self.account_index, now):
                 self.emit(event_kind, event)
         else:
             raise ValueError(f"unknown channel {name!r}")
+
+    def _on_trades(self, msg: dict[str, Any], snapshot: bool) -> None:
+        """Emit each fill once by trade id.  The snapshot after a reconnect brings the fills made while
+        the socket was down; the first snapshot of all is history (the reconciler reads order status)."""
+        events = account_events("account_all_trades", msg, self.market, self.account_index, self.clock.now_ms())
+        history = snapshot and not self.trades_baseline
+        self.trades_baseline = self.trades_baseline or snapshot
+        for kind, fill in events:
+            if fill.trade_id in self.reported_trades:
+                continue
+            self.reported_trades[fill.trade_id] = None
+            if len(self.reported_trades) > REPORTED_TRADES:
+                del self.reported_trades[next(iter(self.reported_trades))]
+            if not history:
+                self.emit(kind, fill)
 
     def _market(self, market_id: int) -> MarketInfo:
         info = self.market(market_id)

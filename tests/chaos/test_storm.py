@@ -127,13 +127,6 @@ async def run_storm(venue: str, workdir: Path, storm_s: float = STORM_S, seed: i
     return figures
 
 
-TRADE_IDS_LOST = {"lighter"}
-"""A known gap this storm found (connector/lighter/stream.py drops the account_all_trades snapshot
-after a reconnect): a fill made while the socket was down is recovered from order status only, never
-as a fill with the venue's trade id.  Whether one lands in the gap depends on timing, so the storm
-checks everything else there (the filled sizes too) and the bench counts the missed trade ids."""
-
-
 @pytest.mark.parametrize("venue", VENUES)
 async def test_a_disconnect_storm_under_live_chases_loses_no_fill_and_ends_with_the_venues_book(venue, tmp_path):
     figures = await run_storm(venue, tmp_path)
@@ -142,7 +135,7 @@ async def test_a_disconnect_storm_under_live_chases_loses_no_fill_and_ends_with_
     assert figures.book_mismatch == []
     assert figures.filled_ours_i == figures.filled_venue_i
     assert figures.extra_fills == []
-    assert figures.missed_fills == [] or venue in TRADE_IDS_LOST
+    assert figures.missed_fills == []
     assert figures.duplicate_ids == 0
 
 

@@ -180,6 +180,23 @@ async def test_the_trade_history_sent_on_resubscribe_is_not_replayed_as_fills(li
     assert len([f for f in rec.events["fill"] if f.client_order_index == 21]) == 1
 
 
+async def test_a_fill_made_while_the_socket_was_down_arrives_once_with_its_trade_id(lighter, fake):
+    conn, rec = lighter
+    price = await _bid(conn)
+    await conn.submit_limit_order(symbol="BTC", client_order_index=43, base_amount=20, price=price, is_ask=False)
+    await until(lambda: any(o.status is OrderStatus.OPEN for o in rec.orders(43)))
+    await fake.drop_sockets()
+    fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=20)  # fills in the gap
+    trade_id = str(fake._own_trades[-1]["trade_id"])
+    assert not [f for f in rec.events["fill"] if f.client_order_index == 43]
+    await until(lambda: [f for f in rec.events["fill"] if f.client_order_index == 43])
+    assert conn.reconnects == 1
+    seen = len(rec.events["book"])
+    await until(lambda: len(rec.events["book"]) > seen + 2)  # the stream has moved on past the snapshots
+    fills = [f for f in rec.events["fill"] if f.client_order_index == 43]
+    assert [(f.trade_id, f.size_i, f.price_i) for f in fills] == [(trade_id, 20, price)]
+
+
 async def test_an_order_older_than_the_recent_history_is_still_found(lighter, fake):
     conn, _ = lighter
     price = await _bid(conn)

@@ -1,4 +1,4 @@
-"""Lighter's stream without a socket: the book's nonce chain."""
+"""Lighter's stream without a socket: the book's nonce chain, the account's fills once by trade id."""
 
 from __future__ import annotations
 
@@ -6,7 +6,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connector.lighter.stream import BookChain, BookGap
+from connector.clock import VirtualClock
+from connector.interface import MarketInfo
+from connector.lighter.stream import BookChain, BookGap, LighterStream
+
+ACCOUNT = 1234
+BTC = MarketInfo(symbol="BTC", base="BTC", quote="USDC", price_decimals=1, size_decimals=5, min_size_i=1)
 
 
 def _book(kind: str, begin: int, nonce: int, bids=(), asks=()) -> dict:
@@ -91,3 +96,76 @@ def test_the_chain_mirrors_the_venue_book_and_never_applies_across_a_gap(steps):
             assert chain.bids == venue
         else:
             assert chain.bids == {} and chain.top() == (None, None)
+
+
+def _trade(trade_id: int, both_sides: bool = False) -> dict:
+    return {
+        "trade_id": trade_id,
+        "type": "trade",
+        "market_id": 1,
+        "size": "0.00010",
+        "price": "60000.0",
+        "ask_id": 2**48 + trade_id,
+        "bid_id": 2**48 + trade_id + 1,
+        "ask_client_id": 7 if both_sides else 0,
+        "bid_client_id": 8,
+        "ask_account_id": ACCOUNT if both_sides else 99,
+        "bid_account_id": ACCOUNT,
+        "is_maker_ask": True,
+        "timestamp": 1000 + trade_id,
+        "taker_fee": 0,
+        "maker_fee": 0,
+    }
+
+
+def _stream() -> tuple[LighterStream, list]:
+    out: list = []
+    stream = LighterStream(
+        emit=lambda kind, event: out.append((kind, event)),
+        clock=VirtualClock(start_ms=0),
+        market=lambda mid: BTC if mid == 1 else None,
+        account_index=ACCOUNT,
+    )
+    return stream, out
+
+
+def _frame(snapshot: bool, trades: list[dict]) -> dict:
+    kind = "subscribed" if snapshot else "update"
+    return {"type": f"{kind}/account_all_trades", "channel": f"account_all_trades:{ACCOUNT}", "trades": {"1": trades}}
+
+
+@given(
+    frames=st.lists(
+        st.tuples(st.booleans(), st.lists(st.tuples(st.integers(1, 12), st.booleans()), max_size=6)), max_size=12
+    )
+)
+@settings(max_examples=150, deadline=None)
+async def test_each_fill_is_emitted_once_by_trade_id_and_the_first_snapshot_is_history(frames):
+    stream, out = _stream()
+    expected: list[str] = []
+    seen: set[str] = set()
+    had_snapshot = False
+    for snapshot, rows in frames:
+        history = snapshot and not had_snapshot
+        had_snapshot = had_snapshot or snapshot
+        trades = [_trade(tid, both) for tid, both in rows]
+        for tid, both in rows:
+            for trade_id in ([f"{tid}", f"{tid}:a"] if both else [f"{tid}"]):
+                if trade_id not in seen:
+                    seen.add(trade_id)
+                    if not history:
+                        expected.append(trade_id)
+        await stream.on_frame(_frame(snapshot, trades))
+    assert all(kind == "fill" for kind, _ in out)
+    assert [fill.trade_id for _, fill in out] == expected
+
+
+async def test_the_snapshot_after_a_reconnect_brings_the_fill_made_while_down():
+    stream, out = _stream()
+    await stream.on_frame(_frame(True, [_trade(1)]))  # history at start
+    await stream.on_frame(_frame(False, [_trade(2)]))  # live
+    await stream.on_frame(_frame(True, [_trade(1), _trade(2), _trade(3)]))  # after a reconnect: 3 is news
+    assert [(f.trade_id, f.client_order_index, f.size_i, f.price_i) for _, f in out] == [
+        ("2", 8, 10, 600000),
+        ("3", 8, 10, 600000),
+    ]

@@ -142,8 +142,8 @@ class QuitScreen(ModalScreen[str | None]):
         with Vertical():
             yield Static("Quit with live orders?", classes="title")
             yield Static(
-                f"{orders} open order(s) and {chases} running chase(s). Left behind, nothing manages a "
-                f"chase's resting order until perpdesk starts again.{held}",
+                f"{orders} open order(s) and {chases} working order(s) (chases, scales, TWAPs). Left behind, "
+                f"nothing manages their resting orders until perpdesk starts again.{held}",
                 markup=False,
             )
             with Horizontal():

@@ -49,7 +49,7 @@ import os
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from connector.interface import Fill, OrderStatus
 from execution.orders.model import Order, Transition
@@ -105,6 +105,30 @@ _ORDER_COLS = (
     "venue, client_order_index, symbol, venue_symbol, is_ask, kind, price_i, size_i, post_only, reduce_only, "
     "order_id, state, filled_i, reason, parent_id, created_ms, updated_ms"
 )
+
+
+class ParentJournal(Protocol):
+    """The part of ``Journal`` that keeps parents (tracking limits, triggers, algos): what their
+    owners depend on, so a test can hand them a plain double."""
+
+    def save_parent(
+        self,
+        parent_id: str,
+        venue: str,
+        symbol: str,
+        params: dict[str, Any],
+        state: str,
+        filled_i: int,
+        child_client_order_index: int | None,
+        *,
+        avg_price_i: int | None = None,
+        end_reason: str = "",
+        done: bool = False,
+        ts_ms: int | None = None,
+        kind: str = "chase",
+    ) -> None: ...
+
+    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]: ...
 
 
 class JournalError(RuntimeError):

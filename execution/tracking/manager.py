@@ -14,9 +14,10 @@ import logging
 import secrets
 from collections.abc import Callable, Mapping
 from functools import partial
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from connector.interface import FILL_SAFE_AMEND, ConnectionEvent, ConnectionState
+from execution.journal import ParentJournal
 from execution.listeners import Listeners
 from execution.tracking.budget import ActionBudget
 from execution.tracking.chase import TrackingLimit
@@ -32,29 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 Listener = Callable[[TrackingLimit, ChaseEvent], None]
-
-
-class ParentJournal(Protocol):
-    """The part of ``execution.journal.Journal`` that keeps tracking-limit parents."""
-
-    def save_parent(
-        self,
-        parent_id: str,
-        venue: str,
-        symbol: str,
-        params: dict[str, Any],
-        state: str,
-        filled_i: int,
-        child_client_order_index: int | None,
-        *,
-        avg_price_i: int | None = None,
-        end_reason: str = "",
-        done: bool = False,
-        ts_ms: int | None = None,
-        kind: str = "chase",
-    ) -> None: ...
-
-    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]: ...
 
 
 class TrackingLimitManager:

@@ -41,11 +41,11 @@ from execution.triggers.model import (
 if TYPE_CHECKING:
     from connector.clock import Clock
     from connector.interface import IConnector
+    from execution.journal import ParentJournal
     from execution.market import MarketDataService
     from execution.orders import Order, OrderService
     from execution.position_service import PositionService
     from execution.triggers.bracket import Bracket
-    from execution.triggers.persistence import TriggerJournal
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class TriggerManager(native.NativeSync):
         *,
         clock: Clock,
         connectors: Mapping[str, IConnector] | None = None,
-        journal: TriggerJournal | None = None,
+        journal: ParentJournal | None = None,
         force_emulation: bool = False,
     ) -> None:
         self.orders = orders

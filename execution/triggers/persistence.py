@@ -9,37 +9,15 @@ reference for a native trigger.  The child (the order placed when it fired) is t
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from execution.triggers.model import Trigger, TriggerParams, TriggerState
 
 if TYPE_CHECKING:
+    from execution.journal import ParentJournal
     from execution.orders import OrderService
 
 JOURNAL_KIND = "trigger"
-
-
-class TriggerJournal(Protocol):
-    """The part of ``execution.journal.Journal`` that keeps parents."""
-
-    def save_parent(
-        self,
-        parent_id: str,
-        venue: str,
-        symbol: str,
-        params: dict[str, Any],
-        state: str,
-        filled_i: int,
-        child_client_order_index: int | None,
-        *,
-        avg_price_i: int | None = None,
-        end_reason: str = "",
-        done: bool = False,
-        ts_ms: int | None = None,
-        kind: str = "chase",
-    ) -> None: ...
-
-    def load_parents(self, live_only: bool = True, kind: str | None = "chase") -> list[dict[str, Any]]: ...
 
 
 def to_record(t: Trigger) -> dict[str, Any]:
@@ -48,7 +26,7 @@ def to_record(t: Trigger) -> dict[str, Any]:
     return record
 
 
-def save(journal: TriggerJournal, t: Trigger, now_ms: int) -> None:
+def save(journal: ParentJournal, t: Trigger, now_ms: int) -> None:
     child = t.child
     journal.save_parent(
         t.id,
@@ -66,7 +44,7 @@ def save(journal: TriggerJournal, t: Trigger, now_ms: int) -> None:
     )
 
 
-def load(journal: TriggerJournal) -> list[dict[str, Any]]:
+def load(journal: ParentJournal) -> list[dict[str, Any]]:
     """Live trigger rows, oldest first (chases and algos are not among them)."""
     return journal.load_parents(live_only=True, kind=JOURNAL_KIND)
 

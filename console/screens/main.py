@@ -330,11 +330,12 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         now = self.clock.now_ms()
         working = [*self.runtime.tracking.chases.values(), *self.runtime.algos.algos.values()]
         rows = {}
-        for item in sorted(working, key=lambda c: c.started_ms)[-50:]:
+        # a TWAP before its slices when they start in the same millisecond
+        for item in sorted(working, key=lambda c: (c.started_ms, isinstance(c, TrackingLimit)))[-50:]:
             if isinstance(item, TrackingLimit):
                 rows[item.id] = working_chase_row(item, md, now, self.chase_label(item))
             else:
-                rows[item.id] = algo_row(item, md, now, f"{self.chase_label(item)} {item.kind}")  # type: ignore[arg-type]
+                rows[item.id] = algo_row(item, md, now, f"{self.chase_label(item)} {item.kind}")
                 self._note_algo_end(item)
         table = self._chases_table
         if table.sync(rows):
@@ -376,10 +377,13 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         if self._triggers_table.sync(rows):
             self._triggers_table.move_cursor(row=self._triggers_table.row_count - 1)
 
-    def chase_label(self, chase: TrackingLimit) -> str:
+    def chase_label(self, chase: TrackingLimit | WorkingOrder) -> str:
         """A short number per chase for the screen (the runtime's ids are long and random)."""
         label = self._chase_labels.get(chase.id)
         if label is None:
+            owner = self.runtime.algos.owner_of(chase.id)
+            if owner is not None:  # a TWAP is numbered before its slices, whichever the screen hears of first
+                self.chase_label(owner)
             label = self._chase_labels[chase.id] = f"#{len(self._chase_labels) + 1}"
         return label
 

@@ -264,6 +264,10 @@ class AlgoManager:
         if algo is not None:
             algo.on_child_update(order)
 
+    def owner_of(self, chase_id: str) -> TwapOrder | None:
+        """The TWAP a chase is a slice of, if any."""
+        return self._slice_owner.get(chase_id)
+
     def _on_chase_event(self, chase: TrackingLimit, event: ChaseEvent) -> None:
         owner = self._slice_owner.get(chase.id)
         if owner is not None and event.kind in ("filled", "ended", "paused", "resumed"):

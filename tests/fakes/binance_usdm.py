@@ -43,6 +43,7 @@ from connector.interface import BookUpdate, Fill, Margin, OrderSnapshot, Positio
 from connector.sim.engine import SimEngine
 from tests.fakes import binance_usdm_venue as venue
 from tests.fakes import binance_usdm_wire as bw
+from tests.fakes.binance_usdm_algo import AlgoOrders
 from tests.fakes.binance_usdm_venue import VenueError
 
 LISTEN_KEY_TTL_MS = 60 * 60_000
@@ -86,7 +87,7 @@ class _Depth:
     skip: int = 0
 
 
-class FakeBinanceUsdm(venue.Trading):
+class FakeBinanceUsdm(AlgoOrders, venue.Trading):
     def __init__(
         self,
         engine: SimEngine | None = None,
@@ -125,6 +126,7 @@ class FakeBinanceUsdm(venue.Trading):
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
         venue.Trading.__init__(self)
+        AlgoOrders.__init__(self)
         self.engine.subscribe(self._on_engine_event, None)
 
     @property
@@ -262,6 +264,9 @@ class FakeBinanceUsdm(venue.Trading):
                 "q": bw.qty(self.engine, s, event.size_i), "f": 0, "l": 0, "T": event.ts_ms, "m": event.is_ask,
             })  # fmt: skip
         elif isinstance(event, (OrderSnapshot, Fill, Position, Margin)):
+            self.sweep_algos()
+            if isinstance(event, (OrderSnapshot, Fill)) and event.order_id not in self.meta:
+                self.child_of(event.client_order_index, event.order_id)
             for payload in self.user_payloads(event):
                 self._push_user(payload)
 

@@ -7,11 +7,13 @@ Since the venue moved conditional orders to its algo service, ``STOP_MARKET``, `
 whole-position trigger is ``closePosition=true`` without a quantity, a sized one ``reduceOnly=true``.
 Cancel is ``DELETE /fapi/v1/algoOrder`` by ``clientAlgoId``; ``GET /fapi/v1/openAlgoOrders`` lists
 what the venue holds (so a restart sees armed triggers); ``ALGO_UPDATE`` reports their states on
-the user-data stream.  ``clientAlgoId`` is ``pd-<client order index>`` like our orders.
+the user-data stream.  ``clientAlgoId`` is ``pd-<client order index>`` like our orders.  The
+venue's ``TRAILING_STOP_MARKET`` is listed (``parse_algo``) but not placed: perpdesk's trailing
+stop (by ticks or ppm, whole position) stays emulated on this venue for now.
 UNCONFIRMED (see docs/venues/binance_usdm.md): that the order the venue places when a trigger fires
 carries the trigger's ``clientAlgoId`` as its ``clientOrderId`` (perpdesk relies on it to follow the
-child; otherwise the child shows as an order placed elsewhere), the response and listing field names
-beyond the request's, and the ``callbackRate`` bounds (0.1 to 10 percent in steps of 0.1).
+child; otherwise the child shows as an order placed elsewhere), and the response and listing field
+names beyond the request's.
 """
 
 from __future__ import annotations
@@ -35,8 +37,6 @@ TYPES = {
 KIND_OF = {v: k for k, v in TYPES.items()}
 WORKING = {"mark": "MARK_PRICE", "last": "CONTRACT_PRICE"}
 SOURCE_OF = {v: k for k, v in WORKING.items()}
-CALLBACK_PPM = (1_000, 100_000, 1_000)
-"""``callbackRate`` in ppm: lowest, highest, step (0.1 % .. 10 %, UNCONFIRMED)."""
 UNKNOWN_ALGO = -2011
 
 
@@ -77,7 +77,8 @@ def parse_algo(raw: dict[str, Any], f: wire.Filters) -> TriggerSnapshot:
 class TriggerOrders:
     """The connector's half for conditional orders (mixed into ``BinanceUsdmConnector``)."""
 
-    trigger_kinds = frozenset(TYPES)
+    trigger_kinds = frozenset(TYPES) - {"trailing_stop"}
+    """``TRAILING_STOP_MARKET`` (``callbackRate``) exists but is not used yet: the trailing stop is emulated."""
     trigger_sources = frozenset(WORKING)
     _venue_filters: dict[str, wire.Filters]
 
@@ -104,8 +105,8 @@ class TriggerOrders:
     ) -> str:
         """``POST /fapi/v1/algoOrder``; returns the venue's ``algoId``."""
         require_ints(client_order_index=client_order_index)
-        if kind not in TYPES:
-            raise InvalidOrder(f"binance-usdm keeps no {kind!r} orders")
+        if kind not in self.trigger_kinds:
+            raise InvalidOrder(f"binance-usdm: perpdesk keeps no {kind!r} orders there (a trailing stop is emulated)")
         if trigger_on not in WORKING:
             raise InvalidOrder(f"binance-usdm triggers watch the mark or the last price, not {trigger_on!r}")
         if ("limit" in kind) != (limit_price is not None):
@@ -118,8 +119,6 @@ class TriggerOrders:
         if size_i is None:
             if not reduce_only:
                 raise InvalidOrder("a whole-position trigger is reduce-only")
-            if kind == "trailing_stop":
-                raise InvalidOrder("binance-usdm: a trailing stop needs a size (the venue has no close-position form)")
             params["closePosition"] = "true"
         else:
             require_ints(size_i=size_i)
@@ -127,23 +126,11 @@ class TriggerOrders:
             params["quantity"] = wire.to_wire(size_i, sd)
             if reduce_only:
                 params["reduceOnly"] = "true"
-        if kind == "trailing_stop":
-            if trail_i is not None or trail_ppm is None:
-                raise InvalidOrder("binance-usdm trailing stops take a callback rate (trail_ppm), not a distance")
-            low, high, step = CALLBACK_PPM
-            require_ints(trail_ppm=trail_ppm)
-            if not low <= trail_ppm <= high or trail_ppm % step:
-                raise InvalidOrder(f"binance-usdm callbackRate is 0.1% to 10% in steps of 0.1%, got {trail_ppm} ppm")
-            params["callbackRate"] = wire.to_wire(trail_ppm // step, 1)
-            if trigger_price is not None:
-                require_ints(trigger_price=trigger_price)
-                params["activatePrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, not is_ask), pd)
-        else:
-            if trigger_price is None or trigger_price <= 0:
-                raise InvalidOrder(f"{kind} needs a positive trigger price")
-            require_ints(trigger_price=trigger_price)
-            # rounded to the tick so it fires no later than asked
-            params["triggerPrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, fires_on_fall(kind, is_ask)), pd)
+        if trigger_price is None or trigger_price <= 0:
+            raise InvalidOrder(f"{kind} needs a positive trigger price")
+        require_ints(trigger_price=trigger_price)
+        # rounded to the tick so it fires no later than asked
+        params["triggerPrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, fires_on_fall(kind, is_ask)), pd)
         if limit_price is not None:
             require_ints(limit_price=limit_price)
             params["price"] = wire.to_wire(on_tick(limit_price, f.tick_i, is_ask), pd)

@@ -45,9 +45,9 @@ def _algo_posts(fake) -> list[dict[str, str]]:
     return [p for m, path, p in fake.requests if m == "POST" and path == "/fapi/v1/algoOrder"]
 
 
-def test_the_connector_declares_every_kind_on_mark_or_last():
+def test_the_connector_declares_stops_and_take_profits_on_mark_or_last_but_no_trailing_stop():
     assert "native_triggers" in BinanceUsdmConnector.capabilities
-    assert BinanceUsdmConnector.trigger_kinds == frozenset(TRIGGER_KINDS)
+    assert BinanceUsdmConnector.trigger_kinds == frozenset(TRIGGER_KINDS) - {"trailing_stop"}
     assert BinanceUsdmConnector.trigger_sources == frozenset({"mark", "last"})
 
 

@@ -10,6 +10,8 @@ combined ``/stream``) and the legacy ``/ws`` and ``/ws/<listenKey>``: ``depthUpd
 ``depth_interval_s`` chained on ``U``/``u``/``pu``, ``bookTicker`` on every touch change sharing the
 update ids, ``markPriceUpdate`` and ``aggTrade``, and the user-data stream (``ORDER_TRADE_UPDATE``,
 ``ACCOUNT_UPDATE``, ``listenKeyExpired``) behind a listenKey that lives 60 minutes.
+Conditional orders live on the algo-order endpoints (``tests.fakes.binance_usdm_algo``): the sim
+engine's trigger book fires them on its mark, with ``ALGO_UPDATE`` events.
 
 Faults: ``drop_sockets()``, ``send_malformed(n)``, ``skip_depth(symbol, n)`` (a lost diff breaks the
 ``pu`` chain), ``rate_limit(n)`` (429 ``-1003``), ``ban(seconds)`` (418), ``expire_listen_key()``,

@@ -116,3 +116,31 @@ async def test_a_restart_while_armed_finds_the_stop_still_held_by_the_venue_and_
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_stop_the_venue_fires_while_the_sockets_are_down_is_settled_after_the_reconnect(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        t = await runtime.triggers.place(
+            VENUE, SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100
+        )
+        down = asyncio.Event()
+        runtime.connectors[VENUE].add_handler(
+            "connection", lambda e: down.set() if e.state.name == "DISCONNECTED" else None
+        )
+        key, fake.listen_key = fake.listen_key, None  # the venue pushes nothing to us for a moment
+        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)  # fires unheard
+        fake.engine.advance_to(fake.clock.now_ms())
+        assert not fake.engine.triggers and fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
+        fake.listen_key = key
+        await fake.drop_sockets()
+        await asyncio.wait_for(down.wait(), 10)
+        await _until(lambda: t.is_done)  # the reconnect reads the venue again: it fired, its child filled
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert t.child is not None and t.child.is_ask
+    finally:
+        await runtime.stop()
+        await fake.stop()

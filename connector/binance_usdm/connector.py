@@ -32,6 +32,7 @@ from connector.binance_usdm.limits import Budget
 from connector.binance_usdm.rest import SIGNED, BinanceRest
 from connector.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS, Signer
 from connector.binance_usdm.stream import decode
+from connector.binance_usdm.triggers import TriggerOrders
 from connector.binance_usdm.userstream import ListenKeyKeeper, user_events
 from connector.checks import require_ints
 from connector.clock import Clock
@@ -52,9 +53,9 @@ from connector.transport.ws import WsSupervisor
 log = logging.getLogger(__name__)
 
 
-class BinanceUsdmConnector(BaseConnector):
+class BinanceUsdmConnector(TriggerOrders, BaseConnector):
     venue = "binance-usdm"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"})
 
     def __init__(
         self,

@@ -10,6 +10,8 @@ combined ``/stream``) and the legacy ``/ws`` and ``/ws/<listenKey>``: ``depthUpd
 ``depth_interval_s`` chained on ``U``/``u``/``pu``, ``bookTicker`` on every touch change sharing the
 update ids, ``markPriceUpdate`` and ``aggTrade``, and the user-data stream (``ORDER_TRADE_UPDATE``,
 ``ACCOUNT_UPDATE``, ``listenKeyExpired``) behind a listenKey that lives 60 minutes.
+Conditional orders live on the algo-order endpoints (``tests.fakes.binance_usdm_algo``): the sim
+engine's trigger book fires them on its mark, with ``ALGO_UPDATE`` events.
 
 Faults: ``drop_sockets()``, ``send_malformed(n)``, ``skip_depth(symbol, n)`` (a lost diff breaks the
 ``pu`` chain), ``rate_limit(n)`` (429 ``-1003``), ``ban(seconds)`` (418), ``expire_listen_key()``,
@@ -43,6 +45,7 @@ from connector.interface import BookUpdate, Fill, Margin, OrderSnapshot, Positio
 from connector.sim.engine import SimEngine
 from tests.fakes import binance_usdm_venue as venue
 from tests.fakes import binance_usdm_wire as bw
+from tests.fakes.binance_usdm_algo import AlgoOrders
 from tests.fakes.binance_usdm_venue import VenueError
 
 LISTEN_KEY_TTL_MS = 60 * 60_000
@@ -86,7 +89,7 @@ class _Depth:
     skip: int = 0
 
 
-class FakeBinanceUsdm(venue.Trading):
+class FakeBinanceUsdm(AlgoOrders, venue.Trading):
     def __init__(
         self,
         engine: SimEngine | None = None,
@@ -125,6 +128,7 @@ class FakeBinanceUsdm(venue.Trading):
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
         venue.Trading.__init__(self)
+        AlgoOrders.__init__(self)
         self.engine.subscribe(self._on_engine_event, None)
 
     @property
@@ -262,6 +266,9 @@ class FakeBinanceUsdm(venue.Trading):
                 "q": bw.qty(self.engine, s, event.size_i), "f": 0, "l": 0, "T": event.ts_ms, "m": event.is_ask,
             })  # fmt: skip
         elif isinstance(event, (OrderSnapshot, Fill, Position, Margin)):
+            self.sweep_algos()
+            if isinstance(event, (OrderSnapshot, Fill)) and event.order_id not in self.meta:
+                self.child_of(event.client_order_index, event.order_id)
             for payload in self.user_payloads(event):
                 self._push_user(payload)
 

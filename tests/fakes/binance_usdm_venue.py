@@ -48,6 +48,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/fapi/v1/openOrders"): ("SIGNED", "ep_open_orders"),
     ("DELETE", "/fapi/v1/allOpenOrders"): ("SIGNED", "ep_cancel_all"),
     ("POST", "/fapi/v1/countdownCancelAll"): ("SIGNED", "ep_countdown"),
+    ("POST", "/fapi/v1/algoOrder"): ("SIGNED", "ep_algo_new"),
+    ("DELETE", "/fapi/v1/algoOrder"): ("SIGNED", "ep_algo_cancel"),
+    ("GET", "/fapi/v1/openAlgoOrders"): ("SIGNED", "ep_algo_open"),
     ("GET", "/fapi/v3/positionRisk"): ("SIGNED", "ep_position_risk"),
     ("GET", "/fapi/v2/positionRisk"): ("SIGNED", "ep_position_risk"),
     ("GET", "/fapi/v3/account"): ("SIGNED", "ep_account"),
@@ -79,7 +82,7 @@ def strip_signature(text: str) -> str:
 
 def weight_of(method: str, path: str, params: dict[str, str]) -> tuple[int, int]:
     """(IP weight, order count) of one request, as the venue documents them."""
-    if path == "/fapi/v1/order" and method in ("POST", "PUT"):
+    if path in ("/fapi/v1/order", "/fapi/v1/algoOrder") and method in ("POST", "PUT"):
         return 0, 1
     if path == "/fapi/v1/depth":
         return DEPTH_WEIGHTS.get(int(params.get("limit") or 500), 10), 0
@@ -266,6 +269,10 @@ class Trading:
         side, kind = _required(p, "side"), _required(p, "type")
         if side not in ("BUY", "SELL"):
             raise VenueError(-1117, "Invalid side.")
+        if kind in ("STOP_MARKET", "TAKE_PROFIT_MARKET", "STOP", "TAKE_PROFIT", "TRAILING_STOP_MARKET"):
+            raise VenueError(
+                -4120, "Order type not supported for this endpoint. Please use the Algo Order API endpoints instead."
+            )
         if kind not in ("LIMIT", "MARKET"):
             raise VenueError(-1116, "Invalid orderType.")
         if self.hedge_mode and p.get("positionSide", "BOTH") == "BOTH":

@@ -1,0 +1,146 @@
+"""The trigger engine's native path on Binance USDⓈ-M (through its fake on 127.0.0.1): the venue holds
+stops and take-profits as conditional (algo) orders and fires them itself; its trailing stop stays
+with perpdesk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from connector.binance_usdm.connector import BinanceUsdmConnector
+from connector.keys import load_key_file
+from execution.runtime import Runtime
+from execution.triggers import TriggerState
+from tests.fakes.binance_usdm import FakeBinanceUsdm
+
+VENUE = "binance-usdm"
+SYMBOL = "BTC"  # perpdesk's name for it
+VENUE_SYMBOL = "BTCUSDT"
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)
+
+
+async def _runtime(fake: FakeBinanceUsdm, tmp_path) -> Runtime:
+    keys = load_key_file(tmp_path / "binance-usdm.toml", venue=VENUE)
+    connector = BinanceUsdmConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=keys, account_refresh_s=0.05)
+    runtime = Runtime([connector], journal_path=tmp_path / "j.sqlite")
+    await runtime.start()
+    await _until(lambda: runtime.market_data.mid_i(VENUE, SYMBOL) is not None)
+    return runtime
+
+
+async def _long(runtime: Runtime) -> int:
+    size_i = runtime.market_data.to_size_i(VENUE, SYMBOL, "0.1")
+    entry = await runtime.orders.submit_market(VENUE, SYMBOL, is_ask=False, size_i=size_i)
+    await entry.wait_final(timeout=5)
+    await _until(lambda: runtime.positions.size_i(VENUE, SYMBOL) == size_i)
+    return size_i
+
+
+async def _fake(tmp_path) -> FakeBinanceUsdm:
+    fake = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
+    fake.write_key_file(tmp_path / "binance-usdm.toml")
+    return fake
+
+
+async def test_a_bracket_rests_at_the_venue_one_side_fires_there_and_the_other_is_cancelled(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        b = await runtime.triggers.bracket(
+            VENUE, SYMBOL, stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100
+        )
+        assert b.stop.native and b.take_profit.native
+        assert {s.kind for s in fake.engine.triggers.snapshots()} == {"stop_market", "take_profit_market"}
+        assert {r["orderType"] for r in fake.algos.values()} == {"STOP_MARKET", "TAKE_PROFIT_MARKET"}
+        await asyncio.sleep(0.2)
+        assert runtime.orders.open_orders(VENUE) == []  # conditional orders are not orders of ours
+        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)  # through the stop, at the venue
+        await _until(lambda: b.is_done)
+        assert b.stop.state is TriggerState.DONE and b.stop.end_reason == "filled", b.stop.events
+        assert b.stop.child is not None and b.stop.child.is_ask
+        assert b.take_profit.state is TriggerState.CANCELLED
+        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
+        await _until(lambda: not fake.engine.triggers and not fake.algos)  # nothing left resting at the venue
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_trailing_stop_stays_emulated_on_binance(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        t = await runtime.triggers.place(VENUE, SYMBOL, kind="trailing_stop", is_ask=True, trail_ppm=10_000)
+        assert not t.native and not fake.engine.triggers
+        await runtime.triggers.cancel(t)
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_restart_while_armed_finds_the_stop_still_held_by_the_venue_and_it_fires_there(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        t = await runtime.triggers.place(
+            VENUE, SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100
+        )
+        assert t.native
+    finally:
+        await runtime.stop()  # perpdesk goes away; the venue keeps the stop
+    assert [s.kind for s in fake.engine.triggers.snapshots()] == ["stop_market"]
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        (restored,) = runtime.triggers.active()
+        assert restored.id == t.id and restored.native and restored.state is TriggerState.ARMED
+        await asyncio.sleep(0.3)  # the restored trigger's look at the venue: still held, still armed
+        assert restored.state is TriggerState.ARMED
+        assert runtime.orders.open_orders(VENUE) == []
+        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)
+        await _until(lambda: restored.is_done)
+        assert restored.state is TriggerState.DONE and restored.end_reason == "filled", restored.events
+        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_stop_the_venue_fires_while_the_sockets_are_down_is_settled_after_the_reconnect(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        t = await runtime.triggers.place(
+            VENUE, SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100
+        )
+        down = asyncio.Event()
+        runtime.connectors[VENUE].add_handler(
+            "connection", lambda e: down.set() if e.state.name == "DISCONNECTED" else None
+        )
+        key, fake.listen_key = fake.listen_key, None  # the venue pushes nothing to us for a moment
+        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)  # fires unheard
+        fake.engine.advance_to(fake.clock.now_ms())
+        assert not fake.engine.triggers and fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
+        fake.listen_key = key
+        await fake.drop_sockets()
+        await asyncio.wait_for(down.wait(), 10)
+        await _until(lambda: t.is_done)  # the reconnect reads the venue again: it fired, its child filled
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert t.child is not None and t.child.is_ask
+    finally:
+        await runtime.stop()
+        await fake.stop()

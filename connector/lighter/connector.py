@@ -458,11 +458,19 @@ class LighterConnector(BaseConnector):
             raise
 
     async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
-        """``UnknownOrder`` when the venue holds no such armed trigger (it fired, or never was)."""
-        held = {s.client_order_index for s in await self.get_trigger_orders(symbol)}
-        if client_order_index not in held:
-            raise UnknownOrder(f"lighter {symbol}: no armed trigger {client_order_index}")
-        await self.cancel_by_client_id(symbol, client_order_index)
+        """``UnknownOrder`` when the venue holds no such armed trigger (it fired, or never was).
+
+        One we sent or listed and have not seen fire is cancelled at once (no listing request in a
+        60-a-minute budget); any other is looked up at the venue first (after a restart)."""
+        if client_order_index not in self._trigger_cois:
+            await self.get_trigger_orders(symbol)
+            if client_order_index not in self._trigger_cois:
+                raise UnknownOrder(f"lighter {symbol}: no armed trigger {client_order_index}")
+        try:
+            await self.cancel_by_client_id(symbol, client_order_index)
+        except UnknownOrder:
+            self._trigger_cois.discard(client_order_index)
+            raise
         # still noted: its "canceled" update may come after this answer, and it is no order of ours
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:

@@ -346,6 +346,7 @@ class FakeLighter:
             elif (fired := self._triggers.pop(event.client_order_index, None)) is not None:
                 # a trigger the engine fired: its order goes on under the same client index, typed as the trigger
                 name = TRIGGER_TYPES[fired["Type"]][0]
+                self.orders.pop(TRIGGER_INDEX_BASE + event.client_order_index, None)  # its waiting row is gone
                 self._meta.setdefault(str(event.order_id), {"type": name, "trigger_price": fired["TriggerPrice"],
                                                             "tif": TIF_NAMES[fired["TimeInForce"]]})  # fmt: skip
             self._publish_order(self._order_payload(event))
@@ -774,7 +775,9 @@ class FakeLighter:
         """The client order index of the armed trigger ``index`` (client or exchange index) names."""
         coi = index - TRIGGER_INDEX_BASE if index >= TRIGGER_INDEX_BASE else index
         armed = self._triggers.get(coi)
-        return coi if armed is not None and armed["MarketIndex"] == market_id else None
+        if armed is None or armed["MarketIndex"] != market_id:
+            return None
+        return coi if any(s.client_order_index == coi for s in self.engine.triggers.snapshots()) else None
 
     def _trigger_payload(self, info: dict[str, Any], status: str) -> dict[str, Any]:
         """An armed trigger as the venue's order object (``type`` names it, ``status`` "pending" while it waits)."""

@@ -166,3 +166,16 @@ async def test_after_a_restart_the_connector_learns_the_armed_triggers_from_the_
         assert await again.get_trigger_orders() == []
     finally:
         await again.stop()
+
+
+def test_trigger_rows_and_prices_on_the_grid():
+    from connector.lighter import triggers
+
+    row = {"type": "take-profit-limit", "status": "pending"}
+    assert triggers.is_trigger(row) and triggers.is_armed(row)
+    assert triggers.is_trigger({**row, "status": "filled"}) and not triggers.is_armed({**row, "status": "filled"})
+    assert not triggers.is_armed({"type": "limit", "status": "pending"})
+    assert triggers.round_trigger(1005, 10, up=True) == 1010 and triggers.round_trigger(1005, 10, up=False) == 1000
+    assert triggers.round_trigger(1000, 10, up=True) == 1000
+    assert triggers.worst_price(10_000, True, 500) == 9_500 and triggers.worst_price(10_000, False, 500) == 10_500
+    assert [triggers.check(k, 1, 1 if "limit" in k else None, "mark") for k in triggers.KINDS] == [2, 3, 4, 5]

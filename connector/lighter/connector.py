@@ -33,8 +33,8 @@ from connector.errors import (
     UnknownOrder,
     VenueError,
 )
-from connector.interface import Margin, MarketInfo, OrderSnapshot, Position
-from connector.lighter import signing, wire
+from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
+from connector.lighter import signing, triggers, wire
 from connector.lighter.nonces import InvalidNonce, NonceManager, NonceNotConsumed
 from connector.lighter.stream import LighterStream, decode_frame
 from connector.scaling import str_to_scaled
@@ -48,7 +48,9 @@ STREAM = "lighter"
 
 class LighterConnector(BaseConnector):
     venue = "lighter"
-    capabilities = frozenset({"amend", "dead_man_switch", "async_ack"})
+    capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers"})
+    trigger_kinds = frozenset(triggers.KINDS)
+    trigger_sources = triggers.SOURCES
 
     def __init__(
         self,
@@ -90,8 +92,10 @@ class LighterConnector(BaseConnector):
         self._order_ids: set[int] = set()
         """Markets we placed orders in this session."""
         self._token: tuple[str, int] | None = None
+        self._trigger_cois: set[int] = set()
+        """Triggers we armed or saw armed: their waiting and cancelled rows are no orders of ours."""
         self.stream = LighterStream(
-            emit=self.emit, clock=self.clock, market=self._market_by_id, account_index=self.account_index or 0
+            emit=self._emit_event, clock=self.clock, market=self._market_by_id, account_index=self.account_index or 0
         )
 
     def __repr__(self) -> str:
@@ -256,11 +260,12 @@ class LighterConnector(BaseConnector):
     # -- orders ----------------------------------------------------------------------------
 
     async def _create(
-        self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool
-    ) -> str:
+        self, symbol: str, coi: int, size_i: int, price_i: int, is_ask: bool, kind: int, tif: int, reduce_only: bool,
+        trigger_price: int = 0,
+    ) -> str:  # fmt: skip
         market_id, _ = self._entry(symbol)
         self._order_ids.add(market_id)
-        expiry = 0 if tif == wire.TIF_IOC else wire.EXPIRY_28_DAYS
+        expiry = 0 if tif == wire.TIF_IOC and not trigger_price else wire.EXPIRY_28_DAYS
 
         def build(nonce: int) -> signing.SignedTx:
             assert self._signer is not None
@@ -275,6 +280,7 @@ class LighterConnector(BaseConnector):
                 reduce_only=reduce_only,
                 order_expiry=expiry,
                 nonce=nonce,
+                trigger_price=trigger_price,
             )
 
         await self._send_tx(build)
@@ -389,6 +395,95 @@ class LighterConnector(BaseConnector):
 
         await self._send_tx(build)
 
+    # -- trigger orders (native_triggers; see connector.lighter.triggers) -------------------
+
+    def _emit_event(self, kind: str, event: Any) -> None:
+        """The stream's events; a trigger's waiting or cancelled rows are no orders of ours."""
+        if kind == "order" and triggers.is_trigger(event.info):
+            coi = event.client_order_index
+            if triggers.is_armed(event.info):
+                self._trigger_cois.add(coi)
+                return
+            if coi in self._trigger_cois and event.info.get("status") == "canceled" and not event.filled_i:
+                self._trigger_cois.discard(coi)
+                return
+            self._trigger_cois.discard(coi)  # it fired: from here on its order is the child
+        self.emit(kind, event)
+
+    async def submit_trigger_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        kind: str,
+        is_ask: bool,
+        trigger_price: int | None,
+        size_i: int | None,
+        limit_price: int | None = None,
+        trigger_on: str = "mark",
+        trail_i: int | None = None,
+        trail_ppm: int | None = None,
+        reduce_only: bool = True,
+    ) -> str:
+        """A stop-loss / take-profit order; returns the client order index (accepted, not yet armed)."""
+        require_ints(client_order_index=client_order_index)
+        order_type = triggers.check(kind, trigger_price, limit_price, trigger_on)
+        assert trigger_price is not None
+        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
+        _, m = self._entry(symbol)
+        if size_i is None:
+            if not reduce_only:
+                raise InvalidOrder("a whole-position trigger is reduce-only")
+            pos = next((p.size_i for p in await self.get_positions() if p.symbol == m.symbol), 0)
+            if pos == 0 or (pos > 0) != is_ask:
+                raise InvalidOrder(f"lighter {symbol}: no position for a whole-position {kind} to close")
+            size_i = abs(pos)
+        require_ints(size_i=size_i)
+        if size_i <= 0:
+            raise InvalidOrder(f"order size must be positive, got {size_i}")
+        stop = kind.startswith("stop")
+        trigger_i = triggers.round_trigger(trigger_price, m.tick_i, up=is_ask if stop else not is_ask)
+        if limit_price is not None:
+            price_i, tif = triggers.round_trigger(limit_price, m.tick_i, up=is_ask), wire.TIF_GTT
+        else:
+            worst = triggers.worst_price(trigger_i, is_ask, self.market_slippage_bps)
+            price_i, tif = triggers.round_trigger(worst, m.tick_i, up=not is_ask), wire.TIF_IOC
+        self._trigger_cois.add(client_order_index)  # before the request: its "pending" update may come first
+        try:
+            return await self._create(
+                symbol, client_order_index, size_i, price_i, is_ask, order_type, tif, reduce_only, trigger_i
+            )
+        except BaseException:
+            self._trigger_cois.discard(client_order_index)
+            raise
+
+    async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
+        """``UnknownOrder`` when the venue holds no such armed trigger (it fired, or never was).
+
+        One we sent or listed and have not seen fire is cancelled at once (no listing request in a
+        60-a-minute budget); any other is looked up at the venue first (after a restart)."""
+        if client_order_index not in self._trigger_cois:
+            await self.get_trigger_orders(symbol)
+            if client_order_index not in self._trigger_cois:
+                raise UnknownOrder(f"lighter {symbol}: no armed trigger {client_order_index}")
+        try:
+            await self.cancel_by_client_id(symbol, client_order_index)
+        except UnknownOrder:
+            self._trigger_cois.discard(client_order_index)
+            raise
+        # still noted: its "canceled" update may come after this answer, and it is no order of ours
+
+    async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
+        market_ids = [self._entry(symbol)[0]] if symbol is not None else await self._order_markets()
+        out: list[TriggerSnapshot] = []
+        for market_id in market_ids:
+            if market_id in self._by_id:
+                pd = self._by_market(market_id)[1].price_decimals
+                rows = [raw for raw in await self._active_orders(market_id) if triggers.is_armed(raw)]
+                out.extend(triggers.parse_trigger(self._snapshot(raw), pd) for raw in rows)
+        self._trigger_cois.update(s.client_order_index for s in out)
+        return out
+
     # -- account ---------------------------------------------------------------------------
 
     async def _active_orders(self, market_id: int) -> list[dict[str, Any]]:
@@ -407,7 +502,7 @@ class LighterConnector(BaseConnector):
     async def get_order(self, symbol: str, client_order_index: int) -> OrderSnapshot:
         market_id, _ = self._entry(symbol)
         for raw in await self._active_orders(market_id):
-            if int(raw.get("client_order_index") or 0) == client_order_index:
+            if int(raw.get("client_order_index") or 0) == client_order_index and not triggers.is_armed(raw):
                 return self._snapshot(raw)
         account = self.account_index
         lookups = (  # the latest finished orders first, then a direct lookup for an older one
@@ -417,23 +512,32 @@ class LighterConnector(BaseConnector):
         for path, params in lookups:
             body = await self._request("GET", path, params=params, auth=True)
             for raw in body.get("orders") or []:
-                if int(raw.get("client_order_index") or 0) == client_order_index and raw["market_index"] == market_id:
-                    return self._snapshot(raw)
+                if int(raw.get("client_order_index") or 0) != client_order_index or raw["market_index"] != market_id:
+                    continue
+                snap = self._snapshot(raw)  # a trigger cancelled before it fired is no order:
+                unfired = triggers.is_trigger(raw) and raw.get("status") == "canceled" and not snap.filled_i
+                if not triggers.is_armed(raw) and not unfired:
+                    return snap
         raise UnknownOrder(f"lighter {symbol}: no order with client index {client_order_index}")
 
+    async def _order_markets(self) -> list[int]:
+        """Only the markets where the account reports open (or pending: armed trigger) orders: there are 100+."""
+        account = await self._account()
+        market_ids = [
+            int(p["market_id"])
+            for p in account.get("positions") or []
+            if int(p.get("open_order_count") or 0) + int(p.get("pending_order_count") or 0) > 0
+        ]
+        return market_ids + sorted(self._order_ids - set(market_ids))  # in case the account lags behind
+
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
-        if symbol is not None:
-            market_ids = [self._entry(symbol)[0]]
-        else:  # only the markets where the account reports open orders: there are 100+ markets
-            account = await self._account()
-            market_ids = [
-                int(p["market_id"]) for p in account.get("positions") or [] if int(p.get("open_order_count") or 0) > 0
-            ]
-            market_ids += sorted(self._order_ids - set(market_ids))  # in case the account lags behind
+        """Orders only: armed triggers are listed by ``get_trigger_orders``."""
+        market_ids = [self._entry(symbol)[0]] if symbol is not None else await self._order_markets()
         out: list[OrderSnapshot] = []
         for market_id in market_ids:
             if market_id in self._by_id:
-                out.extend(self._snapshot(raw) for raw in await self._active_orders(market_id))
+                rows = await self._active_orders(market_id)
+                out.extend(self._snapshot(raw) for raw in rows if not triggers.is_armed(raw))
         return out
 
     async def _account(self) -> dict[str, Any]:

@@ -104,6 +104,7 @@ class LighterSigner:
         reduce_only: bool,
         order_expiry: int,
         nonce: int,
+        trigger_price: int = 0,
     ) -> SignedTx:
         check_order_ranges(client_order_index, base_amount, price)
         return self._check(
@@ -116,7 +117,7 @@ class LighterSigner:
                 order_type,
                 time_in_force,
                 reduce_only,
-                0,
+                trigger_price,
                 order_expiry,
                 nonce=nonce,
                 api_key_index=self.api_key_index,

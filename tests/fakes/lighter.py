@@ -79,6 +79,11 @@ TX_FIELDS = {
 }
 OPTIONAL_FIELDS = {"L2TxAttributes", "L1Sig"}
 TIF_NAMES = {0: "immediate-or-cancel", 1: "good-till-time", 2: "post-only"}
+TRIGGER_TYPES = {2: ("stop-loss", "stop_market"), 3: ("stop-loss-limit", "stop_limit"),
+                 4: ("take-profit", "take_profit_market"), 5: ("take-profit-limit", "take_profit_limit")}  # fmt: skip
+"""Order ``Type`` of a trigger -> (the order object's ``type``, the sim engine's kind)."""
+TRIGGER_INDEX_BASE = ORDER_INDEX_BASE + 10**13
+""""Exchange order index of an armed trigger: this plus its client order index (the fake's choice)."""
 
 
 class TxInvalid(Exception):
@@ -148,6 +153,8 @@ class FakeLighter:
         self._rate_limited = 0
         self._retry_after = 1
         self._dms_at_ms: int | None = None
+        self._triggers: dict[int, dict[str, Any]] = {}
+        """Armed triggers by client order index: the tx fields (the engine's trigger book fires them)."""
         self.pongs = 0
         self.subscribes: list[tuple[str, str | None]] = []
         self.http_log: list[tuple[str, str]] = []
@@ -260,7 +267,7 @@ class FakeLighter:
             "type": meta.get("type", "limit"),
             "time_in_force": meta.get("tif", "post-only" if snap.post_only else "good-till-time"),
             "reduce_only": snap.reduce_only,
-            "trigger_price": scaled_to_str(0, pd),
+            "trigger_price": scaled_to_str(meta.get("trigger_price", 0), pd),
             "order_expiry": meta.get("expiry", 0),
             "status": status or _lighter_status(snap),
             "timestamp": snap.ts_ms or self.clock.now_ms(),
@@ -275,7 +282,7 @@ class FakeLighter:
             "symbol": self.engine.markets[pos.symbol].base,
             "initial_margin_fraction": "5.00",
             "open_order_count": opens,
-            "pending_order_count": 0,
+            "pending_order_count": len(self.engine.triggers.snapshots(pos.symbol)),  # armed triggers (UNCONFIRMED)
             "sign": -1 if pos.size_i < 0 else 1,
             "position": scaled_to_str(abs(pos.size_i), sd),
             "avg_entry_price": scaled_to_str(pos.entry_price_i, pd),
@@ -336,6 +343,12 @@ class FakeLighter:
                     self._placing["rejected"] = event  # republished with Lighter's reason by _place
                     return
                 self._meta.setdefault(str(event.order_id), dict(self._placing))
+            elif (fired := self._triggers.pop(event.client_order_index, None)) is not None:
+                # a trigger the engine fired: its order goes on under the same client index, typed as the trigger
+                name = TRIGGER_TYPES[fired["Type"]][0]
+                self.orders.pop(TRIGGER_INDEX_BASE + event.client_order_index, None)  # its waiting row is gone
+                self._meta.setdefault(str(event.order_id), {"type": name, "trigger_price": fired["TriggerPrice"],
+                                                            "tif": TIF_NAMES[fired["TimeInForce"]]})  # fmt: skip
             self._publish_order(self._order_payload(event))
         elif isinstance(event, Fill):
             trade = self._fill_payload(event)
@@ -647,7 +660,7 @@ class FakeLighter:
         self._need_auth(request)
         self._account_arg(request)
         symbol = self.markets[int(request.query["market_id"])]
-        orders = [self._order_payload(s) for s in self.engine.open_orders(symbol)]
+        orders = [self._order_payload(s) for s in self.engine.open_orders(symbol)] + self._armed_payloads(symbol)
         return web.json_response({"code": 200, "orders": orders})
 
     async def _inactive_orders(self, request: web.Request) -> web.Response:
@@ -729,10 +742,12 @@ class FakeLighter:
         if tx_type == 14:
             if not 0 <= info["ClientOrderIndex"] <= MAX_48:
                 raise TxInvalid(21705, "invalid client order index")
-            if info["Type"] not in (0, 1) or info["TimeInForce"] not in TIF_NAMES or info["IsAsk"] not in (0, 1):
+            if info["Type"] not in range(6) or info["TimeInForce"] not in TIF_NAMES or info["IsAsk"] not in (0, 1):
                 raise TxInvalid(21706, "invalid order type or time in force")
+            if (info["Type"] in TRIGGER_TYPES) != (info["TriggerPrice"] > 0) or info["TriggerPrice"] > MAX_PRICE:
+                raise TxInvalid(21709, "invalid trigger price")
             expiry = info["OrderExpiry"]
-            if info["TimeInForce"] == 0:
+            if info["TimeInForce"] == 0 and info["Type"] not in TRIGGER_TYPES:
                 if expiry != 0:
                     raise TxInvalid(21707, "OrderExpiry must be 0 for immediate-or-cancel")
             elif not now + 4 * 60_000 <= expiry <= now + 30 * DAY_MS + 60_000:
@@ -743,6 +758,8 @@ class FakeLighter:
                 raise TxInvalid(21708, "invalid cancel-all time")
 
     def _is_open(self, market_id: int, index: int) -> bool:
+        if self._armed_coi(market_id, index) is not None:
+            return True
         try:
             snap = self.engine.order(self.markets[market_id], **self._target(index))
         except UnknownOrder:
@@ -754,12 +771,64 @@ class FakeLighter:
             return {"order_id": str(index - ORDER_INDEX_BASE)}
         return {"client_order_index": index}
 
+    def _armed_coi(self, market_id: int, index: int) -> int | None:
+        """The client order index of the armed trigger ``index`` (client or exchange index) names."""
+        coi = index - TRIGGER_INDEX_BASE if index >= TRIGGER_INDEX_BASE else index
+        armed = self._triggers.get(coi)
+        if armed is None or armed["MarketIndex"] != market_id:
+            return None
+        return coi if any(s.client_order_index == coi for s in self.engine.triggers.snapshots()) else None
+
+    def _trigger_payload(self, info: dict[str, Any], status: str) -> dict[str, Any]:
+        """An armed trigger as the venue's order object (``type`` names it, ``status`` "pending" while it waits)."""
+        symbol = self.markets[info["MarketIndex"]]
+        pd = self._dec(symbol)[0]
+        coi = info["ClientOrderIndex"]
+        snap = OrderSnapshot(symbol, coi, str(TRIGGER_INDEX_BASE + coi - ORDER_INDEX_BASE), bool(info["IsAsk"]),
+                             info["Price"], info["BaseAmount"], 0, OrderStatus.OPEN, reduce_only=bool(info["ReduceOnly"]),
+                             ts_ms=info["_ts"])  # fmt: skip
+        payload = self._order_payload(snap, status)
+        payload.update(type=TRIGGER_TYPES[info["Type"]][0], time_in_force=TIF_NAMES[info["TimeInForce"]])
+        payload.update(trigger_price=scaled_to_str(info["TriggerPrice"], pd), order_expiry=info["OrderExpiry"])
+        return payload
+
+    def _arm(self, symbol: str, info: dict[str, Any]) -> None:
+        """A stop-loss / take-profit order: held in the engine's trigger book, fired on its mark."""
+        kind = TRIGGER_TYPES[info["Type"]][1]
+        info = {**info, "_ts": self.clock.now_ms()}
+        try:
+            self.engine.triggers.add(
+                symbol, client_order_index=info["ClientOrderIndex"], kind=kind, is_ask=bool(info["IsAsk"]),
+                trigger_price=info["TriggerPrice"], size_i=info["BaseAmount"],
+                limit_price=info["Price"] if kind.endswith("_limit") else None, trigger_on="mark", trail_i=None,
+                trail_ppm=None, reduce_only=bool(info["ReduceOnly"]),
+            )  # fmt: skip
+        except (InvalidOrder, OrderRejected) as exc:
+            self.refused.append((info["Nonce"], str(exc)))
+            self._publish_order(self._trigger_payload(info, "canceled-invalid-balance"))
+            return
+        self._triggers[info["ClientOrderIndex"]] = info
+        self._publish_order(self._trigger_payload(info, "pending"))
+
+    def _armed_payloads(self, symbol: str) -> list[dict[str, Any]]:
+        """The armed triggers the engine still holds (those it fired are gone from its book)."""
+        held = {s.client_order_index for s in self.engine.triggers.snapshots(symbol)}
+        for coi in [c for c, i in self._triggers.items() if self.markets[i["MarketIndex"]] == symbol]:
+            if coi not in held:
+                del self._triggers[coi]
+        return [self._trigger_payload(i, "pending") for c, i in self._triggers.items() if c in held]
+
     def _apply(self, tx_type: int, info: dict[str, Any]) -> None:
         """The sequencer: failures here are silent to the sender, as on the venue."""
         symbol = self.markets.get(info.get("MarketIndex", -1), "")
         try:
-            if tx_type == 14:
+            if tx_type == 14 and info["Type"] in TRIGGER_TYPES:
+                self._arm(symbol, info)
+            elif tx_type == 14:
                 self._place(symbol, info)
+            elif tx_type == 15 and (coi := self._armed_coi(info["MarketIndex"], info["Index"])) is not None:
+                self.engine.triggers.cancel(symbol, coi)
+                self._publish_order(self._trigger_payload(self._triggers.pop(coi), "canceled"))
             elif tx_type == 15:
                 self.engine.cancel(symbol, **self._target(info["Index"]))
             elif tx_type == 17:

@@ -1,7 +1,6 @@
 """Emulated triggers on real venues' connectors (Hyperliquid and Lighter, through their fakes on 127.0.0.1):
-Lighter declares no native triggers yet and Hyperliquid's are set aside (``force_emulation``), so perpdesk
-holds the bracket and fires a reduce-only market order.  Hyperliquid's native path:
-``test_hyperliquid_native``."""
+both venues' native triggers are set aside (``force_emulation``), so perpdesk holds the bracket and fires
+a reduce-only market order.  The native paths: ``test_hyperliquid_native``, ``test_lighter_native``."""
 
 from __future__ import annotations
 
@@ -30,7 +29,7 @@ async def _lighter(tmp_path):
     key_file = tmp_path / "lighter.toml"
     write_key_file(key_file, account_index=fake.account_index, api_key_index=fake.api_key_index)
     connector = LighterConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=load_key_file(key_file))
-    return fake, connector, "BTC-PERP", {}
+    return fake, connector, "BTC-PERP", {"triggers": {"force_emulation": True}}
 
 
 async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:

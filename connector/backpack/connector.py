@@ -346,8 +346,9 @@ class BackpackConnector(BaseConnector):
             symbols = [symbol]
         else:
             symbols = sorted({o.symbol for o in await self.get_open_orders()})
-        for name in symbols:
-            await self._signed("DELETE", "/api/v1/orders", "orderCancelAll", {"symbol": name})
+        for name in symbols:  # resting orders only: a cancel-all leaves the venue's protective triggers armed
+            body = {"symbol": name, "orderType": "RestingLimitOrder"}
+            await self._signed("DELETE", "/api/v1/orders", "orderCancelAll", body)
 
     # -- account ---------------------------------------------------------------------------
 

@@ -615,7 +615,13 @@ class FakeBackpack:
         return self._order(snap)
 
     def _cancel_all(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        return [self._order(s) for s in self.engine.cancel_all(self._symbol(body))]
+        """``orderType`` narrows it: ``RestingLimitOrder`` or ``ConditionalOrder`` (armed triggers); none: both."""
+        symbol, only = self._symbol(body), body.get("orderType")
+        out = [] if only == "ConditionalOrder" else [self._order(s) for s in self.engine.cancel_all(symbol)]
+        if only != "RestingLimitOrder":
+            for t in self.engine.triggers.snapshots(symbol):
+                out.append(self._cancel_trigger(t.symbol, {"clientId": t.client_order_index}))
+        return out
 
     def _get_order(self, query: dict[str, Any]) -> dict[str, Any]:
         symbol = self._symbol(query)

@@ -145,3 +145,21 @@ async def test_after_a_restart_the_connector_learns_the_armed_triggers_from_the_
         assert not fake.engine.triggers
     finally:
         await fresh.stop()
+
+
+async def test_cancel_all_cancels_resting_orders_and_leaves_the_armed_triggers(venue):
+    conn, rec, fake, _ = venue
+    await _long(conn, rec)
+    mid = fake.engine.mid_i(BTC)
+    await conn.submit_trigger_order(
+        symbol=BTC, client_order_index=13, kind="stop_market", is_ask=True, trigger_price=mid * 97 // 100, size_i=None
+    )
+    bid = mid * 95 // 100
+    await conn.submit_limit_order(
+        symbol=BTC, client_order_index=14, base_amount=100, price=bid - bid % 10, is_ask=False
+    )
+    await conn.cancel_all(BTC)
+    assert await conn.get_open_orders(BTC) == []
+    assert [t.client_order_index for t in await conn.get_trigger_orders(BTC)] == [13]
+    (sent,) = [b for m, p, b in fake.requests if (m, p) == ("DELETE", "/api/v1/orders")]
+    assert sent == {"symbol": BTC, "orderType": "RestingLimitOrder"}

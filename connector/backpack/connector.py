@@ -367,13 +367,16 @@ class BackpackConnector(BaseConnector):
         except UnknownOrder:
             pass
         query: dict[str, Any] = {"symbol": symbol, "limit": 1000, "sortDirection": "Desc"}
-        if order_id:
-            query["orderId"] = order_id
-        for raw in await self._signed("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", query) or []:
-            if (order_id and str(raw.get("id")) == order_id) or (
-                client_order_index >= 0 and raw.get("clientId") == ref.get("clientId")
-            ):
-                return wire.parse_order(raw, m, client_order_index)
+        # by order id first; then by clientId alone: a fired trigger's child may carry an id of its own
+        for by_id in ([True] if order_id else []) + ([False] if client_order_index >= 0 or not order_id else []):
+            q = {**query, "orderId": order_id} if by_id else query
+            for raw in await self._signed("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", q) or []:
+                if triggers.is_trigger(raw):
+                    continue  # an armed trigger, not the order it places
+                if (order_id and str(raw.get("id")) == order_id) or (
+                    client_order_index >= 0 and raw.get("clientId") == ref.get("clientId")
+                ):
+                    return wire.parse_order(raw, m, client_order_index)
         raise UnknownOrder(f"backpack {symbol}: no order with client index {client_order_index}")
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:

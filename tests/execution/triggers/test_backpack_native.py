@@ -118,3 +118,26 @@ async def test_a_restart_while_armed_finds_the_stop_still_held_by_backpack_and_i
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_stop_backpack_fires_while_the_socket_is_down_is_settled_from_its_record(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        down = asyncio.Event()
+        runtime.connectors[VENUE].add_handler(
+            "connection", lambda e: down.set() if e.state.name == "DISCONNECTED" else None
+        )
+        await fake.drop_sockets()
+        fake.engine.set_mid(BTC, fake.engine.mid_i(BTC) * 95 // 100)  # fires with nobody listening
+        assert not fake.engine.triggers and fake.engine.account.positions[BTC].size_i == 0
+        await asyncio.wait_for(down.wait(), 10)
+        await _until(lambda: t.is_done)  # the reconnect reads the venue again: it fired, its child filled
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert t.child is not None and t.child.is_ask
+    finally:
+        await runtime.stop()
+        await fake.stop()

@@ -25,14 +25,14 @@ from typing import Any
 import httpx
 import orjson
 
-from connector.backpack import wire
+from connector.backpack import triggers, wire
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
 from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
-from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, Position
+from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, Position, TriggerSnapshot
 from connector.scaling import scaler
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
@@ -45,7 +45,9 @@ _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 class BackpackConnector(BaseConnector):
     venue = "backpack"
-    capabilities = frozenset()
+    capabilities = frozenset({"native_triggers"})
+    trigger_kinds = triggers.KINDS
+    trigger_sources = frozenset(triggers.SOURCES)
 
     def __init__(
         self,
@@ -85,6 +87,8 @@ class BackpackConnector(BaseConnector):
         """The venue's clock minus ours, from ``/api/v1/time``."""
         self.clock_syncs = 0
         self.ids = wire.ClientIds()
+        self._trigger_kinds: dict[int, str] = {}
+        """client index -> perpdesk kind of the triggers we armed (Backpack's orders carry no kind)."""
         self._limits: dict[str, wire.Limits] = {}
         self._margin_task: asyncio.Task[None] | None = None
         self._margin_dirty = False
@@ -342,8 +346,9 @@ class BackpackConnector(BaseConnector):
             symbols = [symbol]
         else:
             symbols = sorted({o.symbol for o in await self.get_open_orders()})
-        for name in symbols:
-            await self._signed("DELETE", "/api/v1/orders", "orderCancelAll", {"symbol": name})
+        for name in symbols:  # resting orders only: a cancel-all leaves the venue's protective triggers armed
+            body = {"symbol": name, "orderType": "RestingLimitOrder"}
+            await self._signed("DELETE", "/api/v1/orders", "orderCancelAll", body)
 
     # -- account ---------------------------------------------------------------------------
 
@@ -362,13 +367,16 @@ class BackpackConnector(BaseConnector):
         except UnknownOrder:
             pass
         query: dict[str, Any] = {"symbol": symbol, "limit": 1000, "sortDirection": "Desc"}
-        if order_id:
-            query["orderId"] = order_id
-        for raw in await self._signed("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", query) or []:
-            if (order_id and str(raw.get("id")) == order_id) or (
-                client_order_index >= 0 and raw.get("clientId") == ref.get("clientId")
-            ):
-                return wire.parse_order(raw, m, client_order_index)
+        # by order id first; then by clientId alone: a fired trigger's child may carry an id of its own
+        for by_id in ([True] if order_id else []) + ([False] if client_order_index >= 0 or not order_id else []):
+            q = {**query, "orderId": order_id} if by_id else query
+            for raw in await self._signed("GET", "/wapi/v1/history/orders", "orderHistoryQueryAll", q) or []:
+                if triggers.is_trigger(raw):
+                    continue  # an armed trigger, not the order it places
+                if (order_id and str(raw.get("id")) == order_id) or (
+                    client_order_index >= 0 and raw.get("clientId") == ref.get("clientId")
+                ):
+                    return wire.parse_order(raw, m, client_order_index)
         raise UnknownOrder(f"backpack {symbol}: no order with client index {client_order_index}")
 
     async def get_open_orders(self, symbol: str | None = None) -> list[OrderSnapshot]:
@@ -380,8 +388,86 @@ class BackpackConnector(BaseConnector):
         out = []
         for raw in await self._signed("GET", "/api/v1/orders", "orderQueryAll", params) or []:
             m = self._markets.get(raw.get("symbol"))
-            if m is not None:
+            if m is not None and not triggers.is_trigger(raw):  # armed triggers: get_trigger_orders
                 out.append(wire.parse_order(raw, m, self.ids.index(raw.get("clientId"), raw.get("id"), now)))
+        return out
+
+    # -- trigger orders (native_triggers; see connector.backpack.triggers) ----------------------
+
+    async def submit_trigger_order(
+        self,
+        *,
+        symbol: str,
+        client_order_index: int,
+        kind: str,
+        is_ask: bool,
+        trigger_price: int | None,
+        size_i: int | None,
+        limit_price: int | None = None,
+        trigger_on: str = "mark",
+        trail_i: int | None = None,
+        trail_ppm: int | None = None,
+        reduce_only: bool = True,
+    ) -> str:
+        """Arm a trigger the venue holds; returns its order id."""
+        require_ints(client_order_index=client_order_index)
+        if kind not in self.trigger_kinds:
+            raise InvalidOrder(f"backpack keeps no {kind} orders (a trailing stop is held by perpdesk)")
+        if trigger_on not in self.trigger_sources:
+            raise InvalidOrder(f"backpack triggers watch the mark or last price, not {trigger_on!r}")
+        if trigger_price is None or trigger_price <= 0:
+            raise InvalidOrder(f"{kind} needs a positive trigger price")
+        if ("limit" in kind) != (limit_price is not None):
+            raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+        if size_i is None and not reduce_only:
+            raise InvalidOrder("a whole-position trigger is reduce-only")
+        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
+        m = self._market(symbol)
+        trigger_price = triggers.on_tick(trigger_price, m.tick_i, up=triggers.falls(kind, is_ask))  # fires no later
+        if limit_price is not None:
+            limit_price = triggers.on_tick(limit_price, m.tick_i, up=is_ask)  # never a worse limit
+        if size_i is not None:
+            wire.check_order(m, self._limits[symbol], price_i=limit_price, size_i=size_i)
+        body = triggers.trigger_body(
+            m, client_id=self.ids.client_id(client_order_index), is_ask=is_ask, trigger_i=trigger_price,
+            size_i=size_i, limit_i=limit_price, trigger_on=trigger_on, reduce_only=reduce_only,
+        )  # fmt: skip
+        self.stream.trigger_cois.add(client_order_index)  # before the request: its stream update may come first
+        try:
+            raw = await self._signed("POST", "/api/v1/order", "orderExecute", body)
+        except BaseException:
+            self.stream.trigger_cois.discard(client_order_index)
+            raise
+        self._trigger_kinds[client_order_index] = kind
+        order_id = str(raw.get("id") or "") if isinstance(raw, dict) else ""
+        self.ids.remember_order(client_order_index, order_id or None)
+        return order_id
+
+    async def cancel_trigger_order(self, symbol: str, client_order_index: int) -> None:
+        """``UnknownOrder`` when the venue holds no such armed trigger (it fired, or never was)."""
+        if not any(t.client_order_index == client_order_index for t in await self.get_trigger_orders(symbol)):
+            raise UnknownOrder(f"backpack {symbol}: no armed trigger {client_order_index}")
+        await self.cancel_by_client_id(symbol, client_order_index)
+
+    async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]:
+        params: dict[str, Any] = {"marketType": "PERP"}
+        if symbol is not None:
+            self._market(symbol)
+            params["symbol"] = symbol
+        now = self.clock.now_ms()
+        out = []
+        for raw in await self._signed("GET", "/api/v1/orders", "orderQueryAll", params) or []:
+            m = self._markets.get(raw.get("symbol"))
+            if m is None or not triggers.is_trigger(raw):
+                continue
+            index = self.ids.index(raw.get("clientId"), raw.get("id"), now)
+            kind = self._trigger_kinds.get(index)
+            reference = None
+            if kind is None:  # armed before a restart: the kind follows from the price (see triggers.kind_of)
+                bid, ask, _ = await self.get_top_of_book(m.symbol)
+                reference = (bid + ask) // 2 if bid is not None and ask is not None else bid or ask
+            out.append(triggers.parse_trigger(raw, m, index, kind, reference))
+        self.stream.trigger_cois.update(s.client_order_index for s in out)
         return out
 
     async def get_positions(self) -> list[Position]:

@@ -194,6 +194,8 @@ class BackpackStream:
         self.ws: WsSupervisor | None = None
         self.books: dict[str, BookSync] = {}
         self.seen = SeenTrades()
+        self.trigger_cois: set[int] = set()
+        """Armed trigger orders (the connector's): their updates are not orders until they fire."""
         self.book_gaps = 0
         self.venue_errors: list[Any] = []
         self.recovery: asyncio.Task[Any] | None = None
@@ -314,12 +316,23 @@ class BackpackStream:
             return
         index = self.ids.index(d.get("c"), d.get("i"), self.clock.now_ms())
         self.ids.remember_order(index, str(d["i"]))
+        if index in self.trigger_cois and self._trigger_update(index, d):
+            return
         if d.get("e") == "orderFill" and d.get("t") not in (None, "", 0, "0"):
             fill = wire.parse_fill_update(d, m, index)
             if self.seen.add(fill.trade_id):
                 self.emit("fill", fill)
             self.on_account()
         self.emit("order", wire.parse_order_update(d, m, index))
+
+    def _trigger_update(self, index: int, d: dict[str, Any]) -> bool:
+        """Whether an update belongs to an armed trigger rather than an order: ``TriggerPending`` while
+        armed; ``triggerPlaced`` when it fires (its child's updates follow under the same clientId); a
+        trigger cancelled or failed before it fired ends there."""
+        if str(d.get("X")) == "TriggerPending":
+            return True
+        self.trigger_cois.discard(index)
+        return d.get("e") in ("triggerPlaced", "orderCancelled", "orderExpired", "triggerFailed")
 
     # -- seeding the books --------------------------------------------------------------------
 

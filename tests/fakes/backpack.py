@@ -163,6 +163,8 @@ class FakeBackpack:
         self._stall_until = 0.0
         self._rate_limited, self._retry_after = 0, 1
         self._oids = itertools.count(4_228_978_330)
+        self._armed: dict[int, str] = {}
+        """Trigger orders the engine holds armed: client index -> the trigger's order id."""
         self._no_cid = itertools.count(NO_CLIENT_ID)
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -425,6 +427,8 @@ class FakeBackpack:
         kind, side = body.get("orderType"), body.get("side")
         if kind not in ("Limit", "Market") or side not in ("Bid", "Ask"):
             raise ApiError(400, "INVALID_CLIENT_REQUEST", "Invalid orderType or side")
+        if body.get("triggerPrice") is not None:
+            return self._execute_trigger(body, symbol, cid)
         post_only, tif = bool(body.get("postOnly")), body.get("timeInForce", "GTC")
         state = self.book_state[symbol]
         if (
@@ -482,6 +486,110 @@ class FakeBackpack:
         self._meta[oid]["last"] = snap
         return self._order(snap)
 
+    # -- trigger orders: the engine holds and fires them (connector.sim.triggers) --------------
+
+    def _execute_trigger(self, body: dict[str, Any], symbol: str, cid: int | None) -> dict[str, Any]:
+        """A trigger order: no kind on the wire; below the mark a sell is a stop (a buy a take-profit)."""
+        m, (pd, sd) = self.engine.markets[symbol], self._dec(symbol)
+        trigger = self._amount(body["triggerPrice"], pd, "triggerPrice", "INVALID_PRICE")
+        if trigger <= 0 or trigger % m.tick_i:
+            raise ApiError(400, "INVALID_PRICE", "Trigger price is not a multiple of the tick size")
+        by = body.get("triggerBy", "LastPrice")
+        if by not in ("MarkPrice", "LastPrice"):
+            raise ApiError(400, "INVALID_CLIENT_REQUEST", "Invalid triggerBy")
+        qty = body.get("triggerQuantity", body.get("quantity"))
+        size = None if qty == "100%" else self._amount(qty, sd, "triggerQuantity", "INVALID_QUANTITY")
+        if size is not None and (size < m.min_size_i or size % m.step_i):
+            raise ApiError(400, "INVALID_QUANTITY", "Quantity is below the minimum or off the step size")
+        limit = None
+        if body["orderType"] == "Limit":
+            limit = self._amount(body.get("price"), pd, "price", "INVALID_PRICE")
+            if limit <= 0 or limit % m.tick_i:
+                raise ApiError(400, "INVALID_PRICE", "Price is not a multiple of the tick size")
+        is_ask = body["side"] == "Ask"
+        stop = (trigger < self.engine.mark_i(symbol)) == is_ask
+        kind = ("stop" if stop else "take_profit") + ("_limit" if limit is not None else "_market")
+        index = cid if cid is not None else next(self._no_cid)
+        try:  # the sim has no last-price trigger: LastPrice watches its mid (the sim's mark is its mid)
+            self.engine.triggers.add(symbol, client_order_index=index, kind=kind, is_ask=is_ask, trigger_price=trigger,
+                                     size_i=size, limit_price=limit, trigger_on="mark" if by == "MarkPrice" else "mid",
+                                     trail_i=None, trail_ppm=None, reduce_only=bool(body.get("reduceOnly")))  # fmt: skip
+        except OrderRejected as exc:
+            raise ApiError(400, "INVALID_ORDER", str(exc)) from None
+        except InvalidOrder as exc:
+            raise ApiError(400, "INVALID_CLIENT_REQUEST", str(exc)) from None
+        oid = str(next(self._oids))
+        self._armed[index] = oid
+        self._meta[oid] = {"orderType": body["orderType"], "timeInForce": "GTC", "postOnly": False, "clientId": cid,
+                           "createdAt": self.server_ms(), "quantity": size or 0, "z": 0, "symbol": symbol,
+                           "trigger": {"triggerPrice": body["triggerPrice"], "triggerBy": by, "triggerQuantity": qty,
+                                       "side": body["side"], "price": body.get("price"), "reduceOnly": bool(body.get("reduceOnly"))}}  # fmt: skip
+        self._publish_trigger(oid, "orderAccepted", "TriggerPending")
+        return self._trigger_row(oid, "TriggerPending")
+
+    def _trigger_row(self, oid: str, status: str) -> dict[str, Any]:
+        meta = self._meta[oid]
+        t = meta["trigger"]
+        row = {
+            "orderType": meta["orderType"], "id": oid, "clientId": meta["clientId"], "symbol": meta["symbol"],
+            "side": t["side"], "executedQuantity": "0", "executedQuoteQuantity": "0", "status": status,
+            "triggerPrice": t["triggerPrice"], "triggerBy": t["triggerBy"], "triggerQuantity": t["triggerQuantity"],
+            "timeInForce": "GTC", "postOnly": False, "reduceOnly": t["reduceOnly"], "selfTradePrevention": "RejectTaker",
+            "relatedOrderId": None, "createdAt": meta["createdAt"],
+        }  # fmt: skip
+        if meta["orderType"] == "Limit":
+            row["price"] = t["price"]
+        return row
+
+    def _publish_trigger(self, oid: str, kind: str, status: str) -> None:
+        row, now = self._trigger_row(oid, status), self.server_ms() * 1000
+        data = {"e": kind, "E": now, "s": row["symbol"], "S": row["side"], "o": row["orderType"].upper(), "f": "GTC",
+                "X": status, "i": oid, "z": "0", "Z": "0", "V": "RejectTaker", "r": row["reduceOnly"], "y": False,
+                "O": "USER", "T": now, "P": row["triggerPrice"], "B": row["triggerBy"], "Y": row["triggerQuantity"]}  # fmt: skip
+        if row["clientId"] is not None:
+            data["c"] = row["clientId"]
+        if "price" in row:
+            data["p"] = row["price"]
+        self._publish("account.orderUpdate", data)
+
+    def _armed_rows(self, symbol: str | None) -> list[dict[str, Any]]:
+        held = {t.client_order_index for t in self.engine.triggers.snapshots(symbol)}
+        return [self._trigger_row(oid, "TriggerPending") for coi, oid in self._armed.items() if coi in held]
+
+    def _cancel_trigger(self, symbol: str, payload: dict[str, Any]) -> dict[str, Any]:
+        target = self._target(payload)
+        coi = target.get("client_order_index")
+        if coi is None:
+            coi = next((c for c, oid in self._armed.items() if oid == target["order_id"]), None)
+        oid = self._armed.get(coi) if coi is not None else None
+        if coi is None or oid is None:
+            raise ApiError(400, "INVALID_CLIENT_REQUEST", "Order not found")
+        try:
+            self.engine.triggers.cancel(symbol, coi)
+        except UnknownOrder:
+            raise ApiError(400, "INVALID_CLIENT_REQUEST", "Order not found") from None
+        del self._armed[coi]
+        self._publish_trigger(oid, "orderCancelled", "Cancelled")
+        return self._trigger_row(oid, "Cancelled")
+
+    def _adopt(self, order_id: str, coi: int) -> None:
+        """A fired trigger's child (a new engine order under the trigger's client index): it takes the
+        trigger's meta; ``triggerPlaced`` goes out before the child's own updates."""
+        oid = self._armed.pop(coi, None) if str(order_id) not in self._meta else None
+        if oid is None:
+            return
+        meta = self._meta[oid]
+        self._publish_trigger(oid, "triggerPlaced", "Triggered")
+        child = {k: v for k, v in meta.items() if k != "trigger"}
+        child["createdAt"] = self.server_ms()
+        self._meta[str(order_id)] = child
+        snap = self.engine.order(meta["symbol"], order_id=str(order_id))
+        child["quantity"] = snap.size_i
+        if snap.status is OrderStatus.REJECTED:
+            self._publish_trigger(oid, "triggerFailed", "TriggerFailed")
+            return
+        self._publish_order(snap, "orderAccepted", status="New", filled_i=0)
+
     def _execute_batch(self, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out = []
         for body in items:
@@ -503,11 +611,17 @@ class FakeBackpack:
         try:
             snap = self.engine.cancel(str(symbol), **self._target(body))
         except UnknownOrder:
-            raise ApiError(400, "INVALID_CLIENT_REQUEST", "Order not found") from None
+            return self._cancel_trigger(str(symbol), body)
         return self._order(snap)
 
     def _cancel_all(self, body: dict[str, Any]) -> list[dict[str, Any]]:
-        return [self._order(s) for s in self.engine.cancel_all(self._symbol(body))]
+        """``orderType`` narrows it: ``RestingLimitOrder`` or ``ConditionalOrder`` (armed triggers); none: both."""
+        symbol, only = self._symbol(body), body.get("orderType")
+        out = [] if only == "ConditionalOrder" else [self._order(s) for s in self.engine.cancel_all(symbol)]
+        if only != "RestingLimitOrder":
+            for t in self.engine.triggers.snapshots(symbol):
+                out.append(self._cancel_trigger(t.symbol, {"clientId": t.client_order_index}))
+        return out
 
     def _get_order(self, query: dict[str, Any]) -> dict[str, Any]:
         symbol = self._symbol(query)
@@ -520,7 +634,8 @@ class FakeBackpack:
         return self._order(snap)
 
     def _open_orders(self, query: dict[str, Any]) -> list[dict[str, Any]]:
-        return [self._order(s) for s in self.engine.open_orders(self._symbol(query, required=False))]
+        symbol = self._symbol(query, required=False)
+        return [self._order(s) for s in self.engine.open_orders(symbol)] + self._armed_rows(symbol)
 
     def _order_history(self, query: dict[str, Any]) -> list[dict[str, Any]]:
         rows = []
@@ -612,6 +727,7 @@ class FakeBackpack:
         if isinstance(event, Fill):
             self._on_fill(event)
         elif isinstance(event, OrderSnapshot):
+            self._adopt(str(event.order_id), event.client_order_index)
             meta = self._meta.get(str(event.order_id))
             if meta is None:
                 return
@@ -632,6 +748,7 @@ class FakeBackpack:
             pass  # Backpack has no margin stream
 
     def _on_fill(self, fill: Fill) -> None:
+        self._adopt(str(fill.order_id), fill.client_order_index)
         meta = self._meta.get(str(fill.order_id))
         if meta is None:
             return  # a liquidation: no order of ours

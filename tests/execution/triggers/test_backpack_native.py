@@ -1,0 +1,143 @@
+"""The trigger engine's native path on Backpack (through its fake on 127.0.0.1): the venue holds
+stops and take-profits as trigger orders (``triggerPrice``) and fires them itself; its trailing
+stop stays with perpdesk."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from connector.backpack.connector import BackpackConnector
+from connector.keys import load_key_file
+from execution.runtime import Runtime
+from execution.triggers import TriggerState
+from tests.connector.backpack.test_connector import BTC
+from tests.fakes.backpack import FakeBackpack
+
+VENUE = "backpack"
+
+
+async def _until(predicate: Callable[[], bool], timeout: float = 10.0) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not met in time")
+        await asyncio.sleep(0.005)
+
+
+async def _runtime(fake: FakeBackpack, tmp_path) -> Runtime:
+    keys = load_key_file(tmp_path / "backpack.toml", venue="backpack")
+    conn = BackpackConnector(
+        base_url=fake.base_url, ws_url=fake.ws_url, keys=keys, reconnect_min_s=0.02, reconnect_max_s=0.1,
+        requests_per_s=1000, burst=1000,
+    )  # fmt: skip
+    runtime = Runtime([conn], journal_path=tmp_path / "j.sqlite")
+    await runtime.start()
+    await _until(lambda: runtime.market_data.mid_i(VENUE, "BTC") is not None)
+    return runtime
+
+
+async def _fake(tmp_path) -> FakeBackpack:
+    fake = await FakeBackpack(step_s=0.02).start()
+    fake.write_key_file(tmp_path / "backpack.toml")
+    return fake
+
+
+async def _long(runtime: Runtime) -> int:
+    size_i = runtime.market_data.to_size_i(VENUE, "BTC", "0.01")
+    entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=size_i)
+    await entry.wait_final(timeout=5)
+    await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == size_i)
+    return size_i
+
+
+async def test_a_bracket_rests_at_backpack_one_side_fires_there_and_the_other_is_cancelled(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        b = await runtime.triggers.bracket(
+            VENUE, "BTC", stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100
+        )
+        assert b.stop.native and b.take_profit.native
+        held = {s.kind for s in fake.engine.triggers.snapshots()}
+        assert held == {"stop_market", "take_profit_market"}  # the venue holds both sides
+        bodies = [body for method, path, body in fake.requests if path == "/api/v1/order" and method == "POST"]
+        assert {b_["triggerQuantity"] for b_ in bodies if "triggerPrice" in b_} == {"100%"}
+        await asyncio.sleep(0.2)
+        assert runtime.orders.open_orders(VENUE) == []  # its TriggerPending updates are not orders
+        fake.engine.set_mid(BTC, fake.engine.mid_i(BTC) * 95 // 100)  # through the stop, at the venue
+        await _until(lambda: b.is_done)
+        assert b.stop.state is TriggerState.DONE and b.stop.end_reason == "filled", b.stop.events
+        assert b.stop.child is not None and b.stop.child.is_ask
+        assert b.take_profit.state is TriggerState.CANCELLED
+        assert fake.engine.account.positions[BTC].size_i == 0
+        await _until(lambda: not fake.engine.triggers)  # nothing left resting at the venue
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_trailing_stop_stays_emulated_on_backpack(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        t = await runtime.triggers.place(VENUE, "BTC", kind="trailing_stop", is_ask=True, trail_ppm=10_000)
+        assert not t.native and not fake.engine.triggers
+        await runtime.triggers.cancel(t)
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_restart_while_armed_finds_the_stop_still_held_by_backpack_and_it_fires_there(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        assert t.native
+    finally:
+        await runtime.stop()  # perpdesk goes away; the venue keeps the stop
+    assert [s.kind for s in fake.engine.triggers.snapshots()] == ["stop_market"]
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        (restored,) = runtime.triggers.active()
+        assert restored.id == t.id and restored.native and restored.state is TriggerState.ARMED
+        await asyncio.sleep(0.3)  # the restored trigger's look at the venue: still held, still armed
+        assert restored.state is TriggerState.ARMED
+        assert runtime.orders.open_orders(VENUE) == []  # the venue's trigger is no order of ours
+        fake.engine.set_mid(BTC, fake.engine.mid_i(BTC) * 95 // 100)
+        await _until(lambda: restored.is_done)
+        assert restored.state is TriggerState.DONE and restored.end_reason == "filled", restored.events
+        assert fake.engine.account.positions[BTC].size_i == 0
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_stop_backpack_fires_while_the_socket_is_down_is_settled_from_its_record(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        down = asyncio.Event()
+        runtime.connectors[VENUE].add_handler(
+            "connection", lambda e: down.set() if e.state.name == "DISCONNECTED" else None
+        )
+        await fake.drop_sockets()
+        fake.engine.set_mid(BTC, fake.engine.mid_i(BTC) * 95 // 100)  # fires with nobody listening
+        assert not fake.engine.triggers and fake.engine.account.positions[BTC].size_i == 0
+        await asyncio.wait_for(down.wait(), 10)
+        await _until(lambda: t.is_done)  # the reconnect reads the venue again: it fired, its child filled
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert t.child is not None and t.child.is_ask
+    finally:
+        await runtime.stop()
+        await fake.stop()

@@ -38,3 +38,11 @@ def require_ints(**fields: object) -> None:
     """``require_int`` for each keyword (``price_i=..., size_i=...``), in the order given."""
     for field, value in fields.items():
         require_int(field, value)
+
+
+def require_trigger_prices(kind: str, trigger_price: int | None, limit_price: int | None) -> None:
+    """A venue-held trigger's prices: a positive trigger price, and a limit price exactly for the limit kinds."""
+    if trigger_price is None or trigger_price <= 0:
+        raise InvalidOrder(f"{kind} needs a positive trigger price")
+    if ("limit" in kind) != (limit_price is not None):
+        raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")

@@ -29,7 +29,7 @@ from connector.backpack import triggers, wire
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
-from connector.checks import require_ints
+from connector.checks import require_ints, require_trigger_prices
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
 from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, Position, TriggerSnapshot
@@ -415,10 +415,7 @@ class BackpackConnector(BaseConnector):
             raise InvalidOrder(f"backpack keeps no {kind} orders (a trailing stop is held by perpdesk)")
         if trigger_on not in self.trigger_sources:
             raise InvalidOrder(f"backpack triggers watch the mark or last price, not {trigger_on!r}")
-        if trigger_price is None or trigger_price <= 0:
-            raise InvalidOrder(f"{kind} needs a positive trigger price")
-        if ("limit" in kind) != (limit_price is not None):
-            raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+        require_trigger_prices(kind, trigger_price, limit_price)
         if size_i is None and not reduce_only:
             raise InvalidOrder("a whole-position trigger is reduce-only")
         require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))

@@ -22,7 +22,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from connector.base import BaseConnector
-from connector.checks import require_ints
+from connector.checks import require_ints, require_trigger_prices
 from connector.clock import Clock
 from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
 from connector.hyperliquid import signing, triggers, wire
@@ -417,10 +417,7 @@ class HyperliquidConnector(BaseConnector):
             raise InvalidOrder(f"hyperliquid keeps no {kind} orders (a trailing stop is held by perpdesk)")
         if trigger_on not in self.trigger_sources:
             raise InvalidOrder(f"hyperliquid triggers watch the mark price, not {trigger_on!r}")
-        if trigger_price is None or trigger_price <= 0:
-            raise InvalidOrder(f"{kind} needs a positive trigger price")
-        if ("limit" in kind) != (limit_price is not None):
-            raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+        require_trigger_prices(kind, trigger_price, limit_price)
         require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
         m = self._market(symbol)
         grouping = "na"

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.checks import require_trigger_prices
 from connector.errors import InvalidOrder
 from connector.interface import OrderSnapshot, TriggerSnapshot
 from connector.scaling import str_to_scaled
@@ -67,10 +68,7 @@ def check(kind: str, trigger_price: int | None, limit_price: int | None, trigger
         raise InvalidOrder(f"lighter keeps no {kind} orders (a trailing stop is held by perpdesk)")
     if trigger_on not in SOURCES:
         raise InvalidOrder(f"lighter triggers watch the mark price, not {trigger_on!r}")
-    if trigger_price is None or trigger_price <= 0:
-        raise InvalidOrder(f"{kind} needs a positive trigger price")
-    if ("limit" in kind) != (limit_price is not None):
-        raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+    require_trigger_prices(kind, trigger_price, limit_price)
     return KINDS[kind]
 
 

@@ -17,6 +17,24 @@ takes a key's nonces strictly ``+1``), so both share one sequence.
 * a 1 ms ticker on the event loop: its lateness p99 during the connector's and the raw's turns says
   whether anything of ours (signing, say) held the loop.
 
+What the rows before (fakes in-process) showed, and why:
+
+* Hyperliquid sequential 30.8 ms against a raw POST's 20.3 ms (0.66×), 200 ms with 10 in flight: the
+  fake shared our event loop, so its signer recovery (14 ms a request in eth-keys' pure Python) and its
+  order-update pushes ran between our steps, and our own signing was 8 ms of pure Python too
+  (coincurve, which eth-keys signs with when present, came only with the bench extra's ccxt).  Out of
+  process, with coincurve in the hyperliquid extra and the digest built from its fixed parts
+  (``connector.hyperliquid.signing``), the connector is within a few % of the raw POST; with 10 in
+  flight both run at the fake's pace (it serves one request at a time on its loop).
+* Lighter with 10 in flight queues on the key's nonce lock, held from signing to the venue's answer.
+  Holding it only for nonce + signing and sending outside it would need the requests to reach the
+  venue in nonce order: concurrent POSTs go out on separate pooled connections and may be read in
+  any order, the venue refuses a nonce that is not the next (21104, not consumed), and a refusal
+  before sequencing (429, a bad field) of nonce n would make n+1… all wrong.  The lock stays; what
+  it costs is one round trip per send (the raw row, which holds the same lock, shows the same
+  queue).  Pipelining would need one ordered channel (the venue's batch endpoint or its websocket
+  send), which the venue notes do not confirm.
+
 Sanity check: more than 5% of either side's orders refused fails the run.  Bounded: each venue
 ``VENUE_TIMEOUT_S`` at most (about 15 s each on an idle 2-core box); the fake is stopped by its PID.
 """

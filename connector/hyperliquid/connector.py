@@ -19,7 +19,7 @@ The venue answers ``"ok"`` even when an order inside the request failed; each pe
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connector.base import BaseConnector
 from connector.checks import require_ints, require_trigger_prices
@@ -30,9 +30,6 @@ from connector.hyperliquid.stream import HyperliquidStream, parse_frame
 from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
-
-if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
 
 STREAM = "hyperliquid"
 WEIGHT_PER_S = 20
@@ -78,7 +75,7 @@ class HyperliquidConnector(BaseConnector):
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
         self.vault_address = vault_address
-        self._wallet: LocalAccount | None = None
+        self._wallet: signing.Wallet | None = None
         self.account_address: str | None = None
         if keys:
             self._wallet, self.account_address = signing.load_wallet(keys)

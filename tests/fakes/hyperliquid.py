@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from eth_account import Account
 
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
@@ -148,7 +149,6 @@ class FakeHyperliquid:
         agent_key: str | None = None,
         master_address: str | None = None,
     ) -> None:
-        c = signing.crypto()
         self.clock = clock or RealClock()
         self.engine = engine or SimEngine(seed, clock=self.clock, markets=[spec for spec, _ in MARKETS])
         self.sz_decimals = {spec.symbol: sd for spec, sd in MARKETS}
@@ -156,8 +156,8 @@ class FakeHyperliquid:
             self.sz_decimals.setdefault(symbol, info.size_decimals)
         self.coins = list(self.engine.markets)
         self.step_s = step_s
-        self.agent = c.Account.from_key(agent_key) if agent_key else c.Account.create()
-        self.master = master_address or c.Account.create().address
+        self.agent = Account.from_key(agent_key) if agent_key else Account.create()
+        self.master = master_address or Account.create().address
         self.agents = {self.agent.address.lower()}
         self.nonces: dict[str, list[int]] = {}
         self.actions: list[dict[str, Any]] = []

@@ -36,6 +36,11 @@ def rate_e8(value: Any, *, percent: bool = False) -> int:
     return int(scaled.to_integral_value(ROUND_HALF_UP))
 
 
+def price_i(value: Any, decimals: int) -> int:
+    """A venue's mark price (it may carry more digits than the tick) scaled to ``decimals``, halves away from zero."""
+    return int(Decimal(str(value)).scaleb(decimals).to_integral_value(ROUND_HALF_UP))
+
+
 def next_boundary(now_ms: int, interval_ms: int) -> int:
     """The next settlement of a schedule that runs every ``interval_ms`` from the epoch (on the hour, ...)."""
     return (now_ms // interval_ms + 1) * interval_ms

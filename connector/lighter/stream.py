@@ -147,6 +147,8 @@ class LighterStream:
         """Trade ids of the fills emitted (or taken as history), oldest first, bounded."""
         self.trades_baseline = False
         """Set by the first ``account_all_trades`` snapshot: what it holds is history, not news."""
+        self.on_market_stats: Callable[[dict[str, Any]], None] | None = None
+        """Each ``market_stats`` frame (the connector's funding, ``connector.lighter.funding``)."""
 
     @property
     def connected(self) -> bool:
@@ -171,6 +173,8 @@ class LighterStream:
     async def _subscribe_market(self, market_id: int) -> None:
         await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
         await self._send({"type": "subscribe", "channel": f"trade/{market_id}"})
+        if self.on_market_stats is not None:
+            await self._send({"type": "subscribe", "channel": f"market_stats/{market_id}"})
 
     async def subscribe_account(self, *, renew: bool = False) -> None:
         """Subscribe the account channels with a fresh token (``renew``: drop the old subscriptions first)."""
@@ -215,6 +219,9 @@ class LighterStream:
             m = self._market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(msg.get("trades") or [], m.symbol, m.price_decimals, m.size_decimals):
                 self.emit("trade", trade)
+        elif name == "market_stats":
+            if self.on_market_stats is not None:
+                self.on_market_stats(msg)
         elif name == "account_all_trades":
             self._on_trades(msg, snapshot)
         elif name in ACCOUNT_CHANNELS:

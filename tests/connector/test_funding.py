@@ -97,3 +97,22 @@ def test_the_sim_rate_is_deterministic_and_changes_by_the_hour():
     assert sim_rate_e8("BTC-PERP", t) == sim_rate_e8("BTC-PERP", t + 1)
     hours = {sim_rate_e8("BTC-PERP", t + h * HOUR_MS) for h in range(11)}
     assert len(hours) > 1 and all(-5_000 <= r <= 7_500 for r in hours)
+
+
+def test_paper_trading_passes_the_public_venues_funding_on_and_only_where_it_has_some(clock):
+    from connector.paper import PaperConnector
+    from tests.connector.paper.test_paper_fills import PublicOnly
+
+    class PublicWithFunding(PublicOnly):
+        capabilities = frozenset({"funding"})
+
+    plain = PaperConnector(PublicOnly(clock), clock=clock)
+    assert "funding" not in plain.capabilities
+    public = PublicWithFunding(clock)
+    paper = PaperConnector(public, clock=clock)
+    assert "funding" in paper.capabilities and "amend" in paper.capabilities
+    got: list[FundingSnapshot] = []
+    paper.add_handler("funding", got.append)
+    snap = FundingSnapshot("BTC", 1_250, HOUR_MS, None, 10_000, 1)
+    public.emit("funding", snap)
+    assert got == [snap]

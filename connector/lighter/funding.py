@@ -1,4 +1,5 @@
-"""Lighter funding: the ``market_stats/<market id>`` channel on the socket the connector already reads.
+"""Lighter funding: the ``market_stats/all`` channel on the socket the connector already reads
+(one subscription for every market: the venue caps subscriptions per connection).
 
 A ``market_stats`` frame carries one market's stats (``market_stats:<id>``) or a map of them by id
 (``market_stats:all``): ``mark_price``, ``current_funding_rate`` (the rate of the hour under way),

@@ -173,8 +173,6 @@ class LighterStream:
     async def _subscribe_market(self, market_id: int) -> None:
         await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
         await self._send({"type": "subscribe", "channel": f"trade/{market_id}"})
-        if self.on_market_stats is not None:
-            await self._send({"type": "subscribe", "channel": f"market_stats/{market_id}"})
 
     async def subscribe_account(self, *, renew: bool = False) -> None:
         """Subscribe the account channels with a fresh token (``renew``: drop the old subscriptions first)."""
@@ -193,6 +191,8 @@ class LighterStream:
             chain.reset()
         for market_id in sorted(self.chains):
             await self._subscribe_market(market_id)
+        if self.on_market_stats is not None:  # one subscription for every market's funding and mark
+            await self._send({"type": "subscribe", "channel": "market_stats/all"})
         await self.subscribe_account()
 
     async def on_frame(self, msg: dict[str, Any]) -> None:

@@ -508,6 +508,10 @@ class FakeLighter:
                 return
             client.subs.add(channel)
             self._snapshot_account(client, name, channel)
+        elif name == "market_stats" and arg == "all":
+            client.subs.add(channel)
+            stats = {str(mid): self._stats(mid) for mid in self.markets}
+            self._publish(channel, "market_stats", {"market_stats": stats}, snapshot_to=client)
         elif name == "market_stats" and arg.isdigit() and int(arg) in self.markets:
             client.subs.add(channel)
             self._publish(channel, "market_stats", {"market_stats": self._stats(int(arg))}, snapshot_to=client)
@@ -543,6 +547,7 @@ class FakeLighter:
         self.funding[symbol] = rate
         mid = self.ids[symbol]
         self._publish(f"market_stats/{mid}", "market_stats", {"market_stats": self._stats(mid)})
+        self._publish("market_stats/all", "market_stats", {"market_stats": {str(mid): self._stats(mid)}})
 
     def _snapshot_account(self, client: _Client, name: str, channel: str) -> None:
         acct = self.account_index

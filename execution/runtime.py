@@ -188,6 +188,8 @@ class Runtime:
     def _wire_positions(self, venue: str, connector: IConnector) -> None:
         for kind in ("fill", "position", "margin"):
             connector.add_handler(kind, partial(self.positions.ingest, venue))
+        if "funding" in connector.capabilities:
+            connector.add_handler("funding", partial(self.positions.ingest, venue))
 
     # -- lifecycle ------------------------------------------------------------------------
 

@@ -155,6 +155,8 @@ class FakeHyperliquid:
         for symbol, info in self.engine.markets.items():
             self.sz_decimals.setdefault(symbol, info.size_decimals)
         self.coins = list(self.engine.markets)
+        self.funding: dict[str, str] = {}
+        """coin -> the hourly rate ``metaAndAssetCtxs`` reports (default the baseline ``0.0000125``)."""
         self.step_s = step_s
         self.agent = Account.from_key(agent_key) if agent_key else Account.create()
         self.master = master_address or Account.create().address
@@ -452,7 +454,7 @@ class FakeHyperliquid:
             for c in self.coins:
                 mark = self._px(c, self.engine.mark_i(c))
                 prev = self._px(c, self.engine.markets[c].prev_day_price_i or self.engine.mark_i(c))
-                ctxs.append({"funding": "0.0000125", "openInterest": "1000.0", "prevDayPx": prev, "dayNtlVlm": "0.0",
+                ctxs.append({"funding": self.funding.get(c, "0.0000125"), "openInterest": "1000.0", "prevDayPx": prev, "dayNtlVlm": "0.0",
                              "premium": "0.0", "oraclePx": mark, "markPx": mark, "midPx": mark,
                              "impactPxs": [mark, mark], "dayBaseVlm": "0.0"})  # fmt: skip
             return web.json_response([meta, ctxs])

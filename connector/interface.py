@@ -352,3 +352,16 @@ class SupportsTriggers(Protocol):
         ...
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]: ...
+
+
+@runtime_checkable
+class ChecksTriggers(Protocol):
+    """Optional beside ``SupportsTriggers``: a venue that keeps a kind natively only in some forms (a
+    trailing stop whose trail it can express, say) answers per trigger.  Without it, every declared
+    kind on every declared source is kept natively."""
+
+    def supports_trigger(
+        self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
+    ) -> bool:
+        """Whether the venue can hold this trigger as asked (sync, no request); False: perpdesk emulates it."""
+        ...

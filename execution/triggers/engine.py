@@ -272,7 +272,10 @@ class TriggerManager(native.NativeSync):
     # -- arming, disarming (the emulated path; native overrides live in ``native``) ---------
 
     def _use_native(self, params: TriggerParams) -> bool:
-        return not self.force_emulation and native.supports(self.connectors.get(params.venue), params)
+        if self.force_emulation:
+            return False
+        tick = self.market_data.market(params.venue, params.symbol).tick_i
+        return native.supports(self.connectors.get(params.venue), params, tick)
 
     async def _arm(self, t: Trigger) -> None:
         if self._use_native(t.params):

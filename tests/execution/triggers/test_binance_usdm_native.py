@@ -1,6 +1,6 @@
 """The trigger engine's native path on Binance USDⓈ-M (through its fake on 127.0.0.1): the venue holds
-stops and take-profits as conditional (algo) orders and fires them itself; its trailing stop stays
-with perpdesk."""
+stops, take-profits and sized trailing stops (a callback rate it can express) as conditional (algo)
+orders and fires them itself; any other trail stays with perpdesk."""
 
 from __future__ import annotations
 
@@ -76,14 +76,41 @@ async def test_a_bracket_rests_at_the_venue_one_side_fires_there_and_the_other_i
         await fake.stop()
 
 
-async def test_a_trailing_stop_stays_emulated_on_binance(tmp_path):
+async def test_a_trail_the_venue_cannot_express_stays_emulated_on_binance(tmp_path):
     fake = await _fake(tmp_path)
     runtime = await _runtime(fake, tmp_path)
     try:
-        await _long(runtime)
-        t = await runtime.triggers.place(VENUE, SYMBOL, kind="trailing_stop", is_ask=True, trail_ppm=10_000)
-        assert not t.native and not fake.engine.triggers
-        await runtime.triggers.cancel(t)
+        size = await _long(runtime)
+        for kw in ({"trail_ppm": 10_000}, {"trail_ppm": 12_345, "size_i": size}, {"trail_ticks": 50, "size_i": size},
+                   {"trail_ppm": 60_000, "size_i": size}):  # fmt: skip
+            t = await runtime.triggers.place(VENUE, SYMBOL, kind="trailing_stop", is_ask=True, **kw)
+            assert not t.native and not fake.engine.triggers, kw
+            await runtime.triggers.cancel(t)
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_sized_trailing_stop_is_held_by_binance_and_fires_there_on_the_pullback_from_the_best(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        size = await _long(runtime)
+        t = await runtime.triggers.place(VENUE, SYMBOL, kind="trailing_stop", is_ask=True, trail_ppm=10_000, size_i=size)
+        assert t.native and t.state is TriggerState.ARMED
+        (row,) = fake.algos.values()
+        assert row["orderType"] == "TRAILING_STOP_MARKET" and row["callbackRate"] == "1.0"
+        start = fake.engine.mid_i(VENUE_SYMBOL)
+        fake.engine.set_mid(VENUE_SYMBOL, start * 104 // 100)  # a new best: the venue's trigger follows it up
+        await _until(lambda: t.best_i is not None and t.best_i >= start * 103 // 100)  # and so does ours, on screen
+        fake.engine.set_mid(VENUE_SYMBOL, start * 1035 // 1000)  # half a percent back: inside the callback
+        await asyncio.sleep(0.3)
+        assert t.state is TriggerState.ARMED and fake.engine.account.positions[VENUE_SYMBOL].size_i == size
+        fake.engine.set_mid(VENUE_SYMBOL, start * 1025 // 1000)  # 1.5 % off the best: the venue fires it
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
+        await _until(lambda: not fake.engine.triggers and not fake.algos)
     finally:
         await runtime.stop()
         await fake.stop()

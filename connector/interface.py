@@ -321,6 +321,10 @@ class SupportsTriggers(Protocol):
     ``*_limit`` kinds) under the trigger's own ``client_order_index``, so the child reaches the
     order stream like any order of ours.  A trigger the venue holds no longer (fired, or
     cancelled by the venue) is absent from ``get_trigger_orders``.
+
+    A connector may also set ``trigger_follows_position = True`` where a whole-position trigger
+    (``size_i`` None) closes whatever the position is when it fires; without it perpdesk re-arms
+    such a trigger at the venue when the position's size changes (``execution.triggers.follow``).
     """
 
     trigger_kinds: frozenset[str]

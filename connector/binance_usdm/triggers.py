@@ -92,6 +92,8 @@ class TriggerOrders:
     trigger_kinds = frozenset(TYPES)
     """The trailing stop only in the forms ``supports_trigger`` accepts."""
     trigger_sources = frozenset(WORKING)
+    trigger_follows_position = True
+    """``closePosition=true`` closes whatever the position is when it fires."""
     _venue_filters: dict[str, wire.Filters]
 
     if TYPE_CHECKING:  # provided by the connector

@@ -50,12 +50,16 @@ def _venue(connector: IConnector) -> SupportsTriggers:
     return cast(SupportsTriggers, connector)
 
 
-async def arm(connector: IConnector, t: Trigger, venue_symbol: str, coi: int, tick_i: int) -> None:
-    """Hand the trigger to the venue under ``coi`` (raises what the venue raises)."""
+async def arm(
+    connector: IConnector, t: Trigger, venue_symbol: str, coi: int, tick_i: int, size_i: int | None = None
+) -> None:
+    """Hand the trigger to the venue under ``coi`` (raises what the venue raises); ``size_i`` overrides
+    the trigger's own (a whole-position trigger re-armed at a fixed-size venue for the position now)."""
     p = t.params
     await _venue(connector).submit_trigger_order(
         symbol=venue_symbol, client_order_index=coi, kind=str(p.kind), is_ask=p.is_ask,
-        trigger_price=t.trigger_price_i, size_i=p.size_i, limit_price=p.limit_price_i, trigger_on=str(p.trigger_on),
+        trigger_price=t.trigger_price_i, size_i=p.size_i if size_i is None else size_i, limit_price=p.limit_price_i,
+        trigger_on=str(p.trigger_on),
         trail_i=p.trail_ticks * tick_i if p.trail_ticks is not None else None, trail_ppm=p.trail_ppm,
         reduce_only=p.reduce_only,
     )  # fmt: skip

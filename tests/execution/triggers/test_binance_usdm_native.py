@@ -171,3 +171,25 @@ async def test_a_stop_the_venue_fires_while_the_sockets_are_down_is_settled_afte
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_close_position_stop_follows_the_position_without_being_re_armed(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        size = await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        t = await runtime.triggers.place(VENUE, SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        ref = t.venue_ref
+        more = await runtime.orders.submit_market(VENUE, SYMBOL, is_ask=False, size_i=size)
+        await more.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, SYMBOL) == 2 * size)
+        await asyncio.sleep(1.0)  # longer than a re-arm would wait: closePosition needs none
+        assert t.venue_ref == ref and [s.client_order_index for s in fake.engine.triggers.snapshots()] == [ref]
+        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0  # the whole grown position
+    finally:
+        await runtime.stop()
+        await fake.stop()

@@ -159,3 +159,26 @@ async def test_moving_a_native_stop_replaces_it_at_the_venue_and_breakeven_moves
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_position_tpsl_stop_follows_the_position_without_being_re_armed(tmp_path):
+    fake = await FakeHyperliquid(step_s=0.02).start()
+    fake.write_key_file(tmp_path / "hl.toml")
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        size = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        ref = t.venue_ref
+        more = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=size)
+        await more.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 2 * size)
+        await asyncio.sleep(1.0)  # longer than a re-arm would wait: positionTpsl needs none
+        assert t.venue_ref == ref and [s.client_order_index for s in fake.engine.triggers.snapshots()] == [ref]
+        fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") * 95 // 100)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions["BTC"].size_i == 0  # the whole grown position
+    finally:
+        await runtime.stop()
+        await fake.stop()

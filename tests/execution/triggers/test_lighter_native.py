@@ -140,3 +140,43 @@ async def test_a_stop_the_venue_fires_while_the_socket_is_down_is_settled_from_i
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_whole_position_stop_is_re_armed_for_the_new_size_new_first_so_the_position_is_never_bare(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    bare: list[int] = []
+    cancel = book.cancel
+
+    def cancel_and_check(symbol: str, coi: int):  # every cancel at the venue must leave a stop armed
+        snap = cancel(symbol, coi)
+        if not book.snapshots(symbol):
+            bare.append(coi)
+        return snap
+
+    book.cancel = cancel_and_check
+    try:
+        size = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [size])  # Lighter holds the size it was given
+        first = t.venue_ref
+        for _ in range(2):  # two fills in a row: re-armed once they settle
+            entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=size)
+            await entry.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 3 * size)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [3 * size])
+        assert t.venue_ref != first and [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
+        assert t.state is TriggerState.ARMED and any("re-armed" in e for e in t.events), t.events
+        trim = await runtime.orders.submit_market(VENUE, "BTC", is_ask=True, size_i=size, reduce_only=True)
+        await trim.wait_final(timeout=5)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [2 * size])  # and when it shrinks
+        assert bare == []
+        fake.engine.set_mid(ENGINE, fake.engine.mid_i(ENGINE) * 95 // 100)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions[ENGINE].size_i == 0  # the whole position, grown and trimmed
+    finally:
+        await runtime.stop()
+        await fake.stop()

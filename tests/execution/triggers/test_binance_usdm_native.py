@@ -50,32 +50,6 @@ async def _fake(tmp_path) -> FakeBinanceUsdm:
     return fake
 
 
-async def test_a_bracket_rests_at_the_venue_one_side_fires_there_and_the_other_is_cancelled(tmp_path):
-    fake = await _fake(tmp_path)
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime)
-        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
-        b = await runtime.triggers.bracket(
-            VENUE, SYMBOL, stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100
-        )
-        assert b.stop.native and b.take_profit.native
-        assert {s.kind for s in fake.engine.triggers.snapshots()} == {"stop_market", "take_profit_market"}
-        assert {r["orderType"] for r in fake.algos.values()} == {"STOP_MARKET", "TAKE_PROFIT_MARKET"}
-        await asyncio.sleep(0.2)
-        assert runtime.orders.open_orders(VENUE) == []  # conditional orders are not orders of ours
-        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)  # through the stop, at the venue
-        await _until(lambda: b.is_done)
-        assert b.stop.state is TriggerState.DONE and b.stop.end_reason == "filled", b.stop.events
-        assert b.stop.child is not None and b.stop.child.is_ask
-        assert b.take_profit.state is TriggerState.CANCELLED
-        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
-        await _until(lambda: not fake.engine.triggers and not fake.algos)  # nothing left resting at the venue
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
 async def test_a_trail_the_venue_cannot_express_stays_emulated_on_binance(tmp_path):
     fake = await _fake(tmp_path)
     runtime = await _runtime(fake, tmp_path)
@@ -111,35 +85,6 @@ async def test_a_sized_trailing_stop_is_held_by_binance_and_fires_there_on_the_p
         assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
         assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
         await _until(lambda: not fake.engine.triggers and not fake.algos)
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
-async def test_a_restart_while_armed_finds_the_stop_still_held_by_the_venue_and_it_fires_there(tmp_path):
-    fake = await _fake(tmp_path)
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime)
-        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
-        t = await runtime.triggers.place(
-            VENUE, SYMBOL, kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100
-        )
-        assert t.native
-    finally:
-        await runtime.stop()  # perpdesk goes away; the venue keeps the stop
-    assert [s.kind for s in fake.engine.triggers.snapshots()] == ["stop_market"]
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        (restored,) = runtime.triggers.active()
-        assert restored.id == t.id and restored.native and restored.state is TriggerState.ARMED
-        await asyncio.sleep(0.3)  # the restored trigger's look at the venue: still held, still armed
-        assert restored.state is TriggerState.ARMED
-        assert runtime.orders.open_orders(VENUE) == []
-        fake.engine.set_mid(VENUE_SYMBOL, fake.engine.mid_i(VENUE_SYMBOL) * 95 // 100)
-        await _until(lambda: restored.is_done)
-        assert restored.state is TriggerState.DONE and restored.end_reason == "filled", restored.events
-        assert fake.engine.account.positions[VENUE_SYMBOL].size_i == 0
     finally:
         await runtime.stop()
         await fake.stop()

@@ -105,7 +105,11 @@ class TriggerOrders:
     def supports_trigger(
         self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
     ) -> bool:
-        """``ChecksTriggers``: a trailing stop only as a sized rate the venue can express."""
+        """``ChecksTriggers``: a trailing stop only as a sized rate the venue can express; a limit kind only
+        sized (``closePosition`` goes with ``STOP_MARKET`` / ``TAKE_PROFIT_MARKET`` only, UNCONFIRMED on
+        the algo service), so a whole-position one is emulated."""
+        if kind.endswith("_limit") and size_i is None:
+            return False
         if kind != "trailing_stop":
             return kind in self.trigger_kinds and trigger_on in WORKING
         return trigger_on in WORKING and size_i is not None and trail_i is None and callback_rate(trail_ppm) is not None

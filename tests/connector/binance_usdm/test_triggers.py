@@ -63,6 +63,8 @@ def test_the_connector_declares_every_kind_on_mark_or_last_and_a_trailing_stop_o
     assert not ok(size_i=None)  # closePosition goes with STOP_MARKET / TAKE_PROFIT_MARKET only
     assert not ok(trigger_on="mid")
     assert ok(kind="stop_market", size_i=None, trail_ppm=None)
+    assert ok(kind="take_profit_limit", size_i=SIZE, trail_ppm=None)
+    assert not ok(kind="stop_limit", size_i=None, trail_ppm=None)  # closePosition: the market kinds only
 
 
 async def test_a_sized_trailing_stop_is_a_callback_rate_that_trails_the_best_mark_and_fires_on_the_pullback(

@@ -138,3 +138,21 @@ async def test_a_close_position_stop_follows_the_position_without_being_re_armed
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_limit_trigger_rests_at_binance_only_sized_a_whole_position_one_is_emulated(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        size = await _long(runtime)
+        mid = runtime.market_data.mid_i(VENUE, SYMBOL)
+        kw = {"kind": "stop_limit", "is_ask": True, "trigger_price_i": mid * 98 // 100, "limit_price_i": mid * 97 // 100}
+        whole = await runtime.triggers.place(VENUE, SYMBOL, **kw)
+        assert not whole.native and not fake.algos  # closePosition goes with the market kinds only
+        sized = await runtime.triggers.place(VENUE, SYMBOL, size_i=size, **kw)
+        assert sized.native and [r["orderType"] for r in fake.algos.values()] == ["STOP"]
+        for t in (whole, sized):
+            await runtime.triggers.cancel(t)
+    finally:
+        await runtime.stop()
+        await fake.stop()

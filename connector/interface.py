@@ -345,6 +345,10 @@ class SupportsTriggers(Protocol):
     ``*_limit`` kinds) under the trigger's own ``client_order_index``, so the child reaches the
     order stream like any order of ours.  A trigger the venue holds no longer (fired, or
     cancelled by the venue) is absent from ``get_trigger_orders``.
+
+    A connector may also set ``trigger_follows_position = True`` where a whole-position trigger
+    (``size_i`` None) closes whatever the position is when it fires; without it perpdesk re-arms
+    such a trigger at the venue when the position's size changes (``execution.triggers.follow``).
     """
 
     trigger_kinds: frozenset[str]
@@ -376,3 +380,16 @@ class SupportsTriggers(Protocol):
         ...
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]: ...
+
+
+@runtime_checkable
+class ChecksTriggers(Protocol):
+    """Optional beside ``SupportsTriggers``: a venue that keeps a kind natively only in some forms (a
+    trailing stop whose trail it can express, say) answers per trigger.  Without it, every declared
+    kind on every declared source is kept natively."""
+
+    def supports_trigger(
+        self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
+    ) -> bool:
+        """Whether the venue can hold this trigger as asked (sync, no request); False: perpdesk emulates it."""
+        ...

@@ -50,6 +50,8 @@ class BackpackConnector(BaseConnector):
     capabilities = frozenset({"native_triggers", "funding"})
     trigger_kinds = triggers.KINDS
     trigger_sources = frozenset(triggers.SOURCES)
+    trigger_follows_position = True
+    """``triggerQuantity: "100%"``: the position as it is when it fires (UNCONFIRMED, see ``connector.backpack.triggers``)."""
 
     def __init__(
         self,

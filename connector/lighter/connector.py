@@ -52,6 +52,8 @@ class LighterConnector(BaseConnector):
     capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers", "funding"})
     trigger_kinds = frozenset(triggers.KINDS)
     trigger_sources = triggers.SOURCES
+    trigger_follows_position = False
+    """A whole-position trigger is sized to the position when placed; perpdesk re-arms it when the size changes."""
 
     def __init__(
         self,

@@ -60,6 +60,8 @@ class SimConnector(BaseConnector):
     capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage", "funding"})
     trigger_kinds = frozenset(TRIGGER_KINDS)
     trigger_sources = SOURCES
+    trigger_follows_position = True
+    """A close-position trigger closes the whole position when it fires (``connector.sim.triggers``)."""
 
     def __init__(
         self,

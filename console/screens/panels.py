@@ -144,6 +144,13 @@ NOT_LOADED = "venue not loaded"
 """An order the journal holds for a venue this run did not load: shown and kept, never resolved here."""
 
 
+def is_market(o: Order) -> bool:
+    """A market order, or one the venue placed for us without a price: a native trigger's child is
+    adopted from the order stream as a limit whose price is 0 when it is a market order (a
+    ``*_limit`` trigger's child carries its limit, and shows it)."""
+    return o.kind != "limit" or o.price_i <= 0
+
+
 def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
     """Every open order, keyed ``venue:client_order_index``."""
     rows = {}
@@ -155,12 +162,11 @@ def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
             what = (o.symbol, "SELL" if o.is_ask else "BUY", o.kind, "?", "?", "?")  # no decimals without the venue
             rows[f"{o.venue}:{o.client_order_index}"] = (*what, state, flags, order_name(o))
             continue
-        fp = md.format_price(o.venue, o.symbol, o.price_i) if o.kind == "limit" else "market"
         rows[f"{o.venue}:{o.client_order_index}"] = (
             o.symbol,
             "SELL" if o.is_ask else "BUY",
-            o.kind,
-            fp,
+            "market" if is_market(o) else o.kind,
+            "market" if is_market(o) else md.format_price(o.venue, o.symbol, o.price_i),
             md.format_size(o.venue, o.symbol, o.size_i),
             md.format_size(o.venue, o.symbol, o.filled_i),
             str(o.state.value),
@@ -175,7 +181,7 @@ def describe_order(md: MarketDataService, o: Order) -> str:
     if o.venue not in md.venues():
         return f"{side} {o.symbol} on {o.venue} ({NOT_LOADED})"
     size = md.format_size(o.venue, o.symbol, o.size_i)
-    price = f" @ {md.format_price(o.venue, o.symbol, o.price_i)}" if o.kind == "limit" else " at market"
+    price = " at market" if is_market(o) else f" @ {md.format_price(o.venue, o.symbol, o.price_i)}"
     return f"{side} {size} {o.symbol}{price}"
 
 

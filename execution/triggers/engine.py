@@ -489,7 +489,8 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
         reduce-only is left resting for it.
 
         The clean-up waits ``FLAT_GRACE_S`` and then looks again: a venue snapshot that briefly
-        disagrees with the fills (a stale one saying flat) must not strip a live position of its stop.
+        disagrees with the fills (a stale one saying flat) must not strip a live position of its stop;
+        before anything is cancelled the venue is asked for its own size, which decides.
         Meanwhile nothing can close more than the position: a trigger fires into its size, reduce-only.
         """
         if symbol is None:
@@ -507,17 +508,28 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
     async def _clean_up_after_close(self, venue: str, symbol: str) -> None:
         await self.clock.sleep(FLAT_GRACE_S)
         pos = self.positions.size_i(venue, symbol)
+        if any(self._would_end(t, pos) for t in self._by_market.get((venue, symbol), ())):
+            confirmed = await self._venue_position(venue, symbol)
+            if confirmed is None:
+                log.warning("%s %s: the venue could not confirm the position; its protection is kept", venue, symbol)
+                return
+            if confirmed != pos:
+                log.warning("%s %s: our position %d, the venue's %d: the venue's decides what stays protected",
+                            venue, symbol, pos, confirmed)  # fmt: skip
+                pos = confirmed
         for t in list(self._by_market.get((venue, symbol), ())):
-            if not t.params.reduce_only or t.is_done:
-                continue
-            closes = pos != 0 and (pos > 0) == t.is_ask
-            if closes:
+            if not self._would_end(t, pos):
                 continue  # the position came back (or a new one on this side): still protected
             reason = "the position was closed" if pos == 0 else "the position flipped"
             if t.state is TriggerState.ARMED:
                 self._cancel_soon(t, reason)
             elif t.child is not None and not t.child.is_final and pos == 0:
                 await self.orders.cancel(t.child)
+
+    @staticmethod
+    def _would_end(t: Trigger, pos: int) -> bool:
+        """A live reduce-only trigger with nothing left on its side to close."""
+        return t.params.reduce_only and not t.is_done and not (pos != 0 and (pos > 0) == t.is_ask)
 
     def _on_connection(self, venue: str, event: ConnectionEvent) -> None:
         if event.state is ConnectionState.DISCONNECTED:

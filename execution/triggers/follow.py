@@ -10,6 +10,9 @@ once): the new one is placed first and the old one cancelled after, so the posit
 without it in between.  Both are reduce-only meanwhile, so even if both fired together the venue
 would refuse whatever went beyond the position.  If the old one fired in that window, the new one
 is cancelled and the trigger follows the old one's child as usual.
+
+When our view says a position is closed, the venue is asked (``_venue_position``) before its
+reduce-only triggers are cancelled: a stale snapshot saying flat must not strip a live position of its stop.
 """
 
 from __future__ import annotations
@@ -33,6 +36,9 @@ log = logging.getLogger(__name__)
 
 REARM_QUIET_S = 0.5
 """How long a position must stay unchanged before its fixed-size native triggers are re-armed."""
+CONFIRM_TRIES = 5
+CONFIRM_RETRY_S = 1.0
+"""Asking the venue whether a position is really closed: tries, and the wait between them."""
 FOLLOWS = "trigger_follows_position"
 """The connector attribute: True where a native whole-position trigger closes whatever the position is."""
 
@@ -126,3 +132,22 @@ class FollowPosition:
         self._armed_for[t.id] = size_i
         t.note(f"re-armed at the venue for the position's new size {size_i} (the venue holds a fixed size)")
         self._changed(t)
+
+    async def _venue_position(self, venue: str, symbol: str) -> int | None:
+        """The venue's own size for ``symbol``, read fresh: before a stop is taken off a position that our
+        view says is closed (a stale snapshot saying flat must not strip a live position); None when the
+        venue cannot say after a few tries (the protection is then kept: a reduce-only order cannot open)."""
+        connector = self.connectors.get(venue)
+        if connector is None:
+            return self.positions.size_i(venue, symbol)
+        venue_symbol = self.market_data.venue_symbol(venue, symbol)
+        for attempt in range(CONFIRM_TRIES):
+            try:
+                held = await connector.get_positions()
+            except Exception as exc:
+                log.info("%s: reading positions to confirm a close failed (%s)", venue, exc)
+                if attempt + 1 < CONFIRM_TRIES:
+                    await self.clock.sleep(CONFIRM_RETRY_S)
+                continue
+            return sum(p.size_i for p in held if p.symbol == venue_symbol)
+        return None

@@ -293,12 +293,7 @@ def _naive(frames: list[str], venue: str) -> tuple[list[float], L2Book]:
 
 def _cold() -> None:
     """Empty the connector's memos of price and size strings, as at start-up."""
-    from connector.hyperliquid import wire as hl_wire
-
-    for cached in scaling._SCALERS.values():
-        cached._cache.clear()
-    for memo in hl_wire._MEMOS.values():
-        memo.clear()
+    scaling.clear_memos()
 
 
 def _per_frame(chunks: list[float]) -> float:

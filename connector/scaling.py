@@ -58,6 +58,58 @@ def scaler(decimals: int) -> CachedScaler:
     return found
 
 
+class ScaledMemo(dict[str, int]):
+    """Wire text -> scaled int for one number of decimals, looked up inline (``memo[text]``, a plain
+    dict hit on the hot path); bounded like ``CachedScaler`` (emptied when full).
+
+    A miss is a venue number not seen lately (most new sizes): one written with exactly
+    ``decimals`` places, as venues write them, is ``int`` of its digits; anything else, and anything
+    ``int`` refuses, goes through ``str_to_scaled``, which gives the same value or raises the same
+    ``ValueError``.
+    """
+
+    __slots__ = ("decimals", "max_entries")
+
+    def __init__(self, decimals: int, max_entries: int = 50_000) -> None:
+        super().__init__()
+        self.decimals, self.max_entries = decimals, max_entries
+
+    def __missing__(self, text: str) -> int:
+        d = self.decimals
+        if type(text) is not str:
+            value = str_to_scaled(str(text), d)
+        elif d and len(text) > d and text[-d - 1] == ".":
+            try:  # the first "." is the last d+1'th character: the digits are the scaled int
+                value = int(text.replace(".", "", 1))
+            except ValueError:
+                value = str_to_scaled(text, d)  # its error, or its reading of an odd form
+        else:
+            value = str_to_scaled(text, d)
+        if len(self) >= self.max_entries:
+            self.clear()
+        self[text] = value
+        return value
+
+
+_MEMOS: dict[int, ScaledMemo] = {}
+
+
+def scaled_memo(decimals: int) -> ScaledMemo:
+    """The shared memo for ``decimals`` (the mapping is pure, so one per scale)."""
+    found = _MEMOS.get(decimals)
+    if found is None:
+        found = _MEMOS[decimals] = ScaledMemo(decimals)
+    return found
+
+
+def clear_memos() -> None:
+    """Empty every memo of venue numbers (as at start-up; the wire bench's cold rounds)."""
+    for cached in _SCALERS.values():
+        cached._cache.clear()
+    for memo in _MEMOS.values():
+        memo.clear()
+
+
 def decimal_to_scaled(value: Decimal | str | int, decimals: int) -> int:
     """Exact: raises ``ValueError`` when ``value`` is not a multiple of ``10**-decimals``."""
     try:

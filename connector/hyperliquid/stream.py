@@ -20,6 +20,7 @@ from connector.clock import Clock
 from connector.errors import VenueError
 from connector.hyperliquid import wire
 from connector.interface import BookUpdate, MarketInfo, Position
+from connector.scaling import scaled_memo
 from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
@@ -189,7 +190,7 @@ class HyperliquidStream:
         if coin not in self.coins:
             return
         m = self.markets[coin]
-        px, sz = wire.scaled_memo(m.price_decimals), wire.scaled_memo(m.size_decimals)
+        px, sz = scaled_memo(m.price_decimals), scaled_memo(m.size_decimals)
         bids, asks = wire.book_levels(data.levels[0], px, sz), wire.book_levels(data.levels[1], px, sz)
         self.books[coin] = (bids, asks)
         self.emit("book", BookUpdate(coin, bids, asks, True, data.time, None, data))

@@ -30,7 +30,7 @@ from connector.interface import (
     Position,
     Trade,
 )
-from connector.scaling import scaler, str_to_scaled
+from connector.scaling import ScaledMemo, scaler, str_to_scaled
 
 MAINNET_URL = "https://api.hyperliquid.xyz"
 TESTNET_URL = "https://api.hyperliquid-testnet.xyz"
@@ -209,34 +209,6 @@ class BookFrame(msgspec.Struct, gc=False):
 
 
 BOOK_DECODER = msgspec.json.Decoder(BookFrame)
-
-
-class ScaledMemo(dict[str, int]):
-    """Wire text -> scaled int for one number of decimals, looked up inline (``memo[text]``);
-    bounded like ``connector.scaling.CachedScaler``."""
-
-    __slots__ = ("decimals", "max_entries")
-
-    def __init__(self, decimals: int, max_entries: int = 50_000) -> None:
-        super().__init__()
-        self.decimals, self.max_entries = decimals, max_entries
-
-    def __missing__(self, text: str) -> int:
-        value = str_to_scaled(text, self.decimals)
-        if len(self) >= self.max_entries:
-            self.clear()
-        self[text] = value
-        return value
-
-
-_MEMOS: dict[int, ScaledMemo] = {}
-
-
-def scaled_memo(decimals: int) -> ScaledMemo:
-    found = _MEMOS.get(decimals)
-    if found is None:
-        found = _MEMOS[decimals] = ScaledMemo(decimals)
-    return found
 
 
 def book_levels(levels: tuple[BookLevel, ...], px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:

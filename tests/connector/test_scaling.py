@@ -4,7 +4,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from connector.scaling import decimal_to_scaled, money_text, rescale, scaled_to_decimal, scaled_to_str, str_to_scaled
+from connector.scaling import (
+    ScaledMemo,
+    clear_memos,
+    decimal_to_scaled,
+    money_text,
+    rescale,
+    scaled_memo,
+    scaled_to_decimal,
+    scaled_to_str,
+    str_to_scaled,
+)
 
 
 @given(st.integers(min_value=-(10**15), max_value=10**15), st.integers(min_value=0, max_value=12))
@@ -68,3 +78,35 @@ def test_cached_scaler_agrees_with_the_plain_conversion_and_stays_bounded():
 )
 def test_money_text_rounds_half_a_cent_away_from_zero_with_separators(value_q, decimals, text):
     assert money_text(value_q, decimals) == text
+
+
+_NUMBERISH = st.text(alphabet="0123456789.-+e_ ", min_size=1, max_size=12)
+
+
+@given(st.one_of(_NUMBERISH, st.builds(scaled_to_str, st.integers(-(10**12), 10**12), st.integers(0, 8))),
+       st.integers(0, 8))  # fmt: skip
+def test_the_memo_reads_every_text_as_str_to_scaled_does(text, decimals):
+    """Same value, or the same refusal (ValueError), whether the text is a venue's or garbage."""
+    memo = ScaledMemo(decimals)
+    try:
+        expected: int | type[ValueError] = str_to_scaled(text, decimals)
+    except ValueError:
+        expected = ValueError
+    try:
+        got: int | type[ValueError] = memo[text]
+    except ValueError:
+        got = ValueError
+    assert got == expected and (text in memo) == (expected is not ValueError)
+    if expected is not ValueError:
+        assert memo[text] == expected and type(memo[text]) is int
+
+
+def test_the_memo_is_bounded_and_shared_per_scale():
+    memo = ScaledMemo(2, max_entries=3)
+    for i in range(10):
+        assert memo[f"{i}.05"] == i * 100 + 5
+        assert len(memo) <= 3
+    assert scaled_memo(4) is scaled_memo(4) and scaled_memo(4).decimals == 4
+    scaled_memo(4)["1.0000"]
+    clear_memos()
+    assert not scaled_memo(4)

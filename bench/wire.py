@@ -199,19 +199,26 @@ def _orjson_hyperliquid(frames: list[str]) -> tuple[list[float], L2Book]:
 
 
 def _ours_lighter(frames: list[str]) -> tuple[list[float], L2Book]:
-    from connector.lighter.stream import BookChain, decode_frame
+    """What the connector runs: the supervisor's ``decode_frame``, then the stream's ``on_frame``."""
+    from connector.clock import RealClock
+    from connector.interface import MarketInfo
+    from connector.lighter.stream import BookChain, LighterStream, decode_frame
 
     book = L2Book("BTC")
-    chain = BookChain("BTC", PD, SD)
+    m = MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
+    stream = LighterStream(emit=lambda kind, update: book.apply(update), clock=RealClock(), market=lambda _: m,
+                           account_index=0)  # fmt: skip
+    chain = stream.chains[1] = BookChain("BTC", PD, SD)
     bids, asks = _start_book("lighter")
     side = lambda levels: [{"price": scaled_to_str(p, PD), "size": scaled_to_str(s, SD)} for p, s in levels]  # noqa: E731
-    snapshot = {"order_book": {"bids": side(bids), "asks": side(asks), "nonce": 0}}
+    snapshot = {"channel": "order_book:1", "type": "subscribed/order_book",
+                "order_book": {"bids": side(bids), "asks": side(asks), "nonce": 0}}  # fmt: skip
     book.apply(chain.apply(snapshot, snapshot=True))
+    on_frame = stream.on_frame
 
     def handle(text: str) -> None:
-        update = chain.apply(decode_frame(text), snapshot=False)
-        if update is not None:
-            book.apply(update)
+        if on_frame(decode_frame(text)) is not None:
+            raise BenchInsane("lighter: the bench's chain broke")
 
     return _timed(frames, handle), book
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 _POW10 = [10**i for i in range(40)]
+MAX_DIGITS = 60
+"""A venue number with more integer digits than this is refused, not built (see ``decimal_to_scaled``)."""
 
 
 def str_to_scaled(text: str, decimals: int) -> int:
@@ -91,6 +93,25 @@ class ScaledMemo(dict[str, int]):
         return value
 
 
+def scaled_pairs(
+    levels: tuple[tuple[str, str], ...] | None, px: ScaledMemo, sz: ScaledMemo
+) -> tuple[tuple[int, int], ...]:
+    """``(price_i, size_i)`` per ``[price, size]`` text pair of a book diff.
+
+    Prices come from the memo (a book's prices recur).  Sizes in a diff are mostly new numbers, which
+    a memo would only grow by, so a size written with exactly the scale's decimals (the venues'
+    form) is ``int`` of its digits inline; any other form, and any frame where that fails, is read
+    through the memo: the same values, or ``str_to_scaled``'s ValueError.
+    """
+    if not levels:
+        return ()
+    k = -sz.decimals - 1
+    try:
+        return tuple([(px[p], int(q.replace(".", "", 1)) if q[k] == "." else sz[q]) for p, q in levels])
+    except (ValueError, IndexError, TypeError, AttributeError):
+        return tuple([(px[p], sz[q]) for p, q in levels])
+
+
 _MEMOS: dict[int, ScaledMemo] = {}
 
 
@@ -118,6 +139,8 @@ def decimal_to_scaled(value: Decimal | str | int, decimals: int) -> int:
         raise ValueError(f"{value!r} is not a number") from exc
     if not d.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
+    if d and d.adjusted() > MAX_DIGITS:  # "709e739682" would build an int of 739 million digits
+        raise ValueError(f"{str(value)[:40]!r} is out of range")
     scaled = d.scaleb(decimals)
     if scaled != scaled.to_integral_value():
         raise ValueError(f"{value} has more than {decimals} decimals")

@@ -30,7 +30,7 @@ from connector.errors import (
 )
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, MarketInfo, OrderSnapshot, OrderStatus, Position, Trade
 from connector.keys import redact
-from connector.scaling import ScaledMemo, scaled_to_str, scaler
+from connector.scaling import scaled_pairs, scaled_to_str, scaler
 
 MAINNET_URL = "https://api.backpack.exchange"
 MAINNET_WS_URL = "wss://ws.backpack.exchange"
@@ -111,9 +111,8 @@ def depth_event(data: Any) -> DepthEvent:
     return data if type(data) is DepthEvent else msgspec.convert(data, DepthEvent, strict=False)
 
 
-def book_levels(levels: Levels | None, px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
-    """``(price_i, size_i)`` per ``[price, size]``, memo looked up inline; size 0 removes the level."""
-    return tuple([(px[p], sz[q]) for p, q in levels]) if levels else ()
+book_levels = scaled_pairs
+"""``(price_i, size_i)`` per ``[price, size]``: ``connector.scaling.scaled_pairs``."""
 
 
 def naive_utc_ms(text: Any) -> int:

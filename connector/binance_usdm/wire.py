@@ -26,7 +26,7 @@ from connector.interface import (
     Position,
     Trade,
 )
-from connector.scaling import ScaledMemo, decimal_to_scaled, scaled_to_str, scaler
+from connector.scaling import decimal_to_scaled, scaled_pairs, scaled_to_str, scaler
 
 MAINNET_URL = "https://fapi.binance.com"
 TESTNET_URL = "https://demo-fapi.binance.com"
@@ -355,9 +355,8 @@ def depth_update(ev: Any) -> DepthUpdate:
     return ev if type(ev) is DepthUpdate else msgspec.convert(ev, DepthUpdate, strict=False)
 
 
-def book_levels(levels: Levels | None, px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
-    """``(price_i, size_i)`` per ``[price, qty]``, memo looked up inline; qty 0 removes the level."""
-    return tuple([(px[p], sz[q]) for p, q in levels]) if levels else ()
+book_levels = scaled_pairs
+"""``(price_i, size_i)`` per ``[price, size]``: ``connector.scaling.scaled_pairs``."""
 
 
 def parse_agg_trade(msg: dict[str, Any], f: Filters) -> Trade:

@@ -178,8 +178,16 @@ def book_frame(frame: Any) -> BookFrame:
 
 
 def book_levels(levels: tuple[BookLevel, ...] | None, px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
-    """``(price_i, size_i)`` per level, memo looked up inline; a size of zero removes the level."""
-    return tuple([(px[lv.price], sz[lv.size]) for lv in levels]) if levels else ()
+    """``(price_i, size_i)`` per level; a size of zero removes the level.  As ``scaling.scaled_pairs``:
+    prices from the memo, a size in the venue's form (exactly the scale's decimals) read inline,
+    anything else through the memo (same values, or its ValueError)."""
+    if not levels:
+        return ()
+    k = -sz.decimals - 1
+    try:
+        return tuple([(px[lv.price], int(s.replace(".", "", 1)) if (s := lv.size)[k] == "." else sz[s]) for lv in levels])
+    except (ValueError, IndexError):
+        return tuple([(px[lv.price], sz[lv.size]) for lv in levels])
 
 
 def parse_public_trades(raw: list[dict[str, Any]], symbol: str, pd: int, sd: int) -> list[Trade]:

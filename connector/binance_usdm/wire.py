@@ -335,7 +335,6 @@ class DepthUpdate(msgspec.Struct, gc=False):
     """A ``depthUpdate``: levels changed over update ids ``U..u``, ``pu`` the previous diff's ``u``;
     ``gc=False``: the collector never walks them."""
 
-    e: str
     s: str
     U: int
     u: int
@@ -343,7 +342,6 @@ class DepthUpdate(msgspec.Struct, gc=False):
     b: Levels | None = ()
     a: Levels | None = ()
     E: int | None = None
-    T: int | None = None
 
 
 DEPTH_DECODER = msgspec.json.Decoder(DepthUpdate)

@@ -157,6 +157,8 @@ class LighterStream:
         self.ws: WsSupervisor | None = None
         self.chains: dict[int, BookChain] = {}
         """Market id -> its book, for every market whose data was asked for."""
+        self._market_ids: dict[str, int] = {}
+        """``order_book:<id>`` channel -> market id, read once (bounded)."""
         self.book_gaps = 0
         self.venue_errors = 0
         self.reported_trades: dict[str, None] = {}
@@ -278,7 +280,11 @@ class LighterStream:
     def _on_book(self, msg: wire.BookFrame | dict[str, Any], snapshot: bool) -> Coroutine[Any, Any, None] | None:
         """Apply and emit; after a gap the empty book goes out and the market's resubscription comes back."""
         channel = msg.channel if type(msg) is wire.BookFrame else msg["channel"]
-        market_id = int(str(channel).split(":")[1])
+        market_id = self._market_ids.get(channel)
+        if market_id is None:
+            market_id = int(str(channel).split(":")[1])
+            if len(self._market_ids) < 10_000:
+                self._market_ids[channel] = market_id
         chain = self.chains.get(market_id)
         if chain is None:
             return None

@@ -6,6 +6,7 @@ common plain-decimal form and falls back to it only for exponents.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal, InvalidOperation
 
 _POW10 = [10**i for i in range(40)]
@@ -93,9 +94,7 @@ class ScaledMemo(dict[str, int]):
         return value
 
 
-def scaled_pairs(
-    levels: tuple[tuple[str, str], ...] | None, px: ScaledMemo, sz: ScaledMemo
-) -> tuple[tuple[int, int], ...]:
+def scaled_pairs(levels: Sequence[Sequence[str]] | None, px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
     """``(price_i, size_i)`` per ``[price, size]`` text pair of a book diff.
 
     Prices come from the memo (a book's prices recur).  Sizes in a diff are mostly new numbers, which

@@ -80,7 +80,8 @@ def micros_to_ms(value: Any) -> int:
 
 # -- depth events, decoded straight into typed structs (the hot path: thousands a second) ----------
 
-Levels = tuple[tuple[str, str], ...]
+Levels = list[list[str]]
+"""``[[price, size], ...]`` (lists decode faster than tuples; a level that is not a pair fails when read)."""
 
 
 class DepthEvent(msgspec.Struct, gc=False):
@@ -89,8 +90,8 @@ class DepthEvent(msgspec.Struct, gc=False):
     s: str
     U: int
     u: int
-    b: Levels | None = ()
-    a: Levels | None = ()
+    b: Levels | None = None
+    a: Levels | None = None
     E: int | None = None
     T: int | None = None
 

@@ -328,7 +328,8 @@ def parse_order_update(msg: dict[str, Any], f: Filters) -> tuple[OrderSnapshot, 
 
 # -- depth diffs, decoded straight into typed structs (the hot path: thousands a second) -----------
 
-Levels = tuple[tuple[str, str], ...]
+Levels = list[list[str]]
+"""``[[price, size], ...]`` (lists decode faster than tuples; a level that is not a pair fails when read)."""
 
 
 class DepthUpdate(msgspec.Struct, gc=False):
@@ -339,8 +340,8 @@ class DepthUpdate(msgspec.Struct, gc=False):
     U: int
     u: int
     pu: int = -1
-    b: Levels | None = ()
-    a: Levels | None = ()
+    b: Levels | None = None
+    a: Levels | None = None
     E: int | None = None
 
 

@@ -83,7 +83,8 @@ class BookSync:
         """The update to emit; None while buffering or for an event the book already has.
 
         A malformed event (no ids, a number that is not one) raises ValueError before anything changes."""
-        data = wire.depth_event(data)
+        if type(data) is not wire.DepthEvent:
+            data = wire.depth_event(data)
         if not self.synced:
             self.buffer.append(data)
             if len(self.buffer) > self.max_buffer:
@@ -304,7 +305,8 @@ class BackpackStream:
             raise ValueError(f"unknown stream {stream!r}")
 
     def _depth(self, data: wire.DepthEvent | dict[str, Any]) -> None:
-        data = wire.depth_event(data)
+        if type(data) is not wire.DepthEvent:
+            data = wire.depth_event(data)
         book = self.books.get(data.s)
         if book is None:
             return

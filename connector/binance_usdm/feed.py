@@ -154,7 +154,8 @@ class MarketFeed:
     def _on_public(self, msg: wire.DepthUpdate | dict[str, Any]) -> None:
         kind = "depthUpdate" if type(msg) is wire.DepthUpdate else msg.get("e")
         if kind == "depthUpdate":
-            msg = wire.depth_update(msg)
+            if type(msg) is not wire.DepthUpdate:
+                msg = wire.depth_update(msg)
             sync = self.books.get(msg.s)
             if sync is None:
                 return

@@ -152,7 +152,8 @@ class DepthSync:
 
     def on_depth(self, ev: wire.DepthUpdate | dict[str, Any]) -> tuple[BookUpdate | None, bool]:
         """A malformed diff (no ids, a number that is not one) raises ValueError before anything changes."""
-        ev = wire.depth_update(ev)
+        if type(ev) is not wire.DepthUpdate:
+            ev = wire.depth_update(ev)
         if self.state == BUFFERING:
             if len(self.buffer) >= self.max_buffer:
                 del self.buffer[0]  # the snapshot is late; the chain rule catches what this loses

@@ -75,7 +75,8 @@ class BookChain:
 
         A malformed frame (no nonce, an update without ``begin_nonce``, a number that is not one)
         raises ValueError before anything changes."""
-        frame = wire.book_frame(frame)
+        if type(frame) is not wire.BookFrame:
+            frame = wire.book_frame(frame)
         ob = frame.order_book
         nonce = ob.nonce
         if not snapshot:

@@ -211,8 +211,36 @@ class BookFrame(msgspec.Struct, gc=False):
 BOOK_DECODER = msgspec.json.Decoder(BookFrame)
 
 
-def book_levels(levels: tuple[BookLevel, ...], px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
-    return tuple([(px[lv.px], sz[lv.sz]) for lv in levels])
+class LevelMemo(dict[str, tuple[str, tuple[int, int]]]):
+    """One coin's last levels: price text -> (size text, ``(price_i, size_i)``).
+
+    An ``l2Book`` frame repeats the 20 + 20 levels and most of them did not change since the last
+    frame: their pair is taken as it was (one lookup in this small dict, which stays in the CPU's
+    cache, instead of two in the shared memos, and no new tuple).  Bounded: emptied when it holds
+    far more prices than a book shows.
+    """
+
+    __slots__ = ("px", "sz")
+
+    def __init__(self, px: ScaledMemo, sz: ScaledMemo) -> None:
+        super().__init__()
+        self.px, self.sz = px, sz
+
+    def pair(self, lv: BookLevel) -> tuple[int, int]:
+        """A level not seen as it is now: through the memos, then remembered."""
+        if len(self) >= LEVEL_MEMO_MAX:
+            self.clear()
+        found = self[lv.px] = (lv.sz, (self.px[lv.px], self.sz[lv.sz]))
+        return found[1]
+
+
+LEVEL_MEMO_MAX = 512
+
+
+def book_levels(levels: tuple[BookLevel, ...], memo: LevelMemo) -> tuple[tuple[int, int], ...]:
+    """``(price_i, size_i)`` per level: the last frame's pair where price and size text are unchanged."""
+    get, pair = memo.get, memo.pair
+    return tuple([seen[1] if (seen := get(lv.px)) is not None and seen[0] == lv.sz else pair(lv) for lv in levels])
 
 
 def parse_trade(raw: dict[str, Any], market: MarketInfo) -> Trade:

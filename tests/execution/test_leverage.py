@@ -22,6 +22,9 @@ async def test_the_sim_sets_leverage_its_margin_follows_and_the_mode_is_kept_bet
     runtime = Runtime([sim], journal_path=tmp_path / "j.sqlite")
     await runtime.start()
     try:
+        # read from the venue at start: nothing configured yet, so each market's maximum and cross
+        assert runtime.leverage.get("sim", "BTC").short == "20x cross"
+        assert runtime.leverage.get("sim", "SOL").short == "10x cross"
         seen = []
         runtime.leverage.add_listener(seen.append)
         venue_symbol = runtime.market_data.venue_symbol("sim", "BTC")

@@ -16,6 +16,7 @@ from console.widgets.market_list import change_text
 from execution.orders import order_name
 
 if TYPE_CHECKING:
+    from execution.leverage import LeverageService
     from execution.market import MarketDataService
     from execution.orders import Order, OrderService
     from execution.position_service import PositionService
@@ -43,6 +44,7 @@ POSITION_COLUMNS = [
     ("upnl", "uPnL"),
     ("rpnl", "rPnL"),
     ("liq", "Liq."),
+    ("lev", "Lev."),
 ]
 LOG_COLUMNS = [("time", "Time"), ("kind", "Kind"), ("venue", "Venue"), ("message", "What happened")]
 FILL_COLUMNS = [
@@ -184,8 +186,11 @@ def fill_notice(md: MarketDataService, venue: str, symbol: str, f: Fill) -> str:
     return f"Filled {side} {md.format_size(venue, symbol, f.size_i)} {symbol} @ {md.format_price(venue, symbol, f.price_i)}"
 
 
-def position_rows(md: MarketDataService, positions: PositionService) -> dict[str, Row]:
-    """Every open position, keyed ``venue:symbol``, PnL at the current mark."""
+def position_rows(
+    md: MarketDataService, positions: PositionService, leverage: LeverageService | None = None
+) -> dict[str, Row]:
+    """Every open position, keyed ``venue:symbol``, PnL at the current mark; leverage and margin mode
+    (``"5x iso"``, ``"20x cross"``) where known, else ``-``."""
     rows = {}
     fp = md.format_price
     for p in positions.positions():
@@ -199,8 +204,14 @@ def position_rows(md: MarketDataService, positions: PositionService) -> dict[str
             money(p.unrealized_pnl_q),
             money(p.realized_pnl_q),
             fp(venue, symbol, p.liquidation_price_i) if p.liquidation_price_i else "-",
+            leverage_text(leverage, venue, symbol),
         )
     return rows
+
+
+def leverage_text(leverage: LeverageService | None, venue: str, symbol: str) -> str:
+    known = leverage.get(venue, symbol) if leverage is not None else None
+    return known.short if known is not None else "-"
 
 
 def margin_text(md: MarketDataService, positions: PositionService) -> str:

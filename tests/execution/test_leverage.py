@@ -10,7 +10,6 @@ from connector.errors import InvalidOrder
 from connector.hyperliquid.connector import HyperliquidConnector
 from connector.interface import SupportsLeverage
 from connector.keys import load_key_file
-from connector.lighter.connector import LighterConnector
 from connector.sim.connector import SimConnector
 from execution.runtime import Runtime
 from tests.fakes.hyperliquid import FakeHyperliquid
@@ -81,4 +80,3 @@ async def test_a_venue_without_the_capability_is_refused_before_any_request(tmp_
             await runtime.leverage.set_margin_mode("sim", "BTC", cross=False)
     finally:
         await runtime.stop()
-    assert "leverage" not in LighterConnector.capabilities

@@ -74,3 +74,19 @@ async def test_the_positions_tab_shows_each_positions_leverage_and_mode_and_foll
         await settle(desk, pilot)
         assert table.get_row("sim:ETH")[column] == "5x cross"
         assert table.get_row("sim:BTC")[column] == "20x cross"
+
+
+async def test_an_account_wide_venue_says_so_and_every_market_shows_the_new_leverage():
+    desk = make_desk()
+    sent = with_leverage(desk)
+    desk.venue.capabilities = frozenset({"leverage", "leverage_account_wide"})
+    async with desk.app.run_test(size=(140, 40)) as pilot:
+        await ready(desk, pilot)
+        said: list[str] = []
+        notices = desk.main.notices
+        add = notices.add
+        notices.add = lambda kind, message, severity="information": (said.append(message), add(kind, message, severity))
+        assert await run(desk, pilot, "lev ETH 5") == ""
+        assert sent == [("ETH-PERP", 5, True)]
+        assert any("leverage is account-wide: 5x on every market" in m for m in said), said
+        assert [desk.runtime.leverage.get("sim", s).short for s in ("BTC", "ETH", "SOL")] == ["5x cross"] * 3

@@ -86,6 +86,9 @@ class LeverageService:
             except VenueError as exc:
                 log.warning("%s: could not read the leverage settings: %s", venue, exc)
                 continue
+            except Exception:  # an answer we could not read must not stop the desk from starting
+                log.exception("%s: the leverage settings could not be read", venue)
+                continue
             for item in reported:
                 try:
                     symbol = self.market_data.canonical(venue, item.symbol)

@@ -15,6 +15,7 @@ UNCONFIRMED (see docs/venues/binance_usdm.md): the ``symbolConfig`` field names 
 
 from __future__ import annotations
 
+import logging
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +23,8 @@ from connector.binance_usdm.rest import SIGNED
 from connector.checks import require_ints
 from connector.errors import InvalidOrder, VenueError
 from connector.interface import LeverageInfo, MarketInfo
+
+log = logging.getLogger(__name__)
 
 NO_CHANGE = -4046
 """``marginType`` already as asked."""
@@ -71,7 +74,11 @@ class LeverageSettings:
         if self._signer is None:
             return markets
         if self._max_leverage is None:
-            rows = await self._need_rest().request("GET", "/fapi/v1/leverageBracket", security=SIGNED, weight=1)
+            try:
+                rows = await self._need_rest().request("GET", "/fapi/v1/leverageBracket", security=SIGNED, weight=1)
+            except VenueError as exc:  # tried again at the next listing
+                log.warning("binance-usdm: no leverage brackets (%s); each market's maximum shows as 1", exc)
+                return markets
             self._max_leverage = {str(r["symbol"]): max_leverage(r) for r in rows if r.get("brackets")}
         top = self._max_leverage
         return {s: replace(m, max_leverage=top[s]) if top.get(s) else m for s, m in markets.items()}

@@ -80,3 +80,33 @@ async def test_a_venue_without_the_capability_is_refused_before_any_request(tmp_
             await runtime.leverage.set_margin_mode("sim", "BTC", cross=False)
     finally:
         await runtime.stop()
+
+
+async def test_a_venue_whose_settings_cannot_be_read_is_left_unknown_and_the_rest_still_load(clock):
+    from connector.errors import VenueError
+    from connector.interface import LeverageInfo, MarketInfo
+    from execution.leverage import LeverageService
+    from execution.market import MarketDataService
+
+    class Venue:
+        capabilities = frozenset({"leverage"})
+
+        def __init__(self, answer) -> None:
+            self.answer = answer
+
+        async def get_leverage(self):
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return self.answer
+
+        async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None: ...
+
+    md = MarketDataService(clock)
+    venues = {"down": Venue(VenueError("HTTP 503")), "odd": Venue(KeyError("leverage")),
+              "ok": Venue([LeverageInfo("BTC-PERP", 3, False)])}  # fmt: skip
+    for name in venues:
+        md.add_markets(name, [MarketInfo("BTC-PERP", "BTC", "USD", 1, 4, 10, max_leverage=20)])
+    service = LeverageService(md, venues)  # type: ignore[arg-type]
+    await service.load()
+    assert service.get("down", "BTC") is None and service.leverage_of("odd", "BTC") is None
+    assert service.get("ok", "BTC").short == "3x iso" and service.leverage_of("ok", "BTC") == 3

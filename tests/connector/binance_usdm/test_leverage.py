@@ -77,3 +77,25 @@ async def test_the_fake_refuses_a_leverage_beyond_the_symbols_maximum_in_the_ven
     with pytest.raises(InvalidOrder, match="leverage is 1 to 125, not 126"):  # refused before sending
         await conn.set_leverage("BTCUSDT", 126, True)
     assert [p["leverage"] for p in posts(fake, "/fapi/v1/leverage")] == ["126"]
+
+
+async def test_without_leverage_brackets_the_connector_still_starts_and_tries_again_at_the_next_listing(tmp_path):
+    fake = await FakeBinanceUsdm(step_s=None).start()
+    answer = fake.ep_leverage_bracket
+
+    def refuse(p):
+        from tests.fakes.binance_usdm_venue import VenueError as FakeRefusal
+
+        raise FakeRefusal(-2015, "Invalid API-key, IP, or permissions for action.", 401)
+
+    fake.ep_leverage_bracket = refuse  # type: ignore[method-assign]
+    keys = load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue=VENUE)
+    conn = BinanceUsdmConnector(base_url=fake.base_url, ws_url=fake.ws_url, keys=keys, **FAST)
+    try:
+        await conn.start()
+        assert {m.max_leverage for m in await conn.list_markets()} == {1}
+        fake.ep_leverage_bracket = answer  # type: ignore[method-assign]
+        assert {m.symbol: m.max_leverage for m in await conn.list_markets()}["BTCUSDT"] == 125
+    finally:
+        await conn.stop()
+        await fake.stop()

@@ -234,6 +234,8 @@ CAPABILITIES: dict[str, str] = {
     "are away (SupportsTriggers); the child it places carries the trigger's client_order_index",
     "leverage": "set_leverage(symbol, leverage, cross) sets a market's leverage and margin mode, cross or isolated "
     "(SupportsLeverage)",
+    "leverage_account_wide": "set_leverage's leverage applies to every market of the account at once (the venue "
+    "keeps one leverage limit per account); the symbol only says which market asked",
     "funding": "the connector emits a FundingSnapshot (rate, interval, next funding time, mark) per subscribed market "
     "as the venue publishes it (event kind \"funding\"), polled slowly or from a stream it already reads",
 }
@@ -312,6 +314,26 @@ class SupportsLeverage(Protocol):
     async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
         """Leverage (a whole number from 1 to the market's ``max_leverage``) and margin mode for one
         market; ``InvalidOrder`` for what the venue cannot do."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageInfo:
+    """A market's leverage and margin mode as the venue reports them (``ReadsLeverage``)."""
+
+    symbol: str
+    leverage: int
+    cross: bool
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@runtime_checkable
+class ReadsLeverage(Protocol):
+    """A ``leverage`` venue that can also say what is set now (read once at start, so the
+    Positions tab shows the venue's truth rather than a guess)."""
+
+    async def get_leverage(self) -> list[LeverageInfo]:
+        """One entry per market the venue reports a setting for (venue symbols)."""
         ...
 
 

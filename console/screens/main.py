@@ -328,7 +328,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
 
     def _paint_account(self) -> None:
         md, positions = self.runtime.market_data, self.runtime.positions
-        self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms()))
+        self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms(), self.runtime.leverage))
         self._margin_box.update(panels.margin_text(md, positions))
         self._account_line.update(panels.margin_compact_text(md, positions))
 

@@ -18,6 +18,7 @@ from execution.orders import order_name
 from execution.position_service import liquidation_distance_ppm
 
 if TYPE_CHECKING:
+    from execution.leverage import LeverageService
     from execution.market import MarketDataService
     from execution.orders import Order, OrderService
     from execution.position_service import PositionService
@@ -48,6 +49,7 @@ POSITION_COLUMNS = [
     ("rpnl", "rPnL"),
     ("liq", "Liq."),
     ("liq_pct", "Liq %"),
+    ("lev", "Lev."),
 ]
 POSITION_COLUMNS_NARROW = ("symbol", "side", "size", "mark", "funding", "next", "upnl", "liq_pct")
 """What the Positions tab keeps on a narrow terminal (80 columns): Entry, rPnL and the liquidation price fold."""
@@ -197,9 +199,12 @@ def fill_notice(md: MarketDataService, venue: str, symbol: str, f: Fill) -> str:
     return f"Filled {side} {md.format_size(venue, symbol, f.size_i)} {symbol} @ {md.format_price(venue, symbol, f.price_i)}"
 
 
-def position_rows(md: MarketDataService, positions: PositionService, now_ms: int) -> dict[str, Row]:
+def position_rows(
+    md: MarketDataService, positions: PositionService, now_ms: int, leverage: LeverageService | None = None
+) -> dict[str, Row]:
     """Every open position, keyed ``venue:symbol``, PnL at the current mid; Mark is the venue's mark
-    where it publishes funding (else the mid), and Next counts down on ``now_ms`` (the injected clock)."""
+    where it publishes funding (else the mid), and Next counts down on ``now_ms`` (the injected clock);
+    Lev. is the leverage and margin mode (``"5x iso"``, ``"20x cross"``) where known, else ``-``."""
     rows = {}
     fp = md.format_price
     for p in positions.positions():
@@ -218,8 +223,14 @@ def position_rows(md: MarketDataService, positions: PositionService, now_ms: int
             money(p.realized_pnl_q),
             fp(venue, symbol, p.liquidation_price_i) if p.liquidation_price_i else "-",
             liq_distance_text(liquidation_distance_ppm(p.liquidation_price_i, mark)),
+            leverage_text(leverage, venue, symbol),
         )
     return rows
+
+
+def leverage_text(leverage: LeverageService | None, venue: str, symbol: str) -> str:
+    known = leverage.get(venue, symbol) if leverage is not None else None
+    return known.short if known is not None else "-"
 
 
 def margin_text(md: MarketDataService, positions: PositionService) -> str:

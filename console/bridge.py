@@ -133,6 +133,7 @@ class Bridge:
         runtime.orders.add_listener(self.order_changed)
         runtime.positions.add_listener(self.account_changed)
         runtime.positions.add_fill_listener(self.fill)
+        runtime.leverage.add_listener(lambda setting: self.account_changed(setting.venue, setting.symbol))
         runtime.tracking.add_listener(self.chase)
         runtime.algos.add_listener(self.algo)
         runtime.reconciler.add_listener(self.reconciled)

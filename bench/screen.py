@@ -35,6 +35,8 @@ import bisect
 import contextlib
 import gc
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -57,6 +59,8 @@ PROCESSES = 2
 """Console processes a side; the windows and presses are shared out among them."""
 SEQ_BASE = 1_000_000
 """The venue's sequence numbers start here (``bench/screen_venue.py``); the fake's own frames carry n=1."""
+PROFILE: Path | None = None
+"""``--profile PATH``: py-spy samples the first rate's windows into PATH (``bench/screen_profile.py``)."""
 
 
 class Probe:
@@ -581,12 +585,34 @@ async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, bef
     out: dict[str, Any] = {}
     async with _console(tmp, base_url, key_file, before=before) as (pilot, probe, runtime):
         for rate in RATES:
-            out[rate] = await _tick_phase(venue, probe, rate)
+            if PROFILE is not None and rate == RATES[0]:
+                out[rate], out["profile"] = await _profiled(_tick_phase(venue, probe, rate), runtime, PROFILE)
+            else:
+                out[rate] = await _tick_phase(venue, probe, rate)
             if rate == 5_000:
                 probe.reset()
                 out["keys"] = await _keypress_phase(pilot, probe, venue, runtime)
                 await _drained(probe)
     return out
+
+
+async def _profiled(phase: Any, runtime: Any, path: Path) -> tuple[Any, dict[str, Any]]:
+    """Run ``phase`` with py-spy sampling this process (``bench/screen_profile.py`` reads the result)."""
+    ws = runtime.connectors["hyperliquid"].stream.ws
+    reached = ws.messages
+    spy = await asyncio.create_subprocess_exec(
+        "py-spy", "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw", "--output", str(path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(1.0)  # py-spy attached
+    t0 = time.perf_counter()
+    try:
+        result = await phase
+    finally:
+        seconds = time.perf_counter() - t0
+        spy.send_signal(signal.SIGINT)
+        await asyncio.wait_for(spy.wait(), 60)
+    return result, {"frames": ws.messages - reached, "seconds": seconds}
 
 
 async def _side(tmp: Path, *, before: bool) -> dict[str, Any]:
@@ -648,14 +674,16 @@ def run() -> list[Figure]:
 
 def _one_side(argv: list[str]) -> None:
     """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
-    global RATES, WINDOWS, PRESSES
+    global RATES, WINDOWS, PRESSES, PROFILE
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", choices=("before", "ours"), required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
     parser.add_argument("--windows", type=int, default=WINDOWS)
     parser.add_argument("--presses", type=int, default=PRESSES)
+    parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args(argv)
+    PROFILE = args.profile
     RATES = tuple(int(r) for r in args.rates.split(","))
     WINDOWS, PRESSES = args.windows, args.presses
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:

@@ -36,6 +36,7 @@ import contextlib
 import gc
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -59,6 +60,8 @@ PROCESSES = 2
 """Console processes a side; the windows and presses are shared out among them."""
 SEQ_BASE = 1_000_000
 """The venue's sequence numbers start here (``bench/screen_venue.py``); the fake's own frames carry n=1."""
+_SEQ = re.compile(r'"n":(\d{7,})')
+"""In a raw blasted frame: the best bid's sequence, then the best ask's time made."""
 PROFILE: Path | None = None
 """``--profile PATH``: py-spy samples the first rate's windows into PATH (``bench/screen_profile.py``)."""
 
@@ -84,6 +87,8 @@ class Probe:
         """Layout time not yet counted in a frame."""
         self.gc_ms: list[float] = []
         self._gc_start = 0.0
+        self.ws: Any = None
+        """The connector's websocket reader (its ``received`` and ``conflated`` counters)."""
 
     def reset(self) -> None:
         self.arrivals.clear()
@@ -147,6 +152,19 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
             probe.latest = bid.n
 
     connector.stream._on_book_frame = timed_on_book_frame
+    ws = probe.ws = connector.stream.ws
+    conflated_frame = ws._conflated_frame
+
+    def noted_conflated_frame(raw: str | bytes) -> None:  # skipped by the reader: arrived, never parsed
+        t = time.perf_counter()
+        conflated_frame(raw)
+        found = _SEQ.findall(raw if isinstance(raw, str) else raw.decode())
+        if len(found) >= 2:
+            seq, made = int(found[0]), int(found[1])
+            probe.arrivals.append((t, seq, made))
+            probe.latest = max(probe.latest, seq)
+
+    ws._conflated_frame = noted_conflated_frame
 
     submit = connector.submit_limit_order
 
@@ -280,15 +298,19 @@ Tick = dict[str, Any]
 """One rate's pooled windows: latencies and the counts behind them."""
 
 
-def _pool(results: list[dict[str, Any]], counts: list[tuple[int, int, int]]) -> Tick:
+COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated")
+"""Per window: frames the reader received while the venue sent and those of them it conflated, frames sent,
+ladder paints while the venue sent, frames conflated in the whole window (its backlog drained)."""
+
+
+def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
     pooled: Tick = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
     for r in results:
         for key in ("latency", "from_send", "to_ladder", "ladder_to_paint"):
             pooled[key].extend(r[key])
         pooled["missed"] += r["missed"]
-    pooled["arrived"] = sum(c[0] for c in counts)
-    pooled["sent"] = sum(c[1] for c in counts)
-    pooled["paints"] = sum(c[2] for c in counts)
+    for i, name in enumerate(COUNTS):
+        pooled[name] = sum(c[i] for c in counts)
     return pooled
 
 
@@ -297,8 +319,10 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
     to_ladder, ladder_to_paint = r["to_ladder"], r["ladder_to_paint"]
     seconds = WINDOWS * BLAST_S
     note = (
-        f"{r['arrived']:,} of {r['sent']:,} frames sent reached the connector "
-        f"({r['arrived'] / seconds:,.0f}/s of {r['sent'] / seconds:,.0f}/s); "
+        f"{r['arrived']:,} of {r['sent']:,} frames sent reached the connector while the venue sent "
+        f"({r['arrived'] / seconds:,.0f}/s of {r['sent'] / seconds:,.0f}/s), {r['conflated_in_time']:,} of them "
+        f"conflated (skipped unparsed: a newer snapshot was queued behind them); frames conflated in all "
+        f"{r['conflated']:,}; "
         f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {WINDOWS} windows; "
         f"arrival → the flush hands the ladder the book p50 {median(to_ladder):.3g} ms, "
         f"p99 {percentile(to_ladder, 99):.3g} ms; → frame composed p50 {median(ladder_to_paint):.3g} ms, "
@@ -330,6 +354,7 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
             "windows": WINDOWS,
             "measured_s": WINDOWS * (BLAST_S - WARMUP_S),
             "arrived": r["arrived"],
+            "conflated": r["conflated"],
             "sent": r["sent"],
             "paints": r["paints"],
             "baseline_p99_ms": percentile(base["latency"], 99) if base is not None else None,
@@ -458,14 +483,15 @@ async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]
     results, counts, why = [], [], []
     for _ in range(WINDOWS):
         probe.reset()
+        received, conflated = probe.ws.received, probe.ws.conflated
         started = time.perf_counter()
         await venue.send({"blast": rate, "seconds": BLAST_S})
         sent = (await venue.read(timeout=BLAST_S * 10))["sent"]
+        in_time = (probe.ws.received - received, probe.ws.conflated - conflated)
         await _drained(probe)
         results.append(tick_to_screen(probe, started + WARMUP_S))
         paints = sum(1 for t, _ in probe.paints if t <= started + BLAST_S)
-        arrived = sum(1 for t, _, _ in probe.arrivals if t <= started + BLAST_S)
-        counts.append((arrived, sent, paints))
+        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated))
         why.append(probe.where_time_went())
     return _pool(results, counts), why[-1]
 
@@ -570,6 +596,8 @@ async def _console(
             async with app.run_test(size=(120, 40)) as pilot:
                 await asyncio.wait_for(app.ready.wait(), 30)
                 instrument(app, connector, probe)
+                if before:
+                    connector.stream.ws.conflate = None  # every frame parsed and applied, as before
                 await pilot.pause()
                 try:
                     yield pilot, probe, runtime
@@ -630,7 +658,7 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for rate in RATES:
         ticks = [r[str(rate)][0] for r in runs]
         pooled = {k: [x for t in ticks for x in t[k]] for k in ("latency", "from_send", "to_ladder", "ladder_to_paint")}
-        for k in ("missed", "arrived", "sent", "paints"):
+        for k in ("missed", *COUNTS):
             pooled[k] = sum(t[k] for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):

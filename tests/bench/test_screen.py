@@ -38,3 +38,13 @@ def test_a_paint_before_the_arrival_or_of_an_older_book_does_not_count() -> None
 def test_arrivals_before_the_warm_up_ends_are_left_out() -> None:
     probe = _probe(arrivals=[(1.0, 1), (2.0, 2)], handoffs=[], paints=[(3.0, 2)])
     assert tick_to_screen(probe, since=1.5)["latency"] == [1000.0]
+
+
+def test_a_conflated_frame_is_read_for_its_sequence_and_time_made() -> None:
+    from bench.screen import _SEQ
+
+    frame = (
+        '{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[{"px":"1","sz":"1.00042","n":1000042},'
+        '{"px":"0.9","sz":"2","n":1}],[{"px":"1.1","sz":"3","n":123456789012},{"px":"1.2","sz":"2","n":1}]]}}'
+    )
+    assert [int(n) for n in _SEQ.findall(frame)] == [1000042, 123456789012]

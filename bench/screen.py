@@ -8,14 +8,16 @@ console is ``PerpdeskApp`` on a ``Runtime`` with the real Hyperliquid connector,
 Instrumented from outside, in this process only (no hook in the console or the connector):
 
 - arrival: the connector's ``_on_book`` (and ``_on_book_frame``, for typed frames) is wrapped; the time a frame enters it is its arrival,
-  and the sequence number the venue put in the best bid's ``n`` field identifies it;
+  and the sequence number the venue put in the best bid's ``n`` field identifies it; a frame the
+  websocket reader conflated (skipped unparsed: a newer snapshot of the book was already queued behind
+  it) arrives when the reader skips it, and is shown by the paint of that newer book;
 - painted: ``DepthLadder.update_book`` notes the newest sequence the ladder was handed, its
   ``render_line`` notes that the compositor drew ladder rows, and the screen's
   ``_compositor_refresh`` (the frame) records the time once the frame is composed.
 
 A frame's tick-to-screen is the time from its arrival to the first painted frame that shows
 it or a newer book, split at the moment the console's flush hands the ladder that book; each
-rate is blasted ``WINDOWS`` times and the samples pooled (≥ 5,000 at 5k).  A frame's cost is
+rate is blasted ``WINDOWS[rate]`` times (3 s each) and the samples pooled (≥ 20,000 at 5k).  A frame's cost is
 the layout pass Textual ran before it plus composing it.  Keypress-to-request: under the 5k
 load, type an order (``b``, ``tab``, a size) ``PRESSES`` times and time ``enter`` to the
 connector's ``submit_limit_order`` call and to the fake's receipt of the ``/exchange`` request
@@ -23,8 +25,10 @@ connector's ``submit_limit_order`` call and to the fake's receipt of the ``/exch
 MB) is read before and after.  Every row is measured twice in one run: the console as it was
 before issue 18 (Textual's footer, heap not settled, the flush on a fixed timer) and as the CLI
 runs it now, each in ``PROCESSES`` console processes of its own (with a venue process each),
-interleaved before, ours, before, ours so that load elsewhere on the machine falls on both; the
-figure is ours, the ratio is against that baseline.
+interleaved (before, ours, …) so that load elsewhere on the machine falls on both; the figure is
+ours, the ratio is against that baseline.  The notes say how many frames reached the connector and
+how many of them the reader conflated (the baseline conflates nothing).  About 5 minutes on a quiet
+2-core machine (one console process a side; the 200 presses are most of it); every wait is bounded.
 """
 
 from __future__ import annotations
@@ -51,12 +55,12 @@ from bench.stats import Figure, median, percentile
 RATES = (1_000, 5_000, 20_000)
 BLAST_S = 3.0
 WARMUP_S = 0.5
-WINDOWS = 4
-"""Blast windows pooled per rate (≥ 5,000 samples at 5k: one window's GC passes do not decide the p99)."""
+WINDOWS = {1_000: 1, 5_000: 2, 20_000: 1}
+"""Blast windows pooled per rate: at 5k two, ≥ 20,000 samples, so one window's GC passes do not decide the p99."""
 DRAIN_S = 1.0
 MAX_DRAIN_S = 20.0
 PRESSES = 200
-PROCESSES = 2
+PROCESSES = 1
 """Console processes a side; the windows and presses are shared out among them."""
 SEQ_BASE = 1_000_000
 """The venue's sequence numbers start here (``bench/screen_venue.py``); the fake's own frames carry n=1."""
@@ -158,11 +162,11 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
     def noted_conflated_frame(raw: str | bytes) -> None:  # skipped by the reader: arrived, never parsed
         t = time.perf_counter()
         conflated_frame(raw)
-        found = _SEQ.findall(raw if isinstance(raw, str) else raw.decode())
-        if len(found) >= 2:
-            seq, made = int(found[0]), int(found[1])
-            probe.arrivals.append((t, seq, made))
-            probe.latest = max(probe.latest, seq)
+        text = raw if isinstance(raw, str) else raw.decode()
+        seq, made = _SEQ.search(text, 0, 200), _SEQ.search(text, text.find("],[", 0))
+        if seq is not None and made is not None:
+            probe.arrivals.append((t, int(seq.group(1)), int(made.group(1))))
+            probe.latest = max(probe.latest, int(seq.group(1)))
 
     ws._conflated_frame = noted_conflated_frame
 
@@ -311,19 +315,21 @@ def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
         pooled["missed"] += r["missed"]
     for i, name in enumerate(COUNTS):
         pooled[name] = sum(c[i] for c in counts)
+    pooled["windows"] = len(counts)
     return pooled
 
 
 def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "") -> Figure:
     lat, from_send = r["latency"], r["from_send"]
     to_ladder, ladder_to_paint = r["to_ladder"], r["ladder_to_paint"]
-    seconds = WINDOWS * BLAST_S
+    windows = r["windows"]
+    seconds = windows * BLAST_S
     note = (
         f"{r['arrived']:,} of {r['sent']:,} frames sent reached the connector while the venue sent "
         f"({r['arrived'] / seconds:,.0f}/s of {r['sent'] / seconds:,.0f}/s), {r['conflated_in_time']:,} of them "
         f"conflated (skipped unparsed: a newer snapshot was queued behind them); frames conflated in all "
         f"{r['conflated']:,}; "
-        f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {WINDOWS} windows; "
+        f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {windows} windows; "
         f"arrival → the flush hands the ladder the book p50 {median(to_ladder):.3g} ms, "
         f"p99 {percentile(to_ladder, 99):.3g} ms; → frame composed p50 {median(ladder_to_paint):.3g} ms, "
         f"p99 {percentile(ladder_to_paint, 99):.3g} ms; "
@@ -351,8 +357,8 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
         note=note,
         extra={
             "samples": len(lat),
-            "windows": WINDOWS,
-            "measured_s": WINDOWS * (BLAST_S - WARMUP_S),
+            "windows": windows,
+            "measured_s": windows * (BLAST_S - WARMUP_S),
             "arrived": r["arrived"],
             "conflated": r["conflated"],
             "sent": r["sent"],
@@ -481,7 +487,7 @@ async def _drained(probe: Probe) -> None:
 async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]:
     """``WINDOWS`` blasts at ``rate``, each drained before the next; their samples pooled."""
     results, counts, why = [], [], []
-    for _ in range(WINDOWS):
+    for _ in range(WINDOWS[rate]):
         probe.reset()
         received, conflated = probe.ws.received, probe.ws.conflated
         started = time.perf_counter()
@@ -627,7 +633,7 @@ async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, bef
 async def _profiled(phase: Any, runtime: Any, path: Path) -> tuple[Any, dict[str, Any]]:
     """Run ``phase`` with py-spy sampling this process (``bench/screen_profile.py`` reads the result)."""
     ws = runtime.connectors["hyperliquid"].stream.ws
-    reached = ws.messages
+    reached, handled = ws.received, ws.messages
     spy = await asyncio.create_subprocess_exec(
         "py-spy", "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw", "--output", str(path),
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
@@ -640,7 +646,7 @@ async def _profiled(phase: Any, runtime: Any, path: Path) -> tuple[Any, dict[str
         seconds = time.perf_counter() - t0
         spy.send_signal(signal.SIGINT)
         await asyncio.wait_for(spy.wait(), 60)
-    return result, {"frames": ws.messages - reached, "seconds": seconds}
+    return result, {"frames": ws.received - reached, "handled": ws.messages - handled, "seconds": seconds}
 
 
 async def _side(tmp: Path, *, before: bool) -> dict[str, Any]:
@@ -658,7 +664,7 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for rate in RATES:
         ticks = [r[str(rate)][0] for r in runs]
         pooled = {k: [x for t in ticks for x in t[k]] for k in ("latency", "from_send", "to_ladder", "ladder_to_paint")}
-        for k in ("missed", *COUNTS):
+        for k in ("missed", "windows", *COUNTS):
             pooled[k] = sum(t[k] for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):
@@ -685,7 +691,8 @@ def run() -> list[Figure]:
                 out = Path(tmp) / f"{side}-{i}.json"
                 subprocess.run(
                     [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
-                     "--rates", ",".join(str(r) for r in RATES), "--windows", str(WINDOWS // PROCESSES),
+                     "--rates", ",".join(str(r) for r in RATES),
+                     "--windows", ",".join(f"{r}:{max(1, WINDOWS[r] // PROCESSES)}" for r in RATES),
                      "--presses", str(PRESSES // PROCESSES)],
                     check=True, cwd=root, timeout=1500, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
@@ -702,18 +709,21 @@ def run() -> list[Figure]:
 
 def _one_side(argv: list[str]) -> None:
     """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
-    global RATES, WINDOWS, PRESSES, PROFILE
+    global RATES, PRESSES, PROFILE
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", choices=("before", "ours"), required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
-    parser.add_argument("--windows", type=int, default=WINDOWS)
+    parser.add_argument("--windows", default="", help="RATE:N,... (or one N for every rate)")
     parser.add_argument("--presses", type=int, default=PRESSES)
     parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args(argv)
     PROFILE = args.profile
     RATES = tuple(int(r) for r in args.rates.split(","))
-    WINDOWS, PRESSES = args.windows, args.presses
+    PRESSES = args.presses
+    for part in filter(None, args.windows.split(",")):
+        rate, _, n = part.rpartition(":")
+        WINDOWS.update({int(rate): int(n)} if rate else dict.fromkeys(RATES, int(n)))
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), 1200))
     Path(args.out).write_text(json.dumps({str(k): v for k, v in result.items()}))

@@ -94,10 +94,12 @@ def _textual_pass(frames: list[str]) -> str | None:
     return None
 
 
-def report(raw: str, frames: int, seconds: float) -> str:
+def report(raw: str, frames: int, seconds: float, handled: int | None = None) -> str:
     exclusive, inclusive, total = categorise(raw)
     per = 1e6 / RATE_HZ / max(frames, 1)
-    lines = [f"{frames:,} frames reached the connector in {seconds:.1f} s sampled; {total:,} samples; µs per frame:"]
+    parsed = f" ({handled:,} parsed and handled, the rest conflated)" if handled is not None else ""
+    lines = [f"{frames:,} frames reached the connector{parsed} in {seconds:.1f} s sampled; {total:,} samples; "
+             "µs per frame reached:"]  # fmt: skip
     lines += [f"  {per * n:8.1f}  {name}" for name, n in exclusive.most_common()]
     lines.append("inclusive:")
     lines += [f"  {per * inclusive[name]:8.1f}  {name}" for name, _ in INCLUSIVE]
@@ -116,7 +118,8 @@ def main(rate: int = 5_000) -> None:
             check=True, cwd=root, timeout=600, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         result = json.loads(out.read_text())
-        print(report(prof.read_text(), result["profile"]["frames"], result["profile"]["seconds"]))
+        p = result["profile"]
+        print(report(prof.read_text(), p["frames"], p["seconds"], p.get("handled")))
 
 
 if __name__ == "__main__":

@@ -48,3 +48,5 @@ def test_a_conflated_frame_is_read_for_its_sequence_and_time_made() -> None:
         '{"px":"0.9","sz":"2","n":1}],[{"px":"1.1","sz":"3","n":123456789012},{"px":"1.2","sz":"2","n":1}]]}}'
     )
     assert [int(n) for n in _SEQ.findall(frame)] == [1000042, 123456789012]
+    assert _SEQ.search(frame, 0, 200).group(1) == "1000042"
+    assert _SEQ.search(frame, frame.find("],[")).group(1) == "123456789012"

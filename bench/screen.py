@@ -237,13 +237,14 @@ def _newest_after(events: list[tuple[float, int]]) -> list[int]:
     return best
 
 
-def tick_to_screen(probe: Probe, since: float) -> dict[str, list[float] | int]:
-    """Per arrival after ``since``: ms to the first paint showing it, split at the hand-over to the ladder."""
+def tick_to_screen(probe: Probe, since: float, first_seq: int = 0) -> dict[str, list[float] | int]:
+    """Per arrival after ``since`` of a frame from ``first_seq`` on (not one still queued from an earlier
+    phase): ms to the first paint showing it, split at the hand-over to the ladder."""
     paints, handoffs = probe.paints, probe.handoffs
     paint_best, handoff_best = _newest_after(paints), _newest_after(handoffs)
     out: dict[str, Any] = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
     for t, seq, sent_us in probe.arrivals:
-        if t < since:
+        if t < since or seq < first_seq:
             continue
         i = _first_showing(paints, t, seq, paint_best)
         if i is None:
@@ -489,14 +490,18 @@ async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]
     results, counts, why = [], [], []
     for _ in range(WINDOWS[rate]):
         probe.reset()
-        received, conflated = probe.ws.received, probe.ws.conflated
+        conflated = probe.ws.conflated
         started = time.perf_counter()
         await venue.send({"blast": rate, "seconds": BLAST_S})
-        sent = (await venue.read(timeout=BLAST_S * 10))["sent"]
-        in_time = (probe.ws.received - received, probe.ws.conflated - conflated)
+        reply = await venue.read(timeout=BLAST_S * 10)
+        sent, first = reply["sent"], reply["first"]
+        conflated_in_time = probe.ws.conflated - conflated
         await _drained(probe)
-        results.append(tick_to_screen(probe, started + WARMUP_S))
+        results.append(tick_to_screen(probe, started + WARMUP_S, first))
         paints = sum(1 for t, _ in probe.paints if t <= started + BLAST_S)
+        # this blast's frames (parsed or conflated) in time; frames left over from an earlier phase do not count
+        arrived = sum(1 for t, seq, _ in probe.arrivals if t <= started + BLAST_S and seq >= first)
+        in_time = (arrived, conflated_in_time)
         counts.append((*in_time, sent, paints, probe.ws.conflated - conflated))
         why.append(probe.where_time_went())
     return _pool(results, counts), why[-1]

@@ -50,3 +50,8 @@ def test_a_conflated_frame_is_read_for_its_sequence_and_time_made() -> None:
     assert [int(n) for n in _SEQ.findall(frame)] == [1000042, 123456789012]
     assert _SEQ.search(frame, 0, 200).group(1) == "1000042"
     assert _SEQ.search(frame, frame.find("],[")).group(1) == "123456789012"
+
+
+def test_frames_left_over_from_an_earlier_phase_are_no_samples() -> None:
+    probe = _probe(arrivals=[(1.0, 1), (1.5, 7), (2.0, 8)], handoffs=[], paints=[(3.0, 8)])
+    assert tick_to_screen(probe, since=0.0, first_seq=SEQ_BASE + 7)["latency"] == [1500.0, 1000.0]

@@ -137,3 +137,20 @@ async def test_the_ladder_redraws_its_rows_when_its_style_changes():
         await pilot.pause()
         after = ladder.render_line(level)
         assert before.text == after.text and list(before) != list(after)
+
+
+async def test_a_following_price_repainted_by_book_ticks_causes_no_layout_pass():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        entry = desk.main._entry
+        entry.prefill_price("100.5")
+        await pilot.pause()
+        assert entry.following
+        layouts: list[object] = []
+        refresh_layout = desk.main._refresh_layout
+        desk.main._refresh_layout = lambda *a, **k: (layouts.append(a), refresh_layout(*a, **k))[1]
+        for _ in range(3):  # book ticks that leave the touch where it was (sizes move): the form stays as it is
+            entry.prefill_price("100.5", only_if_untouched=True)
+            await pilot.pause()
+        assert entry.following and layouts == []

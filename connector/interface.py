@@ -187,10 +187,32 @@ class ConnectionEvent:
     info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
 
 
-Event = BookUpdate | Trade | OrderSnapshot | Fill | Position | Margin | ConnectionEvent
+FUNDING_RATE_DECIMALS = 8
+"""Funding rates are ints in 1e-8 units (``rate_e8``): 0.01 % per interval (``0.0001``) is ``10_000``.
+A venue figure with more decimals is rounded to the nearest unit, halves away from zero."""
+
+
+@dataclass(frozen=True, slots=True)
+class FundingSnapshot:
+    """One market's funding as the venue publishes it (event kind ``"funding"``, capability ``"funding"``)."""
+
+    symbol: str
+    rate_e8: int
+    """The rate for one funding interval in 1e-8 units (``FUNDING_RATE_DECIMALS``); positive: longs pay shorts."""
+    interval_ms: int
+    """How often the venue settles funding (3_600_000 hourly, 28_800_000 every eight hours)."""
+    next_funding_ms: int | None
+    """When the next settlement is due (epoch ms), if the venue says or its schedule is fixed."""
+    mark_price_i: int | None
+    """The venue's mark price, scaled like the market's prices."""
+    ts_ms: int = 0
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+Event = BookUpdate | Trade | OrderSnapshot | Fill | Position | Margin | ConnectionEvent | FundingSnapshot
 Handler = Callable[[Any], None]
 
-EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection")
+EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection", "funding")
 
 
 FILL_SAFE_AMEND = "amend_fill_safe"
@@ -212,6 +234,8 @@ CAPABILITIES: dict[str, str] = {
     "are away (SupportsTriggers); the child it places carries the trigger's client_order_index",
     "leverage": "set_leverage(symbol, leverage, cross) sets a market's leverage and margin mode, cross or isolated "
     "(SupportsLeverage)",
+    "funding": "the connector emits a FundingSnapshot (rate, interval, next funding time, mark) per subscribed market "
+    "as the venue publishes it (event kind \"funding\"), polled slowly or from a stream it already reads",
 }
 """Names a connector may put in ``capabilities``, and what each promises."""
 

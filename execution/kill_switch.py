@@ -42,6 +42,10 @@ class KillReport:
     """What the kill switch did; ``errors`` are sentences for the operator."""
 
     chases_stopped: int = 0
+    algos_halted: int = 0
+    """Scales and TWAPs ended before the cancel (``Runtime.kill_switch`` fills it)."""
+    triggers_disarmed: int = 0
+    """Stops and take-profits disarmed before the cancel (``Runtime.kill_switch`` fills it)."""
     cancelled: list[Order] = field(default_factory=list)
     flatten_orders: list[Order] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)

@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from connector.interface import QUOTE_DECIMALS, Fill, Margin, Position
+from connector.interface import QUOTE_DECIMALS, Fill, FundingSnapshot, Margin, Position
 from connector.scaling import rescale
 from execution.listeners import Listeners
 from execution.market import MarketDataService
@@ -60,6 +60,32 @@ class PositionView:
     @property
     def is_flat(self) -> bool:
         return self.size_i == 0
+
+
+@dataclass(frozen=True, slots=True)
+class FundingView:
+    """A market's funding as its venue last published it (capability ``"funding"``), canonical symbol."""
+
+    venue: str
+    symbol: str
+    rate_e8: int
+    """The rate per funding interval in 1e-8 units (``FUNDING_RATE_DECIMALS``); positive: longs pay shorts."""
+    interval_ms: int
+    next_funding_ms: int | None
+    mark_price_i: int | None
+    ts_ms: int
+
+    def ms_to_next(self, now_ms: int) -> int | None:
+        """Milliseconds until the next settlement (0 once due), None when the venue did not say."""
+        return None if self.next_funding_ms is None else max(0, self.next_funding_ms - now_ms)
+
+
+def liquidation_distance_ppm(liquidation_price_i: int | None, mark_price_i: int | None) -> int | None:
+    """The move from the mark to the liquidation price, signed, in parts per million of the mark
+    (a long liquidated 12.5 % lower: -125_000); None when either price is unknown."""
+    if not liquidation_price_i or not mark_price_i:
+        return None
+    return _div_round((liquidation_price_i - mark_price_i) * 1_000_000, mark_price_i)
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +143,7 @@ class PositionService:
         self.market_data = market_data
         self._positions: dict[tuple[str, str], _Pos] = {}
         self._margins: dict[str, Margin] = {}
+        self._funding: dict[tuple[str, str], FundingView] = {}
         self._seen: dict[str, dict[str, None]] = {}
         self._listeners: Listeners[[str, str | None]] = Listeners("position")
         self._fill_listeners: Listeners[[str, str, Fill]] = Listeners("fill")
@@ -130,8 +157,10 @@ class PositionService:
 
     # -- events -----------------------------------------------------------------------------
 
-    def ingest(self, venue: str, event: Fill | Position | Margin) -> None:
-        if isinstance(event, Fill):
+    def ingest(self, venue: str, event: Fill | Position | Margin | FundingSnapshot) -> None:
+        if isinstance(event, FundingSnapshot):
+            self._on_funding(venue, event)
+        elif isinstance(event, Fill):
             self._on_fill(venue, event)
         elif isinstance(event, Position):
             self._on_position(venue, event)
@@ -193,6 +222,16 @@ class PositionService:
         pos.cost_n = snap.entry_price_i * snap.size_i
         self._notify(venue, symbol)
 
+    def _on_funding(self, venue: str, snap: FundingSnapshot) -> None:
+        """Kept for reading; no listener is called (the positions panel re-reads on its own timer)."""
+        try:
+            symbol = self.market_data.canonical(venue, snap.symbol)
+        except KeyError:
+            return  # a market we do not list: funding for it is of no use here
+        self._funding[(venue, symbol)] = FundingView(
+            venue, symbol, snap.rate_e8, snap.interval_ms, snap.next_funding_ms, snap.mark_price_i, snap.ts_ms
+        )
+
     def _report(self, discrepancy: Discrepancy) -> None:
         log.warning("position discrepancy: %s", discrepancy.describe())
         self.discrepancies.append(discrepancy)
@@ -219,6 +258,11 @@ class PositionService:
         """Signed position size (cheap: no PnL computed)."""
         pos = self._positions.get((venue, symbol))
         return pos.size_i if pos is not None else 0
+
+    def funding(self, venue: str, symbol: str) -> FundingView | None:
+        """The market's funding as the venue last published it; None where the venue has no
+        ``"funding"`` capability or has not said yet."""
+        return self._funding.get((venue, symbol))
 
     def margin(self, venue: str) -> Margin | None:
         """The venue's last margin snapshot as it sent it."""

@@ -188,6 +188,8 @@ class Runtime:
     def _wire_positions(self, venue: str, connector: IConnector) -> None:
         for kind in ("fill", "position", "margin"):
             connector.add_handler(kind, partial(self.positions.ingest, venue))
+        if "funding" in connector.capabilities:
+            connector.add_handler("funding", partial(self.positions.ingest, venue))
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -281,12 +283,15 @@ class Runtime:
     async def kill_switch(self, flatten: bool = False) -> KillReport:
         """Halt working orders, disarm triggers, stop chases, cancel every open order on every venue,
         optionally flatten; then HALTED until rearmed."""
-        await self.algos.halt()  # first: a TWAP would otherwise start its next slice into the kill
+        halted = await self.algos.halt()  # first: a TWAP would otherwise start its next slice into the kill
+        disarmed = 0
         try:
-            await self.triggers.cancel_all(reason="kill switch")
+            disarmed = await self.triggers.cancel_all(reason="kill switch")
         except Exception:
             log.exception("kill switch: disarming the triggers failed; going on with the kill")
-        return await kill_switch(self, flatten=flatten)
+        report = await kill_switch(self, flatten=flatten)
+        report.algos_halted, report.triggers_disarmed = halted, disarmed
+        return report
 
     async def __aenter__(self) -> Runtime:
         await self.start()

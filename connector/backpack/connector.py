@@ -26,12 +26,14 @@ import httpx
 import orjson
 
 from connector.backpack import triggers, wire
+from connector.backpack.funding import BackpackFunding
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
 from connector.checks import require_ints, require_trigger_prices
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
+from connector.funding import POLL_INTERVAL_S, poll_funding
 from connector.interface import Margin, MarketInfo, OrderSnapshot, OrderStatus, Position, TriggerSnapshot
 from connector.scaling import scaler
 from connector.transport.http import HttpClient
@@ -45,7 +47,7 @@ _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 class BackpackConnector(BaseConnector):
     venue = "backpack"
-    capabilities = frozenset({"native_triggers"})
+    capabilities = frozenset({"native_triggers", "funding"})
     trigger_kinds = triggers.KINDS
     trigger_sources = frozenset(triggers.SOURCES)
 
@@ -67,6 +69,7 @@ class BackpackConnector(BaseConnector):
         depth_limit: int = 100,
         margin_delay_s: float = 0.2,
         seed_wait_s: float = 0.5,
+        funding_poll_s: float = POLL_INTERVAL_S,
     ) -> None:
         super().__init__(clock=clock)
         if testnet:
@@ -99,6 +102,9 @@ class BackpackConnector(BaseConnector):
             signature=self._ws_signature, recover_fills=self.recover_fills, on_account=self._margin_soon,
             spawn=self.spawn, seed_wait_s=seed_wait_s,
         )  # fmt: skip
+        self.funding = BackpackFunding(self._public, self._markets, self.clock)
+        self.funding_poll_s = funding_poll_s
+        self._funding_task: asyncio.Task[None] | None = None
 
     def __repr__(self) -> str:
         return f"<BackpackConnector url={self.base_url} key={self._signer.api_key[:8] + '…' if self._signer else None}>"
@@ -233,6 +239,10 @@ class BackpackConnector(BaseConnector):
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
         for symbol in symbols:
             await self.stream.subscribe(self._market(symbol))
+            self.funding.symbols.add(symbol)
+        if self.started and (self._funding_task is None or self._funding_task.done()):
+            poll = poll_funding(self.funding.fetch, self.emit, self.clock, venue=self.venue, interval_s=self.funding_poll_s)
+            self._funding_task = self.spawn(poll, "funding")
 
     async def _snapshot(self, symbol: str) -> dict[str, Any]:
         return dict(await self._public("/api/v1/depth", {"symbol": symbol, "limit": self.depth_limit}))

@@ -27,6 +27,7 @@ from connector.base import BaseConnector
 from connector.binance_usdm import wire
 from connector.binance_usdm.codes import HEDGE_MODE_HINT, SAME_ORDER
 from connector.binance_usdm.feed import DEPTH_WEIGHT, MarketFeed
+from connector.binance_usdm.funding import BinanceFunding
 from connector.binance_usdm.ledger import Ledger
 from connector.binance_usdm.limits import Budget
 from connector.binance_usdm.rest import SIGNED, BinanceRest
@@ -55,7 +56,7 @@ log = logging.getLogger(__name__)
 
 class BinanceUsdmConnector(TriggerOrders, BaseConnector):
     venue = "binance-usdm"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "funding"})
 
     def __init__(
         self,
@@ -104,6 +105,8 @@ class BinanceUsdmConnector(TriggerOrders, BaseConnector):
             self, url_for=self._route, rest=self._need_rest, spawn=self._job, depth_limit=depth_limit,
             ws_options=ws_options,
         )  # fmt: skip
+        self.funding = BinanceFunding(self.emit, self.clock)
+        self.feed.on_mark = self.funding.on_mark
         self.ledger = Ledger()
         self._armed: set[str] = set()
         self._dms_after_s: float | None = None
@@ -136,6 +139,7 @@ class BinanceUsdmConnector(TriggerOrders, BaseConnector):
         try:
             await self.rest.sync_time()
             await self.list_markets()
+            await self._load_funding_intervals()
             if self._signer is not None:
                 await self._start_account()
         except BaseException:
@@ -145,6 +149,13 @@ class BinanceUsdmConnector(TriggerOrders, BaseConnector):
         self.started = True
         if self.feed.books:  # started again after a stop: the books subscribed before come back
             await self.feed.subscribe([])
+
+    async def _load_funding_intervals(self) -> None:
+        """The symbols whose funding interval is not eight hours; without them, every one is taken as eight."""
+        try:
+            self.funding.load_intervals(await self._need_rest().request("GET", "/fapi/v1/fundingInfo", {}, weight=1))
+        except VenueError as exc:
+            log.warning("binance-usdm: no funding intervals (%s); taking eight hours for every market", exc)
 
     async def _start_account(self) -> None:
         assert self.rest is not None

@@ -58,6 +58,8 @@ class MarketFeed:
         self.books: dict[str, DepthSync] = {}
         self.filters: dict[str, wire.Filters] = {}
         self.marks: dict[str, tuple[int, int]] = {}
+        self.on_mark: Callable[[dict[str, Any], str, int], None] | None = None
+        """Each ``markPriceUpdate`` with its symbol and price decimals (the connector's funding)."""
         """symbol -> (mark price_i, local ms received)."""
         self.shards: list[_Shard] = []
         self._resyncing: set[str] = set()
@@ -176,6 +178,8 @@ class MarketFeed:
             f = self.filters.get(msg["s"])
             if f is not None:
                 self.marks[f.symbol] = (wire.rounded(msg["p"], f.price_decimals), self.owner.clock.now_ms())
+                if self.on_mark is not None:
+                    self.on_mark(msg, f.symbol, f.price_decimals)
         elif kind == "aggTrade":
             f = self.filters.get(msg["s"])
             if f is not None:

@@ -18,21 +18,21 @@ The venue answers ``"ok"`` even when an order inside the request failed; each pe
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from connector.base import BaseConnector
 from connector.checks import require_ints, require_trigger_prices
 from connector.clock import Clock
 from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
+from connector.funding import POLL_INTERVAL_S, poll_funding
 from connector.hyperliquid import signing, triggers, wire
+from connector.hyperliquid.funding import HyperliquidFunding
 from connector.hyperliquid.stream import HyperliquidStream, conflation_key, parse_frame
 from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
-
-if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
 
 STREAM = "hyperliquid"
 WEIGHT_PER_S = 20
@@ -46,7 +46,7 @@ _AUTH_HINTS = ("does not exist", "Must deposit before performing actions")
 
 class HyperliquidConnector(BaseConnector):
     venue = "hyperliquid"
-    capabilities = frozenset({"amend", "dead_man_switch", "native_triggers", "leverage"})
+    capabilities = frozenset({"amend", "dead_man_switch", "native_triggers", "leverage", "funding"})
     trigger_kinds = frozenset(triggers.KINDS)
     """Stops and take-profits, market or limit; no trailing stop (perpdesk emulates it here)."""
     trigger_sources = triggers.SOURCES
@@ -67,6 +67,7 @@ class HyperliquidConnector(BaseConnector):
         market_slippage_bps: int = 500,
         info_retries: int = 3,
         vault_address: str | None = None,
+        funding_poll_s: float = POLL_INTERVAL_S,
     ) -> None:
         super().__init__(clock=clock)
         signing.crypto()  # the install hint at construction, not at the first order
@@ -78,7 +79,7 @@ class HyperliquidConnector(BaseConnector):
         self.reconnect_min_s, self.reconnect_max_s = reconnect_min_s, reconnect_max_s
         self.market_slippage_bps, self.info_retries = market_slippage_bps, info_retries
         self.vault_address = vault_address
-        self._wallet: LocalAccount | None = None
+        self._wallet: signing.Wallet | None = None
         self.account_address: str | None = None
         if keys:
             self._wallet, self.account_address = signing.load_wallet(keys)
@@ -94,6 +95,9 @@ class HyperliquidConnector(BaseConnector):
             user=self.account_address,
         )  # fmt: skip
         self._trigger_cois: set[int] = self.stream.trigger_cois
+        self.funding = HyperliquidFunding(self._info, self._markets, self.clock)
+        self.funding_poll_s = funding_poll_s
+        self._funding_task: asyncio.Task[None] | None = None
         """Client order indexes of the triggers the venue holds armed (their order updates are not orders)."""
 
     def __repr__(self) -> str:
@@ -207,6 +211,10 @@ class HyperliquidConnector(BaseConnector):
         for symbol in symbols:
             self._market(symbol)
             await self.stream.subscribe(symbol)
+            self.funding.symbols.add(symbol)
+        if self.started and (self._funding_task is None or self._funding_task.done()):
+            poll = poll_funding(self.funding.fetch, self.emit, self.clock, venue=self.venue, interval_s=self.funding_poll_s)
+            self._funding_task = self.spawn(poll, "funding")
 
     # -- orders ----------------------------------------------------------------------------
 

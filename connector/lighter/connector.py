@@ -35,6 +35,7 @@ from connector.errors import (
 )
 from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.lighter import signing, triggers, wire
+from connector.lighter.funding import LighterFunding
 from connector.lighter.nonces import InvalidNonce, NonceManager, NonceNotConsumed
 from connector.lighter.stream import LighterStream, decode_frame
 from connector.scaling import str_to_scaled
@@ -48,7 +49,7 @@ STREAM = "lighter"
 
 class LighterConnector(BaseConnector):
     venue = "lighter"
-    capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers"})
+    capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers", "funding"})
     trigger_kinds = frozenset(triggers.KINDS)
     trigger_sources = triggers.SOURCES
 
@@ -97,6 +98,7 @@ class LighterConnector(BaseConnector):
         self.stream = LighterStream(
             emit=self._emit_event, clock=self.clock, market=self._market_by_id, account_index=self.account_index or 0
         )
+        self.stream.on_market_stats = LighterFunding(self.emit, self.clock, self._market_by_id).on_stats
 
     def __repr__(self) -> str:
         return f"<LighterConnector url={self.base_url} account={self.account_index} key={self.api_key_index}>"

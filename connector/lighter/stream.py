@@ -147,6 +147,8 @@ class LighterStream:
         """Trade ids of the fills emitted (or taken as history), oldest first, bounded."""
         self.trades_baseline = False
         """Set by the first ``account_all_trades`` snapshot: what it holds is history, not news."""
+        self.on_market_stats: Callable[[dict[str, Any]], None] | None = None
+        """Each ``market_stats`` frame (the connector's funding, ``connector.lighter.funding``)."""
 
     @property
     def connected(self) -> bool:
@@ -189,6 +191,8 @@ class LighterStream:
             chain.reset()
         for market_id in sorted(self.chains):
             await self._subscribe_market(market_id)
+        if self.on_market_stats is not None:  # one subscription for every market's funding and mark
+            await self._send({"type": "subscribe", "channel": "market_stats/all"})
         await self.subscribe_account()
 
     async def on_frame(self, msg: dict[str, Any]) -> None:
@@ -215,6 +219,9 @@ class LighterStream:
             m = self._market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(msg.get("trades") or [], m.symbol, m.price_decimals, m.size_decimals):
                 self.emit("trade", trade)
+        elif name == "market_stats":
+            if self.on_market_stats is not None:
+                self.on_market_stats(msg)
         elif name == "account_all_trades":
             self._on_trades(msg, snapshot)
         elif name in ACCOUNT_CHANNELS:

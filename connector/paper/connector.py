@@ -65,6 +65,9 @@ class PaperConnector(BaseConnector):
         public.add_handler("book", self._on_book)
         public.add_handler("trade", self._on_trade)
         public.add_handler("connection", lambda event: self.emit("connection", event))
+        if "funding" in public.capabilities:  # public data: paper positions show the venue's funding too
+            self.capabilities = self.capabilities | {"funding"}
+            public.add_handler("funding", lambda event: self.emit("funding", event))
 
     def __repr__(self) -> str:
         return f"<PaperConnector over {self.public!r}>"

@@ -20,11 +20,13 @@ from connector.base import BaseConnector
 from connector.checks import require_ints
 from connector.clock import Clock
 from connector.errors import InvalidOrder, OrderRejected, VenueError
+from connector.funding import poll_funding
 from connector.interface import (
     TRIGGER_KINDS,
     BookUpdate,
     ConnectionState,
     Fill,
+    FundingSnapshot,
     Margin,
     MarketInfo,
     OrderSnapshot,
@@ -33,6 +35,7 @@ from connector.interface import (
     TriggerSnapshot,
 )
 from connector.sim.engine import SimEngine
+from connector.sim.funding import sim_funding
 from connector.sim.triggers import SOURCES, SimTriggers
 
 log = logging.getLogger(__name__)
@@ -54,7 +57,7 @@ class SimConnector(BaseConnector):
     """The sim venue; ``engine`` is exposed so tests and the fakes can move its market."""
 
     venue = "sim"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage", "funding"})
     trigger_kinds = frozenset(TRIGGER_KINDS)
     trigger_sources = SOURCES
 
@@ -107,6 +110,7 @@ class SimConnector(BaseConnector):
         self._stream_up = True
         self._runner = asyncio.create_task(self._run(), name="sim-venue")
         await super().start()
+        self.spawn(poll_funding(self._funding, self.emit, self.clock, venue=self.venue), "funding")
         self.set_connection(STREAM, ConnectionState.CONNECTED)
 
     async def stop(self) -> None:
@@ -146,9 +150,18 @@ class SimConnector(BaseConnector):
         wanted = set(symbols)
         for s in wanted:
             self._market(s)
+        new = sorted(wanted - self._md_symbols)
         self._md_symbols |= wanted
         if self._runner is not None:
             self.engine.subscribe(self._on_engine_event, self._md_symbols)
+            for snap in await self._funding(new):
+                self.emit("funding", snap)
+
+    async def _funding(self, symbols: list[str] | None = None) -> list[FundingSnapshot]:
+        """Funding for the subscribed markets (none while the stream is down: the events are lost)."""
+        if not self._stream_up:
+            return []
+        return sim_funding(self.engine, sorted(self._md_symbols) if symbols is None else symbols, self.clock.now_ms())
 
     def inject_reject(self, message: str = "rejected by the venue (injected)", *, count: int = 1) -> None:
         """The next ``count`` order entries (submit, modify) are refused without reaching the book."""

@@ -16,8 +16,10 @@ from console.parsing.chase_ticket import ChaseTicket
 from console.parsing.order_ticket import validate
 from console.read_only import trading_action
 from console.screens.chase_form import ChaseForm, LimitPriceForm
+from console.screens.dialogs import send_anyway_screen
 from console.widgets.diff_table import ChasesTable
 from console.widgets.order_entry import OrderEntry
+from execution.orders import VenueDisconnected
 
 if TYPE_CHECKING:
     from execution.algos import WorkingOrder
@@ -67,14 +69,24 @@ class ChaseActions:
         return "" if size.startswith("$") else size
 
     @work(group="chases", exit_on_error=False)
-    async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket) -> None:
+    async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket, allow_disconnected: bool = False) -> None:
         try:
             chase = await self.runtime.tracking.start(
                 venue, symbol, is_ask=t.is_ask, size_i=t.size_i, offset_ticks=t.offset_ticks,
                 limit_price_i=t.limit_price_i, max_chase_ticks=t.max_chase_ticks, timeout_s=t.timeout_s,
                 end_action=t.end_action, post_only=t.post_only, reduce_only=t.reduce_only,
                 aggressive=t.aggressive, trail=t.trail, limit_ppm=t.limit_ppm,
+                allow_disconnected=allow_disconnected,
             )
+        except VenueDisconnected as exc:  # as for an order: offered again behind a confirmation
+            self.notices.add("reject", f"chase not started: {venue} is {exc.state}", "warning")
+            side = "SELL" if t.is_ask else "BUY"
+            text = f"chase {side} {self.runtime.market_data.format_size(venue, symbol, t.size_i)} {symbol}"
+            self.app.push_screen(
+                send_anyway_screen(venue, exc.state, text, self.app.function_keys("order.submit")),
+                lambda ok: self._start_chase(venue, symbol, t, allow_disconnected=True) if ok else None,
+            )
+            return
         except Exception as exc:
             self.notices.add("reject", f"chase not started: {exc}", "error")
             return

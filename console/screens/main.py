@@ -110,6 +110,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._tabbed = TabbedContent(id="tabs", initial="orders")
         self._orders_table = DiffTable(panels.ORDER_COLUMNS, id="orders-table")
         self._positions_table = DiffTable(panels.POSITION_COLUMNS, id="positions-table")
+        self._fold_positions()
         self._fills_table = DiffTable(panels.FILL_COLUMNS, id="fills-table")
         self._chases_table = ChasesTable(WORKING_COLUMNS, id="chases-table")
         self._log_table = DiffTable(panels.LOG_COLUMNS, id="log-table")
@@ -163,6 +164,12 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self.set_class(size.width >= 180, "-wide")
         self.set_class(size.height < 30, "-short")
         self.set_class(size.height >= 55, "-tall")
+        self._fold_positions()
+
+    def _fold_positions(self) -> None:
+        """On a narrow terminal the Positions tab keeps its most read columns (``POSITION_COLUMNS_NARROW``)."""
+        if hasattr(self, "_positions_table"):
+            self._positions_table.show_only(panels.POSITION_COLUMNS_NARROW if self.has_class("-narrow") else None)
 
     def open(self, markets: list[tuple[str, str]], selected: tuple[str, str]) -> None:
         """List ``markets``, show ``selected`` and the account, and start painting (the runtime has started)."""
@@ -321,8 +328,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
 
     def _paint_account(self) -> None:
         md, positions = self.runtime.market_data, self.runtime.positions
-        self._positions_table.sync(panels.position_rows(md, positions))
-        # repainted every second: no layout pass unless the text changed (and, for the auto-height line, its height)
+        self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms()))
+        # repainted every second: no layout pass unless the text changed (the margin panel's height is fixed)
         _update_text(self._margin_box, panels.margin_text(md, positions), fixed_height=True)
         _update_text(self._account_line, panels.margin_compact_text(md, positions), fixed_height=False)
 

@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from connector.interface import Fill
 from connector.scaling import rescale, scaled_to_str
 from console.formatting import clock_text, money
+from console.funding_text import countdown_text, funding_rate_text, liq_distance_text
 from console.widgets.ladder import LadderData
 from console.widgets.market_list import change_text
 from execution.orders import order_name
+from execution.position_service import liquidation_distance_ppm
 
 if TYPE_CHECKING:
     from execution.market import MarketDataService
@@ -40,10 +42,15 @@ POSITION_COLUMNS = [
     ("size", "Size"),
     ("entry", "Entry"),
     ("mark", "Mark"),
+    ("funding", "Funding"),
+    ("next", "Next"),
     ("upnl", "uPnL"),
     ("rpnl", "rPnL"),
     ("liq", "Liq."),
+    ("liq_pct", "Liq %"),
 ]
+POSITION_COLUMNS_NARROW = ("symbol", "side", "size", "mark", "funding", "next", "upnl", "liq_pct")
+"""What the Positions tab keeps on a narrow terminal (80 columns): Entry, rPnL and the liquidation price fold."""
 LOG_COLUMNS = [("time", "Time"), ("kind", "Kind"), ("venue", "Venue"), ("message", "What happened")]
 FILL_COLUMNS = [
     ("time", "Time"),
@@ -184,21 +191,27 @@ def fill_notice(md: MarketDataService, venue: str, symbol: str, f: Fill) -> str:
     return f"Filled {side} {md.format_size(venue, symbol, f.size_i)} {symbol} @ {md.format_price(venue, symbol, f.price_i)}"
 
 
-def position_rows(md: MarketDataService, positions: PositionService) -> dict[str, Row]:
-    """Every open position, keyed ``venue:symbol``, PnL at the current mark."""
+def position_rows(md: MarketDataService, positions: PositionService, now_ms: int) -> dict[str, Row]:
+    """Every open position, keyed ``venue:symbol``, PnL at the current mid; Mark is the venue's mark
+    where it publishes funding (else the mid), and Next counts down on ``now_ms`` (the injected clock)."""
     rows = {}
     fp = md.format_price
     for p in positions.positions():
         venue, symbol = p.venue, p.symbol
+        f = positions.funding(venue, symbol)
+        mark = f.mark_price_i if f is not None and f.mark_price_i else p.mark_price_i
         rows[f"{venue}:{symbol}"] = (
             symbol,
             "LONG" if p.size_i > 0 else "SHORT",
             md.format_size(venue, symbol, abs(p.size_i)),
             fp(venue, symbol, p.entry_price_i) if p.entry_price_i else "-",
-            fp(venue, symbol, p.mark_price_i) if p.mark_price_i else "-",
+            fp(venue, symbol, mark) if mark else "-",
+            funding_rate_text(f.rate_e8, f.interval_ms) if f is not None else "-",
+            countdown_text(f.ms_to_next(now_ms)) if f is not None else "-",
             money(p.unrealized_pnl_q),
             money(p.realized_pnl_q),
             fp(venue, symbol, p.liquidation_price_i) if p.liquidation_price_i else "-",
+            liq_distance_text(liquidation_distance_ppm(p.liquidation_price_i, mark)),
         )
     return rows
 

@@ -311,6 +311,10 @@ class TradingActions:
             self.notify(f"kill switch failed: {exc}", severity="error", timeout=10)
             return
         text = f"KILL SWITCH: {len(report.cancelled)} order(s) cancelled"
+        ended = [f"{n} {what}" for n, what in ((report.chases_stopped, "chase(s) stopped"),
+                                              (report.algos_halted, "working order(s) ended"),
+                                              (report.triggers_disarmed, "trigger(s) disarmed")) if n]
+        text += "".join(f", {e}" for e in ended)
         if flatten:
             text += f", {len(report.flatten_orders)} position(s) flattened"
         text += "; trading HALTED (A re-arms)"

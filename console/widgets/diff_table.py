@@ -24,13 +24,39 @@ class DiffTable(DataTable):
 
     def __init__(self, columns: Sequence[tuple[str, str]], *, id: str | None = None) -> None:
         super().__init__(id=id, cursor_type="row", zebra_stripes=False)
+        self._all_columns = list(columns)
         self._columns = list(columns)
+        self._pick: list[int] | None = None
+        """Indexes of the shown columns in the rows given (None: all of them, see ``show_only``)."""
+        self._given: dict[str, tuple[Cell, ...]] = {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.cell_updates = 0
 
     def on_mount(self) -> None:
+        self._add_columns()
+
+    def _add_columns(self) -> None:
         for key, label in self._columns:
             self.add_column(label, key=key)
+
+    def show_only(self, keys: Sequence[str] | None) -> None:
+        """Fold the table to the columns ``keys`` (None: every column), keeping its rows: rows given
+        to ``sync`` keep every column's cell, the table shows the picked ones (a narrow terminal)."""
+        pick = None if keys is None else [i for i, (k, _) in enumerate(self._all_columns) if k in keys]
+        if pick == self._pick:
+            return
+        self._pick = pick
+        self._columns = [self._all_columns[i] for i in pick] if pick is not None else list(self._all_columns)
+        if not self.is_mounted:
+            return
+        cursor = self.cursor_row
+        self.clear(columns=True)
+        self._shown.clear()
+        self._add_columns()
+        given, self._given = self._given, {}
+        self.sync(given)
+        if self.row_count:
+            self.move_cursor(row=min(cursor, self.row_count - 1))
 
     def sync(self, rows: Mapping[str, Sequence[Cell]]) -> list[str]:
         """Make the table show exactly ``rows`` (key -> cells), touching only what changed; returns new keys."""
@@ -38,8 +64,11 @@ class DiffTable(DataTable):
         for key in [k for k in self._shown if k not in rows]:
             self.remove_row(key)
             del self._shown[key]
+            self._given.pop(key, None)
         for key, cells in rows.items():
-            cells = tuple(cells)
+            cells = self._given[key] = tuple(cells)
+            if self._pick is not None:
+                cells = tuple(cells[i] for i in self._pick)
             old = self._shown.get(key)
             if old is None:
                 self.add_row(*cells, key=key)

@@ -88,7 +88,7 @@ class FakeProcess:
         return json.loads(stats[-1][6:]) if stats else {}
 
 
-def start_fake(venue: str, workdir: Path, *, seed: int = 7, **faults: float | bool) -> FakeProcess:
+def start_fake(venue: str, workdir: Path, *, seed: int = 7, **faults: float | bool | str) -> FakeProcess:
     """``python -m tests.fakes.launch VENUE`` and wait for its READY line; faults: drop_every,
     malformed_every, rate_limit_every (seconds)."""
     key_file = workdir / f"{venue}-keys.toml"

@@ -18,6 +18,7 @@ from connector.interface import (
     BookUpdate,
     ConnectionState,
     Fill,
+    FundingSnapshot,
     Margin,
     MarketInfo,
     OrderSnapshot,
@@ -37,7 +38,7 @@ TICKS = {"BTC-PERP": 1, "ETH-PERP": 1, "SOL-PERP": 5}
 
 class FakeVenue(BaseConnector):
     venue = "sim"
-    capabilities = frozenset()
+    capabilities = frozenset({"funding"})
 
     def __init__(self, clock: Clock, *, seed: int = 7, levels: int = 25) -> None:
         super().__init__(clock=clock)
@@ -140,10 +141,14 @@ class FakeVenue(BaseConnector):
         size = (old.size_i if old else 0) + (-size_i if snap.is_ask else size_i)
         self.set_position(snap.symbol, size, old.entry_price_i if old and old.size_i else price_i)
 
-    def set_position(self, symbol: str, size_i: int, entry_price_i: int) -> None:
-        pos = Position(symbol, size_i, entry_price_i, self.mids[symbol], 0, 0, None, 0, self.clock.now_ms())
+    def set_position(self, symbol: str, size_i: int, entry_price_i: int, liquidation_price_i: int | None = None) -> None:
+        pos = Position(symbol, size_i, entry_price_i, self.mids[symbol], 0, 0, liquidation_price_i, 0, self.clock.now_ms())
         self.positions[symbol] = pos
         self.emit("position", pos)
+
+    def set_funding(self, symbol: str, rate_e8: int, interval_ms: int, next_ms: int | None, mark_i: int | None) -> None:
+        """Publish a funding snapshot (nothing is published unless a test says so: the tab shows "-")."""
+        self.emit("funding", FundingSnapshot(symbol, rate_e8, interval_ms, next_ms, mark_i, self.clock.now_ms()))
 
     async def cancel_by_client_id(self, symbol: str, client_order_index: int) -> None:
         snap = self.orders.get(client_order_index)

@@ -152,6 +152,9 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await place_two_orders(desk, pilot)
+        await desk.runtime.tracking.start("sim", "BTC", is_ask=False, size_i=100)
+        said: list[str] = []
+        desk.main.notify = lambda text, **_: said.append(text)
         await pilot.press("ctrl+k")
         await pilot.pause()
         assert isinstance(desk.app.screen, KillSwitchScreen)
@@ -165,6 +168,8 @@ async def test_kill_switch_takes_two_steps_then_cancels_everything_and_halts():
         await settle(desk, pilot)
         assert desk.runtime.orders.open_orders() == []
         assert desk.runtime.risk.state == "HALTED"
+        # the chase cancels its own child first; cancel-all takes the two resting orders
+        assert "KILL SWITCH: 2 order(s) cancelled, 1 chase(s) stopped; trading HALTED (A re-arms)" in said, said
 
 
 async def test_ctrl_k_opens_the_kill_switch_over_any_dialog_and_only_once():

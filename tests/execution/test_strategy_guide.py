@@ -113,3 +113,20 @@ async def test_the_scale_and_twap_example_runs(clock, tmp_path, capsys):
     assert ladder.is_done and all(c.is_final for c in ladder.children)
     assert twap.is_done and twap.filled_i == twap.size_i and twap.report.children == 6
     assert "10 of 10 orders placed" in capsys.readouterr().out
+
+
+def _funding_source() -> str:
+    section = GUIDE.read_text(encoding="utf-8").split("## Funding, mark and liquidation distance", 1)[1]
+    match = re.search(r"```python\n(.*?)```", section, re.S)
+    assert match, "the guide lost its funding code block"
+    return match.group(1)
+
+
+async def test_the_funding_example_reads_funding_and_the_distance_to_liquidation(clock, tmp_path, capsys):
+    namespace: dict = {"__name__": "strategy_guide_funding"}
+    exec(compile(_funding_source(), str(GUIDE), "exec"), namespace)
+    f, p, to_liq = await _run_on_clock(clock, namespace["funding_report"](journal_path=tmp_path / "j.sqlite3", clock=clock), 10)
+    assert f.symbol == "BTC" and f.interval_ms == 3_600_000 and type(f.rate_e8) is int
+    assert p.size_i > 0 and p.liquidation_price_i < f.mark_price_i and to_liq < 0  # a long: liquidated lower
+    out = capsys.readouterr().out
+    assert "funding " in out and "% per 1h, next in " in out and f"({to_liq / 10_000:+.1f}%)" in out

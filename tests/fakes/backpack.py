@@ -140,6 +140,8 @@ class FakeBackpack:
         self.rng = random.Random(seed)
         self.keys: dict[str, nacl.signing.VerifyKey] = {}
         self.book_state = {s: "Open" for s in self.engine.markets}
+        self.funding: dict[str, str] = {}
+        """symbol -> the funding rate ``/api/v1/markPrices`` reports."""
         self.clock_skew_ms = 0
         self.post_only_mode = "error"
         self.depth_lag = 0
@@ -209,6 +211,7 @@ class FakeBackpack:
         app.router.add_get("/api/v1/time", self._time)
         app.router.add_get("/api/v1/markets", self._markets)
         app.router.add_get("/api/v1/depth", self._depth)
+        app.router.add_get("/api/v1/markPrices", self._mark_prices)
         app.router.add_post("/_fake/{switch}", self._control)
         for (method, path), _ in INSTRUCTIONS.items():
             app.router.add_route(method, path, self._signed)
@@ -333,6 +336,18 @@ class FakeBackpack:
             self._books[symbol] = _Book()
             self._refresh_book(symbol)
         return self._books[symbol]
+
+    async def _mark_prices(self, request: web.Request) -> web.Response:
+        """Every perp's mark and funding (``funding``: symbol -> rate, default ``0.0000125``), funding
+        every eight hours like ``fundingInterval`` in ``/api/v1/markets`` says."""
+        now = self.server_ms()
+        wanted = request.query.get("symbol")
+        rows = [{
+            "symbol": s, "markPrice": scaled_to_str(self.engine.mark_i(s), m.price_decimals),
+            "indexPrice": scaled_to_str(self.engine.mark_i(s), m.price_decimals),
+            "fundingRate": self.funding.get(s, "0.0000125"), "nextFundingTimestamp": now - now % 28_800_000 + 28_800_000,
+        } for s, m in self.engine.markets.items() if wanted in (None, s)]  # fmt: skip
+        return web.json_response(rows)
 
     async def _depth(self, request: web.Request) -> web.Response:
         symbol = request.query.get("symbol", "")

@@ -115,6 +115,10 @@ class FakeBinanceUsdm(AlgoOrders, venue.Trading):
         self.rate_limits = {"REQUEST_WEIGHT:1M": 2400, "ORDERS:10S": 300, "ORDERS:1M": 1200, **(rate_limits or {})}
         self.clock_skew_ms = 0
         self.hedge_mode = False
+        self.funding: dict[str, str] = {}
+        """symbol -> the funding rate the mark stream and ``premiumIndex`` report (default ``0.00010000``)."""
+        self.funding_hours: dict[str, int] = {}
+        """symbol -> its funding interval in hours where not eight (``/fapi/v1/fundingInfo``)."""
         self.requests: list[tuple[str, str, dict[str, str]]] = []
         self.refused: list[tuple[int, str]] = []
         self.counters: dict[tuple[str, int], int] = {}
@@ -315,7 +319,7 @@ class FakeBinanceUsdm(AlgoOrders, venue.Trading):
                 continue
             mark = bw.px(self.engine, s, self.engine.mark_i(s))
             payload = {"e": "markPriceUpdate", "E": now, "s": s, "p": mark, "ap": mark, "P": mark, "i": mark,
-                       "r": "0.00010000", "T": now - now % 28_800_000 + 28_800_000}  # fmt: skip
+                       "r": self.funding.get(s, "0.00010000"), "T": self.next_funding_ms(s)}  # fmt: skip
             for name in ("@markprice@1s", "@markprice"):
                 self._push(f"{s.lower()}{name}", payload)
 

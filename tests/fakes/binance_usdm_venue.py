@@ -37,6 +37,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/fapi/v1/depth"): ("NONE", "ep_depth"),
     ("GET", "/fapi/v1/ticker/bookTicker"): ("NONE", "ep_book_ticker"),
     ("GET", "/fapi/v1/premiumIndex"): ("NONE", "ep_premium_index"),
+    ("GET", "/fapi/v1/fundingInfo"): ("NONE", "ep_funding_info"),
     ("GET", "/fapi/v1/positionSide/dual"): ("SIGNED", "ep_dual"),
     ("POST", "/fapi/v1/listenKey"): ("KEY", "ep_listen_key_new"),
     ("PUT", "/fapi/v1/listenKey"): ("KEY", "ep_listen_key_keepalive"),
@@ -234,8 +235,18 @@ class Trading:
         symbol = self._symbol(p)
         mark = bw.px(self.engine, symbol, self.engine.mark_i(symbol))
         return {"symbol": symbol, "markPrice": mark, "indexPrice": mark, "estimatedSettlePrice": mark,
-                "lastFundingRate": "0.00010000", "interestRate": "0.00010000", "nextFundingTime": 0,
-                "time": self.server_ms()}  # fmt: skip
+                "lastFundingRate": self.funding.get(symbol, "0.00010000"), "interestRate": "0.00010000",
+                "nextFundingTime": self.next_funding_ms(symbol), "time": self.server_ms()}  # fmt: skip
+
+    def ep_funding_info(self, p: dict[str, str]) -> list[dict[str, Any]]:
+        """Only the symbols whose interval is not eight hours, like the venue."""
+        return [{"symbol": s, "adjustedFundingRateCap": "0.02", "adjustedFundingRateFloor": "-0.02",
+                 "fundingIntervalHours": h, "disclaimer": False} for s, h in self.funding_hours.items()]  # fmt: skip
+
+    def next_funding_ms(self, symbol: str) -> int:
+        every = self.funding_hours.get(symbol, 8) * 3_600_000
+        now = self.server_ms()
+        return now - now % every + every
 
     # -- account settings and the listenKey ----------------------------------------------------
 

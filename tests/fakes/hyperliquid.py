@@ -35,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import WSMsgType, web
+from eth_account import Account
 
 from connector.clock import Clock, RealClock
 from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, PostOnlyWouldCross, UnknownOrder
@@ -148,16 +149,17 @@ class FakeHyperliquid:
         agent_key: str | None = None,
         master_address: str | None = None,
     ) -> None:
-        c = signing.crypto()
         self.clock = clock or RealClock()
         self.engine = engine or SimEngine(seed, clock=self.clock, markets=[spec for spec, _ in MARKETS])
         self.sz_decimals = {spec.symbol: sd for spec, sd in MARKETS}
         for symbol, info in self.engine.markets.items():
             self.sz_decimals.setdefault(symbol, info.size_decimals)
         self.coins = list(self.engine.markets)
+        self.funding: dict[str, str] = {}
+        """coin -> the hourly rate ``metaAndAssetCtxs`` reports (default the baseline ``0.0000125``)."""
         self.step_s = step_s
-        self.agent = c.Account.from_key(agent_key) if agent_key else c.Account.create()
-        self.master = master_address or c.Account.create().address
+        self.agent = Account.from_key(agent_key) if agent_key else Account.create()
+        self.master = master_address or Account.create().address
         self.agents = {self.agent.address.lower()}
         self.nonces: dict[str, list[int]] = {}
         self.actions: list[dict[str, Any]] = []
@@ -452,7 +454,7 @@ class FakeHyperliquid:
             for c in self.coins:
                 mark = self._px(c, self.engine.mark_i(c))
                 prev = self._px(c, self.engine.markets[c].prev_day_price_i or self.engine.mark_i(c))
-                ctxs.append({"funding": "0.0000125", "openInterest": "1000.0", "prevDayPx": prev, "dayNtlVlm": "0.0",
+                ctxs.append({"funding": self.funding.get(c, "0.0000125"), "openInterest": "1000.0", "prevDayPx": prev, "dayNtlVlm": "0.0",
                              "premium": "0.0", "oraclePx": mark, "markPx": mark, "midPx": mark,
                              "impactPxs": [mark, mark], "dayBaseVlm": "0.0"})  # fmt: skip
             return web.json_response([meta, ctxs])

@@ -8,7 +8,10 @@ Listens on a free port of 127.0.0.1, writes the venue's key file, then prints on
 their own schedule inside the process: ``--drop-every`` closes every websocket that often,
 ``--malformed-every`` queues a garbage frame on every socket, ``--rate-limit-every`` answers the
 next HTTP request 429, and ``--fill-on-drop`` trades through both touches right after each drop, so
-fills land while the client's socket is down.  ``--fills-file`` appends the trade id and size of each of
+fills land while the client's socket is down.  ``--unlimited`` lifts the venue's standing rate limits
+(Binance USDⓈ-M's order and weight counts; the benches measure the path, not the budget);
+``--orders-file`` appends ``<time.monotonic()> <status> <price_i>`` for each order the venue books or ends
+(the venue's own receipt time, on the clock every process of the machine shares).  ``--fills-file`` appends the trade id and size of each of
 the account's fills to a file as the venue books it (the venue's own record, read while it runs).  With ``--held`` the faults wait for SIGUSR2 (a client
 can start first); SIGUSR1 stops them; at exit the process prints
 ``STATS {json}`` (faults made, orders the venue took, client order indices it saw twice).
@@ -22,16 +25,17 @@ import asyncio
 import json
 import os
 import signal
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from connector.interface import Fill
+from connector.interface import Fill, OrderSnapshot
 
 VENUES = ("hyperliquid", "backpack", "binance-usdm", "lighter")
 
 
-def make_fake(venue: str, seed: int) -> Any:
+def make_fake(venue: str, seed: int, unlimited: bool = False) -> Any:
     """The venue's fake (imported only when asked for)."""
     if venue == "hyperliquid":
         from tests.fakes.hyperliquid import FakeHyperliquid
@@ -45,7 +49,10 @@ def make_fake(venue: str, seed: int) -> Any:
         from tests.fakes.binance_usdm import FakeBinanceUsdm
 
         # the chaos suite starts dozens of runtimes a minute on one account: room for their weight
-        return FakeBinanceUsdm(seed=seed, step_s=0.05, rate_limits={"REQUEST_WEIGHT:1M": 100_000})
+        limits = {"REQUEST_WEIGHT:1M": 100_000}
+        if unlimited:
+            limits = {"REQUEST_WEIGHT:1M": 10**7, "ORDERS:10S": 10**7, "ORDERS:1M": 10**7}
+        return FakeBinanceUsdm(seed=seed, step_s=0.05, rate_limits=limits)
     if venue == "lighter":
         from tests.fakes.lighter import FakeLighter
 
@@ -72,13 +79,24 @@ async def _every(period_s: float, action: Callable[[], Awaitable[None] | None]) 
 
 
 async def serve(args: argparse.Namespace) -> None:
-    fake = make_fake(args.venue, args.seed)
+    fake = make_fake(args.venue, args.seed, args.unlimited)
     await fake.start(0)
     write_key_file(fake, args.key_file)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    if args.orders_file:
+        orders_log = open(args.orders_file, "a", encoding="utf-8")  # closed at exit
+        seen: dict[int, str] = {}
+
+        def record_order(event: object) -> None:
+            if isinstance(event, OrderSnapshot) and seen.get(event.client_order_index) != event.status:
+                seen[event.client_order_index] = event.status
+                orders_log.write(f"{time.monotonic():.6f} {event.status} {event.price_i}\n")
+                orders_log.flush()
+
+        fake.engine.subscribe(record_order, ())  # account events only
     made = {"drops": 0, "malformed": 0, "rate_limits": 0, "trade_throughs": 0}
     symbol = next(iter(fake.engine.markets))
     if args.fills_file:
@@ -140,6 +158,8 @@ async def serve(args: argparse.Namespace) -> None:
         print("STATS " + json.dumps(made), flush=True)
         if args.fills_file:
             fills.close()
+        if args.orders_file:
+            orders_log.close()
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -152,6 +172,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rate-limit-every", type=float, default=0.0, help="one HTTP 429 this often (s)")
     parser.add_argument("--held", action="store_true", help="faults start only on SIGUSR2")
     parser.add_argument("--fills-file", help="append the trade id and size of each of the account's fills here")
+    parser.add_argument("--unlimited", action="store_true", help="lift the venue's standing rate limits")
+    parser.add_argument("--orders-file", help="append the time, status and price of each order the venue books here")
     parser.add_argument("--fill-on-drop", action="store_true", help="trade through both touches after each drop")
     asyncio.run(serve(parser.parse_args(argv)))
 

@@ -157,6 +157,8 @@ class FakeLighter:
         """Armed triggers by client order index: the tx fields (the engine's trigger book fires them)."""
         self.pongs = 0
         self.subscribes: list[tuple[str, str | None]] = []
+        self.funding: dict[str, str] = {}
+        """symbol -> the funding rate ``market_stats`` reports (percent an hour; default ``0.0012``)."""
         self.http_log: list[tuple[str, str]] = []
         """Every HTTP request: (method, path)."""
         self._runner: web.AppRunner | None = None
@@ -506,6 +508,13 @@ class FakeLighter:
                 return
             client.subs.add(channel)
             self._snapshot_account(client, name, channel)
+        elif name == "market_stats" and arg == "all":
+            client.subs.add(channel)
+            stats = {str(mid): self._stats(mid) for mid in self.markets}
+            self._publish(channel, "market_stats", {"market_stats": stats}, snapshot_to=client)
+        elif name == "market_stats" and arg.isdigit() and int(arg) in self.markets:
+            client.subs.add(channel)
+            self._publish(channel, "market_stats", {"market_stats": self._stats(int(arg))}, snapshot_to=client)
         elif name in ("order_book", "trade") and int(arg) in self.markets:
             client.subs.add(channel)
             mid = int(arg)
@@ -521,6 +530,24 @@ class FakeLighter:
             client.queue.put_nowait(self._book_frame(mid, "subscribed/order_book", 0, book.bids, book.asks))
         else:
             client.queue.put_nowait(json.dumps({"type": "error", "code": 30012, "message": "failed to subscribe"}))
+
+    def _stats(self, mid: int) -> dict[str, Any]:
+        symbol = self.markets[mid]
+        pd, _ = self._dec(symbol)
+        mark = scaled_to_str(self.engine.mark_i(symbol), pd)
+        rate = self.funding.get(symbol, "0.0012")
+        now = self.clock.now_ms()
+        return {"market_id": mid, "index_price": mark, "mark_price": mark, "open_interest": "0",
+                "last_trade_price": mark, "current_funding_rate": rate, "funding_rate": rate,
+                "funding_timestamp": now - now % 3_600_000 + 3_600_000, "daily_base_token_volume": 0,
+                "daily_quote_token_volume": 0, "daily_price_low": 0, "daily_price_high": 0, "daily_price_change": 0}
+
+    def set_funding(self, symbol: str, rate: str) -> None:
+        """A new rate for ``symbol``, pushed at once to whoever reads its ``market_stats``."""
+        self.funding[symbol] = rate
+        mid = self.ids[symbol]
+        self._publish(f"market_stats/{mid}", "market_stats", {"market_stats": self._stats(mid)})
+        self._publish("market_stats/all", "market_stats", {"market_stats": {str(mid): self._stats(mid)}})
 
     def _snapshot_account(self, client: _Client, name: str, channel: str) -> None:
         acct = self.account_index

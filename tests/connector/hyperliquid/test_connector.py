@@ -359,7 +359,7 @@ async def test_an_order_placed_elsewhere_without_a_cloid_is_listed_and_cancellab
 
 
 def test_creating_the_venue_without_its_extra_says_how_to_install_it(monkeypatch):
-    monkeypatch.setitem(sys.modules, "eth_account", None)
+    monkeypatch.setitem(sys.modules, "eth_keys.datatypes", None)
     with pytest.raises(ConfigError, match=r"pip install -e '\.\[hyperliquid\]'"):
         HyperliquidConnector(base_url="http://127.0.0.1:1")
 

@@ -103,6 +103,8 @@ async def test_the_runtime_chase_cancels_and_replaces_because_modify_is_not_fill
     (second,) = runtime.orders.open_orders(VENUE)
     assert second.price_i > first.price_i and first.state is OrderStatus.CANCELLED
     assert not any(a["type"] == "batchModify" for a in fake.actions)
+    # the replacement may still be on its way (open here, not yet booked there): a trade-through now would miss it
+    await _until(lambda: second.state is OrderStatus.OPEN)
     fake.engine.trade_through("BTC", is_ask=True, price_i=second.price_i, size_i=100)
     await chase.wait_done(timeout=30)
     assert chase.filled_i == 100

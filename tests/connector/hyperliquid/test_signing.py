@@ -9,6 +9,10 @@ import threading
 from pathlib import Path
 
 import pytest
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from connector.errors import ConfigError
 from connector.hyperliquid import signing, wire
@@ -23,7 +27,7 @@ SDK_ORDER = {
 
 @pytest.fixture
 def sdk_wallet():
-    return signing.crypto().Account.from_key(SDK_KEY)
+    return Account.from_key(SDK_KEY)
 
 
 def test_sdk_order_vector_signs_identically_on_mainnet(sdk_wallet):
@@ -92,8 +96,69 @@ def test_without_the_extra_the_venue_says_how_to_install_it(monkeypatch):
 
 
 def test_importing_the_venue_leaves_the_sdk_unloaded_until_it_signs():
-    code = "import sys, connector.hyperliquid; print(sorted(m for m in ('eth_account', 'msgpack') if m in sys.modules))"
+    code = "import sys, connector.hyperliquid; print(sorted(m for m in ('eth_keys', 'msgpack') if m in sys.modules))"
     root = str(Path(__file__).resolve().parents[3])
     env = {**os.environ, "PYTHONPATH": root}
     out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def _library_signature(wallet, action, nonce, is_mainnet):
+    """What eth-account's own EIP-712 path gives (the way the SDK signs)."""
+    payload = signing.agent_payload(signing.action_hash(action, None, nonce, None), is_mainnet)
+    signed = wallet.sign_message(encode_typed_data(full_message=payload))
+    return {"r": hex(signed.r), "s": hex(signed.s), "v": signed.v}
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    coin=st.integers(0, 300),
+    is_buy=st.booleans(),
+    price=st.decimals(min_value="0.0001", max_value="99999", places=4),
+    cloid=st.integers(1, 2**62),
+    nonce=st.integers(0, 2**63 - 1),
+    is_mainnet=st.booleans(),
+)
+def test_the_digest_built_from_its_fixed_parts_signs_as_eth_account_does(coin, is_buy, price, cloid, nonce, is_mainnet):
+    wallet = Account.from_key(SDK_KEY)
+    order = wire.order_wire(coin, is_buy, wire.to_wire(int(price * 10**4), 4), "0.01", False, "Alo", None)
+    action = {**wire.order_action([order]), "orders": [{**order, "c": wire.cloid_from_index(cloid)}]}
+    sig = signing.sign_l1_action(wallet, action, nonce, is_mainnet=is_mainnet)
+    assert sig == _library_signature(wallet, action, nonce, is_mainnet)
+    assert signing.recover_l1_signer(action, nonce, sig, is_mainnet=is_mainnet) == wallet.address
+
+
+def test_a_signature_is_a_few_hundred_python_calls_not_an_abi_encoding_of_the_domain(sdk_wallet):
+    """The work a signature does on the event loop's thread, counted: encoding the constant EIP-712
+    domain with eth-abi each time was ~850 Python calls a signature (~200 now), and eth-keys' pure-Python
+    curve (when coincurve is missing) thousands more."""
+    signing.sign_l1_action(sdk_wallet, SDK_ORDER, 1, is_mainnet=True)  # imports and the fixed parts, once
+    calls = 0
+
+    def count(frame, event, arg):
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(count)
+    try:
+        signing.sign_l1_action(sdk_wallet, SDK_ORDER, 2, is_mainnet=True)
+    finally:
+        sys.setprofile(None)
+    assert calls <= 300, calls
+
+
+def test_the_key_file_wallet_signs_as_eth_account_does_and_a_start_never_imports_eth_account(sdk_wallet):
+    wallet, address = signing.load_wallet({"private_key": SDK_KEY})
+    assert address == wallet.address == sdk_wallet.address and SDK_KEY[2:] not in repr(wallet)
+    assert signing.sign_l1_action(wallet, SDK_ORDER, 0, is_mainnet=True) == signing.sign_l1_action(
+        sdk_wallet, SDK_ORDER, 0, is_mainnet=True
+    )
+    code = (
+        "import sys; from connector.hyperliquid import signing; "
+        f"w, _ = signing.load_wallet({{'private_key': '{SDK_KEY}'}}); "
+        "signing.sign_l1_action(w, {'type': 'noop'}, 1, is_mainnet=False); print('eth_account' in sys.modules)"
+    )
+    root = str(Path(__file__).resolve().parents[3])
+    env = {**os.environ, "PYTHONPATH": root}
+    out = subprocess.run([sys.executable, "-c", code], env=env, cwd=root, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -73,6 +73,7 @@ async def test_paper_backpack_reaches_only_public_endpoints(monkeypatch, tmp_pat
         "/api/v1/markets",
         "/api/v1/depth",
         "/api/v1/time",
+        "/api/v1/markPrices",
     }
     assert fake.requests == [] and fake.refused == []
     assert fake.ws_asked and not any(name.startswith("account.") for name in fake.ws_asked)
@@ -111,4 +112,4 @@ async def test_paper_lighter_reaches_only_public_endpoints(tmp_path):
     public = {"/stream", "/api/v1/orderBooks", "/api/v1/orderBookDetails", "/api/v1/orderBookOrders"}
     assert fake.http_log and {path for _, path in fake.http_log} <= public
     assert fake.accepted == [] and fake.refused == []
-    assert fake.subscribes and all(c.split("/")[0] in ("order_book", "trade") and not auth for c, auth in fake.subscribes)
+    assert fake.subscribes and all(c.split("/")[0] in ("order_book", "trade", "market_stats") and not auth for c, auth in fake.subscribes)

@@ -44,7 +44,7 @@ async def rest_bid(sim: SimConnector, coi: int, price: int = 640_000) -> str:
 def test_declares_the_venue_and_its_capabilities():
     sim = SimConnector(clock=VirtualClock())
     assert sim.venue == "sim" and sim.capabilities == frozenset(
-        {"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage"}
+        {"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage", "funding"}
     )
     assert isinstance(sim, IConnector) and isinstance(sim, SupportsAmend) and isinstance(sim, SupportsDeadManSwitch)
     assert isinstance(sim, SupportsTriggers) and sim.trigger_kinds == frozenset(TRIGGER_KINDS)

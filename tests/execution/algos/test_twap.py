@@ -162,6 +162,7 @@ async def test_the_kill_switch_ends_a_twap_before_it_can_start_another_slice(clo
     assert s.end_reason is EndReason.CANCELLED
     await clock.advance(40)
     assert len(w.slice_ids) == 1 and engine.open_orders() == [] and report.errors == []
+    assert report.algos_halted == 2 and report.triggers_disarmed == 0
     await rt.stop()
 
 

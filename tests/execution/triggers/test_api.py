@@ -195,7 +195,8 @@ async def test_the_kill_switch_disarms_every_trigger_first(desk):
     await desk.open(SIZE)
     mid = desk.mid()
     b = await desk.triggers.bracket("sim", SYMBOL, stop_price_i=mid - 100, take_profit_price_i=mid + 100)
-    await desk.drive(desk.runtime.kill_switch())
+    report = await desk.drive(desk.runtime.kill_switch())
+    assert report.triggers_disarmed == 2 and report.algos_halted == 0
     assert all(t.state is CANCELLED and t.end_reason == "kill switch" for t in b.sides)
     assert desk.sim.triggers.snapshots() == []
     await desk.move(mid - 200)

@@ -234,6 +234,8 @@ CAPABILITIES: dict[str, str] = {
     "are away (SupportsTriggers); the child it places carries the trigger's client_order_index",
     "leverage": "set_leverage(symbol, leverage, cross) sets a market's leverage and margin mode, cross or isolated "
     "(SupportsLeverage)",
+    "leverage_account_wide": "set_leverage's leverage applies to every market of the account at once (the venue "
+    "keeps one leverage limit per account); the symbol only says which market asked",
     "funding": "the connector emits a FundingSnapshot (rate, interval, next funding time, mark) per subscribed market "
     "as the venue publishes it (event kind \"funding\"), polled slowly or from a stream it already reads",
 }
@@ -315,6 +317,26 @@ class SupportsLeverage(Protocol):
         ...
 
 
+@dataclass(frozen=True, slots=True)
+class LeverageInfo:
+    """A market's leverage and margin mode as the venue reports them (``ReadsLeverage``)."""
+
+    symbol: str
+    leverage: int
+    cross: bool
+    info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@runtime_checkable
+class ReadsLeverage(Protocol):
+    """A ``leverage`` venue that can also say what is set now (read once at start, so the
+    Positions tab shows the venue's truth rather than a guess)."""
+
+    async def get_leverage(self) -> list[LeverageInfo]:
+        """One entry per market the venue reports a setting for (venue symbols)."""
+        ...
+
+
 TRIGGER_KINDS = ("stop_market", "stop_limit", "take_profit_market", "take_profit_limit", "trailing_stop")
 """Protective order kinds (``execution.triggers``); a venue's ``trigger_kinds`` names those it keeps natively."""
 
@@ -345,6 +367,10 @@ class SupportsTriggers(Protocol):
     ``*_limit`` kinds) under the trigger's own ``client_order_index``, so the child reaches the
     order stream like any order of ours.  A trigger the venue holds no longer (fired, or
     cancelled by the venue) is absent from ``get_trigger_orders``.
+
+    A connector may also set ``trigger_follows_position = True`` where a whole-position trigger
+    (``size_i`` None) closes whatever the position is when it fires; without it perpdesk re-arms
+    such a trigger at the venue when the position's size changes (``execution.triggers.follow``).
     """
 
     trigger_kinds: frozenset[str]
@@ -376,3 +402,16 @@ class SupportsTriggers(Protocol):
         ...
 
     async def get_trigger_orders(self, symbol: str | None = None) -> list[TriggerSnapshot]: ...
+
+
+@runtime_checkable
+class ChecksTriggers(Protocol):
+    """Optional beside ``SupportsTriggers``: a venue that keeps a kind natively only in some forms (a
+    trailing stop whose trail it can express, say) answers per trigger.  Without it, every declared
+    kind on every declared source is kept natively."""
+
+    def supports_trigger(
+        self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
+    ) -> bool:
+        """Whether the venue can hold this trigger as asked (sync, no request); False: perpdesk emulates it."""
+        ...

@@ -3,25 +3,32 @@
     await runtime.leverage.set_leverage("hyperliquid", "BTC", 5)              # keeps the margin mode
     await runtime.leverage.set_margin_mode("hyperliquid", "BTC", cross=False)  # isolated, keeps the leverage
 
-A venue sets both in one request, so each call sends the other half as perpdesk last set it this
-run; before that the mode is cross and the leverage the market's ``max_leverage`` (what a venue
-applies to a market nobody configured).  ``InvalidOrder`` for a venue without the capability or a
-leverage outside 1..``max_leverage``; the venue's own refusal is raised as it comes.
+A venue sets both in one request, so each call sends the other half as it is known: what the venue
+reported at start (``load``, for a venue that can say: ``ReadsLeverage``) or what perpdesk last set
+this run; before either the mode is cross and the leverage the market's ``max_leverage`` (what a
+venue applies to a market nobody configured).  On a venue declaring ``leverage_account_wide``
+(Backpack's one leverage limit per account) a leverage set on one market is recorded for every
+market of the venue, each capped at its own maximum.  ``InvalidOrder`` for a venue without the
+capability or a leverage outside 1..``max_leverage``; the venue's own refusal is raised as it comes.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import cast
 
 from connector.checks import require_ints
-from connector.errors import InvalidOrder
-from connector.interface import IConnector, SupportsLeverage
+from connector.errors import InvalidOrder, VenueError
+from connector.interface import IConnector, ReadsLeverage, SupportsLeverage
 from execution.listeners import Listeners
-from execution.market import MarketDataService
+from execution.market import MarketDataService, UnknownSymbol
+
+log = logging.getLogger(__name__)
 
 CAPABILITY = "leverage"
+ACCOUNT_WIDE = "leverage_account_wide"
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,6 +41,11 @@ class LeverageSetting:
     @property
     def mode(self) -> str:
         return "cross" if self.cross else "isolated"
+
+    @property
+    def short(self) -> str:
+        """``"5x iso"`` / ``"20x cross"``: the Positions tab's column."""
+        return f"{self.leverage}x {'cross' if self.cross else 'iso'}"
 
     def describe(self) -> str:
         return f"{self.symbol} {self.leverage}x {self.mode}"
@@ -50,9 +62,39 @@ class LeverageService:
         connector = self.connectors.get(venue)
         return connector is not None and CAPABILITY in connector.capabilities
 
+    def account_wide(self, venue: str) -> bool:
+        connector = self.connectors.get(venue)
+        return connector is not None and ACCOUNT_WIDE in connector.capabilities
+
     def get(self, venue: str, symbol: str) -> LeverageSetting | None:
-        """What perpdesk set for this market this run (None: never set here)."""
+        """What the venue reported at start or perpdesk set since (None: not known)."""
         return self._set.get((venue, symbol))
+
+    def leverage_of(self, venue: str, symbol: str) -> int | None:
+        """The known leverage of one market (the pre-trade margin check uses it), else None."""
+        known = self._set.get((venue, symbol))
+        return known.leverage if known is not None else None
+
+    async def load(self) -> None:
+        """Read what each ``ReadsLeverage`` venue has set now; a venue that fails to answer is
+        logged and left unknown (the margin check then assumes the market's maximum)."""
+        for venue, connector in self.connectors.items():
+            if not self.supports(venue) or not isinstance(connector, ReadsLeverage):
+                continue
+            try:
+                reported = await connector.get_leverage()
+            except VenueError as exc:
+                log.warning("%s: could not read the leverage settings: %s", venue, exc)
+                continue
+            except Exception:  # an answer we could not read must not stop the desk from starting
+                log.exception("%s: the leverage settings could not be read", venue)
+                continue
+            for item in reported:
+                try:
+                    symbol = self.market_data.canonical(venue, item.symbol)
+                except UnknownSymbol:
+                    continue
+                self._record(LeverageSetting(venue, symbol, item.leverage, item.cross))
 
     def add_listener(self, fn: Callable[[LeverageSetting], None]) -> None:
         self._listeners.add(fn)
@@ -86,6 +128,14 @@ class LeverageService:
             raise InvalidOrder(f"{venue} {symbol}: leverage is 1 to {market.max_leverage}, not {leverage}")
         connector = cast(SupportsLeverage, self.connectors[venue])
         await connector.set_leverage(self.market_data.venue_symbol(venue, symbol), leverage, cross)
-        setting = self._set[(venue, symbol)] = LeverageSetting(venue, symbol, leverage, cross)
+        if self.account_wide(venue):
+            for other in self.market_data.symbols(venue):
+                if other != symbol:
+                    top = self.market_data.market(venue, other).max_leverage
+                    self._record(LeverageSetting(venue, other, min(leverage, top), cross))
+        return self._record(LeverageSetting(venue, symbol, leverage, cross))
+
+    def _record(self, setting: LeverageSetting) -> LeverageSetting:
+        self._set[(setting.venue, setting.symbol)] = setting
         self._listeners.emit(setting)
         return setting

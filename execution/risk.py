@@ -102,10 +102,15 @@ class RiskManager:
         market_data: MarketDataService,
         positions: PositionService | None = None,
         limits: RiskLimits | None = None,
+        *,
+        leverage_of: Callable[[str, str], int | None] | None = None,
     ) -> None:
         self.market_data = market_data
         self.positions = positions
         """None means flat everywhere."""
+        self.leverage_of = leverage_of
+        """``(venue, symbol) -> leverage`` set for the market when known (``LeverageService.leverage_of``);
+        unknown, the margin check assumes the market's maximum."""
         self.limits = limits or RiskLimits()
         self.state = TradingState.ACTIVE
         self.state_reason = ""
@@ -265,7 +270,7 @@ class RiskManager:
         info = self.market_data.market(venue, symbol)
         reference = price_i or self._reference(venue, symbol, is_ask)
         margin = self.positions.margin(venue) if self.positions is not None else None
-        leverage = max(info.max_leverage, 1)
+        leverage = self._leverage(venue, info)
         if reference is None or size_i <= 0:
             notional_q = needed_q = 0
         else:
@@ -286,9 +291,17 @@ class RiskManager:
         mid = (bid + ask) // 2 if bid is not None and ask is not None else None
         return (bid if is_ask else ask) or mid
 
+    def _leverage(self, venue: str, info: MarketInfo) -> int:
+        """The leverage set for the market when known (the venue margins at it), else its maximum."""
+        known = None
+        if self.leverage_of is not None:
+            known = self.leverage_of(venue, self.market_data.canonical(venue, info.symbol))
+        return max(min(known, info.max_leverage) if known else info.max_leverage, 1)
+
     def _check_capacity(self, venue: str, info: MarketInfo, size_i: int, reference: int | None) -> None:
         """Initial margin (notional ÷ leverage + fees) against the available margin, then the notional ceiling:
-        ``max_order_notional`` when set, else available margin × max leverage.  Unknown margin: the venue decides."""
+        ``max_order_notional`` when set, else available margin × leverage.  The leverage is the one set for the
+        market when known, else its maximum.  Unknown margin: the venue decides."""
         limits = self.limits
         margin = self.positions.margin(venue) if self.positions is not None else None
         if reference is None:
@@ -298,7 +311,7 @@ class RiskManager:
                 )
             return
         notional_q = _notional_q(size_i, reference, info.price_decimals + info.size_decimals)
-        leverage = max(info.max_leverage, 1)
+        leverage = self._leverage(venue, info)
         if margin is not None and limits.fee_bps is not None:
             needed_q = _needed_q(notional_q, leverage, limits.fee_bps)
             if needed_q > margin.available_q:

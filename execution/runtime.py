@@ -85,8 +85,11 @@ class Runtime:
         self._ephemeral_journal: tempfile.TemporaryDirectory[str] | None = None
         self.journal: Journal = self._open_journal(journal_path)
         self.positions: PositionService = PositionService(self.market_data)
+        self.leverage: LeverageService = LeverageService(self.market_data, self.connectors)
+        """Leverage and margin mode per market, where the venue declares ``leverage``."""
         self.risk: RiskManager = RiskManager(
-            self.market_data, self.positions, RiskLimits.from_mapping(self.settings.risk)
+            self.market_data, self.positions, RiskLimits.from_mapping(self.settings.risk),
+            leverage_of=self.leverage.leverage_of,
         )
         self.orders: OrderService = self._load_orders()
         self.tracking: TrackingLimitManager = self._build_tracking()
@@ -94,8 +97,6 @@ class Runtime:
             self.orders, self.market_data, self.positions, clock=self.clock, connectors=self.connectors,
             journal=self.journal, force_emulation=self.settings.triggers.force_emulation,
         )  # fmt: skip
-        self.leverage: LeverageService = LeverageService(self.market_data, self.connectors)
-        """Leverage and margin mode per market, where the venue declares ``leverage``."""
         self.algos: AlgoManager = AlgoManager(
             self.tracking, journal=self.journal, on_restart=self.settings.tracking.on_restart
         )
@@ -214,6 +215,7 @@ class Runtime:
     async def _start_services(self) -> None:
         """Services that run on their own (reconciler, journal flush, tracking) start here."""
         await self._start_reconciler()
+        await self.leverage.load()
         await self._start_tracking()
         await self.triggers.restore()
 

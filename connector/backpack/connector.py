@@ -27,6 +27,7 @@ import orjson
 
 from connector.backpack import triggers, wire
 from connector.backpack.funding import BackpackFunding
+from connector.backpack.leverage import AccountLeverage
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
@@ -45,11 +46,13 @@ STREAM = "backpack"
 _JSON = {"Content-Type": "application/json; charset=utf-8"}
 
 
-class BackpackConnector(BaseConnector):
+class BackpackConnector(AccountLeverage, BaseConnector):
     venue = "backpack"
-    capabilities = frozenset({"native_triggers", "funding"})
+    capabilities = frozenset({"native_triggers", "funding", "leverage", "leverage_account_wide"})
     trigger_kinds = triggers.KINDS
     trigger_sources = frozenset(triggers.SOURCES)
+    trigger_follows_position = True
+    """``triggerQuantity: "100%"``: the position as it is when it fires (UNCONFIRMED, see ``connector.backpack.triggers``)."""
 
     def __init__(
         self,

@@ -21,6 +21,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
+import msgspec
 import orjson
 
 from connector.backpack import wire
@@ -28,7 +29,7 @@ from connector.base import Emit
 from connector.clock import Clock
 from connector.errors import VenueError
 from connector.interface import BookUpdate, MarketInfo
-from connector.scaling import scaler
+from connector.scaling import scaled_memo, scaler
 from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,8 @@ class BookSync:
         self.asks: dict[int, int] = {}
         self.last_u: int | None = None
         self.synced = False
-        self.buffer: list[dict[str, Any]] = []
+        self.px, self.sz = scaled_memo(m.price_decimals), scaled_memo(m.size_decimals)
+        self.buffer: list[wire.DepthEvent] = []
         self._loose = False
         """Right after a snapshot with nothing buffered, the first event may begin before it."""
 
@@ -77,46 +79,53 @@ class BookSync:
     def empty(self, reason: str) -> BookUpdate:
         return BookUpdate(self.m.symbol, (), (), True, 0, None, {"reset": reason})
 
-    def on_delta(self, data: dict[str, Any]) -> BookUpdate | None:
-        """The update to emit; None while buffering or for an event the book already has."""
-        first, last = int(data["U"]), int(data["u"])
+    def on_delta(self, data: wire.DepthEvent | dict[str, Any]) -> BookUpdate | None:
+        """The update to emit; None while buffering or for an event the book already has.
+
+        A malformed event (no ids, a number that is not one) raises ValueError before anything changes."""
+        if type(data) is not wire.DepthEvent:
+            data = wire.depth_event(data)
         if not self.synced:
             self.buffer.append(data)
             if len(self.buffer) > self.max_buffer:
                 del self.buffer[0]
             return None
-        assert self.last_u is not None
-        expected = self.last_u + 1
+        first, last = data.U, data.u
+        expected = self.last_u + 1  # synced: the snapshot set it
         if last < expected:
             return None
-        if not (first == expected or (self._loose and first <= expected)):
+        if first != expected and not (self._loose and first <= expected):
             was = self.last_u
             self.reset()
             raise BookGap(f"{self.m.symbol}: depth event starts at U={first}, the book is at u={was}")
         self._loose = False
-        return self._apply(data, first, last)
+        return self._apply(data)
 
-    def _apply(self, data: dict[str, Any], first: int, last: int) -> BookUpdate:
-        pd, sd = self.m.price_decimals, self.m.size_decimals
-        bids, asks = _levels(data.get("b"), pd, sd), _levels(data.get("a"), pd, sd)
-        for side, levels in ((self.bids, bids), (self.asks, asks)):
-            for price, size in levels:
-                if size:
-                    side[price] = size
-                else:
-                    side.pop(price, None)
-        self.last_u = last
-        return BookUpdate(
-            self.m.symbol, tuple(bids), tuple(asks), False, wire.micros_to_ms(data.get("T") or data.get("E")), last,
-            {"U": first},
-        )  # fmt: skip
+    def _apply(self, data: wire.DepthEvent) -> BookUpdate:
+        px, sz = self.px, self.sz
+        bids, asks = wire.book_levels(data.b, px, sz), wire.book_levels(data.a, px, sz)
+        side = self.bids
+        for price, size in bids:
+            if size:
+                side[price] = size
+            else:
+                side.pop(price, None)
+        side = self.asks
+        for price, size in asks:
+            if size:
+                side[price] = size
+            else:
+                side.pop(price, None)
+        self.last_u = last = data.u
+        # info: the event as decoded (its U), no dict built per event
+        return BookUpdate(self.m.symbol, bids, asks, False, (data.T or data.E or 0) // 1000, last, data)
 
     def on_snapshot(self, raw: dict[str, Any]) -> BookUpdate:
         """Seed from ``/api/v1/depth`` (bids come ascending there), then replay the buffer."""
         snap_u = int(raw["lastUpdateId"])
-        pending = [d for d in self.buffer if int(d["u"]) > snap_u]
-        if pending and int(pending[0]["U"]) > snap_u + 1:
-            raise SnapshotBehind(f"{self.m.symbol}: snapshot at {snap_u}, stream already at U={pending[0]['U']}")
+        pending = [d for d in self.buffer if d.u > snap_u]
+        if pending and pending[0].U > snap_u + 1:
+            raise SnapshotBehind(f"{self.m.symbol}: snapshot at {snap_u}, stream already at U={pending[0].U}")
         pd, sd = self.m.price_decimals, self.m.size_decimals
         self.bids = {p: s for p, s in _levels(raw.get("bids"), pd, sd) if s}
         self.asks = {p: s for p, s in _levels(raw.get("asks"), pd, sd) if s}
@@ -124,13 +133,13 @@ class BookSync:
         self.buffer.clear()
         ts = wire.micros_to_ms(raw.get("timestamp"))
         for data in pending:
-            first, last = int(data["U"]), int(data["u"])
+            first = data.U
             if not (first == self.last_u + 1 or (self._loose and first <= self.last_u + 1)):
                 was = self.last_u
                 self.reset()
                 raise BookGap(f"{self.m.symbol}: buffered depth event starts at U={first}, the book is at u={was}")
             self._loose = False
-            ts = self._apply(data, first, last).ts_ms
+            ts = self._apply(data).ts_ms
         return BookUpdate(
             self.m.symbol,
             tuple(sorted(self.bids.items(), reverse=True)),
@@ -261,6 +270,11 @@ class BackpackStream:
     # -- frames -----------------------------------------------------------------------------
 
     def on_frame(self, frame: Any) -> None:
+        if type(frame) is wire.DepthFrame:
+            if not frame.stream.startswith("depth."):
+                raise ValueError(f"a depth event on stream {frame.stream!r}")
+            self._depth(frame.data)
+            return
         if not isinstance(frame, dict):
             raise ValueError(f"frame is a {type(frame).__name__}, not an object")
         stream = frame.get("stream")
@@ -290,8 +304,10 @@ class BackpackStream:
         elif kind not in ("bookTicker", "ticker", "markPrice", "openInterest", "kline", "liquidation"):
             raise ValueError(f"unknown stream {stream!r}")
 
-    def _depth(self, data: dict[str, Any]) -> None:
-        book = self.books.get(data["s"])
+    def _depth(self, data: wire.DepthEvent | dict[str, Any]) -> None:
+        if type(data) is not wire.DepthEvent:
+            data = wire.depth_event(data)
+        book = self.books.get(data.s)
         if book is None:
             return
         try:
@@ -367,4 +383,9 @@ class BackpackStream:
 
 
 def parse_frame(raw: str | bytes) -> Any:
+    """A ``depth.<symbol>`` push straight into ``wire.DepthFrame`` (any other shape of one falls back
+    to plain JSON, where the stream reads it or counts it malformed); anything else as plain JSON."""
+    if ('"depth.' in raw) if isinstance(raw, str) else (b'"depth.' in raw):
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            return wire.DEPTH_DECODER.decode(raw)
     return orjson.loads(raw)

@@ -11,7 +11,8 @@ stream they arrive as ``orderAccepted`` with ``X`` ``TriggerPending``, and firin
 ``triggerPlaced`` and then the child's updates under the same ``clientId``.
 UNCONFIRMED (see docs/venues/backpack.md): whether the child keeps the trigger's order id, what
 the venue does with a trigger the price is already past, and how ``100%`` follows a position that
-changes after it is armed.  Trailing stops: none found, they stay emulated.
+changes after it is armed (perpdesk takes it to close the position as it is when it fires:
+``trigger_follows_position``, the fake does so).  Trailing stops: none found, they stay emulated.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from connector.binance_usdm.codes import HEDGE_MODE_HINT, SAME_ORDER
 from connector.binance_usdm.feed import DEPTH_WEIGHT, MarketFeed
 from connector.binance_usdm.funding import BinanceFunding
 from connector.binance_usdm.ledger import Ledger
+from connector.binance_usdm.leverage import LeverageSettings
 from connector.binance_usdm.limits import Budget
 from connector.binance_usdm.rest import SIGNED, BinanceRest
 from connector.binance_usdm.signing import DEFAULT_RECV_WINDOW_MS, MAX_RECV_WINDOW_MS, Signer
@@ -54,9 +55,9 @@ from connector.transport.ws import WsSupervisor
 log = logging.getLogger(__name__)
 
 
-class BinanceUsdmConnector(TriggerOrders, BaseConnector):
+class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
     venue = "binance-usdm"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "funding"})
+    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "funding", "leverage"})
 
     def __init__(
         self,
@@ -226,7 +227,7 @@ class BinanceUsdmConnector(TriggerOrders, BaseConnector):
         body = await self._need_rest().request("GET", "/fapi/v1/exchangeInfo", weight=1)
         self.budget.configure_from(wire.parse_rate_limits(body))
         listed = wire.parse_exchange_info(body)
-        self._markets = {info.symbol: info for info, _ in listed}
+        self._markets = await self._with_max_leverage({info.symbol: info for info, _ in listed})
         self._venue_filters = {f.symbol: f for _, f in listed}
         return list(self._markets.values())
 

@@ -153,10 +153,12 @@ class MarketFeed:
             return True
         return False
 
-    def _on_public(self, msg: dict[str, Any]) -> None:
-        kind = msg.get("e")
+    def _on_public(self, msg: wire.DepthUpdate | dict[str, Any]) -> None:
+        kind = "depthUpdate" if type(msg) is wire.DepthUpdate else msg.get("e")
         if kind == "depthUpdate":
-            sync = self.books.get(msg["s"])
+            if type(msg) is not wire.DepthUpdate:
+                msg = wire.depth_update(msg)
+            sync = self.books.get(msg.s)
             if sync is None:
                 return
             update, need = sync.on_depth(msg)

@@ -14,19 +14,31 @@ only the ticker saw.
 
 from __future__ import annotations
 
+import contextlib
 from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
+import msgspec
 import orjson
 
+from connector.binance_usdm import wire
 from connector.interface import BookUpdate
-from connector.scaling import scaler
+from connector.scaling import scaled_memo, scaler
 
 BUFFERING, FIRST, LIVE = "buffering", "first", "live"
 
 
-def decode(raw: str | bytes) -> dict[str, Any]:
-    """A frame as a dict, combined-stream envelopes unwrapped; ValueError for anything else."""
+_HEAD = 24
+"""Where a diff says what it is: ``{"e":"depthUpdate"`` (with or without spaces)."""
+
+
+def decode(raw: str | bytes) -> Any:
+    """A ``depthUpdate`` straight into ``wire.DepthUpdate`` (any other shape of one falls back to plain
+    JSON, where the sync reads it or the feed counts it malformed); any other frame as a dict,
+    combined-stream envelopes unwrapped; ValueError for anything else."""
+    if ('"depthUpdate"' in raw[:_HEAD]) if isinstance(raw, str) else (b'"depthUpdate"' in raw[:_HEAD]):
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            return wire.DEPTH_DECODER.decode(raw)
     msg = orjson.loads(raw)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")
@@ -36,10 +48,10 @@ def decode(raw: str | bytes) -> dict[str, Any]:
     return msg
 
 
-def _covers(ev: dict[str, Any], last_id: int) -> bool:
+def _covers(ev: wire.DepthUpdate, last_id: int) -> bool:
     """The documented first-diff rule ``U <= lastUpdateId <= u``; a diff that starts right where
     the snapshot ends (``pu == lastUpdateId``: the snapshot fell on a diff boundary) continues it too."""
-    return int(ev["U"]) <= last_id <= int(ev["u"]) or int(ev.get("pu", -1)) == last_id
+    return ev.U <= last_id <= ev.u or ev.pu == last_id
 
 
 class Side:
@@ -68,6 +80,17 @@ class Side:
         elif self.levels.pop(price, None) is not None:
             del self.keys[bisect_left(self.keys, price)]
 
+    def apply(self, pairs: tuple[tuple[int, int], ...]) -> None:
+        """``set`` for each ``(price, size)`` of a diff, in one call."""
+        levels, keys = self.levels, self.keys
+        for price, size in pairs:
+            if size:
+                if price not in levels:
+                    insort(keys, price)
+                levels[price] = size
+            elif levels.pop(price, None) is not None:
+                del keys[bisect_left(keys, price)]
+
     def best(self) -> int | None:
         if not self.keys:
             return None
@@ -90,6 +113,7 @@ class DepthSync:
     def __init__(self, symbol: str, price_decimals: int, size_decimals: int, *, max_buffer: int = 5000) -> None:
         self.symbol = symbol
         self.px, self.sz = scaler(price_decimals), scaler(size_decimals)
+        self.px_memo, self.sz_memo = scaled_memo(price_decimals), scaled_memo(size_decimals)
         self.max_buffer = max_buffer
         self.bids, self.asks = Side(desc=True), Side(desc=False)
         self.over_bids: dict[int, int] = {}
@@ -97,7 +121,7 @@ class DepthSync:
         self.ticker: tuple[int, int, int, int, int] | None = None
         """(u, bid, bid size, ask, ask size) of the newest bookTicker."""
         self.state = BUFFERING
-        self.buffer: list[dict[str, Any]] = []
+        self.buffer: list[wire.DepthUpdate] = []
         self.snapshot_id = 0
         self.last_u: int | None = None
         self.gen = 0
@@ -126,47 +150,47 @@ class DepthSync:
 
     # -- diffs -------------------------------------------------------------------------
 
-    def on_depth(self, ev: dict[str, Any]) -> tuple[BookUpdate | None, bool]:
+    def on_depth(self, ev: wire.DepthUpdate | dict[str, Any]) -> tuple[BookUpdate | None, bool]:
+        """A malformed diff (no ids, a number that is not one) raises ValueError before anything changes."""
+        if type(ev) is not wire.DepthUpdate:
+            ev = wire.depth_update(ev)
         if self.state == BUFFERING:
             if len(self.buffer) >= self.max_buffer:
                 del self.buffer[0]  # the snapshot is late; the chain rule catches what this loses
             self.buffer.append(ev)
             need, self.requested = not self.requested, True
             return None, need
-        u = int(ev["u"])
         if self.state == FIRST:
+            u = ev.u
             if u < self.snapshot_id:
                 return None, False
             if not _covers(ev, self.snapshot_id):
-                return self._gap(ev, f"first diff {ev['U']}..{u} does not cover snapshot {self.snapshot_id}")
+                return self._gap(ev, f"first diff {ev.U}..{u} does not cover snapshot {self.snapshot_id}")
             self.state = LIVE
-        elif int(ev.get("pu", -1)) != self.last_u:
-            return self._gap(ev, f"diff pu={ev.get('pu')} does not follow u={self.last_u}")
+        elif ev.pu != self.last_u:
+            return self._gap(ev, f"diff pu={ev.pu} does not follow u={self.last_u}")
         return self._apply_live(ev), False
 
-    def _gap(self, ev: dict[str, Any], reason: str) -> tuple[BookUpdate, bool]:
+    def _gap(self, ev: wire.DepthUpdate, reason: str) -> tuple[BookUpdate, bool]:
         self.gaps += 1
-        ts = int(ev.get("E") or 0)
+        ts = ev.E or 0
         self.reset()
         self.buffer, self.requested = [ev], True
         return self.stale_marker(f"{self.symbol}: {reason}; re-syncing from a snapshot", ts), True
 
-    def _apply_diff(self, ev: dict[str, Any]) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
-        px, sz = self.px, self.sz
-        bids = [(px(p), sz(q)) for p, q in ev.get("b") or ()]
-        asks = [(px(p), sz(q)) for p, q in ev.get("a") or ()]
-        for p, s in bids:
-            self.bids.set(p, s)
-        for p, s in asks:
-            self.asks.set(p, s)
-        self.last_u = int(ev["u"])
+    def _apply_diff(self, ev: wire.DepthUpdate) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+        px, sz = self.px_memo, self.sz_memo
+        bids, asks = wire.book_levels(ev.b, px, sz), wire.book_levels(ev.a, px, sz)
+        self.bids.apply(bids)
+        self.asks.apply(asks)
+        self.last_u = ev.u
         return bids, asks
 
-    def _apply_live(self, ev: dict[str, Any]) -> BookUpdate:
+    def _apply_live(self, ev: wire.DepthUpdate) -> BookUpdate:
         bids, asks = self._apply_diff(ev)
-        ts, u = int(ev.get("E") or 0), self.last_u
+        ts, u = ev.E or 0, self.last_u
         if not self.over_bids and not self.over_asks and self.ticker is None:
-            return BookUpdate(self.symbol, tuple(bids), tuple(asks), False, ts, u)
+            return BookUpdate(self.symbol, bids, asks, False, ts, u)
         touched_b = {p for p, _ in bids} | self.over_bids.keys()
         touched_a = {p for p, _ in asks} | self.over_asks.keys()
         self.over_bids, self.over_asks = {}, {}
@@ -198,7 +222,7 @@ class DepthSync:
         self.bids.load([(px(p), sz(q)) for p, q in body.get("bids") or ()])
         self.asks.load([(px(p), sz(q)) for p, q in body.get("asks") or ()])
         self._clear_overlay()
-        pending = [e for e in self.buffer if int(e["u"]) >= last_id]
+        pending = [e for e in self.buffer if e.u >= last_id]
         ts = int(body.get("E") or 0)
         if not pending:
             self.state, self.snapshot_id, self.last_u, self.buffer = FIRST, last_id, last_id, []
@@ -210,13 +234,13 @@ class DepthSync:
             return None, True
         prev: int | None = None
         for i, ev in enumerate(pending):
-            if prev is not None and int(ev.get("pu", -1)) != prev:
+            if prev is not None and ev.pu != prev:
                 self.gaps += 1
                 self.buffer, self.requested = pending[i:], True
                 return None, True
             self._apply_diff(ev)
-            prev = int(ev["u"])
-            ts = int(ev.get("E") or ts)
+            prev = ev.u
+            ts = ev.E or ts
         self.state, self.buffer = LIVE, []
         return self._full(ts), False
 

@@ -7,10 +7,13 @@ Since the venue moved conditional orders to its algo service, ``STOP_MARKET``, `
 whole-position trigger is ``closePosition=true`` without a quantity, a sized one ``reduceOnly=true``.
 Cancel is ``DELETE /fapi/v1/algoOrder`` by ``clientAlgoId``; ``GET /fapi/v1/openAlgoOrders`` lists
 what the venue holds (so a restart sees armed triggers); ``ALGO_UPDATE`` reports their states on
-the user-data stream.  ``clientAlgoId`` is ``pd-<client order index>`` like our orders.  The
-venue's ``TRAILING_STOP_MARKET`` is listed (``parse_algo``) but not placed: perpdesk's trailing
-stop (by ticks or ppm, whole position) stays emulated on this venue for now.
-UNCONFIRMED (see docs/venues/binance_usdm.md): that the order the venue places when a trigger fires
+the user-data stream.  ``clientAlgoId`` is ``pd-<client order index>`` like our orders.
+A trailing stop is ``TRAILING_STOP_MARKET`` with ``callbackRate`` (a percent, 0.1 to 5 in steps of
+0.1) and no ``activatePrice``, so it trails from the price when it is placed; the venue keeps it only
+as a sized reduce-only order (``closePosition`` goes with ``STOP_MARKET`` / ``TAKE_PROFIT_MARKET``),
+so ``supports_trigger`` says no (perpdesk emulates it) to a trail in ticks, a rate it cannot express,
+or a whole-position trail.
+UNCONFIRMED (see docs/venues/binance_usdm.md): the callback rate's range and step, that the order the venue places when a trigger fires
 carries the trigger's ``clientAlgoId`` as its ``clientOrderId`` (perpdesk relies on it to follow the
 child; otherwise the child shows as an order placed elsewhere), and the response and listing field
 names beyond the request's.
@@ -38,6 +41,15 @@ KIND_OF = {v: k for k, v in TYPES.items()}
 WORKING = {"mark": "MARK_PRICE", "last": "CONTRACT_PRICE"}
 SOURCE_OF = {v: k for k, v in WORKING.items()}
 UNKNOWN_ALGO = -2011
+CALLBACK_MIN_PPM, CALLBACK_MAX_PPM, CALLBACK_STEP_PPM = 1_000, 50_000, 1_000
+"""``callbackRate`` 0.1 % to 5 % in steps of 0.1 % (UNCONFIRMED: the venue's documented bounds have moved)."""
+
+
+def callback_rate(trail_ppm: int | None) -> str | None:
+    """``callbackRate`` for a trail in ppm of the price, or None when the venue cannot express it."""
+    if trail_ppm is None or trail_ppm % CALLBACK_STEP_PPM or not CALLBACK_MIN_PPM <= trail_ppm <= CALLBACK_MAX_PPM:
+        return None
+    return f"{trail_ppm // 10_000}.{trail_ppm % 10_000 // 1_000}"
 
 
 def fires_on_fall(kind: str, is_ask: bool) -> bool:
@@ -77,9 +89,11 @@ def parse_algo(raw: dict[str, Any], f: wire.Filters) -> TriggerSnapshot:
 class TriggerOrders:
     """The connector's half for conditional orders (mixed into ``BinanceUsdmConnector``)."""
 
-    trigger_kinds = frozenset(TYPES) - {"trailing_stop"}
-    """``TRAILING_STOP_MARKET`` (``callbackRate``) exists but is not used yet: the trailing stop is emulated."""
+    trigger_kinds = frozenset(TYPES)
+    """The trailing stop only in the forms ``supports_trigger`` accepts."""
     trigger_sources = frozenset(WORKING)
+    trigger_follows_position = True
+    """``closePosition=true`` closes whatever the position is when it fires."""
     _venue_filters: dict[str, wire.Filters]
 
     if TYPE_CHECKING:  # provided by the connector
@@ -87,6 +101,18 @@ class TriggerOrders:
         def _need_rest(self) -> Any: ...
 
         def _filters(self, symbol: str) -> wire.Filters: ...
+
+    def supports_trigger(
+        self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
+    ) -> bool:
+        """``ChecksTriggers``: a trailing stop only as a sized rate the venue can express; a limit kind only
+        sized (``closePosition`` goes with ``STOP_MARKET`` / ``TAKE_PROFIT_MARKET`` only, UNCONFIRMED on
+        the algo service), so a whole-position one is emulated."""
+        if kind.endswith("_limit") and size_i is None:
+            return False
+        if kind != "trailing_stop":
+            return kind in self.trigger_kinds and trigger_on in WORKING
+        return trigger_on in WORKING and size_i is not None and trail_i is None and callback_rate(trail_ppm) is not None
 
     async def submit_trigger_order(
         self,
@@ -106,7 +132,11 @@ class TriggerOrders:
         """``POST /fapi/v1/algoOrder``; returns the venue's ``algoId``."""
         require_ints(client_order_index=client_order_index)
         if kind not in self.trigger_kinds:
-            raise InvalidOrder(f"binance-usdm: perpdesk keeps no {kind!r} orders there (a trailing stop is emulated)")
+            raise InvalidOrder(f"binance-usdm: perpdesk keeps no {kind!r} orders there")
+        if kind == "trailing_stop" and not self.supports_trigger(
+            kind=kind, size_i=size_i, trigger_on=trigger_on, trail_i=trail_i, trail_ppm=trail_ppm
+        ):
+            raise InvalidOrder("binance-usdm keeps a trailing stop only sized, as a rate of 0.1 % to 5 % in 0.1 % steps")
         if trigger_on not in WORKING:
             raise InvalidOrder(f"binance-usdm triggers watch the mark or the last price, not {trigger_on!r}")
         if ("limit" in kind) != (limit_price is not None):
@@ -126,11 +156,14 @@ class TriggerOrders:
             params["quantity"] = wire.to_wire(size_i, sd)
             if reduce_only:
                 params["reduceOnly"] = "true"
-        if trigger_price is None or trigger_price <= 0:
+        if kind == "trailing_stop":
+            params["callbackRate"] = callback_rate(trail_ppm)  # activates at once: no activatePrice
+        elif trigger_price is None or trigger_price <= 0:
             raise InvalidOrder(f"{kind} needs a positive trigger price")
-        require_ints(trigger_price=trigger_price)
-        # rounded to the tick so it fires no later than asked
-        params["triggerPrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, fires_on_fall(kind, is_ask)), pd)
+        else:
+            require_ints(trigger_price=trigger_price)
+            # rounded to the tick so it fires no later than asked
+            params["triggerPrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, fires_on_fall(kind, is_ask)), pd)
         if limit_price is not None:
             require_ints(limit_price=limit_price)
             params["price"] = wire.to_wire(on_tick(limit_price, f.tick_i, is_ask), pd)

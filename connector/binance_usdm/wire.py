@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
+
 from connector.errors import InvalidOrder
 from connector.interface import (
     QUOTE_DECIMALS,
@@ -24,7 +26,7 @@ from connector.interface import (
     Position,
     Trade,
 )
-from connector.scaling import decimal_to_scaled, scaled_to_str, scaler
+from connector.scaling import decimal_to_scaled, scaled_pairs, scaled_to_str, scaler
 
 MAINNET_URL = "https://fapi.binance.com"
 TESTNET_URL = "https://demo-fapi.binance.com"
@@ -322,6 +324,38 @@ def parse_order_update(msg: dict[str, Any], f: Filters) -> tuple[OrderSnapshot, 
             info=msg,
         )
     return snap, fill
+
+
+# -- depth diffs, decoded straight into typed structs (the hot path: thousands a second) -----------
+
+Levels = list[list[str]]
+"""``[[price, size], ...]`` (lists decode faster than tuples; a level that is not a pair fails when read)."""
+
+
+class DepthUpdate(msgspec.Struct, gc=False):
+    """A ``depthUpdate``: levels changed over update ids ``U..u``, ``pu`` the previous diff's ``u``;
+    ``gc=False``: the collector never walks them."""
+
+    s: str
+    U: int
+    u: int
+    pu: int = -1
+    b: Levels | None = None
+    a: Levels | None = None
+    E: int | None = None
+
+
+DEPTH_DECODER = msgspec.json.Decoder(DepthUpdate)
+
+
+def depth_update(ev: Any) -> DepthUpdate:
+    """A diff already parsed into plain JSON, as the typed decoder would have read it (ids given as
+    text are read, as ``int()`` did); ``msgspec.ValidationError`` (a ``ValueError``) if malformed."""
+    return ev if type(ev) is DepthUpdate else msgspec.convert(ev, DepthUpdate, strict=False)
+
+
+book_levels = scaled_pairs
+"""``(price_i, size_i)`` per ``[price, size]``: ``connector.scaling.scaled_pairs``."""
 
 
 def parse_agg_trade(msg: dict[str, Any], f: Filters) -> Trade:

@@ -50,6 +50,8 @@ class HyperliquidConnector(BaseConnector):
     trigger_kinds = frozenset(triggers.KINDS)
     """Stops and take-profits, market or limit; no trailing stop (perpdesk emulates it here)."""
     trigger_sources = triggers.SOURCES
+    trigger_follows_position = True
+    """``positionTpsl`` closes the position as it is when it fires (see ``connector.hyperliquid.triggers``)."""
 
     def __init__(
         self,

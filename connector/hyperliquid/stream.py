@@ -25,6 +25,7 @@ from connector.clock import Clock
 from connector.errors import VenueError
 from connector.hyperliquid import wire
 from connector.interface import BookUpdate, MarketInfo, Position
+from connector.scaling import scaled_memo
 from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
@@ -105,6 +106,8 @@ class HyperliquidStream:
         self.coins: set[str] = set()
         """Coins whose market data was asked for."""
         self.books: dict[str, tuple[Levels, Levels]] = {}
+        self.level_memos: dict[str, wire.LevelMemo] = {}
+        """Coin -> its last levels' pairs (``wire.LevelMemo``)."""
         self.positions: set[str] = set()
         self.venue_errors: list[Any] = []
         self.history_before_ms = 0
@@ -225,9 +228,11 @@ class HyperliquidStream:
         coin = data.coin
         if coin not in self.coins:
             return
-        m = self.markets[coin]
-        px, sz = wire.scaled_memo(m.price_decimals), wire.scaled_memo(m.size_decimals)
-        bids, asks = wire.book_levels(data.levels[0], px, sz), wire.book_levels(data.levels[1], px, sz)
+        memo = self.level_memos.get(coin)
+        if memo is None:
+            m = self.markets[coin]
+            memo = self.level_memos[coin] = wire.LevelMemo(scaled_memo(m.price_decimals), scaled_memo(m.size_decimals))
+        bids, asks = wire.book_levels(data.levels[0], memo), wire.book_levels(data.levels[1], memo)
         self.books[coin] = (bids, asks)
         self.emit("book", BookUpdate(coin, bids, asks, True, data.time, None, data))
 

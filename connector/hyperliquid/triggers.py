@@ -11,8 +11,10 @@ The venue watches its mark price for triggers and keeps no trailing stop: ``trai
 emulated by perpdesk on this venue.  ``frontendOpenOrders`` lists armed triggers with
 ``isTrigger: true``, ``orderType`` ("Stop Market", "Stop Limit", "Take Profit Market",
 "Take Profit Limit"), ``triggerPx`` and ``triggerCondition`` ("Price below 225.97").
+perpdesk takes a ``positionTpsl`` trigger to close the position as it is when it fires, grown or
+shrunk since (``trigger_follows_position``: it is not re-armed when the size changes; the fake does so).
 UNCONFIRMED (see docs/venues/hyperliquid.md): whether a fired trigger keeps its oid (perpdesk
-follows it by cloid either way), how ``positionTpsl`` sizes follow a position that changes later,
+follows it by cloid either way), that ``positionTpsl`` follows a position that changes later,
 and what the venue does with a trigger the mark is already past (the fake refuses it).
 """
 

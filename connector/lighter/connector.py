@@ -36,6 +36,7 @@ from connector.errors import (
 from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.lighter import signing, triggers, wire
 from connector.lighter.funding import LighterFunding
+from connector.lighter.leverage import LeverageTx
 from connector.lighter.nonces import InvalidNonce, NonceManager, NonceNotConsumed
 from connector.lighter.stream import LighterStream, decode_frame
 from connector.scaling import str_to_scaled
@@ -47,11 +48,13 @@ TESTNET_URL = "https://testnet.zklighter.elliot.ai"
 STREAM = "lighter"
 
 
-class LighterConnector(BaseConnector):
+class LighterConnector(LeverageTx, BaseConnector):
     venue = "lighter"
-    capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers", "funding"})
+    capabilities = frozenset({"amend", "dead_man_switch", "async_ack", "native_triggers", "funding", "leverage"})
     trigger_kinds = frozenset(triggers.KINDS)
     trigger_sources = triggers.SOURCES
+    trigger_follows_position = False
+    """A whole-position trigger is sized to the position when placed; perpdesk re-arms it when the size changes."""
 
     def __init__(
         self,

@@ -150,6 +150,15 @@ class LighterSigner:
             "cancel-all",
         )
 
+    def update_leverage(self, *, market_id: int, fraction: int, margin_mode: int, nonce: int) -> SignedTx:
+        """Tx 20: ``fraction`` = initial margin fraction in 1/10,000 (10_000 // leverage); mode 0 cross, 1 isolated."""
+        return self._check(
+            self._client.sign_update_leverage(
+                market_id, fraction, margin_mode, nonce=nonce, api_key_index=self.api_key_index
+            ),
+            "leverage",
+        )
+
     def auth_token(self, *, now_s: int, ttl_s: int) -> str:
         token, err = self._client.create_auth_token_with_expiry(
             ttl_s, timestamp=now_s, api_key_index=self.api_key_index

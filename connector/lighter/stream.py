@@ -8,23 +8,35 @@ drops the book (an empty snapshot tells the runtime) and resubscribes that marke
 
 from __future__ import annotations
 
+import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any
 
+import msgspec
 import orjson
 
 from connector.base import Emit
 from connector.clock import Clock
 from connector.interface import BookUpdate, MarketInfo
 from connector.lighter import wire
+from connector.scaling import scaled_memo
 from connector.transport.ws import WsSupervisor
 
 log = logging.getLogger(__name__)
 
 
-def decode_frame(text: str | bytes) -> dict[str, Any]:
-    """A websocket frame as a dict; ValueError for anything else (counted as malformed)."""
+_HEAD = 40
+"""Where a frame names its channel: ``{"channel":"order_book:<id>"`` (with or without spaces)."""
+
+
+def decode_frame(text: str | bytes) -> Any:
+    """An ``order_book`` frame straight into ``wire.BookFrame`` (any other shape of one falls back to
+    plain JSON, where the stream reads it or counts it malformed); any other frame as a dict;
+    ValueError for anything else (counted as malformed)."""
+    if ('"order_book:' in text[:_HEAD]) if isinstance(text, str) else (b'"order_book:' in text[:_HEAD]):
+        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            return wire.BOOK_DECODER.decode(text)
     msg = orjson.loads(text)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")
@@ -44,6 +56,7 @@ class BookChain:
     def __init__(self, symbol: str, price_decimals: int, size_decimals: int) -> None:
         self.symbol = symbol
         self.pd, self.sd = price_decimals, size_decimals
+        self.px, self.sz = scaled_memo(price_decimals), scaled_memo(size_decimals)
         self.nonce: int | None = None
         self.bids: dict[int, int] = {}
         self.asks: dict[int, int] = {}
@@ -57,40 +70,44 @@ class BookChain:
         """Best bid and ask while the chain is intact (None, None after a gap until the next snapshot)."""
         return (max(self.bids) if self.bids else None, min(self.asks) if self.asks else None)
 
-    def _merge(self, update: BookUpdate) -> None:
-        if update.is_snapshot:
-            self.bids.clear()
-            self.asks.clear()
-        for side, levels in ((self.bids, update.bids), (self.asks, update.asks)):
-            for price_i, size_i in levels:
-                if size_i:
-                    side[price_i] = size_i
-                else:
-                    side.pop(price_i, None)
+    def apply(self, frame: wire.BookFrame | dict[str, Any], *, snapshot: bool) -> BookUpdate | None:
+        """Return the update to emit; None for an update before any snapshot; BookGap on a break.
 
-    def apply(self, frame: dict[str, Any], *, snapshot: bool) -> BookUpdate | None:
-        """Return the update to emit; None for an update before any snapshot; BookGap on a break."""
-        ob = frame["order_book"]
-        nonce = int(ob["nonce"])
+        A malformed frame (no nonce, an update without ``begin_nonce``, a number that is not one)
+        raises ValueError before anything changes."""
+        if type(frame) is not wire.BookFrame:
+            frame = wire.book_frame(frame)
+        ob = frame.order_book
+        nonce = ob.nonce
         if not snapshot:
             if self.nonce is None:
                 return None
-            if int(ob["begin_nonce"]) != self.nonce:
+            if ob.begin_nonce != self.nonce:
+                if ob.begin_nonce is None:
+                    raise ValueError(f"{self.symbol}: an order_book update without begin_nonce")
                 expected = self.nonce
                 self.reset()
-                raise BookGap(f"{self.symbol}: update begins at {ob['begin_nonce']}, book is at {expected}")
-        update = BookUpdate(
-            symbol=self.symbol,
-            bids=wire.parse_levels(ob.get("bids") or [], self.pd, self.sd),
-            asks=wire.parse_levels(ob.get("asks") or [], self.pd, self.sd),
-            is_snapshot=snapshot,
-            ts_ms=int(frame.get("timestamp") or 0),
-            seq=nonce,
-            info={"offset": ob.get("offset"), "begin_nonce": ob.get("begin_nonce")},
-        )
-        self._merge(update)
+                raise BookGap(f"{self.symbol}: update begins at {ob.begin_nonce}, book is at {expected}")
+        px, sz = self.px, self.sz
+        bids, asks = wire.book_levels(ob.bids, px, sz), wire.book_levels(ob.asks, px, sz)
+        if snapshot:
+            self.bids.clear()
+            self.asks.clear()
+        side = self.bids
+        for price_i, size_i in bids:
+            if size_i:
+                side[price_i] = size_i
+            else:
+                side.pop(price_i, None)
+        side = self.asks
+        for price_i, size_i in asks:
+            if size_i:
+                side[price_i] = size_i
+            else:
+                side.pop(price_i, None)
         self.nonce = nonce
-        return update
+        # info: the frame's order_book as decoded (offset, begin_nonce), no dict built per frame
+        return BookUpdate(self.symbol, bids, asks, snapshot, frame.timestamp or 0, nonce, ob)
 
 
 REPORTED_TRADES = 2000
@@ -141,6 +158,8 @@ class LighterStream:
         self.ws: WsSupervisor | None = None
         self.chains: dict[int, BookChain] = {}
         """Market id -> its book, for every market whose data was asked for."""
+        self._market_ids: dict[str, int] = {}
+        """``order_book:<id>`` channel -> market id, read once (bounded)."""
         self.book_gaps = 0
         self.venue_errors = 0
         self.reported_trades: dict[str, None] = {}
@@ -195,7 +214,19 @@ class LighterStream:
             await self._send({"type": "subscribe", "channel": "market_stats/all"})
         await self.subscribe_account()
 
-    async def on_frame(self, msg: dict[str, Any]) -> None:
+    def on_frame(self, msg: wire.BookFrame | dict[str, Any]) -> Coroutine[Any, Any, None] | None:
+        """A typed book frame is handled here and now (a coroutine comes back only when a gap has
+        the market resubscribed); any other frame as the coroutine ``on_message``."""
+        if type(msg) is not wire.BookFrame:
+            return self.on_message(msg)
+        kind = msg.type
+        if kind == "update/order_book" or kind == "subscribed/order_book":
+            return self._on_book(msg, kind[0] == "s")
+        if kind.startswith("unsubscribed"):
+            return None
+        raise ValueError(f"unknown order_book frame type {kind!r}")
+
+    async def on_message(self, msg: dict[str, Any]) -> None:
         kind = str(msg.get("type", ""))
         if kind == "ping":
             await self._send({"type": "pong"})
@@ -214,7 +245,9 @@ class LighterStream:
             raise ValueError(f"unknown frame type {kind!r}")
         snapshot = action == "subscribed"
         if name == "order_book":
-            await self._on_book(msg, snapshot)
+            resubscribe = self._on_book(msg, snapshot)
+            if resubscribe is not None:
+                await resubscribe
         elif name == "trade":
             m = self._market(int(str(msg["channel"]).split(":")[1]))
             for trade in wire.parse_public_trades(msg.get("trades") or [], m.symbol, m.price_decimals, m.size_decimals):
@@ -252,19 +285,28 @@ class LighterStream:
             raise ValueError(f"unknown market {market_id}")
         return info
 
-    async def _on_book(self, msg: dict[str, Any], snapshot: bool) -> None:
-        market_id = int(str(msg["channel"]).split(":")[1])
+    def _on_book(self, msg: wire.BookFrame | dict[str, Any], snapshot: bool) -> Coroutine[Any, Any, None] | None:
+        """Apply and emit; after a gap the empty book goes out and the market's resubscription comes back."""
+        channel = msg.channel if type(msg) is wire.BookFrame else msg["channel"]
+        market_id = self._market_ids.get(channel)
+        if market_id is None:
+            market_id = int(str(channel).split(":")[1])
+            if len(self._market_ids) < 10_000:
+                self._market_ids[channel] = market_id
         chain = self.chains.get(market_id)
         if chain is None:
-            return
+            return None
         try:
             update = chain.apply(msg, snapshot=snapshot)
         except BookGap as gap:
             self.book_gaps += 1
             log.warning("lighter: %s; dropping the book and resubscribing", gap)
             self.emit("book", BookUpdate(chain.symbol, (), (), True, self.clock.now_ms(), None, {"gap": str(gap)}))
-            await self._send({"type": "unsubscribe", "channel": f"order_book/{market_id}"})
-            await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})
-            return
+            return self._resubscribe_book(market_id)
         if update is not None:
             self.emit("book", update)
+        return None
+
+    async def _resubscribe_book(self, market_id: int) -> None:
+        await self._send({"type": "unsubscribe", "channel": f"order_book/{market_id}"})
+        await self._send({"type": "subscribe", "channel": f"order_book/{market_id}"})

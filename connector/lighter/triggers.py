@@ -7,8 +7,9 @@ set.  As in the SDK's ``create_sl_order`` / ``create_tp_order``, a market trigge
 immediate-or-cancel with the 28-day expiry and its ``Price`` is the worst price its child may fill
 at (the trigger moved by the connector's market slippage); a limit trigger goes out good-till-time
 at its limit price.  Lighter has no position-sized (close-position) trigger in this form: a
-whole-position trigger is sized to the position when it is placed.  Nor does it keep a trailing
-stop: ``trailing_stop`` stays emulated by perpdesk on this venue.
+whole-position trigger is sized to the position when it is placed, and perpdesk re-arms it (new
+one first, then the old one cancelled) when the position's size changes (``execution.triggers.follow``).
+Nor does it keep a trailing stop: ``trailing_stop`` stays emulated by perpdesk on this venue.
 
 The venue lists an armed trigger among the account's active orders with ``type`` "stop-loss",
 "stop-loss-limit", "take-profit" or "take-profit-limit" and its ``trigger_price``; while it waits

@@ -10,6 +10,8 @@ from __future__ import annotations
 from decimal import ROUND_CEILING, ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
+import msgspec
+
 from connector.errors import (
     AuthError,
     InvalidOrder,
@@ -29,7 +31,7 @@ from connector.interface import (
     Trade,
 )
 from connector.lighter.nonces import InvalidNonce
-from connector.scaling import decimal_to_scaled, scaler, str_to_scaled
+from connector.scaling import ScaledMemo, decimal_to_scaled, scaler, str_to_scaled
 
 TX_CREATE_ORDER, TX_CANCEL_ORDER, TX_CANCEL_ALL, TX_MODIFY_ORDER = 14, 15, 16, 17
 ORDER_LIMIT, ORDER_MARKET = 0, 1
@@ -136,6 +138,56 @@ def parse_levels(raw: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[int
     """Book levels as ``(price_i, size_i)``; a size of zero removes the level."""
     px, sz = scaler(pd), scaler(sd)
     return tuple([(px(lv["price"]), sz(lv["size"])) for lv in raw])
+
+
+# -- order_book frames, decoded straight into typed structs (the hot path: thousands a second) -------
+
+
+class BookLevel(msgspec.Struct, gc=False):
+    price: str
+    size: str
+
+
+class OrderBook(msgspec.Struct, gc=False):
+    """``order_book`` of a frame; ``begin_nonce`` chains an update onto the previous ``nonce``."""
+
+    nonce: int
+    begin_nonce: int | None = None
+    bids: tuple[BookLevel, ...] | None = ()
+    asks: tuple[BookLevel, ...] | None = ()
+    offset: int | None = None
+
+
+class BookFrame(msgspec.Struct, gc=False):
+    """``{"channel": "order_book:<id>", "type": "subscribed/order_book" | "update/order_book", ...}``;
+    ``gc=False``: the collector never walks them."""
+
+    channel: str
+    type: str
+    order_book: OrderBook
+    timestamp: int | None = None
+
+
+BOOK_DECODER = msgspec.json.Decoder(BookFrame)
+
+
+def book_frame(frame: Any) -> BookFrame:
+    """A frame already parsed into plain JSON, as the typed decoder would have read it (numbers given
+    as text are read, as ``int()`` did); ``msgspec.ValidationError`` (a ``ValueError``) if malformed."""
+    return frame if type(frame) is BookFrame else msgspec.convert(frame, BookFrame, strict=False)
+
+
+def book_levels(levels: tuple[BookLevel, ...] | None, px: ScaledMemo, sz: ScaledMemo) -> tuple[tuple[int, int], ...]:
+    """``(price_i, size_i)`` per level; a size of zero removes the level.  As ``scaling.scaled_pairs``:
+    prices from the memo, a size in the venue's form (exactly the scale's decimals) read inline,
+    anything else through the memo (same values, or its ValueError)."""
+    if not levels:
+        return ()
+    k = -sz.decimals - 1
+    try:
+        return tuple([(px[lv.price], int(s.replace(".", "", 1)) if (s := lv.size)[k] == "." else sz[s]) for lv in levels])
+    except (ValueError, IndexError):
+        return tuple([(px[lv.price], sz[lv.size]) for lv in levels])
 
 
 def parse_public_trades(raw: list[dict[str, Any]], symbol: str, pd: int, sd: int) -> list[Trade]:

@@ -27,6 +27,7 @@ from connector.interface import (
     ConnectionState,
     Fill,
     FundingSnapshot,
+    LeverageInfo,
     Margin,
     MarketInfo,
     OrderSnapshot,
@@ -60,6 +61,8 @@ class SimConnector(BaseConnector):
     capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "leverage", "funding"})
     trigger_kinds = frozenset(TRIGGER_KINDS)
     trigger_sources = SOURCES
+    trigger_follows_position = True
+    """A close-position trigger closes the whole position when it fires (``connector.sim.triggers``)."""
 
     def __init__(
         self,
@@ -360,6 +363,11 @@ class SimConnector(BaseConnector):
         self._market(symbol)
         await self._request("order", self.engine.set_leverage, symbol, leverage)
         self.margin_modes[symbol] = "cross" if cross else "isolated"
+
+    async def get_leverage(self) -> list[LeverageInfo]:
+        """Every market's leverage (the market's maximum until set) and the mode last recorded."""
+        leverage = self.engine.account.leverage
+        return [LeverageInfo(s, leverage[s], self.margin_modes.get(s, "cross") == "cross") for s in sorted(leverage)]
 
     async def schedule_cancel_all(self, after_s: float | None) -> None:
         """Dead man's switch: cancel every order ``after_s`` from now unless re-armed; None disarms."""

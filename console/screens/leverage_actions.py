@@ -35,4 +35,7 @@ async def _apply(screen: Any, venue: str, symbol: str, cmd: LeverageCommand) -> 
     except Exception as exc:
         screen.notices.add("reject", f"{symbol}: leverage refused: {exc}", "error")
         return
-    screen.notices.add("leverage", f"{venue}: {setting.describe()}", "information")
+    text = f"{venue}: {setting.describe()}"
+    if leverage.account_wide(venue):
+        text += f" ({venue}: leverage is account-wide: {setting.leverage}x on every market, capped at each one's maximum)"
+    screen.notices.add("leverage", text, "information")

@@ -328,7 +328,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
 
     def _paint_account(self) -> None:
         md, positions = self.runtime.market_data, self.runtime.positions
-        self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms()))
+        self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms(), self.runtime.leverage))
         # repainted every second: no layout pass unless the text changed (the margin panel's height is fixed)
         _update_text(self._margin_box, panels.margin_text(md, positions), fixed_height=True)
         _update_text(self._account_line, panels.margin_compact_text(md, positions), fixed_height=False)

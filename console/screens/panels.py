@@ -18,6 +18,7 @@ from execution.orders import order_name
 from execution.position_service import liquidation_distance_ppm
 
 if TYPE_CHECKING:
+    from execution.leverage import LeverageService
     from execution.market import MarketDataService
     from execution.orders import Order, OrderService
     from execution.position_service import PositionService
@@ -48,6 +49,7 @@ POSITION_COLUMNS = [
     ("rpnl", "rPnL"),
     ("liq", "Liq."),
     ("liq_pct", "Liq %"),
+    ("lev", "Lev."),
 ]
 POSITION_COLUMNS_NARROW = ("symbol", "side", "size", "mark", "funding", "next", "upnl", "liq_pct")
 """What the Positions tab keeps on a narrow terminal (80 columns): Entry, rPnL and the liquidation price fold."""
@@ -144,6 +146,13 @@ NOT_LOADED = "venue not loaded"
 """An order the journal holds for a venue this run did not load: shown and kept, never resolved here."""
 
 
+def is_market(o: Order) -> bool:
+    """A market order, or one the venue placed for us without a price: a native trigger's child is
+    adopted from the order stream as a limit whose price is 0 when it is a market order (a
+    ``*_limit`` trigger's child carries its limit, and shows it)."""
+    return o.kind != "limit" or o.price_i <= 0
+
+
 def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
     """Every open order, keyed ``venue:client_order_index``."""
     rows = {}
@@ -155,12 +164,11 @@ def order_rows(md: MarketDataService, orders: OrderService) -> dict[str, Row]:
             what = (o.symbol, "SELL" if o.is_ask else "BUY", o.kind, "?", "?", "?")  # no decimals without the venue
             rows[f"{o.venue}:{o.client_order_index}"] = (*what, state, flags, order_name(o))
             continue
-        fp = md.format_price(o.venue, o.symbol, o.price_i) if o.kind == "limit" else "market"
         rows[f"{o.venue}:{o.client_order_index}"] = (
             o.symbol,
             "SELL" if o.is_ask else "BUY",
-            o.kind,
-            fp,
+            "market" if is_market(o) else o.kind,
+            "market" if is_market(o) else md.format_price(o.venue, o.symbol, o.price_i),
             md.format_size(o.venue, o.symbol, o.size_i),
             md.format_size(o.venue, o.symbol, o.filled_i),
             str(o.state.value),
@@ -175,7 +183,7 @@ def describe_order(md: MarketDataService, o: Order) -> str:
     if o.venue not in md.venues():
         return f"{side} {o.symbol} on {o.venue} ({NOT_LOADED})"
     size = md.format_size(o.venue, o.symbol, o.size_i)
-    price = f" @ {md.format_price(o.venue, o.symbol, o.price_i)}" if o.kind == "limit" else " at market"
+    price = " at market" if is_market(o) else f" @ {md.format_price(o.venue, o.symbol, o.price_i)}"
     return f"{side} {size} {o.symbol}{price}"
 
 
@@ -191,9 +199,12 @@ def fill_notice(md: MarketDataService, venue: str, symbol: str, f: Fill) -> str:
     return f"Filled {side} {md.format_size(venue, symbol, f.size_i)} {symbol} @ {md.format_price(venue, symbol, f.price_i)}"
 
 
-def position_rows(md: MarketDataService, positions: PositionService, now_ms: int) -> dict[str, Row]:
+def position_rows(
+    md: MarketDataService, positions: PositionService, now_ms: int, leverage: LeverageService | None = None
+) -> dict[str, Row]:
     """Every open position, keyed ``venue:symbol``, PnL at the current mid; Mark is the venue's mark
-    where it publishes funding (else the mid), and Next counts down on ``now_ms`` (the injected clock)."""
+    where it publishes funding (else the mid), and Next counts down on ``now_ms`` (the injected clock);
+    Lev. is the leverage and margin mode (``"5x iso"``, ``"20x cross"``) where known, else ``-``."""
     rows = {}
     fp = md.format_price
     for p in positions.positions():
@@ -212,8 +223,14 @@ def position_rows(md: MarketDataService, positions: PositionService, now_ms: int
             money(p.realized_pnl_q),
             fp(venue, symbol, p.liquidation_price_i) if p.liquidation_price_i else "-",
             liq_distance_text(liquidation_distance_ppm(p.liquidation_price_i, mark)),
+            leverage_text(leverage, venue, symbol),
         )
     return rows
+
+
+def leverage_text(leverage: LeverageService | None, venue: str, symbol: str) -> str:
+    known = leverage.get(venue, symbol) if leverage is not None else None
+    return known.short if known is not None else "-"
 
 
 def margin_text(md: MarketDataService, positions: PositionService) -> str:

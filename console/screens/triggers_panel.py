@@ -19,7 +19,7 @@ TRIGGER_COLUMNS = [
     ("size", "Size"),
     ("trigger", "Trigger @"),
     ("ticks", "Ticks"),
-    ("pct", "% from mark"),
+    ("pct", "From mark"),
     ("held", "Held by"),
     ("state", "State"),
 ]
@@ -34,14 +34,17 @@ KIND_TEXT = {
 
 
 def distance(trigger_i: int | None, mark_i: int | None, tick_i: int) -> tuple[str, str]:
-    """``(ticks, percent)`` from the mark to the trigger, signed (negative: below the mark)."""
+    """``(ticks, basis points)`` from the mark to the trigger, signed (negative: below the mark).
+
+    Basis points with one decimal (``-12.5 bp``): a stop a few dozen ticks away still reads as a number
+    (a percent would need three decimals there), and a wide one stays short (``+468.7 bp``)."""
     if trigger_i is None or not mark_i:
         return "-", "-"
     diff = trigger_i - mark_i
     ticks = diff // tick_i if diff >= 0 else -(-diff // tick_i)
-    milli = abs(diff) * 100_000 // mark_i  # thousandths of a percent, toward zero
+    tenths = abs(diff) * 100_000 // mark_i  # tenths of a basis point, toward zero
     sign = "-" if diff < 0 else "+"
-    return f"{ticks:+d}", f"{sign}{milli // 1000}.{milli % 1000:03d}%"
+    return f"{ticks:+d}", f"{sign}{tenths // 10}.{tenths % 10} bp"
 
 
 def held_text(t: Trigger) -> str:

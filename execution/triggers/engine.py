@@ -26,7 +26,7 @@ from connector.checks import require_int
 from connector.errors import InvalidOrder
 from connector.interface import ConnectionEvent, ConnectionState, OrderStatus
 from execution.listeners import Listeners
-from execution.triggers import native, persistence
+from execution.triggers import follow, native, persistence
 from execution.triggers.model import (
     Trigger,
     TriggerOn,
@@ -56,7 +56,7 @@ FLAT_GRACE_S = 0.25
 """How long a closed or flipped position must stay so before its reduce-only triggers are cancelled."""
 
 
-class TriggerManager(native.NativeSync):
+class TriggerManager(native.NativeSync, follow.FollowPosition):
     """Stops, take-profits, brackets and trailing stops on every venue (``runtime.triggers``)."""
 
     def __init__(
@@ -84,6 +84,8 @@ class TriggerManager(native.NativeSync):
         self._native_refs: dict[tuple[str, int], Trigger] = {}
         """(venue, client order index) of a native trigger -> the trigger (its child comes back under it)."""
         self._sizes: dict[tuple[str, str], int] = {}
+        self._follow_changes: dict[tuple[str, str], int] = {}
+        self._armed_for: dict[str, int] = {}
         self._recheck: dict[str, str] = {}
         """Trigger id -> why its next evaluation must say what it found (after a reconnect or a restart)."""
         self._down: set[str] = set()
@@ -272,7 +274,10 @@ class TriggerManager(native.NativeSync):
     # -- arming, disarming (the emulated path; native overrides live in ``native``) ---------
 
     def _use_native(self, params: TriggerParams) -> bool:
-        return not self.force_emulation and native.supports(self.connectors.get(params.venue), params)
+        if self.force_emulation:
+            return False
+        tick = self.market_data.market(params.venue, params.symbol).tick_i
+        return native.supports(self.connectors.get(params.venue), params, tick)
 
     async def _arm(self, t: Trigger) -> None:
         if self._use_native(t.params):
@@ -479,11 +484,13 @@ class TriggerManager(native.NativeSync):
             self._check_child(t)
 
     def _on_position(self, venue: str, symbol: str | None) -> None:
-        """Whole-position triggers follow the size (they read it when they fire); once the position
-        is closed or flipped, nothing reduce-only is left resting for it.
+        """Whole-position triggers follow the size (emulated ones read it when they fire, native ones
+        as ``execution.triggers.follow`` says); once the position is closed or flipped, nothing
+        reduce-only is left resting for it.
 
         The clean-up waits ``FLAT_GRACE_S`` and then looks again: a venue snapshot that briefly
-        disagrees with the fills (a stale one saying flat) must not strip a live position of its stop.
+        disagrees with the fills (a stale one saying flat) must not strip a live position of its stop;
+        before anything is cancelled the venue is asked for its own size, which decides.
         Meanwhile nothing can close more than the position: a trigger fires into its size, reduce-only.
         """
         if symbol is None:
@@ -493,23 +500,36 @@ class TriggerManager(native.NativeSync):
         old = self._sizes.get(key, 0)
         self._sizes[key] = new
         if old == 0 or (new != 0 and (new > 0) == (old > 0)):
+            if old != 0 and new != old:
+                self._follow_position(venue, symbol)  # a venue holding a fixed size is told the new one
             return
         self._spawn(self._clean_up_after_close(venue, symbol))
 
     async def _clean_up_after_close(self, venue: str, symbol: str) -> None:
         await self.clock.sleep(FLAT_GRACE_S)
         pos = self.positions.size_i(venue, symbol)
+        if any(self._would_end(t, pos) for t in self._by_market.get((venue, symbol), ())):
+            confirmed = await self._venue_position(venue, symbol)
+            if confirmed is None:
+                log.warning("%s %s: the venue could not confirm the position; its protection is kept", venue, symbol)
+                return
+            if confirmed != pos:
+                log.warning("%s %s: our position %d, the venue's %d: the venue's decides what stays protected",
+                            venue, symbol, pos, confirmed)  # fmt: skip
+                pos = confirmed
         for t in list(self._by_market.get((venue, symbol), ())):
-            if not t.params.reduce_only or t.is_done:
-                continue
-            closes = pos != 0 and (pos > 0) == t.is_ask
-            if closes:
+            if not self._would_end(t, pos):
                 continue  # the position came back (or a new one on this side): still protected
             reason = "the position was closed" if pos == 0 else "the position flipped"
             if t.state is TriggerState.ARMED:
                 self._cancel_soon(t, reason)
             elif t.child is not None and not t.child.is_final and pos == 0:
                 await self.orders.cancel(t.child)
+
+    @staticmethod
+    def _would_end(t: Trigger, pos: int) -> bool:
+        """A live reduce-only trigger with nothing left on its side to close."""
+        return t.params.reduce_only and not t.is_done and not (pos != 0 and (pos > 0) == t.is_ask)
 
     def _on_connection(self, venue: str, event: ConnectionEvent) -> None:
         if event.state is ConnectionState.DISCONNECTED:

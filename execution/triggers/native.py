@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, cast
 
 from connector.errors import UnknownOrder, VenueError
-from connector.interface import SupportsTriggers
+from connector.interface import ChecksTriggers, SupportsTriggers
 from execution.triggers.model import TriggerParams, TriggerState
 
 if TYPE_CHECKING:
@@ -27,25 +27,39 @@ log = logging.getLogger(__name__)
 CAPABILITY = "native_triggers"
 
 
-def supports(connector: IConnector | None, params: TriggerParams) -> bool:
-    """Whether ``connector`` keeps this trigger natively (kind and price source both)."""
+def supports(connector: IConnector | None, params: TriggerParams, tick_i: int) -> bool:
+    """Whether ``connector`` keeps this trigger natively: its kind and price source are declared, and,
+    where the venue answers per trigger (``ChecksTriggers.supports_trigger``: a trail it can express,
+    a size form it takes), it says yes.  Without that answer every declared kind is kept natively."""
     if connector is None or CAPABILITY not in connector.capabilities:
         return False
     kinds = getattr(connector, "trigger_kinds", frozenset())
     sources = getattr(connector, "trigger_sources", frozenset())
-    return str(params.kind) in kinds and str(params.trigger_on) in sources
+    if str(params.kind) not in kinds or str(params.trigger_on) not in sources:
+        return False
+    if not isinstance(connector, ChecksTriggers):
+        return True
+    trail_i = params.trail_ticks * tick_i if params.trail_ticks is not None else None
+    return connector.supports_trigger(
+        kind=str(params.kind), size_i=params.size_i, trigger_on=str(params.trigger_on), trail_i=trail_i,
+        trail_ppm=params.trail_ppm,
+    )  # fmt: skip
 
 
 def _venue(connector: IConnector) -> SupportsTriggers:
     return cast(SupportsTriggers, connector)
 
 
-async def arm(connector: IConnector, t: Trigger, venue_symbol: str, coi: int, tick_i: int) -> None:
-    """Hand the trigger to the venue under ``coi`` (raises what the venue raises)."""
+async def arm(
+    connector: IConnector, t: Trigger, venue_symbol: str, coi: int, tick_i: int, size_i: int | None = None
+) -> None:
+    """Hand the trigger to the venue under ``coi`` (raises what the venue raises); ``size_i`` overrides
+    the trigger's own (a whole-position trigger re-armed at a fixed-size venue for the position now)."""
     p = t.params
     await _venue(connector).submit_trigger_order(
         symbol=venue_symbol, client_order_index=coi, kind=str(p.kind), is_ask=p.is_ask,
-        trigger_price=t.trigger_price_i, size_i=p.size_i, limit_price=p.limit_price_i, trigger_on=str(p.trigger_on),
+        trigger_price=t.trigger_price_i, size_i=p.size_i if size_i is None else size_i, limit_price=p.limit_price_i,
+        trigger_on=str(p.trigger_on),
         trail_i=p.trail_ticks * tick_i if p.trail_ticks is not None else None, trail_ppm=p.trail_ppm,
         reduce_only=p.reduce_only,
     )  # fmt: skip

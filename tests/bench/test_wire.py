@@ -20,10 +20,8 @@ from execution.market import L2Book
 )
 def test_the_connector_path_builds_the_book_the_stream_describes(venue, path):
     frames, expected = wire._frames(venue, 600)
-    _, book = path(frames)
-    wire.check_book(book, expected, venue)
-    _, book = wire._naive(frames, venue)
-    wire.check_book(book, expected, f"{venue} baseline")
+    wire.check_book(wire.run_path(path(frames)), expected, venue)
+    wire.check_book(wire.run_path(wire._naive(frames, venue)), expected, f"{venue} baseline")
 
 
 def test_diff_frames_send_changed_levels_only_and_deletes_as_size_zero():
@@ -54,7 +52,7 @@ def test_a_touch_move_leaves_most_sizes_where_they_were():
 
 def test_a_book_unlike_the_stream_or_crossed_fails_the_check():
     frames, expected = wire._frames("lighter", 300)
-    _, book = wire._ours_lighter(frames)
+    book = wire.run_path(wire._ours_lighter(frames))
     price, size = book.bids()[3]
     book.apply(BookUpdate("BTC", ((price, size + 1),), (), False, 0))  # one size the stream never sent
     with pytest.raises(wire.BenchInsane, match="1 levels unlike"):

@@ -6,7 +6,8 @@ from connector.interface import CAPABILITIES
 
 
 @pytest.mark.parametrize(
-    "path", ["connector.sim.connector:SimConnector", "connector.hyperliquid.connector:HyperliquidConnector", "connector.lighter.connector:LighterConnector"]
+    "path", ["connector.sim.connector:SimConnector", "connector.hyperliquid.connector:HyperliquidConnector", "connector.lighter.connector:LighterConnector",
+     "connector.binance_usdm.connector:BinanceUsdmConnector", "connector.backpack.connector:BackpackConnector"]
 )
 def test_every_connector_declares_only_documented_capabilities(path):
     module, _, name = path.partition(":")
@@ -23,3 +24,5 @@ def test_every_connector_declares_only_documented_capabilities(path):
         assert cls.trigger_kinds and cls.trigger_sources
     if "leverage" in cls.capabilities:
         assert hasattr(cls, "set_leverage")
+    if "leverage_account_wide" in cls.capabilities:
+        assert "leverage" in cls.capabilities

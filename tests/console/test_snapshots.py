@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.console.harness import make_desk, ready
+from tests.console.test_leverage_lines import with_leverage
 
 
 @pytest.mark.parametrize("size", [(120, 40), (160, 50)], ids=["120x40", "160x50"])
@@ -48,8 +49,11 @@ def test_orders_tab_and_own_orders_on_the_ladder(snap_compare, size):
 def test_positions_tab_and_order_being_typed(snap_compare):
     desk = make_desk()
 
+    with_leverage(desk)
+
     async def run_before(pilot) -> None:
         await _with_orders_and_a_position(desk, pilot)
+        await desk.runtime.leverage.set_leverage("sim", "ETH", 5, cross=False)  # the Lev. column: "5x iso"
         await pilot.press("2", "s", "tab", *"0.5")
         await ready(desk, pilot, ticks=0)
 

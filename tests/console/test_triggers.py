@@ -43,7 +43,7 @@ async def test_stop_line_arms_an_emulated_stop_shown_in_the_triggers_tab_and_it_
         assert desk.main._tabbed.active == "triggers"
         [row] = cells(desk)
         assert row[:6] == ["T1", "BTC", "SELL", "stop", "all", stop_text]
-        assert row[6] == "-100" and row[7].startswith("-0.01") and row[8] == "perpdesk (emulated)" and row[9] == "ARMED"
+        assert row[6] == "-100" and row[7] == "-1.5 bp" and row[8] == "perpdesk (emulated)" and row[9] == "ARMED"
         sent = len(desk.venue.requests)
         move(desk, mid - 150)
         await settle(desk, pilot)
@@ -167,10 +167,12 @@ async def test_the_ladder_marks_stop_and_take_profit_levels_emulated_told_apart(
         assert not any(r[6] for r in ladder._rows if r[0] in ("bid", "ask"))
 
 
-def test_distance_from_the_mark_in_ticks_and_percent():
+def test_distance_from_the_mark_in_ticks_and_basis_points():
     from console.screens.triggers_panel import distance
 
-    assert distance(649_500 - 6, 649_500, 1) == ("-6", "-0.000%")
-    assert distance(649_500 - 400, 649_500, 1) == ("-400", "-0.061%")
-    assert distance(670_000, 640_000, 5) == ("+6000", "+4.687%")
+    assert distance(649_500 - 6, 649_500, 1) == ("-6", "-0.0 bp")  # under a tenth of a basis point
+    assert distance(649_500 - 100, 649_500, 1) == ("-100", "-1.5 bp")  # a percent would need three decimals
+    assert distance(649_500 - 400, 649_500, 1) == ("-400", "-6.1 bp")
+    assert distance(670_000, 640_000, 5) == ("+6000", "+468.7 bp")
+    assert distance(640_000 - 64_000, 640_000, 1) == ("-64000", "-1000.0 bp")
     assert distance(None, 640_000, 1) == ("-", "-")

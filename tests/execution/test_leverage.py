@@ -10,7 +10,6 @@ from connector.errors import InvalidOrder
 from connector.hyperliquid.connector import HyperliquidConnector
 from connector.interface import SupportsLeverage
 from connector.keys import load_key_file
-from connector.lighter.connector import LighterConnector
 from connector.sim.connector import SimConnector
 from execution.runtime import Runtime
 from tests.fakes.hyperliquid import FakeHyperliquid
@@ -22,6 +21,9 @@ async def test_the_sim_sets_leverage_its_margin_follows_and_the_mode_is_kept_bet
     runtime = Runtime([sim], journal_path=tmp_path / "j.sqlite")
     await runtime.start()
     try:
+        # read from the venue at start: nothing configured yet, so each market's maximum and cross
+        assert runtime.leverage.get("sim", "BTC").short == "20x cross"
+        assert runtime.leverage.get("sim", "SOL").short == "10x cross"
         seen = []
         runtime.leverage.add_listener(seen.append)
         venue_symbol = runtime.market_data.venue_symbol("sim", "BTC")
@@ -78,4 +80,33 @@ async def test_a_venue_without_the_capability_is_refused_before_any_request(tmp_
             await runtime.leverage.set_margin_mode("sim", "BTC", cross=False)
     finally:
         await runtime.stop()
-    assert "leverage" not in LighterConnector.capabilities
+
+
+async def test_a_venue_whose_settings_cannot_be_read_is_left_unknown_and_the_rest_still_load(clock):
+    from connector.errors import VenueError
+    from connector.interface import LeverageInfo, MarketInfo
+    from execution.leverage import LeverageService
+    from execution.market import MarketDataService
+
+    class Venue:
+        capabilities = frozenset({"leverage"})
+
+        def __init__(self, answer) -> None:
+            self.answer = answer
+
+        async def get_leverage(self):
+            if isinstance(self.answer, Exception):
+                raise self.answer
+            return self.answer
+
+        async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None: ...
+
+    md = MarketDataService(clock)
+    venues = {"down": Venue(VenueError("HTTP 503")), "odd": Venue(KeyError("leverage")),
+              "ok": Venue([LeverageInfo("BTC-PERP", 3, False)])}  # fmt: skip
+    for name in venues:
+        md.add_markets(name, [MarketInfo("BTC-PERP", "BTC", "USD", 1, 4, 10, max_leverage=20)])
+    service = LeverageService(md, venues)  # type: ignore[arg-type]
+    await service.load()
+    assert service.get("down", "BTC") is None and service.leverage_of("odd", "BTC") is None
+    assert service.get("ok", "BTC").short == "3x iso" and service.leverage_of("ok", "BTC") == 3

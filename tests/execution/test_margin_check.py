@@ -113,3 +113,46 @@ async def test_a_chase_beyond_the_margin_is_refused_at_its_start_and_sends_nothi
     await clock.advance(1)
     assert len(submits) == 1 and not chase.is_done
     await desk.stop()
+
+
+class _ReportsFiveX:
+    """A venue that declares ``leverage`` and reports BTC at 5x isolated (``ReadsLeverage``)."""
+
+    capabilities = frozenset({"leverage"})
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, bool]] = []
+
+    async def get_leverage(self):
+        from connector.interface import LeverageInfo
+
+        return [LeverageInfo("BTC-PERP", 5, False), LeverageInfo("DELISTED-PERP", 3, True)]
+
+    async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
+        self.sent.append((symbol, leverage, cross))
+
+
+async def test_the_margin_check_uses_the_leverage_set_for_the_market_else_the_maximum(clock):
+    from execution.leverage import LeverageService
+
+    _, risk = setup(clock, available=13_065)
+    venue = _ReportsFiveX()
+    leverage = LeverageService(risk.market_data, {"sim": venue})  # type: ignore[dict-item]
+    risk.leverage_of = leverage.leverage_of
+    # nothing known: 2 BTC at 65,000 ÷ 20x = 6,500 + 130 fees fits
+    assert risk.margin_preview("sim", "BTC", False, btc(2), 650_000).leverage == 20
+    risk.check("sim", "BTC", is_ask=False, size_i=btc(2), price_i=650_000)
+    await leverage.load()  # the venue reports 5x: 1 BTC needs 13,000 + 65, exactly what is there
+    assert leverage.get("sim", "BTC").short == "5x iso"
+    assert risk.margin_preview("sim", "BTC", False, btc(1), 650_000).leverage == 5
+    risk.check("sim", "BTC", is_ask=False, size_i=btc(1), price_i=650_000)
+    with pytest.raises(RiskRejected, match=r"needs 26,130\.00 USDC.*÷ 5x leverage"):
+        risk.check("sim", "BTC", is_ask=False, size_i=btc(2), price_i=650_000)
+    await leverage.set_leverage("sim", "BTC", 4)  # set here: 16,250 + 65 for 1 BTC
+    assert venue.sent == [("BTC-PERP", 4, False)]  # the mode the venue reported is kept
+    with pytest.raises(RiskRejected, match=r"needs 16,315\.00 USDC.*÷ 4x leverage") as err:
+        risk.check("sim", "BTC", is_ask=False, size_i=btc(1), price_i=650_000)
+    assert err.value.check == "margin"
+    with pytest.raises(RiskRejected, match=r"available margin × 4x"):
+        RiskManager(risk.market_data, risk.positions, RiskLimits(price_band_bps=None, fee_bps=None),
+                    leverage_of=leverage.leverage_of).check("sim", "BTC", is_ask=False, size_i=btc(1), price_i=650_000)  # fmt: skip

@@ -55,6 +55,7 @@ from connector.errors import InsufficientMargin, InvalidOrder, OrderRejected, Po
 from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderSnapshot, OrderStatus, Position, Trade
 from connector.scaling import scaled_to_str
 from connector.sim.engine import SimEngine, SimMarketSpec
+from tests.fakes.backpack_leverage import AccountSettings
 
 MARKETS = (
     SimMarketSpec("BTC_USDC_PERP", "BTC", 1, 5, min_size_i=10, start_price_i=650_000, max_leverage=50,
@@ -75,6 +76,8 @@ INSTRUCTIONS = {
     ("GET", "/api/v1/orders"): "orderQueryAll",
     ("GET", "/api/v1/position"): "positionQuery",
     ("GET", "/api/v1/capital/collateral"): "collateralQuery",
+    ("GET", "/api/v1/account"): "accountQuery",
+    ("PATCH", "/api/v1/account"): "accountUpdate",
     ("GET", "/wapi/v1/history/orders"): "orderHistoryQueryAll",
     ("GET", "/wapi/v1/history/fills"): "fillHistoryQueryAll",
 }
@@ -123,7 +126,7 @@ class _Book:
     history: deque[tuple[int, dict[int, int], dict[int, int]]] = field(default_factory=lambda: deque(maxlen=64))
 
 
-class FakeBackpack:
+class FakeBackpack(AccountSettings):
     def __init__(
         self,
         engine: SimEngine | None = None,
@@ -172,6 +175,7 @@ class FakeBackpack:
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
         self.engine.subscribe(self._on_engine_event, set(self.engine.markets))
+        AccountSettings.__init__(self)
 
     # -- lifecycle, keys, faults ---------------------------------------------------------
 
@@ -382,6 +386,7 @@ class FakeBackpack:
             ("DELETE", "/api/v1/order"): self._cancel, ("DELETE", "/api/v1/orders"): self._cancel_all,
             ("GET", "/api/v1/order"): self._get_order, ("GET", "/api/v1/orders"): self._open_orders,
             ("GET", "/api/v1/position"): self._position, ("GET", "/api/v1/capital/collateral"): self._collateral,
+            ("GET", "/api/v1/account"): self.account_settings, ("PATCH", "/api/v1/account"): self.update_account,
             ("GET", "/wapi/v1/history/orders"): self._order_history,
             ("GET", "/wapi/v1/history/fills"): self._fill_history,
         }[(request.method, request.path)]  # fmt: skip

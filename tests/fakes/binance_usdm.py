@@ -46,6 +46,8 @@ from connector.sim.engine import SimEngine
 from tests.fakes import binance_usdm_venue as venue
 from tests.fakes import binance_usdm_wire as bw
 from tests.fakes.binance_usdm_algo import AlgoOrders
+from tests.fakes.binance_usdm_leverage import ENDPOINTS as LEVERAGE_ENDPOINTS
+from tests.fakes.binance_usdm_leverage import LeverageEndpoints
 from tests.fakes.binance_usdm_venue import VenueError
 
 LISTEN_KEY_TTL_MS = 60 * 60_000
@@ -89,7 +91,7 @@ class _Depth:
     skip: int = 0
 
 
-class FakeBinanceUsdm(AlgoOrders, venue.Trading):
+class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
     def __init__(
         self,
         engine: SimEngine | None = None,
@@ -133,6 +135,7 @@ class FakeBinanceUsdm(AlgoOrders, venue.Trading):
         self.port = 0
         venue.Trading.__init__(self)
         AlgoOrders.__init__(self)
+        LeverageEndpoints.__init__(self)
         self.engine.subscribe(self._on_engine_event, None)
 
     @property
@@ -409,7 +412,7 @@ class FakeBinanceUsdm(AlgoOrders, venue.Trading):
             self._rate_limited -= 1
             msg = "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute. Please use the websocket for live updates to avoid polling the API."
             return self._error(VenueError(-1003, msg, 429), {"Retry-After": f"{self._retry_after:g}"})
-        route = venue.ENDPOINTS.get((request.method, request.path))
+        route = venue.ENDPOINTS.get((request.method, request.path)) or LEVERAGE_ENDPOINTS.get((request.method, request.path))
         if route is None:
             return web.Response(status=404, text="<html><body><h2>404 Not found</h2></body></html>")
         security, handler_name = route

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from connector.errors import InvalidOrder, OrderRejected, UnknownOrder
@@ -73,7 +74,12 @@ class AlgoOrders:
         price_i = self._price(symbol, _required(p, "price")) if kind in ("STOP", "TAKE_PROFIT") else None
         trail_ppm = trigger_i = None
         if kind == "TRAILING_STOP_MARKET":
-            trail_ppm = int(float(_required(p, "callbackRate")) * 10_000)
+            # a percent, 0.1 to 5 in steps of 0.1; it trails from the mark when placed (activatePrice, when
+            # given, is taken as its first trigger: the fake does not model waiting for the activation)
+            rate = Decimal(_required(p, "callbackRate"))
+            if whole or not Decimal("0.1") <= rate <= 5 or rate % Decimal("0.1"):
+                raise VenueError(-1102, "Mandatory parameter 'callbackRate' was not sent, was empty/null, or malformed.")
+            trail_ppm = int(rate * 10_000)
             trigger_i = self._price(symbol, p["activatePrice"]) if p.get("activatePrice") else None
         else:
             trigger_i = self._price(symbol, _required(p, "triggerPrice"))

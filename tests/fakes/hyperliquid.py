@@ -393,9 +393,15 @@ class FakeHyperliquid:
                        "px": self._px(c, event.price_i), "sz": self._sz(c, event.size_i), "time": event.ts_ms,
                        "hash": "0x" + "0" * 64, "tid": int(event.trade_id or 0), "users": []}])  # fmt: skip
         elif isinstance(event, OrderSnapshot):
-            if event.order_id is None:
+            fired = self._trigger_ends.get(event.client_order_index)
+            if event.order_id is None and (fired is None or fired[1] != "triggered"):
                 return  # refused before it had an id: the venue answers that in the request's statuses
-            update = {"order": self._order_basic(event), "status": self._status(event), "statusTimestamp": event.ts_ms}
+            if event.order_id is None:  # a fired trigger's child refused (reduce-only, nothing to close): no
+                # request to answer, so the stream says it, under the trigger's oid
+                basic = {**self._order_basic(event), "oid": fired[0]["oid"]}
+                update = {"order": basic, "status": "reduceOnlyRejected", "statusTimestamp": event.ts_ms}
+            else:
+                update = {"order": self._order_basic(event), "status": self._status(event), "statusTimestamp": event.ts_ms}
             self._push({"type": "orderUpdates", **user}, "orderUpdates", [update])
         elif isinstance(event, Fill):
             if self._placing is not None:

@@ -49,6 +49,7 @@ from connector.interface import QUOTE_DECIMALS, Fill, Margin, OrderSnapshot, Ord
 from connector.lighter.signing import load_sdk
 from connector.scaling import scaled_to_str
 from connector.sim.engine import SimEngine
+from tests.fakes.lighter_leverage import LEVERAGE_FIELDS, TX_UPDATE_LEVERAGE, LeverageSettings
 
 ORDER_INDEX_BASE = 2**48
 """Exchange order indices start here; smaller ``Index`` values in cancel/modify are client indices."""
@@ -76,6 +77,7 @@ TX_FIELDS = {
     15: _COMMON | {"MarketIndex", "Index"},
     16: _COMMON | {"TimeInForce", "Time"},
     17: _COMMON | {"MarketIndex", "Index", "BaseAmount", "Price", "TriggerPrice"},
+    TX_UPDATE_LEVERAGE: _COMMON | LEVERAGE_FIELDS,
 }
 OPTIONAL_FIELDS = {"L2TxAttributes", "L1Sig"}
 TIF_NAMES = {0: "immediate-or-cancel", 1: "good-till-time", 2: "post-only"}
@@ -108,7 +110,7 @@ class _Book:
     offset: int = 1
 
 
-class FakeLighter:
+class FakeLighter(LeverageSettings):
     def __init__(
         self,
         engine: SimEngine | None = None,
@@ -167,6 +169,7 @@ class FakeLighter:
         self._md_symbols: set[str] = set()
         self._listener = self._on_engine_event  # one bound method: re-subscribing replaces, not adds
         self.engine.subscribe(self._listener, self._md_symbols)
+        LeverageSettings.__init__(self)
 
     # -- lifecycle -------------------------------------------------------------------------
 
@@ -282,7 +285,6 @@ class FakeLighter:
         return {
             "market_id": self.ids[pos.symbol],
             "symbol": self.engine.markets[pos.symbol].base,
-            "initial_margin_fraction": "5.00",
             "open_order_count": opens,
             "pending_order_count": len(self.engine.triggers.snapshots(pos.symbol)),  # armed triggers (UNCONFIRMED)
             "sign": -1 if pos.size_i < 0 else 1,
@@ -292,7 +294,7 @@ class FakeLighter:
             "unrealized_pnl": scaled_to_str(pos.unrealized_pnl_q, QUOTE_DECIMALS),
             "realized_pnl": scaled_to_str(pos.realized_pnl_q, QUOTE_DECIMALS),
             "liquidation_price": scaled_to_str(pos.liquidation_price_i or 0, pd),
-            "margin_mode": 0,
+            **self.leverage_row(pos.symbol),
             "allocated_margin": scaled_to_str(0, QUOTE_DECIMALS),
         }
 
@@ -779,6 +781,8 @@ class FakeLighter:
                     raise TxInvalid(21707, "OrderExpiry must be 0 for immediate-or-cancel")
             elif not now + 4 * 60_000 <= expiry <= now + 30 * DAY_MS + 60_000:
                 raise TxInvalid(21707, "OrderExpiry is invalid")
+        if tx_type == TX_UPDATE_LEVERAGE and (error := self.leverage_tx_error(info)) is not None:
+            raise TxInvalid(*error)
         if tx_type == 16:
             tif, when = info["TimeInForce"], info["Time"]
             if tif not in (0, 1, 2) or (tif == 1 and not now + 4 * 60_000 <= when <= now + 15 * DAY_MS + 60_000):
@@ -862,6 +866,8 @@ class FakeLighter:
                 self.engine.amend(
                     symbol, **self._target(info["Index"]), price_i=info["Price"], size_i=info["BaseAmount"]
                 )
+            elif tx_type == TX_UPDATE_LEVERAGE:
+                self.apply_leverage(symbol, info)
             elif tx_type == 16:
                 market = (info.get("L2TxAttributes") or {}).get("5")
                 if info["TimeInForce"] == 0:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import pytest
 
 from connector.backpack import wire
-from connector.backpack.stream import BackpackStream, BookGap, BookSync, SnapshotBehind
+from connector.backpack.stream import BackpackStream, BookGap, BookSync, SnapshotBehind, parse_frame
 from connector.clock import VirtualClock
 from connector.interface import MarketInfo
 
@@ -103,7 +104,7 @@ async def test_a_gap_empties_the_book_on_screen_and_fetches_a_new_snapshot():
     assert stream.book_gaps == 1
     kind, cleared = sink.events[-1]
     assert kind == "book" and cleared.is_snapshot and not cleared.bids and not cleared.asks
-    assert [d["U"] for d in book.buffer] == [105]  # the event after the gap seeds the next sync
+    assert [d.U for d in book.buffer] == [105]  # the event after the gap seeds the next sync
     await asyncio.sleep(0)  # the re-seed runs as its own task
     await stream.stop()
     assert sink.snapshots_asked == [M.symbol]
@@ -133,3 +134,54 @@ def test_a_fill_is_passed_on_once_whichever_way_it_arrives():
     kinds = [k for k, _ in sink.events]
     assert kinds == ["fill", "order", "order"] and sink.account == 2
     assert sink.events[0][1].client_order_index == -77  # no clientId on the order: named by its id
+
+
+def _depth_text(first: int, last: int, bids=(), asks=()) -> str:
+    return json.dumps({"stream": f"depth.{M.symbol}", "data": delta(first, last, bids, asks)})
+
+
+def test_depth_frames_decode_typed_and_build_what_plain_json_builds():
+    texts = [
+        _depth_text(101, 101, bids=[("18.67", "0.900")], asks=[("18.80", "2.5")]),
+        _depth_text(102, 104, bids=[("18.60", "0")], asks=[("18.70", "0.000")]),
+        _depth_text(105, 105, asks=[("18.6900", "1.2500")]),  # padded
+    ]
+    typed, plain = Sink(), Sink()
+    typed_book, plain_book = BookSync(M), BookSync(M)
+    typed_stream, plain_stream = typed.stream(typed_book), plain.stream(plain_book)
+    typed_book.on_snapshot(SNAPSHOT)
+    plain_book.on_snapshot(SNAPSHOT)
+    for text in texts:
+        frame = parse_frame(text)
+        assert type(frame) is wire.DepthFrame
+        typed_stream.on_frame(frame)
+        plain_stream.on_frame(json.loads(text))
+    assert [e for _, e in typed.events] == [e for _, e in plain.events]
+    assert typed_book.bids == {1867: 900} and typed_book.asks == {1869: 1250, 1880: 2500}
+    assert [(u.seq, u.ts_ms) for _, u in typed.events] == [(101, 1_694_687_965_940), (104, 1_694_687_965_940),
+                                                           (105, 1_694_687_965_940)]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _depth_text(101, 101, bids=[("18.6.7", "1")]),  # not a number
+        _depth_text(101, 101, bids=[("18.675", "1")]),  # more decimals than the market
+        json.dumps({"stream": f"depth.{M.symbol}", "data": {"e": "depth", "s": M.symbol, "u": 101}}),  # no U
+        json.dumps({"stream": f"depth.{M.symbol}", "data": {**delta(101, 101), "b": [[18.67, "1"]]}}),  # a float
+        json.dumps({"stream": f"depth.{M.symbol}", "data": {**delta(101, 101), "U": "x"}}),
+        json.dumps({"stream": f"depth.{M.symbol}"}),
+        '{"stream": "depth.SOL_USDC_PERP", "data": {"U": 1',
+    ],
+)
+def test_a_malformed_depth_frame_raises_changes_nothing_and_the_next_one_applies(text):
+    """The supervisor counts what raises (parse or handling) and goes on; the book must be where it was."""
+    sink, book = Sink(), BookSync(M)
+    stream = sink.stream(book)
+    book.on_snapshot(SNAPSHOT)
+    before = (dict(book.bids), dict(book.asks), book.last_u)
+    with pytest.raises((ValueError, KeyError)):
+        stream.on_frame(parse_frame(text))
+    assert (book.bids, book.asks, book.last_u) == before and not sink.events and stream.book_gaps == 0
+    stream.on_frame(parse_frame(_depth_text(101, 101, asks=[("18.75", "3")])))
+    assert book.last_u == 101 and sink.events[-1][1].asks == ((1875, 3000),)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 
+import orjson
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connector.binance_usdm import wire
 from connector.binance_usdm.stream import LIVE, DepthSync, decode
 
 
@@ -183,3 +186,52 @@ def test_any_stream_of_diffs_and_tickers_ends_with_the_venues_book(seed, cut):
     assert sync.live
     bids, asks = shown(sync)
     assert (bids, asks) == (truth_b, truth_a)
+
+
+def _live(sync: DepthSync) -> DepthSync:
+    sync.on_depth(diff(10, 12, 9))
+    sync.on_snapshot(sync.gen, snapshot(20, bids=[(1000, 10), (999, 5)], asks=[(1002, 1)]))
+    sync.on_depth(diff(21, 22, 20, bids=[(1001, 3)]))
+    return sync
+
+
+def test_diffs_decode_typed_and_build_what_plain_json_builds():
+    texts = [orjson.dumps(d).decode() for d in (
+        diff(23, 25, 22, bids=[(1001, 0), (998, 4)], asks=[(1003, 2)]),
+        diff(26, 26, 25, asks=[(1002, 0)]),
+        {**diff(27, 30, 26, bids=[(1000, 7)]), "T": 5},
+    )]  # fmt: skip
+    typed, plain = _live(book()), _live(book())
+    for text in texts:
+        ev = decode(text)
+        assert type(ev) is wire.DepthUpdate
+        got, want = typed.on_depth(ev), plain.on_depth(orjson.loads(text))
+        assert got == want and got[0] is not None
+    assert shown(typed) == shown(plain) == ({1000: 7, 999: 5, 998: 4}, {1003: 2})
+    assert typed.bids.keys == [998, 999, 1000] and typed.last_u == 30
+
+
+@pytest.mark.parametrize(
+    "frame",
+    [
+        diff(23, 23, 22, bids=[(1001, 3)]) | {"b": [["100.1.1", "0.003"]]},  # not a number
+        diff(23, 23, 22) | {"b": [["100.15", "0.003"]]},  # more decimals than the market
+        diff(23, 23, 22) | {"a": [[100.3, "0.003"]]},  # a float, not the venue's text
+        {k: v for k, v in diff(23, 23, 22).items() if k != "u"},
+        diff(23, 23, 22) | {"pu": "x"},
+    ],
+)
+def test_a_malformed_diff_raises_and_changes_nothing(frame):
+    """The feed's supervisor counts what raises and goes on; the sync must be where it was."""
+    sync = _live(book())
+    before = (shown(sync), list(sync.bids.keys), sync.last_u, sync.state, sync.gaps)
+    with pytest.raises(ValueError):
+        sync.on_depth(decode(orjson.dumps(frame)))
+    assert (shown(sync), list(sync.bids.keys), sync.last_u, sync.state, sync.gaps) == before
+    update, need = sync.on_depth(decode(orjson.dumps(diff(23, 23, 22, asks=[(1004, 1)]))))
+    assert update is not None and not need and update.asks == ((1004, 1),)
+
+
+def test_a_truncated_diff_is_malformed():
+    with pytest.raises(ValueError):
+        decode('{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":1')

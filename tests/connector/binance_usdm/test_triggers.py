@@ -7,8 +7,9 @@ from __future__ import annotations
 import pytest
 
 from connector.binance_usdm.connector import BinanceUsdmConnector
+from connector.binance_usdm.rest import SIGNED
 from connector.errors import InvalidOrder, OrderRejected, UnknownOrder, VenueError
-from connector.interface import TRIGGER_KINDS, OrderStatus, SupportsTriggers
+from connector.interface import TRIGGER_KINDS, ChecksTriggers, OrderStatus, SupportsTriggers
 from connector.keys import load_key_file
 from tests.connector.binance_usdm.test_connector import _open, until
 from tests.fakes.binance_usdm import FakeBinanceUsdm
@@ -45,10 +46,65 @@ def _algo_posts(fake) -> list[dict[str, str]]:
     return [p for m, path, p in fake.requests if m == "POST" and path == "/fapi/v1/algoOrder"]
 
 
-def test_the_connector_declares_stops_and_take_profits_on_mark_or_last_but_no_trailing_stop():
+def test_the_connector_declares_every_kind_on_mark_or_last_and_a_trailing_stop_only_as_a_sized_rate():
     assert "native_triggers" in BinanceUsdmConnector.capabilities
-    assert BinanceUsdmConnector.trigger_kinds == frozenset(TRIGGER_KINDS) - {"trailing_stop"}
+    assert BinanceUsdmConnector.trigger_kinds == frozenset(TRIGGER_KINDS)
     assert BinanceUsdmConnector.trigger_sources == frozenset({"mark", "last"})
+    conn = BinanceUsdmConnector.__new__(BinanceUsdmConnector)
+    assert isinstance(conn, ChecksTriggers)
+
+    def ok(**kw) -> bool:
+        args = {"kind": "trailing_stop", "size_i": SIZE, "trigger_on": "mark", "trail_i": None, "trail_ppm": 10_000}
+        return conn.supports_trigger(**{**args, **kw})
+
+    assert ok() and ok(trail_ppm=1_000) and ok(trail_ppm=50_000) and ok(trigger_on="last")
+    assert not ok(trail_ppm=900) and not ok(trail_ppm=51_000) and not ok(trail_ppm=12_345)  # 0.1 % steps, 0.1..5 %
+    assert not ok(trail_ppm=None, trail_i=50)  # a trail in price units: no such form
+    assert not ok(size_i=None)  # closePosition goes with STOP_MARKET / TAKE_PROFIT_MARKET only
+    assert not ok(trigger_on="mid")
+    assert ok(kind="stop_market", size_i=None, trail_ppm=None)
+    assert ok(kind="take_profit_limit", size_i=SIZE, trail_ppm=None)
+    assert not ok(kind="stop_limit", size_i=None, trail_ppm=None)  # closePosition: the market kinds only
+
+
+async def test_a_sized_trailing_stop_is_a_callback_rate_that_trails_the_best_mark_and_fires_on_the_pullback(
+    fake, binance
+):
+    conn, rec = binance
+    mark = await _long(conn, rec, fake)
+    await conn.submit_trigger_order(
+        symbol="BTCUSDT", client_order_index=13, kind="trailing_stop", is_ask=True, trigger_price=None,
+        size_i=SIZE, trail_ppm=10_000,
+    )  # fmt: skip
+    sent = _algo_posts(fake)[-1]
+    assert sent["type"] == "TRAILING_STOP_MARKET" and sent["callbackRate"] == "1.0" and sent["reduceOnly"] == "true"
+    assert "triggerPrice" not in sent and "activatePrice" not in sent and "closePosition" not in sent
+    (t,) = await conn.get_trigger_orders()
+    assert (t.kind, t.size_i) == ("trailing_stop", SIZE)
+    fake.engine.set_mid("BTCUSDT", mark * 103 // 100)  # the best mark rises 3 %: the trigger follows it
+    fake.engine.advance_to(fake.clock.now_ms() + 100)
+    fake.engine.set_mid("BTCUSDT", mark * 1025 // 1000)  # half a percent back: within the callback
+    fake.engine.advance_to(fake.clock.now_ms() + 200)
+    assert fake.engine.triggers and fake.engine.account.positions["BTCUSDT"].size_i == SIZE
+    fake.engine.set_mid("BTCUSDT", mark * 1015 // 1000)  # 1.5 % below the best: fires, though above the entry
+    fake.engine.advance_to(fake.clock.now_ms() + 300)
+    await until(lambda: [o for o in rec.orders(13) if o.status is OrderStatus.FILLED])
+    assert fake.engine.account.positions["BTCUSDT"].size_i == 0 and not fake.engine.triggers
+
+
+async def test_a_callback_rate_the_venue_cannot_take_is_refused_there_too(fake, binance):
+    conn, rec = binance
+    await _long(conn, rec, fake)
+    with pytest.raises(InvalidOrder):  # before sending
+        await conn.submit_trigger_order(symbol="BTCUSDT", client_order_index=14, kind="trailing_stop", is_ask=True,
+                                        trigger_price=None, size_i=None, trail_ppm=10_000)  # fmt: skip
+    with pytest.raises(VenueError):  # the fake refuses it as the venue would
+        await conn._need_rest().request(
+            "POST", "/fapi/v1/algoOrder", {"algoType": "CONDITIONAL", "symbol": "BTCUSDT", "side": "SELL",
+            "type": "TRAILING_STOP_MARKET", "quantity": "0.100", "reduceOnly": "true", "callbackRate": "7.5",
+            "clientAlgoId": "pd-14"}, security=SIGNED, weight=0, orders=1,
+        )  # fmt: skip
+    assert not fake.engine.triggers
 
 
 async def test_a_stop_market_goes_to_the_algo_endpoint_reduce_only_and_is_listed_apart_from_orders(fake, binance):

@@ -110,3 +110,31 @@ def test_a_position_closed_since_the_last_state_is_reported_flat_once(stream):
 def test_an_unknown_channel_is_malformed(stream):
     with pytest.raises(ValueError, match="unknown channel"):
         stream.on_frame({"channel": "surprise", "data": {}})
+
+
+def test_levels_unchanged_since_the_last_frame_are_taken_as_they_were(stream):
+    """A repeated level costs no conversion and no new pair (counted by identity); a changed size or a new
+    price is read afresh; the levels equal what plain JSON gives."""
+    import json
+
+    first = {"coin": "BTC", "time": 1, "levels": [_levels(("65000", "1.5"), ("64999.5", "2")), _levels(("65001", "3"))]}
+    second = {"coin": "BTC", "time": 2, "levels": [_levels(("65000", "1.5"), ("64999.5", "2.5")),
+                                                   _levels(("65001", "3"), ("65002", "0.1"))]}  # fmt: skip
+    for book in (first, second):
+        stream.on_frame(parse_frame(json.dumps({"channel": "l2Book", "data": book})))
+    plain = Recorded()
+    for book in (first, second):
+        plain.on_frame({"channel": "l2Book", "data": book})
+    (_, a), (_, b) = [e for e in stream.events if e[0] == "book"]
+    assert [(u.bids, u.asks) for _, u in plain.events] == [(a.bids, a.asks), (b.bids, b.asks)]
+    assert b.bids[0] is a.bids[0] and b.asks[0] is a.asks[0]  # unchanged: the same pair
+    assert b.bids[1] == (649995, 250000) and b.asks[1] == (650020, 10000)
+
+
+def test_the_level_memo_is_bounded():
+    px, sz = wire.ScaledMemo(1), wire.ScaledMemo(5)
+    memo = wire.LevelMemo(px, sz)
+    for i in range(3 * wire.LEVEL_MEMO_MAX):
+        level = wire.BookLevel(f"{60000 + i}.5", "1.00000")
+        assert wire.book_levels((level,), memo) == ((600005 + 10 * i, 100000),)
+        assert len(memo) <= wire.LEVEL_MEMO_MAX

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from connector.clock import VirtualClock
 from connector.interface import MarketInfo
-from connector.lighter.stream import BookChain, BookGap, LighterStream
+from connector.lighter import wire
+from connector.lighter.stream import BookChain, BookGap, LighterStream, decode_frame
 
 ACCOUNT = 1234
 BTC = MarketInfo(symbol="BTC", base="BTC", quote="USDC", price_decimals=1, size_decimals=5, min_size_i=1)
@@ -169,3 +172,81 @@ async def test_the_snapshot_after_a_reconnect_brings_the_fill_made_while_down():
         ("2", 8, 10, 600000),
         ("3", 8, 10, 600000),
     ]
+
+
+def _book_text(kind: str, begin, nonce, bids=(), asks=(), channel="order_book:1") -> str:
+    frame = _book(kind, begin, nonce, bids, asks)
+    frame["channel"] = channel
+    if begin is None:
+        del frame["order_book"]["begin_nonce"]
+    return json.dumps(frame)
+
+
+def _stream_on_book() -> tuple[LighterStream, list]:
+    stream, out = _stream()
+    stream.chains[1] = BookChain("BTC", 1, 5)
+    sent: list = []
+
+    async def send(msg: dict) -> None:
+        sent.append(msg)
+
+    stream._send = send  # type: ignore[method-assign]
+    stream.sent = sent  # type: ignore[attr-defined]
+    return stream, out
+
+
+async def test_book_frames_decode_typed_and_build_what_plain_json_builds():
+    frames = [
+        _book_text("subscribed/order_book", 0, 10, bids=[("64000.5", "0.12000"), ("63999.0", "1.00000")],
+                   asks=[("64001.0", "0.50000")]),
+        _book_text("update/order_book", 10, 14, bids=[("64000.5", "0")], asks=[("64000.9", "2.25000")]),
+        _book_text("update/order_book", 14, 15, asks=[("64001.0", "0.00000")]),
+    ]  # fmt: skip
+    typed, plain = _stream_on_book(), _stream_on_book()
+    for text in frames:
+        msg = decode_frame(text)
+        assert type(msg) is wire.BookFrame
+        assert typed[0].on_frame(msg) is None  # handled at once, nothing to await
+        await plain[0].on_message(json.loads(text))
+    assert [e for _, e in typed[1]] == [e for _, e in plain[1]]
+    assert typed[0].chains[1].bids == {639990: 100000} and typed[0].chains[1].asks == {640009: 225000}
+    assert [(u.is_snapshot, u.seq, u.ts_ms) for _, u in typed[1]] == [(True, 10, 1), (False, 14, 1), (False, 15, 1)]
+
+
+_NUMBER_NOT_TEXT = {"nonce": 11, "begin_nonce": 10, "bids": [{"price": 1}]}
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        _book_text("update/order_book", 10, 11, bids=[("64000.5.1", "1.00000")]),  # not a number
+        _book_text("update/order_book", 10, 11, bids=[("64000.55", "1.00000")]),  # more decimals than the market
+        _book_text("update/order_book", None, 11, bids=[("64000.5", "1.00000")]),  # no begin_nonce
+        json.dumps({"channel": "order_book:1", "type": "update/order_book", "order_book": {"begin_nonce": 10}}),
+        json.dumps({"channel": "order_book:1", "type": "update/order_book", "order_book": _NUMBER_NOT_TEXT}),
+        '{"type": "update/order_book", "channel": "order_book:x"}',
+        '{"channel": "order_book:1", "type": "update/order_book", "order_book": {"nonce": 1',
+    ],
+)
+async def test_a_malformed_book_frame_raises_changes_nothing_and_the_next_one_applies(text):
+    """The supervisor counts what raises (parse or handling) and goes on; the chain must be where it was."""
+    stream, out = _stream_on_book()
+    stream.on_frame(decode_frame(_book_text("subscribed/order_book", 0, 10, bids=[("64000.0", "1.00000")])))
+    with pytest.raises(ValueError):
+        result = stream.on_frame(decode_frame(text))
+        if result is not None:
+            await result
+    chain = stream.chains[1]
+    assert chain.nonce == 10 and chain.bids == {640000: 100000} and len(out) == 1
+    stream.on_frame(decode_frame(_book_text("update/order_book", 10, 12, asks=[("64001.0", "2.00000")])))
+    assert chain.nonce == 12 and out[-1][1].asks == ((640010, 200000),)
+
+
+async def test_a_gap_on_the_typed_path_empties_the_book_and_resubscribes():
+    stream, out = _stream_on_book()
+    stream.on_frame(decode_frame(_book_text("subscribed/order_book", 0, 10, bids=[("64000.0", "1.00000")])))
+    resubscribe = stream.on_frame(decode_frame(_book_text("update/order_book", 11, 12)))
+    assert resubscribe is not None and stream.book_gaps == 1 and stream.chains[1].nonce is None
+    await resubscribe
+    assert [m["type"] for m in stream.sent] == ["unsubscribe", "subscribe"]  # type: ignore[attr-defined]
+    assert out[-1][1].is_snapshot and not out[-1][1].bids

@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from connector.errors import InvalidOrder
+from connector.interface import Position
 from execution.triggers import TriggerState
-from tests.execution.triggers.harness import SIZE, SYMBOL
+from tests.execution.triggers.harness import SIZE, SYMBOL, VENUE_SYMBOL
 
 DONE, CANCELLED = TriggerState.DONE, TriggerState.CANCELLED
 
@@ -74,3 +75,19 @@ async def test_breakeven_moves_the_stop_to_entry_plus_fees_and_places_one_if_the
     moved = await desk.triggers.breakeven("sim", SYMBOL)
     assert moved is stop and stop.trigger_price_i == t.trigger_price_i
     assert any("moved" in e for e in stop.events)
+
+
+async def test_a_stale_snapshot_saying_flat_does_not_strip_a_live_position_of_its_bracket(desk):
+    """Seen under load on Binance: an account snapshot read before the entry's fill, applied after it,
+    said flat for longer than the grace; the venue, asked, still holds the position and decides."""
+    await desk.open(SIZE)
+    mid = desk.mid()
+    b = await desk.triggers.bracket("sim", SYMBOL, stop_price_i=mid - 100, take_profit_price_i=mid + 100)
+    stale = Position(VENUE_SYMBOL, 0, 0, mid, 0, ts_ms=desk.clock.now_ms() + 1)  # newer than the fill, yet wrong
+    desk.runtime.positions.ingest("sim", stale)
+    assert desk.position() == 0 and desk.venue_position() == SIZE
+    await desk.settle(2)
+    assert not b.is_done and all(t.state is TriggerState.ARMED for t in b.sides)
+    await desk.move(mid - 200)  # and the stop still protects the position
+    assert await desk.until(lambda: desk.venue_position() == 0)
+    assert b.is_done and b.sides[0].state is TriggerState.DONE

@@ -40,75 +40,6 @@ async def _long(runtime: Runtime, fake: FakeHyperliquid) -> int:
     return size_i
 
 
-async def test_a_bracket_rests_at_the_venue_one_side_fires_there_and_the_other_is_cancelled(tmp_path):
-    fake = await FakeHyperliquid(step_s=0.02).start()
-    fake.write_key_file(tmp_path / "hl.toml")
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        mid = runtime.market_data.mid_i(VENUE, "BTC")
-        b = await runtime.triggers.bracket(
-            VENUE, "BTC", stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100
-        )
-        assert b.stop.native and b.take_profit.native
-        held = {s.kind for s in fake.engine.triggers.snapshots()}
-        assert held == {"stop_market", "take_profit_market"}  # the venue holds both sides
-        await asyncio.sleep(0.2)
-        assert runtime.orders.open_orders(VENUE) == []  # its "open" updates are not orders
-        fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") * 95 // 100)  # through the stop, at the venue
-        await _until(lambda: b.is_done)
-        assert b.stop.state is TriggerState.DONE and b.stop.end_reason == "filled", b.stop.events
-        assert b.stop.child is not None and b.stop.child.is_ask
-        assert b.take_profit.state is TriggerState.CANCELLED
-        assert fake.engine.account.positions["BTC"].size_i == 0
-        await _until(lambda: not fake.engine.triggers)  # nothing left resting at the venue
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
-async def test_a_trailing_stop_stays_emulated_on_hyperliquid(tmp_path):
-    fake = await FakeHyperliquid(step_s=0.02).start()
-    fake.write_key_file(tmp_path / "hl.toml")
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        t = await runtime.triggers.place(VENUE, "BTC", kind="trailing_stop", is_ask=True, trail_ppm=10_000)
-        assert not t.native and not fake.engine.triggers
-        await runtime.triggers.cancel(t)
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
-async def test_a_restart_while_armed_finds_the_stop_still_held_by_the_venue_and_it_fires_there(tmp_path):
-    fake = await FakeHyperliquid(step_s=0.02).start()
-    fake.write_key_file(tmp_path / "hl.toml")
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        mid = runtime.market_data.mid_i(VENUE, "BTC")
-        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
-        assert t.native
-    finally:
-        await runtime.stop()  # perpdesk goes away; the venue keeps the stop
-    assert [s.kind for s in fake.engine.triggers.snapshots()] == ["stop_market"]
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        (restored,) = runtime.triggers.active()
-        assert restored.id == t.id and restored.native and restored.state is TriggerState.ARMED
-        await asyncio.sleep(0.3)  # the restored trigger's look at the venue: still held, still armed
-        assert restored.state is TriggerState.ARMED
-        assert runtime.orders.open_orders(VENUE) == []  # the venue's trigger is no order of ours
-        fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") * 95 // 100)
-        await _until(lambda: restored.is_done)
-        assert restored.state is TriggerState.DONE and restored.end_reason == "filled", restored.events
-        assert fake.engine.account.positions["BTC"].size_i == 0
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
 async def test_a_stop_the_venue_fires_while_the_socket_is_down_is_settled_from_its_record(tmp_path):
     fake = await FakeHyperliquid(step_s=0.02).start()
     fake.write_key_file(tmp_path / "hl.toml")
@@ -156,6 +87,29 @@ async def test_moving_a_native_stop_replaces_it_at_the_venue_and_breakeven_moves
         assert be is t and held.trigger_price_i == t.trigger_price_i > mid * 98 // 100
         await runtime.triggers.cancel(t)
         assert t.state is TriggerState.CANCELLED and not fake.engine.triggers
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_position_tpsl_stop_follows_the_position_without_being_re_armed(tmp_path):
+    fake = await FakeHyperliquid(step_s=0.02).start()
+    fake.write_key_file(tmp_path / "hl.toml")
+    runtime = await _runtime(fake, tmp_path)
+    try:
+        size = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        ref = t.venue_ref
+        more = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=size)
+        await more.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 2 * size)
+        await asyncio.sleep(1.0)  # longer than a re-arm would wait: positionTpsl needs none
+        assert t.venue_ref == ref and [s.client_order_index for s in fake.engine.triggers.snapshots()] == [ref]
+        fake.engine.set_mid("BTC", fake.engine.mid_i("BTC") * 95 // 100)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions["BTC"].size_i == 0  # the whole grown position
     finally:
         await runtime.stop()
         await fake.stop()

@@ -49,74 +49,6 @@ async def _long(runtime: Runtime, fake: FakeLighter) -> int:
     return size_i
 
 
-async def test_a_bracket_rests_at_the_venue_one_side_fires_there_and_the_other_is_cancelled(tmp_path):
-    fake = await _fake(tmp_path)
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        mid = runtime.market_data.mid_i(VENUE, "BTC")
-        b = await runtime.triggers.bracket(
-            VENUE, "BTC", stop_price_i=mid * 98 // 100, take_profit_price_i=mid * 102 // 100
-        )
-        assert b.stop.native and b.take_profit.native
-        await _until(lambda: len(fake.engine.triggers.snapshots()) == 2)  # sendTx answers before the sequencer
-        held = {s.kind for s in fake.engine.triggers.snapshots()}
-        assert held == {"stop_market", "take_profit_market"}  # the venue holds both sides
-        await asyncio.sleep(0.2)
-        assert runtime.orders.open_orders(VENUE) == []  # their "pending" updates are not orders
-        fake.engine.set_mid(ENGINE, fake.engine.mid_i(ENGINE) * 95 // 100)  # through the stop, at the venue
-        await _until(lambda: b.is_done)
-        assert b.stop.state is TriggerState.DONE and b.stop.end_reason == "filled", b.stop.events
-        assert b.stop.child is not None and b.stop.child.is_ask
-        assert b.take_profit.state is TriggerState.CANCELLED
-        assert fake.engine.account.positions[ENGINE].size_i == 0
-        await _until(lambda: not fake.engine.triggers)  # nothing left resting at the venue
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
-async def test_a_trailing_stop_stays_emulated_on_lighter(tmp_path):
-    fake = await _fake(tmp_path)
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        t = await runtime.triggers.place(VENUE, "BTC", kind="trailing_stop", is_ask=True, trail_ppm=10_000)
-        assert not t.native and not fake.engine.triggers
-        await runtime.triggers.cancel(t)
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
-async def test_a_restart_while_armed_finds_the_stop_still_held_by_the_venue_and_it_fires_there(tmp_path):
-    fake = await _fake(tmp_path)
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        await _long(runtime, fake)
-        mid = runtime.market_data.mid_i(VENUE, "BTC")
-        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
-        assert t.native
-        await _until(lambda: bool(fake.engine.triggers))
-    finally:
-        await runtime.stop()  # perpdesk goes away; the venue keeps the stop
-    assert [s.kind for s in fake.engine.triggers.snapshots()] == ["stop_market"]
-    runtime = await _runtime(fake, tmp_path)
-    try:
-        (restored,) = runtime.triggers.active()
-        assert restored.id == t.id and restored.native and restored.state is TriggerState.ARMED
-        await asyncio.sleep(0.3)  # the restored trigger's look at the venue: still held, still armed
-        assert restored.state is TriggerState.ARMED
-        assert runtime.orders.open_orders(VENUE) == []  # the venue's trigger is no order of ours
-        fake.engine.set_mid(ENGINE, fake.engine.mid_i(ENGINE) * 95 // 100)
-        await _until(lambda: restored.is_done)
-        assert restored.state is TriggerState.DONE and restored.end_reason == "filled", restored.events
-        assert fake.engine.account.positions[ENGINE].size_i == 0
-    finally:
-        await runtime.stop()
-        await fake.stop()
-
-
 async def test_a_stop_the_venue_fires_while_the_socket_is_down_is_settled_from_its_record(tmp_path):
     fake = await _fake(tmp_path)
     runtime = await _runtime(fake, tmp_path)
@@ -137,6 +69,46 @@ async def test_a_stop_the_venue_fires_while_the_socket_is_down_is_settled_from_i
         await _until(lambda: t.is_done)  # the reconnect reads the venue again: it fired, its child filled
         assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
         assert t.child is not None and t.child.is_ask
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_whole_position_stop_is_re_armed_for_the_new_size_new_first_so_the_position_is_never_bare(tmp_path):
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    bare: list[int] = []
+    cancel = book.cancel
+
+    def cancel_and_check(symbol: str, coi: int):  # every cancel at the venue must leave a stop armed
+        snap = cancel(symbol, coi)
+        if not book.snapshots(symbol):
+            bare.append(coi)
+        return snap
+
+    book.cancel = cancel_and_check
+    try:
+        size = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [size])  # Lighter holds the size it was given
+        first = t.venue_ref
+        for _ in range(2):  # two fills in a row: re-armed once they settle
+            entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=size)
+            await entry.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 3 * size)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [3 * size])
+        assert t.venue_ref != first and [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
+        assert t.state is TriggerState.ARMED and any("re-armed" in e for e in t.events), t.events
+        trim = await runtime.orders.submit_market(VENUE, "BTC", is_ask=True, size_i=size, reduce_only=True)
+        await trim.wait_final(timeout=5)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [2 * size])  # and when it shrinks
+        assert bare == []
+        fake.engine.set_mid(ENGINE, fake.engine.mid_i(ENGINE) * 95 // 100)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events
+        assert fake.engine.account.positions[ENGINE].size_i == 0  # the whole position, grown and trimmed
     finally:
         await runtime.stop()
         await fake.stop()

@@ -39,3 +39,19 @@ def test_a_trailing_stop_only_ever_tightens_and_stays_behind_the_best_price(is_a
             assert (moved >= trigger) if is_ask else (moved <= trigger)
         trigger = moved
         assert (trigger < best) if is_ask else (trigger > best)
+
+
+def test_each_venue_says_whether_its_whole_position_trigger_follows_the_position():
+    from connector.backpack.connector import BackpackConnector
+    from connector.binance_usdm.connector import BinanceUsdmConnector
+    from connector.hyperliquid.connector import HyperliquidConnector
+    from connector.lighter.connector import LighterConnector
+    from connector.sim.connector import SimConnector
+    from execution.triggers.follow import follows
+
+    # closePosition, positionTpsl, "100%" and the sim's close-position trigger close the position as it
+    # is; Lighter holds the size it was given, so perpdesk re-arms it (execution.triggers.follow)
+    assert [follows(c) for c in (SimConnector, BinanceUsdmConnector, HyperliquidConnector, BackpackConnector)] == [
+        True, True, True, True,
+    ]  # fmt: skip
+    assert not follows(LighterConnector) and not follows(None)

@@ -8,14 +8,16 @@ console is ``PerpdeskApp`` on a ``Runtime`` with the real Hyperliquid connector,
 Instrumented from outside, in this process only (no hook in the console or the connector):
 
 - arrival: the connector's ``_on_book`` (and ``_on_book_frame``, for typed frames) is wrapped; the time a frame enters it is its arrival,
-  and the sequence number the venue put in the best bid's ``n`` field identifies it;
+  and the sequence number the venue put in the best bid's ``n`` field identifies it; a frame the
+  websocket reader conflated (skipped unparsed: a newer snapshot of the book was already queued behind
+  it) arrives when the reader skips it, and is shown by the paint of that newer book;
 - painted: ``DepthLadder.update_book`` notes the newest sequence the ladder was handed, its
   ``render_line`` notes that the compositor drew ladder rows, and the screen's
   ``_compositor_refresh`` (the frame) records the time once the frame is composed.
 
 A frame's tick-to-screen is the time from its arrival to the first painted frame that shows
 it or a newer book, split at the moment the console's flush hands the ladder that book; each
-rate is blasted ``WINDOWS`` times and the samples pooled (≥ 5,000 at 5k).  A frame's cost is
+rate is blasted ``WINDOWS[rate]`` times (3 s each) and the samples pooled (≥ 20,000 at 5k).  A frame's cost is
 the layout pass Textual ran before it plus composing it.  Keypress-to-request: under the 5k
 load, type an order (``b``, ``tab``, a size) ``PRESSES`` times and time ``enter`` to the
 connector's ``submit_limit_order`` call and to the fake's receipt of the ``/exchange`` request
@@ -23,8 +25,11 @@ connector's ``submit_limit_order`` call and to the fake's receipt of the ``/exch
 MB) is read before and after.  Every row is measured twice in one run: the console as it was
 before issue 18 (Textual's footer, heap not settled, the flush on a fixed timer) and as the CLI
 runs it now, each in ``PROCESSES`` console processes of its own (with a venue process each),
-interleaved before, ours, before, ours so that load elsewhere on the machine falls on both; the
-figure is ours, the ratio is against that baseline.
+interleaved (before, ours, …) so that load elsewhere on the machine falls on both; the figure is
+ours, the ratio is against that baseline.  The notes say how many frames reached the connector and
+how many of them the reader conflated (the baseline conflates nothing).  One console process a side;
+the 200 presses are most of the time: about 8 minutes estimated on a quiet 2-core machine (not timed
+quiet; a box loaded 8–10 deep takes ~30); every wait is bounded (``SIDE_LIMIT_S`` a side).
 """
 
 from __future__ import annotations
@@ -35,6 +40,9 @@ import bisect
 import contextlib
 import gc
 import json
+import os
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -48,15 +56,22 @@ from bench.stats import Figure, median, percentile
 RATES = (1_000, 5_000, 20_000)
 BLAST_S = 3.0
 WARMUP_S = 0.5
-WINDOWS = 4
-"""Blast windows pooled per rate (≥ 5,000 samples at 5k: one window's GC passes do not decide the p99)."""
+WINDOWS = {1_000: 1, 5_000: 2, 20_000: 1}
+"""Blast windows pooled per rate: at 5k two, ≥ 20,000 samples, so one window's GC passes do not decide the p99."""
 DRAIN_S = 1.0
 MAX_DRAIN_S = 20.0
 PRESSES = 200
-PROCESSES = 2
+PROCESSES = 1
 """Console processes a side; the windows and presses are shared out among them."""
+SIDE_LIMIT_S = 2700
+"""A console process that has not finished by then fails the run (its 200 presses take a few minutes on a
+quiet machine, ~15 on one loaded 8–10 deep)."""
 SEQ_BASE = 1_000_000
 """The venue's sequence numbers start here (``bench/screen_venue.py``); the fake's own frames carry n=1."""
+_SEQ = re.compile(r'"n":(\d{7,})')
+"""In a raw blasted frame: the best bid's sequence, then the best ask's time made."""
+PROFILE: Path | None = None
+"""``--profile PATH``: py-spy samples the first rate's windows into PATH (``bench/screen_profile.py``)."""
 
 
 class Probe:
@@ -80,6 +95,8 @@ class Probe:
         """Layout time not yet counted in a frame."""
         self.gc_ms: list[float] = []
         self._gc_start = 0.0
+        self.ws: Any = None
+        """The connector's websocket reader (its ``received`` and ``conflated`` counters)."""
 
     def reset(self) -> None:
         self.arrivals.clear()
@@ -143,6 +160,19 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
             probe.latest = bid.n
 
     connector.stream._on_book_frame = timed_on_book_frame
+    ws = probe.ws = connector.stream.ws
+    conflated_frame = ws._conflated_frame
+
+    def noted_conflated_frame(raw: str | bytes) -> None:  # skipped by the reader: arrived, never parsed
+        t = time.perf_counter()
+        conflated_frame(raw)
+        text = raw if isinstance(raw, str) else raw.decode()
+        seq, made = _SEQ.search(text, 0, 200), _SEQ.search(text, text.find("],[", 0))
+        if seq is not None and made is not None:
+            probe.arrivals.append((t, int(seq.group(1)), int(made.group(1))))
+            probe.latest = max(probe.latest, int(seq.group(1)))
+
+    ws._conflated_frame = noted_conflated_frame
 
     submit = connector.submit_limit_order
 
@@ -211,13 +241,14 @@ def _newest_after(events: list[tuple[float, int]]) -> list[int]:
     return best
 
 
-def tick_to_screen(probe: Probe, since: float) -> dict[str, list[float] | int]:
-    """Per arrival after ``since``: ms to the first paint showing it, split at the hand-over to the ladder."""
+def tick_to_screen(probe: Probe, since: float, first_seq: int = 0) -> dict[str, list[float] | int]:
+    """Per arrival after ``since`` of a frame from ``first_seq`` on (not one still queued from an earlier
+    phase): ms to the first paint showing it, split at the hand-over to the ladder."""
     paints, handoffs = probe.paints, probe.handoffs
     paint_best, handoff_best = _newest_after(paints), _newest_after(handoffs)
     out: dict[str, Any] = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
     for t, seq, sent_us in probe.arrivals:
-        if t < since:
+        if t < since or seq < first_seq:
             continue
         i = _first_showing(paints, t, seq, paint_best)
         if i is None:
@@ -276,26 +307,34 @@ Tick = dict[str, Any]
 """One rate's pooled windows: latencies and the counts behind them."""
 
 
-def _pool(results: list[dict[str, Any]], counts: list[tuple[int, int, int]]) -> Tick:
+COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated")
+"""Per window: frames the reader received while the venue sent and those of them it conflated, frames sent,
+ladder paints while the venue sent, frames conflated in the whole window (its backlog drained)."""
+
+
+def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
     pooled: Tick = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
     for r in results:
         for key in ("latency", "from_send", "to_ladder", "ladder_to_paint"):
             pooled[key].extend(r[key])
         pooled["missed"] += r["missed"]
-    pooled["arrived"] = sum(c[0] for c in counts)
-    pooled["sent"] = sum(c[1] for c in counts)
-    pooled["paints"] = sum(c[2] for c in counts)
+    for i, name in enumerate(COUNTS):
+        pooled[name] = sum(c[i] for c in counts)
+    pooled["windows"] = len(counts)
     return pooled
 
 
 def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "") -> Figure:
     lat, from_send = r["latency"], r["from_send"]
     to_ladder, ladder_to_paint = r["to_ladder"], r["ladder_to_paint"]
-    seconds = WINDOWS * BLAST_S
+    windows = r["windows"]
+    seconds = windows * BLAST_S
     note = (
-        f"{r['arrived']:,} of {r['sent']:,} frames sent reached the connector "
-        f"({r['arrived'] / seconds:,.0f}/s of {r['sent'] / seconds:,.0f}/s); "
-        f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {WINDOWS} windows; "
+        f"{r['arrived']:,} of {r['sent']:,} frames sent reached the connector while the venue sent "
+        f"({r['arrived'] / seconds:,.0f}/s of {r['sent'] / seconds:,.0f}/s), {r['conflated_in_time']:,} of them "
+        f"conflated (skipped unparsed: a newer snapshot was queued behind them); frames conflated in all "
+        f"{r['conflated']:,}; "
+        f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {windows} windows; "
         f"arrival → the flush hands the ladder the book p50 {median(to_ladder):.3g} ms, "
         f"p99 {percentile(to_ladder, 99):.3g} ms; → frame composed p50 {median(ladder_to_paint):.3g} ms, "
         f"p99 {percentile(ladder_to_paint, 99):.3g} ms; "
@@ -303,7 +342,8 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
     )
     if base is not None:
         note += (
-            f"; baseline (the console before issue 18: Textual's footer, heap not settled, fixed-rate flush) "
+            f"; baseline (the console before issue 18: Textual's footer, heap not settled, fixed-rate flush, "
+            f"no conflation) "
             f"p50 {median(base['latency']):.3g} ms, p99 {percentile(base['latency'], 99):.3g} ms, "
             f"{base['arrived']:,} frames reached it"
         )
@@ -323,9 +363,10 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
         note=note,
         extra={
             "samples": len(lat),
-            "windows": WINDOWS,
-            "measured_s": WINDOWS * (BLAST_S - WARMUP_S),
+            "windows": windows,
+            "measured_s": windows * (BLAST_S - WARMUP_S),
             "arrived": r["arrived"],
+            "conflated": r["conflated"],
             "sent": r["sent"],
             "paints": r["paints"],
             "baseline_p99_ms": percentile(base["latency"], 99) if base is not None else None,
@@ -403,7 +444,7 @@ async def _keypresses(
     refusals: dict[str, int] = {}
     await venue.send({"exchange_times": True})
     before = len((await venue.read())["exchange_times"])
-    await venue.send({"blast": 5_000, "seconds": 1200})  # stopped once the presses are done
+    await venue.send({"blast": 5_000, "seconds": SIDE_LIMIT_S})  # stopped once the presses are done
     await asyncio.sleep(WARMUP_S)
     for _ in range(PRESSES):
         with _no_idle_wait():
@@ -452,16 +493,21 @@ async def _drained(probe: Probe) -> None:
 async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]:
     """``WINDOWS`` blasts at ``rate``, each drained before the next; their samples pooled."""
     results, counts, why = [], [], []
-    for _ in range(WINDOWS):
+    for _ in range(WINDOWS[rate]):
         probe.reset()
+        conflated = probe.ws.conflated
         started = time.perf_counter()
         await venue.send({"blast": rate, "seconds": BLAST_S})
-        sent = (await venue.read(timeout=BLAST_S * 10))["sent"]
+        reply = await venue.read(timeout=BLAST_S * 10)
+        sent, first = reply["sent"], reply["first"]
+        conflated_in_time = probe.ws.conflated - conflated
         await _drained(probe)
-        results.append(tick_to_screen(probe, started + WARMUP_S))
+        results.append(tick_to_screen(probe, started + WARMUP_S, first))
         paints = sum(1 for t, _ in probe.paints if t <= started + BLAST_S)
-        arrived = sum(1 for t, _, _ in probe.arrivals if t <= started + BLAST_S)
-        counts.append((arrived, sent, paints))
+        # this blast's frames (parsed or conflated) in time; frames left over from an earlier phase do not count
+        arrived = sum(1 for t, seq, _ in probe.arrivals if t <= started + BLAST_S and seq >= first)
+        in_time = (arrived, conflated_in_time)
+        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated))
         why.append(probe.where_time_went())
     return _pool(results, counts), why[-1]
 
@@ -566,6 +612,8 @@ async def _console(
             async with app.run_test(size=(120, 40)) as pilot:
                 await asyncio.wait_for(app.ready.wait(), 30)
                 instrument(app, connector, probe)
+                if before:
+                    connector.stream.ws.conflate = None  # every frame parsed and applied, as before
                 await pilot.pause()
                 try:
                     yield pilot, probe, runtime
@@ -581,12 +629,34 @@ async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, bef
     out: dict[str, Any] = {}
     async with _console(tmp, base_url, key_file, before=before) as (pilot, probe, runtime):
         for rate in RATES:
-            out[rate] = await _tick_phase(venue, probe, rate)
+            if PROFILE is not None and rate == RATES[0]:
+                out[rate], out["profile"] = await _profiled(_tick_phase(venue, probe, rate), runtime, PROFILE)
+            else:
+                out[rate] = await _tick_phase(venue, probe, rate)
             if rate == 5_000:
                 probe.reset()
                 out["keys"] = await _keypress_phase(pilot, probe, venue, runtime)
                 await _drained(probe)
     return out
+
+
+async def _profiled(phase: Any, runtime: Any, path: Path) -> tuple[Any, dict[str, Any]]:
+    """Run ``phase`` with py-spy sampling this process (``bench/screen_profile.py`` reads the result)."""
+    ws = runtime.connectors["hyperliquid"].stream.ws
+    reached, handled = ws.received, ws.messages
+    spy = await asyncio.create_subprocess_exec(
+        "py-spy", "record", "--pid", str(os.getpid()), "--rate", "250", "--format", "raw", "--output", str(path),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    await asyncio.sleep(1.0)  # py-spy attached
+    t0 = time.perf_counter()
+    try:
+        result = await phase
+    finally:
+        seconds = time.perf_counter() - t0
+        spy.send_signal(signal.SIGINT)
+        await asyncio.wait_for(spy.wait(), 60)
+    return result, {"frames": ws.received - reached, "handled": ws.messages - handled, "seconds": seconds}
 
 
 async def _side(tmp: Path, *, before: bool) -> dict[str, Any]:
@@ -604,7 +674,7 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     for rate in RATES:
         ticks = [r[str(rate)][0] for r in runs]
         pooled = {k: [x for t in ticks for x in t[k]] for k in ("latency", "from_send", "to_ladder", "ladder_to_paint")}
-        for k in ("missed", "arrived", "sent", "paints"):
+        for k in ("missed", "windows", *COUNTS):
             pooled[k] = sum(t[k] for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):
@@ -631,9 +701,10 @@ def run() -> list[Figure]:
                 out = Path(tmp) / f"{side}-{i}.json"
                 subprocess.run(
                     [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
-                     "--rates", ",".join(str(r) for r in RATES), "--windows", str(WINDOWS // PROCESSES),
+                     "--rates", ",".join(str(r) for r in RATES),
+                     "--windows", ",".join(f"{r}:{max(1, WINDOWS[r] // PROCESSES)}" for r in RATES),
                      "--presses", str(PRESSES // PROCESSES)],
-                    check=True, cwd=root, timeout=1500, stdout=subprocess.DEVNULL,
+                    check=True, cwd=root, timeout=SIDE_LIMIT_S + 300, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 runs[side].append(json.loads(out.read_text()))
     base, ours = _merge(runs["before"]), _merge(runs["ours"])
@@ -648,18 +719,23 @@ def run() -> list[Figure]:
 
 def _one_side(argv: list[str]) -> None:
     """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
-    global RATES, WINDOWS, PRESSES
+    global RATES, PRESSES, PROFILE
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", choices=("before", "ours"), required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
-    parser.add_argument("--windows", type=int, default=WINDOWS)
+    parser.add_argument("--windows", default="", help="RATE:N,... (or one N for every rate)")
     parser.add_argument("--presses", type=int, default=PRESSES)
+    parser.add_argument("--profile", type=Path, default=None)
     args = parser.parse_args(argv)
+    PROFILE = args.profile
     RATES = tuple(int(r) for r in args.rates.split(","))
-    WINDOWS, PRESSES = args.windows, args.presses
+    PRESSES = args.presses
+    for part in filter(None, args.windows.split(",")):
+        rate, _, n = part.rpartition(":")
+        WINDOWS.update({int(rate): int(n)} if rate else dict.fromkeys(RATES, int(n)))
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
-        result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), 1200))
+        result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), SIDE_LIMIT_S))
     Path(args.out).write_text(json.dumps({str(k): v for k, v in result.items()}))
 
 

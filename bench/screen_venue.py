@@ -4,7 +4,8 @@ Run as ``python -m bench.screen_venue KEY_FILE``.  It prints one JSON line with 
 obeys commands on stdin, one JSON object a line:
 
 - ``{"blast": rate, "seconds": s}``: send ``l2Book`` frames for BTC at ``rate`` frames a second to
-  every subscribed client (the fake's own queues and writers), then print ``{"sent": n}``;
+  every subscribed client (the fake's own queues and writers), then print ``{"sent": n, "first": seq}``
+  (the first frame's sequence number);
   ``{"stop": true}`` ends a blast early.
 - ``{"exchange_times": true}``: print ``{"exchange_times": [...]}``, the ``time.perf_counter()``
   at which each ``/exchange`` request reached the fake (Linux's monotonic clock is shared between
@@ -77,8 +78,9 @@ class BlastingFake(FakeHyperliquid):
 
 
 async def _blast(fake: BlastingFake, rate: float, seconds: float) -> None:
+    first = fake.seq + 1
     sent = await fake.blast(rate, seconds)
-    print(json.dumps({"sent": sent}), flush=True)
+    print(json.dumps({"sent": sent, "first": first}), flush=True)
 
 
 async def _main(key_file: str) -> None:

@@ -29,7 +29,7 @@ from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
 from connector.funding import POLL_INTERVAL_S, poll_funding
 from connector.hyperliquid import signing, triggers, wire
 from connector.hyperliquid.funding import HyperliquidFunding
-from connector.hyperliquid.stream import HyperliquidStream, parse_frame
+from connector.hyperliquid.stream import HyperliquidStream, conflation_key, parse_frame
 from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
@@ -118,7 +118,7 @@ class HyperliquidConnector(BaseConnector):
             self._actions = self.http_client(self.base_url, max_429_retries=0, **common)
             self.stream.ws = self.supervise_ws(
                 STREAM, self.ws_url, on_message=self.stream.on_frame, on_connect=self.stream.on_connect,
-                parse=parse_frame, stale_after_s=self.stale_after_s, ping_interval_s=None,
+                parse=parse_frame, conflate=conflation_key, stale_after_s=self.stale_after_s, ping_interval_s=None,
                 open_timeout_s=self.request_timeout_s, backoff_base_s=self.reconnect_min_s,
                 backoff_max_s=self.reconnect_max_s, max_frame_bytes=2**24,
             )  # fmt: skip

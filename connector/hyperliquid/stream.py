@@ -4,12 +4,17 @@ One socket carries the public channels (``l2Book`` full snapshots, ``bbo``, ``tr
 account's (``orderUpdates``, ``userFills``, ``clearinghouseState``, keyed by the *master*
 address).  The venue replays nothing: after a reconnect everything is subscribed again (books and
 fills come back as snapshots) and the runtime's reconciler asks REST about orders.
+
+Every ``l2Book`` frame is a full snapshot, so when frames queue up faster than the console handles
+them the reader parses only the newest snapshot of each coin in its backlog (``conflation_key``;
+``WsSupervisor``'s backlog conflation); trades and the account's channels are always handled, in order.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from typing import Any
 
 import msgspec
@@ -46,6 +51,38 @@ def parse_frame(raw: str | bytes) -> Any:
         with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
             return wire.BOOK_DECODER.decode(raw)
     return orjson.loads(raw)
+
+
+_COIN = re.compile(r'"coin"\s*:\s*"([^"\\]+)"')
+_COIN_BYTES = re.compile(rb'"coin"\s*:\s*"([^"\\]+)"')
+_COIN_WITHIN = 64
+"""How far into a frame its ``"coin"`` is looked for (the data object's first field)."""
+
+
+def conflation_key(raw: str | bytes) -> tuple[str, bool] | None:
+    """For the reader's backlog conflation (``WsSupervisor``): an ``l2Book`` frame is a full snapshot of
+    its coin's book (``(coin, True)``: it supersedes every earlier book frame of that coin in the batch), a
+    ``bbo`` only updates the touch (``(coin, False)``: a later snapshot supersedes it); anything else
+    (trades, the account's channels) is always handled, in order."""
+    if isinstance(raw, str):
+        head = raw[:_HEAD]
+        if '"l2Book"' in head:
+            replaces = True
+        elif '"bbo"' in head:
+            replaces = False
+        else:
+            return None
+        match = _COIN.search(raw, 0, _HEAD + _COIN_WITHIN)
+        return (match.group(1), replaces) if match else None
+    head_b = raw[:_HEAD]
+    if b'"l2Book"' in head_b:
+        replaces = True
+    elif b'"bbo"' in head_b:
+        replaces = False
+    else:
+        return None
+    found = _COIN_BYTES.search(raw, 0, _HEAD + _COIN_WITHIN)
+    return (found.group(1).decode(), replaces) if found else None
 
 
 class HyperliquidStream:

@@ -5,6 +5,14 @@ module writes its subscriptions once and gets them back after every drop.  A fra
 be parsed or handled is counted in ``malformed_frames`` and logged, and the stream goes on.  A
 stream that goes quiet for ``stale_after_s`` is closed and reopened, because a half-open TCP
 connection can look alive for minutes.
+
+Backlog conflation (``conflate``): when frames arrive faster than they are handled, the ones already
+received wait in the websocket library's queue.  The reader then takes them as one batch, and of
+several full snapshots of the same thing in it only the newest is parsed and handled: a venue module
+names each frame's snapshot key (``Conflation``); frames without one (trades, the account, deltas)
+are always handled, in order.  The skipped ones are counted in ``conflated``; a recorder still sees
+every frame, in order, the skipped ones under the stream name plus ``CONFLATED_SUFFIX`` (so a replay,
+which hands its stream only the frames recorded under the stream's own name, makes the same books).
 """
 
 from __future__ import annotations
@@ -16,7 +24,7 @@ import json
 import logging
 import random
 from collections import deque
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -40,7 +48,16 @@ YIELD_AFTER_S = 0.002
 """Time (the loop's monotonic clock, not the trading clock) the reader spends delivering frames
 before it lets the loop run other tasks."""
 
+CONFLATED_SUFFIX = "~conflated"
+"""A recording keeps the frames conflation skipped under the stream's name with this suffix."""
+MAX_BATCH = 256
+"""Frames taken from the backlog at once for conflation."""
+
 MessageHandler = Callable[[Any], Awaitable[None] | None]
+Conflation = Callable[[str | bytes], tuple[Hashable, bool] | None]
+"""A raw frame's ``(key, replaces)``: ``replaces`` when it is a full snapshot of ``key`` (every earlier frame of
+``key`` in the same batch is then superseded and skipped); ``(key, False)`` for a frame a later snapshot of
+``key`` supersedes but that replaces nothing itself (a top-of-book update); None: always handled."""
 ConnectHook = Callable[["WsSupervisor"], Awaitable[None] | None]
 StateHook = Callable[[ConnectionState, str], None]
 
@@ -56,6 +73,7 @@ class WsSupervisor:
         on_connect: ConnectHook | None = None,
         on_state: StateHook | None = None,
         parse: Callable[[str | bytes], Any] = orjson.loads,
+        conflate: Conflation | None = None,
         name: str = "ws",
         clock: Clock | None = None,
         rng: random.Random | None = None,
@@ -70,14 +88,19 @@ class WsSupervisor:
         connect_kwargs: dict[str, Any] | None = None,
     ) -> None:
         self._tap = tap.current()
+        self._seen: Callable[[str | bytes], Any] | None = None
+        """A conflated frame goes here instead of to ``parse``: a recorder sees it, nothing parses it."""
         if self._tap is not None:  # a recorder sees every frame and (re)connect
             parse, on_connect = self._tap.wrap_ws(name, url, parse, on_connect)
+            # filed under a stream of their own: a replay hands the connector what it handled live, in order
+            self._seen, _ = self._tap.wrap_ws(f"{name}{CONFLATED_SUFFIX}", url, _unparsed, None)
         self.url = url
         self.name = name
         self.on_message = on_message
         self.on_connect = on_connect
         self.on_state = on_state
         self.parse = parse
+        self.conflate = conflate
         self.clock: Clock = clock or RealClock()
         self.backoff = Backoff(backoff_base_s, backoff_max_s, rng=rng)
         self.stable_after_s = stable_after_s
@@ -94,6 +117,10 @@ class WsSupervisor:
         self.connects = 0
         """Successful connections so far (the first one included)."""
         self.messages = 0
+        self.received = 0
+        """Frames read from the socket (handled, malformed or conflated)."""
+        self.conflated = 0
+        """Frames skipped because a newer snapshot of the same thing was already queued behind them."""
         self.malformed_frames = 0
         self.delays: deque[float] = deque(maxlen=50)
         """Recent reconnect delays, newest last."""
@@ -199,10 +226,15 @@ class WsSupervisor:
         watchdog = asyncio.create_task(self._watch_stale(ws)) if self.stale_after_s else None
         loop = asyncio.get_running_loop()
         yield_at = loop.time() + YIELD_AFTER_S
+        backlog = _backlog(ws)
         try:
             async for raw in ws:
                 self.last_message_ms = self.clock.now_ms()
-                await self._deliver(raw)
+                if backlog is not None and self.conflate is not None and len(backlog):
+                    await self._deliver_batch(await _take(ws, raw, len(backlog)))
+                else:
+                    self.received += 1
+                    await self._deliver(raw)
                 # frames already received come without a suspension: a backlog would keep timers,
                 # paints and key presses waiting until it is drained, so hand the loop over now and then
                 if loop.time() >= yield_at:
@@ -211,6 +243,34 @@ class WsSupervisor:
         finally:
             if watchdog is not None:
                 watchdog.cancel()
+
+    async def _deliver_batch(self, batch: list[str | bytes]) -> None:
+        """Frames already received, oldest first: each snapshot that a newer one of the same key follows is
+        skipped, the rest handled in order."""
+        assert self.conflate is not None
+        self.received += len(batch)
+        keys = [_key(self.conflate, raw) for raw in batch]
+        superseded: set[Hashable] = set()
+        skip = [False] * len(batch)
+        for i in range(len(batch) - 1, -1, -1):
+            entry = keys[i]
+            if entry is None:
+                continue
+            key, replaces = entry
+            if key in superseded:
+                skip[i] = True
+            elif replaces:
+                superseded.add(key)
+        for raw, skipped in zip(batch, skip, strict=True):
+            if skipped:
+                self._conflated_frame(raw)
+            else:
+                await self._deliver(raw)
+
+    def _conflated_frame(self, raw: str | bytes) -> None:
+        self.conflated += 1
+        if self._seen is not None:
+            self._seen(raw)
 
     async def _deliver(self, raw: str | bytes) -> None:
         try:
@@ -254,6 +314,37 @@ class WsSupervisor:
 
     def __repr__(self) -> str:
         return f"<WsSupervisor {self.name} {self.state} connects={self.connects} malformed={self.malformed_frames}>"
+
+
+def _unparsed(raw: str | bytes) -> None:
+    return None
+
+
+def _backlog(ws: ClientConnection) -> Any:
+    """The library's queue of frames received and not yet read (None when this version has none we know)."""
+    frames = getattr(getattr(ws, "recv_messages", None), "frames", None)
+    return frames if frames is not None and hasattr(frames, "__len__") else None
+
+
+async def _take(ws: ClientConnection, first: str | bytes, queued: int) -> list[str | bytes]:
+    """``first`` and up to ``queued`` frames already received behind it (a close ends the batch early;
+    the next read sees it)."""
+    from websockets.exceptions import ConnectionClosed
+
+    batch = [first]
+    for _ in range(min(queued, MAX_BATCH - 1)):
+        try:
+            batch.append(await ws.recv())
+        except ConnectionClosed:
+            break
+    return batch
+
+
+def _key(conflate: Conflation, raw: str | bytes) -> tuple[Hashable, bool] | None:
+    try:
+        return conflate(raw)
+    except Exception:  # a frame whose key cannot be read is handled (and reports itself if malformed)
+        return None
 
 
 async def _maybe_await(result: Any) -> None:

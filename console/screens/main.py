@@ -329,8 +329,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
     def _paint_account(self) -> None:
         md, positions = self.runtime.market_data, self.runtime.positions
         self._positions_table.sync(panels.position_rows(md, positions, self.clock.now_ms(), self.runtime.leverage))
-        self._margin_box.update(panels.margin_text(md, positions))
-        self._account_line.update(panels.margin_compact_text(md, positions))
+        # repainted every second: no layout pass unless the text changed (the margin panel's height is fixed)
+        _update_text(self._margin_box, panels.margin_text(md, positions), fixed_height=True)
+        _update_text(self._account_line, panels.margin_compact_text(md, positions), fixed_height=False)
 
     def _paint_chases(self, batch: Batch) -> None:
         md = self.runtime.market_data
@@ -425,3 +426,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         if action == "move_order" and self.focused is self._triggers_table:
             return False
         return True
+
+
+def _update_text(widget: Static, text: str, *, fixed_height: bool) -> None:
+    """``Static.update`` that skips an unchanged text, and the layout pass where the height is the stylesheet's."""
+    if text != str(widget.content):
+        widget.update(text, layout=not fixed_height)

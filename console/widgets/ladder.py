@@ -79,6 +79,8 @@ class DepthLadder(Widget):
         self._data: LadderData | None = None
         self._rows: list[Row] = []
         self._strips: dict[Row, Strip] = {}
+        self._styles: dict[str, Style] | None = None
+        """The rich styles rows are drawn with, worked out once per style change (not per row)."""
         self.repainted_rows = 0
         """How many rows were re-rendered (not served from the cache): a test and bench figure."""
 
@@ -87,10 +89,17 @@ class DepthLadder(Widget):
 
     def _theme_changed(self) -> None:
         self._strips.clear()
+        self._styles = None
         self.refresh()
+
+    def notify_style_update(self) -> None:
+        self._styles = None
+        self._strips.clear()
+        super().notify_style_update()
 
     def on_resize(self) -> None:
         self._strips.clear()
+        self._styles = None
         self._layout_rows(full=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
@@ -175,9 +184,28 @@ class DepthLadder(Widget):
             self.repainted_rows += 1
         return strip
 
+    def _row_styles(self) -> dict[str, Style]:
+        styles = self._styles
+        if styles is None:
+            base = self.rich_style
+            part = lambda name: base + self.get_component_rich_style(name, partial=True)  # noqa: E731
+            styles = self._styles = {
+                "base": base,
+                "bid": part("ladder--bid"),
+                "ask": part("ladder--ask"),
+                "own": part("ladder--own"),
+                "stop": part("ladder--stop"),
+                "take-profit": part("ladder--take-profit"),
+                "bid-bar": base + blended_background(self, "ladder--bid-bar"),
+                "ask-bar": base + blended_background(self, "ladder--ask-bar"),
+            }
+        return styles
+
     def _render_row(self, row: Row, width: int) -> Strip:
-        base = self.rich_style
         kind = row[0]
+        if kind in ("bid", "ask"):
+            return self._render_level(row, width)
+        base = self.rich_style
         if kind == "blank":
             return Strip.blank(width, base)
         if kind == "header":
@@ -189,28 +217,31 @@ class DepthLadder(Widget):
         if kind == "spread":
             style = base + self.get_component_rich_style("ladder--spread", partial=True)
             return Strip([Segment(f"{row[1]:^{width}}"[:width], style)]).adjust_cell_length(width, base)
-        _, price_i, size_i, cum_i, own_i, bar = row[:6]
+        return Strip.blank(width, base)
+
+    def _render_level(self, row: Row, width: int) -> Strip:
+        """A price level: the hot path (a busy book repaints every changed level each frame)."""
+        kind, price_i, size_i, cum_i, own_i, bar = row[:6]
         data = self._data
         pd, sd = (data.price_decimals, data.size_decimals) if data else (0, 0)
-        side_cls = "ladder--bid" if kind == "bid" else "ladder--ask"
-        bar_cls = "ladder--bid-bar" if kind == "bid" else "ladder--ask-bar"
-        side_style = base + self.get_component_rich_style(side_cls, partial=True)
-        own_style = base + self.get_component_rich_style("ladder--own", partial=True)
-        bar_style = blended_background(self, bar_cls)
+        styles = self._row_styles()
+        base, own_style = styles["base"], styles["own"]
         own_w, price_w, size_w, cum_w = columns_for(width)
         own_text = (f"{scaled_to_str(own_i, sd)} ▶" if own_w > 4 else "▶") if own_i else ""
         mark = row[6] if len(row) > 6 else ""
         if mark and not own_i:
-            own_text, own_style = _mark_text(mark, own_w), base + self.get_component_rich_style(
-                "ladder--stop" if mark.startswith("stop") else "ladder--take-profit", partial=True)
-        segments = [
-            Segment(f"{own_text:>{own_w - 1}} ", own_style),
-            Segment(f"{scaled_to_str(price_i, pd):>{price_w}}", side_style),
-            Segment(f"{scaled_to_str(size_i, sd):>{size_w}}", base),
-            Segment(f"{scaled_to_str(cum_i, sd):>{cum_w}} ", base),
-        ]
+            own_text = _mark_text(mark, own_w)
+            own_style = styles["stop" if mark.startswith("stop") else "take-profit"]
+        own = f"{own_text:>{own_w - 1}} "
+        price = f"{scaled_to_str(price_i, pd):>{price_w}}"
+        rest = f"{scaled_to_str(size_i, sd):>{size_w}}{scaled_to_str(cum_i, sd):>{cum_w}} "
+        segments = [Segment(own, own_style), Segment(price, styles[kind]), Segment(rest, base)]
         if bar:
-            segments.append(Segment(" " * bar, base + bar_style))
+            segments.append(Segment(" " * bar, styles[f"{kind}-bar"]))
+        used = len(own) + len(price) + len(rest) + bar
+        if used < width and own.isascii():  # every cell one column wide: the strip needs no measuring
+            segments.append(Segment(" " * (width - used), base))
+            return Strip(segments, width)
         return Strip(segments).adjust_cell_length(width, base).crop(0, width)
 
 

@@ -137,7 +137,9 @@ class OrderEntry(Vertical):
         """``follows bid`` beside a following price; ``=bid`` where the panel is narrow (80 columns)."""
         side = "ask" if self.is_ask else "bid"
         text = (f"follows {side}" if self.size.width >= FOLLOW_WORDS_WIDTH else f"={side}") if self.following else ""
-        self.query_one("#price-follow", Static).update(text)
+        follow = self.query_one("#price-follow", Static)
+        if str(follow.content) != text:  # unchanged on almost every book tick: no repaint, no layout pass
+            follow.update(text)
 
     def on_resize(self) -> None:
         self._render_follow()

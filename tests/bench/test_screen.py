@@ -38,3 +38,20 @@ def test_a_paint_before_the_arrival_or_of_an_older_book_does_not_count() -> None
 def test_arrivals_before_the_warm_up_ends_are_left_out() -> None:
     probe = _probe(arrivals=[(1.0, 1), (2.0, 2)], handoffs=[], paints=[(3.0, 2)])
     assert tick_to_screen(probe, since=1.5)["latency"] == [1000.0]
+
+
+def test_a_conflated_frame_is_read_for_its_sequence_and_time_made() -> None:
+    from bench.screen import _SEQ
+
+    frame = (
+        '{"channel":"l2Book","data":{"coin":"BTC","time":1,"levels":[[{"px":"1","sz":"1.00042","n":1000042},'
+        '{"px":"0.9","sz":"2","n":1}],[{"px":"1.1","sz":"3","n":123456789012},{"px":"1.2","sz":"2","n":1}]]}}'
+    )
+    assert [int(n) for n in _SEQ.findall(frame)] == [1000042, 123456789012]
+    assert _SEQ.search(frame, 0, 200).group(1) == "1000042"
+    assert _SEQ.search(frame, frame.find("],[")).group(1) == "123456789012"
+
+
+def test_frames_left_over_from_an_earlier_phase_are_no_samples() -> None:
+    probe = _probe(arrivals=[(1.0, 1), (1.5, 7), (2.0, 8)], handoffs=[], paints=[(3.0, 8)])
+    assert tick_to_screen(probe, since=0.0, first_seq=SEQ_BASE + 7)["latency"] == [1500.0, 1000.0]

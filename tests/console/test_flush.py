@@ -104,3 +104,53 @@ async def test_a_book_tick_reaches_the_ladder_without_waiting_for_the_beat():
             if flusher.flushes > before:
                 break
         assert flusher.flushes > before
+
+
+async def test_book_ticks_and_the_account_beat_run_no_layout_pass():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen = desk.main
+        await pilot.pause()
+        layouts: list[object] = []
+        refresh_layout = screen._refresh_layout
+        screen._refresh_layout = lambda *a, **k: (layouts.append(a), refresh_layout(*a, **k))[1]
+        ladder = screen._ladder
+        rows = ladder.repainted_rows
+        for _ in range(30):  # the book moves; the beat repaints the account every flush_hz frames
+            desk.venue.tick(5)
+            screen.flush()
+            await pilot.pause()
+        assert ladder.repainted_rows > rows  # the ladder did repaint
+        assert layouts == []
+
+
+async def test_the_ladder_redraws_its_rows_when_its_style_changes():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        ladder = desk.main._ladder
+        await pilot.pause()
+        level = next(y for y, row in enumerate(ladder._rows) if row[0] == "bid")
+        before = ladder.render_line(level)
+        desk.app.theme = next(t for t in desk.app.available_themes if t != desk.app.theme and "light" in t)
+        await pilot.pause()
+        after = ladder.render_line(level)
+        assert before.text == after.text and list(before) != list(after)
+
+
+async def test_a_following_price_repainted_by_book_ticks_causes_no_layout_pass():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        entry = desk.main._entry
+        entry.prefill_price("100.5")
+        await pilot.pause()
+        assert entry.following
+        layouts: list[object] = []
+        refresh_layout = desk.main._refresh_layout
+        desk.main._refresh_layout = lambda *a, **k: (layouts.append(a), refresh_layout(*a, **k))[1]
+        for _ in range(3):  # book ticks that leave the touch where it was (sizes move): the form stays as it is
+            entry.prefill_price("100.5", only_if_untouched=True)
+            await pilot.pause()
+        assert entry.following and layouts == []

@@ -309,7 +309,9 @@ async def test_malformed_frames_are_counted_and_the_stream_goes_on(venue, caplog
     books = len(venue.events["book"])
     venue.fake.engine.set_mid("BTC", venue.fake.engine.mid_i("BTC") + 500)
     await venue.wait("book", lambda b: venue.events["book"].index(b) >= books)
-    assert venue.connector.malformed_frames == 4
+    # the junk l2Book is not parsed at all when a newer BTC snapshot was already queued behind it (conflated)
+    malformed, conflated = venue.connector.malformed_frames, venue.connector.stream.ws.conflated
+    assert malformed == 4 or (malformed == 3 and conflated >= 1)
     assert venue.connector.reconnects == 0
     assert "malformed frame" in caplog.text
 

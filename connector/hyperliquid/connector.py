@@ -30,7 +30,7 @@ from connector.funding import POLL_INTERVAL_S, poll_funding
 from connector.hyperliquid import signing, triggers, wire
 from connector.hyperliquid.funding import HyperliquidFunding
 from connector.hyperliquid.stream import HyperliquidStream, conflation_key, parse_frame
-from connector.interface import Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
+from connector.interface import LeverageInfo, Margin, MarketInfo, OrderSnapshot, Position, TriggerSnapshot
 from connector.transport.http import HttpClient
 from connector.transport.ratelimit import RateLimiter
 
@@ -500,3 +500,7 @@ class HyperliquidConnector(BaseConnector):
 
     async def get_margin(self) -> Margin:
         return wire.parse_margin(await self._clearinghouse(), self.clock.now_ms())
+
+    async def get_leverage(self) -> list[LeverageInfo]:
+        """``ReadsLeverage``: the leverage and mode of each coin held (from the account's positions)."""
+        return wire.parse_leverage(await self._clearinghouse(), self._markets)

@@ -23,6 +23,7 @@ from connector.errors import (
 from connector.interface import (
     QUOTE_DECIMALS,
     Fill,
+    LeverageInfo,
     Margin,
     MarketInfo,
     OrderSnapshot,
@@ -343,6 +344,19 @@ def parse_positions(state: dict[str, Any], markets: dict[str, MarketInfo], ts_ms
             position = parse_position(raw, markets[coin], int(state.get("time") or ts_ms))
             if position.size_i:
                 out.append(position)
+    return out
+
+
+def parse_leverage(state: dict[str, Any], markets: dict[str, MarketInfo]) -> list[LeverageInfo]:
+    """Each held position's ``leverage`` ({"type": "cross" | "isolated", "value": N}) in a
+    ``clearinghouseState``; a coin without a position has no entry there (the venue's per-coin
+    ``activeAssetData`` would say, one request a coin: not read)."""
+    out = []
+    for raw in state.get("assetPositions") or []:
+        pos = raw.get("position", raw)
+        lev = pos.get("leverage")
+        if pos.get("coin") in markets and isinstance(lev, dict) and lev.get("value") is not None:
+            out.append(LeverageInfo(pos["coin"], int(lev["value"]), lev.get("type") != "isolated", info=lev))
     return out
 
 

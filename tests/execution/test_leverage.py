@@ -66,6 +66,15 @@ async def test_hyperliquid_sends_update_leverage_and_reports_the_mode_on_the_pos
         await order.wait_final(timeout=5)
         (pos,) = await runtime.connectors["hyperliquid"].get_positions()
         assert pos.info["leverage"] == {"type": "isolated", "value": 5}
+        (lev,) = await runtime.connectors["hyperliquid"].get_leverage()
+        assert (lev.symbol, lev.leverage, lev.cross) == ("BTC", 5, False)
+        again = Runtime([HyperliquidConnector(base_url=fake.base_url, keys=keys)], journal_path=tmp_path / "j2.sqlite")
+        await again.start()  # a new desk reads the held coin's setting from the venue at start
+        try:
+            known = again.leverage.get("hyperliquid", "BTC")
+            assert known is not None and known.describe() == "BTC 5x isolated"
+        finally:
+            await again.stop()
     finally:
         await runtime.stop()
         await fake.stop()

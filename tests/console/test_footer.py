@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 
+import pytest
 from textual.widgets._footer import FooterKey
 
 from console.widgets.footer import DeskFooter
@@ -21,6 +22,9 @@ def _live_objects() -> int:
     return len(gc.get_objects())
 
 
+# 300 pilot pauses, each waiting for the process to go idle: ~70 s on a loaded machine and more under
+# pytest -n, so its hang guard is wider than the suite's 120 s
+@pytest.mark.timeout(360)
 async def test_the_heap_stays_flat_over_200_focus_changes():
     desk = make_desk()
     async with desk.app.run_test(size=(80, 24)) as pilot:

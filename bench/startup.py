@@ -103,26 +103,21 @@ def _floor(home: Path) -> float:
     return time.perf_counter() - start
 
 
-IMPORTS = ("console.app", "console.settings", "connector.sim.connector", "execution.runtime")
-WATCHED = (
-    "console.app",
-    "textual.app",
-    "console.settings",
-    "pydantic_settings",
-    "connector.sim.connector",
-    "httpx",
-    "websockets.asyncio.client",
-)
+START_PATH = "from console import cli; cli.prepare([]); import console.app"
+"""What ``perpdesk`` imports before its first frame: the command line checked, settings loaded, the
+runtime built (the sim's connector), the app's module."""
+WATCHED = ("textual.app", "pydantic.main", "pydantic_settings", "importlib.metadata", "httpx", "websockets")
+"""Named in the note whether or not they are imported (``-`` when the start path does not import them)."""
 
 
-def _import_costs(home: Path) -> str:
-    """Where the start-up's import time goes (``-X importtime``, cumulative ms of a few big ones)."""
-    code = "; ".join(f"import {m}" for m in IMPORTS)
+def import_costs(env: dict[str, str], top: int = 6) -> tuple[float, list[tuple[str, float]], dict[str, float]]:
+    """Where the start path's import time goes (``python -X importtime``): the total (s), the ``top``
+    largest top-level imports (ms, cumulative) and the ``WATCHED`` modules' cumulative ms (0 = not imported)."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, env=_child_env(home), capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-c", START_PATH], cwd=ROOT, env=env, capture_output=True, text=True
     )
     cumulative: dict[str, int] = {}
-    total = 0
+    tops: dict[str, int] = {}
     for line in out.stderr.splitlines():
         parts = line.split("|")
         if len(parts) != 3 or not parts[1].strip().isdigit():
@@ -130,9 +125,23 @@ def _import_costs(home: Path) -> str:
         name, us = parts[2].strip(), int(parts[1])
         cumulative[name] = max(cumulative.get(name, 0), us)
         if not parts[2].startswith("  "):  # a top-level import: its cumulative time counts once
-            total += us
-    shown = ", ".join(f"{m} {cumulative[m] / 1000:.0f}" for m in WATCHED if m in cumulative)
-    return f"importing the stack alone takes {total / 1e6:.2f} s ({shown} ms, cumulative, -X importtime)"
+            tops[name] = tops.get(name, 0) + us
+    ranked = sorted(tops.items(), key=lambda kv: -kv[1])[:top]
+    return (
+        sum(tops.values()) / 1e6,
+        [(name, us / 1000) for name, us in ranked],
+        {m: cumulative.get(m, 0) / 1000 for m in WATCHED},
+    )
+
+
+def _import_costs(home: Path) -> str:
+    total, ranked, watched = import_costs(_child_env(home))
+    biggest = ", ".join(f"{m} {ms:.0f}" for m, ms in ranked)
+    shown = ", ".join(f"{m} {ms:.0f}" if ms else f"{m} -" for m, ms in watched.items())
+    return (
+        f"the start path imports in {total:.2f} s (-X importtime, cumulative ms; the largest top-level: {biggest}; "
+        f"named: {shown})"
+    )
 
 
 def _cold_start_figure() -> Figure:
@@ -156,10 +165,7 @@ def _cold_start_figure() -> Figure:
     if killed:
         note += f"; {killed} of {RUNS} runs did not exit on `q` within 10 s and were killed"
     if percentile(starts, 99) > 0.6:
-        note += (
-            "; over target: most of it is imports before the first frame, so importing the settings model "
-            "(pydantic) and the venue transports (httpx, websockets) lazily, after the first paint, would reach it"
-        )
+        note += "; over target"
     return Figure(
         "startup",
         "cold start to painted book (sim, pty 120×40)",

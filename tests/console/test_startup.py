@@ -56,3 +56,7 @@ def test_the_sim_console_paints_its_first_book_without_the_network_libraries(tmp
     seen = _first_paint_modules(tmp_path, ("httpx", "httpcore", "websockets"))
     assert seen["painted"] == ["sim", "BTC"]
     assert seen["loaded"] == []
+
+
+def test_the_settings_are_read_without_pydantic_settings(tmp_path):
+    assert _first_paint_modules(tmp_path, ("pydantic_settings", "dotenv"))["loaded"] == []

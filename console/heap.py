@@ -2,7 +2,7 @@
 
 Start-up leaves ~100k long-lived objects (Textual's DOM, styles, the runtime's markets); every full
 collection walked them all, a pause of tens of milliseconds in the middle of a key press or a frame.
-Once the first market is on screen, ``settle`` collects once, moves every survivor into the permanent
+A second after the first market is on screen, ``settle`` collects once, moves every survivor into the permanent
 generation (``gc.freeze``), where no collection looks again, and raises the young-generation threshold
 so the steady churn of book frames and paints is collected in fewer, still short, passes.
 ``python -m bench screen`` measures it (rows with and without).

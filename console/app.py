@@ -88,6 +88,7 @@ class PerpdeskApp(App[int]):
         alerts: AlertSettings | None = None,
     ) -> None:
         super().__init__()
+        heap.forget_dead_widgets()
         self.runtime = runtime
         self.clock: Clock = clock or runtime.clock
         self.want_venue = venue

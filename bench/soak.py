@@ -197,7 +197,9 @@ def figure(samples: list[dict[str, Any]], minutes: float) -> Figure:
         f"typed, sent and cancelled every {ORDER_EVERY_S:g} s ({last['orders']} orders); from the first sample "
         f"(after {first['t']:g} s) to the last: RSS {first['rss_mb']:.1f} → {last['rss_mb']:.1f} MB, live objects "
         f"{first['objects']:,} → {last['objects']:,} ({grown_objects / max(orders, 1):+,.0f} per order typed); "
-        f"second half's slope {per_min:+,.0f} objects/min, {rss_per_min:+.2f} MB/min"
+        f"second half's slope {per_min:+,.0f} objects/min, {rss_per_min:+.2f} MB/min; live objects between "
+        f"samples {min(s['objects'] for s in samples):,}–{max(s['objects'] for s in samples):,} (what is on screen "
+        f"and in flight when the sample is taken)"
     )
     return Figure(
         "soak",

@@ -52,11 +52,7 @@ def _first_paint_modules(tmp_path: Path, watched: tuple[str, ...]) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def test_the_sim_console_paints_its_first_book_without_the_network_libraries(tmp_path):
-    seen = _first_paint_modules(tmp_path, ("httpx", "httpcore", "websockets"))
+def test_the_sim_console_paints_its_first_book_without_the_network_libraries_or_pydantic_settings(tmp_path):
+    seen = _first_paint_modules(tmp_path, ("httpx", "httpcore", "websockets", "pydantic_settings", "dotenv"))
     assert seen["painted"] == ["sim", "BTC"]
     assert seen["loaded"] == []
-
-
-def test_the_settings_are_read_without_pydantic_settings(tmp_path):
-    assert _first_paint_modules(tmp_path, ("pydantic_settings", "dotenv"))["loaded"] == []

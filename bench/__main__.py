@@ -17,7 +17,7 @@ from pathlib import Path
 
 from bench.stats import Figure
 
-BENCHES = ("book", "wire", "sim", "tracking", "tracking_fakes", "orders", "acks", "signing", "screen", "startup")
+BENCHES = ("book", "wire", "sim", "tracking", "tracking_fakes", "orders", "acks", "signing", "screen", "startup", "soak")
 RESULTS = Path(__file__).with_name("results.json")
 
 

@@ -3,8 +3,20 @@
 Cold start: ``python -m console`` (the ``perpdesk`` command, sim venue) is spawned in a real
 pseudo-terminal of 120×40 and timed until its output contains the ladder's spread line, which is
 only drawn once the book has arrived; then ``q`` is sent and the process must exit.  The floor is
-``python -c "import textual.app"``, the least any Textual console can cost.  Each child gets its
+``python -c "import textual.app"``, the least any Textual console can cost (in the note).  The
+baseline, "today's" console, is measured in the same run, interleaved with ours, ``RUNS`` starts each
+(p50 and p99): the same console with what issue 18 took off the start path put back on it (httpx,
+websockets, pydantic-settings, importlib.metadata imported before ``cli.main``, and the heap settled
+on the first refresh after the market opens).  About 2 × ``RUNS`` × (start + quit) plus the floor and
+an ``-X importtime`` run: a minute or two on a loaded machine; every child is killed by PID if it
+does not paint within 20 s or quit within 10 s.  Each child gets its
 own empty config/data directories, so no user settings or journal are read or written.
+
+Byte-compiled: an editable install (``pip install -e .``) leaves the project's modules uncompiled, and
+a start compiles whatever has no up-to-date ``__pycache__`` entry: once per change where Python may
+write the caches, on every start where it may not (``PYTHONDONTWRITEBYTECODE``, set on this machine's
+shells, which the old warm-up run could not undo).  The bench measures warm bytecode: it runs
+``compileall`` on the project's packages first and checks the caches are there.
 
 Memory: a child process builds a ``Runtime`` with four ``SimConnector`` venues of ten markets
 each on the real clock, lets them stream, and reports its peak RSS (``VmHWM``); once as the
@@ -31,7 +43,8 @@ from typing import Any
 
 from bench.stats import Figure, median, percentile
 
-RUNS = 5
+RUNS = 12
+"""Starts per side (ours, today's), interleaved."""
 SIZE = (120, 40)
 BOOK_PAINTED = re.compile(rb"spread \d")
 START_TIMEOUT_S = 20.0
@@ -50,13 +63,46 @@ def _child_env(home: Path) -> dict[str, str]:
     return env
 
 
-def _cold_start(home: Path) -> tuple[float, float | None]:
+DEFERRED = ("httpx", "websockets.asyncio.client", "websockets.exceptions", "pydantic_settings", "importlib.metadata")
+"""What the console imported before its first frame until issue 18 and no longer does."""
+BASELINE_PRELUDE = """
+import importlib
+imported = []
+for name in {deferred!r}:
+    try:
+        importlib.import_module(name)
+        imported.append(name)
+    except ImportError:
+        pass
+import console.app as app
+settle_timer = app.PerpdeskApp.set_timer
+def set_timer(self, delay, callback=None, **kwargs):  # the heap settled on the next refresh, as before
+    if callback is app.heap.settle:
+        return self.call_after_refresh(callback)
+    return settle_timer(self, delay, callback, **kwargs)
+app.PerpdeskApp.set_timer = set_timer
+"""
+BASELINE = BASELINE_PRELUDE.format(deferred=DEFERRED) + "from console.cli import main\nraise SystemExit(main([]))\n"
+"""Today's console in the same run: ours with what issue 18 deferred imported eagerly first and the
+heap settled on the first refresh after the market opens, as it was."""
+OURS = ("-m", "console")
+
+
+def _baseline_imports(home: Path) -> list[str]:
+    """Which of ``DEFERRED`` the baseline's prelude really imports (sanity: not none)."""
+    code = BASELINE_PRELUDE.format(deferred=DEFERRED) + "print(','.join(imported))\n"
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=_child_env(home), capture_output=True,
+                         text=True, check=True)  # fmt: skip
+    return [m for m in out.stdout.strip().split(",") if m]
+
+
+def _cold_start(home: Path, args: tuple[str, ...] = OURS) -> tuple[float, float | None]:
     """Seconds from spawn to the painted book, and seconds from ``q`` to exit (None: had to be killed)."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", SIZE[1], SIZE[0], 0, 0))
     start = time.perf_counter()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "console"],
+        [sys.executable, *args],
         stdin=slave, stdout=slave, stderr=slave, cwd=ROOT, env=_child_env(home), start_new_session=True,
     )  # fmt: skip
     os.close(slave)
@@ -97,32 +143,47 @@ def _cold_start(home: Path) -> tuple[float, float | None]:
         os.close(master)
 
 
+PACKAGES = ("connector", "execution", "console")
+
+
+def compile_project() -> None:
+    """Byte-compile the project's packages into their ``__pycache__`` (what a start then only reads);
+    RuntimeError if a module's cache is still missing afterwards (the bench would time the compiler)."""
+    import importlib.util
+
+    subprocess.run([sys.executable, "-m", "compileall", "-q", *PACKAGES], cwd=ROOT, check=True,
+                   stdout=subprocess.DEVNULL)  # fmt: skip
+    missing = [
+        str(path.relative_to(ROOT))
+        for package in PACKAGES
+        for path in (ROOT / package).rglob("*.py")
+        if not Path(importlib.util.cache_from_source(str(path))).is_file()
+    ]
+    if missing:
+        raise RuntimeError(f"compileall left {len(missing)} modules uncompiled, e.g. {missing[0]}")
+
+
 def _floor(home: Path) -> float:
     start = time.perf_counter()
     subprocess.run([sys.executable, "-c", "import textual.app"], check=True, cwd=ROOT, env=_child_env(home))
     return time.perf_counter() - start
 
 
-IMPORTS = ("console.app", "console.settings", "connector.sim.connector", "execution.runtime")
-WATCHED = (
-    "console.app",
-    "textual.app",
-    "console.settings",
-    "pydantic_settings",
-    "connector.sim.connector",
-    "httpx",
-    "websockets.asyncio.client",
-)
+START_PATH = "from console import cli; cli.prepare([]); import console.app"
+"""What ``perpdesk`` imports before its first frame: the command line checked, settings loaded, the
+runtime built (the sim's connector), the app's module."""
+WATCHED = ("textual.app", "pydantic.main", "pydantic_settings", "importlib.metadata", "httpx", "websockets")
+"""Named in the note whether or not they are imported (``-`` when the start path does not import them)."""
 
 
-def _import_costs(home: Path) -> str:
-    """Where the start-up's import time goes (``-X importtime``, cumulative ms of a few big ones)."""
-    code = "; ".join(f"import {m}" for m in IMPORTS)
+def import_costs(env: dict[str, str], top: int = 6) -> tuple[float, list[tuple[str, float]], dict[str, float]]:
+    """Where the start path's import time goes (``python -X importtime``): the total (s), the ``top``
+    largest top-level imports (ms, cumulative) and the ``WATCHED`` modules' cumulative ms (0 = not imported)."""
     out = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", code], cwd=ROOT, env=_child_env(home), capture_output=True, text=True
+        [sys.executable, "-X", "importtime", "-c", START_PATH], cwd=ROOT, env=env, capture_output=True, text=True
     )
     cumulative: dict[str, int] = {}
-    total = 0
+    tops: dict[str, int] = {}
     for line in out.stderr.splitlines():
         parts = line.split("|")
         if len(parts) != 3 or not parts[1].strip().isdigit():
@@ -130,47 +191,70 @@ def _import_costs(home: Path) -> str:
         name, us = parts[2].strip(), int(parts[1])
         cumulative[name] = max(cumulative.get(name, 0), us)
         if not parts[2].startswith("  "):  # a top-level import: its cumulative time counts once
-            total += us
-    shown = ", ".join(f"{m} {cumulative[m] / 1000:.0f}" for m in WATCHED if m in cumulative)
-    return f"importing the stack alone takes {total / 1e6:.2f} s ({shown} ms, cumulative, -X importtime)"
+            tops[name] = tops.get(name, 0) + us
+    ranked = sorted(tops.items(), key=lambda kv: -kv[1])[:top]
+    return (
+        sum(tops.values()) / 1e6,
+        [(name, us / 1000) for name, us in ranked],
+        {m: cumulative.get(m, 0) / 1000 for m in WATCHED},
+    )
+
+
+def _import_costs(home: Path) -> str:
+    total, ranked, watched = import_costs(_child_env(home))
+    biggest = ", ".join(f"{m} {ms:.0f}" for m, ms in ranked)
+    shown = ", ".join(f"{m} {ms:.0f}" if ms else f"{m} -" for m, ms in watched.items())
+    return (
+        f"the start path imports in {total:.2f} s (-X importtime, cumulative ms; the largest top-level: {biggest}; "
+        f"named: {shown})"
+    )
 
 
 def _cold_start_figure() -> Figure:
-    starts, exits, floors, killed = [], [], [], 0
+    runs: dict[str, list[float]] = {"ours": [], "today": []}
+    exits, floors, killed = [], [], 0
+    sides = {"ours": OURS, "today": ("-c", BASELINE)}
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         home = Path(tmp)
-        _cold_start(home)  # the first run compiles bytecode into the caches: not a cold start we report
-        for _ in range(RUNS):
-            painted, exited = _cold_start(home)
-            starts.append(painted)
-            if exited is None:
-                killed += 1
-            else:
-                exits.append(exited)
+        compile_project()
+        eager = _baseline_imports(home)
+        if not eager:
+            raise RuntimeError("the baseline imports none of the deferred modules: it would measure ours twice")
+        for args in sides.values():
+            _cold_start(home, args)  # the first runs warm the page cache: not cold starts we report
+        for i in range(RUNS):
+            for side in sorted(sides, reverse=i % 2 == 1):  # interleaved, each side first every other round
+                painted, exited = _cold_start(home, sides[side])
+                runs[side].append(painted)
+                if exited is None:
+                    killed += 1
+                else:
+                    exits.append(exited)
             floors.append(_floor(home))
         imports = _import_costs(home)
+    ours, today = runs["ours"], runs["today"]
+    ratio = median(ours) / median(today)
     note = (
-        f"{imports}; floor `python -c 'import textual.app'` p99 {percentile(floors, 99):.3g} s; "
+        f"{RUNS} starts a side, interleaved; ours / today's p50 {ratio:.2f}× (target ≤ 0.6×), p99 "
+        f"{percentile(ours, 99):.3g} vs {percentile(today, 99):.3g} s; today's = the same console with "
+        f"{', '.join(eager)} imported first and the heap settled on the first refresh; warm bytecode "
+        f"(compileall first); {imports}; floor `python -c 'import textual.app'` p50 {median(floors):.3g} s; "
         f"`q` to exit p50 {median(exits):.3g} s"
     )
     if killed:
-        note += f"; {killed} of {RUNS} runs did not exit on `q` within 10 s and were killed"
-    if percentile(starts, 99) > 0.6:
-        note += (
-            "; over target: most of it is imports before the first frame, so importing the settings model "
-            "(pydantic) and the venue transports (httpx, websockets) lazily, after the first paint, would reach it"
-        )
+        note += f"; {killed} of {2 * RUNS} runs did not exit on `q` within 10 s and were killed"
     return Figure(
         "startup",
         "cold start to painted book (sim, pty 120×40)",
-        median(starts),
+        median(ours),
         "s",
-        p99=percentile(starts, 99),
-        baseline=median(floors),
-        baseline_name="import textual.app",
-        target="≤ 0.6 s",
+        p99=percentile(ours, 99),
+        baseline=median(today),
+        baseline_name="today's console (deferred modules eager)",
+        target="≤ 0.6× today's",
         note=note,
-        extra={"runs": starts, "floor_runs": floors, "exit_runs": exits},
+        extra={"runs": ours, "baseline_runs": today, "baseline_p99": percentile(today, 99), "floor_runs": floors,
+               "exit_runs": exits, "eager": eager},
     )
 
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Coroutine, Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.clock import Clock, RealClock
 from connector.errors import InvalidOrder, VenueError
 from connector.interface import EVENT_KINDS, ConnectionEvent, ConnectionState, Handler, MarketInfo
-from connector.transport.http import HttpClient
 from connector.transport.ws import ConnectHook, MessageHandler, WsSupervisor
+
+if TYPE_CHECKING:
+    # httpx (through HttpClient) is imported by the first ``http_client`` call: the sim never makes one
+    from connector.transport.http import HttpClient
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +104,8 @@ class BaseConnector:
 
     def http_client(self, base_url: str, **options: Any) -> HttpClient:
         """An ``HttpClient`` on this connector's clock, closed by ``stop``."""
+        from connector.transport.http import HttpClient
+
         client = HttpClient(base_url, venue=self.venue, clock=self.clock, **options)
         self._http_clients.append(client)
         return client

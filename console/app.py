@@ -54,6 +54,10 @@ CANCEL_ON_QUIT_TIMEOUT_S = 5
 HANGUP_BUDGET_S = 1.4
 HANGUP_EXIT_AFTER_S = 0.4
 """A hangup or SIGTERM ends the app within 2 s: half for cancelling (on_hangup = "cancel"), half to stop."""
+SETTLE_AFTER_S = 1.0
+"""The heap is settled (``console.heap``) this long after the first market is opened: its full collection
+holds the interpreter lock for tens of milliseconds, and run on the next refresh it held back the
+writer thread's first painted frame (issue 18, cold start)."""
 
 
 class PerpdeskApp(App[int]):
@@ -84,6 +88,7 @@ class PerpdeskApp(App[int]):
         alerts: AlertSettings | None = None,
     ) -> None:
         super().__init__()
+        heap.forget_dead_widgets()
         self.runtime = runtime
         self.clock: Clock = clock or runtime.clock
         self.want_venue = venue
@@ -161,7 +166,7 @@ class PerpdeskApp(App[int]):
         self.main_screen.open(markets, selected)
         self.ready.set()
         if self.long_lived_heap:
-            self.call_after_refresh(heap.settle)
+            self.set_timer(SETTLE_AFTER_S, heap.settle)
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]

@@ -2,7 +2,7 @@
 
 Start-up leaves ~100k long-lived objects (Textual's DOM, styles, the runtime's markets); every full
 collection walked them all, a pause of tens of milliseconds in the middle of a key press or a frame.
-Once the first market is on screen, ``settle`` collects once, moves every survivor into the permanent
+A second after the first market is on screen, ``settle`` collects once, moves every survivor into the permanent
 generation (``gc.freeze``), where no collection looks again, and raises the young-generation threshold
 so the steady churn of book frames and paints is collected in fewer, still short, passes.
 ``python -m bench screen`` measures it (rows with and without).
@@ -11,6 +11,8 @@ so the steady churn of book frames and paints is collected in fewer, still short
 from __future__ import annotations
 
 import gc
+from functools import lru_cache
+from typing import Any
 
 THRESHOLDS = (20_000, 20, 20)
 """Young passes every 20k net allocations instead of 700; the older generations as before relative to it."""
@@ -28,3 +30,32 @@ def unsettle(thresholds: tuple[int, int, int] = (700, 10, 10)) -> None:
     """Undo ``settle`` (for tests and benches that run several consoles in one process)."""
     gc.unfreeze()
     gc.set_threshold(*thresholds)
+
+
+def forget_dead_widgets() -> bool:
+    """Stop Textual keeping dead widgets' rendered lines: its ``StylesCache.get_inner_outer`` (8.2.8) is an
+    ``lru_cache(1024)`` on a method written for a classmethod (``cls``) but bound per instance, so each key
+    holds a widget's ``StylesCache``, with every line it cached, long after the widget is gone: ~1,200
+    objects per order typed (the footer's keys, recomposed on each focus change), until 1,024 entries
+    push the oldest out.  The same cache, keyed by the two colours alone (what it computes from), leaves
+    nothing behind.  Idempotent; False (and nothing changed) when Textual's method is not that cache."""
+    from textual._styles_cache import StylesCache
+
+    method = StylesCache.__dict__.get("get_inner_outer")
+    if getattr(method, "_perpdesk", False):
+        return True
+    compute = getattr(method, "__wrapped__", None)
+    if compute is None or not hasattr(method, "cache_clear"):
+        return False
+
+    @lru_cache(1024)
+    def inner_outer(base_background: Any, background: Any) -> Any:
+        return compute(StylesCache, base_background, background)
+
+    def get_inner_outer(_self: object, base_background: Any, background: Any) -> Any:
+        return inner_outer(base_background, background)
+
+    get_inner_outer._perpdesk = True  # type: ignore[attr-defined]
+    StylesCache.get_inner_outer = get_inner_outer  # type: ignore[method-assign,assignment]
+    method.cache_clear()
+    return True

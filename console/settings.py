@@ -5,10 +5,12 @@ connector layer's ``VenueSettings`` and ``SimSettings``) plus what only the cons
 keymap, first symbol) and the sources below; it inherits rather than nests them so the config file
 and the ``PERPDESK_*`` names stay flat.
 
-Sources, strongest first: arguments given to ``Settings``/``Settings.load`` (the command line),
-``PERPDESK_*`` environment variables (nested fields joined by ``__``, e.g.
-``PERPDESK_SIM__SEED=3``), the TOML config file, then the defaults below.  The config file is
-``<user config dir>/config.toml`` unless ``--config PATH`` names another.
+Sources, strongest first: arguments given to ``Settings.load`` (the command line), ``PERPDESK_*``
+environment variables (nested fields joined by ``__``, e.g. ``PERPDESK_SIM__SEED=3``), the TOML
+config file, then the defaults below.  The config file is ``<user config dir>/config.toml`` unless
+``--config PATH`` names another.  ``Settings.load`` merges them itself (``tomllib``, ``env_values``)
+and the pydantic models validate the result: the settings shape the first screen (venues, market,
+theme, keys), so they are read before it, and pydantic-settings' import cost is no longer paid for it.
 
 A bad config file never gives a traceback: ``ConfigError`` with one line naming the file, the
 field and what was expected.  A section the runtime reads is a field of ``RuntimeSettings``; one
@@ -19,14 +21,15 @@ silently ignored.
 from __future__ import annotations
 
 import contextvars
+import json
 import os
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from types import UnionType
+from typing import Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, Field, PrivateAttr, ValidationError
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from connector.config import config_dir
 from connector.errors import ConfigError
@@ -46,15 +49,11 @@ def default_config_path() -> Path:
 _config_path_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("perpdesk_config_path", default=None)
 
 
-class Settings(BaseSettings, RuntimeSettings):
-    """Everything configurable.  Build with ``Settings.load(config_path)`` to get friendly errors."""
+class Settings(RuntimeSettings):
+    """Everything configurable.  Build with ``Settings.load(config_path)`` to get friendly errors and
+    the sources merged; ``Settings(**values)`` is the values alone (no file, no environment)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX,
-        env_nested_delimiter=ENV_DELIMITER,
-        extra="forbid",
-        validate_default=True,
-    )
+    model_config = ConfigDict(extra="forbid", validate_default=True)
 
     symbol: str | None = None
     theme: str = "perpdesk-dark"
@@ -70,18 +69,6 @@ class Settings(BaseSettings, RuntimeSettings):
     """``[alerts]``: bell, osc9, osc777 (how an alert reaches the terminal), fills, chase_end (what alerts)."""
 
     _config_path: Path = PrivateAttr(default_factory=default_config_path)
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        path = _config_path_var.get() or default_config_path()
-        return init_settings, env_settings, _TomlFileSource(settings_cls, read_config_file(path))
 
     def model_post_init(self, context: Any) -> None:
         self._config_path = _config_path_var.get() or default_config_path()
@@ -104,9 +91,10 @@ class Settings(BaseSettings, RuntimeSettings):
             raise ConfigError(f"config file {path} does not exist: create it or drop --config")
         values = {name: value for name, value in values.items() if value is not None}
         file_data = read_config_file(path)
+        merged = _merged(file_data, env_values(os.environ), values)
         token = _config_path_var.set(path)
         try:
-            return cls(**values)
+            return cls.model_validate(merged)
         except ValidationError as exc:
             raise ConfigError(_describe_validation_error(exc, path, file_data, values)) from None
         finally:
@@ -161,18 +149,63 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class _TomlFileSource(PydanticBaseSettingsSource):
-    """The parsed config file as a settings source (weaker than env, stronger than defaults)."""
+def env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """The ``PERPDESK_*`` variables that name a setting, as the nested table they stand for.
 
-    def __init__(self, settings_cls: type[BaseSettings], data: dict[str, Any]) -> None:
-        super().__init__(settings_cls)
-        self._data = data
+    Names are case-insensitive; ``__`` goes one table down (``PERPDESK_SIM__SEED=3`` is
+    ``{"sim": {"seed": "3"}}``).  A list or table given whole (``PERPDESK_VENUES='["sim"]'``) is JSON;
+    a plain value stays a string, which validation converts.  Variables that name no setting (the
+    key-file variables ``PERPDESK_<VENUE>_KEY_FILE``, say) are not settings and are left alone.
+    (What pydantic-settings did, without importing it before the first paint: issue 18.)"""
+    fields = Settings.model_fields
+    found: dict[str, Any] = {}
+    for name, raw in sorted(environ.items()):
+        if not name.upper().startswith(ENV_PREFIX):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER)
+        if path[0] not in fields or not all(path):
+            continue
+        value: Any = raw
+        if _is_structured(fields[path[0]].annotation, nested=len(path) > 1) or (
+            len(path) > 1 and raw.lstrip()[:1] in ("{", "[")
+        ):
+            try:
+                value = json.loads(raw)
+            except ValueError:
+                if len(path) == 1:
+                    raise ConfigError(
+                        f"environment variable {name.upper()}: expected JSON (a list or table), e.g. '[\"sim\"]'"
+                    ) from None
+        table = found
+        for part in path[:-1]:
+            if not isinstance(table.get(part), dict):
+                table[part] = {}
+            table = table[part]
+        table[path[-1]] = value
+    return found
 
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        return self._data.get(field_name), field_name, False
 
-    def __call__(self) -> dict[str, Any]:
-        return dict(self._data)
+def _is_structured(annotation: Any, *, nested: bool) -> bool:
+    """A list, a table or a model: given whole in one variable, it is JSON."""
+    if nested:
+        return False
+    kinds = {get_origin(a) or a for a in (get_args(annotation) if get_origin(annotation) in _UNIONS else (annotation,))}
+    return any(k in (list, dict, tuple, set) or (isinstance(k, type) and issubclass(k, BaseModel)) for k in kinds)
+
+
+_UNIONS = (Union, UnionType)
+
+
+def _merged(*layers: Mapping[str, Any]) -> dict[str, Any]:
+    """Tables merged key by key, the later layer winning (a nested table merges, a value replaces)."""
+    out: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            if isinstance(value, Mapping) and isinstance(out.get(key), dict):
+                out[key] = _merged(out[key], value)
+            else:
+                out[key] = dict(value) if isinstance(value, Mapping) else value
+    return out
 
 
 def read_config_file(path: Path) -> dict[str, Any]:

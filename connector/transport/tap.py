@@ -9,9 +9,10 @@ as without this module.  The implementations live in ``connector.record``.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-import httpx
+if TYPE_CHECKING:
+    import httpx  # the transports import it when a client is built: a console on the sim never does
 
 Parse = Callable[[str | bytes], Any]
 ConnectHook = Callable[[Any], Any]

@@ -6,7 +6,7 @@ import asyncio
 import gc
 
 from console import heap
-from tests.console.harness import make_desk, ready
+from tests.console.harness import make_desk, ready, settle
 
 
 def test_settle_freezes_the_heap_and_sets_the_thresholds():
@@ -36,3 +36,30 @@ async def test_a_console_in_a_test_leaves_the_collector_alone(monkeypatch):
     async with desk.app.run_test(size=(80, 24)) as pilot:
         await ready(desk, pilot)
     assert calls == []
+
+
+ORDERS = 10
+
+
+async def test_typing_orders_leaves_no_dead_widgets_styles_behind():
+    """Each order typed recomposes the footer's keys (~17 widgets); Textual's ``get_inner_outer`` cache
+    kept each dead one's ``StylesCache`` (and its rendered lines) until 1,024 entries: ~1,200 objects an
+    order, ~170 dead caches over these 10 orders.  With ``heap.forget_dead_widgets`` only live widgets
+    have one.  (``python -m bench soak`` shows the whole heap over a long session.)"""
+    from textual._styles_cache import StylesCache
+    from textual.widget import Widget
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        for _ in range(ORDERS):
+            for key in ("escape", "b", "tab", "ctrl+u", *"0.001", "enter"):
+                await pilot.press(key)
+            await settle(desk, pilot)
+            for order in desk.runtime.orders.open_orders():
+                await desk.runtime.orders.cancel(order)
+        assert len(desk.runtime.orders.orders) >= ORDERS  # the orders were typed and sent
+        gc.collect()
+        styles = sum(1 for o in gc.get_objects() if isinstance(o, StylesCache))
+        widgets = sum(1 for o in gc.get_objects() if isinstance(o, Widget))
+        assert styles <= widgets, f"{styles:,} StylesCaches for {widgets:,} widgets"

@@ -264,3 +264,23 @@ def test_default_sizes_per_market(tmp_path):
     path = tmp_path / "c.toml"
     path.write_text('[sizes]\nBTC = "0.01"\nETH = "$500"\n')
     assert load_settings(path).sizes == {"BTC": "0.01", "ETH": "$500"}
+
+
+def test_env_names_are_case_insensitive_and_key_file_variables_are_not_settings(monkeypatch):
+    from console.settings import env_values
+
+    env = {"perpdesk_theme": "t", "PERPDESK_LIGHTER_KEY_FILE": "/k.toml", "PERPDESK_SIM__LATENCY_MS": "3", "HOME": "/"}
+    assert env_values(env) == {"theme": "t", "sim": {"latency_ms": "3"}}
+
+
+def test_a_list_given_in_one_variable_that_is_not_json_is_a_clear_error(monkeypatch):
+    monkeypatch.setenv("PERPDESK_VENUES", "sim,hyperliquid")
+    with pytest.raises(ConfigError, match=r"^environment variable PERPDESK_VENUES: expected JSON"):
+        Settings.load()
+
+
+def test_a_table_in_one_variable_merges_with_its_nested_variables(monkeypatch):
+    monkeypatch.setenv("PERPDESK_SIM", '{"seed": 4, "latency_ms": 2}')
+    monkeypatch.setenv("PERPDESK_SIM__SEED", "5")
+    settings = Settings.load()
+    assert (settings.sim.seed, settings.sim.latency_ms) == (5, 2)

@@ -1,0 +1,35 @@
+"""The soak bench's arithmetic and sanity checks (no console is run here)."""
+
+from __future__ import annotations
+
+import pytest
+
+from bench.soak import figure
+
+
+def _samples(objects: list[int], *, submitted: int | None = None) -> list[dict]:
+    rows = [
+        {"t": 60.0 + 30 * i, "rss_mb": 80.0 + i * 0.5, "objects": n, "orders": 20 + 10 * i, "books": 4000 * (i + 1)}
+        for i, n in enumerate(objects)
+    ]
+    rows[-1] |= {"submitted": rows[-1]["orders"] if submitted is None else submitted, "last": True}
+    return rows
+
+
+def test_growth_is_measured_from_the_first_sample_to_the_last():
+    f = figure(_samples([100_000, 101_000, 101_500, 101_500, 101_500]), minutes=3)
+    assert f.value == pytest.approx(2.0)  # MB, 80 -> 82
+    assert "+38 per order typed" in f.note  # 1,500 objects over 40 orders
+    assert "+0 objects/min" in f.note  # levelled off in the second half
+
+
+def test_an_order_typed_that_never_reached_the_venue_fails_the_run():
+    with pytest.raises(RuntimeError, match="orders typed but"):
+        figure(_samples([1, 2, 3], submitted=5), minutes=2)
+
+
+def test_a_book_that_stopped_streaming_fails_the_run():
+    rows = _samples([1, 2, 3])
+    rows[-1]["books"] = 10
+    with pytest.raises(RuntimeError, match="stopped streaming"):
+        figure(rows, minutes=2)

@@ -176,6 +176,8 @@ def env_values(environ: Mapping[str, str]) -> dict[str, Any]:
                     raise ConfigError(
                         f"environment variable {name.upper()}: expected JSON (a list or table), e.g. '[\"sim\"]'"
                     ) from None
+        elif len(path) > 1 and not _declared(fields[path[0]].annotation, path[1:]):
+            value = _scalar(raw)  # an extra key (a venue's own option): nothing declares its type
         table = found
         for part in path[:-1]:
             if not isinstance(table.get(part), dict):
@@ -194,6 +196,34 @@ def _is_structured(annotation: Any, *, nested: bool) -> bool:
 
 
 _UNIONS = (Union, UnionType)
+
+
+def _declared(annotation: Any, path: list[str]) -> bool:
+    """Whether the setting at ``path`` below a field of this type is declared (so validation converts
+    its text), rather than an extra key a model allows (``VenueSettings`` options), which nothing converts."""
+    for part in path:
+        args = [a for a in get_args(annotation) if a is not type(None)] if get_origin(annotation) in _UNIONS else []
+        annotation = args[0] if len(args) == 1 else annotation
+        if get_origin(annotation) in (dict, Mapping):
+            annotation = get_args(annotation)[1]  # a table keyed by name (a venue): step into its value
+        elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(part)
+            if field is None:
+                return False
+            annotation = field.annotation
+        else:
+            return True
+    return True
+
+
+def _scalar(raw: str) -> Any:
+    """An extra option's number or boolean as JSON reads it (``"1200"`` is 1200, ``"true"`` True); any
+    other text stays text (a URL, a name)."""
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return raw
+    return value if isinstance(value, int | float | bool) else raw
 
 
 def _merged(*layers: Mapping[str, Any]) -> dict[str, Any]:

@@ -77,6 +77,23 @@ def test_env_nested_delimiter_reaches_per_venue_settings(monkeypatch):
     assert settings.venue_settings("lighter").testnet is False
 
 
+def test_a_venues_own_numeric_option_from_the_environment_is_a_number(monkeypatch):
+    """An extra key (nothing declares its type) from the environment: "1000000" must reach the connector
+    as a number; as text it broke the start (``requests_per_min / 120``: str / int)."""
+    from connector.factory import create_connector
+
+    monkeypatch.setenv("PERPDESK_VENUE__LIGHTER__REQUESTS_PER_MIN", "1000000")
+    monkeypatch.setenv("PERPDESK_VENUE__LIGHTER__BASE_URL", "http://127.0.0.1:9")
+    settings = Settings.load().venue_settings("lighter")
+    assert settings.options() == {"requests_per_min": 1_000_000}
+    assert create_connector("lighter", venue_settings=settings, keys=None).requests_per_min == 1_000_000
+    from console.settings import env_values
+
+    assert env_values({"PERPDESK_VENUE__X__NAME": "desk-1", "PERPDESK_VENUE__X__ON": "true"}) == {
+        "venue": {"x": {"name": "desk-1", "on": True}}  # other text stays text
+    }
+
+
 def test_venue_sections_keep_venue_specific_options(tmp_path):
     path = write(tmp_path / "c.toml", '[venue.lighter]\nkey_file = "~/k.toml"\naccount_index = 12\n')
     lighter = Settings.load(path).venue["lighter"]

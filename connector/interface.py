@@ -212,7 +212,7 @@ class FundingSnapshot:
 Event = BookUpdate | Trade | OrderSnapshot | Fill | Position | Margin | ConnectionEvent | FundingSnapshot
 Handler = Callable[[Any], None]
 
-EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection", "funding")
+EVENT_KINDS = ("book", "trade", "order", "fill", "position", "margin", "connection", "funding", "leverage")
 
 
 FILL_SAFE_AMEND = "amend_fill_safe"
@@ -238,6 +238,8 @@ CAPABILITIES: dict[str, str] = {
     "keeps one leverage limit per account); the symbol only says which market asked",
     "funding": "the connector emits a FundingSnapshot (rate, interval, next funding time, mark) per subscribed market "
     "as the venue publishes it (event kind \"funding\"), polled slowly or from a stream it already reads",
+    "leverage_pushed": "the connector emits a LeverageChange (event kind \"leverage\") when the venue says a "
+    "market's leverage or margin mode changed, whoever changed it",
 }
 """Names a connector may put in ``capabilities``, and what each promises."""
 
@@ -325,6 +327,16 @@ class LeverageInfo:
     leverage: int
     cross: bool
     info: dict[str, Any] = field(default_factory=_info, compare=False, repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class LeverageChange:
+    """The venue says a market's leverage or margin mode changed (``leverage_pushed``); ``None``: that half
+    is not in the message and stays as it was."""
+
+    symbol: str
+    leverage: int | None
+    cross: bool | None
 
 
 @runtime_checkable

@@ -164,6 +164,8 @@ def check_book(book: L2Book, expected: tuple[dict[int, int], dict[int, int]], wh
 
 
 Handle = Callable[[str], object]
+Sink = Callable[[BookUpdate], object]
+"""Where a path's updates go: ``L2Book.apply`` by default (the stage profile passes a no-op)."""
 Path = tuple[Handle, L2Book, list[str]]
 """How to handle one frame, the book it builds, and the frames it runs (untimed set-up done)."""
 
@@ -200,42 +202,42 @@ def _market() -> Any:
     return MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
 
 
-def _hyperliquid_stream(book: L2Book) -> Any:
+def _hyperliquid_stream(sink: Callable[[BookUpdate], object]) -> Any:
     from connector.clock import RealClock
     from connector.hyperliquid.stream import HyperliquidStream
 
     stream = HyperliquidStream(
-        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": _market()}, coi_of_oid={},
+        emit=lambda kind, update: sink(update), clock=RealClock(), markets={"BTC": _market()}, coi_of_oid={},
         user=None,
     )  # fmt: skip
     stream.coins.add("BTC")
     return stream
 
 
-def _ours_hyperliquid(frames: list[str]) -> Path:
+def _ours_hyperliquid(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``parse_frame`` (typed decode), then the stream's ``on_frame``."""
     from connector.hyperliquid.stream import parse_frame
 
     book = L2Book("BTC")
-    on_frame = _hyperliquid_stream(book).on_frame
+    on_frame = _hyperliquid_stream(sink or book.apply).on_frame
     return (lambda text: on_frame(parse_frame(text))), book, frames
 
 
 def _orjson_hyperliquid(frames: list[str]) -> Path:
     """The connector's path before issue 18: orjson into dicts, then ``parse_levels`` per level."""
     book = L2Book("BTC")
-    on_frame, loads = _hyperliquid_stream(book).on_frame, orjson.loads
+    on_frame, loads = _hyperliquid_stream(book.apply).on_frame, orjson.loads
     return (lambda text: on_frame(loads(text))), book, frames
 
 
-def _ours_lighter(frames: list[str]) -> Path:
+def _ours_lighter(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``decode_frame``, then the stream's ``on_frame``."""
     from connector.clock import RealClock
     from connector.lighter.stream import BookChain, LighterStream, decode_frame
 
     book = L2Book("BTC")
     m = _market()
-    stream = LighterStream(emit=lambda kind, update: book.apply(update), clock=RealClock(), market=lambda _: m,
+    stream = LighterStream(emit=lambda kind, update: apply(update), clock=RealClock(), market=lambda _: m,
                            account_index=0)  # fmt: skip
     chain = stream.chains[1] = BookChain("BTC", PD, SD)
     bids, asks = _start_book("lighter")
@@ -243,7 +245,7 @@ def _ours_lighter(frames: list[str]) -> Path:
     snapshot = {"channel": "order_book:1", "type": "subscribed/order_book",
                 "order_book": {"bids": side(bids), "asks": side(asks), "nonce": 0}}  # fmt: skip
     book.apply(chain.apply(snapshot, snapshot=True))
-    on_frame = stream.on_frame
+    on_frame, apply = stream.on_frame, sink or book.apply
 
     def handle(text: str) -> None:
         if on_frame(decode_frame(text)) is not None:
@@ -252,7 +254,7 @@ def _ours_lighter(frames: list[str]) -> Path:
     return handle, book, frames
 
 
-def _ours_backpack(frames: list[str]) -> Path:
+def _ours_backpack(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``parse_frame``, then the stream's ``on_frame``."""
     from connector.backpack import wire
     from connector.backpack.stream import BackpackStream, BookSync, parse_frame
@@ -264,12 +266,13 @@ def _ours_backpack(frames: list[str]) -> Path:
     bids, asks = _start_book("backpack")
     side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
     book.apply(sync.on_snapshot({"bids": side(reversed(bids)), "asks": side(asks), "lastUpdateId": "0"}))
+    apply = sink or book.apply
 
     async def never(*_: object) -> dict[str, str]:
         raise AssertionError("the bench's chain never breaks")
 
     stream = BackpackStream(
-        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
+        emit=lambda kind, update: apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
         fetch_depth=never, signature=lambda: None, recover_fills=never, on_account=lambda: None, spawn=print,
     )  # fmt: skip
     stream.books["BTC"] = sync
@@ -277,7 +280,7 @@ def _ours_backpack(frames: list[str]) -> Path:
     return (lambda text: on_frame(parse_frame(text))), book, frames
 
 
-def _ours_binance(frames: list[str]) -> Path:
+def _ours_binance(frames: list[str], sink: Sink | None = None) -> Path:
     """Diff frames through the supervisor's ``decode`` and the connector's pu-chained sync (the first
     frame and the snapshot are taken before the clock)."""
     from connector.binance_usdm.stream import DepthSync, decode
@@ -290,12 +293,12 @@ def _ours_binance(frames: list[str]) -> Path:
     first, _ = sync.on_snapshot(sync.gen, {"lastUpdateId": 1, "bids": side(bids), "asks": side(asks)})
     assert first is not None
     book.apply(first)
-    on_depth = sync.on_depth
+    on_depth, apply = sync.on_depth, sink or book.apply
 
     def handle(text: str) -> None:
         update, _ = on_depth(decode(text))
         if update is not None:
-            book.apply(update)
+            apply(update)
 
     return handle, book, frames[1:]
 

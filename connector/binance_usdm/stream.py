@@ -14,7 +14,6 @@ only the ticker saw.
 
 from __future__ import annotations
 
-import contextlib
 from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
@@ -37,8 +36,10 @@ def decode(raw: str | bytes) -> Any:
     JSON, where the sync reads it or the feed counts it malformed); any other frame as a dict,
     combined-stream envelopes unwrapped; ValueError for anything else."""
     if ('"depthUpdate"' in raw[:_HEAD]) if isinstance(raw, str) else (b'"depthUpdate"' in raw[:_HEAD]):
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
             return wire.DEPTH_DECODER.decode(raw)
+        except msgspec.DecodeError:  # ValidationError included
+            pass
     msg = orjson.loads(raw)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")

@@ -45,11 +45,15 @@ def parse_frame(raw: str | bytes) -> Any:
         if raw.startswith("Websocket connection established"):
             return None
         if '"l2Book"' in raw[:_HEAD]:
-            with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+            try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
                 return wire.BOOK_DECODER.decode(raw)
+            except msgspec.DecodeError:  # ValidationError included
+                pass
     elif b'"l2Book"' in raw[:_HEAD]:
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:
             return wire.BOOK_DECODER.decode(raw)
+        except msgspec.DecodeError:
+            pass
     return orjson.loads(raw)
 
 

@@ -15,7 +15,9 @@ each figure's note also gives the median of the per-chunk ratios (each pair time
 Memo cold: the memos of venue numbers emptied before the round; warm: the round after it, on the
 same frames.  Every round ends with a sanity check: each book must be the one the stream describes
 and not crossed, or the bench run fails (``BenchInsane``).  ``WHERE`` says where a frame's time
-goes, from a stage-by-stage profile.  Bounded: about 35 s of CPU (2-3 minutes of wall time on a
+goes, from ``python -m bench.wire_profile`` (a stage-by-stage profile of the same paths).  The
+baselines are the old paths, unchanged: they share ``BookUpdate`` and ``L2Book.apply`` with ours,
+so making those cheaper speeds the baselines up too.  Bounded: about 35 s of CPU (2-3 minutes of wall time on a
 loaded 2-core box); nothing is started that outlives it.
 """
 
@@ -349,19 +351,23 @@ def _paired_ratio(ours: list[list[float]], base: list[list[float]]) -> float:
 OURS = {"hyperliquid": _ours_hyperliquid, "lighter": _ours_lighter, "backpack": _ours_backpack,
         "binance-usdm": _ours_binance}  # fmt: skip
 WHERE = {
-    "hyperliquid": "where the time goes (thread CPU, 2026-12-03): typed decode of the 40 levels 26%, the levels' "
-    "pairs (the last frame's where unchanged, else the memos) 40%, BookUpdate and dispatch 14%, L2Book's snapshot "
-    "replace 20%; the real fan-out adds ~0.9 µs",
-    "lighter": "where the time goes: typed decode 24%, prices (memo) and sizes (inline) 26%, nonce check + the "
-    "chain's own copy + BookUpdate (0.7 µs) + dispatch 44%, L2Book.apply 6%; the real fan-out adds ~0.6 µs",
-    "backpack": "where the time goes: typed decode 22%, prices (memo) and sizes (inline) 35%, U/u check + the "
-    "sync's own copy + BookUpdate (0.7 µs) 31%, L2Book.apply 12%; the real fan-out adds ~0.7 µs",
-    "binance-usdm": "where the time goes: typed decode 24%, prices (memo) and sizes (inline) 38%, pu check + the "
-    "sorted sides the bookTicker overlay needs + BookUpdate (0.7 µs) 29%, L2Book.apply 8%",
+    "hyperliquid": "where the time goes (python -m bench.wire_profile, thread CPU, 2026-12-03, loaded box): typed "
+    "decode of the 40 levels 3.7-3.9 µs, the levels' pairs (the last frame's where unchanged, else the memos) 5.1-5.3, "
+    "the stream's own handling 1.5-1.7 (BookUpdate 0.35-0.5), L2Book's snapshot replace 3.2-3.4; the real fan-out "
+    "adds ~0.9 µs",
+    "lighter": "where the time goes (python -m bench.wire_profile): typed decode 0.8 µs, prices (memo) and sizes "
+    "(inline) 1.8, nonce check + the chain's own copy + BookUpdate (0.35) + dispatch 1.0, L2Book.apply 0.35-0.5; "
+    "the real fan-out adds ~0.6 µs",
+    "backpack": "where the time goes (python -m bench.wire_profile): typed decode 0.7 µs, prices (memo) and sizes "
+    "(inline) 2.0, U/u check + the sync's own copy + BookUpdate (0.35) 0.9, L2Book.apply 0.35-0.4; the real fan-out "
+    "adds ~0.7 µs",
+    "binance-usdm": "where the time goes (python -m bench.wire_profile): typed decode 0.7 µs, prices (memo) and "
+    "sizes (inline) 1.9-2.0, pu check + the sorted sides the bookTicker overlay needs + BookUpdate (0.3) 0.8, "
+    "L2Book.apply 0.3",
 }
-"""Where a frame's time goes on each path, from a stage-by-stage profile (decode; + numbers; + stream
-code; + ``L2Book.apply``; + the runtime's fan-out), thread CPU time, minimum of 5 passes, on the
-loaded machine of the date given."""
+"""Where a frame's time goes on each path, from ``bench/wire_profile.py``'s stage-by-stage profile (decode;
+numbers; the stream's own handling with a no-op sink; ``L2Book.apply``), thread CPU time, the minimum of 7
+passes; the fan-out figure from an earlier profile of the runtime's."""
 
 
 def run() -> list[Figure]:

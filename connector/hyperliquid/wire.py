@@ -191,10 +191,9 @@ def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[
 
 
 class BookLevel(msgspec.Struct, gc=False):
-    """A level's price and size text; its order count ``n`` is skipped, not decoded (no one reads it)."""
-
     px: str
     sz: str
+    n: int = 0
 
 
 class BookData(msgspec.Struct, gc=False):

@@ -191,6 +191,8 @@ def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[
 
 
 class BookLevel(msgspec.Struct, gc=False):
+    """A level's price and size text, and its order count ``n`` (bench/screen.py's probe reads it)."""
+
     px: str
     sz: str
     n: int = 0

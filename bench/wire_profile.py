@@ -53,7 +53,7 @@ def _decoder_and_levels(venue: str) -> tuple[Callable[[str], Any], Callable[[Any
         from connector.hyperliquid.stream import parse_frame
 
         memo = hl.LevelMemo(px, sz)
-        return parse_frame, lambda f: (hl.book_levels(f.data.levels[0], memo), hl.book_levels(f.data.levels[1], memo))
+        return parse_frame, lambda f: hl.book_sides(f.data.levels, memo)
     if venue == "lighter":
         from connector.lighter import wire as lt
         from connector.lighter.stream import decode_frame

@@ -352,8 +352,8 @@ OURS = {"hyperliquid": _ours_hyperliquid, "lighter": _ours_lighter, "backpack": 
         "binance-usdm": _ours_binance}  # fmt: skip
 WHERE = {
     "hyperliquid": "where the time goes (python -m bench.wire_profile, thread CPU, 2026-12-03, loaded box): typed "
-    "decode of the 40 levels 3.7-3.9 µs, the levels' pairs (the last frame's where unchanged, else the memos) 5.1-5.3, "
-    "the stream's own handling 1.5-1.7 (BookUpdate 0.35-0.5), L2Book's snapshot replace 3.2-3.4; the real fan-out "
+    "decode of the 40 levels 3.7-3.9 µs, the levels' pairs (the last frame's where unchanged, else the memos) 4.5-5.3, "
+    "the stream's own handling 1.5-1.9 (BookUpdate 0.35-0.5), L2Book's snapshot replace 3.2-3.6; the real fan-out "
     "adds ~0.9 µs",
     "lighter": "where the time goes (python -m bench.wire_profile): typed decode 0.8 µs, prices (memo) and sizes "
     "(inline) 1.8, nonce check + the chain's own copy + BookUpdate (0.35) + dispatch 1.0, L2Book.apply 0.35-0.5; "

@@ -34,8 +34,10 @@ import time
 T0 = time.perf_counter()
 import atexit, functools, json, os, sys
 stamps = []
+totals = {}
 def stamp(name, at=None):
-    stamps.append((name, time.perf_counter() if at is None else at, len(sys.modules)))
+    applied = totals.get("CSS apply (Stylesheet.apply)", (0, 0.0))[0]
+    stamps.append((name, time.perf_counter() if at is None else at, f"{len(sys.modules)} / {applied}"))
 stamp("python up (site, encodings)", T0)
 
 def span(name, fn):
@@ -58,7 +60,6 @@ def aspan(name, fn):
             stamp(name + " <")
     return wrapped
 
-totals = {}
 def each(name, fn, first=8):
     calls = [0]
     @functools.wraps(fn)
@@ -102,6 +103,7 @@ def hook(module):
     elif name == "connector.sim.connector":
         module.SimConnector.start = aspan("sim connector start", module.SimConnector.start)
         module.SimConnector.subscribe_market_data = aspan("sim subscribe", module.SimConnector.subscribe_market_data)
+        module.SimConnector._on_engine_event = each("sim event", module.SimConnector._on_engine_event, first=1)
     elif name == "console.app":
         module.PerpdeskApp.__init__ = span("PerpdeskApp()", module.PerpdeskApp.__init__)
         module.PerpdeskApp.on_mount = span("app on_mount", module.PerpdeskApp.on_mount)
@@ -184,10 +186,10 @@ asyncio.run(main())
 """A start headless until its first market is painted (what ``-X importtime`` reads)."""
 
 
-def timeline(home: Path, starts: int) -> tuple[dict[str, float], dict[str, int], dict[str, tuple[int, float]]]:
+def timeline(home: Path, starts: int) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[int, float]]]:
     """Median ms since the spawn of every stamp, the modules loaded at it, and the totals (calls, ms)."""
     at: dict[str, list[float]] = defaultdict(list)
-    modules: dict[str, int] = {}
+    modules: dict[str, str] = {}
     totals: dict[str, list[tuple[int, float]]] = defaultdict(list)
     out = home / "stamps.json"
     os.environ[STAMPS_ENV] = str(out)
@@ -241,7 +243,9 @@ def main(starts: int = 5) -> None:
         _cold_start(home, ("-m", "console"))  # the page cache warm
         stamps, modules, totals = timeline(home, starts)
         total_ms, packages, biggest = import_costs(home)
-    print(f"timeline of a cold start, median of {starts} (ms since the spawn; modules loaded at the stamp)")
+    print(
+        f"timeline of a cold start, median of {starts} (ms since the spawn; modules loaded / CSS applied to a node so far)"
+    )
     for name, ms in sorted(stamps.items(), key=lambda kv: kv[1]):
         print(f"  {ms:8.1f}  {name:<55} {modules.get(name, '')}")
     for name, (calls, ms) in totals.items():

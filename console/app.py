@@ -108,6 +108,8 @@ class PerpdeskApp(App[int]):
         self._keep_dead_man = False
         """Set by ``end`` for a hangup that leaves its orders: ``shutdown`` then leaves the dead-man switches armed."""
         self._runtime_started = False
+        self._mounted = False
+        """The main screen has mounted its widgets (the first market opens once it has and the runtime runs)."""
         for t in load_themes():
             self.register_theme(t)
         self.theme = theme or DEFAULT_THEME
@@ -136,8 +138,14 @@ class PerpdeskApp(App[int]):
         self.bridge.attach(self.runtime)
         if self.read_only:
             self.notify("read-only console: you can watch; every trading action is refused", timeout=8)
-        # on the screen's own queue, so the boot starts once the screen has mounted its widgets
-        self.main_screen.call_later(self._boot)
+        # the runtime starts now, while Textual composes the screen (the sim's first book arrives a step
+        # after its start); the first market opens once the screen has mounted its widgets and before
+        # its first layout pass, so the first frame shows it (issue 18, cold start)
+        if self.main_screen.is_mounted:
+            self._mounted = True
+        else:
+            self.main_screen.on_mounted = self._screen_mounted
+        self._boot()
 
     def on_resize(self, event: Resize) -> None:
         # the main screen keeps its size classes while a dialog covers it
@@ -145,6 +153,8 @@ class PerpdeskApp(App[int]):
 
     @work(exclusive=True, group="runtime", exit_on_error=False)
     async def _boot(self) -> None:
+        """Start the runtime (the journal's restores included), then open the first market once the
+        screen has mounted (``_screen_mounted``), whichever comes last."""
         try:
             await self.runtime.start()
         except Exception as exc:
@@ -152,6 +162,15 @@ class PerpdeskApp(App[int]):
             self._fail(f"perpdesk: could not start: {exc}")
             return
         self._runtime_started = True
+        if self._mounted:
+            self._open_first_market()
+
+    def _screen_mounted(self) -> None:
+        self._mounted = True
+        if self._runtime_started:  # open it before the screen's first layout pass: the first frame has it
+            self._open_first_market()
+
+    def _open_first_market(self) -> None:
         md = self.runtime.market_data
         markets = [(v, s) for v in md.venues() for s in md.symbols(v)]
         if not markets:

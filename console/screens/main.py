@@ -46,6 +46,8 @@ from console.working_rows import WORKING_COLUMNS, algo_row, report_text, working
 from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from execution.algos import WorkingOrder
     from execution.runtime import Runtime
 
@@ -93,6 +95,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
         self._notified_rejects: set[tuple[str, int]] = set()
+        self.on_mounted: Callable[[], object] | None = None
+        """Called once the widgets are mounted, before the first layout pass (the app opens the first market)."""
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -157,6 +161,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._margin_box.border_title = "Margin"
         self._account_line.border_title = "Margin"
         self._markets.focus()
+        if self.on_mounted is not None:
+            self.on_mounted()
 
     def fit(self, size: Size) -> None:
         """The stylesheet's size classes for a terminal of ``size``."""

@@ -8,6 +8,7 @@ arguments, then the app until its first market is painted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import subprocess
@@ -56,3 +57,43 @@ def test_the_sim_console_paints_its_first_book_without_the_network_libraries_or_
     seen = _first_paint_modules(tmp_path, ("httpx", "httpcore", "websockets", "pydantic_settings", "dotenv"))
     assert seen["painted"] == ["sim", "BTC"]
     assert seen["loaded"] == []
+
+
+async def test_the_runtime_starts_while_the_screen_composes_and_the_market_opens_before_the_first_layout():
+    """The start no longer waits for the screen: the runtime starts while Textual composes the screen,
+    and the first market opens on the mounted widgets before their first layout pass (so the first
+    frame has it), never before the runtime's start has finished (the journal's run recorded, the
+    restores done: nothing trades on a market the journal has not restored)."""
+    from tests.console.harness import make_desk
+
+    desk = make_desk()
+    seen: dict[str, object] = {}
+    layouts = 0
+    start, open_market, lay_out = desk.runtime.start, desk.main.open, desk.main._refresh_layout
+
+    async def start_runtime():
+        seen["screen mounted when the runtime started"] = desk.main.is_mounted
+        await start()
+
+    def open_first(markets, selected):
+        seen["run recorded when the market opened"] = desk.runtime.run_id is not None
+        seen["layout passes before the market opened"] = layouts
+        open_market(markets, selected)
+
+    def refresh_layout(*args, **kwargs):
+        nonlocal layouts
+        layouts += 1
+        return lay_out(*args, **kwargs)
+
+    desk.runtime.start = start_runtime
+    desk.main.open = open_first
+    desk.main._refresh_layout = refresh_layout
+    async with desk.app.run_test(size=(120, 40)):
+        await asyncio.wait_for(desk.app.ready.wait(), 30)
+        assert desk.main.selected == ("sim", "BTC")
+        await desk.app.action_quit()
+    assert seen == {
+        "screen mounted when the runtime started": False,
+        "run recorded when the market opened": True,
+        "layout passes before the market opened": 0,
+    }

@@ -30,6 +30,7 @@ from console.screens import panels
 from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
 from console.screens.hands import HandsActions
+from console.screens.styles_once import StylesOnce
 from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
 from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
@@ -55,7 +56,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, StylesOnce, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(

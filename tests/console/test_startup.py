@@ -97,3 +97,33 @@ async def test_the_runtime_starts_while_the_screen_composes_and_the_market_opens
         "run recorded when the market opened": True,
         "layout passes before the market opened": 0,
     }
+
+
+async def test_the_first_resume_keeps_the_styles_the_mount_applied_and_a_later_resume_refreshes_them():
+    """Textual resumes the default screen right after its mount and would apply every node's styles a
+    second time (``console.screens.styles_once``); a later resume refreshes them as before."""
+    from textual import events
+
+    from tests.console.harness import make_desk, settle
+
+    desk = make_desk()
+    refreshed = 0
+    update_node_styles = desk.main.update_node_styles
+
+    def counting(*args, **kwargs):
+        nonlocal refreshed
+        refreshed += 1
+        return update_node_styles(*args, **kwargs)
+
+    desk.main.update_node_styles = counting
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(desk.app.ready.wait(), 30)
+        await settle(desk, pilot)
+        at_start = refreshed
+        desk.main.post_message(events.ScreenResume())  # as a switch back to the screen sends it
+        await settle(desk, pilot)
+        later = refreshed
+        await desk.app.action_quit()
+    assert at_start == 0
+    assert later >= 1
+

@@ -112,7 +112,7 @@ class PerpdeskApp(App[int]):
         """The main screen has mounted its widgets (the first market opens once it has and the runtime runs)."""
         for t in load_themes():
             self.register_theme(t)
-        self.theme = theme or DEFAULT_THEME
+        self._first_theme(theme or DEFAULT_THEME)
         self._persist_theme = persist_theme
         self.on_hangup = on_hangup
         self.read_only = read_only
@@ -122,6 +122,24 @@ class PerpdeskApp(App[int]):
         """Once the first market is painted, freeze start-up's heap and tune the collector (``console.heap``)."""
         if keymap:
             self.set_keymap(keymap)
+
+    def _first_theme(self, name: str) -> None:
+        """Start with theme ``name``.  Textual's theme watcher (``self.theme = name``) queues a reparse
+        of every stylesheet and a restyle of every node, which at construction repeats work that has
+        not been done yet: nothing is parsed before the app runs, so the theme's classes and the
+        stylesheet's variables are set here and the first parse uses them (issue 18, cold start).
+        An unknown theme, or a Textual without the pieces used here: the plain assignment."""
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
+        if name not in self.available_themes or refresh_filter is None or self.stylesheet.source:
+            self.theme = name
+            return
+        self.set_reactive(App.theme, name)
+        theme = self.current_theme
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes.update({f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark})
+        self.update_classes(classes, update=False)
+        refresh_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(THEME_VARIABLE_DEFAULTS)

@@ -127,3 +127,37 @@ async def test_the_first_resume_keeps_the_styles_the_mount_applied_and_a_later_r
     assert at_start == 0
     assert later >= 1
 
+
+async def test_the_theme_is_set_before_the_first_parse_so_the_stylesheet_is_never_reparsed_at_start(monkeypatch):
+    """``PerpdeskApp._first_theme``: the chosen theme's classes and variables are in place before Textual
+    parses any CSS, so its theme watcher's full reparse and restyle is not queued at start; the screen
+    is drawn in the chosen theme (its colours, its light/dark class)."""
+    from textual.css.stylesheet import Stylesheet
+
+    from tests.console.harness import make_desk, settle
+
+    reparsed = 0
+    reparse = Stylesheet.reparse
+
+    def counting(self, *args, **kwargs):
+        nonlocal reparsed
+        reparsed += 1
+        return reparse(self, *args, **kwargs)
+
+    monkeypatch.setattr(Stylesheet, "reparse", counting)
+    desk = make_desk(theme="perpdesk-light")
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await asyncio.wait_for(desk.app.ready.wait(), 30)
+        await settle(desk, pilot)
+        theme = desk.app.current_theme
+        assert theme.name == "perpdesk-light"
+        assert {"-theme-perpdesk-light", "-light-mode"} <= desk.app.classes
+        assert "-dark-mode" not in desk.app.classes
+        assert desk.app.stylesheet._variables["price-up"] == theme.variables["price-up"]
+        started = reparsed
+        desk.app.theme = "perpdesk-dark"  # a theme chosen live still restyles everything
+        await settle(desk, pilot)
+        assert reparsed == started + 1
+        assert "-dark-mode" in desk.app.classes
+        await desk.app.action_quit()
+    assert started == 0

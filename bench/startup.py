@@ -187,7 +187,7 @@ def _floor(home: Path) -> float:
 START_PATH = "from console import cli; cli.prepare([]); import console.app"
 """What ``perpdesk`` imports before its first frame: the command line checked, settings loaded, the
 runtime built (the sim's connector), the app's module."""
-WATCHED = ("textual.app", "pydantic.main", "pydantic_settings", "importlib.metadata", "httpx", "websockets")
+WATCHED = ("textual.app", "pydantic", "connector.config", "pydantic_settings", "importlib.metadata", "httpx", "websockets")
 """Named in the note whether or not they are imported (``-`` when the start path does not import them)."""
 
 

@@ -9,6 +9,7 @@ symbol) so tests run it on a seeded sim in virtual time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -203,7 +204,13 @@ class PerpdeskApp(App[int]):
         self.main_screen.open(markets, selected)
         self.ready.set()
         if self.long_lived_heap:
-            self.set_timer(SETTLE_AFTER_S, heap.settle)
+            self.set_timer(SETTLE_AFTER_S, self._settle_heap)
+
+    def _settle_heap(self) -> None:
+        """``heap.settle`` (one collection, start-up's heap frozen, the collector tuned), then the
+        collector on again: ``perpdesk`` starts with it off (``cli.QUIET_COLLECTOR_AT_START``)."""
+        heap.settle()
+        gc.enable()
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]

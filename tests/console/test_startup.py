@@ -161,3 +161,49 @@ async def test_the_theme_is_set_before_the_first_parse_so_the_stylesheet_is_neve
         assert "-dark-mode" in desk.app.classes
         await desk.app.action_quit()
     assert started == 0
+
+
+def test_perpdesk_starts_with_the_collector_off_and_a_bad_input_turns_it_back_on(monkeypatch, capsys):
+    """``cli.QUIET_COLLECTOR_AT_START``: no collection while the start builds its long-lived heap; a start
+    that stops at a bad input leaves the collector as it found it."""
+    import gc
+
+    from console import cli
+
+    seen = []
+
+    def prepare(argv):
+        seen.append(gc.isenabled())
+        raise cli.BadInput("no such thing")
+
+    monkeypatch.setattr(cli, "prepare", prepare)
+    assert gc.isenabled()
+    try:
+        assert cli.main([]) == cli.EXIT_BAD_INPUT
+        assert seen == [False]
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+    assert "no such thing" in capsys.readouterr().err
+
+
+async def test_the_collector_is_on_again_once_the_heap_has_settled(monkeypatch):
+    """``PerpdeskApp._settle_heap``: the collector ``perpdesk`` turned off for the start is on again after
+    the heap settles (a second after the first market opens)."""
+    import gc
+
+    from console import heap
+    from tests.console.harness import make_desk, ready
+
+    settled = asyncio.Event()
+    monkeypatch.setattr(heap, "settle", settled.set)
+    desk = make_desk(long_lived_heap=True)
+    gc.disable()
+    try:
+        async with desk.app.run_test(size=(80, 24)) as pilot:
+            await ready(desk, pilot)
+            await asyncio.wait_for(settled.wait(), 10)
+            assert gc.isenabled()
+            await desk.app.action_quit()
+    finally:
+        gc.enable()

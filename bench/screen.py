@@ -34,7 +34,9 @@ quiet; a box loaded 8–10 deep takes ~30); every wait is bounded (``SIDE_LIMIT_
 The hand-over → paint split is split again: the wait from the hand-over until the frame that shows it starts
 being composed (Textual's screen update timer, 60 Hz, on a beat of its own), and the composing (its layout
 pass, if any, included).  ``python -m bench.screen --only ticks 5000`` runs the tick phase alone, before and
-ours interleaved as in the full run (about 30 s on a quiet machine); the full run is unchanged.
+ours interleaved as in the full run (about 30 s on a quiet machine); ``--baseline timer`` (tick phase only)
+compares ours with itself composing each flush's frame on Textual's update timer instead of in the flush's
+turn (``console/flush.py``); the full run is unchanged.
 """
 
 from __future__ import annotations
@@ -105,6 +107,8 @@ class Probe:
         self._gc_start = 0.0
         self.ws: Any = None
         """The connector's websocket reader (its ``received`` and ``conflated`` counters)."""
+        self.flusher: Any = None
+        """The main screen's ``Flusher`` (its ``flushes`` and ``composed`` counters)."""
 
     def reset(self) -> None:
         self.arrivals.clear()
@@ -136,6 +140,9 @@ class Probe:
                 f"{len(self.gc_ms)} slow/full GC pauses up to {max(self.gc_ms):.3g} ms "
                 f"({len(gc.get_objects()):,} objects tracked, {gc.get_freeze_count():,} frozen)"
             )
+        flusher = self.flusher
+        if flusher is not None and getattr(flusher, "composed", None) is not None:
+            parts.append(f"{flusher.composed:,} of {flusher.flushes:,} flushes so far composed their frame in their own turn")
         return "; ".join(p for p in parts if p)
 
 
@@ -170,6 +177,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
 
     connector.stream._on_book_frame = timed_on_book_frame
     ws = probe.ws = connector.stream.ws
+    probe.flusher = getattr(app.main_screen, "flusher", None)
     conflated_frame = ws._conflated_frame
 
     def noted_conflated_frame(raw: str | bytes) -> None:  # skipped by the reader: arrived, never parsed
@@ -322,14 +330,24 @@ Tick = dict[str, Any]
 """One rate's pooled windows: latencies and the counts behind them."""
 
 
+BASELINES = {
+    "before": "the console before issue 18: Textual's footer, heap not settled, fixed-rate flush, no conflation, "
+    "frames composed on Textual's update timer",
+    "timer": "the console as it runs now but for one thing: the flush's frame composed on Textual's own update "
+    "timer, not in the flush's turn",
+}
+"""What a side is compared with: ``before`` in the full run; ``timer`` (``--baseline timer``, the tick phase only)
+isolates composing the frame in the flush's own turn."""
+
 SPLITS = ("latency", "from_send", "to_ladder", "ladder_to_paint", "to_compose", "composing")
 """Per sample: arrival → painted, venue emit → painted, arrival → the flush hands the ladder the book, hand-over →
 painted, and that last split again: hand-over → the frame's composing (its layout pass, if any) begins, and the
 composing itself."""
 
-COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated")
+COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated", "composed")
 """Per window: frames the reader received while the venue sent and those of them it conflated, frames sent,
-ladder paints while the venue sent, frames conflated in the whole window (its backlog drained)."""
+ladder paints while the venue sent, frames conflated in the whole window (its backlog drained), screen frames
+composed in the whole window (``bench/screen_profile.py`` divides the composing CPU by them)."""
 
 
 def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
@@ -340,12 +358,14 @@ def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
             pooled[key].extend(r[key])
         pooled["missed"] += r["missed"]
     for i, name in enumerate(COUNTS):
-        pooled[name] = sum(c[i] for c in counts)
+        pooled[name] = sum(c[i] for c in counts if i < len(c))
     pooled["windows"] = len(counts)
     return pooled
 
 
-def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "") -> Figure:
+def _tick_figure(
+    rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "", baseline: str = "before"
+) -> Figure:
     lat, from_send = r["latency"], r["from_send"]
     to_ladder, ladder_to_paint = r["to_ladder"], r["ladder_to_paint"]
     windows = r["windows"]
@@ -365,8 +385,7 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
     )
     if base is not None:
         note += (
-            f"; baseline (the console before issue 18: Textual's footer, heap not settled, fixed-rate flush, "
-            f"no conflation) "
+            f"; baseline ({BASELINES[baseline]}) "
             f"p50 {median(base['latency']):.3g} ms, p99 {percentile(base['latency'], 99):.3g} ms, "
             f"{base['arrived']:,} frames reached it"
         )
@@ -381,7 +400,7 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
         "ms",
         p99=percentile(lat, 99),
         baseline=median(base["latency"]) if base is not None else None,
-        baseline_name="before" if base is not None else "",
+        baseline_name=baseline if base is not None else "",
         target="alternative" if alternative else "p99 ≤ 25 ms, p50 ≤ 12 ms at 5k" if rate == 5_000 else "",
         note=note,
         extra={
@@ -534,7 +553,7 @@ async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]
         # this blast's frames (parsed or conflated) in time; frames left over from an earlier phase do not count
         arrived = sum(1 for t, seq, _ in probe.arrivals if t <= started + BLAST_S and seq >= first)
         in_time = (arrived, conflated_in_time)
-        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated))
+        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated, len(probe.compose_ms)))
         why.append(probe.where_time_went())
     return _pool(results, counts), why[-1]
 
@@ -610,11 +629,13 @@ def _before_issue_18() -> Iterator[None]:
     saved = main.DeskFooter
     main.DeskFooter = Footer
     Flusher.leading_edge = False
+    Flusher.compose_in_turn = False
     try:
         yield
     finally:
         main.DeskFooter = saved
         Flusher.leading_edge = True
+        Flusher.compose_in_turn = True
 
 
 @contextlib.asynccontextmanager
@@ -702,7 +723,7 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
         ticks = [r[str(rate)][0] for r in runs]
         pooled = {k: [x for t in ticks for x in t.get(k, ())] for k in SPLITS}
         for k in ("missed", "windows", *COUNTS):
-            pooled[k] = sum(t[k] for t in ticks)
+            pooled[k] = sum(t.get(k, 0) for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):
         keys = dict(runs[-1]["keys"])
@@ -717,16 +738,17 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run(*, only_ticks: bool = False) -> list[Figure]:
+def run(*, only_ticks: bool = False, baseline: str = "before") -> list[Figure]:
     """``PROCESSES`` console processes a side, interleaved (before, ours, before, ours), each with its
     own venue process: consoles sharing one process would share one heap and its collections.
-    ``only_ticks``: the tick phase only (no key presses; a 5k-only run takes about a minute)."""
-    presses = 0 if only_ticks else PRESSES
-    runs: dict[str, list[dict[str, Any]]] = {"before": [], "ours": []}
+    ``only_ticks``: the tick phase only (no key presses; a 5k-only run takes about a minute);
+    ``baseline``: one of ``BASELINES`` (the full run's is ``before``)."""
+    presses = 0 if only_ticks or baseline != "before" else PRESSES
+    runs: dict[str, list[dict[str, Any]]] = {baseline: [], "ours": []}
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         for i in range(PROCESSES):
-            for side in ("before", "ours"):
+            for side in (baseline, "ours"):
                 out = Path(tmp) / f"{side}-{i}.json"
                 subprocess.run(
                     [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
@@ -736,21 +758,21 @@ def run(*, only_ticks: bool = False) -> list[Figure]:
                     check=True, cwd=root, timeout=SIDE_LIMIT_S + 300, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 runs[side].append(json.loads(out.read_text()))
-    base, ours = _merge(runs["before"]), _merge(runs["ours"])
+    base, ours = _merge(runs[baseline]), _merge(runs["ours"])
     figures = []
     for rate in RATES:
         (tick, why), (base_tick, _) = ours[rate], base[rate]
-        figures.append(_tick_figure(rate, tick, base_tick, why))
+        figures.append(_tick_figure(rate, tick, base_tick, why, baseline=baseline))
         if rate == 5_000 and "keys" in ours:
             figures.append(_keypress_figure(ours["keys"], base["keys"]))
     return figures
 
 
 def _one_side(argv: list[str]) -> None:
-    """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
+    """A child: one console process (``--side before|timer|ours``), its results as JSON in ``--out``."""
     global RATES, PRESSES, PROFILE
     parser = argparse.ArgumentParser()
-    parser.add_argument("--side", choices=("before", "ours"), required=True)
+    parser.add_argument("--side", choices=(*BASELINES, "ours"), required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
     parser.add_argument("--windows", default="", help="RATE:N,... (or one N for every rate)")
@@ -763,6 +785,10 @@ def _one_side(argv: list[str]) -> None:
     for part in filter(None, args.windows.split(",")):
         rate, _, n = part.rpartition(":")
         WINDOWS.update({int(rate): int(n)} if rate else dict.fromkeys(RATES, int(n)))
+    if args.side == "timer":
+        from console.flush import Flusher
+
+        Flusher.compose_in_turn = False
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), SIDE_LIMIT_S))
     Path(args.out).write_text(json.dumps({str(k): v for k, v in result.items()}))
@@ -774,9 +800,10 @@ if __name__ == "__main__":
     else:  # python -m bench.screen [--only ticks] [RATE ...]: some rates only, or the tick phase only
         cli = argparse.ArgumentParser(prog="python -m bench.screen")
         cli.add_argument("--only", choices=("ticks",), default=None, help="ticks: the tick phase only, no key presses")
+        cli.add_argument("--baseline", choices=tuple(BASELINES), default="before", help="timer: the tick phase only")
         cli.add_argument("rates", nargs="*", type=int)
         cli_args = cli.parse_args()
         if cli_args.rates:
             RATES = tuple(cli_args.rates)
-        for f in run(only_ticks=cli_args.only == "ticks"):
+        for f in run(only_ticks=cli_args.only == "ticks", baseline=cli_args.baseline):
             print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")

@@ -62,7 +62,7 @@ class Flusher:
         """The widgets a flush paints on the book's account: their frame is composed right after it."""
         self.flushes = 0
         self.composed = 0
-        """Frames composed in the flush's own turn (the rest were left to Textual's update timer)."""
+        """Frames composed in a flush's own turn (the rest were left to Textual's update timer)."""
         self._last = float("-inf")
         self._queued = False
         self._timer: Timer | None = None
@@ -96,8 +96,11 @@ class Flusher:
 
 
 def compose_now(screen: Screen, widgets: Sequence[Widget]) -> bool:
-    """Compose and write the frame for what ``widgets`` (and anything else already waiting for the screen's
-    update timer) changed, now; False, and nothing done, when it is left to that timer."""
+    """Compose and write the frame for what ``widgets`` changed, now; False, and nothing done, when it is left
+    to the screen's update timer.  Other widgets already waiting for that timer (the header's clock, a table)
+    stay waiting for it: a frame's cost is every line of every widget inside the box around its changes
+    (Textual composes the bounding box), so a header change composed with the ladder's would redraw the
+    whole body."""
     if not _textual_fits():
         return False
     try:
@@ -117,7 +120,7 @@ def _compose(screen: Any, widgets: Sequence[Any]) -> bool:
         return False
     if screen._layout_required or screen._scroll_required or screen._repaint_required or screen._recompose_required:
         return False
-    dirty = set(screen._dirty_widgets)
+    dirty = set()
     for widget in widgets:
         if widget._layout_required or widget._scroll_required or widget._recompose_required:
             return False
@@ -127,10 +130,14 @@ def _compose(screen: Any, widgets: Sequence[Any]) -> bool:
             dirty.add(widget)
     if not dirty:
         return False
+    waiting = screen._dirty_widgets - dirty
     for widget in dirty:
         widget._repaint_required = False  # composed here: its idle handler posts the screen no Update for it
     screen._compositor.update_widgets(dirty)
     screen._compositor_refresh()  # renders the dirty regions, writes them, clears the screen's dirty widgets
+    if waiting:
+        screen._dirty_widgets.update(waiting)  # still the timer's, as they were
+        screen.check_idle()  # (the screen's idle resumes its update timer)
     return True
 
 

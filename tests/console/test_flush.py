@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import time
 
+from textual import messages
+from textual.geometry import Region
+
 from console.flush import FRAME_S, Flusher
 from tests.console.harness import make_desk, ready
 
@@ -257,3 +260,37 @@ async def test_without_composing_in_turn_textual_s_timer_composes_the_flush_s_fr
             await pilot.pause()
         assert [in_turn for in_turn, rows in frames if rows] == [False]
         assert screen.flusher.composed == 0
+
+
+async def test_a_widget_already_waiting_for_textual_s_timer_is_left_to_it_not_boxed_into_the_book_s_frame():
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, ladder, status = desk.main, desk.main._ladder, desk.main._status_bar
+        for _ in range(3):
+            await pilot.pause()
+        frames = _count_frames(screen, ladder)
+        boxes: list[Region] = []  # per frame: the box Textual composes (around every dirty region)
+        render_update = screen._compositor.render_update
+
+        def boxed(*args, **kwargs):
+            dirty = screen._compositor._dirty_regions
+            boxes.append(Region.from_union(list(dirty)) if dirty else Region())
+            return render_update(*args, **kwargs)
+
+        screen._compositor.render_update = boxed
+        status.refresh()  # the header changed, and the screen has heard: its update timer is due
+        status._check_refresh()
+        await screen._on_update(messages.Update(status))
+        assert status in screen._dirty_widgets
+        md, symbol = desk.runtime.market_data, desk.main.selected[1]
+        before = md.book("sim", symbol).bids(40)
+        while md.book("sim", symbol).bids(40) == before:
+            desk.venue.tick(1)
+        screen.flusher._run()  # the book's flush, in this turn
+        assert [(in_turn, bool(lines)) for in_turn, lines in frames] == [(True, True)]
+        assert boxes[0].overlaps(ladder.region) and not boxes[0].overlaps(status.region)
+        for _ in range(5):
+            await pilot.pause()
+        assert [in_turn for in_turn, _ in frames[1:]] == [False] * (len(frames) - 1)
+        assert any(box.overlaps(status.region) for box in boxes[1:])  # Textual's timer composed the header

@@ -142,7 +142,10 @@ class Probe:
             )
         flusher = self.flusher
         if flusher is not None and getattr(flusher, "composed", None) is not None:
-            parts.append(f"{flusher.composed:,} of {flusher.flushes:,} flushes so far composed their frame in their own turn")
+            parts.append(
+                f"of {flusher.flushes:,} flushes so far {flusher.composed:,} composed their frame in their own turn, "
+                f"{getattr(flusher, 'left_to_timer', 0):,} left it to Textual's timer (the rest changed nothing shown)"
+            )
         return "; ".join(p for p in parts if p)
 
 

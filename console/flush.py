@@ -62,7 +62,9 @@ class Flusher:
         """The widgets a flush paints on the book's account: their frame is composed right after it."""
         self.flushes = 0
         self.composed = 0
-        """Frames composed in a flush's own turn (the rest were left to Textual's update timer)."""
+        """Frames composed in a flush's own turn."""
+        self.left_to_timer = 0
+        """Flushes whose changes were left to Textual's update timer (a layout pending, a dialog open …)."""
         self._last = float("-inf")
         self._queued = False
         self._timer: Timer | None = None
@@ -91,13 +93,17 @@ class Flusher:
         self._last = self.now()
         self.flushes += 1
         self.flush()
-        if self.compose and self.compose_in_turn and compose_now(self.node, self.compose):  # type: ignore[arg-type]
-            self.composed += 1
+        if self.compose and self.compose_in_turn:
+            composed = compose_now(self.node, self.compose)  # type: ignore[arg-type]
+            if composed:
+                self.composed += 1
+            elif composed is False:
+                self.left_to_timer += 1
 
 
-def compose_now(screen: Screen, widgets: Sequence[Widget]) -> bool:
+def compose_now(screen: Screen, widgets: Sequence[Widget]) -> bool | None:
     """Compose and write the frame for what ``widgets`` changed, now; False, and nothing done, when it is left
-    to the screen's update timer.  Other widgets already waiting for that timer (the header's clock, a table)
+    to the screen's update timer; None when none of them changed.  Other widgets already waiting for that timer (the header's clock, a table)
     stay waiting for it: a frame's cost is every line of every widget inside the box around its changes
     (Textual composes the bounding box), so a header change composed with the ladder's would redraw the
     whole body."""
@@ -114,22 +120,20 @@ def compose_now(screen: Screen, widgets: Sequence[Widget]) -> bool:
 _unfit: list[bool] = []
 
 
-def _compose(screen: Any, widgets: Sequence[Any]) -> bool:
+def _compose(screen: Any, widgets: Sequence[Any]) -> bool | None:
+    dirty = {widget for widget in widgets if widget._repaint_required or widget._repaint_regions}
+    if not dirty:
+        return None
     app = screen.app
     if app.screen is not screen or app._batch_count or not screen.is_current:
-        return False
+        return False  # a dialog over the screen, or a batch update under way
     if screen._layout_required or screen._scroll_required or screen._repaint_required or screen._recompose_required:
         return False
-    dirty = set()
     for widget in widgets:
         if widget._layout_required or widget._scroll_required or widget._recompose_required:
             return False
         if widget._refresh_styles_required:
             return False
-        if widget._repaint_required or widget._repaint_regions:
-            dirty.add(widget)
-    if not dirty:
-        return False
     waiting = screen._dirty_widgets - dirty
     for widget in dirty:
         widget._repaint_required = False  # composed here: its idle handler posts the screen no Update for it

@@ -214,6 +214,7 @@ async def test_one_book_change_on_a_quiet_screen_is_one_frame_composed_in_the_fl
         for _ in range(5):
             await pilot.pause()
         assert screen.flusher.flushes == flushes + 1
+        assert screen.flusher.left_to_timer == 0
         with_rows = [f for f in frames if f[1]]
         assert with_rows == [(True, with_rows[0][1])]  # one frame drew the ladder, in the flush's turn
         bid, _ask = md.top_of_book("sim", desk.main.selected[1])
@@ -294,3 +295,24 @@ async def test_a_widget_already_waiting_for_textual_s_timer_is_left_to_it_not_bo
             await pilot.pause()
         assert [in_turn for in_turn, _ in frames[1:]] == [False] * (len(frames) - 1)
         assert any(box.overlaps(status.region) for box in boxes[1:])  # Textual's timer composed the header
+
+
+async def test_under_a_dialog_the_book_s_frame_is_left_to_textual():
+    from textual.screen import ModalScreen
+
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, flusher = desk.main, desk.main.flusher
+        await desk.app.push_screen(ModalScreen())
+        await pilot.pause()
+        composed, left = flusher.composed, flusher.left_to_timer
+        md, symbol = desk.runtime.market_data, desk.main.selected[1]
+        before = md.book("sim", symbol).bids(40)
+        while md.book("sim", symbol).bids(40) == before:
+            desk.venue.tick(1)
+        flusher._run()
+        assert (flusher.composed, flusher.left_to_timer) == (composed, left + 1)
+        desk.app.pop_screen()
+        await pilot.pause()
+        assert screen.is_current

@@ -121,7 +121,7 @@ _unfit: list[bool] = []
 
 
 def _compose(screen: Any, widgets: Sequence[Any]) -> bool | None:
-    dirty = {widget for widget in widgets if widget._repaint_required or widget._repaint_regions}
+    dirty = {widget for widget in widgets if (widget._repaint_required or widget._repaint_regions) and widget.display}
     if not dirty:
         return None
     app = screen.app

@@ -185,7 +185,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
         self._paint_alerts()  # the price alerts still waiting from an earlier run
-        self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
+        # what a book tick repaints: its frame is composed in the flush's own turn, not on Textual's next timer
+        book_widgets = (self._ladder, self._top_line, self._xvenue, self._tape, self._markets, self._chart)
+        self.flusher = Flusher(self, self.flush, hz=self.flush_hz, compose=book_widgets)
         self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()

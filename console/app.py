@@ -55,6 +55,9 @@ CANCEL_ON_QUIT_TIMEOUT_S = 5
 HANGUP_BUDGET_S = 1.4
 HANGUP_EXIT_AFTER_S = 0.4
 """A hangup or SIGTERM ends the app within 2 s: half for cancelling (on_hangup = "cancel"), half to stop."""
+COLLECTOR_BACKSTOP_S = 15.0
+"""The collector is on again this long after mount even if no market has opened (a venue slow to answer,
+or never): cyclic garbage must not pile up while the start waits."""
 SETTLE_AFTER_S = 1.0
 """The heap is settled (``console.heap``) this long after the first market is opened: its full collection
 holds the interpreter lock for tens of milliseconds, and run on the next refresh it held back the
@@ -155,6 +158,7 @@ class PerpdeskApp(App[int]):
         if not self.is_headless:
             self._quit_on_signals()
         self.bridge.attach(self.runtime)
+        self.set_timer(COLLECTOR_BACKSTOP_S, gc.enable)  # _settle_heap normally does it long before
         if self.read_only:
             self.notify("read-only console: you can watch; every trading action is refused", timeout=8)
         # the runtime starts now, while Textual composes the screen (the sim's first book arrives a step

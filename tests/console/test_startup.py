@@ -207,3 +207,26 @@ async def test_the_collector_is_on_again_once_the_heap_has_settled(monkeypatch):
             await desk.app.action_quit()
     finally:
         gc.enable()
+
+
+async def test_the_collector_is_on_again_even_if_no_market_ever_opens(monkeypatch):
+    """A venue that never answers keeps the first market from opening: the backstop turns the collector on."""
+    import gc
+
+    from console import app as app_module
+    from tests.console.harness import make_desk
+
+    monkeypatch.setattr(app_module, "COLLECTOR_BACKSTOP_S", 0.05)
+    monkeypatch.setattr(app_module.PerpdeskApp, "_open_first_market", lambda self: None)
+    desk = make_desk(long_lived_heap=True)
+    gc.disable()
+    try:
+        async with desk.app.run_test(size=(80, 24)) as pilot:
+            for _ in range(200):
+                if gc.isenabled():
+                    break
+                await pilot.pause(0.05)
+            assert gc.isenabled()
+            await desk.app.action_quit()
+    finally:
+        gc.enable()

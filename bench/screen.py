@@ -146,8 +146,10 @@ class Probe:
 
 KEY_STAGES = ("app", "action", "read", "submit", "validated", "worker", "place", "connector")
 """The Enter path, stage by stage: the app takes the key event off its queue (its priority binding check),
-``OrderEntry.action_submit`` runs, the fields are read (``on_order_entry_read_fields``, behind the keys
-queued on the field), the screen takes ``Submit`` (``on_order_entry_submit``), the ticket is validated,
+``OrderEntry.action_submit`` runs, the fields can be read (behind the keys queued on the field: at once
+when none wait, else a callback on the field's queue; before issue 18's keys work, a ``ReadFields`` message
+bubbling to the form), the screen takes them (``send_order_form``; before, ``Submit`` bubbling to the
+screen), the ticket is validated,
 the order's worker starts (``orders.submit_limit``), execution has prepared the order (the connector
 coroutine is made), and the connector's ``submit_limit_order`` runs."""
 
@@ -248,17 +250,26 @@ def instrument_keys(app: Any, runtime: Any, probe: Probe) -> None:
         action_submit()
 
     entry.action_submit = marked_action_submit
-    for cls, name, stage in (
-        (OrderEntry, "on_order_entry_read_fields", "read"),
-        (trading.TradingActions, "on_order_entry_submit", "submit"),
-    ):
-        original = cls.__dict__[name]
+    if hasattr(entry, "_send"):  # the form calls the screen's send once its fields can be read: both at once
 
-        def marked(self: Any, message: Any, _original: Any = original, _stage: str = stage) -> Any:
-            stages.mark(_stage)
-            return _original(self, message)
+        def marked_send(*args: Any, _send: Any = entry._send, **kwargs: Any) -> Any:
+            stages.mark("read")
+            stages.mark("submit")
+            return _send(*args, **kwargs)
 
-        setattr(cls, name, marked)
+        entry._send = marked_send
+    else:  # the console before: a ReadFields message behind the field's keys, then Submit to the screen
+        for cls, name, stage in (
+            (OrderEntry, "on_order_entry_read_fields", "read"),
+            (trading.TradingActions, "on_order_entry_submit", "submit"),
+        ):
+            original = cls.__dict__[name]
+
+            def marked(self: Any, message: Any, _original: Any = original, _stage: str = stage) -> Any:
+                stages.mark(_stage)
+                return _original(self, message)
+
+            setattr(cls, name, marked)
     validate = trading.validate
 
     def marked_validate(*args: Any, **kwargs: Any) -> Any:

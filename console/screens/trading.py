@@ -89,21 +89,28 @@ class TradingActions:
         self._prefill_touch(only_if_untouched=True)
 
     @trading_action("sending an order")
-    def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
-        """Focus is already back on the desk; a ticket with errors takes it back to the field to fix."""
-        if self.selected is None:
-            return
-        venue, symbol = self.selected
-        md = self.runtime.market_data
+    def send_order_form(self, field: Widget | None, *, leave: bool) -> None:
+        """The order form's fields, every key typed before Enter in them: a valid order goes to execution
+        before anything on screen changes (its worker starts first, so the venue request is made before any
+        layout pass or repaint); then focus comes back to the desk (``leave``: it is still in the form) and
+        old errors go.  A ticket with errors takes focus to the field to fix (``field`` had it on Enter)."""
         entry = self._entry
-        ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
-        entry.show_errors(errors)
-        if ticket is None:
-            field = entry.first_invalid() or event.field
+        errors: dict[str, str] = {}
+        if self.selected is not None:
+            venue, symbol = self.selected
+            md = self.runtime.market_data
+            ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
+            if ticket is not None:
+                self._confirm_and_send(venue, symbol, ticket, back_to=field)
+        if errors:
+            entry.show_errors(errors)
+            field = entry.first_invalid() or field
             if field is not None:
                 self.set_focus(field)
             return
-        self._confirm_and_send(venue, symbol, ticket, back_to=event.field)
+        if leave:
+            self.action_leave()
+        entry.show_errors(errors)
 
     def _confirm_and_send(
         self, venue: str, symbol: str, ticket: OrderTicket, back_to: Widget | None = None

@@ -3,8 +3,11 @@
 Focus flow that works over SSH: ``b``/``s`` jump into the price field with the side set, Tab
 moves to the size, Enter sends; F2–F6 toggle side, type, size unit and the flags from
 inside a field (printable keys would be typed, F-keys are not); Escape leaves the panel.
-Enter and F9 hand focus back to the desk at once (the next ``c`` cancels, it is not typed into the
-size) and read the fields through a message queued behind the keys already typed into them.
+Enter and F9 send the order before anything on screen changes: when every key typed into the field has
+been taken, the fields are read and the order handed to execution at once, and only then does focus go
+back to the desk; when keys typed before Enter still wait on the field's queue, focus goes back to the
+desk at once (the next ``c`` cancels, it is not typed into the size) and the fields are read by a
+callback queued on the field behind those keys, with no message hop after it.
 Errors appear under the field they concern and nothing is sent while any remain.
 
 A prefilled price follows our side's touch (``follows bid`` beside it) until the trader edits it;
@@ -15,6 +18,7 @@ switching market starts over: the price follows the new touch and a size in base
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -35,6 +39,16 @@ class TickBox(Checkbox):
         if not self.value:
             return Content("[ ] ")
         return Content.assemble("[", ("x", self.get_visual_style("toggle--button")), "] ")
+
+
+class Send(Protocol):
+    def __call__(self, field: Widget | None, *, leave: bool) -> None: ...
+
+
+def keys_waiting(field: Widget) -> bool:
+    """Keys (or anything else) posted to ``field`` that it has not taken yet: read now, its value would
+    miss them.  Its queue, and the message its loop has already taken off the queue to look at next."""
+    return field.message_queue_size > 0 or getattr(field, "_pending_message", None) is not None
 
 
 FOLLOW_WORDS_WIDTH = 32
@@ -63,27 +77,16 @@ class OrderEntry(Vertical):
     OrderEntry #entry-summary { height: auto; color: $text-muted; }
     """
 
-    class Submit(Message):
-        """The trader pressed Enter in a field (or F9); ``field`` had focus then, to return to on an error."""
-
-        def __init__(self, field: Widget | None) -> None:
-            super().__init__()
-            self.field = field
-
-    class ReadFields(Message):
-        """Posted to the focused field on Enter: it arrives after the keys typed before Enter."""
-
-        def __init__(self, field: Widget | None) -> None:
-            super().__init__()
-            self.field = field
-
     class SideChanged(Message):
         """F2 flipped the side: the app may move an untouched prefilled price to the other touch."""
 
-    def __init__(self, leave: Callable[[], None], *, id: str | None = None) -> None:
-        """``leave`` hands focus back to the desk, at once."""
+    def __init__(self, leave: Callable[[], None], send: Send, *, id: str | None = None) -> None:
+        """``leave`` hands focus back to the desk, at once; ``send(field, leave=…)`` takes the fields as they
+        are now (``field`` had focus, to return to on an error; ``leave``: focus is still in the form, to be
+        handed back to the desk once the order is on its way)."""
         super().__init__(id=id)
         self._leave = leave
+        self._send = send
         self.is_ask = False
         self.kind = "limit"
         self.size_in_quote = False
@@ -163,19 +166,19 @@ class OrderEntry(Vertical):
 
     def action_submit(self) -> None:
         field = self.screen.focused
-        inside = field is not None and self in field.ancestors
-        self._leave()
-        (field if inside else self).post_message(self.ReadFields(field if inside else None))
+        if field is None or self not in field.ancestors:
+            field = None
+        if field is not None and keys_waiting(field):
+            self._leave()  # the keys after Enter are the desk's
+            field.call_later(self._send, field, leave=False)  # read behind the keys typed before it
+            return
+        self._send(field, leave=True)
 
     def action_next_field(self, step: int) -> None:
         if step > 0:
             self.screen.focus_next()
         else:
             self.screen.focus_previous()
-
-    def on_order_entry_read_fields(self, message: ReadFields) -> None:
-        message.stop()
-        self.post_message(self.Submit(message.field))
 
     def action_toggle_side(self) -> None:
         self.toggle_side()
@@ -240,7 +243,8 @@ class OrderEntry(Vertical):
         for name in ("price", "size", "flags"):
             label = self.query_one(f"#{name}-error", Static)
             message = errors.get(name, "")
-            label.update(message)
+            if str(label.content) != message:  # no layout pass for an error that was not there and is not
+                label.update(message)
             label.set_class(bool(message), "-shown")
             if name != "flags":
                 self.query_one(f"#{name}", Input).set_class(bool(message), "-invalid")

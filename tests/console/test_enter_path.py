@@ -122,3 +122,26 @@ async def test_keys_still_waiting_on_the_field_are_read_before_the_send(monkeypa
         [request] = desk.venue.requests
         assert request[0] == "limit" and request[3] == 100, "the 1 typed before Enter is in the size"
 
+
+async def test_leaving_the_form_restyles_nothing_inside_set_focus_and_the_border_still_follows_focus():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        entry, screen = desk.main.query_one("#entry"), desk.main
+        await type_order(pilot, "0.01")
+        await settle(desk, pilot)
+        assert entry.has_class("-active"), "the accent border while focus is in the form"
+        restyled: list[int] = []
+        update_nodes = desk.app.stylesheet.update_nodes
+
+        def counted(nodes: Any, animate: bool = False) -> None:
+            nodes = list(nodes)
+            restyled.append(len(nodes))
+            update_nodes(nodes, animate=animate)
+
+        desk.app.stylesheet.update_nodes = counted
+        screen.set_focus(screen._markets)  # what Enter does once the order is handed over
+        assert restyled == [], f"set_focus restyled {restyled} nodes before returning"
+        desk.app.stylesheet.update_nodes = update_nodes
+        await settle(desk, pilot)
+        assert not entry.has_class("-active"), "the border goes back once focus has left"

@@ -8,6 +8,8 @@ through the same confirmations, and reports what the venue answered.  The chase 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -48,6 +50,10 @@ from execution.orders import VenueDisconnected
 if TYPE_CHECKING:
     from execution.orders import Order
     from execution.runtime import Runtime
+
+
+HOLD_LIMIT_S = 0.5
+"""The longest the screen is held for an order's worker to make its request (it takes one loop turn)."""
 
 
 class TradingActions:
@@ -164,10 +170,37 @@ class TradingActions:
         flags = " ".join(f for f, on in (("post-only", t.post_only), ("reduce-only", t.reduce_only)) if on)
         return f"{side} {md.format_size(venue, symbol, t.size_i)} {symbol} {price} {flags}".strip()
 
+    def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
+        """Hand the ticket to execution in a worker of its own, and hold the screen (Textual's batch update:
+        no layout pass, no frame composed) until that worker has made the venue request.  The worker starts
+        on the loop's next turn; without the hold a frame already due in this turn would be composed first
+        (tens of milliseconds under a streaming book).  Released on the turn after the worker's first step,
+        whatever it did."""
+        hold = self.app.batch_update()
+        hold.__enter__()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                hold.__exit__(None, None, None)
+                self.check_idle()  # the screen's update timer, paused while held, picks up what is dirty
+
+        asyncio.get_running_loop().call_later(HOLD_LIMIT_S, release)  # should the worker never start
+        try:
+            self._place_ticket(venue, symbol, t, allow_disconnected, release)
+        except BaseException:
+            release()
+            raise
+
     @work(group="orders", exit_on_error=False)
-    async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
+    async def _place_ticket(
+        self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool, release: Callable[[], None]
+    ) -> None:
         entry = self._entry
         orders = self.runtime.orders
+        asyncio.get_running_loop().call_soon(release)  # runs once this step has gone as far as the request
         started_ns = self.clock.now_ns()
         try:
             if t.kind == "market":

@@ -59,6 +59,7 @@ def traced(desk: Any, monkeypatch: pytest.MonkeyPatch) -> Trace:
 
     app._check_bindings = noted_check_bindings
     wrap(screen, "_send_ticket", "send")
+    wrap(screen, "_place_ticket", "worker")
     wrap(screen, "set_focus", "focus")
     wrap(screen, "_refresh_layout", "layout")
     wrap(screen, "_compositor_refresh", "frame")
@@ -145,3 +146,35 @@ async def test_leaving_the_form_restyles_nothing_inside_set_focus_and_the_border
         desk.app.stylesheet.update_nodes = update_nodes
         await settle(desk, pilot)
         assert not entry.has_class("-active"), "the border goes back once focus has left"
+
+
+async def test_a_frame_due_in_the_same_loop_turn_waits_for_the_request(monkeypatch):
+    """Under a streaming book a layout pass and a frame are often due in the very loop turn that handles
+    Enter; the order's worker runs on the next one.  The screen is held until it has placed the order."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen = desk.main
+        trace = traced(desk, monkeypatch)
+        loop = asyncio.get_running_loop()
+
+        def due_frame() -> None:  # what the screen's update timer does when it fires
+            screen.refresh(layout=True)
+            screen._on_timer_update()
+
+        for n in range(1, 4):
+            await type_order(pilot, "0.01")
+            await settle(desk, pilot)
+            trace.seen.clear()
+            trace.on = True
+            desk.app.post_message(events.Key("enter", "\r"))
+            loop.call_soon(due_frame)  # in the turn that handles Enter, after the app's step
+            await asyncio.sleep(0)
+            await asyncio.sleep(0)
+            await settle(desk, pilot)
+            trace.on = False
+            seen = trace.seen
+            assert trace.before("place", "layout") and trace.before("place", "frame"), seen
+            assert "frame" in seen[seen.index("place") :], "the screen is painted once the order is out"
+            assert len(desk.venue.requests) == n
+        assert desk.app._batch_count == 0

@@ -18,6 +18,7 @@ from textual.widgets import Checkbox, Input
 
 from connector.clock import Clock
 from connector.interface import OrderStatus
+from console import heap
 from console.formatting import money
 from console.notify import Throttle
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
@@ -172,10 +173,12 @@ class TradingActions:
 
     def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
         """Hand the ticket to execution in a worker of its own, and hold the screen (Textual's batch update:
-        no layout pass, no frame composed) until that worker has made the venue request.  The worker starts
+        no layout pass, no frame composed) and the garbage collector until that worker has made the venue
+        request.  The worker starts
         on the loop's next turn; without the hold a frame already due in this turn would be composed first
         (tens of milliseconds under a streaming book).  Released on the turn after the worker's first step,
         whatever it did."""
+        resume_collections = heap.hold_collections()  # nor a garbage collection pass
         hold = self.app.batch_update()
         hold.__enter__()
         held = True
@@ -184,17 +187,21 @@ class TradingActions:
             nonlocal held
             if held:
                 held = False
+                resume_collections()
                 hold.__exit__(None, None, None)
                 self.check_idle()  # the screen's update timer, paused while held, picks up what is dirty
 
         asyncio.get_running_loop().call_later(HOLD_LIMIT_S, release)  # should the worker never start
         try:
-            self._place_ticket(venue, symbol, t, allow_disconnected, release)
+            # the app's worker, not the screen's: its state message goes to the app, busy with this key, rather
+            # than waking the screen (and the flush queued on it) ahead of the worker on the next turn
+            self.app.run_worker(
+                self._place_ticket(venue, symbol, t, allow_disconnected, release), group="orders", exit_on_error=False
+            )
         except BaseException:
             release()
             raise
 
-    @work(group="orders", exit_on_error=False)
     async def _place_ticket(
         self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool, release: Callable[[], None]
     ) -> None:

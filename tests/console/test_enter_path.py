@@ -8,6 +8,7 @@ focus move, and execution is asked to place it before any layout pass or compose
 from __future__ import annotations
 
 import asyncio
+import gc
 from typing import Any
 
 import pytest
@@ -178,3 +179,36 @@ async def test_a_frame_due_in_the_same_loop_turn_waits_for_the_request(monkeypat
             assert "frame" in seen[seen.index("place") :], "the screen is painted once the order is out"
             assert len(desk.venue.requests) == n
         assert desk.app._batch_count == 0
+
+
+async def test_no_garbage_collection_between_the_send_and_the_request(monkeypatch):
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        trace = traced(desk, monkeypatch)
+
+        def noted(phase: str, info: dict[str, Any]) -> None:
+            if phase == "start":
+                trace.note("gc")
+
+        saved = gc.get_threshold()
+        gc.callbacks.append(noted)
+        try:
+            for n in range(1, 4):
+                await type_order(pilot, "0.01")
+                await settle(desk, pilot)
+                trace.seen.clear()
+                trace.on = True
+                gc.set_threshold(1)  # a young pass at nearly every allocation, unless held
+                await press_enter(desk.app)
+                await settle(desk, pilot)
+                gc.set_threshold(*saved)
+                trace.on = False
+                seen = trace.seen
+                between = seen[seen.index("worker") : seen.index("place")]  # from the order's worker being made
+                assert "gc" not in between, f"a collection ran between the send and the request: {between}"
+                assert "gc" in seen[seen.index("place") :], "the pass that was due runs once the request is out"
+                assert gc.isenabled() and len(desk.venue.requests) == n
+        finally:
+            gc.set_threshold(*saved)
+            gc.callbacks.remove(noted)

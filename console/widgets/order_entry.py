@@ -47,7 +47,8 @@ class Send(Protocol):
 
 def keys_waiting(field: Widget) -> bool:
     """Keys (or anything else) posted to ``field`` that it has not taken yet: read now, its value would
-    miss them.  Its queue, and the message its loop has already taken off the queue to look at next."""
+    miss them.  Its queue, and the message its loop has already taken off the queue to look at next.
+    (An ``Input`` handles a key without awaiting anything, so it is never caught halfway through one.)"""
     return field.message_queue_size > 0 or getattr(field, "_pending_message", None) is not None
 
 

@@ -174,10 +174,9 @@ class TradingActions:
     def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
         """Hand the ticket to execution in a worker of its own, and hold the screen (Textual's batch update:
         no layout pass, no frame composed) and the garbage collector until that worker has made the venue
-        request.  The worker starts
-        on the loop's next turn; without the hold a frame already due in this turn would be composed first
-        (tens of milliseconds under a streaming book).  Released on the turn after the worker's first step,
-        whatever it did."""
+        request.  The worker starts on the loop's next turn; without the hold a frame already due in this
+        turn would be composed first (tens of milliseconds under a streaming book).  Released on the turn
+        after the worker's first step, whatever it did (at the latest after ``HOLD_LIMIT_S``)."""
         resume_collections = heap.hold_collections()  # nor a garbage collection pass
         hold = self.app.batch_update()
         hold.__enter__()

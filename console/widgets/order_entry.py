@@ -45,6 +45,14 @@ class Send(Protocol):
     def __call__(self, field: Widget | None, *, leave: bool) -> None: ...
 
 
+def _set_text(label: Static, text: str, *, layout: bool = True) -> None:
+    """``Static.update`` unless the text is already there (each update asks for a layout pass; a label
+    whose size the stylesheet fixes needs none, ``layout=False``).  The form's labels change far less
+    often than they are set: every key typed into a field sets the summary, each ``b`` the mode line."""
+    if str(label.content) != text:
+        label.update(text, layout=layout)
+
+
 def keys_waiting(field: Widget) -> bool:
     """Keys (or anything else) posted to ``field`` that it has not taken yet: read now, its value would
     miss them.  Its queue, and the message its loop has already taken off the queue to look at next.
@@ -166,18 +174,18 @@ class OrderEntry(Vertical):
         mode = self.query_one("#entry-mode", Static)
         side = "SELL" if self.is_ask else "BUY"
         unit = self.quote if self.size_in_quote else "base"
-        mode.update(f"{side} {self.symbol} {self.kind.upper()}  size in {unit}")
+        _set_text(mode, f"{side} {self.symbol} {self.kind.upper()}  size in {unit}", layout=False)  # height 1
         mode.set_class(self.is_ask, "-sell")
         mode.set_class(not self.is_ask, "-buy")
         price = self.query_one("#price", Input)
         price.disabled = self.kind == "market"
         price.placeholder = "at market" if self.kind == "market" else "limit price"
-        self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
+        _set_text(self.query_one("#size-label", Static), self.quote if self.size_in_quote else "size", layout=False)
         self._render_follow()
         self.show_hint()
 
     def show_hint(self) -> None:
-        self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
+        self.show_summary("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
 
     def action_submit(self) -> None:
         field = self.screen.focused
@@ -258,14 +266,13 @@ class OrderEntry(Vertical):
         for name in ("price", "size", "flags"):
             label = self.query_one(f"#{name}-error", Static)
             message = errors.get(name, "")
-            if str(label.content) != message:  # no layout pass for an error that was not there and is not
-                label.update(message)
+            _set_text(label, message)
             label.set_class(bool(message), "-shown")
             if name != "flags":
                 self.query_one(f"#{name}", Input).set_class(bool(message), "-invalid")
 
     def show_summary(self, text: str) -> None:
-        self.query_one("#entry-summary", Static).update(text)
+        _set_text(self.query_one("#entry-summary", Static), text)  # its height follows the text
 
     def focus_price(self) -> None:
         target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)

@@ -212,3 +212,29 @@ async def test_no_garbage_collection_between_the_send_and_the_request(monkeypatc
         finally:
             gc.set_threshold(*saved)
             gc.callbacks.remove(noted)
+
+
+async def test_form_labels_set_to_the_text_they_show_ask_for_no_layout_pass(monkeypatch):
+    from textual.widgets import Static
+
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        entry = desk.main.query_one("#entry")
+        await type_order(pilot, "0.01")
+        await settle(desk, pilot)
+        asked: list[str | None] = []
+        refresh = Static.refresh
+
+        def noted(self: Static, *regions: Any, **kwargs: Any) -> Any:
+            if kwargs.get("layout") and entry in self.ancestors:
+                asked.append(self.id)
+            return refresh(self, *regions, **kwargs)
+
+        monkeypatch.setattr(Static, "refresh", noted)
+        entry.set_side(False)  # the side it already has: the mode line, size label and hint are unchanged
+        entry.show_errors({})
+        entry.show_hint()
+        entry.show_hint()
+        assert asked.count("entry-summary") <= 1, asked
+        assert [a for a in asked if a != "entry-summary"] == [], asked

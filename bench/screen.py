@@ -37,6 +37,15 @@ pass, if any, included).  ``python -m bench.screen --only ticks 5000`` runs the 
 ours interleaved as in the full run (about 30 s on a quiet machine); ``--baseline timer`` (tick phase only)
 compares ours with itself composing each flush's frame on Textual's update timer instead of in the flush's
 turn (``console/flush.py``); the full run is unchanged.
+
+The Enter path is also timed stage by stage (``KEY_STAGES``: app queue → the binding's action → the fields
+read → the screen's submit → validated → the order's worker → execution → the connector), with the layout
+passes, composed frames, screen flushes, focus changes and collections that ran between the key and the
+connector counted (``KeyStages``); the figure's note gives per-stage p50/p99 for both sides.
+``python -m bench.screen --only keys [--presses N] [--processes K]`` runs the keypress phase alone (its
+own 5k blast, no tick windows): N presses a side shared among K console processes a side, interleaved
+(before, ours, before, ours, …); about a minute per 100 presses a side on a quiet machine, every wait
+bounded as above.
 """
 
 from __future__ import annotations
@@ -78,6 +87,8 @@ SEQ_BASE = 1_000_000
 _SEQ = re.compile(r'"n":(\d{7,})')
 """In a raw blasted frame: the best bid's sequence, then the best ask's time made."""
 PROFILE: Path | None = None
+ONLY_KEYS = False
+"""``--only keys``: the keypress phase alone (its own 5k blast), no tick-to-screen windows."""
 """``--profile PATH``: py-spy samples the first rate's windows into PATH (``bench/screen_profile.py``)."""
 
 
@@ -106,6 +117,7 @@ class Probe:
         self.gc_ms: list[float] = []
         self._gc_start = 0.0
         self.ws: Any = None
+        self.keys = KeyStages()
         """The connector's websocket reader (its ``received`` and ``conflated`` counters)."""
         self.flusher: Any = None
         """The main screen's ``Flusher`` (its ``flushes`` and ``composed`` counters)."""
@@ -123,8 +135,10 @@ class Probe:
     def on_gc(self, phase: str, info: dict[str, Any]) -> None:
         if phase == "start":
             self._gc_start = time.perf_counter()
-        elif info.get("generation") == 2 or time.perf_counter() - self._gc_start > 0.005:
-            self.gc_ms.append((time.perf_counter() - self._gc_start) * 1000)
+        else:
+            self.keys.event(f"gc{info.get('generation')}", self._gc_start)
+            if info.get("generation") == 2 or time.perf_counter() - self._gc_start > 0.005:
+                self.gc_ms.append((time.perf_counter() - self._gc_start) * 1000)
 
     def where_time_went(self) -> str:
         """The stalls behind a long tail: frame composition and garbage collection."""
@@ -147,6 +161,172 @@ class Probe:
                 f"{getattr(flusher, 'left_to_timer', 0):,} left it to Textual's timer (the rest changed nothing shown)"
             )
         return "; ".join(p for p in parts if p)
+
+
+KEY_STAGES = ("app", "action", "read", "submit", "validated", "worker", "place", "connector")
+"""The Enter path, stage by stage: the app takes the key event off its queue (its priority binding check),
+``OrderEntry.action_submit`` runs, the fields can be read (behind the keys queued on the field: at once
+when none wait, else a callback on the field's queue; before issue 18's keys work, a ``ReadFields`` message
+bubbling to the form), the screen takes them (``send_order_form``; before, ``Submit`` bubbling to the
+screen), the ticket is validated,
+the order's worker starts (``orders.submit_limit``), execution has prepared the order (the connector
+coroutine is made), and the connector's ``submit_limit_order`` runs."""
+
+
+class KeyStages:
+    """Times of each stage of one ``enter`` (``KEY_STAGES``), and what the loop ran between them."""
+
+    def __init__(self) -> None:
+        self.pressed: float | None = None
+        self.now: dict[str, float] = {}
+        self.samples: list[dict[str, float]] = []
+        """Per press: each stage's time after the key was sent, ms."""
+        self.events: list[tuple[str, float, float]] = []
+        """(kind, start, end) of layout passes, composed frames, collections, screen flushes while a press is out."""
+        self.between: list[dict[str, float]] = []
+        """Per press, from the key to the connector: how many of each kind ran and their ms."""
+
+    def mark(self, stage: str) -> None:
+        if self.pressed is not None and stage not in self.now:
+            self.now[stage] = time.perf_counter()
+
+    def event(self, kind: str, start: float) -> None:
+        if self.pressed is not None:
+            self.events.append((kind, start, time.perf_counter()))
+
+    def press(self) -> None:
+        self.pressed = time.perf_counter()
+        self.now.clear()
+        self.events.clear()
+
+    def done(self) -> None:
+        """The connector was reached (or the press gave up): keep its stages and what ran in between."""
+        t0 = self.pressed
+        if t0 is None:
+            return
+        self.pressed = None
+        if "connector" not in self.now:
+            return
+        self.samples.append({k: (t - t0) * 1000 for k, t in self.now.items()})
+        end = self.now["connector"]
+        counts: dict[str, float] = {}
+        for kind, a, b in self.events:
+            if a < end:
+                counts[f"{kind}_n"] = counts.get(f"{kind}_n", 0) + 1
+                counts[f"{kind}_ms"] = counts.get(f"{kind}_ms", 0.0) + (min(b, end) - a) * 1000
+        self.between.append(counts)
+
+    def report(self) -> str:
+        """Per stage, p50/p99 of the time from the stage before (ms); what ran between key and connector."""
+        if not self.samples:
+            return "no press reached the connector"
+        parts = []
+        previous = None
+        for stage in KEY_STAGES:
+            steps = sorted(
+                s[stage] - (s[previous] if previous else 0.0)
+                for s in self.samples
+                if stage in s and (previous is None or previous in s)
+            )
+            if steps:
+                parts.append(f"→{stage} p50 {median(steps):.3g} p99 {percentile(steps, 99):.3g}")
+            previous = stage
+        kinds = sorted({k[:-2] for b in self.between for k in b if k.endswith("_n")})
+        ran = []
+        for kind in kinds:
+            n = [b.get(f"{kind}_n", 0) for b in self.between]
+            ms = sorted(b.get(f"{kind}_ms", 0.0) for b in self.between)
+            ran.append(
+                f"{kind} {sum(n) / len(n):.2f}/press (max {max(n):.0f}), {median(ms):.3g}/{percentile(ms, 99):.3g} ms"
+            )
+        return (
+            "stages (ms from the one before, p50/p99): "
+            + ", ".join(parts)
+            + "; between key and connector: "
+            + ("; ".join(ran) or "nothing")
+        )
+
+
+def instrument_keys(app: Any, runtime: Any, probe: Probe) -> None:
+    """Stage marks on the Enter path (``KEY_STAGES``): wrappers in this process only."""
+    from console.screens import trading
+    from console.widgets.order_entry import OrderEntry
+
+    stages = probe.keys
+    check_bindings = app._check_bindings
+
+    async def marked_check_bindings(key: str, priority: bool = False) -> bool:
+        if key == "enter" and priority:
+            stages.mark("app")
+        return await check_bindings(key, priority)
+
+    app._check_bindings = marked_check_bindings
+    entry = app.main_screen.query_one("#entry", OrderEntry)
+    action_submit = entry.action_submit
+
+    def marked_action_submit() -> None:
+        stages.mark("action")
+        action_submit()
+
+    entry.action_submit = marked_action_submit
+    if hasattr(entry, "_send"):  # the form calls the screen's send once its fields can be read: both at once
+
+        def marked_send(*args: Any, _send: Any = entry._send, **kwargs: Any) -> Any:
+            stages.mark("read")
+            stages.mark("submit")
+            return _send(*args, **kwargs)
+
+        entry._send = marked_send
+    else:  # the console before: a ReadFields message behind the field's keys, then Submit to the screen
+        for cls, name, stage in (
+            (OrderEntry, "on_order_entry_read_fields", "read"),
+            (trading.TradingActions, "on_order_entry_submit", "submit"),
+        ):
+            original = cls.__dict__[name]
+
+            def marked(self: Any, message: Any, _original: Any = original, _stage: str = stage) -> Any:
+                stages.mark(_stage)
+                return _original(self, message)
+
+            setattr(cls, name, marked)
+    validate = trading.validate
+
+    def marked_validate(*args: Any, **kwargs: Any) -> Any:
+        out = validate(*args, **kwargs)
+        stages.mark("validated")
+        return out
+
+    trading.validate = marked_validate
+    orders = runtime.orders
+    submit_limit, conn = orders.submit_limit, orders._conn
+
+    async def marked_submit_limit(*args: Any, **kwargs: Any) -> Any:
+        stages.mark("worker")
+        return await submit_limit(*args, **kwargs)
+
+    def marked_conn(venue: str) -> Any:
+        stages.mark("place")
+        return conn(venue)
+
+    orders.submit_limit, orders._conn = marked_submit_limit, marked_conn
+    flusher = app.main_screen.flusher
+    flush = flusher.flush
+
+    def timed_flush() -> None:
+        t0 = time.perf_counter()
+        flush()
+        stages.event("flush", t0)
+
+    flusher.flush = timed_flush
+    screen = app.main_screen
+    set_focus = screen.set_focus
+
+    def timed_set_focus(*args: Any, **kwargs: Any) -> None:
+        t0 = time.perf_counter()
+        set_focus(*args, **kwargs)
+        stages.event("focus", t0)
+
+    screen.set_focus = timed_set_focus
 
 
 def instrument(app: Any, connector: Any, probe: Probe) -> None:
@@ -197,6 +377,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
     submit = connector.submit_limit_order
 
     async def timed_submit(**kwargs: Any) -> str:
+        probe.keys.mark("connector")
         probe.submits.append(time.perf_counter())
         return await submit(**kwargs)
 
@@ -225,12 +406,14 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
     def timed_layout(*args: Any, **kwargs: Any) -> None:
         t0 = time.perf_counter()
         refresh_layout(*args, **kwargs)
+        probe.keys.event("layout", t0)
         probe.layout_ms += (time.perf_counter() - t0) * 1000
         probe.layouts += 1
 
     def timed_refresh() -> None:
         t0 = time.perf_counter()
         compositor_refresh()
+        probe.keys.event("frame", t0)
         t1 = time.perf_counter()
         probe.compose_ms.append((t1 - t0) * 1000 + probe.layout_ms)
         if probe.drawn is not None:
@@ -502,11 +685,13 @@ async def _keypresses(
                 await _app_settled(app)
         probe.submits.clear()
         shown.clear()
+        probe.keys.press()
         t0 = time.perf_counter()
         _key(app, "enter")
         deadline = time.perf_counter() + 2
         while not probe.submits and time.perf_counter() < deadline:
             await asyncio.sleep(0.0005)
+        probe.keys.done()
         if probe.submits:
             pressed.append(t0)
             to_submit.append((probe.submits[0] - t0) * 1000)
@@ -578,8 +763,14 @@ async def _keypress_phase(pilot: Any, probe: Probe, venue: Venue, runtime: Any) 
     why = probe.where_time_went()
     return {
         "to_submit": to_submit, "to_venue": to_venue, "refusals": refusals, "heap_before": before,
-        "heap_after": _heap(), "why": why,
+        "heap_after": _heap(), "why": why, "stages": probe.keys.samples, "between": probe.keys.between,
     }  # fmt: skip
+
+
+def _stages_text(r: dict[str, Any]) -> str:
+    stages = KeyStages()
+    stages.samples, stages.between = r.get("stages", []), r.get("between", [])
+    return stages.report()
 
 
 def _keypress_figure(r: dict[str, Any], base: dict[str, Any]) -> Figure:
@@ -592,7 +783,8 @@ def _keypress_figure(r: dict[str, Any], base: dict[str, Any]) -> Figure:
         f"(baseline {b_objects0:,} → {b_objects1:,} objects, {b_rss0:.0f} → {b_rss1:.0f} MB); "
         f"baseline p50 {median(base['to_submit']):.3g} ms, p99 {percentile(base['to_submit'], 99):.3g} ms; "
         f"enter → the fake receives /exchange: p50 {median(to_venue):.3g} ms, p99 {percentile(to_venue, 99):.3g} ms"
-        f" (that part includes any wait for the connector's request budget); {r['why']}"
+        f" (that part includes any wait for the connector's request budget); {r['why']}; "
+        f"{_stages_text(r)} (baseline: {_stages_text(base)})"
     )
     for said, n in r["refusals"].items():
         note += f"; {n} of {PRESSES} presses sent nothing within 2 s (the entry said: {said})"
@@ -616,6 +808,8 @@ def _keypress_figure(r: dict[str, Any], base: dict[str, Any]) -> Figure:
             "to_submit_ms": to_submit,
             "to_venue_ms": to_venue,
             "baseline_to_submit_ms": base["to_submit"],
+            "stages": _stages_text(r),
+            "baseline_stages": _stages_text(base),
         },
     )
 
@@ -663,6 +857,7 @@ async def _console(
             async with app.run_test(size=(120, 40)) as pilot:
                 await asyncio.wait_for(app.ready.wait(), 30)
                 instrument(app, connector, probe)
+                instrument_keys(app, runtime, probe)
                 if before:
                     connector.stream.ws.conflate = None  # every frame parsed and applied, as before
                 await pilot.pause()
@@ -679,6 +874,9 @@ async def _console(
 async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, before: bool) -> dict[str, Any]:
     out: dict[str, Any] = {}
     async with _console(tmp, base_url, key_file, before=before) as (pilot, probe, runtime):
+        if ONLY_KEYS:
+            out["keys"] = await _keypress_phase(pilot, probe, venue, runtime)
+            return out
         for rate in RATES:
             if PROFILE is not None and rate == RATES[0]:
                 out[rate], out["profile"] = await _profiled(_tick_phase(venue, probe, rate), runtime, PROFILE)
@@ -729,38 +927,49 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
             pooled[k] = sum(t.get(k, 0) for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):
-        keys = dict(runs[-1]["keys"])
-        for k in ("to_submit", "to_venue"):
-            keys[k] = [x for r in runs for x in r["keys"][k]]
-        refusals: dict[str, int] = {}
-        for r in runs:
-            for said, n in r["keys"]["refusals"].items():
-                refusals[said] = refusals.get(said, 0) + n
-        keys["refusals"] = refusals
-        out["keys"] = keys
+        out["keys"] = _merge_keys(runs)
     return out
 
 
-def run(*, only_ticks: bool = False, baseline: str = "before") -> list[Figure]:
+def _merge_keys(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The keypress phases of one side's processes, pooled."""
+    keys = dict(runs[-1]["keys"])
+    for k in ("to_submit", "to_venue", "stages", "between"):
+        keys[k] = [x for r in runs for x in r["keys"].get(k, [])]
+    refusals: dict[str, int] = {}
+    for r in runs:
+        for said, n in r["keys"]["refusals"].items():
+            refusals[said] = refusals.get(said, 0) + n
+    keys["refusals"] = refusals
+    return keys
+
+
+def run(
+    *, only_ticks: bool = False, only_keys: bool = False, baseline: str = "before", processes: int | None = None
+) -> list[Figure]:
     """``PROCESSES`` console processes a side, interleaved (before, ours, before, ours), each with its
     own venue process: consoles sharing one process would share one heap and its collections.
     ``only_ticks``: the tick phase only (no key presses; a 5k-only run takes about a minute);
+    ``only_keys``: the keypress phase only (``--only keys``), in ``processes`` rounds a side;
     ``baseline``: one of ``BASELINES`` (the full run's is ``before``)."""
+    processes = processes or PROCESSES
     presses = 0 if only_ticks or baseline != "before" else PRESSES
     runs: dict[str, list[dict[str, Any]]] = {baseline: [], "ours": []}
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
-        for i in range(PROCESSES):
+        for i in range(processes):
             for side in (baseline, "ours"):
                 out = Path(tmp) / f"{side}-{i}.json"
                 subprocess.run(
                     [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
                      "--rates", ",".join(str(r) for r in RATES),
-                     "--windows", ",".join(f"{r}:{max(1, WINDOWS[r] // PROCESSES)}" for r in RATES),
-                     "--presses", str(presses // PROCESSES)],
+                     "--windows", ",".join(f"{r}:{max(1, WINDOWS[r] // processes)}" for r in RATES),
+                     "--presses", str(-(-presses // processes)), *(["--only", "keys"] if only_keys else [])],
                     check=True, cwd=root, timeout=SIDE_LIMIT_S + 300, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 runs[side].append(json.loads(out.read_text()))
+    if only_keys:
+        return [_keypress_figure(_merge_keys(runs["ours"]), _merge_keys(runs[baseline]))]
     base, ours = _merge(runs[baseline]), _merge(runs["ours"])
     figures = []
     for rate in RATES:
@@ -773,7 +982,7 @@ def run(*, only_ticks: bool = False, baseline: str = "before") -> list[Figure]:
 
 def _one_side(argv: list[str]) -> None:
     """A child: one console process (``--side before|timer|ours``), its results as JSON in ``--out``."""
-    global RATES, PRESSES, PROFILE
+    global RATES, PRESSES, PROFILE, ONLY_KEYS
     parser = argparse.ArgumentParser()
     parser.add_argument("--side", choices=(*BASELINES, "ours"), required=True)
     parser.add_argument("--out", required=True)
@@ -781,8 +990,10 @@ def _one_side(argv: list[str]) -> None:
     parser.add_argument("--windows", default="", help="RATE:N,... (or one N for every rate)")
     parser.add_argument("--presses", type=int, default=PRESSES)
     parser.add_argument("--profile", type=Path, default=None)
+    parser.add_argument("--only", choices=("keys",), default=None)
     args = parser.parse_args(argv)
     PROFILE = args.profile
+    ONLY_KEYS = args.only == "keys"
     RATES = tuple(int(r) for r in args.rates.split(","))
     PRESSES = args.presses
     for part in filter(None, args.windows.split(",")):
@@ -800,13 +1011,31 @@ def _one_side(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--side"]:
         _one_side(sys.argv[1:])
-    else:  # python -m bench.screen [--only ticks] [RATE ...]: some rates only, or the tick phase only
+    else:  # python -m bench.screen [--only ticks|keys] [RATE ...]: some rates only, or one phase only
         cli = argparse.ArgumentParser(prog="python -m bench.screen")
-        cli.add_argument("--only", choices=("ticks",), default=None, help="ticks: the tick phase only, no key presses")
+        cli.add_argument(
+            "--only",
+            choices=("ticks", "keys"),
+            default=None,
+            help="ticks: the tick phase only, no key presses; keys: the keypress phase alone (its own 5k blast)",
+        )
         cli.add_argument("--baseline", choices=tuple(BASELINES), default="before", help="timer: the tick phase only")
+        cli.add_argument("--presses", type=int, default=PRESSES, help="keys: presses a side, shared among --processes")
+        cli.add_argument(
+            "--processes",
+            type=int,
+            default=PROCESSES,
+            help="console processes a side, interleaved (before, ours, before, ours, …)",
+        )
         cli.add_argument("rates", nargs="*", type=int)
         cli_args = cli.parse_args()
         if cli_args.rates:
             RATES = tuple(cli_args.rates)
-        for f in run(only_ticks=cli_args.only == "ticks", baseline=cli_args.baseline):
+        PRESSES = cli_args.presses
+        for f in run(
+            only_ticks=cli_args.only == "ticks",
+            only_keys=cli_args.only == "keys",
+            baseline=cli_args.baseline,
+            processes=cli_args.processes,
+        ):
             print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")

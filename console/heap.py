@@ -11,6 +11,7 @@ so the steady churn of book frames and paints is collected in fewer, still short
 from __future__ import annotations
 
 import gc
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -24,6 +25,30 @@ def settle(thresholds: tuple[int, int, int] = THRESHOLDS) -> int:
     gc.freeze()
     gc.set_threshold(*thresholds)
     return gc.get_freeze_count()
+
+
+def hold_collections() -> Callable[[], None]:
+    """Keep the collector from running until the returned ``resume`` is called (once; later calls do
+    nothing): for the few hundred microseconds between a key and its venue request, which a young pass
+    (milliseconds, tens under load) or a full one must not sit in.  Allocations still count, so the pass
+    that was due runs at the first allocation after ``resume``.  Nothing is held, and ``resume`` does
+    nothing, when the collector is already off (another hold, or the host turned it off)."""
+    if not gc.isenabled():
+        return _nothing
+    gc.disable()
+    held = True
+
+    def resume() -> None:
+        nonlocal held
+        if held:
+            held = False
+            gc.enable()
+
+    return resume
+
+
+def _nothing() -> None:
+    pass
 
 
 def unsettle(thresholds: tuple[int, int, int] = (700, 10, 10)) -> None:

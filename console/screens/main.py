@@ -109,7 +109,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._top_line = Static("", id="top", markup=False)
         self._xvenue = Static("", id="xvenue", markup=False)
         self._ladder = DepthLadder(id="ladder")
-        self._entry = OrderEntry(self.action_leave, id="entry")
+        self._entry = OrderEntry(self.action_leave, self.send_order_form, id="entry")
         self._margin_box = Static("", id="margin", markup=False)
         self._account_line = Static("", id="account", markup=False)
         self._tabbed = TabbedContent(id="tabs", initial="orders")

@@ -8,6 +8,8 @@ through the same confirmations, and reports what the venue answered.  The chase 
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 from textual import work
@@ -16,6 +18,7 @@ from textual.widgets import Checkbox, Input
 
 from connector.clock import Clock
 from connector.interface import OrderStatus
+from console import heap
 from console.formatting import money
 from console.notify import Throttle
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
@@ -48,6 +51,10 @@ from execution.orders import VenueDisconnected
 if TYPE_CHECKING:
     from execution.orders import Order
     from execution.runtime import Runtime
+
+
+HOLD_LIMIT_S = 0.5
+"""The longest the screen is held for an order's worker to make its request (it takes one loop turn)."""
 
 
 class TradingActions:
@@ -89,21 +96,28 @@ class TradingActions:
         self._prefill_touch(only_if_untouched=True)
 
     @trading_action("sending an order")
-    def on_order_entry_submit(self, event: OrderEntry.Submit) -> None:
-        """Focus is already back on the desk; a ticket with errors takes it back to the field to fix."""
-        if self.selected is None:
-            return
-        venue, symbol = self.selected
-        md = self.runtime.market_data
+    def send_order_form(self, field: Widget | None, *, leave: bool) -> None:
+        """The order form's fields, every key typed before Enter in them: a valid order goes to execution
+        before anything on screen changes (its worker starts first, so the venue request is made before any
+        layout pass or repaint); then focus comes back to the desk (``leave``: it is still in the form) and
+        old errors go.  A ticket with errors takes focus to the field to fix (``field`` had it on Enter)."""
         entry = self._entry
-        ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
-        entry.show_errors(errors)
-        if ticket is None:
-            field = entry.first_invalid() or event.field
+        errors: dict[str, str] = {}
+        if self.selected is not None:
+            venue, symbol = self.selected
+            md = self.runtime.market_data
+            ticket, errors = validate(md.market(venue, symbol), touch=md.top_of_book(venue, symbol), **entry.values())
+            if ticket is not None:
+                self._confirm_and_send(venue, symbol, ticket, back_to=field)
+        if errors:
+            entry.show_errors(errors)
+            field = entry.first_invalid() or field
             if field is not None:
                 self.set_focus(field)
             return
-        self._confirm_and_send(venue, symbol, ticket, back_to=event.field)
+        if leave:
+            self.action_leave()
+        entry.show_errors(errors)
 
     def _confirm_and_send(
         self, venue: str, symbol: str, ticket: OrderTicket, back_to: Widget | None = None
@@ -157,10 +171,42 @@ class TradingActions:
         flags = " ".join(f for f, on in (("post-only", t.post_only), ("reduce-only", t.reduce_only)) if on)
         return f"{side} {md.format_size(venue, symbol, t.size_i)} {symbol} {price} {flags}".strip()
 
-    @work(group="orders", exit_on_error=False)
-    async def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
+    def _send_ticket(self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool = False) -> None:
+        """Hand the ticket to execution in a worker of its own, and hold the screen (Textual's batch update:
+        no layout pass, no frame composed) and the garbage collector until that worker has made the venue
+        request.  The worker starts on the loop's next turn; without the hold a frame already due in this
+        turn would be composed first (tens of milliseconds under a streaming book).  Released on the turn
+        after the worker's first step, whatever it did (at the latest after ``HOLD_LIMIT_S``)."""
+        resume_collections = heap.hold_collections()  # nor a garbage collection pass
+        hold = self.app.batch_update()
+        hold.__enter__()
+        held = True
+
+        def release() -> None:
+            nonlocal held
+            if held:
+                held = False
+                resume_collections()
+                hold.__exit__(None, None, None)
+                self.check_idle()  # the screen's update timer, paused while held, picks up what is dirty
+
+        asyncio.get_running_loop().call_later(HOLD_LIMIT_S, release)  # should the worker never start
+        try:
+            # the app's worker, not the screen's: its state message goes to the app, busy with this key, rather
+            # than waking the screen (and the flush queued on it) ahead of the worker on the next turn
+            self.app.run_worker(
+                self._place_ticket(venue, symbol, t, allow_disconnected, release), group="orders", exit_on_error=False
+            )
+        except BaseException:
+            release()
+            raise
+
+    async def _place_ticket(
+        self, venue: str, symbol: str, t: OrderTicket, allow_disconnected: bool, release: Callable[[], None]
+    ) -> None:
         entry = self._entry
         orders = self.runtime.orders
+        asyncio.get_running_loop().call_soon(release)  # runs once this step has gone as far as the request
         started_ns = self.clock.now_ns()
         try:
             if t.kind == "market":

@@ -3,8 +3,11 @@
 Focus flow that works over SSH: ``b``/``s`` jump into the price field with the side set, Tab
 moves to the size, Enter sends; F2–F6 toggle side, type, size unit and the flags from
 inside a field (printable keys would be typed, F-keys are not); Escape leaves the panel.
-Enter and F9 hand focus back to the desk at once (the next ``c`` cancels, it is not typed into the
-size) and read the fields through a message queued behind the keys already typed into them.
+Enter and F9 send the order before anything on screen changes: when every key typed into the field has
+been taken, the fields are read and the order handed to execution at once, and only then does focus go
+back to the desk; when keys typed before Enter still wait on the field's queue, focus goes back to the
+desk at once (the next ``c`` cancels, it is not typed into the size) and the fields are read by a
+callback queued on the field behind those keys, with no message hop after it.
 Errors appear under the field they concern and nothing is sent while any remain.
 
 A prefilled price follows our side's touch (``follows bid`` beside it) until the trader edits it;
@@ -15,6 +18,7 @@ switching market starts over: the price follows the new touch and a size in base
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -37,6 +41,25 @@ class TickBox(Checkbox):
         return Content.assemble("[", ("x", self.get_visual_style("toggle--button")), "] ")
 
 
+class Send(Protocol):
+    def __call__(self, field: Widget | None, *, leave: bool) -> None: ...
+
+
+def _set_text(label: Static, text: str, *, layout: bool = True) -> None:
+    """``Static.update`` unless the text is already there (each update asks for a layout pass; a label
+    whose size the stylesheet fixes needs none, ``layout=False``).  The form's labels change far less
+    often than they are set: every key typed into a field sets the summary, each ``b`` the mode line."""
+    if str(label.content) != text:
+        label.update(text, layout=layout)
+
+
+def keys_waiting(field: Widget) -> bool:
+    """Keys (or anything else) posted to ``field`` that it has not taken yet: read now, its value would
+    miss them.  Its queue, and the message its loop has already taken off the queue to look at next.
+    (An ``Input`` handles a key without awaiting anything, so it is never caught halfway through one.)"""
+    return field.message_queue_size > 0 or getattr(field, "_pending_message", None) is not None
+
+
 FOLLOW_WORDS_WIDTH = 32
 """The panel's width from which ``follows bid`` fits beside a price; narrower, ``=bid``."""
 
@@ -46,7 +69,7 @@ class OrderEntry(Vertical):
 
     DEFAULT_CSS = """
     OrderEntry { height: auto; border: round $panel-lighten-2; border-title-color: $accent; padding: 0 1; }
-    OrderEntry:focus-within { border: round $accent; }
+    OrderEntry.-active { border: round $accent; }
     OrderEntry #entry-mode { height: 1; }
     OrderEntry #entry-mode.-buy { color: $price-up; text-style: bold; }
     OrderEntry #entry-mode.-sell { color: $price-down; text-style: bold; }
@@ -63,27 +86,16 @@ class OrderEntry(Vertical):
     OrderEntry #entry-summary { height: auto; color: $text-muted; }
     """
 
-    class Submit(Message):
-        """The trader pressed Enter in a field (or F9); ``field`` had focus then, to return to on an error."""
-
-        def __init__(self, field: Widget | None) -> None:
-            super().__init__()
-            self.field = field
-
-    class ReadFields(Message):
-        """Posted to the focused field on Enter: it arrives after the keys typed before Enter."""
-
-        def __init__(self, field: Widget | None) -> None:
-            super().__init__()
-            self.field = field
-
     class SideChanged(Message):
         """F2 flipped the side: the app may move an untouched prefilled price to the other touch."""
 
-    def __init__(self, leave: Callable[[], None], *, id: str | None = None) -> None:
-        """``leave`` hands focus back to the desk, at once."""
+    def __init__(self, leave: Callable[[], None], send: Send, *, id: str | None = None) -> None:
+        """``leave`` hands focus back to the desk, at once; ``send(field, leave=…)`` takes the fields as they
+        are now (``field`` had focus, to return to on an error; ``leave``: focus is still in the form, to be
+        handed back to the desk once the order is on its way)."""
         super().__init__(id=id)
         self._leave = leave
+        self._send = send
         self.is_ask = False
         self.kind = "limit"
         self.size_in_quote = False
@@ -107,6 +119,20 @@ class OrderEntry(Vertical):
         yield TickBox("reduce-only (F6)", id="reduce-only", compact=True)
         yield Static("", id="flags-error", classes="error", markup=False)
         yield Static("", id="entry-summary", markup=False)
+
+    def on_descendant_focus(self) -> None:
+        self._mark_active()
+
+    def on_descendant_blur(self) -> None:
+        self._mark_active()
+
+    def _mark_active(self) -> None:
+        """The accent border while focus is in the form.  A class set here, once the field's focus event
+        comes, not ``:focus-within``: Textual restyles every node under a ``:focus-within`` rule inside
+        ``set_focus`` itself, ~20 ms under load on each focus change, and Enter moves focus back to the
+        desk right after handing the order over, before the loop reaches the request."""
+        focused = self.screen.focused
+        self.set_class(focused is not None and self in focused.ancestors, "-active")
 
     def on_mount(self) -> None:
         for inp in self.query(Input):
@@ -148,34 +174,34 @@ class OrderEntry(Vertical):
         mode = self.query_one("#entry-mode", Static)
         side = "SELL" if self.is_ask else "BUY"
         unit = self.quote if self.size_in_quote else "base"
-        mode.update(f"{side} {self.symbol} {self.kind.upper()}  size in {unit}")
+        _set_text(mode, f"{side} {self.symbol} {self.kind.upper()}  size in {unit}", layout=False)  # height 1
         mode.set_class(self.is_ask, "-sell")
         mode.set_class(not self.is_ask, "-buy")
         price = self.query_one("#price", Input)
         price.disabled = self.kind == "market"
         price.placeholder = "at market" if self.kind == "market" else "limit price"
-        self.query_one("#size-label", Static).update(self.quote if self.size_in_quote else "size")
+        _set_text(self.query_one("#size-label", Static), self.quote if self.size_in_quote else "size", layout=False)
         self._render_follow()
         self.show_hint()
 
     def show_hint(self) -> None:
-        self.query_one("#entry-summary", Static).update("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
+        self.show_summary("Enter/F9 send · F2 side · F3 type · F4 unit · Esc leave")
 
     def action_submit(self) -> None:
         field = self.screen.focused
-        inside = field is not None and self in field.ancestors
-        self._leave()
-        (field if inside else self).post_message(self.ReadFields(field if inside else None))
+        if field is None or self not in field.ancestors:
+            field = None
+        if field is not None and keys_waiting(field):
+            self._leave()  # the keys after Enter are the desk's
+            field.call_later(self._send, field, leave=False)  # read behind the keys typed before it
+            return
+        self._send(field, leave=True)
 
     def action_next_field(self, step: int) -> None:
         if step > 0:
             self.screen.focus_next()
         else:
             self.screen.focus_previous()
-
-    def on_order_entry_read_fields(self, message: ReadFields) -> None:
-        message.stop()
-        self.post_message(self.Submit(message.field))
 
     def action_toggle_side(self) -> None:
         self.toggle_side()
@@ -240,13 +266,13 @@ class OrderEntry(Vertical):
         for name in ("price", "size", "flags"):
             label = self.query_one(f"#{name}-error", Static)
             message = errors.get(name, "")
-            label.update(message)
+            _set_text(label, message)
             label.set_class(bool(message), "-shown")
             if name != "flags":
                 self.query_one(f"#{name}", Input).set_class(bool(message), "-invalid")
 
     def show_summary(self, text: str) -> None:
-        self.query_one("#entry-summary", Static).update(text)
+        _set_text(self.query_one("#entry-summary", Static), text)  # its height follows the text
 
     def focus_price(self) -> None:
         target = self.query_one("#size", Input) if self.kind == "market" else self.query_one("#price", Input)

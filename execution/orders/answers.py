@@ -59,7 +59,10 @@ async def await_answer(
     still marked in flight.
     """
     try:
-        value = await asyncio.wait_for(request, timeout_s)
+        # awaited in this task, not wrapped in one of its own (3.11's wait_for): the request starts now,
+        # not a loop turn later behind whatever else is ready (issue 18, key → request)
+        async with asyncio.timeout(timeout_s):
+            value = await request
     except REFUSED as exc:
         for o in orders:
             o.request_inflight = ""

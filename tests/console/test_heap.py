@@ -20,6 +20,23 @@ def test_settle_freezes_the_heap_and_sets_the_thresholds():
     assert gc.get_freeze_count() == 0 and gc.get_threshold() == saved
 
 
+def test_a_hold_keeps_the_collector_off_until_its_resume_and_only_the_outer_hold_counts():
+    assert gc.isenabled()
+    try:
+        resume = heap.hold_collections()
+        assert not gc.isenabled()
+        inner = heap.hold_collections()  # the collector is already off: this one holds nothing
+        inner()
+        assert not gc.isenabled()
+        resume()
+        assert gc.isenabled()
+        gc.disable()
+        resume()  # a second resume does nothing
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 async def test_the_console_settles_its_heap_once_the_first_market_is_painted(monkeypatch):
     settled = asyncio.Event()
     monkeypatch.setattr(heap, "settle", settled.set)

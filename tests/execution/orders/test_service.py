@@ -119,6 +119,23 @@ async def test_accepted_limit_order_is_open_with_its_venue_id(svc, venue):
     assert venue.calls[0][1]["base_amount"] == 10
 
 
+async def test_the_venue_request_starts_in_the_placing_task_with_no_loop_turn_before_it(svc, venue):
+    """Issue 18 (key → request): nothing else the loop has ready runs between placing and the request."""
+    placing, seen = asyncio.current_task(), []
+    turned: list[bool] = []
+    submit = venue.submit_limit_order
+
+    async def noted(**kw):
+        seen.append((asyncio.current_task(), bool(turned)))
+        return await submit(**kw)
+
+    venue.submit_limit_order = noted
+    asyncio.get_running_loop().call_soon(turned.append, True)  # runs at the loop's next turn
+    order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000)
+    assert seen == [(placing, False)]
+    assert order.state == S.OPEN
+
+
 async def test_venue_rejection_returns_rejected_order_with_the_venue_reason(svc, venue):
     venue.script("submit_limit_order", PostOnlyWouldCross("post-only order would cross the book"))
     order = await svc.submit_limit("fake", "BTC", is_ask=False, size_i=10, price_i=1000, post_only=True)

@@ -30,6 +30,13 @@ ours, the ratio is against that baseline.  The notes say how many frames reached
 how many of them the reader conflated (the baseline conflates nothing).  One console process a side;
 the 200 presses are most of the time: about 8 minutes estimated on a quiet 2-core machine (not timed
 quiet; a box loaded 8–10 deep takes ~30); every wait is bounded (``SIDE_LIMIT_S`` a side).
+
+The hand-over → paint split is split again: the wait from the hand-over until the frame that shows it starts
+being composed (Textual's screen update timer, 60 Hz, on a beat of its own), and the composing (its layout
+pass, if any, included).  ``python -m bench.screen --only ticks 5000`` runs the tick phase alone, before and
+ours interleaved as in the full run (about 30 s on a quiet machine); ``--baseline timer`` (tick phase only)
+compares ours with itself composing each flush's frame on Textual's update timer instead of in the flush's
+turn (``console/flush.py``); the full run is unchanged.
 """
 
 from __future__ import annotations
@@ -82,6 +89,9 @@ class Probe:
         """(arrival time, sequence, when the venue made the frame, µs)"""
         self.paints: list[tuple[float, int]] = []
         """(frame composed, newest sequence shown)"""
+        self.paint_starts: list[float] = []
+        """When the composing of each of ``paints`` began (so a hand-over → paint splits into the wait for it and
+        the composing itself)."""
         self.handoffs: list[tuple[float, int]] = []
         """(the console's flush handed the ladder a book, newest sequence in it)"""
         self.latest = 0
@@ -97,10 +107,13 @@ class Probe:
         self._gc_start = 0.0
         self.ws: Any = None
         """The connector's websocket reader (its ``received`` and ``conflated`` counters)."""
+        self.flusher: Any = None
+        """The main screen's ``Flusher`` (its ``flushes`` and ``composed`` counters)."""
 
     def reset(self) -> None:
         self.arrivals.clear()
         self.paints.clear()
+        self.paint_starts.clear()
         self.handoffs.clear()
         self.submits.clear()
         self.compose_ms.clear()
@@ -126,6 +139,12 @@ class Probe:
             parts.append(
                 f"{len(self.gc_ms)} slow/full GC pauses up to {max(self.gc_ms):.3g} ms "
                 f"({len(gc.get_objects()):,} objects tracked, {gc.get_freeze_count():,} frozen)"
+            )
+        flusher = self.flusher
+        if flusher is not None and getattr(flusher, "composed", None) is not None:
+            parts.append(
+                f"of {flusher.flushes:,} flushes so far {flusher.composed:,} composed their frame in their own turn, "
+                f"{getattr(flusher, 'left_to_timer', 0):,} left it to Textual's timer (the rest changed nothing shown)"
             )
         return "; ".join(p for p in parts if p)
 
@@ -161,6 +180,7 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
 
     connector.stream._on_book_frame = timed_on_book_frame
     ws = probe.ws = connector.stream.ws
+    probe.flusher = getattr(app.main_screen, "flusher", None)
     conflated_frame = ws._conflated_frame
 
     def noted_conflated_frame(raw: str | bytes) -> None:  # skipped by the reader: arrived, never parsed
@@ -213,10 +233,11 @@ def instrument(app: Any, connector: Any, probe: Probe) -> None:
         compositor_refresh()
         t1 = time.perf_counter()
         probe.compose_ms.append((t1 - t0) * 1000 + probe.layout_ms)
-        probe.layout_ms = 0.0
         if probe.drawn is not None:
             probe.paints.append((t1, probe.drawn))
+            probe.paint_starts.append(t0 - probe.layout_ms / 1000)  # the layout pass before it is its work too
             probe.drawn = None
+        probe.layout_ms = 0.0
 
     screen._compositor_refresh = timed_refresh
     screen._refresh_layout = timed_layout
@@ -246,7 +267,9 @@ def tick_to_screen(probe: Probe, since: float, first_seq: int = 0) -> dict[str, 
     phase): ms to the first paint showing it, split at the hand-over to the ladder."""
     paints, handoffs = probe.paints, probe.handoffs
     paint_best, handoff_best = _newest_after(paints), _newest_after(handoffs)
-    out: dict[str, Any] = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
+    out: dict[str, Any] = {key: [] for key in SPLITS}
+    out["missed"] = 0
+    starts = probe.paint_starts if len(probe.paint_starts) == len(paints) else None
     for t, seq, sent_us in probe.arrivals:
         if t < since or seq < first_seq:
             continue
@@ -261,6 +284,9 @@ def tick_to_screen(probe: Probe, since: float, first_seq: int = 0) -> dict[str, 
         if h is not None and handoffs[h][0] <= painted:
             out["to_ladder"].append((handoffs[h][0] - t) * 1000)
             out["ladder_to_paint"].append((painted - handoffs[h][0]) * 1000)
+            if starts is not None and starts[i] >= handoffs[h][0]:
+                out["to_compose"].append((starts[i] - handoffs[h][0]) * 1000)
+                out["composing"].append((painted - starts[i]) * 1000)
     return out
 
 
@@ -307,24 +333,42 @@ Tick = dict[str, Any]
 """One rate's pooled windows: latencies and the counts behind them."""
 
 
-COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated")
+BASELINES = {
+    "before": "the console before issue 18: Textual's footer, heap not settled, fixed-rate flush, no conflation, "
+    "frames composed on Textual's update timer",
+    "timer": "the console as it runs now but for one thing: the flush's frame composed on Textual's own update "
+    "timer, not in the flush's turn",
+}
+"""What a side is compared with: ``before`` in the full run; ``timer`` (``--baseline timer``, the tick phase only)
+isolates composing the frame in the flush's own turn."""
+
+SPLITS = ("latency", "from_send", "to_ladder", "ladder_to_paint", "to_compose", "composing")
+"""Per sample: arrival → painted, venue emit → painted, arrival → the flush hands the ladder the book, hand-over →
+painted, and that last split again: hand-over → the frame's composing (its layout pass, if any) begins, and the
+composing itself."""
+
+COUNTS = ("arrived", "conflated_in_time", "sent", "paints", "conflated", "composed")
 """Per window: frames the reader received while the venue sent and those of them it conflated, frames sent,
-ladder paints while the venue sent, frames conflated in the whole window (its backlog drained)."""
+ladder paints while the venue sent, frames conflated in the whole window (its backlog drained), screen frames
+composed in the whole window (``bench/screen_profile.py`` divides the composing CPU by them)."""
 
 
 def _pool(results: list[dict[str, Any]], counts: list[tuple[int, ...]]) -> Tick:
-    pooled: Tick = {"latency": [], "from_send": [], "to_ladder": [], "ladder_to_paint": [], "missed": 0}
+    pooled: Tick = {key: [] for key in SPLITS}
+    pooled["missed"] = 0
     for r in results:
-        for key in ("latency", "from_send", "to_ladder", "ladder_to_paint"):
+        for key in SPLITS:
             pooled[key].extend(r[key])
         pooled["missed"] += r["missed"]
     for i, name in enumerate(COUNTS):
-        pooled[name] = sum(c[i] for c in counts)
+        pooled[name] = sum(c[i] for c in counts if i < len(c))
     pooled["windows"] = len(counts)
     return pooled
 
 
-def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "") -> Figure:
+def _tick_figure(
+    rate: int, r: Tick, base: Tick | None, why: str, *, alternative: str = "", baseline: str = "before"
+) -> Figure:
     lat, from_send = r["latency"], r["from_send"]
     to_ladder, ladder_to_paint = r["to_ladder"], r["ladder_to_paint"]
     windows = r["windows"]
@@ -337,13 +381,14 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
         f"{r['paints'] / seconds:.0f} ladder paints/s; {len(lat):,} samples pooled over {windows} windows; "
         f"arrival → the flush hands the ladder the book p50 {median(to_ladder):.3g} ms, "
         f"p99 {percentile(to_ladder, 99):.3g} ms; → frame composed p50 {median(ladder_to_paint):.3g} ms, "
-        f"p99 {percentile(ladder_to_paint, 99):.3g} ms; "
+        f"p99 {percentile(ladder_to_paint, 99):.3g} ms (of which waiting for the frame to start p50 "
+        f"{median(r['to_compose']):.3g} ms, p99 {percentile(r['to_compose'], 99):.3g} ms, composing it p50 "
+        f"{median(r['composing']):.3g} ms, p99 {percentile(r['composing'], 99):.3g} ms); "
         f"venue emit → paint p50 {median(from_send):.3g} ms, p99 {percentile(from_send, 99):.3g} ms"
     )
     if base is not None:
         note += (
-            f"; baseline (the console before issue 18: Textual's footer, heap not settled, fixed-rate flush, "
-            f"no conflation) "
+            f"; baseline ({BASELINES[baseline]}) "
             f"p50 {median(base['latency']):.3g} ms, p99 {percentile(base['latency'], 99):.3g} ms, "
             f"{base['arrived']:,} frames reached it"
         )
@@ -358,7 +403,7 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
         "ms",
         p99=percentile(lat, 99),
         baseline=median(base["latency"]) if base is not None else None,
-        baseline_name="before" if base is not None else "",
+        baseline_name=baseline if base is not None else "",
         target="alternative" if alternative else "p99 ≤ 25 ms, p50 ≤ 12 ms at 5k" if rate == 5_000 else "",
         note=note,
         extra={
@@ -376,6 +421,10 @@ def _tick_figure(rate: int, r: Tick, base: Tick | None, why: str, *, alternative
             "to_ladder_p99_ms": percentile(to_ladder, 99),
             "ladder_to_paint_p50_ms": median(ladder_to_paint),
             "ladder_to_paint_p99_ms": percentile(ladder_to_paint, 99),
+            "to_compose_p50_ms": median(r["to_compose"]),
+            "to_compose_p99_ms": percentile(r["to_compose"], 99),
+            "composing_p50_ms": median(r["composing"]),
+            "composing_p99_ms": percentile(r["composing"], 99),
             "send_to_paint_p50_ms": median(from_send),
             "send_to_paint_p99_ms": percentile(from_send, 99),
         },
@@ -507,7 +556,7 @@ async def _tick_phase(venue: Venue, probe: Probe, rate: int) -> tuple[Tick, str]
         # this blast's frames (parsed or conflated) in time; frames left over from an earlier phase do not count
         arrived = sum(1 for t, seq, _ in probe.arrivals if t <= started + BLAST_S and seq >= first)
         in_time = (arrived, conflated_in_time)
-        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated))
+        counts.append((*in_time, sent, paints, probe.ws.conflated - conflated, len(probe.compose_ms)))
         why.append(probe.where_time_went())
     return _pool(results, counts), why[-1]
 
@@ -583,11 +632,13 @@ def _before_issue_18() -> Iterator[None]:
     saved = main.DeskFooter
     main.DeskFooter = Footer
     Flusher.leading_edge = False
+    Flusher.compose_in_turn = False
     try:
         yield
     finally:
         main.DeskFooter = saved
         Flusher.leading_edge = True
+        Flusher.compose_in_turn = True
 
 
 @contextlib.asynccontextmanager
@@ -633,7 +684,7 @@ async def _phases(tmp: Path, base_url: str, key_file: Path, venue: Venue, *, bef
                 out[rate], out["profile"] = await _profiled(_tick_phase(venue, probe, rate), runtime, PROFILE)
             else:
                 out[rate] = await _tick_phase(venue, probe, rate)
-            if rate == 5_000:
+            if rate == 5_000 and PRESSES:
                 probe.reset()
                 out["keys"] = await _keypress_phase(pilot, probe, venue, runtime)
                 await _drained(probe)
@@ -673,9 +724,9 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for rate in RATES:
         ticks = [r[str(rate)][0] for r in runs]
-        pooled = {k: [x for t in ticks for x in t[k]] for k in ("latency", "from_send", "to_ladder", "ladder_to_paint")}
+        pooled = {k: [x for t in ticks for x in t.get(k, ())] for k in SPLITS}
         for k in ("missed", "windows", *COUNTS):
-            pooled[k] = sum(t[k] for t in ticks)
+            pooled[k] = sum(t.get(k, 0) for t in ticks)
         out[rate] = (pooled, runs[-1][str(rate)][1])
     if all("keys" in r for r in runs):
         keys = dict(runs[-1]["keys"])
@@ -690,38 +741,41 @@ def _merge(runs: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
-def run() -> list[Figure]:
+def run(*, only_ticks: bool = False, baseline: str = "before") -> list[Figure]:
     """``PROCESSES`` console processes a side, interleaved (before, ours, before, ours), each with its
-    own venue process: consoles sharing one process would share one heap and its collections."""
-    runs: dict[str, list[dict[str, Any]]] = {"before": [], "ours": []}
+    own venue process: consoles sharing one process would share one heap and its collections.
+    ``only_ticks``: the tick phase only (no key presses; a 5k-only run takes about a minute);
+    ``baseline``: one of ``BASELINES`` (the full run's is ``before``)."""
+    presses = 0 if only_ticks or baseline != "before" else PRESSES
+    runs: dict[str, list[dict[str, Any]]] = {baseline: [], "ours": []}
     root = Path(__file__).resolve().parent.parent
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         for i in range(PROCESSES):
-            for side in ("before", "ours"):
+            for side in (baseline, "ours"):
                 out = Path(tmp) / f"{side}-{i}.json"
                 subprocess.run(
                     [sys.executable, "-m", "bench.screen", "--side", side, "--out", str(out),
                      "--rates", ",".join(str(r) for r in RATES),
                      "--windows", ",".join(f"{r}:{max(1, WINDOWS[r] // PROCESSES)}" for r in RATES),
-                     "--presses", str(PRESSES // PROCESSES)],
+                     "--presses", str(presses // PROCESSES)],
                     check=True, cwd=root, timeout=SIDE_LIMIT_S + 300, stdout=subprocess.DEVNULL,
                 )  # fmt: skip
                 runs[side].append(json.loads(out.read_text()))
-    base, ours = _merge(runs["before"]), _merge(runs["ours"])
+    base, ours = _merge(runs[baseline]), _merge(runs["ours"])
     figures = []
     for rate in RATES:
         (tick, why), (base_tick, _) = ours[rate], base[rate]
-        figures.append(_tick_figure(rate, tick, base_tick, why))
-        if rate == 5_000:
+        figures.append(_tick_figure(rate, tick, base_tick, why, baseline=baseline))
+        if rate == 5_000 and "keys" in ours:
             figures.append(_keypress_figure(ours["keys"], base["keys"]))
     return figures
 
 
 def _one_side(argv: list[str]) -> None:
-    """A child: one console process (``--side before|ours``), its results as JSON in ``--out``."""
+    """A child: one console process (``--side before|timer|ours``), its results as JSON in ``--out``."""
     global RATES, PRESSES, PROFILE
     parser = argparse.ArgumentParser()
-    parser.add_argument("--side", choices=("before", "ours"), required=True)
+    parser.add_argument("--side", choices=(*BASELINES, "ours"), required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--rates", default=",".join(str(r) for r in RATES))
     parser.add_argument("--windows", default="", help="RATE:N,... (or one N for every rate)")
@@ -734,6 +788,10 @@ def _one_side(argv: list[str]) -> None:
     for part in filter(None, args.windows.split(",")):
         rate, _, n = part.rpartition(":")
         WINDOWS.update({int(rate): int(n)} if rate else dict.fromkeys(RATES, int(n)))
+    if args.side == "timer":
+        from console.flush import Flusher
+
+        Flusher.compose_in_turn = False
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         result = asyncio.run(asyncio.wait_for(_side(Path(tmp), before=args.side == "before"), SIDE_LIMIT_S))
     Path(args.out).write_text(json.dumps({str(k): v for k, v in result.items()}))
@@ -742,8 +800,13 @@ def _one_side(argv: list[str]) -> None:
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--side"]:
         _one_side(sys.argv[1:])
-    else:  # python -m bench.screen [RATE ...]: some rates only (for profiling)
-        if sys.argv[1:]:
-            RATES = tuple(int(a) for a in sys.argv[1:])
-        for f in run():
+    else:  # python -m bench.screen [--only ticks] [RATE ...]: some rates only, or the tick phase only
+        cli = argparse.ArgumentParser(prog="python -m bench.screen")
+        cli.add_argument("--only", choices=("ticks",), default=None, help="ticks: the tick phase only, no key presses")
+        cli.add_argument("--baseline", choices=tuple(BASELINES), default="before", help="timer: the tick phase only")
+        cli.add_argument("rates", nargs="*", type=int)
+        cli_args = cli.parse_args()
+        if cli_args.rates:
+            RATES = tuple(cli_args.rates)
+        for f in run(only_ticks=cli_args.only == "ticks", baseline=cli_args.baseline):
             print(f"{f.name}: p50 {f.value:.3g} {f.unit}, p99 {f.p99:.3g} — {f.note}")

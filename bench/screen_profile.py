@@ -6,7 +6,9 @@ by default) for two windows, and, during them, has ``py-spy`` (when it is instal
 console process at 250 Hz.  Each sample is charged to the innermost part of the stack it is in
 (``CATEGORIES``, checked from the leaf up), and the total is divided by the frames that reached the
 connector in the sampled time: µs of CPU per frame, the event loop's wait for the socket included as
-"idle".  A bench of the method, not of the machine: compare the parts with each other.
+"idle"; the composing CPU is also divided by the screen frames composed (ms per frame composed), whether
+Textual's update timer composed them or the flusher in its own turn (``console/flush.py``).  A bench of the
+method, not of the machine: compare the parts with each other.
 """
 
 from __future__ import annotations
@@ -52,7 +54,9 @@ INCLUSIVE = (
     ("market_data.on_book (apply + fan-out)", "MarketDataService.on_book"),
     ("screen flush (ours, with the widget calls it makes)", "MainScreen.flush"),
     ("Textual layout pass", "_refresh_layout"),
-    ("Textual compose (the screen's update timer: dirty widgets + compositor)", "Screen._on_timer_update"),
+    ("Textual's screen update timer (dirty widgets, layout, compose)", "Screen._on_timer_update"),
+    ("a frame composed in the flush's own turn (console.flush.compose_now)", "compose_now"),
+    ("Textual compose: every frame (Screen._compositor_refresh, either way)", "Screen._compositor_refresh"),
 )
 """Inclusive: every sample with this frame anywhere on its stack."""
 
@@ -94,7 +98,7 @@ def _textual_pass(frames: list[str]) -> str | None:
     return None
 
 
-def report(raw: str, frames: int, seconds: float, handled: int | None = None) -> str:
+def report(raw: str, frames: int, seconds: float, handled: int | None = None, composed: int | None = None) -> str:
     exclusive, inclusive, total = categorise(raw)
     per = 1e6 / RATE_HZ / max(frames, 1)
     parsed = f" ({handled:,} parsed and handled, the rest conflated)" if handled is not None else ""
@@ -103,6 +107,10 @@ def report(raw: str, frames: int, seconds: float, handled: int | None = None) ->
     lines += [f"  {per * n:8.1f}  {name}" for name, n in exclusive.most_common()]
     lines.append("inclusive:")
     lines += [f"  {per * inclusive[name]:8.1f}  {name}" for name, _ in INCLUSIVE]
+    if composed:
+        every = inclusive["Textual compose: every frame (Screen._compositor_refresh, either way)"]
+        lines.append(f"{composed:,} screen frames composed ({composed / seconds:.0f}/s): "
+                     f"{1e3 / RATE_HZ * every / composed:.2f} ms of CPU composing each")  # fmt: skip
     return "\n".join(lines)
 
 
@@ -119,7 +127,8 @@ def main(rate: int = 5_000) -> None:
         )  # fmt: skip
         result = json.loads(out.read_text())
         p = result["profile"]
-        print(report(prof.read_text(), p["frames"], p["seconds"], p.get("handled")))
+        composed = result[str(rate)][0].get("composed")
+        print(report(prof.read_text(), p["frames"], p["seconds"], p.get("handled"), composed))
 
 
 if __name__ == "__main__":

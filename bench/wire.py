@@ -15,7 +15,9 @@ each figure's note also gives the median of the per-chunk ratios (each pair time
 Memo cold: the memos of venue numbers emptied before the round; warm: the round after it, on the
 same frames.  Every round ends with a sanity check: each book must be the one the stream describes
 and not crossed, or the bench run fails (``BenchInsane``).  ``WHERE`` says where a frame's time
-goes, from a stage-by-stage profile.  Bounded: about 35 s of CPU (2-3 minutes of wall time on a
+goes, from ``python -m bench.wire_profile`` (a stage-by-stage profile of the same paths).  The
+baselines are the old paths, unchanged: they share ``BookUpdate`` and ``L2Book.apply`` with ours,
+so making those cheaper speeds the baselines up too.  Bounded: about 35 s of CPU (2-3 minutes of wall time on a
 loaded 2-core box); nothing is started that outlives it.
 """
 
@@ -164,6 +166,8 @@ def check_book(book: L2Book, expected: tuple[dict[int, int], dict[int, int]], wh
 
 
 Handle = Callable[[str], object]
+Sink = Callable[[BookUpdate], object]
+"""Where a path's updates go: ``L2Book.apply`` by default (the stage profile passes a no-op)."""
 Path = tuple[Handle, L2Book, list[str]]
 """How to handle one frame, the book it builds, and the frames it runs (untimed set-up done)."""
 
@@ -200,42 +204,42 @@ def _market() -> Any:
     return MarketInfo("BTC", "BTC", "USDC", PD, SD, 1)
 
 
-def _hyperliquid_stream(book: L2Book) -> Any:
+def _hyperliquid_stream(sink: Callable[[BookUpdate], object]) -> Any:
     from connector.clock import RealClock
     from connector.hyperliquid.stream import HyperliquidStream
 
     stream = HyperliquidStream(
-        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": _market()}, coi_of_oid={},
+        emit=lambda kind, update: sink(update), clock=RealClock(), markets={"BTC": _market()}, coi_of_oid={},
         user=None,
     )  # fmt: skip
     stream.coins.add("BTC")
     return stream
 
 
-def _ours_hyperliquid(frames: list[str]) -> Path:
+def _ours_hyperliquid(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``parse_frame`` (typed decode), then the stream's ``on_frame``."""
     from connector.hyperliquid.stream import parse_frame
 
     book = L2Book("BTC")
-    on_frame = _hyperliquid_stream(book).on_frame
+    on_frame = _hyperliquid_stream(sink or book.apply).on_frame
     return (lambda text: on_frame(parse_frame(text))), book, frames
 
 
 def _orjson_hyperliquid(frames: list[str]) -> Path:
     """The connector's path before issue 18: orjson into dicts, then ``parse_levels`` per level."""
     book = L2Book("BTC")
-    on_frame, loads = _hyperliquid_stream(book).on_frame, orjson.loads
+    on_frame, loads = _hyperliquid_stream(book.apply).on_frame, orjson.loads
     return (lambda text: on_frame(loads(text))), book, frames
 
 
-def _ours_lighter(frames: list[str]) -> Path:
+def _ours_lighter(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``decode_frame``, then the stream's ``on_frame``."""
     from connector.clock import RealClock
     from connector.lighter.stream import BookChain, LighterStream, decode_frame
 
     book = L2Book("BTC")
     m = _market()
-    stream = LighterStream(emit=lambda kind, update: book.apply(update), clock=RealClock(), market=lambda _: m,
+    stream = LighterStream(emit=lambda kind, update: apply(update), clock=RealClock(), market=lambda _: m,
                            account_index=0)  # fmt: skip
     chain = stream.chains[1] = BookChain("BTC", PD, SD)
     bids, asks = _start_book("lighter")
@@ -243,7 +247,7 @@ def _ours_lighter(frames: list[str]) -> Path:
     snapshot = {"channel": "order_book:1", "type": "subscribed/order_book",
                 "order_book": {"bids": side(bids), "asks": side(asks), "nonce": 0}}  # fmt: skip
     book.apply(chain.apply(snapshot, snapshot=True))
-    on_frame = stream.on_frame
+    on_frame, apply = stream.on_frame, sink or book.apply
 
     def handle(text: str) -> None:
         if on_frame(decode_frame(text)) is not None:
@@ -252,7 +256,7 @@ def _ours_lighter(frames: list[str]) -> Path:
     return handle, book, frames
 
 
-def _ours_backpack(frames: list[str]) -> Path:
+def _ours_backpack(frames: list[str], sink: Sink | None = None) -> Path:
     """What the connector runs: the supervisor's ``parse_frame``, then the stream's ``on_frame``."""
     from connector.backpack import wire
     from connector.backpack.stream import BackpackStream, BookSync, parse_frame
@@ -264,12 +268,13 @@ def _ours_backpack(frames: list[str]) -> Path:
     bids, asks = _start_book("backpack")
     side = lambda levels: [[scaled_to_str(p, PD), scaled_to_str(s, SD)] for p, s in levels]  # noqa: E731
     book.apply(sync.on_snapshot({"bids": side(reversed(bids)), "asks": side(asks), "lastUpdateId": "0"}))
+    apply = sink or book.apply
 
     async def never(*_: object) -> dict[str, str]:
         raise AssertionError("the bench's chain never breaks")
 
     stream = BackpackStream(
-        emit=lambda kind, update: book.apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
+        emit=lambda kind, update: apply(update), clock=RealClock(), markets={"BTC": m}, ids=wire.ClientIds(),
         fetch_depth=never, signature=lambda: None, recover_fills=never, on_account=lambda: None, spawn=print,
     )  # fmt: skip
     stream.books["BTC"] = sync
@@ -277,7 +282,7 @@ def _ours_backpack(frames: list[str]) -> Path:
     return (lambda text: on_frame(parse_frame(text))), book, frames
 
 
-def _ours_binance(frames: list[str]) -> Path:
+def _ours_binance(frames: list[str], sink: Sink | None = None) -> Path:
     """Diff frames through the supervisor's ``decode`` and the connector's pu-chained sync (the first
     frame and the snapshot are taken before the clock)."""
     from connector.binance_usdm.stream import DepthSync, decode
@@ -290,12 +295,12 @@ def _ours_binance(frames: list[str]) -> Path:
     first, _ = sync.on_snapshot(sync.gen, {"lastUpdateId": 1, "bids": side(bids), "asks": side(asks)})
     assert first is not None
     book.apply(first)
-    on_depth = sync.on_depth
+    on_depth, apply = sync.on_depth, sink or book.apply
 
     def handle(text: str) -> None:
         update, _ = on_depth(decode(text))
         if update is not None:
-            book.apply(update)
+            apply(update)
 
     return handle, book, frames[1:]
 
@@ -346,19 +351,23 @@ def _paired_ratio(ours: list[list[float]], base: list[list[float]]) -> float:
 OURS = {"hyperliquid": _ours_hyperliquid, "lighter": _ours_lighter, "backpack": _ours_backpack,
         "binance-usdm": _ours_binance}  # fmt: skip
 WHERE = {
-    "hyperliquid": "where the time goes (thread CPU, 2026-12-03): typed decode of the 40 levels 26%, the levels' "
-    "pairs (the last frame's where unchanged, else the memos) 40%, BookUpdate and dispatch 14%, L2Book's snapshot "
-    "replace 20%; the real fan-out adds ~0.9 µs",
-    "lighter": "where the time goes: typed decode 24%, prices (memo) and sizes (inline) 26%, nonce check + the "
-    "chain's own copy + BookUpdate (0.7 µs) + dispatch 44%, L2Book.apply 6%; the real fan-out adds ~0.6 µs",
-    "backpack": "where the time goes: typed decode 22%, prices (memo) and sizes (inline) 35%, U/u check + the "
-    "sync's own copy + BookUpdate (0.7 µs) 31%, L2Book.apply 12%; the real fan-out adds ~0.7 µs",
-    "binance-usdm": "where the time goes: typed decode 24%, prices (memo) and sizes (inline) 38%, pu check + the "
-    "sorted sides the bookTicker overlay needs + BookUpdate (0.7 µs) 29%, L2Book.apply 8%",
+    "hyperliquid": "where the time goes (python -m bench.wire_profile, thread CPU, 2026-12-03, loaded box): typed "
+    "decode of the 40 levels 3.7-3.9 µs, the levels' pairs (the last frame's where unchanged, else the memos) 4.5-5.3, "
+    "the stream's own handling 1.5-1.9 (BookUpdate 0.35-0.5), L2Book's snapshot replace 3.2-3.6; the real fan-out "
+    "adds ~0.9 µs",
+    "lighter": "where the time goes (python -m bench.wire_profile): typed decode 0.8 µs, prices (memo) and sizes "
+    "(inline) 1.8, nonce check + the chain's own copy + BookUpdate (0.35) + dispatch 1.0, L2Book.apply 0.35-0.5; "
+    "the real fan-out adds ~0.6 µs",
+    "backpack": "where the time goes (python -m bench.wire_profile): typed decode 0.7 µs, prices (memo) and sizes "
+    "(inline) 2.0, U/u check + the sync's own copy + BookUpdate (0.35) 0.9, L2Book.apply 0.35-0.4; the real fan-out "
+    "adds ~0.7 µs",
+    "binance-usdm": "where the time goes (python -m bench.wire_profile): typed decode 0.7 µs, prices (memo) and "
+    "sizes (inline) 1.9-2.0, pu check + the sorted sides the bookTicker overlay needs + BookUpdate (0.3) 0.8, "
+    "L2Book.apply 0.3",
 }
-"""Where a frame's time goes on each path, from a stage-by-stage profile (decode; + numbers; + stream
-code; + ``L2Book.apply``; + the runtime's fan-out), thread CPU time, minimum of 5 passes, on the
-loaded machine of the date given."""
+"""Where a frame's time goes on each path, from ``bench/wire_profile.py``'s stage-by-stage profile (decode;
+numbers; the stream's own handling with a no-op sink; ``L2Book.apply``), thread CPU time, the minimum of 7
+passes; the fan-out figure from an earlier profile of the runtime's."""
 
 
 def run() -> list[Figure]:

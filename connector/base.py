@@ -183,6 +183,17 @@ class BaseConnector:
         move = touch * slippage_bps // 10_000
         return max(1, touch - move) if is_ask else touch + move
 
+    async def whole_position_size(self, symbol: str, kind: str, *, is_ask: bool, reduce_only: bool) -> int:
+        """The size a whole-position trigger closes on a venue that holds a fixed size: what is held now, on
+        the side the trigger closes (``InvalidOrder`` if nothing is, or the trigger would not be reduce-only)."""
+        if not reduce_only:
+            raise InvalidOrder("a whole-position trigger is reduce-only")
+        positions = await self.get_positions()  # type: ignore[attr-defined]  # every IConnector has it
+        pos = next((p.size_i for p in positions if p.symbol == symbol), 0)
+        if pos == 0 or (pos > 0) != is_ask:
+            raise InvalidOrder(f"{self.venue} {symbol}: no position for a whole-position {kind} to close")
+        return int(abs(pos))
+
     async def start(self) -> None:
         self.started = True
 

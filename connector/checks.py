@@ -46,3 +46,30 @@ def require_trigger_prices(kind: str, trigger_price: int | None, limit_price: in
         raise InvalidOrder(f"{kind} needs a positive trigger price")
     if ("limit" in kind) != (limit_price is not None):
         raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
+
+
+def require_native_trigger(
+    venue: str,
+    kind: str,
+    trigger_on: str,
+    trigger_price: int | None,
+    limit_price: int | None,
+    *,
+    kinds: frozenset[str],
+    sources: frozenset[str],
+) -> None:
+    """What every venue-held trigger needs before anything is built: a kind and a price source the venue
+    keeps (the rest stays emulated by perpdesk), and scaled-int prices that fit the kind."""
+    if kind not in kinds:
+        name = kind.replace("_", " ")
+        raise InvalidOrder(f"{venue} keeps no {name} orders: a {name} is held by perpdesk")
+    if trigger_on not in sources:
+        watched = " or ".join(f"the {s} price" for s in sorted(sources))
+        raise InvalidOrder(f"{venue} triggers watch {watched}, not {trigger_on!r}")
+    if kind == "trailing_stop":  # it starts from the price when placed unless given one
+        if limit_price is not None:
+            raise InvalidOrder(f"{kind}: a limit price is not accepted")
+        require_int("trigger_price", trigger_price, optional=True)
+        return
+    require_trigger_prices(kind, trigger_price, limit_price)
+    require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))

@@ -9,6 +9,7 @@ symbol) so tests run it on a seeded sim in virtual time.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import os
 import signal
@@ -54,6 +55,9 @@ CANCEL_ON_QUIT_TIMEOUT_S = 5
 HANGUP_BUDGET_S = 1.4
 HANGUP_EXIT_AFTER_S = 0.4
 """A hangup or SIGTERM ends the app within 2 s: half for cancelling (on_hangup = "cancel"), half to stop."""
+COLLECTOR_BACKSTOP_S = 15.0
+"""The collector is on again this long after mount even if no market has opened (a venue slow to answer,
+or never): cyclic garbage must not pile up while the start waits."""
 SETTLE_AFTER_S = 1.0
 """The heap is settled (``console.heap``) this long after the first market is opened: its full collection
 holds the interpreter lock for tens of milliseconds, and run on the next refresh it held back the
@@ -108,9 +112,11 @@ class PerpdeskApp(App[int]):
         self._keep_dead_man = False
         """Set by ``end`` for a hangup that leaves its orders: ``shutdown`` then leaves the dead-man switches armed."""
         self._runtime_started = False
+        self._mounted = False
+        """The main screen has mounted its widgets (the first market opens once it has and the runtime runs)."""
         for t in load_themes():
             self.register_theme(t)
-        self.theme = theme or DEFAULT_THEME
+        self._first_theme(theme or DEFAULT_THEME)
         self._persist_theme = persist_theme
         self.on_hangup = on_hangup
         self.read_only = read_only
@@ -120,6 +126,24 @@ class PerpdeskApp(App[int]):
         """Once the first market is painted, freeze start-up's heap and tune the collector (``console.heap``)."""
         if keymap:
             self.set_keymap(keymap)
+
+    def _first_theme(self, name: str) -> None:
+        """Start with theme ``name``.  Textual's theme watcher (``self.theme = name``) queues a reparse
+        of every stylesheet and a restyle of every node, which at construction repeats work that has
+        not been done yet: nothing is parsed before the app runs, so the theme's classes and the
+        stylesheet's variables are set here and the first parse uses them (issue 18, cold start).
+        An unknown theme, or a Textual without the pieces used here: the plain assignment."""
+        refresh_filter = getattr(self, "_refresh_truecolor_filter", None)
+        if name not in self.available_themes or refresh_filter is None or self.stylesheet.source:
+            self.theme = name
+            return
+        self.set_reactive(App.theme, name)
+        theme = self.current_theme
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes.update({f"-theme-{theme.name}": True, "-dark-mode": theme.dark, "-light-mode": not theme.dark})
+        self.update_classes(classes, update=False)
+        refresh_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def get_theme_variable_defaults(self) -> dict[str, str]:
         return dict(THEME_VARIABLE_DEFAULTS)
@@ -134,10 +158,17 @@ class PerpdeskApp(App[int]):
         if not self.is_headless:
             self._quit_on_signals()
         self.bridge.attach(self.runtime)
+        self.set_timer(COLLECTOR_BACKSTOP_S, gc.enable)  # _settle_heap normally does it long before
         if self.read_only:
             self.notify("read-only console: you can watch; every trading action is refused", timeout=8)
-        # on the screen's own queue, so the boot starts once the screen has mounted its widgets
-        self.main_screen.call_later(self._boot)
+        # the runtime starts now, while Textual composes the screen (the sim's first book arrives a step
+        # after its start); the first market opens once the screen has mounted its widgets and before
+        # its first layout pass, so the first frame shows it (issue 18, cold start)
+        if self.main_screen.is_mounted:
+            self._mounted = True
+        else:
+            self.main_screen.on_mounted = self._screen_mounted
+        self._boot()
 
     def on_resize(self, event: Resize) -> None:
         # the main screen keeps its size classes while a dialog covers it
@@ -145,6 +176,8 @@ class PerpdeskApp(App[int]):
 
     @work(exclusive=True, group="runtime", exit_on_error=False)
     async def _boot(self) -> None:
+        """Start the runtime (the journal's restores included), then open the first market once the
+        screen has mounted (``_screen_mounted``), whichever comes last."""
         try:
             await self.runtime.start()
         except Exception as exc:
@@ -152,6 +185,15 @@ class PerpdeskApp(App[int]):
             self._fail(f"perpdesk: could not start: {exc}")
             return
         self._runtime_started = True
+        if self._mounted:
+            self._open_first_market()
+
+    def _screen_mounted(self) -> None:
+        self._mounted = True
+        if self._runtime_started:  # open it before the screen's first layout pass: the first frame has it
+            self._open_first_market()
+
+    def _open_first_market(self) -> None:
         md = self.runtime.market_data
         markets = [(v, s) for v in md.venues() for s in md.symbols(v)]
         if not markets:
@@ -166,7 +208,13 @@ class PerpdeskApp(App[int]):
         self.main_screen.open(markets, selected)
         self.ready.set()
         if self.long_lived_heap:
-            self.set_timer(SETTLE_AFTER_S, heap.settle)
+            self.set_timer(SETTLE_AFTER_S, self._settle_heap)
+
+    def _settle_heap(self) -> None:
+        """``heap.settle`` (one collection, start-up's heap frozen, the collector tuned), then the
+        collector on again: ``perpdesk`` starts with it off (``cli.QUIET_COLLECTOR_AT_START``)."""
+        heap.settle()
+        gc.enable()
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]

@@ -21,7 +21,7 @@ from typing import cast
 
 from connector.checks import require_ints
 from connector.errors import InvalidOrder, VenueError
-from connector.interface import IConnector, ReadsLeverage, SupportsLeverage
+from connector.interface import IConnector, LeverageChange, ReadsLeverage, SupportsLeverage
 from execution.listeners import Listeners
 from execution.market import MarketDataService, UnknownSymbol
 
@@ -95,6 +95,23 @@ class LeverageService:
                 except UnknownSymbol:
                     continue
                 self._record(LeverageSetting(venue, symbol, item.leverage, item.cross))
+
+    def on_venue(self, venue: str, change: LeverageChange) -> None:
+        """The venue says a market's leverage or margin mode changed (set here, on its website or by another
+        client): recorded, the half it does not mention kept as known.  Listeners hear only a real change."""
+        try:
+            symbol = self.market_data.canonical(venue, change.symbol)
+        except UnknownSymbol:
+            return
+        known = self._set.get((venue, symbol))
+        if known is None:
+            known = LeverageSetting(venue, symbol, self.market_data.market(venue, symbol).max_leverage, True)
+        leverage = known.leverage if change.leverage is None else change.leverage
+        cross = known.cross if change.cross is None else change.cross
+        setting = LeverageSetting(venue, symbol, leverage, cross)
+        if setting != self._set.get((venue, symbol)):
+            log.info("%s: leverage now %s (the venue says)", venue, setting.describe())
+            self._record(setting)
 
     def add_listener(self, fn: Callable[[LeverageSetting], None]) -> None:
         self._listeners.add(fn)

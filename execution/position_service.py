@@ -32,6 +32,10 @@ log = logging.getLogger(__name__)
 
 BPS = 10_000
 SEEN_TRADE_IDS = 100_000
+KEPT_DISCREPANCIES = 1_000
+ENTRY_TOLERANCE_PPM = 100
+"""An entry price within 1 bp of ours (or one price unit) is the venue's rounding, not a discrepancy:
+Hyperliquid, for one, reports ``entryPx`` to five significant figures while ours comes from the fills."""
 """Trade ids remembered per venue for de-duplication (oldest forgotten first)."""
 
 PositionListener = Callable[[str, "str | None"], None]
@@ -213,7 +217,7 @@ class PositionService:
         ours_entry = _entry(pos)
         if snap.size_i != pos.size_i:
             self._report(Discrepancy(venue, symbol, "size", pos.size_i, snap.size_i, snap.ts_ms))
-        elif snap.size_i and ours_entry is not None and abs(ours_entry - snap.entry_price_i) > 1:
+        elif snap.size_i and ours_entry is not None and abs(ours_entry - snap.entry_price_i) > _entry_tolerance(ours_entry):
             self._report(Discrepancy(venue, symbol, "entry_price", ours_entry, snap.entry_price_i, snap.ts_ms))
         else:
             self._notify(venue, symbol)
@@ -235,6 +239,8 @@ class PositionService:
     def _report(self, discrepancy: Discrepancy) -> None:
         log.warning("position discrepancy: %s", discrepancy.describe())
         self.discrepancies.append(discrepancy)
+        if len(self.discrepancies) > KEPT_DISCREPANCIES:  # the log has them all; a long session's memory stays flat
+            del self.discrepancies[: len(self.discrepancies) - KEPT_DISCREPANCIES]
         self._discrepancy_listeners.emit(discrepancy)
 
     def _notify(self, venue: str, symbol: str | None) -> None:
@@ -362,3 +368,7 @@ def _apply_fill(pos: _Pos, delta_i: int, price_i: int) -> None:
     pos.size_i = size + delta_i
     if abs(delta_i) > closing:  # flipped through zero: the rest opens at the fill price
         pos.cost_n = price_i * pos.size_i
+
+
+def _entry_tolerance(entry_i: int) -> int:
+    return max(1, abs(entry_i) * ENTRY_TOLERANCE_PPM // 1_000_000)

@@ -191,6 +191,8 @@ class Runtime:
             connector.add_handler(kind, partial(self.positions.ingest, venue))
         if "funding" in connector.capabilities:
             connector.add_handler("funding", partial(self.positions.ingest, venue))
+        if "leverage_pushed" in connector.capabilities:
+            connector.add_handler("leverage", partial(self.leverage.on_venue, venue))
 
     # -- lifecycle ------------------------------------------------------------------------
 

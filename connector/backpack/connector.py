@@ -31,7 +31,7 @@ from connector.backpack.leverage import AccountLeverage
 from connector.backpack.signing import DEFAULT_WINDOW_MS, MAX_WINDOW_MS, Signer, render, signer_from_keys
 from connector.backpack.stream import BackpackStream, parse_frame
 from connector.base import BaseConnector
-from connector.checks import require_ints, require_trigger_prices
+from connector.checks import require_ints, require_native_trigger
 from connector.clock import Clock
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, UnknownOrder, VenueError
 from connector.funding import POLL_INTERVAL_S, poll_funding
@@ -424,14 +424,11 @@ class BackpackConnector(AccountLeverage, BaseConnector):
     ) -> str:
         """Arm a trigger the venue holds; returns its order id."""
         require_ints(client_order_index=client_order_index)
-        if kind not in self.trigger_kinds:
-            raise InvalidOrder(f"backpack keeps no {kind} orders (a trailing stop is held by perpdesk)")
-        if trigger_on not in self.trigger_sources:
-            raise InvalidOrder(f"backpack triggers watch the mark or last price, not {trigger_on!r}")
-        require_trigger_prices(kind, trigger_price, limit_price)
+        require_native_trigger(
+            self.venue, kind, trigger_on, trigger_price, limit_price, kinds=self.trigger_kinds, sources=self.trigger_sources
+        )
         if size_i is None and not reduce_only:
             raise InvalidOrder("a whole-position trigger is reduce-only")
-        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
         m = self._market(symbol)
         trigger_price = triggers.on_tick(trigger_price, m.tick_i, up=triggers.falls(kind, is_ask))  # fires no later
         if limit_price is not None:

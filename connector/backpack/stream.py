@@ -386,6 +386,8 @@ def parse_frame(raw: str | bytes) -> Any:
     """A ``depth.<symbol>`` push straight into ``wire.DepthFrame`` (any other shape of one falls back
     to plain JSON, where the stream reads it or counts it malformed); anything else as plain JSON."""
     if ('"depth.' in raw) if isinstance(raw, str) else (b'"depth.' in raw):
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
             return wire.DEPTH_DECODER.decode(raw)
+        except msgspec.DecodeError:  # ValidationError included
+            pass
     return orjson.loads(raw)

@@ -57,7 +57,9 @@ log = logging.getLogger(__name__)
 
 class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
     venue = "binance-usdm"
-    capabilities = frozenset({"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "funding", "leverage"})
+    capabilities = frozenset(
+        {"amend", "amend_fill_safe", "dead_man_switch", "native_triggers", "funding", "leverage", "leverage_pushed"}
+    )
 
     def __init__(
         self,

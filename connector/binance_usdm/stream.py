@@ -14,7 +14,6 @@ only the ticker saw.
 
 from __future__ import annotations
 
-import contextlib
 from bisect import bisect_left, bisect_right, insort
 from typing import Any
 
@@ -37,8 +36,10 @@ def decode(raw: str | bytes) -> Any:
     JSON, where the sync reads it or the feed counts it malformed); any other frame as a dict,
     combined-stream envelopes unwrapped; ValueError for anything else."""
     if ('"depthUpdate"' in raw[:_HEAD]) if isinstance(raw, str) else (b'"depthUpdate"' in raw[:_HEAD]):
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
             return wire.DEPTH_DECODER.decode(raw)
+        except msgspec.DecodeError:  # ValidationError included
+            pass
     msg = orjson.loads(raw)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")
@@ -154,6 +155,8 @@ class DepthSync:
         """A malformed diff (no ids, a number that is not one) raises ValueError before anything changes."""
         if type(ev) is not wire.DepthUpdate:
             ev = wire.depth_update(ev)
+        if ev.pu == self.last_u and self.state == LIVE:  # the steady state: the diff after the last
+            return self._apply_live(ev), False
         if self.state == BUFFERING:
             if len(self.buffer) >= self.max_buffer:
                 del self.buffer[0]  # the snapshot is late; the chain rule catches what this loses
@@ -187,8 +190,15 @@ class DepthSync:
         return bids, asks
 
     def _apply_live(self, ev: wire.DepthUpdate) -> BookUpdate:
-        bids, asks = self._apply_diff(ev)
-        ts, u = ev.E or 0, self.last_u
+        # _apply_diff inlined (the hot path: a call less), a side without levels not visited
+        px, sz = self.px_memo, self.sz_memo
+        bids, asks = wire.book_levels(ev.b, px, sz), wire.book_levels(ev.a, px, sz)
+        if bids:
+            self.bids.apply(bids)
+        if asks:
+            self.asks.apply(asks)
+        self.last_u = u = ev.u
+        ts = ev.E or 0
         if not self.over_bids and not self.over_asks and self.ticker is None:
             return BookUpdate(self.symbol, bids, asks, False, ts, u)
         touched_b = {p for p, _ in bids} | self.over_bids.keys()

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from connector.binance_usdm import wire
 from connector.binance_usdm.rest import SIGNED
-from connector.checks import require_ints
+from connector.checks import require_ints, require_native_trigger
 from connector.errors import InvalidOrder, UnknownOrder, VenueError
 from connector.interface import TriggerSnapshot
 
@@ -131,16 +131,13 @@ class TriggerOrders:
     ) -> str:
         """``POST /fapi/v1/algoOrder``; returns the venue's ``algoId``."""
         require_ints(client_order_index=client_order_index)
-        if kind not in self.trigger_kinds:
-            raise InvalidOrder(f"binance-usdm: perpdesk keeps no {kind!r} orders there")
+        require_native_trigger(
+            "binance-usdm", kind, trigger_on, trigger_price, limit_price, kinds=self.trigger_kinds, sources=self.trigger_sources
+        )
         if kind == "trailing_stop" and not self.supports_trigger(
             kind=kind, size_i=size_i, trigger_on=trigger_on, trail_i=trail_i, trail_ppm=trail_ppm
         ):
             raise InvalidOrder("binance-usdm keeps a trailing stop only sized, as a rate of 0.1 % to 5 % in 0.1 % steps")
-        if trigger_on not in WORKING:
-            raise InvalidOrder(f"binance-usdm triggers watch the mark or the last price, not {trigger_on!r}")
-        if ("limit" in kind) != (limit_price is not None):
-            raise InvalidOrder(f"{kind}: a limit price is {'required' if 'limit' in kind else 'not accepted'}")
         f = self._filters(symbol)
         pd, sd = f.price_decimals, f.size_decimals
         params: dict[str, Any] = {
@@ -158,14 +155,11 @@ class TriggerOrders:
                 params["reduceOnly"] = "true"
         if kind == "trailing_stop":
             params["callbackRate"] = callback_rate(trail_ppm)  # activates at once: no activatePrice
-        elif trigger_price is None or trigger_price <= 0:
-            raise InvalidOrder(f"{kind} needs a positive trigger price")
         else:
-            require_ints(trigger_price=trigger_price)
+            assert trigger_price is not None  # require_native_trigger: a positive int for every kind but the trail
             # rounded to the tick so it fires no later than asked
             params["triggerPrice"] = wire.to_wire(on_tick(trigger_price, f.tick_i, fires_on_fall(kind, is_ask)), pd)
         if limit_price is not None:
-            require_ints(limit_price=limit_price)
             params["price"] = wire.to_wire(on_tick(limit_price, f.tick_i, is_ask), pd)
             params["timeInForce"] = "GTC"
         params["workingType"] = WORKING[trigger_on]

@@ -19,6 +19,7 @@ from connector.binance_usdm.codes import ListenKeyMissing
 from connector.binance_usdm.rest import KEY, BinanceRest
 from connector.clock import Clock
 from connector.errors import VenueError
+from connector.interface import LeverageChange
 from connector.keys import register_secret
 
 log = logging.getLogger(__name__)
@@ -90,7 +91,7 @@ class ListenKeyKeeper:
 
 
 IGNORED = frozenset(
-    {"TRADE_LITE", "ACCOUNT_CONFIG_UPDATE", "ALGO_UPDATE", "STRATEGY_UPDATE", "GRID_UPDATE", "listenKeyExpired",
+    {"TRADE_LITE", "ALGO_UPDATE", "STRATEGY_UPDATE", "GRID_UPDATE", "listenKeyExpired",
      "CONDITIONAL_ORDER_TRIGGER_REJECT"}
 )  # fmt: skip
 """Events that carry nothing for the runtime (fills come with their fee on ORDER_TRADE_UPDATE; an
@@ -113,11 +114,21 @@ def user_events(
             out.append(("order", snap))
     elif kind == "ACCOUNT_UPDATE":
         ts = int(msg.get("E") or 0)
+        mode_changed = msg["a"].get("m") == "MARGIN_TYPE_CHANGE"
         for p in msg["a"].get("P") or []:
             f = markets.get(p.get("s"))
             if f is not None and p.get("ps", "BOTH") == "BOTH":
                 mark = marks.get(f.symbol, (None, 0))[0]
                 out.append(("position", wire.position_from_update(p, f, mark, ts)))
+                if mode_changed and p.get("mt") in ("cross", "isolated"):
+                    out.append(("leverage", LeverageChange(f.symbol, None, p["mt"] == "cross")))
+    elif kind == "ACCOUNT_CONFIG_UPDATE":
+        ac = msg.get("ac")  # "ai" (multi-assets mode) says nothing of a market
+        if ac is not None and ac["s"] in markets:
+            leverage = ac["l"]
+            if type(leverage) is not int or leverage < 1:
+                raise ValueError(f"leverage {leverage!r} in {str(msg)[:80]}")
+            out.append(("leverage", LeverageChange(markets[ac["s"]].symbol, leverage, None)))
     elif kind == "MARGIN_CALL":
         log.warning("binance-usdm: MARGIN CALL: %.300s", msg)
     elif kind not in IGNORED:

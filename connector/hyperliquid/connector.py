@@ -23,7 +23,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from connector.base import BaseConnector
-from connector.checks import require_ints, require_trigger_prices
+from connector.checks import require_ints, require_native_trigger
 from connector.clock import Clock
 from connector.errors import AuthError, InvalidOrder, UnknownOrder, VenueError
 from connector.funding import POLL_INTERVAL_S, poll_funding
@@ -423,21 +423,14 @@ class HyperliquidConnector(BaseConnector):
     ) -> str:
         """A trigger order (see ``connector.hyperliquid.triggers``); returns its oid."""
         require_ints(client_order_index=client_order_index)
-        if kind not in self.trigger_kinds:
-            raise InvalidOrder(f"hyperliquid keeps no {kind} orders (a trailing stop is held by perpdesk)")
-        if trigger_on not in self.trigger_sources:
-            raise InvalidOrder(f"hyperliquid triggers watch the mark price, not {trigger_on!r}")
-        require_trigger_prices(kind, trigger_price, limit_price)
-        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
+        require_native_trigger(
+            self.venue, kind, trigger_on, trigger_price, limit_price, kinds=self.trigger_kinds, sources=self.trigger_sources
+        )
         m = self._market(symbol)
         grouping = "na"
         if size_i is None:
-            if not reduce_only:
-                raise InvalidOrder("a whole-position trigger is reduce-only")
-            pos = next((p.size_i for p in await self.get_positions() if p.symbol == m.symbol), 0)
-            if pos == 0 or (pos > 0) != is_ask:
-                raise InvalidOrder(f"hyperliquid {symbol}: no position for a whole-position {kind} to close")
-            size_i, grouping = abs(pos), "positionTpsl"
+            size_i = await self.whole_position_size(m.symbol, kind, is_ask=is_ask, reduce_only=reduce_only)
+            grouping = "positionTpsl"
         require_ints(size_i=size_i)
         if size_i <= 0:
             raise InvalidOrder(f"order size must be positive, got {size_i}")

@@ -42,14 +42,18 @@ def parse_frame(raw: str | bytes) -> Any:
     """JSON, except the plain-text greeting the venue sends on connect; an ``l2Book`` frame
     straight into ``wire.BookFrame`` (any other shape of it falls back to plain JSON)."""
     if isinstance(raw, str):
-        if raw.startswith("Websocket connection established"):
-            return None
-        if '"l2Book"' in raw[:_HEAD]:
-            with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        if '"l2Book"' in raw[:_HEAD]:  # the hot path first (the greeting is not one)
+            try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
                 return wire.BOOK_DECODER.decode(raw)
+            except msgspec.DecodeError:  # ValidationError included
+                pass
+        elif raw.startswith("Websocket connection established"):
+            return None
     elif b'"l2Book"' in raw[:_HEAD]:
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:
             return wire.BOOK_DECODER.decode(raw)
+        except msgspec.DecodeError:
+            pass
     return orjson.loads(raw)
 
 
@@ -232,8 +236,7 @@ class HyperliquidStream:
         if memo is None:
             m = self.markets[coin]
             memo = self.level_memos[coin] = wire.LevelMemo(scaled_memo(m.price_decimals), scaled_memo(m.size_decimals))
-        bids, asks = wire.book_levels(data.levels[0], memo), wire.book_levels(data.levels[1], memo)
-        self.books[coin] = (bids, asks)
+        bids, asks = self.books[coin] = wire.book_sides(data.levels, memo)
         self.emit("book", BookUpdate(coin, bids, asks, True, data.time, None, data))
 
     def _on_bbo(self, data: dict[str, Any]) -> None:

@@ -191,6 +191,8 @@ def parse_levels(levels: list[dict[str, Any]], pd: int, sd: int) -> tuple[tuple[
 
 
 class BookLevel(msgspec.Struct, gc=False):
+    """A level's price and size text, and its order count ``n`` (bench/screen.py's probe reads it)."""
+
     px: str
     sz: str
     n: int = 0
@@ -242,6 +244,18 @@ def book_levels(levels: tuple[BookLevel, ...], memo: LevelMemo) -> tuple[tuple[i
     """``(price_i, size_i)`` per level: the last frame's pair where price and size text are unchanged."""
     get, pair = memo.get, memo.pair
     return tuple([seen[1] if (seen := get(lv.px)) is not None and seen[0] == lv.sz else pair(lv) for lv in levels])
+
+
+def book_sides(
+    levels: tuple[tuple[BookLevel, ...], tuple[BookLevel, ...]], memo: LevelMemo
+) -> tuple[tuple[tuple[int, int], ...], tuple[tuple[int, int], ...]]:
+    """``book_levels`` of both sides of an ``l2Book`` frame in one call (the hot path: a call less)."""
+    get, pair = memo.get, memo.pair
+    bids, asks = levels
+    return (
+        tuple([seen[1] if (seen := get(lv.px)) is not None and seen[0] == lv.sz else pair(lv) for lv in bids]),
+        tuple([seen[1] if (seen := get(lv.px)) is not None and seen[0] == lv.sz else pair(lv) for lv in asks]),
+    )
 
 
 def parse_trade(raw: dict[str, Any], market: MarketInfo) -> Trade:

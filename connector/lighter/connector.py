@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from connector.base import BaseConnector
-from connector.checks import require_ints
+from connector.checks import require_ints, require_native_trigger
 from connector.clock import Clock
 from connector.errors import (
     AuthError,
@@ -432,17 +432,14 @@ class LighterConnector(LeverageTx, BaseConnector):
     ) -> str:
         """A stop-loss / take-profit order; returns the client order index (accepted, not yet armed)."""
         require_ints(client_order_index=client_order_index)
-        order_type = triggers.check(kind, trigger_price, limit_price, trigger_on)
+        require_native_trigger(
+            self.venue, kind, trigger_on, trigger_price, limit_price, kinds=self.trigger_kinds, sources=self.trigger_sources
+        )
         assert trigger_price is not None
-        require_ints(trigger_price=trigger_price, **({"limit_price": limit_price} if limit_price is not None else {}))
+        order_type = triggers.KINDS[kind]
         _, m = self._entry(symbol)
         if size_i is None:
-            if not reduce_only:
-                raise InvalidOrder("a whole-position trigger is reduce-only")
-            pos = next((p.size_i for p in await self.get_positions() if p.symbol == m.symbol), 0)
-            if pos == 0 or (pos > 0) != is_ask:
-                raise InvalidOrder(f"lighter {symbol}: no position for a whole-position {kind} to close")
-            size_i = abs(pos)
+            size_i = await self.whole_position_size(m.symbol, kind, is_ask=is_ask, reduce_only=reduce_only)
         require_ints(size_i=size_i)
         if size_i <= 0:
             raise InvalidOrder(f"order size must be positive, got {size_i}")

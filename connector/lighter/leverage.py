@@ -7,7 +7,10 @@ an order.  ``fraction`` is the initial margin fraction in 1/10,000: ``10_000 // 
 SDK's own ``update_leverage`` sends); ``margin_mode`` 0 is cross, 1 isolated (the SDK's
 ``CROSS_MARGIN_MODE`` / ``ISOLATED_MARGIN_MODE``).  The signed tx carries ``MarketIndex``,
 ``InitialMarginFraction`` and ``MarginMode``.  Like every Lighter tx, the venue's answer means
-queued: a refusal by the sequencer afterwards is not reported to the sender.
+queued: a refusal by the sequencer afterwards is not reported to the sender, so ``set_leverage``
+reads the account back (up to ``CONFIRM_TRIES`` times, ``CONFIRM_WAIT_S`` apart) and raises
+``VenueError`` if the market's row still shows something else; a market the account has no row for
+cannot be checked (logged, taken as applied).
 
 ``get_leverage`` reads the account's position rows (one per market ever touched): their
 ``initial_margin_fraction`` and ``margin_mode``.
@@ -18,27 +21,35 @@ a margin-mode change with a position open, and with which code.
 
 from __future__ import annotations
 
+import logging
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from connector.checks import require_ints
-from connector.errors import InvalidOrder
+from connector.errors import InvalidOrder, VenueError
 from connector.interface import LeverageInfo, MarketInfo
+
+log = logging.getLogger(__name__)
 
 TX_UPDATE_LEVERAGE = 20
 CROSS, ISOLATED = 0, 1
 FULL = 10_000
 """Margin fractions are in 1/10,000 of the position's value."""
+CONFIRM_TRIES = 5
+CONFIRM_WAIT_S = 0.2
+"""Reading the account back after the tx: how often, and how long between reads."""
 
 
 class LeverageTx:
     """The connector's half for leverage and margin mode (mixed into ``LighterConnector``)."""
 
     if TYPE_CHECKING:  # provided by the connector
+        from connector.clock import Clock
         from connector.lighter import signing
 
         _signer: signing.LighterSigner | None
         _by_id: dict[int, str]
+        clock: Clock
 
         def _entry(self, symbol: str) -> tuple[int, MarketInfo]: ...
 
@@ -58,6 +69,25 @@ class LeverageTx:
             return self._signer.update_leverage(market_id=market_id, fraction=fraction, margin_mode=mode, nonce=nonce)
 
         await self._send_tx(build)
+        await self._confirm(symbol, FULL // fraction, cross)
+
+    async def _confirm(self, symbol: str, leverage: int, cross: bool) -> None:
+        """The venue's 200 means queued: read the account until it shows the new setting."""
+        shown: LeverageInfo | None = None
+        for attempt in range(CONFIRM_TRIES):
+            shown = next((i for i in await self.get_leverage() if i.symbol == symbol), None)
+            if shown is None or (shown.leverage, shown.cross) == (leverage, cross):
+                if shown is None:
+                    log.info("lighter %s: no account row to confirm the leverage change against", symbol)
+                return
+            if attempt + 1 < CONFIRM_TRIES:
+                await self.clock.sleep(CONFIRM_WAIT_S)
+        assert shown is not None
+        mode = "cross" if shown.cross else "isolated"
+        raise VenueError(
+            f"lighter {symbol}: the venue queued the leverage change but the account still shows "
+            f"{shown.leverage}x {mode}: its sequencer refused it (a margin-mode change with a position open?)"
+        )
 
     async def get_leverage(self) -> list[LeverageInfo]:
         account = await self._account()

@@ -8,7 +8,6 @@ drops the book (an empty snapshot tells the runtime) and resubscribes that marke
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable, Coroutine
 from typing import Any
@@ -35,8 +34,10 @@ def decode_frame(text: str | bytes) -> Any:
     plain JSON, where the stream reads it or counts it malformed); any other frame as a dict;
     ValueError for anything else (counted as malformed)."""
     if ('"order_book:' in text[:_HEAD]) if isinstance(text, str) else (b'"order_book:' in text[:_HEAD]):
-        with contextlib.suppress(msgspec.ValidationError, msgspec.DecodeError):
+        try:  # not contextlib.suppress: its __exit__ is Python, ~0.3 µs a frame
             return wire.BOOK_DECODER.decode(text)
+        except msgspec.DecodeError:  # ValidationError included
+            pass
     msg = orjson.loads(text)
     if not isinstance(msg, dict):
         raise ValueError(f"frame is a {type(msg).__name__}, not an object")

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from connector.checks import require_trigger_prices
-from connector.errors import InvalidOrder
 from connector.interface import OrderSnapshot, TriggerSnapshot
 from connector.scaling import str_to_scaled
 
@@ -62,15 +60,6 @@ def round_trigger(price_i: int, tick_i: int, *, up: bool) -> int:
     if rem == 0:
         return price_i
     return price_i - rem + (tick_i if up else 0)
-
-
-def check(kind: str, trigger_price: int | None, limit_price: int | None, trigger_on: str) -> int:
-    if kind not in KINDS:
-        raise InvalidOrder(f"lighter keeps no {kind} orders (a trailing stop is held by perpdesk)")
-    if trigger_on not in SOURCES:
-        raise InvalidOrder(f"lighter triggers watch the mark price, not {trigger_on!r}")
-    require_trigger_prices(kind, trigger_price, limit_price)
-    return KINDS[kind]
 
 
 def worst_price(trigger_i: int, is_ask: bool, slippage_bps: int) -> int:

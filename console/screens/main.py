@@ -30,6 +30,7 @@ from console.screens import panels
 from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
 from console.screens.hands import HandsActions
+from console.screens.styles_once import StylesOnce
 from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
 from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
@@ -46,6 +47,8 @@ from console.working_rows import WORKING_COLUMNS, algo_row, report_text, working
 from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from execution.algos import WorkingOrder
     from execution.runtime import Runtime
 
@@ -53,7 +56,7 @@ MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
 
 
-class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, Screen[None]):
+class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, StylesOnce, Screen[None]):
     """Book, markets, tape, order entry, account and the tabs; ``open()`` starts painting."""
 
     def __init__(
@@ -93,6 +96,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
         self._notified_rejects: set[tuple[str, int]] = set()
+        self.on_mounted: Callable[[], object] | None = None
+        """Called once the widgets are mounted, before the first layout pass (the app opens the first market)."""
 
     # -- layout -----------------------------------------------------------------------------
 
@@ -157,6 +162,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._margin_box.border_title = "Margin"
         self._account_line.border_title = "Margin"
         self._markets.focus()
+        if self.on_mounted is not None:
+            self.on_mounted()
 
     def fit(self, size: Size) -> None:
         """The stylesheet's size classes for a terminal of ``size``."""
@@ -178,7 +185,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self.runtime.triggers.add_listener(self._on_trigger)
         self.select_market(*selected)
         self._paint_alerts()  # the price alerts still waiting from an earlier run
-        self.flusher = Flusher(self, self.flush, hz=self.flush_hz)
+        # what a book tick repaints: its frame is composed in the flush's own turn, not on Textual's next timer
+        book_widgets = (self._ladder, self._top_line, self._xvenue, self._tape, self._markets, self._chart)
+        self.flusher = Flusher(self, self.flush, hz=self.flush_hz, compose=book_widgets)
         self.bridge.wake = self.flusher.poke
         self.set_interval(STATUS_INTERVAL_S, self.refresh_status)
         self.refresh_status()

@@ -10,6 +10,7 @@ delete near the end of the list, where ``list.insert``/``del`` move almost nothi
 from __future__ import annotations
 
 from bisect import bisect_left, insort
+from operator import neg
 
 from connector.interface import BookUpdate
 
@@ -65,11 +66,17 @@ class L2Book:
         self.updates += 1
 
     def _replace(self, bids: tuple[tuple[int, int], ...], asks: tuple[tuple[int, int], ...]) -> None:
-        # the last entry for a price wins, as in a delta; zero sizes are no level
-        self._bids = {p: s for p, s in dict(bids).items() if s}
-        self._asks = {p: s for p, s in dict(asks).items() if s}
-        self._bid_keys = sorted(self._bids)
-        self._ask_keys = sorted(-p for p in self._asks)
+        # the last entry for a price wins, as in a delta; zero sizes are no level.  Built in C (a
+        # snapshot rarely holds a zero: filtered only when one is there); a venue's sides come sorted,
+        # so each sort is one pass
+        self._bids = levels = dict(bids)
+        if 0 in levels.values():
+            self._bids = levels = {p: s for p, s in levels.items() if s}
+        self._bid_keys = sorted(levels)
+        self._asks = levels = dict(asks)
+        if 0 in levels.values():
+            self._asks = levels = {p: s for p, s in levels.items() if s}
+        self._ask_keys = sorted(map(neg, levels))
 
     def best_bid(self) -> tuple[int, int] | None:
         keys = self._bid_keys

@@ -85,7 +85,6 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
         """(venue, client order index) of a native trigger -> the trigger (its child comes back under it)."""
         self._sizes: dict[tuple[str, str], int] = {}
         self._follow_changes: dict[tuple[str, str], int] = {}
-        self._armed_for: dict[str, int] = {}
         self._recheck: dict[str, str] = {}
         """Trigger id -> why its next evaluation must say what it found (after a reconnect or a restart)."""
         self._down: set[str] = set()

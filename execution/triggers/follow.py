@@ -62,8 +62,6 @@ class FollowPosition:
     clock: Clock
     _native_refs: dict[tuple[str, int], Trigger]
     _follow_changes: dict[tuple[str, str], int]
-    _armed_for: dict[str, int]
-    """Trigger id -> the position size it was last armed at the venue for (only once re-armed)."""
 
     if TYPE_CHECKING:  # the manager's
 
@@ -92,7 +90,7 @@ class FollowPosition:
                     continue  # still moving
                 pos = self.positions.size_i(venue, symbol)
                 for t in self.on(venue, symbol):
-                    if needs_rearm(t) and pos != 0 and (pos > 0) == t.is_ask and self._armed_for.get(t.id) != abs(pos):
+                    if needs_rearm(t) and pos != 0 and (pos > 0) == t.is_ask and t.armed_size_i != abs(pos):
                         await self._rearm(t, abs(pos))
                 if self._follow_changes[key] == seen:
                     return
@@ -129,7 +127,7 @@ class FollowPosition:
             return
         t.venue_ref = coi
         self._native_refs.pop((venue, old), None)
-        self._armed_for[t.id] = size_i
+        t.armed_size_i = size_i
         t.note(f"re-armed at the venue for the position's new size {size_i} (the venue holds a fixed size)")
         self._changed(t)
 

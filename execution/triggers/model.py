@@ -201,6 +201,9 @@ class Trigger:
     venue_ref: int | None = None
     """A native trigger's client order index at the venue (its child carries the same one)."""
     child: Order | None = None
+    armed_size_i: int | None = None
+    """A native whole-position trigger on a venue that holds a fixed size: the size it was last re-armed for
+    (``execution.triggers.follow``); journaled, so a restart does not re-arm it for the same size again."""
     end_reason: str = ""
     fired_price_i: int | None = None
     closing_i: int = 0

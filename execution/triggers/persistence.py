@@ -22,7 +22,10 @@ JOURNAL_KIND = "trigger"
 
 def to_record(t: Trigger) -> dict[str, Any]:
     record = t.params.as_record()
-    record.update(native=t.native, current_trigger_price_i=t.trigger_price_i, best_i=t.best_i, venue_ref=t.venue_ref)
+    record.update(
+        native=t.native, current_trigger_price_i=t.trigger_price_i, best_i=t.best_i, venue_ref=t.venue_ref,
+        armed_size_i=t.armed_size_i,
+    )  # fmt: skip
     return record
 
 
@@ -60,6 +63,7 @@ def from_record(row: Mapping[str, Any], orders: OrderService) -> Trigger:
         trigger_price_i=record.get("current_trigger_price_i"),
         best_i=record.get("best_i"),
         venue_ref=record.get("venue_ref"),
+        armed_size_i=record.get("armed_size_i"),
         end_reason=row.get("end_reason") or "",
     )
     coi = row.get("child_client_order_index")

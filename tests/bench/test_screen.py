@@ -55,3 +55,12 @@ def test_a_conflated_frame_is_read_for_its_sequence_and_time_made() -> None:
 def test_frames_left_over_from_an_earlier_phase_are_no_samples() -> None:
     probe = _probe(arrivals=[(1.0, 1), (1.5, 7), (2.0, 8)], handoffs=[], paints=[(3.0, 8)])
     assert tick_to_screen(probe, since=0.0, first_seq=SEQ_BASE + 7)["latency"] == [1500.0, 1000.0]
+
+
+def test_a_hand_over_to_paint_splits_into_the_wait_for_the_frame_and_its_composing() -> None:
+    probe = _probe(arrivals=[(1.0, 1)], handoffs=[(2.0, 1)], paints=[(3.0, 1)])
+    probe.paint_starts = [2.75]
+    result = tick_to_screen(probe, since=0.0)
+    assert result["ladder_to_paint"] == pytest.approx([1000.0])
+    assert result["to_compose"] == pytest.approx([750.0])
+    assert result["composing"] == pytest.approx([250.0])

@@ -61,3 +61,12 @@ def test_a_book_unlike_the_stream_or_crossed_fails_the_check():
     crossed.apply(BookUpdate("BTC", ((100, 1),), ((99, 1),), True, 0))
     with pytest.raises(wire.BenchInsane, match="crossed"):
         wire.check_book(crossed, ({100: 1}, {99: 1}), "crossed")
+
+
+def test_the_stage_profile_names_every_part_of_every_venue_path():
+    from bench import wire_profile
+
+    for venue in wire.OURS:
+        parts = wire_profile.profile(venue, 200)
+        assert set(parts) == {"decode", "numbers", "stream", "of which BookUpdate", "book apply", "total"}
+        assert parts["total"] > 0 and parts["decode"] > 0 and parts["numbers"] > 0

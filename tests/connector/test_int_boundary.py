@@ -8,6 +8,7 @@ with something else).
 from __future__ import annotations
 
 import asyncio
+import functools
 from decimal import Decimal
 from fractions import Fraction
 
@@ -86,3 +87,22 @@ def test_the_message_names_the_field_and_the_fix():
         require_int("price_i", True)
     require_int("size_i", 42)
     require_int("limit_price_i", None, optional=True)
+
+
+def test_a_native_trigger_is_refused_before_anything_is_built_when_the_venue_cannot_keep_it() -> None:
+    from connector.checks import require_native_trigger
+
+    kinds, sources = frozenset({"stop_market", "stop_limit", "trailing_stop"}), frozenset({"mark", "last"})
+    check = functools.partial(require_native_trigger, "somevenue", kinds=kinds, sources=sources)
+    with pytest.raises(InvalidOrder, match="somevenue keeps no take profit market orders"):
+        check("take_profit_market", "mark", 100, None)
+    with pytest.raises(InvalidOrder, match="watch the last price or the mark price, not 'index'"):
+        check("stop_market", "index", 100, None)
+    with pytest.raises(InvalidOrder, match="limit price is required"):
+        check("stop_limit", "mark", 100, None)
+    with pytest.raises(InvalidOrder, match="scaled int"):
+        check("stop_market", "mark", 100.5, None)
+    with pytest.raises(InvalidOrder, match="not accepted"):
+        check("trailing_stop", "mark", None, 100)
+    check("trailing_stop", "last", None, None)  # a trail starts from the price when placed
+    check("stop_limit", "mark", 100, 99)

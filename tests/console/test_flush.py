@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import time
+
+from textual import messages
+from textual.geometry import Region
+
 from console.flush import FRAME_S, Flusher
 from tests.console.harness import make_desk, ready
 
@@ -154,3 +159,160 @@ async def test_a_following_price_repainted_by_book_ticks_causes_no_layout_pass()
             entry.prefill_price("100.5", only_if_untouched=True)
             await pilot.pause()
         assert entry.following and layouts == []
+
+
+def _count_frames(screen, ladder, drawn=None):
+    """Wrap the screen's frame composition: each frame as (in the flusher's own turn, ladder lines it drew);
+    the text of every ladder line drawn goes to ``drawn``."""
+    frames: list[tuple[bool, int]] = []
+    inside = [False]
+    refresh = screen._compositor_refresh
+    drawn = [] if drawn is None else drawn
+    render_line = ladder.render_line
+
+    def noted_line(y):
+        strip = render_line(y)
+        drawn.append(strip.text)
+        return strip
+
+    ladder.render_line = noted_line
+
+    def counted() -> None:
+        lines = len(drawn)
+        refresh()
+        frames.append((inside[0], len(drawn) - lines))
+
+    screen._compositor_refresh = counted
+    flusher = screen.flusher
+    run = flusher._run
+
+    def in_turn() -> None:
+        inside[0] = True
+        try:
+            run()
+        finally:
+            inside[0] = False
+
+    flusher._run = in_turn  # what poke queues and the beat calls
+    return frames
+
+
+async def test_one_book_change_on_a_quiet_screen_is_one_frame_composed_in_the_flush_s_own_turn():
+    desk = make_desk(flush_hz=0.5)  # the beat every 2 s: the book change's poke flushes
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, ladder = desk.main, desk.main._ladder
+        for _ in range(3):
+            await pilot.pause()  # quiet: nothing left to compose
+        drawn: list[str] = []
+        frames = _count_frames(screen, ladder, drawn)
+        flushes = screen.flusher.flushes
+        md = desk.runtime.market_data
+        before = md.book("sim", desk.main.selected[1]).bids(40)
+        while md.book("sim", desk.main.selected[1]).bids(40) == before:
+            desk.venue.tick(1)
+        for _ in range(5):
+            await pilot.pause()
+        assert screen.flusher.flushes == flushes + 1
+        assert screen.flusher.left_to_timer == 0
+        with_rows = [f for f in frames if f[1]]
+        assert with_rows == [(True, with_rows[0][1])]  # one frame drew the ladder, in the flush's turn
+        bid, _ask = md.top_of_book("sim", desk.main.selected[1])
+        assert any(md.format_price("sim", desk.main.selected[1], bid) in text for text in drawn)
+
+
+async def test_a_burst_of_book_changes_composes_at_most_one_frame_per_flush_and_frame_period():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, ladder = desk.main, desk.main._ladder
+        await pilot.pause()
+        frames = _count_frames(screen, ladder)
+        flushes = screen.flusher.flushes
+        t0 = time.perf_counter()
+        for i in range(600):
+            desk.venue.tick(1)
+            if i % 20 == 0:
+                await pilot.pause()
+        for _ in range(3):
+            await pilot.pause()
+        elapsed = time.perf_counter() - t0
+        flushed = screen.flusher.flushes - flushes
+        ladder_frames = [f for f in frames if f[1]]
+        assert 1 <= len(ladder_frames) <= flushed <= elapsed / FRAME_S + 1
+        assert all(in_turn for in_turn, _ in ladder_frames)  # none waited for Textual's own timer
+        assert len(frames) < 600
+
+
+async def test_without_composing_in_turn_textual_s_timer_composes_the_flush_s_frame(monkeypatch):
+    monkeypatch.setattr(Flusher, "compose_in_turn", False)
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, ladder = desk.main, desk.main._ladder
+        for _ in range(3):
+            await pilot.pause()
+        frames = _count_frames(screen, ladder)
+        md = desk.runtime.market_data
+        before = md.book("sim", desk.main.selected[1]).bids(40)
+        while md.book("sim", desk.main.selected[1]).bids(40) == before:
+            desk.venue.tick(1)
+        for _ in range(10):
+            await pilot.pause()
+        assert [in_turn for in_turn, rows in frames if rows] == [False]
+        assert screen.flusher.composed == 0
+
+
+async def test_a_widget_already_waiting_for_textual_s_timer_is_left_to_it_not_boxed_into_the_book_s_frame():
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, ladder, status = desk.main, desk.main._ladder, desk.main._status_bar
+        for _ in range(3):
+            await pilot.pause()
+        frames = _count_frames(screen, ladder)
+        boxes: list[Region] = []  # per frame: the box Textual composes (around every dirty region)
+        render_update = screen._compositor.render_update
+
+        def boxed(*args, **kwargs):
+            dirty = screen._compositor._dirty_regions
+            boxes.append(Region.from_union(list(dirty)) if dirty else Region())
+            return render_update(*args, **kwargs)
+
+        screen._compositor.render_update = boxed
+        status.refresh()  # the header changed, and the screen has heard: its update timer is due
+        status._check_refresh()
+        await screen._on_update(messages.Update(status))
+        assert status in screen._dirty_widgets
+        md, symbol = desk.runtime.market_data, desk.main.selected[1]
+        before = md.book("sim", symbol).bids(40)
+        while md.book("sim", symbol).bids(40) == before:
+            desk.venue.tick(1)
+        screen.flusher._run()  # the book's flush, in this turn
+        assert [(in_turn, bool(lines)) for in_turn, lines in frames] == [(True, True)]
+        assert boxes[0].overlaps(ladder.region) and not boxes[0].overlaps(status.region)
+        for _ in range(5):
+            await pilot.pause()
+        assert [in_turn for in_turn, _ in frames[1:]] == [False] * (len(frames) - 1)
+        assert any(box.overlaps(status.region) for box in boxes[1:])  # Textual's timer composed the header
+
+
+async def test_under_a_dialog_the_book_s_frame_is_left_to_textual():
+    from textual.screen import ModalScreen
+
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        screen, flusher = desk.main, desk.main.flusher
+        await desk.app.push_screen(ModalScreen())
+        await pilot.pause()
+        composed, left = flusher.composed, flusher.left_to_timer
+        md, symbol = desk.runtime.market_data, desk.main.selected[1]
+        before = md.book("sim", symbol).bids(40)
+        while md.book("sim", symbol).bids(40) == before:
+            desk.venue.tick(1)
+        flusher._run()
+        assert (flusher.composed, flusher.left_to_timer) == (composed, left + 1)
+        desk.app.pop_screen()
+        await pilot.pause()
+        assert screen.is_current

@@ -141,6 +141,14 @@ async def test_a_different_entry_price_is_reported_and_adopted(clock):
     assert ps.position("sim", "U").entry_price_i == 105
 
 
+async def test_an_entry_price_the_venue_rounded_is_not_a_discrepancy_and_ours_stays(clock):
+    _, ps = service(clock)
+    ps.ingest("sim", fill(650_001, 1, symbol="U-PERP", ts=10))  # 65,000.1 from the fill
+    ps.ingest("sim", Position("U-PERP", 1, 650_000, 650_000, 0, ts_ms=11))  # 65,000 to five significant figures
+    ps.ingest("sim", Position("U-PERP", 1, 650_070, 650_070, 0, ts_ms=12))  # 1 bp is 65 units: beyond it
+    assert [(d.field, d.ours, d.venue_value) for d in ps.discrepancies] == [("entry_price", 650_001, 650_070)]
+
+
 async def test_a_snapshot_older_than_an_applied_fill_is_ignored(clock):
     _, ps = service(clock)
     ps.ingest("sim", fill(100, 1, symbol="U-PERP", ts=10))

@@ -7,7 +7,8 @@ when the symbol already is, ``-4048`` with a position and ``-4047`` with open or
 recorded only (the engine margins every symbol from one cross balance).  ``GET /fapi/v1/symbolConfig``
 lists every symbol's ``marginType`` and ``leverage``, ``GET /fapi/v1/leverageBracket`` one bracket per
 symbol up to its maximum leverage.  A new leverage is also told on the user-data
-stream as ``ACCOUNT_CONFIG_UPDATE`` (``ac: {s, l}``), as the venue does.
+stream as ``ACCOUNT_CONFIG_UPDATE`` (``ac: {s, l}``), as the venue does, and a new margin type as
+``ACCOUNT_UPDATE`` with reason ``MARGIN_TYPE_CHANGE`` and the symbol's (empty) position carrying ``mt``.
 """
 
 from __future__ import annotations
@@ -63,6 +64,12 @@ class LeverageEndpoints:
         if self.engine.open_orders(symbol):
             raise VenueError(-4047, "Margin type cannot be changed if there exists open orders.")
         self.margin_types[symbol] = mode
+        now = self.server_ms()
+        self._push_user({
+            "e": "ACCOUNT_UPDATE", "E": now, "T": now, "a": {"m": "MARGIN_TYPE_CHANGE", "B": [], "P": [
+                {"s": symbol, "pa": "0", "ep": "0", "bep": "0", "cr": "0", "up": "0",
+                 "mt": "cross" if mode == "CROSSED" else "isolated", "iw": "0", "ps": "BOTH"}]},
+        })  # fmt: skip
         return {"code": 200, "msg": "success"}
 
     def ep_symbol_config(self, p: dict[str, str]) -> list[dict[str, Any]]:

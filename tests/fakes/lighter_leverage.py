@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from connector.errors import InvalidOrder
 from connector.scaling import scaled_to_str
 
 TX_UPDATE_LEVERAGE = 20
@@ -46,6 +47,11 @@ class LeverageSettings:
         return None
 
     def apply_leverage(self, symbol: str, info: dict[str, Any]) -> None:
+        """The sequencer's half: a margin-mode change with a position open is refused here, silently to the
+        sender (the venue's rule and its code are UNCONFIRMED; the fake's choice)."""
+        _, mode = self.leverage_settings.get(symbol, (self.min_fraction(symbol), 0))
+        if info["MarginMode"] != mode and self.engine.account.positions[symbol].size_i:
+            raise InvalidOrder("margin mode cannot change while the market has a position")
         fraction = info["InitialMarginFraction"]
         self.leverage_settings[symbol] = (fraction, info["MarginMode"])
         self.engine.set_leverage(symbol, min(FULL // fraction, self.engine.markets[symbol].max_leverage))

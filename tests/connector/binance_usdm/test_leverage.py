@@ -99,3 +99,26 @@ async def test_without_leverage_brackets_the_connector_still_starts_and_tries_ag
     finally:
         await conn.stop()
         await fake.stop()
+
+
+async def test_a_leverage_or_margin_type_changed_elsewhere_shows_at_once(live):
+    """Another client (the venue's website) changes the settings: the user-data stream says so
+    (``ACCOUNT_CONFIG_UPDATE`` for the leverage, ``ACCOUNT_UPDATE`` with ``MARGIN_TYPE_CHANGE`` for the mode)."""
+    fake, runtime = live
+    heard = []
+    runtime.leverage.add_listener(heard.append)
+    fake.ep_leverage({"symbol": "ETHUSDT", "leverage": "3"})  # not through perpdesk
+    await until(lambda: runtime.leverage.get(VENUE, "ETH").short == "3x iso")
+    fake.ep_margin_type({"symbol": "SOLUSDT", "marginType": "ISOLATED"})
+    await until(lambda: runtime.leverage.get(VENUE, "SOL").short == "50x iso")
+    assert [s.short for s in heard] == ["3x iso", "50x iso"]
+    assert runtime.leverage.leverage_of(VENUE, "ETH") == 3  # what the pre-trade margin check now uses
+
+
+def test_a_leverage_message_that_cannot_be_read_delivers_nothing():
+    from connector.binance_usdm.userstream import user_events
+
+    markets = {"BTCUSDT": object()}
+    with pytest.raises(ValueError, match="leverage"):
+        user_events({"e": "ACCOUNT_CONFIG_UPDATE", "ac": {"s": "BTCUSDT", "l": "25"}}, markets, {})  # type: ignore[arg-type]
+    assert user_events({"e": "ACCOUNT_CONFIG_UPDATE", "ai": {"j": True}}, markets, {}) == []  # type: ignore[arg-type]

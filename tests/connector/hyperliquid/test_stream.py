@@ -138,3 +138,22 @@ def test_the_level_memo_is_bounded():
         level = wire.BookLevel(f"{60000 + i}.5", "1.00000")
         assert wire.book_levels((level,), memo) == ((600005 + 10 * i, 100000),)
         assert len(memo) <= wire.LEVEL_MEMO_MAX
+
+
+def test_both_sides_in_one_call_read_as_each_side_alone():
+    frames = [
+        (
+            ((f"{60000 - k}.5", f"{1 + (k * i) % 7}.00000") for k in range(5)),
+            ((f"{60001 + k}.5", "2.5") for k in range(5)),
+        )
+        for i in range(6)
+    ]
+    one, each = (
+        wire.LevelMemo(wire.ScaledMemo(1), wire.ScaledMemo(5)),
+        wire.LevelMemo(wire.ScaledMemo(1), wire.ScaledMemo(5)),
+    )
+    for bids, asks in frames:
+        levels = (tuple(wire.BookLevel(p, s) for p, s in bids), tuple(wire.BookLevel(p, s) for p, s in asks))
+        got = wire.book_sides(levels, one)
+        assert got == (wire.book_levels(levels[0], each), wire.book_levels(levels[1], each))
+        assert all(type(x) is int for side in got for pair in side for x in pair) and got[1][0] == (600015, 250000)

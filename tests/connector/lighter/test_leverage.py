@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from connector.errors import InvalidOrder, OrderRejected
+from connector.errors import InvalidOrder, OrderRejected, VenueError
 from connector.interface import SupportsLeverage
 from connector.keys import load_key_file
 from connector.lighter.connector import LighterConnector
@@ -68,6 +68,24 @@ async def test_a_fraction_beyond_the_markets_maximum_is_refused_and_the_nonce_is
     assert fake.next_nonce[fake.api_key_index] == nonce  # refused at the API: the nonce is not used
     await runtime.leverage.set_margin_mode(VENUE, "BTC", cross=False)
     assert fake.accepted[-1][1]["Nonce"] == nonce and fake.leverage_settings["BTC-PERP"] == (500, 1)
+
+
+async def test_a_change_the_sequencer_refuses_after_queueing_it_is_reported_not_recorded(live):
+    """The API answers 200 (queued); the sequencer refuses a margin-mode change with a position open,
+    silently: the connector reads the account back and says so."""
+    fake, runtime = live
+    order = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=fake_size(runtime))
+    await order.wait_final(timeout=30)
+    with pytest.raises(VenueError, match="account still shows 20x cross: its sequencer refused it"):
+        await runtime.leverage.set_margin_mode(VENUE, "BTC", cross=False)
+    assert fake.refused[-1][1] == "margin mode cannot change while the market has a position"
+    assert runtime.leverage.get(VENUE, "BTC").short == "20x cross"  # unchanged: the venue did not apply it
+    await runtime.leverage.set_leverage(VENUE, "BTC", 10)  # the leverage alone may change: confirmed by the read
+    assert runtime.leverage.get(VENUE, "BTC").short == "10x cross"
+
+
+def fake_size(runtime: Runtime) -> int:
+    return runtime.market_data.market(VENUE, "BTC").min_size_i * 10
 
 
 def test_a_position_rows_fraction_reads_as_whole_leverage():

@@ -178,4 +178,4 @@ def test_trigger_rows_and_prices_on_the_grid():
     assert triggers.round_trigger(1005, 10, up=True) == 1010 and triggers.round_trigger(1005, 10, up=False) == 1000
     assert triggers.round_trigger(1000, 10, up=True) == 1000
     assert triggers.worst_price(10_000, True, 500) == 9_500 and triggers.worst_price(10_000, False, 500) == 10_500
-    assert [triggers.check(k, 1, 1 if "limit" in k else None, "mark") for k in triggers.KINDS] == [2, 3, 4, 5]
+    assert list(triggers.KINDS.values()) == [2, 3, 4, 5]

@@ -105,7 +105,12 @@ async def test_a_whole_position_stop_is_re_armed_for_the_new_size_new_first_so_t
         trim = await runtime.orders.submit_market(VENUE, "BTC", is_ask=True, size_i=size, reduce_only=True)
         await trim.wait_final(timeout=5)
         await _until(lambda: [s.size_i for s in book.snapshots()] == [2 * size])  # and when it shrinks
+        await _until(lambda: t.armed_size_i == 2 * size)
         assert bare == []
+        await runtime.stop()  # the size it is armed for survives a restart: no needless re-arm after it
+        runtime = await _runtime(fake, tmp_path)
+        (t,) = runtime.triggers.active()
+        assert t.armed_size_i == 2 * size and t.venue_ref == book.snapshots()[0].client_order_index
         fake.engine.set_mid(ENGINE, fake.engine.mid_i(ENGINE) * 95 // 100)
         await _until(lambda: t.is_done)
         assert t.state is TriggerState.DONE and t.end_reason == "filled", t.events

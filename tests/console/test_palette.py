@@ -6,6 +6,7 @@ from textual.command import CommandList, CommandPalette
 
 from console.screens.dialogs import DestructiveScreen, KillSwitchScreen
 from tests.console.harness import make_desk, ready, settle
+from tests.console.settle import until
 
 
 def keys(text: str) -> list[str]:
@@ -19,10 +20,9 @@ async def choose(desk, pilot, query: str) -> None:
     assert CommandPalette.is_open(desk.app)
     await pilot.press(*keys(query))
     hits = desk.app.screen.query_one(CommandList)
-    for _ in range(100):  # the palette searches in a worker
-        await pilot.pause(0.01)
-        if hits.option_count and str(hits.get_option_at_index(0).prompt).startswith(query[:3]):
-            break
+    # the palette searches in a worker
+    await until(lambda: hits.option_count and str(hits.get_option_at_index(0).prompt).startswith(query[:3]),
+                pilot, what=f"a hit for {query!r}")
     await pilot.press("down", "enter")
     await settle(desk, pilot)
 
@@ -102,7 +102,8 @@ async def test_palette_escape_closes_without_acting():
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
         await pilot.press("ctrl+p", *keys("Market ETH"))
-        await pilot.pause(0.2)
+        hits = desk.app.screen.query_one(CommandList)
+        await until(lambda: hits.option_count, pilot, what="the palette's hits")
         await pilot.press("escape")
         await settle(desk, pilot)
         assert not CommandPalette.is_open(desk.app)
@@ -127,10 +128,7 @@ async def test_palette_reaches_the_order_form_and_tabs_and_names_their_keys():
         await ready(desk, pilot)
         await pilot.press("ctrl+p", *keys("Sell: order"))
         hits = desk.app.screen.query_one(CommandList)
-        for _ in range(100):
-            await pilot.pause(0.01)
-            if hits.option_count:
-                break
+        await until(lambda: hits.option_count, pilot, what="the palette's hits")
         assert "key f11" in str(hits.get_option_at_index(0).prompt)
         await pilot.press("down", "enter")
         await settle(desk, pilot)

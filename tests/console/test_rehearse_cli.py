@@ -16,6 +16,7 @@ from console.replay_app import ReplayApp
 from console.settings import load_settings
 from console.widgets.status import StatusBar
 from tests.connector.record.conftest import recording  # noqa: F401  # the fixture
+from tests.console.settle import until
 
 
 @pytest.fixture(autouse=True)
@@ -75,10 +76,7 @@ async def test_replay_keys_pause_step_and_change_the_speed(recording):  # noqa: 
     async with app.run_test(size=(120, 40)) as pilot:
         await asyncio.wait_for(app.ready.wait(), 10)
         await pilot.press("full_stop", "full_stop")
-        for _ in range(100):
-            if replay.played == 2:
-                break
-            await pilot.pause(0.02)
+        await until(lambda: replay.played == 2, pilot, what="two steps played")
         assert replay.paused and replay.played == 2
         await pilot.press("greater_than_sign")
         assert replay.speed == 200.0

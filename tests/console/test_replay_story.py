@@ -11,6 +11,7 @@ import pytest
 from connector.keys import MASK, register_secret
 from connector.record.recorder import STORY_KINDS, Recorder, read_recording
 from connector.record.replay import ReplayConnector
+from tests.console.settle import until
 from tests.console.story_session import record_chase_session
 
 
@@ -158,10 +159,8 @@ async def test_stepping_a_replay_shows_each_reprice_and_its_reason_beside_the_bo
         reprices: list[tuple[int, str, str, str]] = []  # (step, chase, detail, book) as the rows appeared
         for step in range(1, len(replay.frames) + 1):
             await pilot.press("full_stop")
-            for _ in range(500):
-                if replay.played == step and len(replay.told) == frames_at[step]:
-                    break
-                await pilot.pause(0.01)
+            await until(lambda step=step: replay.played == step and len(replay.told) == frames_at[step], pilot,
+                        what=f"step {step} played and told")
             await pilot.pause()
             assert replay.paused and replay.played == step
             assert table.row_count == len(replay.told) == frames_at[step]  # the rows of this step, no more

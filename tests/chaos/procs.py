@@ -6,6 +6,7 @@ the caller never needs a name to find it.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -72,8 +73,13 @@ class FakeProcess:
         self.proc.send_signal(signal.SIGUSR2)
 
     def calm(self) -> None:
-        """Stop the fake's faults (SIGUSR1); it keeps serving."""
+        """Stop the fake's faults (SIGUSR1); it keeps serving, and prints ``CALM`` once none is running."""
         self.proc.send_signal(signal.SIGUSR1)
+
+    async def calmed(self) -> None:
+        """``calm`` and wait for the fake's ``CALM``: no fault left running at the venue."""
+        self.calm()
+        await asyncio.to_thread(wait_for_line, self.proc, "CALM")
 
     def stop(self) -> dict[str, int]:
         """End it by its PID; the ``STATS`` it printed at exit (empty if it printed none)."""

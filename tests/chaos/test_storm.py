@@ -91,8 +91,7 @@ async def run_storm(venue: str, workdir: Path, storm_s: float = STORM_S, seed: i
                 venue, SYMBOL, is_ask=is_ask, size_i=size, price_i=price, post_only=True, allow_disconnected=True
             )
         await asyncio.sleep(storm_s)
-        fake.calm()
-        await asyncio.sleep(1.5)  # the last scheduled drop, if one was due
+        await fake.calmed()  # a drop that was due has happened or never will
         for chase in chases:
             await chase.cancel()
         await until(lambda: runtime.connection_state(venue) is ConnectionState.CONNECTED, what="reconnected")

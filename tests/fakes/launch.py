@@ -13,7 +13,7 @@ fills land while the client's socket is down.  ``--unlimited`` lifts the venue's
 ``--orders-file`` appends ``<time.monotonic()> <status> <price_i>`` for each order the venue books or ends
 (the venue's own receipt time, on the clock every process of the machine shares).  ``--fills-file`` appends the trade id and size of each of
 the account's fills to a file as the venue books it (the venue's own record, read while it runs).  With ``--held`` the faults wait for SIGUSR2 (a client
-can start first); SIGUSR1 stops them; at exit the process prints
+can start first); SIGUSR1 stops them and, once none is running, prints ``CALM``; at exit the process prints
 ``STATS {json}`` (faults made, orders the venue took, client order indices it saw twice).
 ``tests.chaos.procs.start_fake`` starts one and waits for the line.
 """
@@ -141,7 +141,19 @@ async def serve(args: argparse.Namespace) -> None:
         for task in faults:
             task.cancel()
 
-    loop.add_signal_handler(signal.SIGUSR1, calm)
+    calming: set[asyncio.Task[None]] = set()
+
+    async def calmed() -> None:
+        calm()
+        await asyncio.gather(*faults, return_exceptions=True)
+        print("CALM", flush=True)  # no fault is running any more (one in progress was cancelled and has ended)
+
+    def on_calm() -> None:
+        task = asyncio.create_task(calmed())
+        calming.add(task)
+        task.add_done_callback(calming.discard)
+
+    loop.add_signal_handler(signal.SIGUSR1, on_calm)
     loop.add_signal_handler(signal.SIGUSR2, unleash)
     if not args.held:
         unleash()

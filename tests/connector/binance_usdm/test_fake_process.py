@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from pathlib import Path
 
@@ -19,28 +18,22 @@ from tests.connector.binance_usdm.test_connector import FAST, Recorder, until
 ROOT = Path(__file__).resolve().parents[3]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def test_the_fake_runs_as_a_process_and_takes_faults_over_http(tmp_path):
-    port, key_file = _free_port(), tmp_path / "binance-usdm.toml"
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tests.fakes.binance_usdm", "--port", str(port), "--key-file", str(key_file),
+    key_file = tmp_path / "binance-usdm.toml"
+    proc = await asyncio.create_subprocess_exec(  # port 0: the fake binds a free port and prints its address
+        sys.executable, "-m", "tests.fakes.binance_usdm", "--port", "0", "--key-file", str(key_file),
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, stdout=asyncio.subprocess.PIPE,
     )  # fmt: skip
     conn = None
     try:
         assert proc.stdout is not None
         async with asyncio.timeout(30):
+            _, _, _, _, base, _, ws_url = (await proc.stdout.readline()).decode().split()  # "fake … at URL  websockets URL"
             while b"key file written" not in await proc.stdout.readline():
                 pass
         assert key_file.stat().st_mode & 0o077 == 0
-        base = f"http://127.0.0.1:{port}"
         conn = BinanceUsdmConnector(
-            base_url=base, ws_url=f"ws://127.0.0.1:{port}", keys=load_key_file(key_file, venue="binance-usdm"), **FAST
+            base_url=base, ws_url=ws_url, keys=load_key_file(key_file, venue="binance-usdm"), **FAST
         )
         rec = Recorder(conn)
         await conn.start()

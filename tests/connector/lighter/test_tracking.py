@@ -9,10 +9,27 @@ import pytest
 from connector.clock import RealClock
 from connector.interface import OrderStatus
 from connector.lighter.wire import TX_CANCEL_ORDER, TX_CREATE_ORDER, TX_MODIFY_ORDER
+from connector.sim.engine import SimEngine
 from tests.connector.lighter.test_connector import until
-from tests.connector.lighter.test_runtime import fake, runtime  # noqa: F401  (fixtures)
+from tests.connector.lighter.test_runtime import runtime  # noqa: F401  (fixture)
+from tests.execution.tracking.harness import QUIET_BTC
+from tests.fakes.lighter import FakeLighter
 
 tracking_limit = pytest.importorskip("execution.tracking")
+
+
+@pytest.fixture
+async def fake():
+    """A BTC market that moves only when the test moves it.
+
+    With the default market's random flow the first child (a bid at the touch) could fill before
+    the test saw it rest: the fake's engine catches up with the wall clock, so on a busy machine
+    (xdist, other jobs) one tick runs many steps of flow at once; the chase then ended FILLED and
+    the wait for its first child ran out (30 s).
+    """
+    venue = await FakeLighter(SimEngine(7, clock=RealClock(), markets=[QUIET_BTC]), step_s=0.02).start()
+    yield venue
+    await venue.stop()
 
 
 async def test_a_chase_follows_a_rising_bid_by_amending_and_fills(runtime, fake):  # noqa: F811
@@ -32,7 +49,7 @@ async def test_a_chase_follows_a_rising_bid_by_amending_and_fills(runtime, fake)
     await until(lambda: chase.child is not None and chase.child.price_i > first_price, timeout=15)
     sent = [t for t, _ in fake.accepted]
     assert sent.count(TX_CREATE_ORDER) == 1 and TX_CANCEL_ORDER not in sent  # re-priced in place
-    while not chase.is_done:  # the fake's market moves on its own: trade through wherever the child rests now
+    while not chase.is_done:  # trade through wherever the child rests now
         child = chase.child
         if child is not None and child.order_id and child.state in (OrderStatus.OPEN, OrderStatus.PARTIALLY_FILLED):
             fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=child.price_i, size_i=child.remaining_i)

@@ -27,6 +27,7 @@ from connector.base import BaseConnector
 from connector.binance_usdm import wire
 from connector.binance_usdm.codes import HEDGE_MODE_HINT, SAME_ORDER
 from connector.binance_usdm.feed import DEPTH_WEIGHT, MarketFeed
+from connector.binance_usdm.fills import LOOKBACK_MS, recover_fills
 from connector.binance_usdm.funding import BinanceFunding
 from connector.binance_usdm.ledger import Ledger
 from connector.binance_usdm.leverage import LeverageSettings
@@ -171,7 +172,7 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
         key = await self.listen_key.create()
         self._private = self.supervise_ws(
             "private", self._private_url(key), on_message=self._on_private, parse=decode,
-            open_timeout_s=self.request_timeout_s, **self.reconnect,
+            on_connect=self._on_private_connect, open_timeout_s=self.request_timeout_s, **self.reconnect,
         )  # fmt: skip
         await self._private.start()
         self.spawn(self.listen_key.run(), "listen-key")
@@ -275,6 +276,13 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
         if self._private is not None:
             self._private.url = self._private_url(key)
             await self._private.reconnect("new listenKey")
+
+    def _on_private_connect(self, ws: WsSupervisor) -> None:
+        """After a drop, the fills booked meanwhile are read back (``connector.binance_usdm.fills``)."""
+        symbols = {ref.symbol for ref in self.ledger.orders.values()}
+        if ws.connects > 1 and ws.last_message_ms is not None and symbols:
+            since = ws.last_message_ms - LOOKBACK_MS
+            self._job(recover_fills(self._need_rest(), self._venue_filters, self.ledger, symbols, since, self.emit))
 
     def _on_private(self, msg: dict[str, Any]) -> None:
         for kind, event in user_events(msg, self._venue_filters, self.feed.marks):

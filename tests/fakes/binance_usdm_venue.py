@@ -47,6 +47,7 @@ ENDPOINTS: dict[tuple[str, str], tuple[str, str]] = {
     ("DELETE", "/fapi/v1/order"): ("SIGNED", "ep_cancel_order"),
     ("GET", "/fapi/v1/order"): ("SIGNED", "ep_query_order"),
     ("GET", "/fapi/v1/openOrders"): ("SIGNED", "ep_open_orders"),
+    ("GET", "/fapi/v1/userTrades"): ("SIGNED", "ep_user_trades"),
     ("DELETE", "/fapi/v1/allOpenOrders"): ("SIGNED", "ep_cancel_all"),
     ("POST", "/fapi/v1/countdownCancelAll"): ("SIGNED", "ep_countdown"),
     ("POST", "/fapi/v1/algoOrder"): ("SIGNED", "ep_algo_new"),
@@ -122,6 +123,8 @@ class Trading:
         self._wallet_q: int | None = None
         self.countdowns: dict[str, asyncio.Task[None]] = {}
         self.countdown_calls: list[tuple[str, int]] = []
+        self.user_trades: dict[str, list[dict[str, Any]]] = {}
+        """symbol -> the account's trades, as ``GET /fapi/v1/userTrades`` lists them (oldest first)."""
 
     def server_ms(self) -> int:
         raise NotImplementedError
@@ -372,6 +375,13 @@ class Trading:
         _, snap, meta = self._find(p, (-2013, "Order does not exist."))
         return bw.order_object(self.engine, snap, meta, query=True)
 
+    def ep_user_trades(self, p: dict[str, str]) -> list[dict[str, Any]]:
+        """The venue's trade history for one symbol (required), from ``startTime``, at most ``limit``."""
+        symbol = self._symbol(p)
+        since = int(p.get("startTime") or 0)
+        rows = [r for r in self.user_trades.get(symbol, []) if r["time"] >= since]
+        return rows[: int(p.get("limit") or 500)]
+
     def ep_open_orders(self, p: dict[str, str]) -> list[dict[str, Any]]:
         symbol = self._symbol(p) if p.get("symbol") else None
         snaps = self.engine.open_orders(symbol)
@@ -462,4 +472,12 @@ class Trading:
         status = "FILLED" if snap.filled_i >= snap.size_i else "PARTIALLY_FILLED"
         last = (fill.price_i, fill.size_i, fill.fee_q, fill.is_maker, fill.trade_id)
         out.append(self._update(snap, meta, "TRADE", status, last=last))
+        s = fill.symbol
+        self.user_trades.setdefault(s, []).append({
+            "buyer": not fill.is_ask, "commission": bw.money(fill.fee_q), "commissionAsset": "USDT",
+            "id": int(fill.trade_id), "maker": fill.is_maker, "orderId": int(snap.order_id or 0),
+            "price": bw.px(self.engine, s, fill.price_i), "qty": bw.qty(self.engine, s, fill.size_i),
+            "quoteQty": "0", "realizedPnl": "0", "side": "SELL" if fill.is_ask else "BUY", "positionSide": "BOTH",
+            "symbol": s, "time": fill.ts_ms or self.server_ms(),
+        })  # fmt: skip
         return out

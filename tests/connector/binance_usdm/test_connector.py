@@ -213,6 +213,33 @@ async def test_a_fill_is_passed_on_once_even_when_the_stream_repeats_it(binance,
     assert len(rec.events["fill"]) == 1 and conn.ledger.duplicate_fills == 1
 
 
+async def test_a_fill_booked_while_the_private_stream_was_down_is_read_back_once_with_its_price_and_fee(binance, fake):
+    """The venue does not replay its user-data stream: after the reconnect ``userTrades`` is read."""
+    conn, rec = binance
+    price = await _rest(conn, 5)
+    await until(lambda: conn.ledger.orders[5].order_id is not None)
+    key = fake.listen_key
+    fake.listen_key = None  # the socket is as good as down: what the venue pushes now is lost
+    fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=price, size_i=2)
+    await asyncio.sleep(0.2)
+    assert rec.events["fill"] == []
+    fake.listen_key = key
+    await fake.drop_sockets("private")
+    (fill,) = await until(lambda: rec.events["fill"])
+    (row,) = fake.user_trades["BTCUSDT"]
+    assert (fill.client_order_index, fill.price_i, fill.size_i, fill.is_ask) == (5, price, 2, False)
+    assert fill.trade_id == f"BTCUSDT:{row['id']}" and fill.fee_q > 0
+    assert [p["symbol"] for p in fake_gets(fake, "/fapi/v1/userTrades")] == ["BTCUSDT"]
+    await fake.drop_sockets("private")  # read again after the next drop: nothing new, nothing repeated
+    await until(lambda: len(fake_gets(fake, "/fapi/v1/userTrades")) == 2)
+    await asyncio.sleep(0.1)
+    assert len(rec.events["fill"]) == 1
+
+
+def fake_gets(fake: FakeBinanceUsdm, path: str) -> list[dict[str, str]]:
+    return posts(fake, path, method="GET")
+
+
 # -- signing, time and limits ----------------------------------------------------------------
 
 

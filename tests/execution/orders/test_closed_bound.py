@@ -88,3 +88,26 @@ async def test_a_parents_closed_children_stay(rt):
     children = await _place_and_cancel(rt, 2 * KEEP, parent_id="tl-test")
     assert {o.client_order_index for o in rt.orders.orders} == {o.client_order_index for o in children}
     assert rt.orders.store.forgotten == 0
+
+
+async def test_live_objects_stay_flat_over_hundreds_of_orders_sent_and_cancelled(rt, monkeypatch):
+    """300 orders sent and cancelled on the sim: the heap after 300 is within a margin of the heap after
+    100 (the bounds, lowered here, are full by then).  Each order used to stay, with its history and
+    fills, in the order service and in the sim venue: ~40 live objects an order."""
+    import gc
+
+    import connector.sim.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "MAX_CLOSED_ORDERS", KEEP)
+    monkeypatch.setattr(engine_module, "FORGET_EVERY", 5)
+
+    def live() -> int:
+        gc.collect()
+        return len(gc.get_objects())
+
+    await _place_and_cancel(rt, 100)
+    before = live()
+    await _place_and_cancel(rt, 200)
+    grown = live() - before
+    assert grown < 200, f"{grown:+,} live objects over 200 more orders"
+    assert len(rt.orders.orders) == KEEP

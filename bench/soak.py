@@ -216,7 +216,8 @@ def figure(samples: list[dict[str, Any]], minutes: float) -> Figure:
     half_objects = per_min * half_min
     note = (
         f"{minutes:g} min of the sim streaming ({last['books'] / last['t']:,.0f} book updates/s) and an order "
-        f"typed, sent and cancelled every {ORDER_EVERY_S:g} s ({last['orders']} orders, {last['submitted']} sent); from the first sample "
+        f"typed, sent and cancelled every {ORDER_EVERY_S:g} s at most ({last['orders']} orders, one every "
+        f"{last['t'] / max(last['orders'], 1):.1f} s; {last['submitted']} sent); from the first sample "
         f"(after {first['t']:g} s) to the last: RSS {first['rss_mb']:.1f} → {last['rss_mb']:.1f} MB ({grown_mb:+.1f}), live objects "
         f"{first['objects']:,} → {last['objects']:,} ({grown_objects / max(orders, 1):+,.0f} per order typed); "
         f"second half ({half[0]['t'] / 60:.1f}–{half[-1]['t'] / 60:.1f} min, {half_orders} orders): RSS "

@@ -41,6 +41,11 @@ log = logging.getLogger(__name__)
 
 TIFS = ("GTC", "IOC", "POST_ONLY", "MARKET")
 BOOK_DEPTH = 20
+MAX_CLOSED_ORDERS = 1_000
+"""Closed orders the venue still answers for (status by id or client index), the most recent; older ones
+are forgotten, as a real venue's order history is bounded (an hour of typing kept every order before)."""
+FORGET_EVERY = 100
+"""Closed orders over the bound before they are swept (one pass over the orders, not one per order)."""
 Subscriber = Callable[[Any], None]
 
 
@@ -269,6 +274,8 @@ class SimEngine(Matching):
         """Accept, match and maybe rest one order.  ``price_i`` of a MARKET order is its worst price (0: none)."""
         st = self._state(symbol)
         self._ts = max(self._ts, self.clock.now_ms())
+        if len(self._by_coi) > MAX_CLOSED_ORDERS + FORGET_EVERY + len(self._live):
+            self._forget_closed()
         if tif not in TIFS:
             raise InvalidOrder(f"time in force must be one of {', '.join(TIFS)}, not {tif!r}")
         self._check_price_size(st, price_i, size_i, allow_zero_price=tif == "MARKET")
@@ -374,6 +381,16 @@ class SimEngine(Matching):
             if buys or sells or acct.positions[sym].size_i:
                 total += acct.initial_q(sym, st.mid_i, buys, sells)
         return total
+
+    def _forget_closed(self) -> None:
+        """Keep the newest ``MAX_CLOSED_ORDERS`` closed orders (and every resting one)."""
+        closed = [o for o in self._by_coi.values() if o.status not in RESTING]
+        for o in closed[: len(closed) - MAX_CLOSED_ORDERS]:
+            del self._by_coi[o.client_order_index]
+        by_coi = self._by_coi
+        self._orders = {
+            oid: o for oid, o in self._orders.items() if o.status in RESTING or by_coi.get(o.client_order_index) is o
+        }
 
     def _find(self, symbol: str, order_id: str | None, client_order_index: int | None) -> SimOrder:
         self._state(symbol)

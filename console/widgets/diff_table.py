@@ -16,6 +16,11 @@ from console import bindings
 
 Cell = str | Text
 
+CELL_CACHE = 2_000
+"""Rendered cells a table keeps (Textual's default 10,000): a tall screen's worth of cells, twice over."""
+LINE_CACHE = 300
+"""Rendered rows and lines a table keeps (Textual's default 1,000 each)."""
+
 
 class DiffTable(DataTable):
     DEFAULT_CSS = """
@@ -31,6 +36,13 @@ class DiffTable(DataTable):
         self._given: dict[str, tuple[Cell, ...]] = {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.cell_updates = 0
+        # Textual 8.2.8 keys these caches by the table's update count, so each change leaves the entries
+        # of the last one behind until the LRU pushes them out: over a long session every table filled
+        # 10,000 rendered cells and 1,000 lines (each a Strip with seven caches of its own), several MB a
+        # table.  What is on screen, with the cursor and hover variants, fits in far less.
+        self._cell_render_cache.maxsize = CELL_CACHE
+        for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
+            cache.maxsize = LINE_CACHE
 
     def on_mount(self) -> None:
         self._add_columns()

@@ -20,17 +20,39 @@ log = logging.getLogger(__name__)
 MAX_ORPHAN_ORDERS = 1000
 """Orders whose fills arrived before the order itself; the oldest are forgotten beyond this."""
 
+MAX_CLOSED_ORDERS = 200
+"""Closed orders of one's own (no chase or algo behind them: a parent still reads its children) kept in
+memory, the most recently closed; older ones are forgotten here and stay in the journal.  Without a bound
+a console typing an order every few seconds grew by every order it ever sent (~40 objects each)."""
+
+FORGOTTEN_KEYS = 5 * MAX_CLOSED_ORDERS
+"""How many forgotten orders' keys are remembered (a key, not the order) to tell a late closed snapshot of
+one from an order we never knew."""
+
 
 class OrderStore:
     """Our orders by key and by venue order id, with fills still waiting for their order."""
 
-    def __init__(self, clock: Clock, journal: OrderJournal | None, listeners: Listeners[[Order]]) -> None:
+    def __init__(
+        self,
+        clock: Clock,
+        journal: OrderJournal | None,
+        listeners: Listeners[[Order]],
+        *,
+        max_closed: int = MAX_CLOSED_ORDERS,
+    ) -> None:
         self.clock = clock
         self.journal = journal
         self.listeners = listeners
         self._orders: dict[tuple[str, int], Order] = {}
         self._by_order_id: dict[tuple[str, str], Order] = {}
         self._orphan_fills: dict[tuple[str, int], list[Fill]] = {}
+        self.max_closed = max_closed
+        self._closed: dict[tuple[str, int], None] = {}
+        """Keys of the closed orders without a parent, oldest closed first (``MAX_CLOSED_ORDERS``)."""
+        self._forgotten: dict[tuple[str, int], None] = {}
+        """Keys of the last ``FORGOTTEN_KEYS`` orders forgotten, so a late closed snapshot of one is not adopted."""
+        self.forgotten = 0
 
     # -- the registry ----------------------------------------------------------------------
 
@@ -58,6 +80,36 @@ class OrderStore:
         self._orders[order.key] = order
         if order.order_id:
             self._by_order_id[(order.venue, order.order_id)] = order
+        self._retire(order)
+
+    def _retire(self, order: Order) -> None:
+        """Count ``order`` among the closed ones if it is closed and has no parent, and forget the
+        oldest closed beyond ``max_closed`` (the journal keeps them)."""
+        if order.parent_id is not None:
+            return
+        key = order.key
+        if not order.is_final:
+            self._closed.pop(key, None)  # a reconcile revived it
+            return
+        self._closed.pop(key, None)
+        self._closed[key] = None
+        while len(self._closed) > self.max_closed:
+            old_key = next(iter(self._closed))
+            del self._closed[old_key]
+            old = self._orders.get(old_key)
+            if old is None or not old.is_final:
+                continue
+            del self._orders[old_key]
+            if old.order_id and self._by_order_id.get((old.venue, old.order_id)) is old:
+                del self._by_order_id[(old.venue, old.order_id)]
+            self.forgotten += 1
+            self._forgotten[old_key] = None
+            if len(self._forgotten) > FORGOTTEN_KEYS:
+                del self._forgotten[next(iter(self._forgotten))]
+
+    def was_forgotten(self, venue: str, client_order_index: int) -> bool:
+        """True for a closed order this store let go of (it is in the journal)."""
+        return (venue, client_order_index) in self._forgotten
 
     def set_order_id(self, order: Order, order_id: str) -> None:
         order.order_id = order_id
@@ -107,12 +159,14 @@ class OrderStore:
         if self.journal is not None:
             self.journal.record_transition(order, t)  # journaled before anyone is told
         self.listeners.emit(order)
+        self._retire(order)
 
     def announce(self, order: Order) -> None:
         """A change that is not a transition (more filled): journal it, then tell listeners."""
         order.updated_ms = self.clock.now_ms()
         self.save(order)
         self.listeners.emit(order)
+        self._retire(order)
 
     def save(self, order: Order) -> None:
         """Journal the order as it is, telling no one (it is new and nothing was sent yet)."""

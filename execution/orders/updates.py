@@ -138,6 +138,8 @@ class VenueUpdates:
         """Merge the venue's view.  ``authoritative`` marks the reconciler's settled REST answer."""
         order = self.store.find(venue, snap.client_order_index, snap.order_id)
         if order is None:
+            if not snap.status.is_live and self.store.was_forgotten(venue, snap.client_order_index):
+                return None  # a late word on an order closed long ago: the journal has it
             return self._adopt(venue, snap, why or "venue reports an order we did not know")
         if shows_rejected_order(order, snap):
             self._revive(order, snap, why)

@@ -664,3 +664,22 @@ def test_a_fill_safe_amend_never_regrows_an_order_that_filled_meanwhile():
     assert snap.size_i - snap.filled_i == left
     snap = engine.amend("BTC-PERP", client_order_index=2, price_i=bid - 40, size_i=100)
     assert snap.size_i - snap.filled_i == 100
+
+
+def test_the_venue_forgets_its_oldest_closed_orders_beyond_its_bound_and_keeps_resting_ones(monkeypatch):
+    import connector.sim.engine as engine_module
+
+    monkeypatch.setattr(engine_module, "MAX_CLOSED_ORDERS", 20)
+    monkeypatch.setattr(engine_module, "FORGET_EVERY", 5)
+    e = make_engine()
+    bids, _ = e.book(BTC)
+    far = bids[0][0] * 9 // 10
+    kept = rest(e, 1, far, 10)  # resting throughout
+    for coi in range(2, 200):
+        rest(e, coi, far, 10)
+        e.cancel(BTC, client_order_index=coi)
+    assert len(e._by_coi) <= 1 + 20 + 5 + 1 and len(e._orders) == len(e._by_coi)
+    assert e.order(BTC, order_id=kept.order_id).status == OrderStatus.OPEN
+    assert e.order(BTC, client_order_index=199).status == OrderStatus.CANCELLED
+    with pytest.raises(UnknownOrder):
+        e.order(BTC, client_order_index=2)

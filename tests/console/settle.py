@@ -136,7 +136,7 @@ async def settled(min_sleep: float = 0.0, max_sleep: float = 0.0) -> None:
     await settle_app(app)
 
 
-async def until(condition: Callable[[], object], pilot: Pilot, *, timeout: float = 10.0, what: str = "") -> None:
+async def until(condition: Callable[[], object], pilot: Pilot, *, timeout: float = 30.0, what: str = "") -> None:
     """Settle and re-check ``condition`` until it holds; for effects that need time (timers, other
     processes).  Between checks it polls every few milliseconds; ``timeout`` only ends a hang."""
     deadline = time.monotonic() + timeout

@@ -397,6 +397,7 @@ class PerpdeskApp(App[int]):
                 log.exception("stopping the runtime failed")
 
     async def on_unmount(self) -> None:
+        heap.release_holds()  # an order sent just before quitting must not leave the collector off
         await self.shutdown()
 
 

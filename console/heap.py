@@ -42,9 +42,22 @@ def hold_collections() -> Callable[[], None]:
         nonlocal held
         if held:
             held = False
+            _holding.discard(resume)
             gc.enable()
 
+    _holding.add(resume)
     return resume
+
+
+_holding: set[Callable[[], None]] = set()
+"""The resumes of holds not yet released (at most one: a second hold holds nothing)."""
+
+
+def release_holds() -> None:
+    """Resume every hold still in force: the app is going away before its release came (a hold's own
+    limit is a loop timer, which never fires once the loop has stopped)."""
+    for resume in list(_holding):
+        resume()
 
 
 def _nothing() -> None:

@@ -37,6 +37,19 @@ def test_a_hold_keeps_the_collector_off_until_its_resume_and_only_the_outer_hold
         gc.enable()
 
 
+def test_a_hold_the_app_leaves_behind_is_released_when_it_goes_away():
+    assert gc.isenabled()
+    try:
+        heap.hold_collections()  # its release never comes (the loop stopped first)
+        assert not gc.isenabled()
+        heap.release_holds()
+        assert gc.isenabled()
+        heap.release_holds()  # nothing left to release
+        assert gc.isenabled()
+    finally:
+        gc.enable()
+
+
 async def test_the_console_settles_its_heap_once_the_first_market_is_painted(monkeypatch):
     settled = asyncio.Event()
     monkeypatch.setattr(heap, "settle", settled.set)

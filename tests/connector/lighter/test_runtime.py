@@ -48,7 +48,8 @@ async def _bid(rt: Runtime, pct: int = 2) -> int:
 async def test_an_order_rests_fills_and_moves_the_position(runtime, fake):
     price = await _bid(runtime)
     order = await runtime.orders.submit_limit("lighter", "BTC", is_ask=False, size_i=20, price_i=price)
-    assert order.state is OrderStatus.OPEN
+    # Lighter acks asynchronously (async_ack): the order is OPEN once the venue's stream says so
+    await until(lambda: order.state is OrderStatus.OPEN)
     fake.engine.trade_through("BTC-PERP", is_ask=True, price_i=price, size_i=20)
     await order.wait_final(timeout=30)
     assert (order.state, order.filled_i, len(order.fills)) == (OrderStatus.FILLED, 20, 1)

@@ -219,6 +219,9 @@ def main(argv: list[str] | None = None) -> int:
         _collect_again(collecting)
         print(f"perpdesk: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except BaseException:  # --help and argparse's own refusals exit here
+        _collect_again(collecting)
+        raise
     from console.app import PerpdeskApp
     from console.rehearse import stop_recording
 

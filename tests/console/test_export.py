@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import json
 import time
@@ -74,6 +75,7 @@ def test_help_lists_the_commands_and_journal(capsys):
     text = capsys.readouterr().out
     for word in ("venues", "check", "serve", "export", "--journal"):
         assert word in text
+    assert gc.isenabled()  # perpdesk starts with the collector off: --help must not leave it so
 
 
 def test_journal_option_chooses_the_consoles_journal(tmp_path):

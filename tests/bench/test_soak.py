@@ -16,7 +16,6 @@ def _samples(objects: list[int], *, submitted: int | None = None) -> list[dict]:
     return rows
 
 
-@pytest.mark.skip(reason="failed in the whole-suite CI run of 2026-12-03 after the soak merge, passing alone; not yet investigated (see the closing note)")
 def test_growth_is_measured_from_the_first_sample_to_the_last():
     f = figure(_samples([100_000, 101_000, 101_500, 101_500, 101_500]), minutes=3)
     assert f.value == pytest.approx(2.0)  # MB, 80 -> 82

@@ -7,7 +7,9 @@ own stay; a chase's or an algo's children stay (their parent reads them); the re
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+from collections import Counter
 from decimal import Decimal
 
 import pytest
@@ -90,25 +92,34 @@ async def test_a_parents_closed_children_stay(rt):
     assert rt.orders.store.forgotten == 0
 
 
-@pytest.mark.skip(reason="failed in the whole-suite CI run of 2026-12-03 after the soak merge, passing alone; not yet investigated (see the closing note)")
 async def test_live_objects_stay_flat_over_hundreds_of_orders_sent_and_cancelled(rt, monkeypatch):
     """300 orders sent and cancelled on the sim: the heap after 300 is within a margin of the heap after
     100 (the bounds, lowered here, are full by then).  Each order used to stay, with its history and
     fills, in the order service and in the sim venue: ~40 live objects an order."""
     import gc
+    import weakref
 
     import connector.sim.engine as engine_module
 
     monkeypatch.setattr(engine_module, "MAX_CLOSED_ORDERS", KEEP)
     monkeypatch.setattr(engine_module, "FORGET_EVERY", 5)
 
-    def live() -> int:
+    async def live() -> Counter[str]:
+        # the sim answers at once, so the orders above ran without one turn of the loop: the loop drops the
+        # ack timeouts' cancelled timers (two an order) only when it turns
+        await asyncio.sleep(0)
         gc.collect()
-        return len(gc.get_objects())
+        # sqlite3 keeps a weak reference to every cursor the journal made and prunes the dead ones only
+        # every 200 cursors: up to ~200 dead references come and go, bounded; they are not counted
+        return Counter(
+            type(o).__qualname__ for o in gc.get_objects() if not (type(o) is weakref.ref and o() is None)
+        )
 
     await _place_and_cancel(rt, 100)
-    before = live()
+    before = await live()
     await _place_and_cancel(rt, 200)
-    grown = live() - before
-    assert grown < 200, f"{grown:+,} live objects over 200 more orders"
+    after = await live()
+    grown = after.total() - before.total()
+    most = (after - before).most_common(5)
+    assert grown < 200, f"{grown:+,} live objects over 200 more orders, most grown: {most}"
     assert len(rt.orders.orders) == KEEP

@@ -29,6 +29,7 @@ from connector.interface import QUOTE_DECIMALS
 from console import bindings, heap
 from console.alerts import AlertSettings
 from console.bridge import Bridge
+from console.key_gate import KeyGate
 from console.palette import PROVIDERS
 from console.screens.dialogs import KillSwitchScreen, QuitScreen
 from console.screens.main import MainScreen
@@ -64,7 +65,7 @@ holds the interpreter lock for tens of milliseconds, and run on the next refresh
 writer thread's first painted frame (issue 18, cold start)."""
 
 
-class PerpdeskApp(App[int]):
+class PerpdeskApp(KeyGate, App[int]):
     """The console.  ``runtime`` is a ``Runtime`` (not yet started); the app starts and stops it."""
 
     TITLE = "perpdesk"

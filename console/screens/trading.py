@@ -20,6 +20,7 @@ from connector.clock import Clock
 from connector.interface import OrderStatus
 from console import heap
 from console.formatting import money
+from console.key_gate import hold_keys
 from console.notify import Throttle
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
 from console.parsing.chase_ticket import validate_chase
@@ -178,6 +179,7 @@ class TradingActions:
         turn would be composed first (tens of milliseconds under a streaming book).  Released on the turn
         after the worker's first step, whatever it did (at the latest after ``HOLD_LIMIT_S``)."""
         resume_collections = heap.hold_collections()  # nor a garbage collection pass
+        resume_keys = hold_keys(self.app)  # nor a key typed after Enter (z: cancel the newest) before it is placed
         hold = self.app.batch_update()
         hold.__enter__()
         held = True
@@ -187,6 +189,7 @@ class TradingActions:
             if held:
                 held = False
                 resume_collections()
+                resume_keys()
                 hold.__exit__(None, None, None)
                 self.check_idle()  # the screen's update timer, paused while held, picks up what is dirty
 
@@ -393,6 +396,8 @@ class TradingActions:
             error = self.run_command(event.command)
         except (ValueError, KeyError) as exc:
             error = str(exc)
+        finally:
+            event.release_keys()  # after the order's own hold, if it placed one (``_send_ticket``)
         if error:
             self._command_bar.reopen(event.line, error)
 

@@ -20,6 +20,7 @@ from textual.suggester import Suggester
 from textual.widgets import Input, Static
 
 from console import bindings
+from console.key_gate import hold_keys
 from console.parsing.commands import Command, CommandError, complete, parse
 
 HISTORY_SIZE = 100
@@ -51,7 +52,12 @@ class CommandInput(Input):
         """Empty the line, after the keys already queued to it."""
 
     class ReadLine(Message):
-        """Parse the line, after the keys already queued to it (Enter was pressed)."""
+        """Parse the line, after the keys already queued to it (Enter was pressed); the keys typed after
+        Enter wait (``console.key_gate``) until ``release_keys`` is called, once the line has run."""
+
+        def __init__(self, release_keys: Callable[[], None]) -> None:
+            super().__init__()
+            self.release_keys = release_keys
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -101,14 +107,14 @@ class CommandInput(Input):
 
     def action_run_line(self) -> None:
         self._bar.close()
-        self.post_message(self.ReadLine())
+        self.post_message(self.ReadLine(hold_keys(self.app)))
 
     def on_command_input_clear_line(self, message: ClearLine) -> None:
         self.value = ""
         self.reset_recall()
 
     def on_command_input_read_line(self, message: ReadLine) -> None:
-        self._bar.run_line(self.value)
+        self._bar.run_line(self.value, message.release_keys)
 
     @property
     def _bar(self) -> CommandBar:
@@ -125,10 +131,13 @@ class CommandBar(Vertical):
     """
 
     class Run(Message):
-        def __init__(self, command: Command, line: str) -> None:
+        """A parsed line to run; its handler calls ``release_keys`` when done (the keys typed after Enter)."""
+
+        def __init__(self, command: Command, line: str, release_keys: Callable[[], None]) -> None:
             super().__init__()
             self.command = command
             self.line = line
+            self.release_keys = release_keys
 
     def __init__(
         self, symbols: Callable[[], list[str]], leave: Callable[[], None], *, id: str | None = None
@@ -179,11 +188,12 @@ class CommandBar(Vertical):
             text = f"{' ' * column}^\n{message}"
         self.query_one("#command-error", Static).update(text)
 
-    def run_line(self, line: str) -> None:
+    def run_line(self, line: str, release_keys: Callable[[], None]) -> None:
         try:
             command = parse(line)
         except CommandError as exc:
             self.reopen(line, str(exc), exc.column)
+            release_keys()
             return
         self.query_one(CommandInput).remember(line)
-        self.post_message(self.Run(command, line))
+        self.post_message(self.Run(command, line, release_keys))

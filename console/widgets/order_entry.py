@@ -28,6 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
 from console import bindings
+from console.key_gate import hold_keys
 from console.parsing.order_ticket import OrderFields
 
 
@@ -192,10 +193,16 @@ class OrderEntry(Vertical):
         if field is None or self not in field.ancestors:
             field = None
         if field is not None and keys_waiting(field):
-            self._leave()  # the keys after Enter are the desk's
-            field.call_later(self._send, field, leave=False)  # read behind the keys typed before it
+            self._leave()  # the keys after Enter are the desk's, once the order is on its way (console.key_gate)
+            field.call_later(self._send_held, field, hold_keys(self.app))  # read behind the keys typed before it
             return
         self._send(field, leave=True)
+
+    def _send_held(self, field: Widget, release_keys: Callable[[], None]) -> None:
+        try:
+            self._send(field, leave=False)
+        finally:
+            release_keys()
 
     def action_next_field(self, step: int) -> None:
         if step > 0:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from textual import events
 
+from console import key_gate
 from tests.console.harness import make_desk, ready, settle
+from tests.console.settle import until
 
 NAMES = {" ": "space", ":": "colon", "!": "exclamation_mark", "@": "at", "$": "dollar_sign", "\r": "enter",
          "\x1b": "escape", "\t": "tab", "%": "percent_sign", ".": "full_stop"}
@@ -116,3 +118,69 @@ async def test_shift_b_and_s_join_the_touch_post_only_with_the_default_size():
         await pilot.press("B")  # no default size for SOL: nothing sent
         await settle(desk, pilot)
         assert len(desk.venue.requests) == 2
+
+
+async def _form_typed_up_to_the_last_digit(desk, pilot) -> None:
+    """A BUY ticket at the bid with "0.0" in the size field, the last digit still to come."""
+    for key in ("escape", "b", "tab", "ctrl+u", "0", ".", "0"):
+        await pilot.press(key)
+    await settle(desk, pilot)
+
+
+async def test_s_typed_right_after_enter_does_not_turn_the_buy_being_sent_into_a_sell():
+    """``…1⏎s`` in one read: Enter reads the size behind the queued 1, and the desk's ``s`` (a sell ticket:
+    side and price change at once) used to act before that read, so a SELL at the ask was sent."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await _form_typed_up_to_the_last_digit(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        burst(desk.app, "1\rs")
+        for _ in range(3):
+            await settle(desk, pilot)
+        [req] = desk.venue.requests
+        assert req[0] == "limit" and req[3] == 100 and req[4] == bid and req[5] is False, f"sent {req}, a BUY at {bid}"
+        assert desk.main.query_one("#entry").is_ask, "the s after Enter did not open the sell ticket"
+
+
+async def test_z_typed_right_after_enter_takes_back_the_order_just_sent_not_the_one_before():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        old = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 50)
+        await desk.clock.advance(0.01)
+        await settle(desk, pilot)
+        await _form_typed_up_to_the_last_digit(desk, pilot)
+        burst(desk.app, "1\rz")
+        for _ in range(3):
+            await settle(desk, pilot)
+        assert desk.runtime.orders.open_orders() == [old], "z cancelled the older order and left the new one"
+
+
+async def test_z_typed_right_after_a_command_line_takes_back_that_lines_order():
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+        old = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 50)
+        await desk.clock.advance(0.01)
+        await settle(desk, pilot)
+        price = desk.runtime.market_data.format_price("sim", "BTC", bid - 60)
+        burst(desk.app, f":buy 0.01 BTC @ {price}\rz")
+        for _ in range(3):
+            await settle(desk, pilot)
+        assert desk.runtime.orders.open_orders() == [old], "z cancelled the older order and left the line's"
+
+
+async def test_keys_held_by_a_hold_never_released_are_handled_after_the_limit_in_order(monkeypatch, caplog):
+    monkeypatch.setattr(key_gate, "KEY_HOLD_LIMIT_S", 0.05)
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        desk.app.hold_keys()  # a field removed before its callback ran: nobody releases it
+        burst(desk.app, "23")
+        await settle(desk, pilot)
+        assert desk.main.query_one("#tabs").active == "orders", "a key went through a closed gate"
+        await until(lambda: desk.main.query_one("#tabs").active == "fills", pilot, what="the held 2 and 3 handled")
+        assert "keys held" in caplog.text

@@ -21,6 +21,7 @@ to Textual's timer, as before.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable, Sequence
 from functools import lru_cache
@@ -31,6 +32,8 @@ if TYPE_CHECKING:
     from textual.screen import Screen
     from textual.timer import Timer
     from textual.widget import Widget
+
+log = logging.getLogger(__name__)
 
 FRAME_S = 1 / 60
 TEXTUAL = "8.2.8"
@@ -111,9 +114,12 @@ def compose_now(screen: Screen, widgets: Sequence[Widget]) -> bool | None:
         return False
     try:
         return _compose(screen, widgets)
-    except AttributeError:  # a private name this Textual does not have after all: Textual's timer, from now on
+    except Exception:  # a private name or call that does not do what we expect after all: Textual's timer, from now on
+        log.exception("composing the book's frame in the flush's turn failed: Textual's own timer composes from now on")
         _textual_fits.cache_clear()
         _unfit.append(True)
+        for widget in widgets:
+            widget.refresh()  # their repaint flags may have been cleared before the failure
         return False
 
 

@@ -326,3 +326,37 @@ async def test_under_a_dialog_the_book_s_frame_is_left_to_textual():
         desk.app.pop_screen()
         await pilot.pause()
         assert screen.is_current
+
+
+async def test_a_failing_private_call_leaves_the_frame_to_textual_and_the_console_running(monkeypatch, caplog):
+    """``compose_now`` calls into Textual's private screen update: if one of those calls raises (a Textual
+    that differs after all), the console keeps running, Textual's timer composes from then on, and the
+    widgets whose repaint flag was cleared before the failure are still repainted."""
+    from textual._compositor import Compositor
+
+    from console import flush
+
+    monkeypatch.setattr(flush, "_unfit", [])
+    flush._textual_fits.cache_clear()
+    desk = make_desk(flush_hz=0.5)
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        flusher, ladder = desk.main.flusher, desk.main.query_one("#ladder")
+
+        def broken(self, widgets):
+            raise RuntimeError("not the Textual compose_now was written for")
+
+        monkeypatch.setattr(Compositor, "update_widgets", broken)
+        left = flusher.left_to_timer
+        md, symbol = desk.runtime.market_data, desk.main.selected[1]
+        before = md.book("sim", symbol).bids(40)
+        while md.book("sim", symbol).bids(40) == before:
+            desk.venue.tick(1)
+        flusher._run()
+        assert flusher.left_to_timer == left + 1
+        assert ladder._repaint_required, "the ladder's repaint was lost with the failed frame"
+        assert "Textual's own timer composes from now on" in caplog.text
+        monkeypatch.undo()  # Textual's own timer uses update_widgets too
+        await pilot.pause()
+        assert desk.app.is_running and desk.app.screen is desk.main
+    flush._textual_fits.cache_clear()

@@ -40,3 +40,16 @@ async def test_escape_then_a_letter_leaves_the_command_bar_and_acts_as_that_key(
         await settle(desk, pilot)
         assert not desk.main.query_one("#command-bar").is_open
         assert isinstance(desk.app.screen, ChaseForm)
+
+
+async def test_a_caret_is_an_escape_textual_could_not_parse_and_closes_the_command_bar():
+    """On a loaded machine Esc, then ``:`` 0.1 s later, reached the console as ``^`` and ``:`` (Textual
+    reissues an Escape it could not make a sequence of as ``^``): the bar stayed open and took both."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("colon", "g", "o")
+        desk.app.post_message(events.Key("circumflex_accent", "^"))
+        await settle(desk, pilot)
+        assert not desk.main.query_one("#command-bar").is_open
+        assert "^" not in desk.main.query_one("#command-input").value

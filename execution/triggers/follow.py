@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from execution.triggers import native
 from execution.triggers.model import TriggerState
+from execution.triggers.native import follows
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -39,12 +40,6 @@ REARM_QUIET_S = 0.5
 CONFIRM_TRIES = 5
 CONFIRM_RETRY_S = 1.0
 """Asking the venue whether a position is really closed: tries, and the wait between them."""
-FOLLOWS = "trigger_follows_position"
-"""The connector attribute: True where a native whole-position trigger closes whatever the position is."""
-
-
-def follows(connector: IConnector | None) -> bool:
-    return bool(getattr(connector, FOLLOWS, False))
 
 
 def needs_rearm(t: Trigger) -> bool:

@@ -118,3 +118,47 @@ async def test_a_whole_position_stop_is_re_armed_for_the_new_size_new_first_so_t
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_stop_moved_while_the_position_settles_is_re_armed_for_the_size_the_move_armed(tmp_path):
+    # 7 lots (armed 7) -> 5 -> the stop is moved before the quiet window ends, so the venue holds it for 5
+    # -> back to 7: the stop must be re-armed for 7, not left closing 5 of 7 (the trigger's quiet window
+    # runs on a virtual clock, so "before it ends" is the test's to decide)
+    from connector.clock import VirtualClock
+
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    clock = runtime.triggers.clock = VirtualClock()
+    try:
+        lot = await _long(runtime, fake)
+
+        async def trade(lots: int) -> None:
+            order = await runtime.orders.submit_market(
+                VENUE, "BTC", is_ask=lots < 0, size_i=abs(lots) * lot, reduce_only=lots < 0
+            )
+            await order.wait_final(timeout=5)
+
+        async def position(lots: int) -> None:
+            await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == lots * lot)
+
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [lot])
+        await trade(6)
+        await position(7)
+        await clock.advance(1.0)  # quiet: re-armed for 7
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [7 * lot] and t.armed_size_i == 7 * lot)
+        await trade(-2)
+        await position(5)
+        await runtime.triggers.move(t, mid * 97 // 100)  # within the quiet window: the venue arms it for 5
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [5 * lot])
+        await trade(2)
+        await position(7)
+        await clock.advance(1.0)  # quiet again: the venue holds 5, the position is 7
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [7 * lot] and t.armed_size_i == 7 * lot)
+        assert [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
+        assert t.state is TriggerState.ARMED, t.events
+    finally:
+        await runtime.stop()
+        await fake.stop()

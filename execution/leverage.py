@@ -48,7 +48,8 @@ ASK_FOR_S = 600.0
 class LeverageSetting:
     venue: str
     symbol: str
-    leverage: int
+    leverage: int | None
+    """None: not known (the venue named only the margin type)."""
     cross: bool
     confirmed: bool = True
     """False: set here, the venue took it but has not said yet that it applied it (see the module)."""
@@ -59,10 +60,15 @@ class LeverageSetting:
 
     @property
     def short(self) -> str:
-        """``"5x iso"`` / ``"20x cross"``: the Positions tab's column (``"5x iso?"`` while unconfirmed)."""
-        return f"{self.leverage}x {'cross' if self.cross else 'iso'}" + ("" if self.confirmed else "?")
+        """``"5x iso"`` / ``"20x cross"``: the Positions tab's column (``"5x iso?"`` while unconfirmed, ``"iso"``
+        when only the mode is known)."""
+        mode = "cross" if self.cross else "iso"
+        text = mode if self.leverage is None else f"{self.leverage}x {mode}"
+        return text + ("" if self.confirmed else "?")
 
     def describe(self) -> str:
+        if self.leverage is None:
+            return f"{self.symbol} {self.mode} (leverage not known)"
         text = f"{self.symbol} {self.leverage}x {self.mode}"
         return text if self.confirmed else f"{text} (not confirmed by the venue yet: perpdesk keeps asking)"
 
@@ -93,7 +99,7 @@ class LeverageService:
         """The known leverage of one market (the pre-trade margin check uses it), else None; while a change
         is unconfirmed, the lower of the old and the new."""
         known = self._set.get((venue, symbol))
-        if known is None:
+        if known is None or known.leverage is None:
             return None
         before = self._before.get((venue, symbol)) if not known.confirmed else None
         return known.leverage if before is None else min(known.leverage, before)
@@ -121,14 +127,13 @@ class LeverageService:
 
     def on_venue(self, venue: str, change: LeverageChange) -> None:
         """The venue says a market's leverage or margin mode changed (set here, on its website or by another
-        client): recorded, the half it does not mention kept as known.  Listeners hear only a real change."""
+        client): recorded, the half it does not mention kept as known (a margin type alone for a market whose
+        leverage is not known leaves the leverage unknown).  Listeners hear only a real change."""
         try:
             symbol = self.market_data.canonical(venue, change.symbol)
         except UnknownSymbol:
             return
-        known = self._set.get((venue, symbol))
-        if known is None:
-            known = LeverageSetting(venue, symbol, self.market_data.market(venue, symbol).max_leverage, True)
+        known = self._set.get((venue, symbol)) or LeverageSetting(venue, symbol, None, True)
         leverage = known.leverage if change.leverage is None else change.leverage
         cross = known.cross if change.cross is None else change.cross
         setting = LeverageSetting(venue, symbol, leverage, cross)
@@ -154,6 +159,7 @@ class LeverageService:
     async def set_margin_mode(self, venue: str, symbol: str, *, cross: bool) -> LeverageSetting:
         """Cross or isolated margin, at the leverage last set (or the market's maximum)."""
         current = self._current(venue, symbol)
+        assert current.leverage is not None  # ``_current`` fills in the market's maximum
         return await self._apply(venue, symbol, current.leverage, cross)
 
     def _current(self, venue: str, symbol: str) -> LeverageSetting:
@@ -161,7 +167,9 @@ class LeverageService:
         if not self.supports(venue):
             raise InvalidOrder(f"{venue} does not let perpdesk set leverage or margin mode")
         known = self._set.get((venue, symbol))
-        return known or LeverageSetting(venue, symbol, market.max_leverage, True)
+        if known is None or known.leverage is None:  # what a venue applies to a market nobody configured
+            return LeverageSetting(venue, symbol, market.max_leverage, True if known is None else known.cross)
+        return known
 
     async def _apply(self, venue: str, symbol: str, leverage: int, cross: bool) -> LeverageSetting:
         market = self.market_data.market(venue, symbol)

@@ -93,7 +93,13 @@ class FollowPosition:
             self._follow_changes.pop(key, None)
 
     async def _rearm(self, t: Trigger, size_i: int) -> None:
-        """Place the trigger again for ``size_i``, then cancel the one the venue holds (see the module)."""
+        """Place the trigger again for ``size_i``, then cancel the one the venue holds (see the module); one
+        change at the venue at a time (``Trigger.venue_op``: a move or a cancel waits, or is waited for)."""
+        async with t.venue_op():
+            if needs_rearm(t) and t.armed_size_i != size_i:  # a move meanwhile may have armed it for this size
+                await self._rearm_now(t, size_i)
+
+    async def _rearm_now(self, t: Trigger, size_i: int) -> None:
         venue, old = t.venue, t.venue_ref
         assert old is not None
         connector = self.connectors[venue]

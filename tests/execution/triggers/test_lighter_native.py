@@ -5,6 +5,7 @@ perpdesk."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 
 from connector.keys import load_key_file
@@ -159,6 +160,50 @@ async def test_a_stop_moved_while_the_position_settles_is_re_armed_for_the_size_
         await _until(lambda: [s.size_i for s in book.snapshots()] == [7 * lot] and t.armed_size_i == 7 * lot)
         assert [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
         assert t.state is TriggerState.ARMED, t.events
+    finally:
+        await runtime.stop()
+        await fake.stop()
+
+
+async def test_a_stop_cancelled_while_it_is_being_re_armed_leaves_nothing_resting_at_the_venue(tmp_path):
+    # the re-arm has placed the new one and cancelled the old one, but has not recorded the new one yet,
+    # when the trader cancels: the cancel must take the new one off the venue, not leave it resting
+    from connector.clock import VirtualClock
+
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    clock = runtime.triggers.clock = VirtualClock()
+    connector = runtime.connectors[VENUE]
+    cancel = connector.cancel_trigger_order
+    held, go = asyncio.Event(), asyncio.Event()
+
+    async def cancel_then_hold(symbol: str, coi: int) -> None:  # the re-arm's cancel of the old one
+        await cancel(symbol, coi)
+        if not held.is_set():
+            held.set()
+            await go.wait()
+
+    try:
+        lot = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [lot])
+        entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=lot)
+        await entry.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 2 * lot)
+        connector.cancel_trigger_order = cancel_then_hold
+        await clock.advance(1.0)  # quiet: the re-arm places the new one, cancels the old one, and is held there
+        await asyncio.wait_for(held.wait(), 10)
+        assert [s.size_i for s in book.snapshots()] == [2 * lot]
+        cancelling = asyncio.ensure_future(runtime.triggers.cancel(t))
+        with contextlib.suppress(TimeoutError):  # the cancel runs as far as it can meanwhile (to its end, unserialised)
+            await asyncio.wait_for(asyncio.shield(cancelling), 2)
+        go.set()
+        await asyncio.wait_for(cancelling, 10)
+        await _until(lambda: t.is_done)
+        assert t.state is TriggerState.CANCELLED, t.events
+        await _until(lambda: not book.snapshots())  # nothing left resting for a stop the trader cancelled
     finally:
         await runtime.stop()
         await fake.stop()

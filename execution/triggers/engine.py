@@ -285,6 +285,7 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
         t.note(f"armed at {self._fmt(t, t.trigger_price_i)} ({t.params.trigger_on}), held by {t.held_by}")
         self._register(t)
         self._changed(t)
+        self._check_armed_size(t)
 
     async def _disarm(self, t: Trigger, reason: str) -> None:
         async with t.venue_op():  # after a re-arm or a move in flight: cancel what it leaves at the venue
@@ -318,6 +319,7 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
                 t.finish(TriggerState.CANCELLED, f"the venue refused it at the new price: {exc}")
                 self._changed(t)
                 raise
+        self._check_armed_size(t)
 
     def _restore_one(self, t: Trigger) -> None:
         if t.native and t.venue_ref is not None:

@@ -75,6 +75,14 @@ class FollowPosition:
         if first:
             self._spawn(self._rearm_when_quiet(venue, symbol))
 
+    def _check_armed_size(self, t: Trigger) -> None:
+        """Just armed (placed or moved) for the venue's position as its account read said: if that differs from
+        the position as the fills say (the account lagging behind), follow the position as after a change."""
+        pos = self.positions.size_i(t.venue, t.symbol)
+        if needs_rearm(t) and t.armed_size_i is not None and pos != 0 and (pos > 0) == t.is_ask:
+            if t.armed_size_i != abs(pos):
+                self._follow_position(t.venue, t.symbol)
+
     async def _rearm_when_quiet(self, venue: str, symbol: str) -> None:
         key = (venue, symbol)
         try:

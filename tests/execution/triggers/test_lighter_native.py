@@ -207,3 +207,37 @@ async def test_a_stop_cancelled_while_it_is_being_re_armed_leaves_nothing_restin
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_stop_moved_while_the_venues_account_lags_the_fills_is_re_armed_for_the_position(tmp_path):
+    # the move arms it for the position as the venue's account read says (5 lots, not yet showing the last
+    # fill); the position as the fills say is 7: it is re-armed for 7 once quiet, as after a change
+    from connector.clock import VirtualClock
+
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    clock = runtime.triggers.clock = VirtualClock()
+    connector = runtime.connectors[VENUE]
+    try:
+        lot = await _long(runtime, fake)
+        entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=6 * lot)
+        await entry.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 7 * lot)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [7 * lot] and t.armed_size_i == 7 * lot)
+
+        async def lagging(symbol: str, kind: str, *, is_ask: bool, reduce_only: bool) -> int:
+            return 5 * lot
+
+        connector.whole_position_size = lagging
+        await runtime.triggers.move(t, mid * 97 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [5 * lot])
+        del connector.whole_position_size
+        await clock.advance(1.0)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [7 * lot] and t.armed_size_i == 7 * lot)
+        assert t.state is TriggerState.ARMED and [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
+    finally:
+        await runtime.stop()
+        await fake.stop()

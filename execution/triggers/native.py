@@ -168,8 +168,10 @@ class NativeSync:
 
     async def _sync_venue(self, venue: str) -> None:
         for t in self.active():
-            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
+            if t.venue == venue and t.native:
                 try:
-                    await self._sync_native(t)
+                    async with t.venue_op():  # not while a re-arm or a move replaces its reference
+                        if t.state is TriggerState.ARMED:
+                            await self._sync_native(t)
                 except Exception:
                     log.exception("trigger %s: could not read the venue's view", t.id)

@@ -241,3 +241,48 @@ async def test_a_stop_moved_while_the_venues_account_lags_the_fills_is_re_armed_
     finally:
         await runtime.stop()
         await fake.stop()
+
+
+async def test_a_reconnect_while_a_stop_is_being_re_armed_reads_the_venue_after_the_re_arm(tmp_path):
+    # the re-arm has placed the new one and cancelled the old one, but not recorded the new one yet, when the
+    # socket comes back: reading the venue then would find the old one gone and call the stop cancelled
+    from connector.clock import VirtualClock
+
+    fake = await _fake(tmp_path)
+    runtime = await _runtime(fake, tmp_path)
+    book = fake.engine.triggers
+    clock = runtime.triggers.clock = VirtualClock()
+    connector = runtime.connectors[VENUE]
+    cancel = connector.cancel_trigger_order
+    held, go = asyncio.Event(), asyncio.Event()
+
+    async def cancel_then_hold(symbol: str, coi: int) -> None:  # the re-arm's cancel of the old one
+        await cancel(symbol, coi)
+        if not held.is_set():
+            held.set()
+            await go.wait()
+
+    try:
+        lot = await _long(runtime, fake)
+        mid = runtime.market_data.mid_i(VENUE, "BTC")
+        t = await runtime.triggers.place(VENUE, "BTC", kind="stop_market", is_ask=True, trigger_price_i=mid * 98 // 100)
+        await _until(lambda: [s.size_i for s in book.snapshots()] == [lot])
+        entry = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=lot)
+        await entry.wait_final(timeout=5)
+        await _until(lambda: runtime.positions.size_i(VENUE, "BTC") == 2 * lot)
+        connector.cancel_trigger_order = cancel_then_hold
+        await clock.advance(1.0)
+        await asyncio.wait_for(held.wait(), 10)
+        states: list[str] = []
+        connector.add_handler("connection", lambda e: states.append(e.state.name))
+        await fake.drop_sockets()
+        await _until(lambda: "DISCONNECTED" in states and states[-1] == "CONNECTED")  # the venue is read again
+        with contextlib.suppress(AssertionError):  # the reconnect's read runs as far as it can meanwhile
+            await _until(lambda: t.is_done, timeout=2)
+        go.set()
+        await _until(lambda: t.armed_size_i == 2 * lot)
+        assert t.state is TriggerState.ARMED, t.events
+        assert [s.client_order_index for s in book.snapshots()] == [t.venue_ref]
+    finally:
+        await runtime.stop()
+        await fake.stop()

@@ -21,6 +21,11 @@ class VenueError(RuntimeError, _InfoMixin):
         self._set_info(info)
 
 
+class Unconfirmed(VenueError):
+    """The venue took the request but has not said yet whether it applied it (reading it back failed);
+    the caller may record it as unconfirmed and ask again later."""
+
+
 class OrderRejected(VenueError):
     """The venue refused the order; the message is the venue's reason."""
 

@@ -266,6 +266,7 @@ class Runtime:
         except Exception:
             log.exception("stopping the triggers failed")
         await self._stop_reconciler(disarm_dead_man)
+        await self.leverage.stop()
 
     async def _stop_tracking(self) -> None:
         """Stop driving chases; their orders and journal rows stay, so a restart resumes them."""

@@ -8,9 +8,13 @@ SDK's own ``update_leverage`` sends); ``margin_mode`` 0 is cross, 1 isolated (th
 ``CROSS_MARGIN_MODE`` / ``ISOLATED_MARGIN_MODE``).  The signed tx carries ``MarketIndex``,
 ``InitialMarginFraction`` and ``MarginMode``.  Like every Lighter tx, the venue's answer means
 queued: a refusal by the sequencer afterwards is not reported to the sender, so ``set_leverage``
-reads the account back (up to ``CONFIRM_TRIES`` times, ``CONFIRM_WAIT_S`` apart) and raises
-``VenueError`` if the market's row still shows something else; a market the account has no row for
-cannot be checked (logged, taken as applied).
+reads the account back for up to ``CONFIRM_WINDOW_S`` (the first read at once, then waits doubling
+from ``CONFIRM_FIRST_WAIT_S`` up to ``CONFIRM_MAX_WAIT_S``: a slow sequencer is waited for) and
+returns as soon as the market's row shows the new setting.  Refused (``VenueError``): the window's
+last read answered and still shows the old setting.  Not confirmed yet (``Unconfirmed``, raised so
+the caller can tell; ``execution.leverage`` records the change as unconfirmed and keeps asking in the
+background): the window's last read failed.  A market the account has no row for cannot be checked
+(logged, taken as applied).
 
 ``get_leverage`` reads the account's position rows (one per market ever touched): their
 ``initial_margin_fraction`` and ``margin_mode``.
@@ -26,7 +30,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
 from connector.checks import require_ints
-from connector.errors import InvalidOrder, VenueError
+from connector.errors import InvalidOrder, Unconfirmed, VenueError
 from connector.interface import LeverageInfo, MarketInfo
 
 log = logging.getLogger(__name__)
@@ -35,9 +39,11 @@ TX_UPDATE_LEVERAGE = 20
 CROSS, ISOLATED = 0, 1
 FULL = 10_000
 """Margin fractions are in 1/10,000 of the position's value."""
-CONFIRM_TRIES = 5
-CONFIRM_WAIT_S = 0.2
-"""Reading the account back after the tx: how often, and how long between reads."""
+CONFIRM_WINDOW_S = 8.0
+CONFIRM_FIRST_WAIT_S = 0.2
+CONFIRM_MAX_WAIT_S = 2.0
+"""Reading the account back after the tx: for how long in all, the first wait between reads (doubling), the
+longest one (reads at 0, 0.2, 0.6, 1.4, 3.0, 5.0, 7.0 and 8.0 s)."""
 
 
 class LeverageTx:
@@ -72,21 +78,35 @@ class LeverageTx:
         await self._confirm(symbol, FULL // fraction, cross)
 
     async def _confirm(self, symbol: str, leverage: int, cross: bool) -> None:
-        """The venue's 200 means queued: read the account until it shows the new setting."""
-        shown: LeverageInfo | None = None
-        for attempt in range(CONFIRM_TRIES):
-            shown = next((i for i in await self.get_leverage() if i.symbol == symbol), None)
-            if shown is None or (shown.leverage, shown.cross) == (leverage, cross):
+        """The venue's 200 means queued: read the account until it shows the new setting (see the module)."""
+        waited, wait = 0.0, CONFIRM_FIRST_WAIT_S
+        failed: Exception | None = None
+        while True:
+            try:
+                shown, failed = next((i for i in await self.get_leverage() if i.symbol == symbol), None), None
+            except (VenueError, TimeoutError, OSError) as exc:
+                shown, failed = None, exc
+                log.info("lighter %s: reading the account to confirm the leverage change failed: %s", symbol, exc)
+            if failed is None and (shown is None or (shown.leverage, shown.cross) == (leverage, cross)):
                 if shown is None:
                     log.info("lighter %s: no account row to confirm the leverage change against", symbol)
                 return
-            if attempt + 1 < CONFIRM_TRIES:
-                await self.clock.sleep(CONFIRM_WAIT_S)
+            if waited >= CONFIRM_WINDOW_S:
+                break
+            step = min(wait, CONFIRM_MAX_WAIT_S, CONFIRM_WINDOW_S - waited)
+            await self.clock.sleep(step)
+            waited, wait = waited + step, wait * 2
+        if failed is not None:
+            raise Unconfirmed(
+                f"lighter {symbol}: the venue queued the leverage change; reading the account back failed "
+                f"({failed}), so it is not confirmed yet"
+            )
         assert shown is not None
         mode = "cross" if shown.cross else "isolated"
         raise VenueError(
-            f"lighter {symbol}: the venue queued the leverage change but the account still shows "
-            f"{shown.leverage}x {mode}: its sequencer refused it (a margin-mode change with a position open?)"
+            f"lighter {symbol}: the venue queued the leverage change but after {CONFIRM_WINDOW_S:g} s the account "
+            f"still shows {shown.leverage}x {mode}: its sequencer refused it "
+            "(a margin-mode change with a position open?)"
         )
 
     async def get_leverage(self) -> list[LeverageInfo]:

@@ -285,35 +285,41 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
         t.note(f"armed at {self._fmt(t, t.trigger_price_i)} ({t.params.trigger_on}), held by {t.held_by}")
         self._register(t)
         self._changed(t)
+        self._check_armed_size(t)
 
     async def _disarm(self, t: Trigger, reason: str) -> None:
-        if t.native and t.state is TriggerState.ARMED and t.venue_ref is not None:
-            vs = self.market_data.venue_symbol(t.venue, t.symbol)
-            if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
-                await self._sync_native(t)  # the venue holds it no longer: it fired (or was cancelled there)
-                return
-        if t.finish(TriggerState.CANCELLED, reason):
-            self._changed(t)
+        async with t.venue_op():  # after a re-arm or a move in flight: cancel what it leaves at the venue
+            if t.native and t.state is TriggerState.ARMED and t.venue_ref is not None:
+                vs = self.market_data.venue_symbol(t.venue, t.symbol)
+                if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
+                    await self._sync_native(t)  # the venue holds it no longer: it fired (or was cancelled there)
+                    return
+            if t.finish(TriggerState.CANCELLED, reason):
+                self._changed(t)
 
     async def _reprice(self, t: Trigger, trigger_price_i: int) -> None:
         if not t.native:
             t.trigger_price_i = trigger_price_i
             return
-        # the venue has no amend for triggers: cancel, then arm again at the new price
-        vs = self.market_data.venue_symbol(t.venue, t.symbol)
-        assert t.venue_ref is not None
-        if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
-            await self._sync_native(t)
-            raise InvalidOrder(f"trigger {t.id} is no longer held by the venue (it fired); not moved")
-        old = t.trigger_price_i
-        t.trigger_price_i = trigger_price_i
-        try:
-            await self._arm_native(t)
-        except Exception as exc:
-            t.trigger_price_i = old
-            t.finish(TriggerState.CANCELLED, f"the venue refused it at the new price: {exc}")
-            self._changed(t)
-            raise
+        async with t.venue_op():  # not while a re-arm for a new position size replaces its reference
+            if t.state is not TriggerState.ARMED:
+                raise InvalidOrder(f"trigger {t.id} is {t.state}; only an armed trigger can be moved")
+            # the venue has no amend for triggers: cancel, then arm again at the new price
+            vs = self.market_data.venue_symbol(t.venue, t.symbol)
+            assert t.venue_ref is not None
+            if not await native.disarm(self.connectors[t.venue], vs, t.venue_ref):
+                await self._sync_native(t)
+                raise InvalidOrder(f"trigger {t.id} is no longer held by the venue (it fired); not moved")
+            old = t.trigger_price_i
+            t.trigger_price_i = trigger_price_i
+            try:
+                await self._arm_native(t)
+            except Exception as exc:
+                t.trigger_price_i = old
+                t.finish(TriggerState.CANCELLED, f"the venue refused it at the new price: {exc}")
+                self._changed(t)
+                raise
+        self._check_armed_size(t)
 
     def _restore_one(self, t: Trigger) -> None:
         if t.native and t.venue_ref is not None:

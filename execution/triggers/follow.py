@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 
 from execution.triggers import native
 from execution.triggers.model import TriggerState
+from execution.triggers.native import follows
 
 if TYPE_CHECKING:
     from connector.clock import Clock
@@ -39,12 +40,6 @@ REARM_QUIET_S = 0.5
 CONFIRM_TRIES = 5
 CONFIRM_RETRY_S = 1.0
 """Asking the venue whether a position is really closed: tries, and the wait between them."""
-FOLLOWS = "trigger_follows_position"
-"""The connector attribute: True where a native whole-position trigger closes whatever the position is."""
-
-
-def follows(connector: IConnector | None) -> bool:
-    return bool(getattr(connector, FOLLOWS, False))
 
 
 def needs_rearm(t: Trigger) -> bool:
@@ -80,6 +75,14 @@ class FollowPosition:
         if first:
             self._spawn(self._rearm_when_quiet(venue, symbol))
 
+    def _check_armed_size(self, t: Trigger) -> None:
+        """Just armed (placed or moved) for the venue's position as its account read said: if that differs from
+        the position as the fills say (the account lagging behind), follow the position as after a change."""
+        pos = self.positions.size_i(t.venue, t.symbol)
+        if needs_rearm(t) and t.armed_size_i is not None and pos != 0 and (pos > 0) == t.is_ask:
+            if t.armed_size_i != abs(pos):
+                self._follow_position(t.venue, t.symbol)
+
     async def _rearm_when_quiet(self, venue: str, symbol: str) -> None:
         key = (venue, symbol)
         try:
@@ -98,7 +101,13 @@ class FollowPosition:
             self._follow_changes.pop(key, None)
 
     async def _rearm(self, t: Trigger, size_i: int) -> None:
-        """Place the trigger again for ``size_i``, then cancel the one the venue holds (see the module)."""
+        """Place the trigger again for ``size_i``, then cancel the one the venue holds (see the module); one
+        change at the venue at a time (``Trigger.venue_op``: a move or a cancel waits, or is waited for)."""
+        async with t.venue_op():
+            if needs_rearm(t) and t.armed_size_i != size_i:  # a move meanwhile may have armed it for this size
+                await self._rearm_now(t, size_i)
+
+    async def _rearm_now(self, t: Trigger, size_i: int) -> None:
         venue, old = t.venue, t.venue_ref
         assert old is not None
         connector = self.connectors[venue]

@@ -210,6 +210,7 @@ class Trigger:
     """While TRIGGERED (emulated): the size its order is closing, kept from other triggers' sizes."""
     events: list[str] = field(default_factory=list)
     _done: asyncio.Event | None = field(default=None, repr=False)
+    _venue_op: asyncio.Lock | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.trigger_price_i is None:
@@ -256,6 +257,13 @@ class Trigger:
         if self._done is not None:
             self._done.set()
         return True
+
+    def venue_op(self) -> asyncio.Lock:
+        """Held while perpdesk changes what the venue holds for this native trigger (a move, a re-arm for a new
+        position size, a cancel): one change at a time, so none acts on a reference another is replacing."""
+        if self._venue_op is None:
+            self._venue_op = asyncio.Lock()
+        return self._venue_op
 
     async def wait_done(self, timeout: float | None = None) -> Trigger:
         """Wait until DONE or CANCELLED; ``TimeoutError`` (naming the state) after ``timeout`` seconds."""

@@ -25,6 +25,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CAPABILITY = "native_triggers"
+FOLLOWS = "trigger_follows_position"
+"""The connector attribute: True where a native whole-position trigger closes whatever the position is."""
+
+
+def follows(connector: IConnector | None) -> bool:
+    return bool(getattr(connector, FOLLOWS, False))
 
 
 def supports(connector: IConnector | None, params: TriggerParams, tick_i: int) -> bool:
@@ -63,6 +69,17 @@ async def arm(
         trail_i=p.trail_ticks * tick_i if p.trail_ticks is not None else None, trail_ppm=p.trail_ppm,
         reduce_only=p.reduce_only,
     )  # fmt: skip
+
+
+async def fixed_size(connector: IConnector, t: Trigger, venue_symbol: str) -> int | None:
+    """The size a whole-position trigger is armed for where the venue holds a fixed size: the venue's
+    position now (``InvalidOrder`` if there is none on its side).  None where the trigger has its own
+    size, the venue's form follows the position, or the connector cannot say (it sizes the trigger itself)."""
+    p = t.params
+    size_of = getattr(connector, "whole_position_size", None)
+    if p.size_i is not None or follows(connector) or size_of is None:
+        return None
+    return int(await size_of(venue_symbol, str(p.kind), is_ask=p.is_ask, reduce_only=p.reduce_only))
 
 
 async def disarm(connector: IConnector, venue_symbol: str, coi: int) -> bool:
@@ -116,18 +133,24 @@ class NativeSync:
         def active(self) -> list[Trigger]: ...
 
     async def _arm_native(self, t: Trigger) -> None:
+        """Arm (or re-arm, after a move) at the venue.  A whole-position trigger the venue holds at a fixed
+        size is sized here and ``armed_size_i`` records it (the caller journals it), so the position
+        following it (``execution.triggers.follow``) compares the position with what the venue holds."""
         venue, symbol = t.venue, t.symbol
+        connector = self.connectors[venue]
+        vs = self.market_data.venue_symbol(venue, symbol)
+        size_i = await fixed_size(connector, t, vs)
         coi = self.orders.allocator.allocate(venue)
         old = t.venue_ref
         t.venue_ref = coi
         self._native_refs[(venue, coi)] = t  # before the request: the venue may fire it at once
         try:
-            await arm(self.connectors[venue], t, self.market_data.venue_symbol(venue, symbol),
-                             coi, self.market_data.market(venue, symbol).tick_i)  # fmt: skip
+            await arm(connector, t, vs, coi, self.market_data.market(venue, symbol).tick_i, size_i=size_i)
         except BaseException:
             del self._native_refs[(venue, coi)]
             t.venue_ref = old
             raise
+        t.armed_size_i = size_i
 
     async def _sync_native(self, t: Trigger) -> None:
         """Read the venue again for one native trigger it may no longer hold."""
@@ -145,9 +168,10 @@ class NativeSync:
 
     async def _sync_venue(self, venue: str) -> None:
         for t in self.active():
-            if t.venue == venue and t.native and t.state is TriggerState.ARMED:
+            if t.venue == venue and t.native:
                 try:
-                    await self._sync_native(t)
+                    async with t.venue_op():  # not while a re-arm or a move replaces its reference
+                        if t.state is TriggerState.ARMED:
+                            await self._sync_native(t)
                 except Exception:
                     log.exception("trigger %s: could not read the venue's view", t.id)
-

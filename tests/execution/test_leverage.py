@@ -119,3 +119,38 @@ async def test_a_venue_whose_settings_cannot_be_read_is_left_unknown_and_the_res
     await service.load()
     assert service.get("down", "BTC") is None and service.leverage_of("odd", "BTC") is None
     assert service.get("ok", "BTC").short == "3x iso" and service.leverage_of("ok", "BTC") == 3
+
+
+async def test_a_margin_type_only_event_for_a_market_of_unknown_leverage_records_the_mode_alone(clock):
+    from connector.interface import LeverageChange, MarketInfo
+    from execution.leverage import LeverageService
+    from execution.market import MarketDataService
+
+    class Venue:
+        capabilities = frozenset({"leverage", "leverage_pushed"})
+
+        def __init__(self) -> None:
+            self.sent: list[tuple[str, int, bool]] = []
+
+        async def set_leverage(self, symbol: str, leverage: int, cross: bool) -> None:
+            self.sent.append((symbol, leverage, cross))
+
+    md = MarketDataService(clock)
+    md.add_markets("v", [MarketInfo("BTC-PERP", "BTC", "USD", 1, 4, 10, max_leverage=20)])
+    venue = Venue()
+    service = LeverageService(md, {"v": venue})  # type: ignore[dict-item]
+    service.on_venue("v", LeverageChange("BTC-PERP", None, False))  # the venue names the margin type only
+    known = service.get("v", "BTC")
+    assert known is not None and known.leverage is None and not known.cross
+    assert known.short == "iso" and known.describe() == "BTC isolated (leverage not known)"
+    assert service.leverage_of("v", "BTC") is None  # the margin check assumes the market's maximum, as unknown
+    service.on_venue("v", LeverageChange("BTC-PERP", 5, None))  # then the leverage: the mode is kept
+    assert service.get("v", "BTC").short == "5x iso" and service.leverage_of("v", "BTC") == 5
+    service.on_venue("v", LeverageChange("BTC-PERP", None, True))
+    assert service.get("v", "BTC").short == "5x cross"
+    md.add_markets("v", [MarketInfo("ETH-PERP", "ETH", "USD", 2, 3, 10, max_leverage=10)])
+    service.on_venue("v", LeverageChange("ETH-PERP", None, False))
+    s = await service.set_margin_mode("v", "ETH", cross=True)  # the leverage sent as unknown: the market's maximum
+    assert venue.sent[-1] == ("ETH-PERP", 10, True) and s.short == "10x cross"
+    s = await service.set_leverage("v", "ETH", 3)
+    assert venue.sent[-1] == ("ETH-PERP", 3, True) and s.short == "3x cross"

@@ -8,8 +8,10 @@ import pytest
 from connector.errors import InvalidOrder, OrderRejected, VenueError
 from connector.interface import SupportsLeverage
 from connector.keys import load_key_file
+from connector.lighter import leverage as lighter_leverage
 from connector.lighter.connector import LighterConnector
 from connector.lighter.leverage import leverage_of
+from execution import leverage as leverage_service
 from execution.runtime import Runtime
 from tests.connector.lighter.test_connector import until
 from tests.fakes.lighter import FakeLighter, write_key_file
@@ -70,9 +72,10 @@ async def test_a_fraction_beyond_the_markets_maximum_is_refused_and_the_nonce_is
     assert fake.accepted[-1][1]["Nonce"] == nonce and fake.leverage_settings["BTC-PERP"] == (500, 1)
 
 
-async def test_a_change_the_sequencer_refuses_after_queueing_it_is_reported_not_recorded(live):
+async def test_a_change_the_sequencer_refuses_after_queueing_it_is_reported_not_recorded(live, monkeypatch):
     """The API answers 200 (queued); the sequencer refuses a margin-mode change with a position open,
-    silently: the connector reads the account back and says so."""
+    silently: the connector reads the account back and says so (once its window is over: shortened here)."""
+    monkeypatch.setattr(lighter_leverage, "CONFIRM_WINDOW_S", 1.0)
     fake, runtime = live
     order = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=fake_size(runtime))
     await order.wait_final(timeout=30)
@@ -81,6 +84,50 @@ async def test_a_change_the_sequencer_refuses_after_queueing_it_is_reported_not_
     assert fake.refused[-1][1] == "margin mode cannot change while the market has a position"
     assert runtime.leverage.get(VENUE, "BTC").short == "20x cross"  # unchanged: the venue did not apply it
     await runtime.leverage.set_leverage(VENUE, "BTC", 10)  # the leverage alone may change: confirmed by the read
+    assert runtime.leverage.get(VENUE, "BTC").short == "10x cross"
+
+
+async def test_a_slow_sequencer_applying_the_change_after_1_5_s_is_confirmed_not_reported_refused(live):
+    fake, runtime = live
+    fake.tx_delay_s = 1.5  # the venue answers 200 at once and applies the tx 1.5 s later
+    s = await runtime.leverage.set_leverage(VENUE, "BTC", 5)
+    assert s.confirmed and s.short == "5x cross" and runtime.leverage.get(VENUE, "BTC") == s
+    assert fake.engine.account.leverage["BTC-PERP"] == 5 and runtime.leverage.leverage_of(VENUE, "BTC") == 5
+
+
+async def test_a_change_whose_read_back_fails_is_unconfirmed_then_recorded_as_the_venue_answers(live, monkeypatch):
+    """Reading the account back fails all through the window: not "refused" but unconfirmed; perpdesk keeps
+    asking and records what the venue then shows (windows shortened: the test waits on the answers)."""
+    monkeypatch.setattr(lighter_leverage, "CONFIRM_WINDOW_S", 0.5)
+    monkeypatch.setattr(leverage_service, "ASK_FIRST_WAIT_S", 0.05)
+    fake, runtime = live
+    conn = runtime.connectors[VENUE]
+    await runtime.leverage.set_leverage(VENUE, "BTC", 5)
+    read = conn.get_leverage
+    down = True
+
+    async def flaky():
+        if down:
+            raise VenueError("lighter: account read timed out")
+        return await read()
+
+    monkeypatch.setattr(conn, "get_leverage", flaky)
+    s = await runtime.leverage.set_leverage(VENUE, "BTC", 10)  # does not raise
+    assert not s.confirmed and s.short == "10x cross?" and "not confirmed by the venue yet" in s.describe()
+    assert runtime.leverage.get(VENUE, "BTC") == s
+    assert runtime.leverage.leverage_of(VENUE, "BTC") == 5  # the margin check assumes the lower meanwhile
+    assert fake.engine.account.leverage["BTC-PERP"] == 10  # the venue did apply it
+    down = False
+    await until(lambda: runtime.leverage.get(VENUE, "BTC").confirmed)
+    assert runtime.leverage.get(VENUE, "BTC").short == "10x cross" and runtime.leverage.leverage_of(VENUE, "BTC") == 10
+    # one the sequencer refuses while the reads fail: recorded as the venue shows it once it answers
+    order = await runtime.orders.submit_market(VENUE, "BTC", is_ask=False, size_i=fake_size(runtime))
+    await order.wait_final(timeout=30)
+    down = True
+    s = await runtime.leverage.set_margin_mode(VENUE, "BTC", cross=False)
+    assert s.short == "10x iso?"
+    down = False
+    await until(lambda: runtime.leverage.get(VENUE, "BTC").confirmed)
     assert runtime.leverage.get(VENUE, "BTC").short == "10x cross"
 
 

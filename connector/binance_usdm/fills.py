@@ -3,15 +3,21 @@
 The venue does not replay its user-data stream: a fill booked while the private socket was down
 reaches us only as an order whose filled quantity grew (the reconciler corrects that), never as a
 fill with its price and fee.  So after every reconnect of the private stream the connector reads
-each symbol it has traded this session from a minute before the last message it saw, and passes on
-the trades the stream did not deliver (the ledger's trade ids say which).  ``userTrades`` needs a
-symbol and has no client order id: a row's order is found by its ``orderId`` in the ledger.
-UNCONFIRMED: that a row's ``id`` is the stream's trade id ``t`` (both are the venue's trade id);
-the sign of ``commission`` (the docs' example shows it negative; it is read as paid either way).
+the symbols it has orders on this session, and those where it saw a position or one of its
+conditional orders (a stop that fires during the outage trades on a symbol perhaps never traded
+here), from a minute before the stream was last known alive (never before this session began),
+and passes on the trades the stream did not deliver (the ledger's trade ids say which).
+
+``userTrades`` needs a symbol and has no client order id.  A row's order is found by its ``orderId``
+in the ledger; failing that (an order whose ``POST`` timed out in the same outage, so its id never
+came back; a conditional order's child, which reaches us only on the stream) by one
+``GET /fapi/v1/order?orderId=``, whose ``clientOrderId`` carries our ``pd-<index>``.
+UNCONFIRMED: that a row's ``id`` is the stream's trade id ``t`` (both are the venue's trade id).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
@@ -25,20 +31,18 @@ from connector.interface import Fill
 log = logging.getLogger(__name__)
 
 LOOKBACK_MS = 60_000
-"""How far before the last message seen the history is read: a fill may be stamped before its frame."""
+"""How far before the stream was last known alive the history is read: a fill may be stamped before its frame."""
 LIMIT = 1000
 
 
-def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, ledger: Ledger) -> Fill:
-    """One ``userTrades`` row as the fill the stream would have carried."""
-    order_id = str(row["orderId"])
-    coi = next((c for c, ref in ledger.orders.items() if ref.order_id == order_id), None)
+def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, coi: int) -> Fill:
+    """One ``userTrades`` row as the fill the stream would have carried (``coi``: its order's client index)."""
     fee_asset = str(row.get("commissionAsset") or "")
     fee_q = abs(wire.money_q(row.get("commission") or "0")) if fee_asset in ("", *wire.QUOTE_ASSETS) else 0
     return Fill(
         symbol=f.symbol,
-        client_order_index=coi if coi is not None else wire.coi_of(None, order_id),
-        order_id=order_id,
+        client_order_index=coi,
+        order_id=str(row["orderId"]),
         trade_id=f"{f.symbol}:{row['id']}",
         is_ask=row.get("side") == "SELL",
         price_i=wire.px(row["price"], f.price_decimals),
@@ -50,33 +54,75 @@ def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, ledger: Ledger) -> 
     )
 
 
-async def recover_fills(
-    rest: BinanceRest,
-    filters: Mapping[str, wire.Filters],
-    ledger: Ledger,
-    symbols: Iterable[str],
-    since_ms: int,
-    emit: Callable[[str, Any], None],
-) -> int:
-    """Pass on the fills since ``since_ms`` that the stream did not deliver; returns how many."""
-    found = 0
-    for symbol in sorted(symbols):
-        f = filters.get(symbol)
-        if f is None:
-            continue
-        try:
-            rows = await rest.request(
-                "GET", "/fapi/v1/userTrades", {"symbol": symbol, "startTime": max(0, since_ms), "limit": LIMIT},
-                security=SIGNED, weight=5,
-            )  # fmt: skip
-        except VenueError as exc:  # the reconciler still corrects every order's filled quantity
-            log.warning("binance-usdm %s: could not read the fills missed while disconnected (%s)", symbol, exc)
-            continue
+class FillRecovery:
+    """The connector's reader of missed fills: which symbols, from when, and whose order a row is."""
+
+    def __init__(
+        self,
+        rest: Callable[[], BinanceRest],
+        filters: Callable[[], Mapping[str, wire.Filters]],
+        ledger: Ledger,
+        emit: Callable[[str, Any], None],
+    ) -> None:
+        self._rest, self._filters, self.ledger, self._emit = rest, filters, ledger, emit
+        self.watched: set[str] = set()
+        """Symbols where we saw a position or placed/listed a conditional order (beyond the ledger's)."""
+        self.session_start_ms: int | None = None
+        """Venue time of the first connect: fills before it belong to no outage of this session."""
+        self.task: asyncio.Task[Any] | None = None
+
+    def watch(self, symbol: str) -> None:
+        self.watched.add(symbol)
+
+    def symbols(self) -> set[str]:
+        return {ref.symbol for ref in self.ledger.orders.values()} | self.watched
+
+    def window_start(self, alive_ms: int) -> int:
+        """Venue time to read from, given the local time the stream was last known alive."""
+        rest = self._rest()
+        start = alive_ms + (rest.server_ms() - rest.clock.now_ms()) - LOOKBACK_MS
+        return max(start, self.session_start_ms or 0)
+
+    async def recover(self, symbols: Iterable[str], since_ms: int) -> int:
+        """Pass on the fills since ``since_ms`` (venue time) that the stream did not deliver; returns how many."""
+        found = 0
+        filters = self._filters()
+        for symbol in sorted(symbols):
+            f = filters.get(symbol)
+            if f is None:
+                continue
+            try:
+                found += await self._recover_symbol(f, since_ms)
+            except VenueError as exc:  # the reconciler still corrects every order's filled quantity
+                log.warning("binance-usdm %s: could not read the fills missed while disconnected (%s)", symbol, exc)
+        if found:
+            log.info("binance-usdm: %d fill(s) missed while disconnected recovered from userTrades", found)
+        return found
+
+    async def _recover_symbol(self, f: wire.Filters, since_ms: int) -> int:
+        rows = await self._rest().request(
+            "GET", "/fapi/v1/userTrades", {"symbol": f.symbol, "startTime": max(0, since_ms), "limit": LIMIT},
+            security=SIGNED, weight=5,
+        )  # fmt: skip
+        found = 0
         for row in sorted(rows or [], key=lambda r: (int(r.get("time") or 0), int(r.get("id") or 0))):
-            fill = fill_from_trade(row, f, ledger)
-            if ledger.first_sight(fill):
-                emit("fill", fill)
+            if self.ledger.seen(f"{f.symbol}:{row['id']}"):
+                continue
+            fill = fill_from_trade(row, f, await self._client_index(row, f))
+            if self.ledger.first_sight(fill):
+                self._emit("fill", fill)
                 found += 1
-    if found:
-        log.info("binance-usdm: %d fill(s) missed while disconnected recovered from userTrades", found)
-    return found
+        return found
+
+    async def _client_index(self, row: Mapping[str, Any], f: wire.Filters) -> int:
+        """The client index of a row's order: the ledger's, else the venue's ``clientOrderId`` for it."""
+        order_id = str(row["orderId"])
+        coi = self.ledger.client_index_of(order_id)
+        if coi is not None:
+            return coi
+        body = await self._rest().request(
+            "GET", "/fapi/v1/order", {"symbol": f.symbol, "orderId": order_id}, security=SIGNED, weight=1
+        )
+        snap = wire.parse_order(body, f)
+        self.ledger.track(snap)  # the ledger learns the id (a timed-out POST's, a trigger's child)
+        return snap.client_order_index

@@ -1,0 +1,93 @@
+"""Fills booked while the Binance USDⓈ-M private stream was down, read back from ``userTrades`` after
+the reconnect (``connector.binance_usdm.fills``), against the fake venue on 127.0.0.1: whose order a
+row is when the ledger does not know its id, which symbols are read, retries, paging, the fee's sign
+and a bad row."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from connector.errors import VenueError
+from connector.keys import load_key_file
+from tests.connector.binance_usdm.test_connector import _open, fake_gets, until
+from tests.fakes.binance_usdm import FakeBinanceUsdm
+
+
+@pytest.fixture
+async def fake():
+    venue = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
+    yield venue
+    await venue.stop()
+
+
+@pytest.fixture
+def keys(tmp_path, fake):
+    return load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue="binance-usdm")
+
+
+def _stream_down(fake: FakeBinanceUsdm) -> str:
+    """What the venue pushes on the user-data stream from now on is lost (the socket is as good as down)."""
+    key = fake.listen_key
+    assert key is not None
+    fake.listen_key = None
+    return key
+
+
+async def _reconnect(fake: FakeBinanceUsdm, key: str) -> None:
+    fake.listen_key = key
+    await fake.drop_sockets("private")
+
+
+async def test_an_order_whose_post_timed_out_in_the_outage_gets_its_fill_under_our_client_index(fake, keys):
+    conn, rec = await _open(fake, keys, request_timeout_s=0.5)
+    try:
+        bid, _, _ = await conn.get_top_of_book("BTCUSDT")
+        await conn.submit_limit_order(
+            symbol="BTCUSDT", client_order_index=1, base_amount=2, price=bid * 97 // 100, is_ask=False
+        )
+        await until(lambda: rec.orders(1))
+        key = _stream_down(fake)
+        fake.hold_answers("/fapi/v1/order", 2.0)  # acted on, answered after our timeout
+        price = bid * 99 // 100
+        with pytest.raises(VenueError):
+            await conn.submit_limit_order(symbol="BTCUSDT", client_order_index=2, base_amount=2, price=price, is_ask=False)
+        assert conn.ledger.orders[2].order_id is None  # the outcome is unknown: the id never came back
+        fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=price, size_i=2)
+        await until(lambda: fake.user_trades.get("BTCUSDT"))
+        await _reconnect(fake, key)
+        (fill,) = await until(lambda: rec.events["fill"])
+        assert (fill.client_order_index, fill.price_i, fill.size_i) == (2, price, 2)
+        assert conn.ledger.orders[2].order_id == fill.order_id  # learnt from GET /fapi/v1/order
+    finally:
+        await conn.stop()
+
+
+async def test_a_stop_that_fires_in_the_outage_on_a_symbol_not_traded_here_gets_its_fill(fake, keys):
+    before, rec_before = await _open(fake, keys)  # another session opens the position and arms the stop
+    try:
+        await before.submit_market_order(symbol="ETHUSDT", client_order_index=1, size_i=100, is_ask=False)
+        await until(lambda: rec_before.events["fill"])
+        mark = fake.engine.mark_i("ETHUSDT")
+        await before.submit_trigger_order(symbol="ETHUSDT", client_order_index=12, kind="stop_market", is_ask=True,
+                                          trigger_price=mark * 97 // 100, size_i=None)  # fmt: skip
+    finally:
+        await before.stop()
+    conn, rec = await _open(fake, keys)
+    try:
+        assert [p.symbol for p in await conn.get_positions()] == ["ETHUSDT"]  # what a start reads
+        assert not any(ref.symbol == "ETHUSDT" for ref in conn.ledger.orders.values())
+        key = _stream_down(fake)
+        fake.engine.set_mid("ETHUSDT", mark * 95 // 100)
+        fake.engine.advance_to(fake.clock.now_ms() + 100)
+        await until(lambda: len(fake.user_trades.get("ETHUSDT", [])) == 2)
+        await _reconnect(fake, key)
+        (fill,) = await until(lambda: rec.events["fill"])
+        assert (fill.symbol, fill.client_order_index, fill.size_i, fill.is_ask) == ("ETHUSDT", 12, 100, True)
+        await asyncio.sleep(0.1)
+        assert len(rec.events["fill"]) == 1  # the other session's fill, before this one began, is not ours to pass
+        assert "ETHUSDT" in [p["symbol"] for p in fake_gets(fake, "/fapi/v1/userTrades")]
+        assert fake.engine.account.positions["ETHUSDT"].size_i == 0
+    finally:
+        await conn.stop()

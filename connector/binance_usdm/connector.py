@@ -112,7 +112,10 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
         self.funding = BinanceFunding(self.emit, self.clock)
         self.feed.on_mark = self.funding.on_mark
         self.ledger = Ledger()
-        self.fills = FillRecovery(self._need_rest, lambda: self._venue_filters, self.ledger, self.emit)
+        self.fills = FillRecovery(
+            self._need_rest, lambda: self._venue_filters, self.ledger, self.emit, clock=self.clock,
+            backoff_base_s=reconnect_min_s, backoff_max_s=reconnect_max_s,
+        )  # fmt: skip
         self._armed: set[str] = set()
         self._dms_after_s: float | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
@@ -282,9 +285,8 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
         """After a drop, the fills booked meanwhile are read back (``connector.binance_usdm.fills``)."""
         if ws.connects == 1 or self.fills.session_start_ms is None:
             self.fills.session_start_ms = self._need_rest().server_ms()
-        symbols = self.fills.symbols()
-        if ws.connects > 1 and ws.last_message_ms is not None and symbols:
-            self._job(self.fills.recover(symbols, self.fills.window_start(ws.last_message_ms)))
+        if ws.connects > 1 and ws.last_message_ms is not None and self.fills.symbols():
+            self.fills.after_reconnect(ws.last_message_ms, self._job)
 
     def _on_private(self, msg: dict[str, Any]) -> None:
         for kind, event in user_events(msg, self._venue_filters, self.feed.marks):

@@ -6,7 +6,10 @@ fill with its price and fee.  So after every reconnect of the private stream the
 the symbols it has orders on this session, and those where it saw a position or one of its
 conditional orders (a stop that fires during the outage trades on a symbol perhaps never traded
 here), from a minute before the stream was last known alive (never before this session began),
-and passes on the trades the stream did not deliver (the ledger's trade ids say which).
+and passes on the trades the stream did not deliver (the ledger's trade ids say which).  A symbol
+whose read fails (a 429 or 5xx right after the reconnect) is read again with backoff, a bounded
+number of times; until every symbol was read, the window's start stays where the first outage not
+yet recovered began, so a later reconnect reads from there.
 
 ``userTrades`` needs a symbol and has no client order id.  A row's order is found by its ``orderId``
 in the ledger; failing that (an order whose ``POST`` timed out in the same outage, so its id never
@@ -25,14 +28,18 @@ from typing import Any
 from connector.binance_usdm import wire
 from connector.binance_usdm.ledger import Ledger
 from connector.binance_usdm.rest import SIGNED, BinanceRest
+from connector.clock import Clock
 from connector.errors import VenueError
 from connector.interface import Fill
+from connector.transport.ratelimit import Backoff
 
 log = logging.getLogger(__name__)
 
 LOOKBACK_MS = 60_000
 """How far before the stream was last known alive the history is read: a fill may be stamped before its frame."""
 LIMIT = 1000
+ATTEMPTS = 6
+"""Reads of a symbol after one reconnect before giving up (the next reconnect reads from the same start)."""
 
 
 def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, coi: int) -> Fill:
@@ -63,8 +70,15 @@ class FillRecovery:
         filters: Callable[[], Mapping[str, wire.Filters]],
         ledger: Ledger,
         emit: Callable[[str, Any], None],
+        *,
+        clock: Clock,
+        backoff_base_s: float = 0.5,
+        backoff_max_s: float = 30.0,
     ) -> None:
         self._rest, self._filters, self.ledger, self._emit = rest, filters, ledger, emit
+        self.clock, self._backoff = clock, (backoff_base_s, backoff_max_s)
+        self.pending_since: int | None = None
+        """Where the window starts while an outage's fills are not all read (venue ms), else None."""
         self.watched: set[str] = set()
         """Symbols where we saw a position or placed/listed a conditional order (beyond the ledger's)."""
         self.session_start_ms: int | None = None
@@ -83,9 +97,37 @@ class FillRecovery:
         start = alive_ms + (rest.server_ms() - rest.clock.now_ms()) - LOOKBACK_MS
         return max(start, self.session_start_ms or 0)
 
-    async def recover(self, symbols: Iterable[str], since_ms: int) -> int:
-        """Pass on the fills since ``since_ms`` (venue time) that the stream did not deliver; returns how many."""
-        found = 0
+    def after_reconnect(self, alive_ms: int, spawn: Callable[[Any], asyncio.Task[Any]]) -> None:
+        """Start reading (again) from the start of the first outage not yet recovered."""
+        since = self.window_start(alive_ms)
+        self.pending_since = since if self.pending_since is None else min(self.pending_since, since)
+        if self.task is not None and not self.task.done():
+            self.task.cancel()  # a read still retrying for an earlier outage: this one covers it
+        self.task = spawn(self.run(self.pending_since))
+
+    async def run(self, since_ms: int) -> int:
+        """Read every symbol, again with backoff where a read failed; the window is closed once all are read."""
+        backoff = Backoff(*self._backoff)
+        todo, found = set(self.symbols()), 0
+        for attempt in range(1, ATTEMPTS + 1):
+            got, todo = await self.recover(todo, since_ms)
+            found += got
+            if not todo:
+                if self.pending_since == since_ms:
+                    self.pending_since = None
+                return found
+            if attempt < ATTEMPTS:
+                await self.clock.sleep(backoff.next_delay())
+        log.warning(
+            "binance-usdm: gave up reading the fills missed on %s after %d attempts; the next reconnect reads from "
+            "the same start (the reconciler still corrects every order's filled quantity)", ", ".join(sorted(todo)),
+            ATTEMPTS,
+        )  # fmt: skip
+        return found
+
+    async def recover(self, symbols: Iterable[str], since_ms: int) -> tuple[int, set[str]]:
+        """Pass on the fills since ``since_ms`` (venue time) the stream did not deliver: (how many, symbols failed)."""
+        found, failed = 0, set()
         filters = self._filters()
         for symbol in sorted(symbols):
             f = filters.get(symbol)
@@ -93,11 +135,12 @@ class FillRecovery:
                 continue
             try:
                 found += await self._recover_symbol(f, since_ms)
-            except VenueError as exc:  # the reconciler still corrects every order's filled quantity
+            except VenueError as exc:
+                failed.add(symbol)
                 log.warning("binance-usdm %s: could not read the fills missed while disconnected (%s)", symbol, exc)
         if found:
             log.info("binance-usdm: %d fill(s) missed while disconnected recovered from userTrades", found)
-        return found
+        return found, failed
 
     async def _recover_symbol(self, f: wire.Filters, since_ms: int) -> int:
         rows = await self._rest().request(

@@ -134,6 +134,8 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
         self._rate_limited, self._retry_after, self._banned_until_ms = 0, 1.0, 0
         self._holds: dict[tuple[str, str], list[float]] = {}
         self._failing: dict[tuple[str, str], int] = {}
+        self.failed: list[tuple[str, str, dict[str, str]]] = []
+        """Requests ``fail_requests`` answered 503, as ``requests`` lists those served."""
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -426,6 +428,7 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
             return self._error(VenueError(-1003, msg, 429), {"Retry-After": f"{self._retry_after:g}"})
         if self._failing.get((request.method, request.path)):
             self._failing[(request.method, request.path)] -= 1
+            self.failed.append((request.method, request.path, venue.parse_params(request.rel_url.raw_query_string, "")))
             return web.Response(status=503, text="Service Unavailable")
         route = venue.ENDPOINTS.get((request.method, request.path)) or LEVERAGE_ENDPOINTS.get((request.method, request.path))
         if route is None:

@@ -91,3 +91,51 @@ async def test_a_stop_that_fires_in_the_outage_on_a_symbol_not_traded_here_gets_
         assert fake.engine.account.positions["ETHUSDT"].size_i == 0
     finally:
         await conn.stop()
+
+
+async def _resting_then_traded_while_down(conn, rec, fake: FakeBinanceUsdm, coi: int = 5) -> tuple[int, str]:
+    """An order of ours rests, the stream goes down, the order trades: (its price, the listenKey to restore)."""
+    bid, _, _ = await conn.get_top_of_book("BTCUSDT")
+    price = bid * 99 // 100
+    await conn.submit_limit_order(symbol="BTCUSDT", client_order_index=coi, base_amount=2, price=price, is_ask=False)
+    await until(lambda: rec.orders(coi))
+    key = _stream_down(fake)
+    fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=price, size_i=2)
+    await until(lambda: fake.user_trades.get("BTCUSDT"))
+    return price, key
+
+
+async def test_a_failed_read_after_the_reconnect_is_tried_again_and_the_fill_still_comes(fake, keys):
+    conn, rec = await _open(fake, keys)
+    try:
+        price, key = await _resting_then_traded_while_down(conn, rec, fake)
+        fake.fail_requests("/fapi/v1/userTrades", 3)  # the whole first call, the transport's own retries included
+        await _reconnect(fake, key)
+        (fill,) = await until(lambda: rec.events["fill"])
+        assert (fill.client_order_index, fill.price_i) == (5, price)
+        assert conn.fills.pending_since is None  # all read: the next outage starts its own window
+    finally:
+        await conn.stop()
+
+
+async def test_a_later_reconnect_reads_from_the_start_of_the_first_outage_not_yet_recovered(fake, keys):
+    conn, rec = await _open(fake, keys)
+    conn.fills.session_start_ms = 0  # as if the session began long ago: the windows start a minute before
+    try:
+        _price, key = await _resting_then_traded_while_down(conn, rec, fake)
+        fake.fail_requests("/fapi/v1/userTrades", 10_000)  # the venue keeps refusing for a while
+        await _reconnect(fake, key)
+        await until(lambda: fake.failed)
+        first_start = int(fake.failed[0][2]["startTime"])
+        await until(lambda: conn.streams["private"].state.name == "CONNECTED")
+        await asyncio.sleep(0.05)  # the stream lives on after the reconnect: its last message is later now
+        await fake.drop_sockets("private")
+        await until(lambda: conn.streams["private"].connects == 3)
+        fake._failing.clear()
+        (fill,) = await until(lambda: rec.events["fill"])
+        assert fill.client_order_index == 5
+        tried = [p for _m, path, p in fake.failed if path == "/fapi/v1/userTrades"]
+        starts = {int(p["startTime"]) for p in [*tried, *fake_gets(fake, "/fapi/v1/userTrades")]}
+        assert starts == {first_start}  # the second reconnect's window did not start at its own last message
+    finally:
+        await conn.stop()

@@ -9,7 +9,8 @@ here), from a minute before the stream was last known alive (never before this s
 and passes on the trades the stream did not deliver (the ledger's trade ids say which).  A symbol
 whose read fails (a 429 or 5xx right after the reconnect) is read again with backoff, a bounded
 number of times; until every symbol was read, the window's start stays where the first outage not
-yet recovered began, so a later reconnect reads from there.
+yet recovered began, so a later reconnect reads from there.  A window holding more trades than a
+page is read page by page (``fromId`` after the first).
 
 ``userTrades`` needs a symbol and has no client order id.  A row's order is found by its ``orderId``
 in the ledger; failing that (an order whose ``POST`` timed out in the same outage, so its id never
@@ -38,6 +39,8 @@ log = logging.getLogger(__name__)
 LOOKBACK_MS = 60_000
 """How far before the stream was last known alive the history is read: a fill may be stamped before its frame."""
 LIMIT = 1000
+"""Rows per page (the venue's maximum)."""
+MAX_PAGES = 100
 ATTEMPTS = 6
 """Reads of a symbol after one reconnect before giving up (the next reconnect reads from the same start)."""
 
@@ -143,18 +146,26 @@ class FillRecovery:
         return found, failed
 
     async def _recover_symbol(self, f: wire.Filters, since_ms: int) -> int:
-        rows = await self._rest().request(
-            "GET", "/fapi/v1/userTrades", {"symbol": f.symbol, "startTime": max(0, since_ms), "limit": LIMIT},
-            security=SIGNED, weight=5,
-        )  # fmt: skip
+        """Page through the symbol's trades: from ``since_ms``, then on from the last trade id seen,
+        until a page comes back shorter than the limit (``fromId`` goes without ``startTime``)."""
+        params: dict[str, Any] = {"symbol": f.symbol, "startTime": max(0, since_ms), "limit": LIMIT}
         found = 0
-        for row in sorted(rows or [], key=lambda r: (int(r.get("time") or 0), int(r.get("id") or 0))):
-            if self.ledger.seen(f"{f.symbol}:{row['id']}"):
-                continue
-            fill = fill_from_trade(row, f, await self._client_index(row, f))
-            if self.ledger.first_sight(fill):
-                self._emit("fill", fill)
-                found += 1
+        for _ in range(MAX_PAGES):
+            rows = await self._rest().request("GET", "/fapi/v1/userTrades", params, security=SIGNED, weight=5) or []
+            for row in sorted(rows, key=lambda r: (int(r.get("time") or 0), int(r.get("id") or 0))):
+                if self.ledger.seen(f"{f.symbol}:{row['id']}"):
+                    continue
+                fill = fill_from_trade(row, f, await self._client_index(row, f))
+                if self.ledger.first_sight(fill):
+                    self._emit("fill", fill)
+                    found += 1
+            if len(rows) < LIMIT:
+                return found
+            next_id = max(int(r["id"]) for r in rows) + 1
+            if next_id <= int(params.get("fromId") or 0):
+                break  # the venue did not move on: stop rather than read the same page forever
+            params = {"symbol": f.symbol, "fromId": next_id, "limit": LIMIT}
+        log.warning("binance-usdm %s: stopped reading missed fills after %d pages", f.symbol, MAX_PAGES)
         return found
 
     async def _client_index(self, row: Mapping[str, Any], f: wire.Filters) -> int:

@@ -139,3 +139,26 @@ async def test_a_later_reconnect_reads_from_the_start_of_the_first_outage_not_ye
         assert starts == {first_start}  # the second reconnect's window did not start at its own last message
     finally:
         await conn.stop()
+
+
+async def test_a_window_with_more_trades_than_a_page_is_read_to_its_last_trade(fake, keys):
+    conn, rec = await _open(fake, keys)
+    try:
+        bid, _, _ = await conn.get_top_of_book("BTCUSDT")
+        await conn.submit_limit_order(symbol="BTCUSDT", client_order_index=5, base_amount=2, price=bid * 99 // 100,
+                                      is_ask=False)  # fmt: skip
+        await until(lambda: conn.ledger.orders[5].order_id is not None)
+        order_id, now = int(conn.ledger.orders[5].order_id), fake.server_ms()
+        fake.user_trades["BTCUSDT"] = [
+            {"buyer": True, "commission": "0.00100000", "commissionAsset": "USDT", "id": 7_000_000 + i, "maker": True,
+             "orderId": order_id, "price": "64000.0", "qty": "0.001", "quoteQty": "64.0", "realizedPnl": "0",
+             "side": "BUY", "positionSide": "BOTH", "symbol": "BTCUSDT", "time": now}
+            for i in range(1001)
+        ]  # fmt: skip
+        await fake.drop_sockets("private")
+        await until(lambda: len(rec.events["fill"]) == 1001)
+        assert rec.events["fill"][-1].trade_id == "BTCUSDT:7001000"
+        pages = fake_gets(fake, "/fapi/v1/userTrades")
+        assert [p.get("fromId") for p in pages] == [None, "7001000"] and "startTime" not in pages[1]
+    finally:
+        await conn.stop()

@@ -16,7 +16,9 @@ page is read page by page (``fromId`` after the first).
 in the ledger; failing that (an order whose ``POST`` timed out in the same outage, so its id never
 came back; a conditional order's child, which reaches us only on the stream) by one
 ``GET /fapi/v1/order?orderId=``, whose ``clientOrderId`` carries our ``pd-<index>``.
-UNCONFIRMED: that a row's ``id`` is the stream's trade id ``t`` (both are the venue's trade id).
+The fee is read as the stream's is (``wire.trade_fee_q``: its sign kept, a rebate negative).
+UNCONFIRMED: that a row's ``id`` is the stream's trade id ``t`` (both are the venue's trade id), and
+that ``commission`` carries the same sign as the stream's ``n`` (the docs' example shows it negative).
 """
 
 from __future__ import annotations
@@ -47,8 +49,6 @@ ATTEMPTS = 6
 
 def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, coi: int) -> Fill:
     """One ``userTrades`` row as the fill the stream would have carried (``coi``: its order's client index)."""
-    fee_asset = str(row.get("commissionAsset") or "")
-    fee_q = abs(wire.money_q(row.get("commission") or "0")) if fee_asset in ("", *wire.QUOTE_ASSETS) else 0
     return Fill(
         symbol=f.symbol,
         client_order_index=coi,
@@ -57,7 +57,7 @@ def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, coi: int) -> Fill:
         is_ask=row.get("side") == "SELL",
         price_i=wire.px(row["price"], f.price_decimals),
         size_i=wire.px(row["qty"], f.size_decimals),
-        fee_q=fee_q,
+        fee_q=wire.trade_fee_q(row.get("commission"), row.get("commissionAsset")),
         is_maker=bool(row.get("maker")),
         ts_ms=int(row.get("time") or 0),
         info=dict(row),

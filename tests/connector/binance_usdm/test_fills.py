@@ -9,9 +9,12 @@ import asyncio
 
 import pytest
 
+from connector.clock import RealClock
 from connector.errors import VenueError
 from connector.keys import load_key_file
+from connector.sim.engine import SimEngine
 from tests.connector.binance_usdm.test_connector import _open, fake_gets, until
+from tests.fakes import binance_usdm_wire as bw
 from tests.fakes.binance_usdm import FakeBinanceUsdm
 
 
@@ -162,3 +165,29 @@ async def test_a_window_with_more_trades_than_a_page_is_read_to_its_last_trade(f
         assert [p.get("fromId") for p in pages] == [None, "7001000"] and "startTime" not in pages[1]
     finally:
         await conn.stop()
+
+
+async def test_a_trade_read_back_has_the_fee_the_stream_gave_it_a_maker_rebate_included(tmp_path):
+    clock = RealClock()
+    engine = SimEngine(7, clock=clock, markets=[lst.spec for lst in bw.MARKETS], maker_fee_ppm=-100, taker_fee_ppm=500)
+    fake = await FakeBinanceUsdm(engine, clock=clock, step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
+    keys = load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue="binance-usdm")
+    conn, rec = await _open(fake, keys)
+    try:
+        bid, _, _ = await conn.get_top_of_book("BTCUSDT")
+        price = bid * 99 // 100
+        await conn.submit_limit_order(symbol="BTCUSDT", client_order_index=5, base_amount=2, price=price, is_ask=False)
+        await until(lambda: rec.orders(5))
+        fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=price, size_i=2)  # ours as the maker: a rebate
+        await conn.submit_market_order(symbol="BTCUSDT", client_order_index=6, size_i=2, is_ask=False)  # a fee
+        streamed = await until(lambda: len(rec.events["fill"]) >= 2 and list(rec.events["fill"]))
+        by_stream = {f.trade_id: f.fee_q for f in streamed}
+        assert min(by_stream.values()) < 0 < max(by_stream.values())
+        conn.ledger._fills.clear()  # as if the stream had not delivered them: read back after the drop
+        await fake.drop_sockets("private")
+        await until(lambda: len(rec.events["fill"]) == 2 * len(streamed))
+        by_rest = {f.trade_id: f.fee_q for f in rec.events["fill"][len(streamed) :]}
+        assert by_rest == by_stream
+    finally:
+        await conn.stop()
+        await fake.stop()

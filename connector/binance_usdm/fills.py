@@ -64,6 +64,14 @@ def fill_from_trade(row: Mapping[str, Any], f: wire.Filters, coi: int) -> Fill:
     )
 
 
+def _when(row: Any) -> tuple[int, int]:
+    """(time, trade id) of a row, for its order; (0, 0) for a row that has neither readable."""
+    try:
+        return int(row.get("time") or 0), int(row.get("id") or 0)
+    except (AttributeError, TypeError, ValueError):
+        return 0, 0
+
+
 class FillRecovery:
     """The connector's reader of missed fills: which symbols, from when, and whose order a row is."""
 
@@ -87,6 +95,8 @@ class FillRecovery:
         self.session_start_ms: int | None = None
         """Venue time of the first connect: fills before it belong to no outage of this session."""
         self.task: asyncio.Task[Any] | None = None
+        self.bad_rows = 0
+        """Rows (or whole answers) that could not be read, each logged and skipped."""
 
     def watch(self, symbol: str) -> None:
         self.watched.add(symbol)
@@ -141,6 +151,9 @@ class FillRecovery:
             except VenueError as exc:
                 failed.add(symbol)
                 log.warning("binance-usdm %s: could not read the fills missed while disconnected (%s)", symbol, exc)
+            except Exception:  # an answer we cannot read: the next symbols still are (nobody awaits this task)
+                self.bad_rows += 1
+                log.warning("binance-usdm %s: unreadable userTrades answer; other symbols go on", symbol, exc_info=True)
         if found:
             log.info("binance-usdm: %d fill(s) missed while disconnected recovered from userTrades", found)
         return found, failed
@@ -152,16 +165,24 @@ class FillRecovery:
         found = 0
         for _ in range(MAX_PAGES):
             rows = await self._rest().request("GET", "/fapi/v1/userTrades", params, security=SIGNED, weight=5) or []
-            for row in sorted(rows, key=lambda r: (int(r.get("time") or 0), int(r.get("id") or 0))):
-                if self.ledger.seen(f"{f.symbol}:{row['id']}"):
+            for row in sorted(rows, key=_when):
+                try:
+                    if self.ledger.seen(f"{f.symbol}:{row['id']}"):
+                        continue
+                    fill = fill_from_trade(row, f, await self._client_index(row, f))
+                except VenueError:
+                    raise  # the symbol is read again; no trade id was spent
+                except Exception as exc:  # a row we cannot read (no orderId, a price that is not a number)
+                    self.bad_rows += 1
+                    log.warning("binance-usdm %s: skipped a userTrades row we cannot read (%r): %.300s", f.symbol, exc,
+                                row)  # fmt: skip
                     continue
-                fill = fill_from_trade(row, f, await self._client_index(row, f))
                 if self.ledger.first_sight(fill):
                     self._emit("fill", fill)
                     found += 1
             if len(rows) < LIMIT:
                 return found
-            next_id = max(int(r["id"]) for r in rows) + 1
+            next_id = max(_when(r)[1] for r in rows) + 1
             if next_id <= int(params.get("fromId") or 0):
                 break  # the venue did not move on: stop rather than read the same page forever
             params = {"symbol": f.symbol, "fromId": next_id, "limit": LIMIT}

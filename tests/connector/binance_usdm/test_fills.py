@@ -6,6 +6,7 @@ and a bad row."""
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import pytest
 
@@ -191,3 +192,29 @@ async def test_a_trade_read_back_has_the_fee_the_stream_gave_it_a_maker_rebate_i
     finally:
         await conn.stop()
         await fake.stop()
+
+
+async def test_a_row_we_cannot_read_is_logged_and_skipped_and_the_other_symbols_still_come(fake, keys, caplog):
+    conn, rec = await _open(fake, keys)
+    try:
+        prices = {}
+        for coi, symbol, size in ((5, "BTCUSDT", 2), (6, "ETHUSDT", 10)):
+            bid, _, _ = await conn.get_top_of_book(symbol)
+            prices[symbol] = bid * 99 // 100
+            await conn.submit_limit_order(symbol=symbol, client_order_index=coi, base_amount=size,
+                                          price=prices[symbol], is_ask=False)  # fmt: skip
+            await until(lambda coi=coi: rec.orders(coi))
+        key = _stream_down(fake)
+        for symbol, price in prices.items():
+            fake.engine.trade_through(symbol, is_ask=True, price_i=price, size_i=10)
+        await until(lambda: fake.user_trades.get("BTCUSDT") and fake.user_trades.get("ETHUSDT"))
+        bad = {k: v for k, v in fake.user_trades["BTCUSDT"][0].items() if k != "orderId"}
+        fake.user_trades["BTCUSDT"].insert(0, {**bad, "id": 1, "time": bad["time"] - 1})  # read first
+        with caplog.at_level(logging.WARNING, logger="connector.binance_usdm.fills"):
+            await _reconnect(fake, key)
+            await until(lambda: {f.symbol for f in rec.events["fill"]} == {"BTCUSDT", "ETHUSDT"})
+        assert sorted(f.client_order_index for f in rec.events["fill"]) == [5, 6]
+        assert conn.fills.bad_rows == 1
+        assert any("cannot read" in r.getMessage() and "orderId" in r.getMessage() for r in caplog.records)
+    finally:
+        await conn.stop()

@@ -32,7 +32,7 @@ from connector.binance_usdm import wire
 from connector.binance_usdm.ledger import Ledger
 from connector.binance_usdm.rest import SIGNED, BinanceRest
 from connector.clock import Clock
-from connector.errors import VenueError
+from connector.errors import UnknownOrder, VenueError
 from connector.interface import Fill
 from connector.transport.ratelimit import Backoff
 
@@ -186,7 +186,7 @@ class FillRecovery:
             if next_id <= int(params.get("fromId") or 0):
                 break  # the venue did not move on: stop rather than read the same page forever
             params = {"symbol": f.symbol, "fromId": next_id, "limit": LIMIT}
-        log.warning("binance-usdm %s: stopped reading missed fills after %d pages", f.symbol, MAX_PAGES)
+        log.warning("binance-usdm %s: stopped reading missed fills at %s (page limit or no progress)", f.symbol, params)
         return found
 
     async def _client_index(self, row: Mapping[str, Any], f: wire.Filters) -> int:
@@ -195,9 +195,12 @@ class FillRecovery:
         coi = self.ledger.client_index_of(order_id)
         if coi is not None:
             return coi
-        body = await self._rest().request(
-            "GET", "/fapi/v1/order", {"symbol": f.symbol, "orderId": order_id}, security=SIGNED, weight=1
-        )
+        try:
+            body = await self._rest().request(
+                "GET", "/fapi/v1/order", {"symbol": f.symbol, "orderId": order_id}, security=SIGNED, weight=1
+            )
+        except UnknownOrder:  # the venue no longer shows it: an order placed elsewhere, as the stream names one
+            return wire.coi_of(None, order_id)
         snap = wire.parse_order(body, f)
         self.ledger.track(snap)  # the ledger learns the id (a timed-out POST's, a trigger's child)
         return snap.client_order_index

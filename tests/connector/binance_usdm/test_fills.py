@@ -218,3 +218,17 @@ async def test_a_row_we_cannot_read_is_logged_and_skipped_and_the_other_symbols_
         assert any("cannot read" in r.getMessage() and "orderId" in r.getMessage() for r in caplog.records)
     finally:
         await conn.stop()
+
+
+async def test_a_row_of_an_order_the_venue_no_longer_shows_is_passed_on_as_placed_elsewhere(fake, keys):
+    conn, rec = await _open(fake, keys)
+    try:
+        _price, key = await _resting_then_traded_while_down(conn, rec, fake)
+        row = fake.user_trades["BTCUSDT"][0]
+        fake.user_trades["BTCUSDT"].insert(0, {**row, "id": 1, "orderId": 999, "time": row["time"] - 1})
+        await _reconnect(fake, key)
+        await until(lambda: len(rec.events["fill"]) == 2)
+        assert sorted(f.client_order_index for f in rec.events["fill"]) == [-999, 5]
+        await until(lambda: conn.fills.pending_since is None)  # read to its end, not retried forever
+    finally:
+        await conn.stop()

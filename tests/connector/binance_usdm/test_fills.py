@@ -209,7 +209,7 @@ async def test_a_row_we_cannot_read_is_logged_and_skipped_and_the_other_symbols_
             fake.engine.trade_through(symbol, is_ask=True, price_i=price, size_i=10)
         await until(lambda: fake.user_trades.get("BTCUSDT") and fake.user_trades.get("ETHUSDT"))
         bad = {k: v for k, v in fake.user_trades["BTCUSDT"][0].items() if k != "orderId"}
-        fake.user_trades["BTCUSDT"].insert(0, {**bad, "id": 1, "time": bad["time"] - 1})  # read first
+        fake.user_trades["BTCUSDT"].insert(0, {**bad, "id": 999_999_999, "time": bad["time"] - 1})  # read first
         with caplog.at_level(logging.WARNING, logger="connector.binance_usdm.fills"):
             await _reconnect(fake, key)
             await until(lambda: {f.symbol for f in rec.events["fill"]} == {"BTCUSDT", "ETHUSDT"})
@@ -225,7 +225,7 @@ async def test_a_row_of_an_order_the_venue_no_longer_shows_is_passed_on_as_place
     try:
         _price, key = await _resting_then_traded_while_down(conn, rec, fake)
         row = fake.user_trades["BTCUSDT"][0]
-        fake.user_trades["BTCUSDT"].insert(0, {**row, "id": 1, "orderId": 999, "time": row["time"] - 1})
+        fake.user_trades["BTCUSDT"].insert(0, {**row, "id": 999_999_999, "orderId": 999, "time": row["time"] - 1})
         await _reconnect(fake, key)
         await until(lambda: len(rec.events["fill"]) == 2)
         assert sorted(f.client_order_index for f in rec.events["fill"]) == [-999, 5]

@@ -27,7 +27,7 @@ from connector.base import BaseConnector
 from connector.binance_usdm import wire
 from connector.binance_usdm.codes import HEDGE_MODE_HINT, SAME_ORDER
 from connector.binance_usdm.feed import DEPTH_WEIGHT, MarketFeed
-from connector.binance_usdm.fills import LOOKBACK_MS, recover_fills
+from connector.binance_usdm.fills import FillRecovery
 from connector.binance_usdm.funding import BinanceFunding
 from connector.binance_usdm.ledger import Ledger
 from connector.binance_usdm.leverage import LeverageSettings
@@ -112,6 +112,10 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
         self.funding = BinanceFunding(self.emit, self.clock)
         self.feed.on_mark = self.funding.on_mark
         self.ledger = Ledger()
+        self.fills = FillRecovery(
+            self._need_rest, lambda: self._venue_filters, self.ledger, self.emit, clock=self.clock,
+            backoff_base_s=reconnect_min_s, backoff_max_s=reconnect_max_s,
+        )  # fmt: skip
         self._armed: set[str] = set()
         self._dms_after_s: float | None = None
         self._jobs: set[asyncio.Task[Any]] = set()
@@ -279,15 +283,17 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
 
     def _on_private_connect(self, ws: WsSupervisor) -> None:
         """After a drop, the fills booked meanwhile are read back (``connector.binance_usdm.fills``)."""
-        symbols = {ref.symbol for ref in self.ledger.orders.values()}
-        if ws.connects > 1 and ws.last_message_ms is not None and symbols:
-            since = ws.last_message_ms - LOOKBACK_MS
-            self._job(recover_fills(self._need_rest(), self._venue_filters, self.ledger, symbols, since, self.emit))
+        if ws.connects == 1 or self.fills.session_start_ms is None:
+            self.fills.session_start_ms = self._need_rest().server_ms()
+        if ws.connects > 1 and ws.last_message_ms is not None and self.fills.symbols():
+            self.fills.after_reconnect(ws.last_message_ms, self._job)
 
     def _on_private(self, msg: dict[str, Any]) -> None:
         for kind, event in user_events(msg, self._venue_filters, self.feed.marks):
             if kind == "order":
                 self.ledger.track(event)
+            elif kind == "position":
+                self.fills.watch(event.symbol)
             elif kind == "fill" and not self.ledger.first_sight(event):
                 continue
             self.emit(kind, event)
@@ -505,6 +511,7 @@ class BinanceUsdmConnector(LeverageSettings, TriggerOrders, BaseConnector):
             if raw.get("symbol") in self._venue_filters and raw.get("positionSide", "BOTH") == "BOTH":
                 position = wire.position_from_risk(raw, self._venue_filters[raw["symbol"]], now)
                 if position.size_i:
+                    self.fills.watch(position.symbol)
                     out.append(position)
         return out
 

@@ -65,6 +65,13 @@ class Ledger:
     def live_symbols(self) -> set[str]:
         return {r.symbol for r in self.orders.values() if r.live}
 
+    def client_index_of(self, order_id: str) -> int | None:
+        """The client index of the order the venue numbers ``order_id``, if the ledger knows that id."""
+        return next((coi for coi, ref in self.orders.items() if ref.order_id == order_id), None)
+
+    def seen(self, trade_id: str) -> bool:
+        return trade_id in self._fills
+
     def first_sight(self, fill: Fill) -> bool:
         """True the first time a trade id is seen (the stream, a resync and REST can repeat one)."""
         if fill.trade_id in self._fills:

@@ -102,6 +102,8 @@ class TriggerOrders:
 
         def _filters(self, symbol: str) -> wire.Filters: ...
 
+        fills: Any
+
     def supports_trigger(
         self, *, kind: str, size_i: int | None, trigger_on: str, trail_i: int | None, trail_ppm: int | None
     ) -> bool:
@@ -164,6 +166,7 @@ class TriggerOrders:
             params["timeInForce"] = "GTC"
         params["workingType"] = WORKING[trigger_on]
         params["clientAlgoId"] = wire.client_id(client_order_index)
+        self.fills.watch(symbol)  # its child may trade while the private stream is down
         body = await self._need_rest().request(
             "POST", "/fapi/v1/algoOrder", params, security=SIGNED, weight=0, orders=1
         )
@@ -192,8 +195,7 @@ class TriggerOrders:
             "GET", "/fapi/v1/openAlgoOrders", {"symbol": symbol} if symbol else None, security=SIGNED,
             weight=1 if symbol else 40,
         )  # fmt: skip
-        return [
-            parse_algo(raw, self._venue_filters[raw["symbol"]])
-            for raw in rows
-            if raw.get("symbol") in self._venue_filters
-        ]
+        out = [parse_algo(raw, self._venue_filters[raw["symbol"]]) for raw in rows if raw.get("symbol") in self._venue_filters]
+        for trigger in out:
+            self.fills.watch(trigger.symbol)
+        return out

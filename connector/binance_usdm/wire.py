@@ -65,6 +65,12 @@ def money_q(text: Any) -> int:
     return int(_dec(text or "0").scaleb(QUOTE_DECIMALS).to_integral_value(ROUND_HALF_EVEN))
 
 
+def trade_fee_q(amount: Any, asset: Any) -> int:
+    """A trade's commission (the stream's ``n``/``N``, ``userTrades``' ``commission``/``commissionAsset``)
+    in quote units with its sign kept (negative: a maker rebate); 0 when paid in another asset (BNB)."""
+    return money_q(amount or "0") if str(asset or "") in ("", *QUOTE_ASSETS) else 0
+
+
 def rounded(text: Any, decimals: int) -> int:
     """A derived price (average entry, mark, liquidation) that may carry more digits than the tick."""
     return int(_dec(text or "0").scaleb(decimals).to_integral_value(ROUND_HALF_EVEN))
@@ -308,8 +314,6 @@ def parse_order_update(msg: dict[str, Any], f: Filters) -> tuple[OrderSnapshot, 
     )
     fill = None
     if exec_type == "TRADE" and o.get("t") is not None:
-        fee_asset = str(o.get("N") or "")
-        fee_q = money_q(o.get("n") or "0") if fee_asset in ("", *QUOTE_ASSETS) else 0
         fill = Fill(
             symbol=f.symbol,
             client_order_index=coi,
@@ -318,7 +322,7 @@ def parse_order_update(msg: dict[str, Any], f: Filters) -> tuple[OrderSnapshot, 
             is_ask=snap.is_ask,
             price_i=px(o.get("L") or "0", pd),
             size_i=px(o.get("l") or "0", sd),
-            fee_q=fee_q,
+            fee_q=trade_fee_q(o.get("n"), o.get("N")),
             is_maker=bool(o.get("m")),
             ts_ms=ts,
             info=msg,

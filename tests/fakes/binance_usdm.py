@@ -16,7 +16,9 @@ engine's trigger book fires them on its mark, with ``ALGO_UPDATE`` events.
 Faults: ``drop_sockets()``, ``send_malformed(n)``, ``skip_depth(symbol, n)`` (a lost diff breaks the
 ``pu`` chain), ``rate_limit(n)`` (429 ``-1003``), ``ban(seconds)`` (418), ``expire_listen_key()``,
 ``use_weight(n)`` (another client spent weight), ``clock_skew_ms`` (the server clock runs apart from
-ours) and ``hedge_mode``.  A process driving the fake from outside (the chaos suite) reaches the
+ours), ``hedge_mode``, ``hold_answers(path, seconds)`` (the next request there is acted on, its answer
+held back past the client's timeout) and ``fail_requests(path, n)`` (the next ``n`` requests there
+answer 503 unprocessed).  A process driving the fake from outside (the chaos suite) reaches the
 same switches at ``POST /_fake/<fault>`` with JSON keyword arguments.
 
 Standalone, for a console demo (prints the URLs, writes a fresh 0600 key file)::
@@ -53,7 +55,7 @@ from tests.fakes.binance_usdm_venue import VenueError
 LISTEN_KEY_TTL_MS = 60 * 60_000
 ROUTES = {"public": ("@depth", "@bookticker"), "market": ("@markprice", "@aggtrade")}
 FAULTS = ("drop_sockets", "send_malformed", "skip_depth", "rate_limit", "ban", "expire_listen_key", "use_weight",
-          "set_clock_skew", "set_hedge_mode")  # fmt: skip
+          "set_clock_skew", "set_hedge_mode", "hold_answers", "fail_requests")  # fmt: skip
 
 
 @dataclass
@@ -130,6 +132,10 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
         self.depth = {s: _Depth(u := 1_000_000 + self.rng.randrange(10**6), u) for s in self.listings}
         self.clients: list[_Client] = []
         self._rate_limited, self._retry_after, self._banned_until_ms = 0, 1.0, 0
+        self._holds: dict[tuple[str, str], list[float]] = {}
+        self._failing: dict[tuple[str, str], int] = {}
+        self.failed: list[tuple[str, str, dict[str, str]]] = []
+        """Requests ``fail_requests`` answered 503, as ``requests`` lists those served."""
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.port = 0
@@ -236,6 +242,14 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
             for client in self.clients:
                 if client.key == key:
                     client.put(key, event)
+
+    def hold_answers(self, path: str, seconds: float, method: str = "POST", n: int = 1) -> None:
+        """The next ``n`` requests to ``path`` are acted on; each answer is sent ``seconds`` late."""
+        self._holds.setdefault((method, path), []).extend([seconds] * n)
+
+    def fail_requests(self, path: str, n: int = 1, method: str = "GET") -> None:
+        """The next ``n`` requests to ``path`` answer 503 without being processed."""
+        self._failing[(method, path)] = self._failing.get((method, path), 0) + n
 
     async def _control(self, request: web.Request) -> web.Response:
         fault = request.match_info["fault"]
@@ -412,6 +426,10 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
             self._rate_limited -= 1
             msg = "Too many requests; current limit of IP(127.0.0.1) is 2400 requests per minute. Please use the websocket for live updates to avoid polling the API."
             return self._error(VenueError(-1003, msg, 429), {"Retry-After": f"{self._retry_after:g}"})
+        if self._failing.get((request.method, request.path)):
+            self._failing[(request.method, request.path)] -= 1
+            self.failed.append((request.method, request.path, venue.parse_params(request.rel_url.raw_query_string, "")))
+            return web.Response(status=503, text="Service Unavailable")
         route = venue.ENDPOINTS.get((request.method, request.path)) or LEVERAGE_ENDPOINTS.get((request.method, request.path))
         if route is None:
             return web.Response(status=404, text="<html><body><h2>404 Not found</h2></body></html>")
@@ -433,6 +451,9 @@ class FakeBinanceUsdm(AlgoOrders, LeverageEndpoints, venue.Trading):
                 answer = await answer
         except VenueError as err:
             return self._error(err, self._headers())
+        held = self._holds.get((request.method, request.path))
+        if held:
+            await asyncio.sleep(held.pop(0))
         return web.json_response(answer, headers=self._headers())
 
     def _authenticate(

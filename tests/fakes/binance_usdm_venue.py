@@ -376,11 +376,15 @@ class Trading:
         return bw.order_object(self.engine, snap, meta, query=True)
 
     def ep_user_trades(self, p: dict[str, str]) -> list[dict[str, Any]]:
-        """The venue's trade history for one symbol (required), from ``startTime``, at most ``limit``."""
+        """The venue's trade history for one symbol (required), oldest first, from ``startTime`` or from the
+        trade id ``fromId`` (not both, as documented; the error code is UNCONFIRMED), at most ``limit`` (1000)."""
         symbol = self._symbol(p)
-        since = int(p.get("startTime") or 0)
-        rows = [r for r in self.user_trades.get(symbol, []) if r["time"] >= since]
-        return rows[: int(p.get("limit") or 500)]
+        if p.get("fromId") and (p.get("startTime") or p.get("endTime")):
+            raise VenueError(-1128, "Combination of optional parameters invalid.")
+        since, from_id = int(p.get("startTime") or 0), int(p.get("fromId") or 0)
+        rows = sorted(self.user_trades.get(symbol, []), key=lambda r: r["id"])
+        rows = [r for r in rows if r["time"] >= since and r["id"] >= from_id]
+        return rows[: min(1000, int(p.get("limit") or 500))]
 
     def ep_open_orders(self, p: dict[str, str]) -> list[dict[str, Any]]:
         symbol = self._symbol(p) if p.get("symbol") else None

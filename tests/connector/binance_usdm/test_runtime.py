@@ -112,3 +112,32 @@ async def test_the_runtimes_tracking_limit_amends_in_place_and_fills(live):
     assert chase.filled_i == 5
     assert not [1 for m, p, _ in fake.requests if m == "DELETE" and p == "/fapi/v1/order"]
     assert max(live_children) <= 1
+
+
+async def test_an_order_whose_post_timed_out_while_the_stream_was_down_gets_its_fill_and_nothing_is_parked(tmp_path):
+    fake = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
+    keys = load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue=VENUE)
+    connector = BinanceUsdmConnector(
+        base_url=fake.base_url, ws_url=fake.ws_url, keys=keys, **{**FAST, "request_timeout_s": 0.5}
+    )
+    runtime = Runtime([connector], journal_path=tmp_path / "journal.sqlite")
+    await runtime.start()
+    try:
+        await until(lambda: runtime.market_data.top_of_book(VENUE, "BTC")[0] is not None)
+        await _resting_bid(runtime, pct=3)  # the stream has spoken since it connected
+        fake.listen_key, key = None, fake.listen_key
+        fake.hold_answers("/fapi/v1/order", 2.0)  # placed, answered after our timeout
+        bid, _ = runtime.market_data.top_of_book(VENUE, "BTC")
+        order = await runtime.orders.submit_limit(VENUE, "BTC", is_ask=False, size_i=3, price_i=bid * 99 // 100)
+        assert order.order_id is None
+        fake.engine.trade_through("BTCUSDT", is_ask=True, price_i=order.price_i, size_i=3)
+        await until(lambda: fake.user_trades.get("BTCUSDT"))
+        fake.listen_key = key
+        await fake.drop_sockets("private")
+        await until(lambda: any(f.size_i == 3 for f in order.fills))
+        await runtime.reconciler.wait_idle()
+        assert (order.state, order.filled_i, len(order.fills)) == (OrderStatus.FILLED, 3, 1)
+        assert runtime.orders.store._orphan_fills == {}
+    finally:
+        await runtime.stop()
+        await fake.stop()

@@ -141,6 +141,7 @@ class Runtime:
             # would only hold orders no venue knows.  Give it one that lives as long as the run.
             self._ephemeral_journal = tempfile.TemporaryDirectory(prefix="perpdesk-sim-")
             path = Path(self._ephemeral_journal.name) / "journal.sqlite3"
+            return Journal(path, durable=False)  # gone with the process: no fsync (issue 18, cold start)
         return Journal(path)
 
     def _load_orders(self) -> OrderService:

@@ -7,7 +7,9 @@ only drawn once the book has arrived; then ``q`` is sent and the process must ex
 baseline, "today's" console, is measured in the same run, interleaved with ours, ``RUNS`` starts each
 (p50 and p99): the same console with what issue 18 took off the start path put back on it (httpx,
 websockets, pydantic-settings, importlib.metadata imported before ``cli.main``, the settings loaded
-through the pydantic models rather than taken as plain defaults (``cli.PLAIN_DEFAULTS``), the heap settled
+through the pydantic models rather than taken as plain defaults (``cli.PLAIN_DEFAULTS``), the sim's
+throwaway journal fsynced like a kept one (``Journal(durable=True)``; its tables written in one
+transaction stays on both sides), the heap settled
 on the first refresh after the market opens, the garbage collector on through the start, the runtime
 started only after the screen's first layout pass instead of while Textual composes it, the starting
 theme set through Textual's watcher, which reparses every stylesheet, and every node restyled on the
@@ -99,11 +101,18 @@ def first_theme(self, name):  # the theme set through Textual's watcher: a repar
     self.theme = name
 app.PerpdeskApp._first_theme = first_theme
 styles_once.StylesOnce._on_screen_resume = lambda self, event: None  # every node restyled on the first resume
+import execution.journal as journal
+assert "durable" in journal.Journal.__init__.__code__.co_varnames, "the baseline patches Journal(durable=), which is gone"
+open_journal = journal.Journal.__init__
+def durable_journal(self, path=None, *, durable=True):  # the sim's journal fsynced like any other, as before
+    open_journal(self, path, durable=True)
+journal.Journal.__init__ = durable_journal
 """
 BASELINE = BASELINE_PRELUDE.format(deferred=DEFERRED) + "from console.cli import main\nraise SystemExit(main([]))\n"
 """Today's console in the same run: ours with what issue 18 deferred imported eagerly first, the
 heap settled on the first refresh after the market opens, the collector on through the start, the
-settings validated by the pydantic models (``cli.PLAIN_DEFAULTS`` off), the runtime started only once the
+settings validated by the pydantic models (``cli.PLAIN_DEFAULTS`` off), the sim's journal fsynced
+(``Journal(durable=True)``), the runtime started only once the
 screen had mounted (on its queue, after its first layout pass), the starting theme set through Textual's
 watcher (a full reparse and restyle) and every node restyled on the screen's first resume, as it was."""
 OURS = ("-m", "console")
@@ -258,7 +267,8 @@ def _cold_start_figure() -> Figure:
     note = (
         f"{RUNS} starts a side, interleaved; ours / today's p50 {ratio:.2f}× (target ≤ 0.6×), p99 "
         f"{percentile(ours, 99):.3g} vs {percentile(today, 99):.3g} s; today's = the same console with "
-        f"{', '.join(eager)} imported first, the settings through the pydantic models, the heap settled on the "
+        f"{', '.join(eager)} imported first, the settings through the pydantic models, the sim's journal "
+        f"fsynced, the heap settled on the "
         f"first refresh, the collector on through the start, the runtime started after "
         f"the screen's first layout, the theme set through Textual's watcher (a reparse) and every node restyled "
         f"on the first resume; warm bytecode "

@@ -65,6 +65,25 @@ SETTINGS_MODELS = ("pydantic", "pydantic_core", "annotated_types", "console.sett
 (``console.settings_defaults``); the models load with a config file or a ``PERPDESK_*`` setting."""
 
 
+def test_the_first_book_is_painted_without_importlib_metadata(tmp_path):
+    """``console.flush`` checks the Textual it was written for by its ``dist-info`` (one stat), not by
+    ``textual.__version__``, which imports ``importlib.metadata`` and scans every distribution on the
+    first flush, before the first book is painted."""
+    from console.flush import _textual_fits
+
+    assert _textual_fits()  # the check still passes, so the frames are still composed on the flush
+    seen = _first_paint_modules(tmp_path, ("importlib.metadata",))
+    assert seen["painted"] == ["sim", "BTC"]
+    assert seen["loaded"] == []
+
+
+def test_the_textual_check_refuses_another_version():
+    from console.flush import TEXTUAL, _textual_is
+
+    assert _textual_is(TEXTUAL)
+    assert not _textual_is("0.0.1")
+
+
 def test_with_nothing_to_read_the_first_book_is_painted_without_pydantic_or_the_settings_models(tmp_path):
     seen = _first_paint_modules(tmp_path, SETTINGS_MODELS)
     assert seen["painted"] == ["sim", "BTC"]

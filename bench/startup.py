@@ -6,7 +6,11 @@ only drawn once the book has arrived; then ``q`` is sent and the process must ex
 ``python -c "import textual.app"``, the least any Textual console can cost (in the note).  The
 baseline, "today's" console, is measured in the same run, interleaved with ours, ``RUNS`` starts each
 (p50 and p99): the same console with what issue 18 took off the start path put back on it (httpx,
-websockets, pydantic-settings, importlib.metadata imported before ``cli.main``, the heap settled
+websockets, pydantic-settings, importlib.metadata imported before ``cli.main``, the settings loaded
+through the pydantic models rather than taken as plain defaults (``cli.PLAIN_DEFAULTS``), the sim's
+throwaway journal fsynced like a kept one (``Journal(durable=True)``; its tables written in one
+transaction stays on both sides), Textual's version read through ``importlib.metadata`` on the first
+flush (``console.flush._textual_is``), the heap settled
 on the first refresh after the market opens, the garbage collector on through the start, the runtime
 started only after the screen's first layout pass instead of while Textual composes it, the starting
 theme set through Textual's watcher, which reparses every stylesheet, and every node restyled on the
@@ -81,7 +85,8 @@ import console.app as app
 import console.screens.styles_once as styles_once
 import console.cli as cli
 cli.QUIET_COLLECTOR_AT_START = False  # the collector on through the start, as before
-for owner, name in ((cli, "QUIET_COLLECTOR_AT_START"), (app.PerpdeskApp, "_settle_heap"), (app.PerpdeskApp, "_boot"), (app.PerpdeskApp, "_first_theme"), (styles_once.StylesOnce, "_on_screen_resume")):
+cli.PLAIN_DEFAULTS = False  # the settings loaded and validated by the pydantic models, as before
+for owner, name in ((cli, "QUIET_COLLECTOR_AT_START"), (cli, "PLAIN_DEFAULTS"), (app.PerpdeskApp, "_settle_heap"), (app.PerpdeskApp, "_boot"), (app.PerpdeskApp, "_first_theme"), (styles_once.StylesOnce, "_on_screen_resume")):
     assert name in vars(owner), f"the baseline patches {{owner.__name__}}.{{name}}, which is gone: it would measure ours"
 settle_timer = app.PerpdeskApp.set_timer
 def set_timer(self, delay, callback=None, **kwargs):  # the heap settled on the next refresh, as before
@@ -97,10 +102,25 @@ def first_theme(self, name):  # the theme set through Textual's watcher: a repar
     self.theme = name
 app.PerpdeskApp._first_theme = first_theme
 styles_once.StylesOnce._on_screen_resume = lambda self, event: None  # every node restyled on the first resume
+import execution.journal as journal
+assert "durable" in journal.Journal.__init__.__code__.co_varnames, "the baseline patches Journal(durable=), which is gone"
+open_journal = journal.Journal.__init__
+def durable_journal(self, path=None, *, durable=True):  # the sim's journal fsynced like any other, as before
+    open_journal(self, path, durable=True)
+journal.Journal.__init__ = durable_journal
+import console.flush as flush
+assert "_textual_is" in vars(flush), "the baseline patches console.flush._textual_is, which is gone"
+def textual_is(version):  # Textual's version read through importlib.metadata on the first flush, as before
+    import textual
+    return getattr(textual, "__version__", None) == version
+flush._textual_is = textual_is
 """
 BASELINE = BASELINE_PRELUDE.format(deferred=DEFERRED) + "from console.cli import main\nraise SystemExit(main([]))\n"
 """Today's console in the same run: ours with what issue 18 deferred imported eagerly first, the
-heap settled on the first refresh after the market opens, the collector on through the start, the runtime started only once the
+heap settled on the first refresh after the market opens, the collector on through the start, the
+settings validated by the pydantic models (``cli.PLAIN_DEFAULTS`` off), the sim's journal fsynced
+(``Journal(durable=True)``), Textual's version read through importlib.metadata on the first flush, the
+runtime started only once the
 screen had mounted (on its queue, after its first layout pass), the starting theme set through Textual's
 watcher (a full reparse and restyle) and every node restyled on the screen's first resume, as it was."""
 OURS = ("-m", "console")
@@ -255,8 +275,9 @@ def _cold_start_figure() -> Figure:
     note = (
         f"{RUNS} starts a side, interleaved; ours / today's p50 {ratio:.2f}× (target ≤ 0.6×), p99 "
         f"{percentile(ours, 99):.3g} vs {percentile(today, 99):.3g} s; today's = the same console with "
-        f"{', '.join(eager)} imported first, the heap settled on the first refresh, the collector on through the "
-        f"start, the runtime started after "
+        f"{', '.join(eager)} imported first, the settings through the pydantic models, the sim's journal "
+        f"fsynced, Textual's version through importlib.metadata on the first flush, the heap settled on the "
+        f"first refresh, the collector on through the start, the runtime started after "
         f"the screen's first layout, the theme set through Textual's watcher (a reparse) and every node restyled "
         f"on the first resume; warm bytecode "
         f"(compileall first); {imports}; floor `python -c 'import textual.app'` p50 {median(floors):.3g} s; "

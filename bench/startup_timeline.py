@@ -7,8 +7,9 @@ warm bytecode, and the child stamps each phase of its start on the machine's mon
 imports, settings, the runtime built (journal opened, orders loaded), the app, Textual's stylesheet
 parsed, the main screen composed, the runtime started (the sim's start and subscriptions, the journal's
 run, restores), the first market opened, the first frame written, and the book painted (the parent sees
-``spread`` on the terminal).  Each phase is the median over the starts, in ms since the spawn; a span
-is printed as start → end.  Then ``-X importtime`` of the same start, headless, until its first market
+``spread`` on the terminal).  Each phase is the median over the starts, in ms since the spawn, beside
+the child's CPU time so far (``time.process_time``, user + system: what a loaded machine inflates less
+than wall time); a span is printed as start → end.  Then ``-X importtime`` of the same start, headless, until its first market
 is painted, summed by top-level package (cumulative µs of each top-level import, the first importer
 charged): what the first paint's imports cost and who pulls them in.  A start that does not paint within
 20 s is killed by PID (``bench.startup``).
@@ -31,14 +32,15 @@ from bench.stats import median
 STAMPS_ENV = "BENCH_STARTUP_STAMPS"
 CHILD = r"""
 import time
-T0 = time.perf_counter()
+T0, C0 = time.perf_counter(), time.process_time()
 import atexit, functools, json, os, sys
 stamps = []
 totals = {}
-def stamp(name, at=None):
+def stamp(name, at=None, cpu=None):
     applied = totals.get("CSS apply (Stylesheet.apply)", (0, 0.0))[0]
-    stamps.append((name, time.perf_counter() if at is None else at, f"{len(sys.modules)} / {applied}"))
-stamp("python up (site, encodings)", T0)
+    stamps.append((name, time.perf_counter() if at is None else at, f"{len(sys.modules)} / {applied}",
+                   time.process_time() if cpu is None else cpu))
+stamp("python up (site, encodings)", T0, C0)
 
 def span(name, fn):
     @functools.wraps(fn)
@@ -159,6 +161,7 @@ cli._available_venues = span("venues listed (connector.factory)", cli._available
 cli._theme_names = span("theme names (console.themes)", cli._theme_names)
 cli.build_runtime = span("cli.build_runtime", cli.build_runtime)
 cli.load_settings = span("cli.load_settings", cli.load_settings)
+cli._plain_defaults = span("plain default settings (cli._plain_defaults)", cli._plain_defaults)
 main = cli.main
 stamp("cli.main >")
 raise SystemExit(main([]))
@@ -186,9 +189,13 @@ asyncio.run(main())
 """A start headless until its first market is painted (what ``-X importtime`` reads)."""
 
 
-def timeline(home: Path, starts: int) -> tuple[dict[str, float], dict[str, str], dict[str, tuple[int, float]]]:
-    """Median ms since the spawn of every stamp, the modules loaded at it, and the totals (calls, ms)."""
+def timeline(
+    home: Path, starts: int
+) -> tuple[dict[str, float], dict[str, float], dict[str, str], dict[str, tuple[int, float]]]:
+    """Median ms since the spawn of every stamp, the child's CPU ms (user + system) at it, the modules
+    loaded at it, and the totals (calls, ms)."""
     at: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[str, list[float]] = defaultdict(list)
     modules: dict[str, str] = {}
     totals: dict[str, list[tuple[int, float]]] = defaultdict(list)
     out = home / "stamps.json"
@@ -199,8 +206,9 @@ def timeline(home: Path, starts: int) -> tuple[dict[str, float], dict[str, str],
             painted, _exited = _cold_start(home, ("-c", CHILD))
             at["book painted (seen on the pty)"].append(painted * 1000)
             data = json.loads(out.read_text())
-            for name, when, loaded in data["stamps"]:
+            for name, when, loaded, used in data["stamps"]:
                 at[name].append((when - spawned) * 1000)
+                cpu[name].append(used * 1000)
                 modules[name] = loaded
             for name, (calls, seconds) in data["totals"].items():
                 totals[name].append((calls, seconds * 1000))
@@ -208,6 +216,7 @@ def timeline(home: Path, starts: int) -> tuple[dict[str, float], dict[str, str],
         os.environ.pop(STAMPS_ENV, None)
     return (
         {name: median(ms) for name, ms in at.items()},
+        {name: median(ms) for name, ms in cpu.items()},
         modules,
         {name: (runs[0][0], median([ms for _, ms in runs])) for name, runs in totals.items()},
     )
@@ -241,13 +250,15 @@ def main(starts: int = 5) -> None:
     with tempfile.TemporaryDirectory(prefix="perpdesk-bench-") as tmp:
         home = Path(tmp)
         _cold_start(home, ("-m", "console"))  # the page cache warm
-        stamps, modules, totals = timeline(home, starts)
+        stamps, cpu, modules, totals = timeline(home, starts)
         total_ms, packages, biggest = import_costs(home)
     print(
-        f"timeline of a cold start, median of {starts} (ms since the spawn; modules loaded / CSS applied to a node so far)"
+        f"timeline of a cold start, median of {starts} (ms since the spawn; the child's CPU ms so far; modules "
+        f"loaded / CSS applied to a node so far)"
     )
     for name, ms in sorted(stamps.items(), key=lambda kv: kv[1]):
-        print(f"  {ms:8.1f}  {name:<55} {modules.get(name, '')}")
+        used = f"{cpu[name]:7.1f}" if name in cpu else " " * 7
+        print(f"  {ms:8.1f} {used}  {name:<55} {modules.get(name, '')}")
     for name, (calls, ms) in totals.items():
         print(f"  total {ms:6.1f}  {name} ({calls} calls)")
     print(f"imports to the first paint (-X importtime, headless): {total_ms:.0f} ms; by top-level package:")

@@ -1,20 +1,19 @@
 """What the connector layer is configured with: where the user's config lives, and per-venue settings.
 
 These are plain models; reading them from the config file and the environment is the console's job
-(``console.settings``), which hands them down.
+(``console.settings``), which hands them down.  A start with no config file and no ``PERPDESK_*``
+setting never imports them: it reads plain copies of their defaults (``console.settings_defaults``).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from platformdirs import user_config_dir
 from pydantic import BaseModel, ConfigDict, Field
 
+from connector.user_config import config_dir
 
-def config_dir() -> Path:
-    """The user config directory (``~/.config/perpdesk`` on Linux; follows ``XDG_CONFIG_HOME``)."""
-    return Path(user_config_dir("perpdesk"))
+__all__ = ["SimSettings", "VenueSettings", "config_dir"]
 
 
 class VenueSettings(BaseModel):

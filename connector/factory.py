@@ -18,7 +18,9 @@ Paper trading (``paper=True``, or ``paper = true`` in ``[venue.<slug>]``) builds
 with ``keys=None`` (no key file is looked for or read) and wraps it in
 ``connector.paper.PaperConnector``, which uses it for public market data only.  The sim is paper already.
 
-The factory is handed the connector layer's own settings (``connector.config``), never the app's.
+The factory is handed the connector layer's own settings (``connector.config``), never the app's; it
+reads their fields only, so plain objects with the same fields do (``console.settings_defaults``, a start
+with no config file), and it imports the models only to build the defaults when none are given.
 """
 
 from __future__ import annotations
@@ -29,13 +31,16 @@ import os
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from connector.clock import Clock
-from connector.config import SimSettings, VenueSettings, config_dir
 from connector.errors import ConfigError
 from connector.interface import QUOTE_DECIMALS, IConnector
 from connector.keys import describe_keys, load_key_file
+from connector.user_config import config_dir
+
+if TYPE_CHECKING:
+    from connector.config import SimSettings, VenueSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +172,7 @@ def create_connector(
     """
     entry = VENUES.entry(venue)
     cls = VENUES[venue]
-    venue_settings = venue_settings or VenueSettings()
+    venue_settings = venue_settings or _default_venue_settings()
     if paper is None:
         paper = venue_settings.paper
     if paper and entry.needs_keys:
@@ -204,7 +209,7 @@ def public_connector(
     **extra: Any,
 ) -> IConnector:
     """The venue's connector built with ``keys=None`` (no key file is looked for): market data only."""
-    venue_settings = venue_settings or VenueSettings()
+    venue_settings = venue_settings or _default_venue_settings()
     kwargs: dict[str, Any] = {
         "base_url": base_url if base_url is not None else venue_settings.base_url,
         "ws_url": ws_url if ws_url is not None else venue_settings.ws_url,
@@ -215,6 +220,12 @@ def public_connector(
         **extra,
     }
     return _construct(VENUES[venue], venue, kwargs)
+
+
+def _default_venue_settings() -> VenueSettings:
+    from connector.config import VenueSettings
+
+    return VenueSettings()
 
 
 def _paper(

@@ -17,30 +17,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel, ConfigDict
+if TYPE_CHECKING:
+    from console.alert_settings import AlertSettings
+    from console.settings_defaults import PlainAlertSettings
 
 log = logging.getLogger(__name__)
 
 HISTORY = 200
 """Fired alerts kept for the Alerts tab (the file keeps them all)."""
-
-
-class AlertSettings(BaseModel):
-    """``[alerts]`` in the config file: how an alert reaches the trader, and which events alert."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    bell: bool = True
-    """The terminal bell (BEL)."""
-    osc9: bool = True
-    """OSC 9 desktop notification (iTerm2, WezTerm, Windows Terminal, kitty …)."""
-    osc777: bool = True
-    """OSC 777 desktop notification (urxvt, foot, VTE terminals such as GNOME Terminal)."""
-    fills: bool = True
-    """Every fill of ours alerts."""
-    chase_end: bool = True
-    """A chase that ends (filled, timed out, cancelled, failed) alerts."""
 
 
 def _clean(text: str) -> str:
@@ -52,7 +38,7 @@ def _through_tmux(sequence: str) -> str:
     return "\x1bPtmux;" + sequence.replace("\x1b", "\x1b\x1b") + "\x1b\\"
 
 
-def terminal_notification(title: str, body: str, settings: AlertSettings, *, tmux: bool = False) -> str:
+def terminal_notification(title: str, body: str, settings: AlertSettings | PlainAlertSettings, *, tmux: bool = False) -> str:
     """What to write to the terminal for one alert: bell, OSC 9, OSC 777, as ``settings`` switch them."""
     title, body = _clean(title), _clean(body)
     oscs = []

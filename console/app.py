@@ -27,7 +27,6 @@ from textual.theme import Theme
 from connector.clock import Clock
 from connector.interface import QUOTE_DECIMALS
 from console import bindings, heap
-from console.alerts import AlertSettings
 from console.bridge import Bridge
 from console.key_gate import KeyGate
 from console.palette import PROVIDERS
@@ -36,6 +35,8 @@ from console.screens.main import MainScreen
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
 if TYPE_CHECKING:
+    from console.alert_settings import AlertSettings
+    from console.settings_defaults import PlainAlertSettings
     from execution.runtime import Runtime
     from execution.triggers import Trigger
 
@@ -90,7 +91,7 @@ class PerpdeskApp(KeyGate, App[int]):
         sizes: dict[str, str] | None = None,
         read_only: bool = False,
         long_lived_heap: bool = False,
-        alerts: AlertSettings | None = None,
+        alerts: AlertSettings | PlainAlertSettings | None = None,
     ) -> None:
         super().__init__()
         heap.forget_dead_widgets()

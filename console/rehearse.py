@@ -9,10 +9,13 @@ Plain Python (no Textual): ``cli.prepare`` calls ``apply_paper`` on the loaded s
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from console.settings import Settings
 from execution.journal import default_journal_path
+
+if TYPE_CHECKING:
+    from console.settings import Settings
+    from console.settings_defaults import PlainSettings
 
 PAPER_JOURNAL_NAME = "journal-paper.sqlite3"
 
@@ -22,11 +25,11 @@ def default_paper_journal_path() -> Path:
     return default_journal_path().with_name(PAPER_JOURNAL_NAME)
 
 
-def paper_venues(settings: Settings) -> list[str]:
+def paper_venues(settings: Settings | PlainSettings) -> list[str]:
     return [v for v in settings.venues if v != "sim" and settings.venue_settings(v).paper]
 
 
-def apply_paper(settings: Settings, *, paper: bool, read_only: bool) -> list[str]:
+def apply_paper(settings: Settings | PlainSettings, *, paper: bool, read_only: bool) -> list[str]:
     """Mark every listed venue paper when ``paper`` (``--paper``); then, if any venue is paper, point the
     journal at the paper journal (``paper_journal_path`` or its default) unless a watch-only console
     keeps its own in memory.  Returns the paper venues; raises ``ValueError`` when paper and live venues
@@ -52,7 +55,7 @@ _recorder: Any = None
 _story: Any = None
 
 
-def start_recording(path: Path, settings: Settings, *, max_mb: float, max_minutes: float) -> Any:
+def start_recording(path: Path, settings: Settings | PlainSettings, *, max_mb: float, max_minutes: float) -> Any:
     """Record every frame and REST answer of the connectors built from now on (docs/RECORDING.md)."""
     global _recorder
     from connector.record.recorder import Recorder

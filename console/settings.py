@@ -11,6 +11,9 @@ config file, then the defaults below.  The config file is ``<user config dir>/co
 ``--config PATH`` names another.  ``Settings.load`` merges them itself (``tomllib``, ``env_values``)
 and the pydantic models validate the result: the settings shape the first screen (venues, market,
 theme, keys), so they are read before it, and pydantic-settings' import cost is no longer paid for it.
+A console start with nothing to read (no config file, no ``PERPDESK_*`` setting, no setting on the
+command line) does not import this module at all: ``console.settings_defaults`` gives it the same
+defaults as plain objects, and a test keeps the two equal field by field.
 
 A bad config file never gives a traceback: ``ConfigError`` with one line naming the file, the
 field and what was expected.  A section the runtime reads is a field of ``RuntimeSettings``; one
@@ -31,19 +34,14 @@ from typing import Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from connector.config import config_dir
 from connector.errors import ConfigError
 from console import toml_write
-from console.alerts import AlertSettings
+from console.alert_settings import AlertSettings
+from console.settings_defaults import CONFIG_FILE_NAME, ENV_DELIMITER, ENV_PREFIX, default_config_path
 from execution.config import RuntimeSettings
 
-ENV_PREFIX = "PERPDESK_"
-ENV_DELIMITER = "__"
-CONFIG_FILE_NAME = "config.toml"
-
-
-def default_config_path() -> Path:
-    return config_dir() / CONFIG_FILE_NAME
+__all__ = ["CONFIG_FILE_NAME", "ENV_DELIMITER", "ENV_PREFIX", "Settings", "default_config_path", "env_values",
+           "load_settings", "read_config_file", "save_setting"]
 
 
 _config_path_var: contextvars.ContextVar[Path | None] = contextvars.ContextVar("perpdesk_config_path", default=None)

@@ -25,11 +25,11 @@ from typing import TYPE_CHECKING, Any
 
 from connector.interface import QUOTE_DECIMALS, MarketInfo
 from connector.scaling import decimal_to_scaled, money_text, rescale, scaled_to_str
-from execution.config import RiskSettings
 from execution.listeners import Listeners
 from execution.market import MarketDataService
 
 if TYPE_CHECKING:
+    from execution.config import RiskSettings
     from execution.position_service import PositionService
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,8 @@ class RiskLimits:
 
         In a table, ``max_position`` may be one number (every symbol) or a table per canonical symbol.
         """
-        data = data.model_dump() if isinstance(data, RiskSettings) else dict(data or {})
+        # a settings object (the model, or the console's plain defaults) by its ``model_dump``
+        data = data.model_dump() if hasattr(data, "model_dump") else dict(data or {})
         limits = cls()
         for key in ("max_order_notional", "max_position_notional"):
             if data.get(key) is not None:

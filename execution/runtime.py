@@ -16,12 +16,12 @@ from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from connector.clock import Clock, RealClock
 from connector.factory import create_connector
 from connector.interface import ConnectionEvent, ConnectionState, IConnector
 from execution.algos import AlgoManager
-from execution.config import RuntimeSettings
 from execution.journal import Journal
 from execution.kill_switch import KillReport, kill_switch
 from execution.leverage import LeverageService
@@ -33,6 +33,9 @@ from execution.reconciler import Reconciler
 from execution.risk import RiskLimits, RiskManager
 from execution.tracking import TrackingLimitManager
 from execution.triggers import TriggerManager
+
+if TYPE_CHECKING:
+    from execution.config import RuntimeSettings
 
 log = logging.getLogger(__name__)
 
@@ -59,7 +62,7 @@ class Runtime:
         settings: RuntimeSettings | Mapping[str, object] | None = None,
     ) -> None:
         """``settings`` may be a plain table (a script's ``{"tracking": {...}}``); it is validated
-        as ``RuntimeSettings``.  ``journal_path`` beats ``settings.journal_path``."""
+        as ``RuntimeSettings`` (any other object is read as one, by its fields).  ``journal_path`` beats ``settings.journal_path``."""
         if isinstance(connectors, Mapping):
             self.connectors: dict[str, IConnector] = dict(connectors)
         else:
@@ -69,9 +72,13 @@ class Runtime:
                     raise ValueError(f"two connectors for venue {connector.venue!r}; pass a dict to name them apart")
                 self.connectors[connector.venue] = connector
         self.clock: Clock = clock or RealClock()
-        self.settings: RuntimeSettings = (
-            settings if isinstance(settings, RuntimeSettings) else RuntimeSettings.model_validate(settings or {})
-        )
+        if settings is None or isinstance(settings, Mapping):
+            from execution.config import RuntimeSettings
+
+            settings = RuntimeSettings.model_validate(settings or {})
+        self.settings: RuntimeSettings | Any = settings
+        """Typed settings: a ``RuntimeSettings``, or an object with its fields (the console's plain
+        defaults, ``console.settings_defaults``: a start with no config file never imports pydantic)."""
         self.started = False
         self.run_id: int | None = None
 
@@ -134,6 +141,7 @@ class Runtime:
             # would only hold orders no venue knows.  Give it one that lives as long as the run.
             self._ephemeral_journal = tempfile.TemporaryDirectory(prefix="perpdesk-sim-")
             path = Path(self._ephemeral_journal.name) / "journal.sqlite3"
+            return Journal(path, durable=False)  # gone with the process: no fsync (issue 18, cold start)
         return Journal(path)
 
     def _load_orders(self) -> OrderService:

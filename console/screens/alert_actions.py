@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from connector.scaling import scaled_to_str
-from console.alerts import AlertBook, AlertSettings, terminal_notification
+from console.alerts import AlertBook, terminal_notification
 from console.bridge import Batch
 from console.formatting import clock_text
 from console.parsing.commands import AlertCommand
@@ -20,6 +20,8 @@ from console.widgets.diff_table import DiffTable
 
 if TYPE_CHECKING:
     from connector.clock import Clock
+    from console.alert_settings import AlertSettings
+    from console.settings_defaults import PlainAlertSettings
     from execution.runtime import Runtime
 
 ALERT_COLUMNS = [("time", "Time"), ("kind", "Kind"), ("what", "What"), ("state", "State")]
@@ -38,7 +40,7 @@ class AlertActions:
 
     runtime: Runtime
     clock: Clock
-    alert_settings: AlertSettings
+    alert_settings: AlertSettings | PlainAlertSettings
     _alerts_table: DiffTable
     _alert_book: AlertBook | None = None
 

@@ -21,7 +21,6 @@ from textual.widgets import Sparkline, Static, TabbedContent, TabPane
 
 from connector.clock import Clock
 from connector.interface import Fill, OrderStatus
-from console.alerts import AlertSettings
 from console.bridge import Batch, Bridge, LogLine
 from console.flush import Flusher
 from console.formatting import clock_text
@@ -35,6 +34,7 @@ from console.screens.trading import TradingActions
 from console.screens.trigger_actions import TriggerActions
 from console.screens.triggers_panel import TRIGGER_COLUMNS, ladder_marks, trigger_row
 from console.screens.triggers_table import TriggersTable
+from console.settings_defaults import PlainAlertSettings
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import ChasesTable, DiffTable
 from console.widgets.footer import DeskFooter
@@ -49,6 +49,7 @@ from execution.tracking import TrackingLimit
 if TYPE_CHECKING:
     from collections.abc import Callable
 
+    from console.alert_settings import AlertSettings
     from execution.algos import WorkingOrder
     from execution.runtime import Runtime
 
@@ -69,10 +70,10 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         flush_hz: float,
         started_ns: int,
         sizes: dict[str, str] | None = None,
-        alert_settings: AlertSettings | None = None,
+        alert_settings: AlertSettings | PlainAlertSettings | None = None,
     ) -> None:
         super().__init__()
-        self.alert_settings = alert_settings or AlertSettings()
+        self.alert_settings = alert_settings or PlainAlertSettings()
         """``[alerts]``: bell, OSC 9 / OSC 777, and whether fills and chase ends alert."""
         self.runtime = runtime
         self.bridge = bridge

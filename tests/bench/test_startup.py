@@ -15,7 +15,9 @@ def test_the_baseline_prelude_imports_the_deferred_modules_and_puts_back_the_lat
     code = BASELINE_PRELUDE.format(deferred=DEFERRED) + (
         "import json\n"
         "print(json.dumps({'imported': imported, 'patched': [app.PerpdeskApp._boot.__name__,\n"
-        "    app.PerpdeskApp._first_theme.__name__, styles_once.StylesOnce._on_screen_resume.__name__]}))\n"
+        "    app.PerpdeskApp._first_theme.__name__, styles_once.StylesOnce._on_screen_resume.__name__],\n"
+        "    'plain_defaults': cli.PLAIN_DEFAULTS, 'journal': journal.Journal.__init__.__name__,\n"
+        "    'textual_is': flush._textual_is.__name__}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("PERPDESK_")}
     env |= {"PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / "config"), "XDG_DATA_HOME": str(tmp_path / "d")}
@@ -24,3 +26,6 @@ def test_the_baseline_prelude_imports_the_deferred_modules_and_puts_back_the_lat
     seen = json.loads(out.stdout.strip().splitlines()[-1])
     assert {"httpx", "websockets.asyncio.client"} <= set(seen["imported"])
     assert seen["patched"] == ["late_boot", "first_theme", "<lambda>"]
+    assert seen["plain_defaults"] is False  # the settings through the pydantic models, as before
+    assert seen["journal"] == "durable_journal"  # the sim's journal fsynced, as before
+    assert seen["textual_is"] == "textual_is"  # Textual's version through importlib.metadata, as before

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from console.alerts import AlertBook, AlertSettings, terminal_notification
+from console.alert_settings import AlertSettings
+from console.alerts import AlertBook, terminal_notification
 from console.parsing.commands import AlertCommand, SymbolRef, parse
 from tests.console.harness import make_desk, ready, settle
 from tests.console.test_command_lines import run

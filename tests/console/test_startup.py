@@ -33,7 +33,7 @@ async def main():
         await pilot.pause()
         await pilot.pause()
         painted = app.main_screen.selected
-        loaded = sorted({m.partition(".")[0] for m in sys.modules} & set(sys.argv[1:]))
+        loaded = sorted(({m.partition(".")[0] for m in sys.modules} | set(sys.modules)) & set(sys.argv[1:]))
         print(json.dumps({"painted": list(painted) if painted else None, "loaded": loaded}))
         await app.action_quit()
 
@@ -57,6 +57,46 @@ def test_the_sim_console_paints_its_first_book_without_the_network_libraries_or_
     seen = _first_paint_modules(tmp_path, ("httpx", "httpcore", "websockets", "pydantic_settings", "dotenv"))
     assert seen["painted"] == ["sim", "BTC"]
     assert seen["loaded"] == []
+
+
+SETTINGS_MODELS = ("pydantic", "pydantic_core", "annotated_types", "console.settings", "execution.config",
+                   "connector.config", "console.alert_settings")
+"""Validation and the settings models: a start with nothing to read takes plain defaults
+(``console.settings_defaults``); the models load with a config file or a ``PERPDESK_*`` setting."""
+
+
+def test_the_first_book_is_painted_without_importlib_metadata(tmp_path):
+    """``console.flush`` checks the Textual it was written for by its ``dist-info`` (one stat), not by
+    ``textual.__version__``, which imports ``importlib.metadata`` and scans every distribution on the
+    first flush, before the first book is painted."""
+    from console.flush import _textual_fits
+
+    assert _textual_fits()  # the check still passes, so the frames are still composed on the flush
+    seen = _first_paint_modules(tmp_path, ("importlib.metadata",))
+    assert seen["painted"] == ["sim", "BTC"]
+    assert seen["loaded"] == []
+
+
+def test_the_textual_check_refuses_another_version():
+    from console.flush import TEXTUAL, _textual_is
+
+    assert _textual_is(TEXTUAL)
+    assert not _textual_is("0.0.1")
+
+
+def test_with_nothing_to_read_the_first_book_is_painted_without_pydantic_or_the_settings_models(tmp_path):
+    seen = _first_paint_modules(tmp_path, SETTINGS_MODELS)
+    assert seen["painted"] == ["sim", "BTC"]
+    assert seen["loaded"] == []
+
+
+def test_a_config_file_still_loads_the_settings_models_before_the_first_paint(tmp_path):
+    config = tmp_path / "config" / "perpdesk" / "config.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text('theme = "perpdesk-light"\n')
+    seen = _first_paint_modules(tmp_path, SETTINGS_MODELS)
+    assert seen["painted"] == ["sim", "BTC"]
+    assert {"pydantic", "console.settings", "execution.config"} <= set(seen["loaded"])
 
 
 async def test_the_runtime_starts_while_the_screen_composes_and_the_market_opens_before_the_first_layout():

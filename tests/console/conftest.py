@@ -24,9 +24,11 @@ def _settle_instead_of_cpu_idle(request, monkeypatch):
 
     Snapshot tests (``snap_compare``) keep Textual's idle wait: with the settle, two of them came out
     with a DataTable column one cell wider or narrower than stored, once each in two loaded runs (the
-    chases tab at 80x24, the working orders tab); which width a column gets depends on when the
-    table's idle pass runs relative to its cell updates, and the idle wait's sleeps have kept that
-    stable.
+    chases tab at 80x24, the working orders tab); which width a column gets depended on when the
+    table's idle pass ran relative to its cell updates.  ``DiffTable`` now sets its widths itself after
+    every change (``test_diff_table_widths.py``), but the settle has a second race left: the halted
+    header at 80x24 showed the "trading HALTED" toast in two runs of four under the settle (never under
+    the idle wait, and the stored snapshot has none), so the snapshot tests keep the idle wait.
     """
     if "snap_compare" in request.fixturenames:
         return

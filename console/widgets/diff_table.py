@@ -47,6 +47,7 @@ class DiffTable(DataTable):
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.cell_updates = 0
         self._widths: dict[str, Counter[int]] = {}
+        self._label_widths: dict[str, int] = {}
         """Column key -> how many shown cells have each width: the column's width is the largest."""
         # Textual 8.2.8 keys these caches by the table's update count, so each change leaves the entries
         # of the last one behind until the LRU pushes them out: over a long session every table filled
@@ -63,6 +64,7 @@ class DiffTable(DataTable):
         self._widths = {key: Counter() for key, _ in self._columns}
         for key, label in self._columns:
             self.add_column(label, key=key)
+        self._label_widths = {key: self._cell_width(self.columns[ColumnKey(key)].label) for key, _ in self._columns}
 
     def _cell_width(self, cell: Cell) -> int:
         """The width DataTable measures for ``cell`` in a one-line row."""
@@ -83,7 +85,7 @@ class DiffTable(DataTable):
             column = self.columns.get(ColumnKey(key))
             if column is None:
                 continue
-            want = max(self._cell_width(column.label), max(widths, default=0))
+            want = max(self._label_widths[key], max(widths, default=0))
             if column.content_width != want:
                 column.content_width = want
                 changed = True

@@ -47,8 +47,8 @@ class DiffTable(DataTable):
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.cell_updates = 0
         self._widths: dict[str, Counter[int]] = {}
-        self._label_widths: dict[str, int] = {}
         """Column key -> how many shown cells have each width: the column's width is the largest."""
+        self._label_widths: dict[str, int] = {}
         # Textual 8.2.8 keys these caches by the table's update count, so each change leaves the entries
         # of the last one behind until the LRU pushes them out: over a long session every table filled
         # 10,000 rendered cells and 1,000 lines (each a Strip with seven caches of its own), several MB a

@@ -182,3 +182,19 @@ REGISTRY: dict[str, list[Binding]] = {
     "replay": FOR_REPLAY,
 }
 """Owner -> its bindings: every binding the console declares is in exactly one of these lists."""
+
+FOOTER_FIRST = ("risk.kill_switch", "chase.new", "app.help")
+"""The footer's most important hints, kept at any width that holds them: the kill switch, chase, help."""
+
+
+def footer_rank(binding_id: str | None) -> int:
+    """A hint's importance in the footer (lower: kept longer when the footer is too narrow for all):
+    ``FOOTER_FIRST``, then the focused widget's and dialog's own keys, then the rest of the desk's
+    keys in ``FOR_APP``'s order."""
+    if binding_id in FOOTER_FIRST:
+        return FOOTER_FIRST.index(binding_id)
+    rank = _APP_RANK.get(binding_id or "")
+    return len(FOOTER_FIRST) + (0 if rank is None else 1 + rank)
+
+
+_APP_RANK = {binding.id: i for i, binding in enumerate(FOR_APP) if binding.id}

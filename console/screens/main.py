@@ -40,6 +40,7 @@ from console.widgets.diff_table import ChasesTable, DiffTable
 from console.widgets.footer import DeskFooter
 from console.widgets.ladder import DepthLadder
 from console.widgets.market_list import MarketList, change_text
+from console.widgets.one_line import OneLine
 from console.widgets.order_entry import OrderEntry
 from console.widgets.status import StatusBar, StatusView, age_level
 from console.widgets.tape import TradesTape
@@ -107,7 +108,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._markets = MarketList(id="markets")
         self._tape = TradesTape(id="tape")
         self._chart = Sparkline([], id="chart")
-        self._top_line = Static("", id="top", markup=False)
+        self._top_line = OneLine(id="top")
         self._xvenue = Static("", id="xvenue", markup=False)
         self._ladder = DepthLadder(id="ladder")
         self._entry = OrderEntry(self.action_leave, self.send_order_form, id="entry")
@@ -275,8 +276,9 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self._ladder.update_book(data)
         if self._entry.following:
             self._prefill_touch(only_if_untouched=True)  # an unedited price follows the touch
-        # one line of fixed height and width: no layout pass for it (it ran ~40 times a second)
-        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2), layout=False)
+        # one line of fixed height and width: no layout pass for it (it ran ~40 times a second), and its text
+        # laid out once per change, not per frame (``OneLine``)
+        self._top_line.update(panels.top_text(md, venue, symbol, self._top_line.size.width - 2))
         others = panels.cross_venue_text(md, venue, symbol)
         self._xvenue.display = bool(others)
         if others:

@@ -3,14 +3,24 @@
 DataTable repaints every visible cell when any cell changes, so it is kept for low-churn
 views (orders, positions, fills) and fed diffs: rows added, rows removed, changed cells
 updated one by one.  Unchanged rows cost nothing.
+
+Column widths are the table's own: after every change, each column is exactly as wide as its widest
+shown cell (or its label).  Textual's DataTable sets them on its idle pass, from the cells changed
+since the last one, and never narrows a column when a row goes: a row added and removed again (or a
+cell made wider and its row removed) left the column wider or not depending on whether an idle pass
+ran in between, so the same updates could show a column one cell wider, or cut short.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from rich.text import Text
+from textual.render import measure
 from textual.widgets import DataTable
+from textual.widgets._data_table import default_cell_formatter
+from textual.widgets.data_table import ColumnKey
 
 from console import bindings
 
@@ -36,6 +46,9 @@ class DiffTable(DataTable):
         self._given: dict[str, tuple[Cell, ...]] = {}
         self._shown: dict[str, tuple[Cell, ...]] = {}
         self.cell_updates = 0
+        self._widths: dict[str, Counter[int]] = {}
+        """Column key -> how many shown cells have each width: the column's width is the largest."""
+        self._label_widths: dict[str, int] = {}
         # Textual 8.2.8 keys these caches by the table's update count, so each change leaves the entries
         # of the last one behind until the LRU pushes them out: over a long session every table filled
         # 10,000 rendered cells and 1,000 lines (each a Strip with seven caches of its own), several MB a
@@ -48,8 +61,37 @@ class DiffTable(DataTable):
         self._add_columns()
 
     def _add_columns(self) -> None:
+        self._widths = {key: Counter() for key, _ in self._columns}
         for key, label in self._columns:
             self.add_column(label, key=key)
+        self._label_widths = {key: self._cell_width(self.columns[ColumnKey(key)].label) for key, _ in self._columns}
+
+    def _cell_width(self, cell: Cell) -> int:
+        """The width DataTable measures for ``cell`` in a one-line row."""
+        return measure(self.app.console, default_cell_formatter(cell, wrap=False, height=1), 1)
+
+    def _count(self, cells: Sequence[Cell], step: int) -> None:
+        for (key, _), cell in zip(self._columns, cells, strict=True):
+            widths = self._widths[key]
+            width = self._cell_width(cell)
+            widths[width] += step
+            if not widths[width]:
+                del widths[width]
+
+    def _fit_columns(self) -> None:
+        """Each column exactly as wide as its widest shown cell or its label, now (not on Textual's idle pass)."""
+        changed = False
+        for key, widths in self._widths.items():
+            column = self.columns.get(ColumnKey(key))
+            if column is None:
+                continue
+            want = max(self._label_widths[key], max(widths, default=0))
+            if column.content_width != want:
+                column.content_width = want
+                changed = True
+        if changed:
+            self._update_dimensions(())  # the virtual size, from the new widths
+            self.refresh()
 
     def show_only(self, keys: Sequence[str] | None) -> None:
         """Fold the table to the columns ``keys`` (None: every column), keeping its rows: rows given
@@ -75,7 +117,7 @@ class DiffTable(DataTable):
         added: list[str] = []
         for key in [k for k in self._shown if k not in rows]:
             self.remove_row(key)
-            del self._shown[key]
+            self._count(self._shown.pop(key), -1)
             self._given.pop(key, None)
         for key, cells in rows.items():
             cells = self._given[key] = tuple(cells)
@@ -86,13 +128,16 @@ class DiffTable(DataTable):
                 self.add_row(*cells, key=key)
                 added.append(key)
             elif old != cells:
+                self._count(old, -1)
                 for (col, _), a, b in zip(self._columns, old, cells, strict=True):
                     if a != b:
-                        self.update_cell(key, col, b, update_width=True)
+                        self.update_cell(key, col, b)
                         self.cell_updates += 1
             else:
                 continue
+            self._count(cells, 1)
             self._shown[key] = cells
+        self._fit_columns()
         return added
 
     def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> bool:
@@ -100,11 +145,13 @@ class DiffTable(DataTable):
         if key in self._shown:
             return False
         self.add_row(*cells, key=key)
-        self._shown[key] = tuple(cells)
+        self._shown[key] = cells = tuple(cells)
+        self._count(cells, 1)
         while len(self._shown) > keep:
             oldest = next(iter(self._shown))
             self.remove_row(oldest)
-            del self._shown[oldest]
+            self._count(self._shown.pop(oldest), -1)
+        self._fit_columns()
         return True
 
     @property

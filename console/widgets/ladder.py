@@ -78,6 +78,9 @@ class DepthLadder(Widget):
         super().__init__(name=name, id=id, classes=classes)
         self._data: LadderData | None = None
         self._rows: list[Row] = []
+        self._rows_size = Size(0, 0)
+        """The size ``_rows`` were built for: the first frame after a layout builds them if its Resize has
+        not arrived yet (Textual composes that frame before the widget hears of its new size)."""
         self._strips: dict[Row, Strip] = {}
         self._styles: dict[str, Style] | None = None
         """The rich styles rows are drawn with, worked out once per style change (not per row)."""
@@ -98,9 +101,8 @@ class DepthLadder(Widget):
         super().notify_style_update()
 
     def on_resize(self) -> None:
-        self._strips.clear()
-        self._styles = None
-        self._layout_rows(full=True)
+        if self._rows_size != self.size:  # (else its first frame has built them already)
+            self._layout_rows(full=True)
 
     def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
         return max(5, container.height)
@@ -116,12 +118,19 @@ class DepthLadder(Widget):
         self._data = data
         self._layout_rows(full=False)
 
-    def _layout_rows(self, *, full: bool) -> None:
-        height = self.size.height
-        width = self.size.width
+    def _layout_rows(self, *, full: bool, repaint: bool = True) -> None:
+        size = self.size
+        height, width = size.height, size.width
+        if size != self._rows_size:
+            if width != self._rows_size.width:
+                self._strips.clear()  # a row's strip is as wide as the widget
+            self._rows_size = size
+            full = True
         rows = self._build_rows(height, width)
         old = self._rows
         self._rows = rows
+        if not repaint:
+            return
         if full or len(old) != len(rows):
             self.refresh()
             return
@@ -171,6 +180,8 @@ class DepthLadder(Widget):
         return rows
 
     def render_line(self, y: int) -> Strip:
+        if self.size != self._rows_size:  # laid out anew, its Resize still to come: the rows for this size now
+            self._layout_rows(full=True, repaint=False)  # (this frame is being drawn)
         width = self.size.width
         if y >= len(self._rows):
             return Strip.blank(width, self.rich_style)

@@ -10,7 +10,7 @@ from tests.console.settle import settled
 
 
 @pytest.fixture(autouse=True)
-def _settle_instead_of_cpu_idle(request, monkeypatch):
+def _settle_instead_of_cpu_idle(monkeypatch):
     """Every Pilot wait (``press``, ``pause()``, ``exit``, the snapshot plugin's
     ``wait_for_scheduled_animations``) settles the app instead of sleeping until the process looks idle.
 
@@ -22,13 +22,11 @@ def _settle_instead_of_cpu_idle(request, monkeypatch):
     processes are not waited for: a test that needs one waits for its effect with
     ``tests.console.settle.until``.  Details and bounds: ``tests/console/settle.py``.
 
-    Snapshot tests (``snap_compare``) keep Textual's idle wait: with the settle, two of them came out
-    with a DataTable column one cell wider or narrower than stored, once each in two loaded runs (the
-    chases tab at 80x24, the working orders tab); which width a column gets depends on when the
-    table's idle pass runs relative to its cell updates, and the idle wait's sleeps have kept that
-    stable.
+    Snapshot tests (``snap_compare``) settle too.  Two races kept them on Textual's idle wait before:
+    a DataTable column one cell wider or narrower (Textual's idle pass set the widths; ``DiffTable`` now
+    sets them after every change, ``test_diff_table_widths.py``), and a toast from the notices of the
+    harness's own flush, cleared before its Notify message had arrived (``harness.settle`` now lets it
+    arrive first).
     """
-    if "snap_compare" in request.fixturenames:
-        return
     monkeypatch.setattr(textual.pilot, "wait_for_idle", settled)
     monkeypatch.setattr(textual.app, "wait_for_idle", settled)

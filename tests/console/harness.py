@@ -55,5 +55,6 @@ async def settle(desk: Desk, pilot) -> None:
         await desk.app.workers.wait_for_complete()
     desk.main.flush()
     desk.main.refresh_status()
+    await pilot.pause()  # the notices that flush raised reach the app (a Notify message) before they are cleared
     desk.app.clear_notifications()
     await pilot.pause()

@@ -4,9 +4,9 @@ the kill switch and chase hints, and the chases table keeps its State column."""
 from __future__ import annotations
 
 from textual.widgets import Static
-from textual.widgets._footer import FooterKey
 
 from console.formatting import CHASE_COLUMNS
+from console.widgets.footer import DeskFooter
 from console.widgets.status import StatusBar
 from tests.console.harness import make_desk, ready, settle
 
@@ -14,9 +14,10 @@ SMALL = (80, 24)
 
 
 def _footer_keys_in_view(app) -> dict[str, str]:
-    """description -> key of the footer hints wholly inside the screen's width."""
-    width = app.screen.size.width
-    return {k.description: k.key for k in app.screen.query(FooterKey) if k.region.right <= width and k.region.width}
+    """description -> key of the footer hints drawn (``DeskFooter`` draws only hints that fit whole)."""
+    footer = app.screen.query_one(DeskFooter)
+    assert footer.region.right <= app.screen.size.width
+    return {hint.description: hint.key for hint in footer.hints}
 
 
 async def test_state_stays_on_the_header_line_when_it_does_not_fit_whole():

@@ -200,6 +200,8 @@ class _Tracer:
         if tracemalloc.is_tracing():
             lines.append(f"traced {tracemalloc.get_traced_memory()[0] / 2**20:.2f} MB")
             snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        lines.append("## live objects by type, the most numerous")
+        lines += [f"{n} {k}" for k, n in sorted(types.items(), key=lambda kv: -kv[1])[:25]]
         if self.first_types is None:
             self.first, self.first_types = snap, types
         else:

@@ -22,8 +22,9 @@ from pydantic import BaseModel, ConfigDict
 
 log = logging.getLogger(__name__)
 
-HISTORY = 200
-"""Fired alerts kept for the Alerts tab (the file keeps them all)."""
+HISTORY = 50
+"""Fired alerts kept for the Alerts tab (the file keeps them all): every fill alerts, so 200 took the
+soak's typist a quarter of an hour to fill."""
 
 
 class AlertSettings(BaseModel):

@@ -20,6 +20,9 @@ CELL_CACHE = 2_000
 """Rendered cells a table keeps (Textual's default 10,000): a tall screen's worth of cells, twice over."""
 LINE_CACHE = 300
 """Rendered rows and lines a table keeps (Textual's default 1,000 each)."""
+APPEND_KEEP = 100
+"""Rows an appending table (fills, log) keeps, the oldest dropped (the journal keeps every fill): a few
+screens' worth.  500 took the soak's typist half an hour of fills to fill, the heap growing all along."""
 
 
 class DiffTable(DataTable):
@@ -95,7 +98,7 @@ class DiffTable(DataTable):
             self._shown[key] = cells
         return added
 
-    def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> bool:
+    def append(self, key: str, cells: Sequence[Cell], *, keep: int = APPEND_KEEP) -> bool:
         """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``; False if ``key`` is shown."""
         if key in self._shown:
             return False

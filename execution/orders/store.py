@@ -109,6 +109,20 @@ class OrderStore:
             if len(self._forgotten) > FORGOTTEN_KEYS:
                 del self._forgotten[next(iter(self._forgotten))]
 
+    def forget_children(self, parent_id: str) -> int:
+        """Forget the closed children of ``parent_id`` (an ended chase nothing reads any more; the journal
+        keeps them); how many.  A child still live stays."""
+        gone = [o for o in self._orders.values() if o.parent_id == parent_id and o.is_final]
+        for old in gone:
+            del self._orders[old.key]
+            if old.order_id and self._by_order_id.get((old.venue, old.order_id)) is old:
+                del self._by_order_id[(old.venue, old.order_id)]
+            self.forgotten += 1
+            self._forgotten[old.key] = None
+        while len(self._forgotten) > FORGOTTEN_KEYS:
+            del self._forgotten[next(iter(self._forgotten))]
+        return len(gone)
+
     def was_forgotten(self, venue: str, client_order_index: int) -> bool:
         """True for a closed order this store let go of (it is in the journal)."""
         return (venue, client_order_index) in self._forgotten

@@ -30,6 +30,7 @@ async def test_a_table_changed_every_frame_keeps_its_caches_bounded():
         # full: the frames rendered more cells than it keeps (Textual's own kept up to 10,000)
         assert len(table._cell_render_cache) == CELL_CACHE
         assert len(table._line_cache) <= LINE_CACHE and len(table._row_render_cache) <= LINE_CACHE
+        assert len(table._row_renderable_cache) <= 100  # 300 took a typist 25 minutes to fill (issue 18's soak)
 
 
 async def test_an_appending_table_keeps_its_last_hundred_rows():

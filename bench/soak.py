@@ -9,15 +9,23 @@ rests.  Every ``SAMPLE_EVERY_S`` seconds it collects (``gc.collect()``) and samp
 (``VmRSS``) and the live objects (tracked + frozen); the first sample is taken after a warm-up minute
 (Textual's bounded caches fill while the first orders are typed) and growth is measured from it.
 
+Each sample also says where the resident set sits: glibc's heap (``mallinfo2``: bytes in use, free
+inside it, mmapped) and CPython's small-object allocator (``sys._debugmallocstats``: its 1 MiB arenas
+held, bytes in live blocks).  Objects of 512 bytes or less live in those arenas, which go back to the
+system only once empty: a few long-lived objects scattered over many arenas keep them all resident
+(fragmentation), so the resident set follows the highest heap the session ever had.  glibc's heap shrinks
+only from its top; ``malloc_trim(0)`` also gives back free pages inside it: the final sample has the
+resident set after one trim (``rss_trimmed_mb``, measured after the last sample, not used during the run).
+
 Bounded: ``--minutes N`` (``python -m bench soak`` runs ``MINUTES``); the child is given N minutes
 plus a minute and is killed by PID if it overruns.  Sanity: every order typed must have reached the
 venue (an order form that stopped sending would also stop growing the heap), and the book must keep
-streaming.  "Flat" is what the figure measures: the resident set's growth over the second half of the
-run (the least-squares line through the second half's samples, times its span: the first half is the
-console's bounded caches and histories filling, the second what is left once they are full).  The note
-has the growth from the first sample to the last, the live objects per order typed over the whole run
-and the second half, and the load average (the machine may be shared: absolute RSS does not move with
-load, the order count does).
+streaming.  The figure is the resident set's growth from the first sample to the last (the target:
+flat within 5 MB over an hour).  The note has the second half's slope (the least-squares line through
+the second half's samples, times its span: what is left once the bounded caches and histories are
+full), the live objects per order typed over the whole run and the second half, the allocators' share,
+and the load average (the machine may be shared: absolute RSS does not move with load, the order
+count does).  ``--child --trace DIR [--trace-frames N]`` is the diagnosis (``_Tracer``).
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import ctypes
 import gc
 import json
 import os
@@ -32,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -47,6 +57,10 @@ MAY_NOT_SEND = 0.05
 """Orders typed that may fail to reach the venue (the form refusing one as the market moves, one still in
 flight at the end) before the run fails: an order form that stopped sending would also stop growing the heap."""
 SIZE = (120, 40)
+TRACE_FRAMES = 25
+TRACE_STEP_MS = 250
+TRACE_AT_MIN = (1.0, 2.0, 5.0, 10.0, 30.0, 60.0)
+TRACE_TOP = 25
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -66,13 +80,166 @@ def _loadavg() -> str:
 
 def _sample(t0: float, orders: int, books: int) -> dict[str, Any]:
     gc.collect()
-    return {
+    row = {
         "t": round(time.monotonic() - t0, 1),
         "rss_mb": round(_rss_mb(), 2),
         "objects": len(gc.get_objects()) + gc.get_freeze_count(),
         "orders": orders,
         "books": books,
     }
+    if tracemalloc.is_tracing():
+        row["traced_mb"] = round(tracemalloc.get_traced_memory()[0] / 2**20, 2)
+    return row | _allocators()
+
+
+def _trimmed_rss() -> float | None:
+    """The resident set after ``malloc_trim(0)`` (glibc gives back the free pages of its heap), measured
+    once at the end, after the last sample: what trimming would save, without trimming during the run."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.malloc_trim(0)
+    except (OSError, AttributeError):
+        return None
+    return round(_rss_mb(), 2)
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost",
+    )]  # fmt: skip
+
+
+def _allocators() -> dict[str, float]:
+    """Where the resident set sits: glibc's heap (``mallinfo2``: in use, free inside it, mmapped) and
+    CPython's small-object allocator (arenas held, bytes in live blocks), in MB; {} where not glibc."""
+    out: dict[str, float] = {}
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        mi = libc.mallinfo2()
+        out |= {"malloc_used_mb": mi.uordblks / 2**20, "malloc_free_mb": mi.fordblks / 2**20,
+                "malloc_mmap_mb": mi.hblkhd / 2**20}  # fmt: skip
+    except (OSError, AttributeError):
+        pass
+    stats = _pymalloc_stats()
+    if stats:
+        out |= stats
+    return {k: round(v, 2) for k, v in out.items()}
+
+
+def _pymalloc_stats() -> dict[str, float]:
+    """``sys._debugmallocstats`` (written to fd 2) parsed: arenas allocated now and bytes in used blocks."""
+    import re
+
+    with tempfile.TemporaryFile("w+") as tmp:
+        saved = os.dup(2)
+        try:
+            sys.stderr.flush()
+            os.dup2(tmp.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        tmp.seek(0)
+        text = tmp.read()
+    arenas = re.search(r"([\d,]+) arenas \* ([\d,]+) bytes/arena", text)
+    used = re.search(r"# bytes in allocated blocks\s*=\s*([\d,]+)", text)
+    if not arenas or not used:
+        return {}
+    return {
+        "pymalloc_arenas_mb": int(arenas.group(1).replace(",", "")) * int(arenas.group(2).replace(",", "")) / 2**20,
+        "pymalloc_used_mb": int(used.group(1).replace(",", "")) / 2**20,
+    }
+
+
+class _Tracer:
+    """``--trace DIR``: where the bytes go (a diagnosis, not the figure).  At each of ``TRACE_AT_MIN``
+    minutes after the warm-up: the gc's live objects by type, their growth since the first point and the
+    previous one; SQLite's memory (``sqlite3_memory_used``), the journal's page cache setting and file
+    sizes; with ``--trace-frames N`` (> 0) tracemalloc with N frames from the warm-up's end, its snapshot
+    compared to the first point's, grouped by traceback, the top ``TRACE_TOP``.  Traced, the console is
+    several times slower: the sim steps every ``TRACE_STEP_MS`` so it keeps up.  Written to DIR."""
+
+    def __init__(self, out_dir: Path, runtime: Any, frames: int) -> None:
+        self.dir = out_dir
+        self.dir.mkdir(parents=True, exist_ok=True)
+        self.runtime = runtime
+        self.frames = frames
+        self.first: Any = None
+        self.first_types: dict[str, int] | None = None
+        self.last_types: dict[str, int] = {}
+        self.pending = list(TRACE_AT_MIN)
+
+    @staticmethod
+    def _types() -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for o in gc.get_objects():
+            name = type(o).__qualname__
+            counts[name] = counts.get(name, 0) + 1
+        return counts
+
+    def start(self) -> None:
+        if self.frames:
+            tracemalloc.start(self.frames)
+
+    @staticmethod
+    def _grown(now: dict[str, int], then: dict[str, int], top: int = 30) -> list[str]:
+        grown = sorted(((n - then.get(k, 0), k) for k, n in now.items()), reverse=True)
+        return [f"{d:+d} {k} (now {now[k]})" for d, k in grown[:top] if d > 0]
+
+    def maybe(self, elapsed_s: float) -> None:
+        if not self.pending or elapsed_s < self.pending[0] * 60:
+            return
+        minute = self.pending.pop(0)
+        gc.collect()
+        types = self._types()
+        lines = [f"# minute {minute:g} ({elapsed_s:.0f} s): rss {_rss_mb():.2f} MB, {sum(types.values())} gc objects"]
+        lines.append(json.dumps(_allocators()))
+        lines += self._sqlite()
+        snap = None
+        if tracemalloc.is_tracing():
+            lines.append(f"traced {tracemalloc.get_traced_memory()[0] / 2**20:.2f} MB")
+            snap = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+        lines.append("## live objects by type, the most numerous")
+        lines += [f"{n} {k}" for k, n in sorted(types.items(), key=lambda kv: -kv[1])[:25]]
+        if self.first_types is None:
+            self.first, self.first_types = snap, types
+        else:
+            lines.append("## live objects by type, growth since the first point")
+            lines += self._grown(types, self.first_types)
+            lines.append("## live objects by type, growth since the previous point")
+            lines += self._grown(types, self.last_types)
+            if snap is not None and self.first is not None:
+                lines.append(f"## top {TRACE_TOP} growths since the first point (by traceback)")
+                for stat in snap.compare_to(self.first, "traceback")[:TRACE_TOP]:
+                    lines.append(
+                        f"{stat.size_diff / 1024:+.1f} KiB {stat.count_diff:+d} blocks (now {stat.size / 1024:.1f} KiB)"
+                    )
+                    lines += ["    " + ln for ln in stat.traceback.format(limit=self.frames)]
+        self.last_types = types
+        (self.dir / f"minute-{minute:g}.txt").write_text("\n".join(lines) + "\n")
+
+    def _sqlite(self) -> list[str]:
+        out = []
+        with contextlib.suppress(OSError, AttributeError):
+            used = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+            used.restype = ctypes.c_int64
+            out.append(f"sqlite memory used {used() / 2**20:.2f} MB")
+        journal = getattr(self.runtime, "journal", None)
+        path = getattr(journal, "path", None)
+        db = getattr(journal, "_db", None)
+        if db is not None:
+            with contextlib.suppress(Exception):
+                (cache,) = db.execute("PRAGMA cache_size").fetchone()
+                (page,) = db.execute("PRAGMA page_size").fetchone()
+                (pages,) = db.execute("PRAGMA page_count").fetchone()
+                out.append(f"sqlite cache_size {cache} page_size {page} page_count {pages}")
+        if path:
+            for suffix in ("", "-wal", "-shm"):
+                f = Path(str(path) + suffix)
+                if f.exists():
+                    out.append(f"{f.name} {f.stat().st_size / 1024:.0f} KiB")
+        return out
 
 
 @contextlib.contextmanager
@@ -108,7 +275,7 @@ async def cancel_all_orders(runtime: Any) -> None:
             await asyncio.wait_for(runtime.orders.cancel(order), 5)
 
 
-async def _soak(minutes: float, out: Any) -> None:
+async def _soak(minutes: float, out: Any, trace: Path | None = None, frames: int = 0) -> None:
     from connector.clock import RealClock
     from connector.sim.connector import SimConnector
     from connector.sim.engine import SimEngine
@@ -116,7 +283,9 @@ async def _soak(minutes: float, out: Any) -> None:
     from execution.runtime import Runtime
 
     clock = RealClock()
-    connector = SimConnector(engine=SimEngine(seed=7, clock=clock, step_ms=STEP_MS), clock=clock)
+    # traced, the console is several times slower: the book steps slower so it keeps up (no backlog counted)
+    step_ms = TRACE_STEP_MS if trace and frames else STEP_MS
+    connector = SimConnector(engine=SimEngine(seed=7, clock=clock, step_ms=step_ms), clock=clock)
     books = 0
 
     def count(_event: Any) -> None:
@@ -141,6 +310,9 @@ async def _soak(minutes: float, out: Any) -> None:
     typed = 0
     async with app.run_test(size=SIZE) as pilot:
         await asyncio.wait_for(app.ready.wait(), 60)
+        tracer = _Tracer(trace, runtime, frames) if trace else None
+        if tracer:
+            tracer.start()
         t0 = time.monotonic()
         end = t0 + minutes * 60
         next_sample = t0 + min(WARMUP_S, minutes * 30)
@@ -153,8 +325,12 @@ async def _soak(minutes: float, out: Any) -> None:
             if now >= next_sample:
                 print(json.dumps(_sample(t0, typed, books)), file=out, flush=True)
                 next_sample += SAMPLE_EVERY_S
+            if tracer:
+                tracer.maybe(time.monotonic() - t0)
             await asyncio.sleep(max(0.0, ORDER_EVERY_S - (time.monotonic() - now) - 0.5))
-        print(json.dumps(_sample(t0, typed, books) | {"submitted": submitted, "last": True}), file=out, flush=True)
+        final = _sample(t0, typed, books) | {"submitted": submitted, "last": True}
+        final["rss_trimmed_mb"] = _trimmed_rss()
+        print(json.dumps(final), file=out, flush=True)
         await app.action_quit()
 
 
@@ -224,7 +400,8 @@ def figure(samples: list[dict[str, Any]], minutes: float) -> Figure:
         f"{rss_per_min:+.3f} MB/min ({half_mb:+.2f} MB), {per_min:+,.0f} objects/min "
         f"({half_objects / max(half_orders, 1):+,.1f} per order typed); live objects between "
         f"samples {min(s['objects'] for s in samples):,}–{max(s['objects'] for s in samples):,} (what is on screen "
-        f"and in flight when the sample is taken); load average at the end {_loadavg()}"
+        f"and in flight when the sample is taken){_allocator_note(first, last)}; load average at the end "
+        f"{_loadavg()}"
     )
     return Figure(
         "soak",
@@ -237,6 +414,22 @@ def figure(samples: list[dict[str, Any]], minutes: float) -> Figure:
     )
 
 
+def _allocator_note(first: dict[str, Any], last: dict[str, Any]) -> str:
+    """Where the resident set's growth sits, first sample → last (samples without the fields: "")."""
+    keys = ("pymalloc_arenas_mb", "pymalloc_used_mb", "malloc_used_mb", "malloc_free_mb")
+    if not all(k in first and k in last for k in keys):
+        return ""
+    note = (
+        f"; CPython's arenas {first['pymalloc_arenas_mb']:.0f} → {last['pymalloc_arenas_mb']:.0f} MB (in live "
+        f"blocks {first['pymalloc_used_mb']:.1f} → {last['pymalloc_used_mb']:.1f}), glibc's heap in use "
+        f"{first['malloc_used_mb']:.1f} → {last['malloc_used_mb']:.1f} MB (free inside it {first['malloc_free_mb']:.1f} "
+        f"→ {last['malloc_free_mb']:.1f})"
+    )
+    if last.get("rss_trimmed_mb") is not None:
+        note += f"; after one malloc_trim at the end RSS {last['rss_trimmed_mb']:.1f} MB"
+    return note
+
+
 def run(minutes: float = MINUTES) -> list[Figure]:
     return [figure(soak(minutes), minutes)]
 
@@ -245,9 +438,11 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.soak")
     parser.add_argument("--minutes", type=float, default=MINUTES)
     parser.add_argument("--child", action="store_true", help="run the console and print samples (internal)")
+    parser.add_argument("--trace", type=Path, help="with --child: tracemalloc/gc/SQLite reports into this directory")
+    parser.add_argument("--trace-frames", type=int, default=0, help="with --trace: tracemalloc with this many frames")
     args = parser.parse_args(argv)
     if args.child:
-        asyncio.run(_soak(args.minutes, sys.stdout))
+        asyncio.run(_soak(args.minutes, sys.stdout, args.trace, args.trace_frames))
         return
     f = run(args.minutes)[0]
     print(f"{f.name}: {f.value:+.2f} {f.unit} — {f.note}")

@@ -25,8 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-HISTORY = 200
-"""Fired alerts kept for the Alerts tab (the file keeps them all)."""
+HISTORY = 50
+"""Fired alerts kept for the Alerts tab (the file keeps them all): every fill alerts, so 200 took the
+soak's typist a quarter of an hour to fill."""
 
 
 def _clean(text: str) -> str:

@@ -73,14 +73,22 @@ def order_line(order: Order) -> dict[str, Any]:
     }
 
 
+KEEP_CLOSED = 200
+"""Closed orders whose last written line the recorder remembers (to skip a repeated announcement); an
+older closed order announced again is written again, harmlessly.  Live orders are all remembered."""
+
+
 class StoryRecorder:
     """Writes the runtime's chase events and order transitions to ``recorder`` (``Recorder.story``)
     until ``detach``.  An order is written when its state, price, fill or venue id changed."""
 
-    def __init__(self, recorder: Any, runtime: Runtime) -> None:
+    def __init__(self, recorder: Any, runtime: Runtime, *, keep_closed: int = KEEP_CLOSED) -> None:
         self.recorder = recorder
         self.runtime = runtime
+        self.keep_closed = keep_closed
         self._last: dict[tuple[str, int], tuple[Any, ...]] = {}
+        self._closed: dict[tuple[str, int], None] = {}
+        """Keys of the closed orders in ``_last``, oldest closed first (``keep_closed``)."""
         runtime.tracking.add_listener(self._on_chase)
         runtime.orders.add_listener(self._on_order)
 
@@ -97,6 +105,15 @@ class StoryRecorder:
         if self._last.get(key) == seen:
             return
         self._last[key] = seen
+        if order.is_final:
+            self._closed.pop(key, None)
+            self._closed[key] = None
+            while len(self._closed) > self.keep_closed:
+                old = next(iter(self._closed))
+                del self._closed[old]
+                self._last.pop(old, None)
+        else:
+            self._closed.pop(key, None)  # revived by a reconcile: remembered as live orders are
         self.recorder.story("order", order_line(order))
 
 

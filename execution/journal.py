@@ -144,6 +144,12 @@ def default_journal_path() -> Path:
     return Path(user_data_dir("perpdesk")) / "journal.sqlite3"
 
 
+CACHE_KIB = 256
+"""SQLite's page cache for the journal, in KiB (its default is 2,000): the journal is written at its end
+and read whole only at start, so a larger cache only fills, over a session, with pages written long ago
+(measured in the soak: the default's 2 MB filled within the hour; 256 KiB, the same write speed)."""
+
+
 def _now_ms() -> int:
     return time.time_ns() // 1_000_000
 
@@ -207,6 +213,7 @@ class Journal:
                 db.execute("PRAGMA synchronous=OFF")  # before the WAL conversion, which would fsync
             db.execute("PRAGMA journal_mode=WAL")
             db.execute(f"PRAGMA synchronous={'NORMAL' if self.durable else 'OFF'}")
+            db.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
             db.execute("PRAGMA foreign_keys=OFF")
             db.executescript(f"BEGIN;\n{_SCHEMA}\nCOMMIT;")  # one transaction: one write, not one per table
             db.execute("BEGIN")

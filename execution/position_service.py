@@ -31,12 +31,14 @@ from execution.market import MarketDataService
 log = logging.getLogger(__name__)
 
 BPS = 10_000
-SEEN_TRADE_IDS = 100_000
+SEEN_TRADE_IDS = 10_000
+"""Trade ids remembered per venue for de-duplication (oldest forgotten first): five times the longest
+replay a venue sends (Hyperliquid's ``userFills`` snapshot, up to 2,000 fills; Binance's ``userTrades``
+read-back, 1,000 a symbol), about a megabyte at most (100,000 was ten, never needed)."""
 KEPT_DISCREPANCIES = 1_000
 ENTRY_TOLERANCE_PPM = 100
 """An entry price within 1 bp of ours (or one price unit) is the venue's rounding, not a discrepancy:
 Hyperliquid, for one, reports ``entryPx`` to five significant figures while ours comes from the fills."""
-"""Trade ids remembered per venue for de-duplication (oldest forgotten first)."""
 
 PositionListener = Callable[[str, "str | None"], None]
 """``(venue, symbol)`` after a position changed, ``(venue, None)`` after the margin changed."""

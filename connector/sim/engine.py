@@ -41,9 +41,11 @@ log = logging.getLogger(__name__)
 
 TIFS = ("GTC", "IOC", "POST_ONLY", "MARKET")
 BOOK_DEPTH = 20
-MAX_CLOSED_ORDERS = 1_000
+MAX_CLOSED_ORDERS = 200
 """Closed orders the venue still answers for (status by id or client index), the most recent; older ones
-are forgotten, as a real venue's order history is bounded (an hour of typing kept every order before)."""
+are forgotten, as a real venue's order history is bounded (an hour of typing kept every order before).
+The console's reconciler asks about orders of the last seconds or minutes; 1,000 took the soak's typist
+most of an hour to fill."""
 FORGET_EVERY = 100
 """Closed orders over the bound before they are swept (one pass over the orders, not one per order)."""
 Subscriber = Callable[[Any], None]

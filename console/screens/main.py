@@ -370,7 +370,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
             self._log_seq += 1
             if line.venue in self.paper_venues:
                 line = replace(line, message=f"PAPER {line.message}")
-            table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message), keep=300)
+            table.append(str(self._log_seq), (clock_text(line.ts_ms), line.kind, line.venue, line.message))
             if line.notify:
                 self.notices.add(line.kind, f"{line.venue} {line.message}".strip(), line.severity)
         table.move_cursor(row=table.row_count - 1)

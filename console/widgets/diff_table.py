@@ -28,8 +28,13 @@ Cell = str | Text
 
 CELL_CACHE = 2_000
 """Rendered cells a table keeps (Textual's default 10,000): a tall screen's worth of cells, twice over."""
-LINE_CACHE = 300
-"""Rendered rows and lines a table keeps (Textual's default 1,000 each)."""
+LINE_CACHE = 100
+"""Rendered rows and lines a table keeps (Textual's default 1,000 each): a 40-row screen's worth, twice
+over.  300 took the soak's typist 25 minutes to fill (the orders, fills and log tables, each row a list
+of rendered cells), the heap growing all that while."""
+APPEND_KEEP = 100
+"""Rows an appending table (fills, log) keeps, the oldest dropped (the journal keeps every fill): a few
+screens' worth.  500 took the soak's typist half an hour of fills to fill, the heap growing all along."""
 
 
 class DiffTable(DataTable):
@@ -140,7 +145,7 @@ class DiffTable(DataTable):
         self._fit_columns()
         return added
 
-    def append(self, key: str, cells: Sequence[Cell], *, keep: int = 500) -> bool:
+    def append(self, key: str, cells: Sequence[Cell], *, keep: int = APPEND_KEEP) -> bool:
         """Add one row at the bottom (fills, log) and drop the oldest beyond ``keep``; False if ``key`` is shown."""
         if key in self._shown:
             return False

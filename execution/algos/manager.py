@@ -47,6 +47,7 @@ class AlgoManager:
         self.on_restart = OnRestart(on_restart)
         self.algos: dict[str, WorkingOrder] = {}
         self._slice_owner: dict[str, TwapOrder] = {}
+        tracking.keep_ended = lambda chase: chase.id in self._slice_owner  # a TWAP reads its slices
         self._listeners: Listeners[[WorkingOrder]] = Listeners("algos")
         self._ids = itertools.count(1)
         self._attached = False

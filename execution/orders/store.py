@@ -20,12 +20,14 @@ log = logging.getLogger(__name__)
 MAX_ORPHAN_ORDERS = 1000
 """Orders whose fills arrived before the order itself; the oldest are forgotten beyond this."""
 
-MAX_CLOSED_ORDERS = 200
+MAX_CLOSED_ORDERS = 50
 """Closed orders of one's own (no chase or algo behind them: a parent still reads its children) kept in
-memory, the most recently closed; older ones are forgotten here and stay in the journal.  Without a bound
-a console typing an order every few seconds grew by every order it ever sent (~40 objects each)."""
+memory, the most recently closed (the Orders tab lists them under the open ones); older ones are forgotten
+here and stay in the journal.  Without a bound a console typing an order every few seconds grew by every
+order it ever sent (~40 objects each, and a row of the Orders tab); 200 took the soak's typist 11 minutes
+to fill, and the resident set grew all that while: 50 are full within three."""
 
-FORGOTTEN_KEYS = 5 * MAX_CLOSED_ORDERS
+FORGOTTEN_KEYS = 1_000
 """How many forgotten orders' keys are remembered (a key, not the order) to tell a late closed snapshot of
 one from an order we never knew."""
 
@@ -106,6 +108,20 @@ class OrderStore:
             self._forgotten[old_key] = None
             if len(self._forgotten) > FORGOTTEN_KEYS:
                 del self._forgotten[next(iter(self._forgotten))]
+
+    def forget_children(self, parent_id: str) -> int:
+        """Forget the closed children of ``parent_id`` (an ended chase nothing reads any more; the journal
+        keeps them); how many.  A child still live stays."""
+        gone = [o for o in self._orders.values() if o.parent_id == parent_id and o.is_final]
+        for old in gone:
+            del self._orders[old.key]
+            if old.order_id and self._by_order_id.get((old.venue, old.order_id)) is old:
+                del self._by_order_id[(old.venue, old.order_id)]
+            self.forgotten += 1
+            self._forgotten[old.key] = None
+        while len(self._forgotten) > FORGOTTEN_KEYS:
+            del self._forgotten[next(iter(self._forgotten))]
+        return len(gone)
 
     def was_forgotten(self, venue: str, client_order_index: int) -> bool:
         """True for a closed order this store let go of (it is in the journal)."""

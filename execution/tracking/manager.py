@@ -32,6 +32,16 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_ENDED_CHASES = 100
+"""Ended chases kept in memory with their children, the most recently ended (the Chases tab lists the last
+50 chases and algos); older ones stay in the journal.  A chase an algo reads (a TWAP's slices), or one
+with a child still resting after its end, stays however old."""
+
+
+def _never(_chase: TrackingLimit) -> bool:
+    return False
+
+
 Listener = Callable[[TrackingLimit, ChaseEvent], None]
 
 
@@ -76,6 +86,10 @@ class TrackingLimitManager:
         self.min_reprice_interval_ms = min_reprice_interval_ms
         self.stale_after_ms = stale_after_ms
         self.chases: dict[str, TrackingLimit] = {}
+        self.keep_ended: Callable[[TrackingLimit], bool] = _never
+        """Whether an ended chase must stay however old (the algos' hook: a TWAP reads its slices)."""
+        self._ended: dict[str, None] = {}
+        """Ended chases in ``chases``, oldest ended first (``MAX_ENDED_CHASES``)."""
         self._listeners: Listeners[[TrackingLimit, ChaseEvent]] = Listeners("tracking")
         self._by_market: dict[tuple[str, str], list[TrackingLimit]] = {}
         self._budgets: dict[str, ActionBudget] = {}
@@ -253,6 +267,24 @@ class TrackingLimitManager:
         peers = self._by_market.get((chase.venue, chase.symbol), [])
         if chase in peers:
             peers.remove(chase)
+        self._ended.pop(chase.id, None)
+        self._ended[chase.id] = None
+        self._forget_ended()
+
+    def _forget_ended(self) -> None:
+        """Forget the oldest ended chases beyond ``MAX_ENDED_CHASES``, with their closed children (the
+        journal keeps both); one with a child still resting, or one an algo reads, stays."""
+        over = len(self._ended) - MAX_ENDED_CHASES
+        for chase_id in list(self._ended)[: max(over, 0)]:
+            chase = self.chases.get(chase_id)
+            if chase is None:
+                del self._ended[chase_id]
+                continue
+            if not chase.is_done or chase.live_children or self.keep_ended(chase):
+                continue
+            del self._ended[chase_id]
+            del self.chases[chase_id]
+            self.orders.store.forget_children(chase_id)
 
     # -- internals -----------------------------------------------------------------
 

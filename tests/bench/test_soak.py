@@ -33,3 +33,30 @@ def test_a_book_that_stopped_streaming_fails_the_run():
     rows[-1]["books"] = 10
     with pytest.raises(RuntimeError, match="stopped streaming"):
         figure(rows, minutes=2)
+
+
+def test_the_note_says_where_the_resident_set_sits():
+    rows = _samples([100_000, 100_000, 100_000])
+    for i, row in enumerate(rows):
+        row |= {"pymalloc_arenas_mb": 50.0 + i, "pymalloc_used_mb": 35.0, "malloc_used_mb": 10.0, "malloc_free_mb": 2.0}
+    rows[-1]["rss_trimmed_mb"] = 79.5
+    note = figure(rows, minutes=2).note
+    assert "CPython's arenas 50 → 52 MB" in note and "after one malloc_trim at the end RSS 79.5 MB" in note
+
+
+def test_the_tracer_reports_growth_by_type(tmp_path):
+    from types import SimpleNamespace
+
+    from bench.soak import _Tracer
+
+    tracer = _Tracer(tmp_path, SimpleNamespace(journal=None), frames=0)
+    tracer.maybe(60.0)
+    kept = [_Marker() for _ in range(500)]
+    tracer.maybe(125.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["minute-1.txt", "minute-2.txt"]
+    assert "+500 _Marker (now 500)" in (tmp_path / "minute-2.txt").read_text()
+    del kept
+
+
+class _Marker:
+    pass

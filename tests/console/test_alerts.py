@@ -99,3 +99,11 @@ async def test_a_chase_that_ends_alerts():
             if any("perpdesk Chase" in w for w in written):
                 break
         assert any("perpdesk Chase: chase #1 BTC ended" in w for w in written), written
+
+
+def test_the_alerts_tab_keeps_the_last_fifty_events(tmp_path):
+    book = AlertBook(tmp_path / "alerts.jsonl", lambda: 1_000)
+    for n in range(80):  # every fill alerts
+        book.record("fill", f"fill {n}")
+    assert [e.text for e in book.history] == [f"fill {n}" for n in range(30, 80)]
+    assert len(AlertBook(tmp_path / "alerts.jsonl").history) == 50  # the file keeps all; a restart reads 50

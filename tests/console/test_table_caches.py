@@ -30,3 +30,17 @@ async def test_a_table_changed_every_frame_keeps_its_caches_bounded():
         # full: the frames rendered more cells than it keeps (Textual's own kept up to 10,000)
         assert len(table._cell_render_cache) == CELL_CACHE
         assert len(table._line_cache) <= LINE_CACHE and len(table._row_render_cache) <= LINE_CACHE
+        assert len(table._row_renderable_cache) <= 100  # 300 took a typist 25 minutes to fill (issue 18's soak)
+
+
+async def test_an_appending_table_keeps_its_last_hundred_rows():
+    """Fills and log lines: a few screens' worth (500 took the soak's typist half an hour to fill)."""
+    app = _TableApp()
+    async with app.run_test(size=(120, 40)) as pilot:
+        table = app.query_one(DiffTable)
+        for n in range(150):
+            table.append(f"k{n}", [f"{n}.{c}" for c in range(len(COLUMNS))])
+        await pilot.pause()
+        assert table.row_count == 100
+        assert table.selected_key is None or table.selected_key.startswith("k")
+        assert table.coordinate_to_cell_key((0, 0)).row_key.value == "k50"

@@ -241,3 +241,21 @@ def test_the_journal_takes_only_the_order_model_and_the_orders_package_never_imp
     assert _execution_imports(execution_dir / "journal.py") == {"execution.orders.model"}
     for module in sorted((execution_dir / "orders").glob("*.py")):
         assert "execution.journal" not in _execution_imports(module), module.name
+
+
+def test_the_page_cache_stays_small_as_the_journal_grows(tmp_path):
+    """A session's journal grows all day; SQLite's page cache must not grow with it (issue 18, the soak)."""
+    import ctypes
+
+    try:
+        memory_used = ctypes.CDLL("libsqlite3.so.0").sqlite3_memory_used
+    except (OSError, AttributeError):
+        pytest.skip("no shared libsqlite3 to ask")
+    memory_used.restype = ctypes.c_int64
+    j = Journal(tmp_path / "journal.sqlite3")
+    before = memory_used()
+    for i in range(10_000):  # ~4 MB of rows
+        j.log_reconcile(i, "sim", f"order {i}", "OPEN -> CANCELLED", "x" * 300)
+    grown = memory_used() - before
+    j.close()
+    assert grown < 512 * 1024, f"SQLite holds {grown / 2**20:.2f} MB more after 4 MB written"  # default: ~2 MB

@@ -229,3 +229,13 @@ def test_realized_plus_unrealized_equals_the_cash_flow(script, mark):
     view = ps.position("sim", "U")
     assert view.size_i == size
     assert view.realized_pnl_q + view.unrealized_pnl_q == (cash + size * mark) * 10**6
+
+
+async def test_trade_ids_remembered_are_bounded_and_cover_a_venue_replay(clock):
+    _, ps = service(clock)
+    for n in range(12_000):
+        ps.ingest("sim", fill(100, 1, symbol="U-PERP", trade_id=f"t{n}"))
+    assert len(ps._seen["sim"]) == 10_000  # the oldest 2,000 forgotten (issue 18: was up to 100,000)
+    for n in range(10_000, 12_000):  # a venue's snapshot repeating its last 2,000 fills
+        ps.ingest("sim", fill(100, 1, symbol="U-PERP", trade_id=f"t{n}"))
+    assert ps.duplicate_fills == 2_000 and ps.size_i("sim", "U") == 12_000

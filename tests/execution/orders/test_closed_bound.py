@@ -123,3 +123,19 @@ async def test_live_objects_stay_flat_over_hundreds_of_orders_sent_and_cancelled
     most = (after - before).most_common(5)
     assert grown < 200, f"{grown:+,} live objects over 200 more orders, most grown: {most}"
     assert len(rt.orders.orders) == KEEP
+
+
+async def test_the_default_bound_fills_within_minutes_of_typing(clock, tmp_path):
+    """50 closed orders of one's own (issue 18's soak: 200 took a typist 11 minutes to fill, the heap
+    growing all that while); the Orders tab lists them under the open ones, the journal keeps all."""
+    sim = SimConnector(engine=SimEngine(7, clock=clock), clock=clock)
+    runtime = Runtime([sim], clock=clock, journal_path=tmp_path / "journal.sqlite3")
+    await runtime.start()
+    await clock.advance(0.5)
+    try:
+        placed = await _place_and_cancel(runtime, 80)
+        assert len(runtime.orders.orders) == 50
+        assert runtime.orders.store.was_forgotten("sim", placed[0].client_order_index)
+        assert len(runtime.journal.load_orders()) >= 80
+    finally:
+        await runtime.stop()

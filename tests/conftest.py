@@ -9,6 +9,12 @@ import socket
 import pytest
 
 from connector.clock import VirtualClock
+from tests import snapshot_xdist
+from tests.snapshot_xdist import pytest_configure_node, pytest_sessionfinish  # noqa: F401 (hooks)
+
+
+def pytest_configure(config):
+    snapshot_xdist.configure(config)
 
 
 @pytest.fixture(autouse=True)

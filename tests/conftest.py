@@ -14,9 +14,10 @@ import pytest
 def _share_bytecode() -> None:
     """Compile the project once per machine, not once per process.
 
-    This machine's environment sets PYTHONDONTWRITEBYTECODE, so every process the suite starts (the
-    xdist workers, and the ~200 runtimes, consoles, servers and fake venues the tests start) compiled
-    every module it imported again: ~0.3-0.5 s of CPU each. The suite writes bytecode to a cache
+    This machine's environment sets PYTHONDONTWRITEBYTECODE, so every process of the suite compiled
+    every module it imported again: collecting the suite took 7.8 s of CPU against 3.2 s with the
+    cache (once serially, once per xdist worker), and each of the ~200 runtimes, consoles, servers and
+    fake venues the tests start ~0.1 s more. The suite writes bytecode to a cache
     outside the tree instead (PYTHONPYCACHEPREFIX: the tree stays clean), for itself and, through the
     environment, for every process it starts. A prefix already set is kept.
     """

@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+BIND_TRIES = 5
 
 
 def free_port() -> int:
@@ -38,7 +39,6 @@ class Served:
     """A running ``perpdesk serve``; ``url`` is the tokened address it printed."""
 
     def __init__(self, tmp: Path, *args: str) -> None:
-        self.port = free_port()
         self.out_path, self.err_path = tmp / "serve.out", tmp / "serve.err"
         env = {
             **os.environ,
@@ -46,26 +46,45 @@ class Served:
             "XDG_CONFIG_HOME": str(tmp / "cfg"), "XDG_DATA_HOME": str(tmp / "data"),
             "XDG_STATE_HOME": str(tmp / "state"), "XDG_CACHE_HOME": str(tmp / "cache"),
         }
-        with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-m", "console", "serve", "--port", str(self.port), *args],
-                stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=tmp,
-            )
+        # The port is found free, released, then bound by the server: anything else on the machine (a
+        # test beside this one under xdist) may take it in between. The server then says it cannot
+        # listen and exits 2: try another port.
+        for attempt in range(BIND_TRIES):
+            self.port = free_port()
+            with open(self.out_path, "wb") as out, open(self.err_path, "wb") as err:
+                self.proc = subprocess.Popen(
+                    [sys.executable, "-m", "console", "serve", "--port", str(self.port), *args],
+                    stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env, cwd=tmp,
+                )
+            if self._started():
+                return
+            if "cannot listen" not in self.stderr() or attempt == BIND_TRIES - 1:
+                raise RuntimeError(f"perpdesk serve did not start:\n{self.stdout()}\n{self.stderr()}")
+
+    def _started(self) -> bool:
+        """Wait for the address it prints and for it to answer; False if it exited first."""
         deadline = time.monotonic() + 60
         match = None
         while match is None:
-            if self.proc.poll() is not None or time.monotonic() > deadline:
+            if self.proc.poll() is not None:
+                return False
+            if time.monotonic() > deadline:
                 self.stop()
                 raise RuntimeError(f"perpdesk serve did not start:\n{self.stdout()}\n{self.stderr()}")
             match = re.search(r"open (http://\S+/\?token=(\S+))", self.stdout())
-            time.sleep(0.1)
+            time.sleep(0.05)
         self.url, self.token = match.group(1), match.group(2)
         self.base = f"http://127.0.0.1:{self.port}"
-        # the URL is printed as the server starts; it answers once it listens
-        while status_of(self.base + "/") != 403:
+        # the URL is printed before the server binds; it answers once it listens. Only this server
+        # knows the token: another one that holds the port would answer 403.
+        while status_of(self.url) != 200:
+            if self.proc.poll() is not None:
+                return False
             if time.monotonic() > deadline:
+                self.stop()
                 raise RuntimeError("perpdesk serve printed its address but does not answer")
-            time.sleep(0.1)
+            time.sleep(0.05)
+        return True
 
     def stdout(self) -> str:
         return self.out_path.read_text(errors="replace")

@@ -74,8 +74,8 @@ def forget_dead_widgets() -> bool:
     """Stop Textual keeping dead widgets' rendered lines: its ``StylesCache.get_inner_outer`` (8.2.8) is an
     ``lru_cache(1024)`` on a method written for a classmethod (``cls``) but bound per instance, so each key
     holds a widget's ``StylesCache``, with every line it cached, long after the widget is gone: ~1,200
-    objects per order typed (the footer's keys, recomposed on each focus change), until 1,024 entries
-    push the oldest out.  The same cache, keyed by the two colours alone (what it computes from), leaves
+    objects per order typed with Textual's footer (its keys recomposed on each focus change), and any widget
+    that goes (a dialog's, a toast's), until 1,024 entries push the oldest out.  The same cache, keyed by the two colours alone (what it computes from), leaves
     nothing behind.  Idempotent; False (and nothing changed) when Textual's method is not that cache."""
     from textual._styles_cache import StylesCache
 

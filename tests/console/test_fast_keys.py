@@ -143,14 +143,20 @@ async def test_s_typed_right_after_enter_does_not_turn_the_buy_being_sent_into_a
         assert desk.main.query_one("#entry").is_ask, "the s after Enter did not open the sell ticket"
 
 
+async def _an_older_resting_order(desk, pilot):
+    """A BUY resting 50 ticks under the bid, placed before the keys under test; returns it and the bid."""
+    bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
+    old = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 50)
+    await desk.clock.advance(0.01)
+    await settle(desk, pilot)
+    return old, bid
+
+
 async def test_z_typed_right_after_enter_takes_back_the_order_just_sent_not_the_one_before():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
-        old = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 50)
-        await desk.clock.advance(0.01)
-        await settle(desk, pilot)
+        old, _ = await _an_older_resting_order(desk, pilot)
         await _form_typed_up_to_the_last_digit(desk, pilot)
         burst(desk.app, "1\rz")
         for _ in range(3):
@@ -162,10 +168,7 @@ async def test_z_typed_right_after_a_command_line_takes_back_that_lines_order():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        bid, _ = desk.runtime.market_data.top_of_book("sim", "BTC")
-        old = await desk.runtime.orders.submit_limit("sim", "BTC", is_ask=False, size_i=100, price_i=bid - 50)
-        await desk.clock.advance(0.01)
-        await settle(desk, pilot)
+        old, bid = await _an_older_resting_order(desk, pilot)
         price = desk.runtime.market_data.format_price("sim", "BTC", bid - 60)
         burst(desk.app, f":buy 0.01 BTC @ {price}\rz")
         for _ in range(3):

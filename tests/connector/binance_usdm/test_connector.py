@@ -15,7 +15,6 @@ from connector.binance_usdm.connector import BinanceUsdmConnector
 from connector.binance_usdm.stream import LIVE
 from connector.errors import AuthError, ConfigError, InvalidOrder, PostOnlyWouldCross, RateLimited
 from connector.interface import EVENT_KINDS, ConnectionState, OrderStatus
-from connector.keys import load_key_file
 from tests.fakes.binance_usdm import FakeBinanceUsdm
 from tests.fakes.binance_usdm_wire import OrderMeta
 
@@ -44,18 +43,6 @@ class Recorder:
 
     def stale(self) -> list[Any]:
         return [b for b in self.events["book"] if "stale" in b.info]
-
-
-@pytest.fixture
-async def fake():
-    venue = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
-    yield venue
-    await venue.stop()
-
-
-@pytest.fixture
-def keys(tmp_path, fake):
-    return load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue="binance-usdm")
 
 
 async def _open(fake: FakeBinanceUsdm, keys: dict | None, **kwargs: Any) -> tuple[BinanceUsdmConnector, Recorder]:

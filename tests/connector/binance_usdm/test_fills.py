@@ -19,18 +19,6 @@ from tests.fakes import binance_usdm_wire as bw
 from tests.fakes.binance_usdm import FakeBinanceUsdm
 
 
-@pytest.fixture
-async def fake():
-    venue = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
-    yield venue
-    await venue.stop()
-
-
-@pytest.fixture
-def keys(tmp_path, fake):
-    return load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue="binance-usdm")
-
-
 def _stream_down(fake: FakeBinanceUsdm) -> str:
     """What the venue pushes on the user-data stream from now on is lost (the socket is as good as down)."""
     key = fake.listen_key

@@ -10,23 +10,9 @@ from connector.binance_usdm.connector import BinanceUsdmConnector
 from connector.binance_usdm.rest import SIGNED
 from connector.errors import InvalidOrder, OrderRejected, UnknownOrder, VenueError
 from connector.interface import TRIGGER_KINDS, ChecksTriggers, OrderStatus, SupportsTriggers
-from connector.keys import load_key_file
 from tests.connector.binance_usdm.test_connector import _open, until
-from tests.fakes.binance_usdm import FakeBinanceUsdm
 
 SIZE = 100  # 0.1 BTC
-
-
-@pytest.fixture
-async def fake():
-    venue = await FakeBinanceUsdm(step_s=0.02, depth_interval_s=0.05, mark_interval_s=0.2).start()
-    yield venue
-    await venue.stop()
-
-
-@pytest.fixture
-def keys(tmp_path, fake):
-    return load_key_file(fake.write_key_file(tmp_path / "binance-usdm.toml"), venue="binance-usdm")
 
 
 @pytest.fixture

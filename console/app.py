@@ -32,6 +32,7 @@ from console.key_gate import KeyGate
 from console.palette import PROVIDERS
 from console.screens.dialogs import KillSwitchScreen, QuitScreen
 from console.screens.main import MainScreen
+from console.strip_caches import lazy_strip_caches
 from console.themes import DEFAULT_THEME, THEME_VARIABLE_DEFAULTS, load_themes
 
 if TYPE_CHECKING:
@@ -95,6 +96,7 @@ class PerpdeskApp(KeyGate, App[int]):
     ) -> None:
         super().__init__()
         heap.forget_dead_widgets()
+        lazy_strip_caches()
         self.runtime = runtime
         self.clock: Clock = clock or runtime.clock
         self.want_venue = venue

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from rich.segment import Segment
 from rich.style import Style
+from textual.cache import FIFOCache
 from textual.geometry import Region, Size
 from textual.strip import Strip
 from textual.widget import Widget
@@ -26,6 +27,11 @@ FULL_COLUMNS = (9, 11, 10, 11)
 COMPACT_COLUMNS = (2, 9, 8, 8)
 """For narrow terminals: our orders shown only as a marker."""
 MAX_BAR = 48
+ROW_CACHE = 512
+"""Rendered rows kept for reuse, oldest dropped first.  A row comes back only when its level does (same
+price, size, total and bar): in a 3-minute soak 3.6% of lookups hit, the same from 160 rows kept to 4,096,
+so keeping more buys nothing; 512 leaves room for a ladder 120 rows tall.  (It was cleared once 4,096 were
+kept: a sawtooth of up to 4,096 lines, ~5 MB, that set the heap's high-water mark.)"""
 
 
 def columns_for(width: int) -> tuple[int, int, int, int]:
@@ -81,7 +87,7 @@ class DepthLadder(Widget):
         self._rows_size = Size(0, 0)
         """The size ``_rows`` were built for: the first frame after a layout builds them if its Resize has
         not arrived yet (Textual composes that frame before the widget hears of its new size)."""
-        self._strips: dict[Row, Strip] = {}
+        self._strips: FIFOCache[Row, Strip] = FIFOCache(ROW_CACHE)
         self._styles: dict[str, Style] | None = None
         """The rich styles rows are drawn with, worked out once per style change (not per row)."""
         self.repainted_rows = 0
@@ -188,8 +194,6 @@ class DepthLadder(Widget):
         row = self._rows[y]
         strip = self._strips.get(row)
         if strip is None:
-            if len(self._strips) > 4096:
-                self._strips.clear()
             strip = self._render_row(row, width)
             self._strips[row] = strip
             self.repainted_rows += 1

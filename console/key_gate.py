@@ -1,13 +1,15 @@
 """Keys typed after Enter wait until what Enter sent has been read and handed to execution.
 
 Enter in the order form (or the command bar) reads the fields behind the keys still queued on the focused
-field, and hands the order to a worker that registers it on the loop's next turn.  The other forms and
-dialogs that send or cancel (the chase form, the trigger and chase-limit price form, a scale's or TWAP's
-preview, the confirmations) do the same through the helpers below: ``read_behind_keys`` on Enter,
-``dismiss_held`` to close the form, ``run_held`` (or ``held_work``) for the worker its answer starts.  The desk's keys are
+field, and hands the order to a worker that registers it on the loop's next turn.  The desk's keys are
 priority keys, decided by the App the moment they arrive: without this gate a fast ``…1⏎s`` opened the
 sell ticket (side and price changed) before the fields were read, so a SELL was sent where a BUY was typed,
 and ``…1⏎z`` cancelled the previous order because the new one was not registered yet.
+
+The other forms and dialogs that send or cancel (the chase form, the stop/take-profit and chase-limit
+price form, a scale's or TWAP's preview, the confirmations) hold the keys the same way, through the
+helpers below: ``read_behind_keys`` on Enter, ``dismiss_held`` to close the form, ``run_held`` (or
+``@held_work``) for the worker its answer starts.
 
 ``hold_keys()`` closes the gate and returns its release; key events the App receives while any hold is
 open (or while held keys wait to be replayed) are kept in order and replayed, through the App's own key

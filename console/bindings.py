@@ -123,31 +123,48 @@ FOR_CHASE_FORM = [
     Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
     Binding("f5", "toggle('post_only')", "Post-only", id="chase.toggle_post_only"),
     Binding("f6", "toggle('reduce_only')", "Reduce-only", id="chase.toggle_reduce_only"),
-    Binding("f9", "submit", "Start", id="chase.submit"),
+    Binding("f9", "submit", "Start", priority=True, id="chase.submit"),
+    Binding("enter", "submit", "Start", show=False, priority=True, id="chase.submit_enter"),
     Binding("escape", "close", "Close", id="chase.close"),
 ]
+"""Enter and F9 are priority keys, as in the order form: the App takes them the moment they arrive, so the
+keys typed after them wait (``console.key_gate``) instead of being typed into the field being read."""
 
-FOR_LIMIT_PRICE_FORM = [Binding("escape", "close", "Close", id="chase_limit.close")]
-
-FOR_CONFIRM = [
-    Binding("y", "answer(True)", "Yes", id="confirm.yes"),
-    Binding("n", "answer(False)", "No", id="confirm.no"),
-    Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+FOR_LIMIT_PRICE_FORM = [
+    Binding("enter", "submit", "Apply", show=False, priority=True, id="chase_limit.apply"),
+    Binding("escape", "close", "Close", id="chase_limit.close"),
 ]
 
-FOR_DESTRUCTIVE = [Binding("escape,n", "answer(False)", "Stay", id="destructive.stay")]
+FOR_CONFIRM = [
+    Binding("y", "answer(True)", "Yes", priority=True, id="confirm.yes"),
+    Binding("n", "answer(False)", "No", priority=True, id="confirm.no"),
+    Binding("escape", "answer(False)", "Cancel", id="confirm.cancel"),
+]
+"""``y`` and ``n`` are priority keys: answered as they arrive, the keys after them wait for the answer's
+order (``console.key_gate``) rather than reaching a dialog about to close."""
+
+FOR_DESTRUCTIVE = [
+    Binding("escape,n", "answer(False)", "Stay", id="destructive.stay"),
+    Binding("enter", "press", "Choose", show=False, priority=True, id="destructive.press"),
+]
 """Cancel-all and close ask here; what confirms is the opening binding's function key again (not
-rebindable apart from it) or Enter on the confirm button: never a letter."""
+rebindable apart from it) or Enter on the confirm button: never a letter.  Enter (on the focused button)
+is a priority key, for the same reason as in ``FOR_CONFIRM``."""
 
 FOR_KILL_SWITCH = [
     Binding("k", "choose('kill')", "Kill", id="kill.kill"),
     Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
     Binding("escape,n", "abort", "Abort", id="kill.abort"),
+    Binding("enter", "press", "Choose", show=False, priority=True, id="kill.press"),
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
-FOR_ALGO_PREVIEW = [Binding("escape,n", "answer(False)", "Back", id="algo_preview.back")]
-"""A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter."""
+FOR_ALGO_PREVIEW = [
+    Binding("escape,n", "answer(False)", "Back", id="algo_preview.back"),
+    Binding("enter", "press", "Choose", show=False, priority=True, id="algo_preview.press"),
+]
+"""A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter;
+Enter is a priority key, as in ``FOR_DESTRUCTIVE``."""
 
 FOR_QUIT = [Binding("escape,n", "stay", "Stay", id="quit.stay")]
 """``q`` with live orders or chases asks; the choices are buttons (Tab, Enter), never a letter."""

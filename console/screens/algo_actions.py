@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import TYPE_CHECKING, Any, Protocol
 
+from console.key_gate import run_held
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand, duration_text, scale_preview, twap_preview
 from console.parsing.commands import SymbolRef
 from console.screens.algo_preview import AlgoPreviewScreen
@@ -72,8 +73,7 @@ def _scale(screen: TradingActions, venue: str, symbol: str, cmd: ScaleCommand) -
 
     def send(ok: bool | None) -> None:
         if ok:
-            screen.run_worker(_start_scale(screen, venue, symbol, cmd, size_i, first, second), group="algos",
-                              exit_on_error=False)  # fmt: skip
+            run_held(screen, _start_scale(screen, venue, symbol, cmd, size_i, first, second), group="algos")
 
     screen.app.push_screen(AlgoPreviewScreen(title, lines, note, "Send scale"), send)
 
@@ -120,8 +120,7 @@ def _twap(screen: TradingActions, venue: str, symbol: str, cmd: TwapCommand) -> 
 
     def send(ok: bool | None) -> None:
         if ok:
-            screen.run_worker(_start_twap(screen, venue, symbol, cmd, size_i, limit_i), group="algos",
-                              exit_on_error=False)  # fmt: skip
+            run_held(screen, _start_twap(screen, venue, symbol, cmd, size_i, limit_i), group="algos")
 
     screen.app.push_screen(AlgoPreviewScreen(title, lines, "; ".join(notes), "Start TWAP"), send)
 

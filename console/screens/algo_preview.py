@@ -1,7 +1,8 @@
 """The preview of a scale or TWAP typed in the command bar: every order (or slice) before it is sent.
 
 Sent only by Enter on the Send button, which has the focus; Escape, ``n`` or the Back button go
-back without sending.  No letter sends it.
+back without sending.  No letter sends it.  Enter is a priority key answered through
+``console.key_gate.dismiss_held``: the keys typed after it wait until the scale or TWAP has started.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from console import bindings
+from console.key_gate import dismiss_held
 
 
 class AlgoPreviewScreen(ModalScreen[bool]):
@@ -54,7 +56,12 @@ class AlgoPreviewScreen(ModalScreen[bool]):
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "send")
+        dismiss_held(self, event.button.id == "send")
+
+    def action_press(self) -> None:
+        """Enter: the focused button's answer, decided as the key arrives."""
+        if isinstance(self.focused, Button):
+            dismiss_held(self, self.focused.id == "send")
 
     def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+        dismiss_held(self, value)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
+from console.key_gate import held_work
 from console.notify import Throttle
 from console.parsing.chase_ticket import ChaseTicket
 from console.parsing.order_ticket import validate
@@ -68,7 +69,7 @@ class ChaseActions:
             return md.format_size(venue, symbol, ticket.size_i)
         return "" if size.startswith("$") else size
 
-    @work(group="chases", exit_on_error=False)
+    @held_work("chases")  # a z typed after the form's Enter waits for the chase
     async def _start_chase(self, venue: str, symbol: str, t: ChaseTicket, allow_disconnected: bool = False) -> None:
         try:
             chase = await self.runtime.tracking.start(

@@ -1,7 +1,8 @@
 """The tracking-limit form and the form that moves a live chase's limit.
 
 The form is a modal: ``t`` opens it prefilled from the selected market (side, the touch as a
-hint, offset 0, post-only on); Tab moves, Enter starts, F2/F3/F5/F6 flip side, end action,
+hint, offset 0, post-only on); Tab moves, Enter starts (the keys typed after it wait until the
+chase has started: ``console.key_gate``), F2/F3/F5/F6 flip side, end action,
 post-only and reduce-only from inside a field, Escape closes.  ``console.parsing.chase_ticket``
 checks what was typed and turns it into the scaled integers ``runtime.tracking`` takes; an
 invalid field is shown under itself and nothing starts.
@@ -16,6 +17,7 @@ from textual.widgets import Input, Static
 
 from connector.interface import MarketInfo
 from console import bindings
+from console.key_gate import dismiss_held, read_behind_keys
 from console.parsing.chase_ticket import END_ACTIONS, ChaseFields, ChaseTicket, validate_chase
 
 _FIELDS = (
@@ -114,11 +116,14 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
     def action_close(self) -> None:
         self.dismiss(None)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.action_submit()
-
     def action_submit(self) -> None:
+        """Enter or F9 (priority keys): read the fields behind the keys typed before it; the keys after it
+        wait until the chase has started (``console.key_gate``)."""
+        field = self.focused if isinstance(self.focused, Input) else None
+        if not read_behind_keys(field, self._start):
+            self._start()
+
+    def _start(self) -> None:
         ticket, errors = validate_chase(self.market, self.values())
         for key, _, _ in _FIELDS:
             message = errors.get(key, "")
@@ -127,7 +132,7 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
             label.set_class(bool(message), "-shown")
             self.query_one(f"#chase-{key}", Input).set_class(bool(message), "-invalid")
         if ticket is not None:
-            self.dismiss(ticket)
+            dismiss_held(self, ticket)
 
 
 class LimitPriceForm(ModalScreen[str | None]):
@@ -162,9 +167,14 @@ class LimitPriceForm(ModalScreen[str | None]):
     def show_error(self, message: str) -> None:
         self.query_one("#limit-error", Static).update(message)
 
-    def on_input_submitted(self, event: Input.Submitted) -> None:
-        event.stop()
-        self.dismiss(event.value)
+    def action_submit(self) -> None:
+        """Enter (a priority key): the price behind the keys typed before it, the keys after it held."""
+        field = self.query_one(Input)
+        if not read_behind_keys(field, self._apply):
+            self._apply()
+
+    def _apply(self) -> None:
+        dismiss_held(self, self.query_one(Input).value)
 
     def action_close(self) -> None:
         self.dismiss(None)

@@ -4,6 +4,10 @@ A destructive action (cancel all, close, flatten, kill) is confirmed only by a k
 contains: the same function key pressed again (F8 F8 cancels all; ctrl+k … ctrl+k kills), or Enter
 on the confirm button, which Tab reaches from the focused "Stay".  ``y`` confirms only the
 harmless questions (a large order, re-arming).
+
+The keys that answer (``y``/``n``, Enter on a button) are priority keys and answer through
+``console.key_gate.dismiss_held``: the keys typed right after them wait until the order or cancel the
+answer starts has been handed to execution, then go to the desk (not to a dialog about to close).
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Static
 
 from console import bindings
+from console.key_gate import dismiss_held
 
 
 class ConfirmScreen(ModalScreen[bool]):
@@ -43,7 +48,7 @@ class ConfirmScreen(ModalScreen[bool]):
             yield Static("y: yes    n / Esc: no", classes="keys")
 
     def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+        dismiss_held(self, value)
 
 
 class DestructiveScreen(ModalScreen[bool]):
@@ -89,14 +94,19 @@ class DestructiveScreen(ModalScreen[bool]):
     def on_key(self, event: events.Key) -> None:
         if event.key in self.again_keys:
             event.stop()
-            self.dismiss(True)
+            dismiss_held(self, True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        self.dismiss(event.button.id == "go")
+        dismiss_held(self, event.button.id == "go")
+
+    def action_press(self) -> None:
+        """Enter: the focused button's answer, decided as the key arrives."""
+        if isinstance(self.focused, Button):
+            dismiss_held(self, self.focused.id == "go")
 
     def action_answer(self, value: bool) -> None:
-        self.dismiss(value)
+        dismiss_held(self, value)
 
 
 def send_anyway_screen(venue: str, state: str, order_text: str, again_keys: list[str]) -> DestructiveScreen:
@@ -216,14 +226,22 @@ class KillSwitchScreen(ModalScreen[str | None]):
     def action_confirm(self) -> None:
         """The kill key pressed again (``PerpdeskApp.action_kill_switch``)."""
         if self.choice is not None:
-            self.dismiss(self.choice)
+            dismiss_held(self, self.choice)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()
-        if event.button.id == "go":
+        self._pressed(event.button)
+
+    def action_press(self) -> None:
+        """Enter: the focused button's answer, decided as the key arrives."""
+        if isinstance(self.focused, Button):
+            self._pressed(self.focused)
+
+    def _pressed(self, button: Button) -> None:
+        if button.id == "go":
             self.action_confirm()
         else:
-            self.dismiss(None)
+            self.action_abort()
 
     def action_abort(self) -> None:
-        self.dismiss(None)
+        dismiss_held(self, None)

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from textual import work
 
 from connector.interface import OrderStatus
+from console.key_gate import held_work
 from console.notify import Throttle
 from console.parsing.commands import (
     CancelLastCommand,
@@ -220,7 +221,7 @@ class HandsActions:
         )
         return None
 
-    @work(group="orders", exit_on_error=False)
+    @held_work("orders")
     async def _reverse(self, venue: str, symbol: str, size_i: int) -> None:
         try:
             await self.runtime.orders.submit_market(venue, symbol, is_ask=size_i > 0, size_i=2 * abs(size_i))

@@ -20,7 +20,7 @@ from connector.clock import Clock
 from connector.interface import OrderStatus
 from console import heap
 from console.formatting import money
-from console.key_gate import hold_keys
+from console.key_gate import held_work, hold_keys
 from console.notify import Throttle
 from console.parsing.algo_ticket import ScaleCommand, TwapCommand, with_variants
 from console.parsing.chase_ticket import validate_chase
@@ -297,7 +297,7 @@ class TradingActions:
             lambda ok: self._cancel_all(venue, symbol) if ok else None,
         )
 
-    @work(group="orders", exit_on_error=False)
+    @held_work("orders")
     async def _cancel_all(self, venue: str | None = None, symbol: str | None = None) -> None:
         try:
             await self.runtime.orders.cancel_all(venue, symbol)
@@ -330,7 +330,7 @@ class TradingActions:
             lambda ok: [self._close(*t) for t in targets] if ok else None,
         )
 
-    @work(group="orders", exit_on_error=False)
+    @held_work("orders")
     async def _close(self, venue: str, symbol: str, size_i: int) -> None:
         try:
             await self.runtime.orders.submit_market(
@@ -352,7 +352,7 @@ class TradingActions:
             self.action_leave()
             self._kill(choice == "flatten")
 
-    @work(group="orders", exit_on_error=False)
+    @held_work("orders")
     async def _kill(self, flatten: bool) -> None:
         try:
             report = await self.runtime.kill_switch(flatten=flatten)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
+from console.key_gate import held_work
 from console.notify import Throttle
 from console.parsing.commands import SymbolRef
 from console.parsing.trigger_ticket import TriggerCommand, trigger_request
@@ -59,7 +60,7 @@ class TriggerActions:
         self._send_trigger(venue, symbol, request)
         return None
 
-    @work(group="triggers", exit_on_error=False)
+    @held_work("triggers")  # the keys typed after the price's Enter (or the line's) wait for the trigger
     async def _send_trigger(self, venue: str, symbol: str, request: dict[str, Any]) -> None:
         triggers = self.runtime.triggers
         kw = dict(request)

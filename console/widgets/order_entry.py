@@ -28,7 +28,7 @@ from textual.widget import Widget
 from textual.widgets import Checkbox, Input, Static
 
 from console import bindings
-from console.key_gate import hold_keys
+from console.key_gate import read_behind_keys
 from console.parsing.order_ticket import OrderFields
 
 
@@ -52,13 +52,6 @@ def _set_text(label: Static, text: str, *, layout: bool = True) -> None:
     often than they are set: every key typed into a field sets the summary, each ``b`` the mode line."""
     if str(label.content) != text:
         label.update(text, layout=layout)
-
-
-def keys_waiting(field: Widget) -> bool:
-    """Keys (or anything else) posted to ``field`` that it has not taken yet: read now, its value would
-    miss them.  Its queue, and the message its loop has already taken off the queue to look at next.
-    (An ``Input`` handles a key without awaiting anything, so it is never caught halfway through one.)"""
-    return field.message_queue_size > 0 or getattr(field, "_pending_message", None) is not None
 
 
 FOLLOW_WORDS_WIDTH = 32
@@ -192,17 +185,10 @@ class OrderEntry(Vertical):
         field = self.screen.focused
         if field is None or self not in field.ancestors:
             field = None
-        if field is not None and keys_waiting(field):
+        if read_behind_keys(field, lambda: self._send(field, leave=False)):  # behind the keys typed before it
             self._leave()  # the keys after Enter are the desk's, once the order is on its way (console.key_gate)
-            field.call_later(self._send_held, field, hold_keys(self.app))  # read behind the keys typed before it
             return
         self._send(field, leave=True)
-
-    def _send_held(self, field: Widget, release_keys: Callable[[], None]) -> None:
-        try:
-            self._send(field, leave=False)
-        finally:
-            release_keys()
 
     def action_next_field(self, step: int) -> None:
         if step > 0:

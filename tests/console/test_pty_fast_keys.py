@@ -7,6 +7,7 @@ from __future__ import annotations
 import fcntl
 import os
 import pty
+import re
 import struct
 import sys
 import termios
@@ -27,6 +28,15 @@ def start(tmp_path) -> tuple[int, Terminal]:
         os.execve(perpdesk, [perpdesk], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     return pid, Terminal(fd, time.monotonic() + 60)
+
+
+def shows(term: Terminal, text: bytes, since: int) -> bool:
+    """``text`` painted since byte ``since`` of the output, colours and cursor moves left out (they split
+    a line's words); reads each next paint until then, up to the terminal's deadline."""
+    while text not in re.sub(rb"\x1b\[[0-9;?<>=$]*[A-Za-z]", b"", term.output[since:]):
+        if not term.read_until(b"\x1b["):
+            return False
+    return True
 
 
 def stop(pid: int, term: Terminal) -> int:
@@ -98,3 +108,24 @@ def test_closing_the_terminal_ends_the_console_through_the_quit_path(tmp_path):
             pass
     assert status is not None, "the console outlived its terminal"
     assert os.waitstatus_to_exitcode(status) == 0, "it did not end through the quit path"
+
+
+def test_a_desk_key_in_the_same_write_as_the_chase_forms_enter_acts_after_the_chase_started(tmp_path):
+    pid, term = start(tmp_path)
+    try:
+        assert term.read_until(b"spread"), "no book painted"
+        term.send(b"t")
+        assert term.read_until(b"TRACKING LIMIT"), "the chase form did not open"
+        sent_at = len(term.output)
+        term.send(b"\x150.01\rs")  # ctrl+u, the size, Enter and the sell key in one write
+        assert term.read_until(b"SELL BTC"), "the s after Enter did not open the sell ticket"
+        assert shows(term, b"started: BUY 0.0100 BTC", sent_at), "no notice of the BUY chase typed"
+        code = stop(pid, term)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.close(term.fd)
+    assert code == 0
+    assert b"Traceback" not in term.output

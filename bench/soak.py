@@ -14,8 +14,9 @@ inside it, mmapped) and CPython's small-object allocator (``sys._debugmallocstat
 held, bytes in live blocks).  Objects of 512 bytes or less live in those arenas, which go back to the
 system only once empty: a few long-lived objects scattered over many arenas keep them all resident
 (fragmentation), so the resident set follows the highest heap the session ever had.  glibc's heap shrinks
-only from its top; ``malloc_trim(0)`` also gives back free pages inside it: the final sample has the
-resident set after one trim (``rss_trimmed_mb``, measured after the last sample, not used during the run).
+only from its top; ``malloc_trim(0)`` also gives back free pages inside it, and the console runs it every
+``heap.TRIM_EVERY_S`` as ``perpdesk`` does; the final sample also has the resident set after one more trim
+(``rss_trimmed_mb``, measured after the last sample).
 
 Bounded: ``--minutes N`` (``python -m bench soak`` runs ``MINUTES``); the child is given N minutes
 plus a minute and is killed by PID if it overruns.  Sanity: every order typed must have reached the

@@ -219,6 +219,14 @@ class PerpdeskApp(KeyGate, App[int]):
         collector on again: ``perpdesk`` starts with it off (``cli.QUIET_COLLECTOR_AT_START``)."""
         heap.settle()
         gc.enable()
+        trim = heap.trimmer()
+        if trim is not None:
+            loop = asyncio.get_running_loop()
+
+            def trim_beside_the_loop() -> None:
+                loop.run_in_executor(None, trim)  # not awaited: the App's queue does not wait on it
+
+            self.set_interval(heap.TRIM_EVERY_S, trim_beside_the_loop, name="heap trim")
 
     def _initial_market(self, markets: list[tuple[str, str]]) -> tuple[str, str] | None:
         venues = [self.want_venue] if self.want_venue else [v for v, _ in markets]

@@ -10,6 +10,7 @@ so the steady churn of book frames and paints is collected in fewer, still short
 
 from __future__ import annotations
 
+import ctypes
 import gc
 from collections.abc import Callable
 from functools import lru_cache
@@ -17,6 +18,27 @@ from typing import Any
 
 THRESHOLDS = (20_000, 20, 20)
 """Young passes every 20k net allocations instead of 700; the older generations as before relative to it."""
+
+
+TRIM_EVERY_S = 60.0
+"""How often a long session gives glibc's free pages back (``trimmer``)."""
+
+
+def trimmer() -> Callable[[], object] | None:
+    """glibc's ``malloc_trim(0)``, or None where the C library has none (musl, macOS).
+
+    glibc gives memory back to the system only from the top of its heap; a long session frees lines,
+    frames and rows all through it, and those pages stay resident (1-2 MB in the soak, more after a burst).
+    ``malloc_trim`` gives back every free page inside it too: ~0.3 ms on the console's heap (1.3 ms on a
+    fragmented 45 MB one), run off the event loop's thread (``ctypes`` lets the GIL go).  CPython's own
+    small-object arenas are not glibc's and are untouched."""
+    try:
+        trim = ctypes.CDLL("libc.so.6").malloc_trim
+    except (OSError, AttributeError):
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return lambda: trim(0)
 
 
 def settle(thresholds: tuple[int, int, int] = THRESHOLDS) -> int:

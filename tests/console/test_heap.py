@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import threading
+
+import pytest
 
 from console import heap
 from tests.console.harness import make_desk, ready, settle
@@ -98,3 +101,43 @@ async def test_typing_orders_leaves_no_dead_widgets_styles_behind():
         styles = sum(1 for o in gc.get_objects() if isinstance(o, StylesCache))
         widgets = sum(1 for o in gc.get_objects() if isinstance(o, Widget))
         assert styles <= widgets, f"{styles:,} StylesCaches for {widgets:,} widgets"
+
+
+def _rss_mb() -> float:
+    for line in open("/proc/self/status").read().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def test_a_trim_gives_back_the_free_pages_inside_glibcs_heap():
+    """64 MB of 2 KiB blocks (glibc's, not CPython's arenas) freed under one still held at the top: free()
+    gives back nothing (glibc trims only its top), ``malloc_trim`` gives back the pages in between."""
+    trim = heap.trimmer()
+    if trim is None:
+        pytest.skip("not glibc")
+    blocks = [bytes(2048) for _ in range(32_768)]
+    top = bytes(2048)  # allocated last: the heap cannot shrink from its top past it
+    del blocks
+    before = _rss_mb()
+    trim()
+    assert before - _rss_mb() > 32, f"{before:.1f} -> {_rss_mb():.1f} MB"
+    assert len(top) == 2048
+
+
+async def test_a_long_session_trims_its_heap_beside_the_loop(monkeypatch):
+    trimmed = threading.Event()
+    threads: list[int] = []
+
+    def trim() -> None:
+        threads.append(threading.get_ident())
+        trimmed.set()
+
+    monkeypatch.setattr(heap, "settle", lambda: 0)
+    monkeypatch.setattr(heap, "trimmer", lambda: trim)
+    monkeypatch.setattr(heap, "TRIM_EVERY_S", 0.05)
+    desk = make_desk(long_lived_heap=True)
+    async with desk.app.run_test(size=(80, 24)) as pilot:
+        await ready(desk, pilot)
+        assert await asyncio.to_thread(trimmed.wait, 30)
+    assert threads and threads[0] != threading.get_ident()  # not on the event loop's thread

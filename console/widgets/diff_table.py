@@ -26,8 +26,11 @@ from console import bindings
 
 Cell = str | Text
 
-CELL_CACHE = 2_000
-"""Rendered cells a table keeps (Textual's default 10,000): a tall screen's worth of cells, twice over."""
+CELL_CACHE = 600
+"""Rendered cells a table keeps (Textual's default 10,000): a 60-row screen of ten columns.  Textual keys
+each cell by the table's update count, so a cell rendered before the last change is never read again: what
+is worth keeping is one screen's worth.  At 2,000 the orders table took the soak's typist ~8 minutes to fill
+(649 bytes a cell, 1.3 MB a table), the heap growing all that while."""
 LINE_CACHE = 100
 """Rendered rows and lines a table keeps (Textual's default 1,000 each): a 40-row screen's worth, twice
 over.  300 took the soak's typist 25 minutes to fill (the orders, fills and log tables, each row a list

@@ -14,6 +14,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from console.once import Labels, Recent
+
 if TYPE_CHECKING:
     from execution.market import MarketDataService
     from execution.orders import Order
@@ -132,19 +134,18 @@ class StoryLog:
         self.md = md
         self.keep = keep
         self.rows: list[tuple[str, tuple[str, ...]]] = []
-        self.labels: dict[str, str] = {}
+        self.labels = Labels("#")
+        """A short number per chase (``console.once.KEEP`` remembered)."""
         self.on_row: Callable[[str, tuple[str, ...]], None] | None = None
         self._seq = 0
-        self._orders: dict[tuple[str, Any], tuple[str, Any]] = {}
-        """(venue, client index) -> (state, price_i) as last told: an amend shows as one."""
+        self._orders: Recent[tuple[str, Any], tuple[str, Any]] = Recent()
+        """(venue, client index) -> (state, price_i) as last told (``console.once.KEEP`` orders): an amend shows
+        as one."""
 
     def label(self, chase_id: str | None) -> str:
         if not chase_id:
             return ""
-        label = self.labels.get(chase_id)
-        if label is None:
-            label = self.labels[chase_id] = f"#{len(self.labels) + 1}"
-        return label
+        return self.labels.label(chase_id)
 
     def _price(self, venue: str, symbol: str, price_i: Any) -> str:
         if not isinstance(price_i, int) or isinstance(price_i, bool):
@@ -177,7 +178,7 @@ class StoryLog:
         if line.get("k") == "order":
             state = str(line.get("state", ""))
             before = self._orders.get((venue, line.get("coi")))
-            self._orders[(venue, line.get("coi"))] = (state, line.get("price_i"))
+            self._orders.put((venue, line.get("coi")), (state, line.get("price_i")))
             amended = before is not None and before[0] == state and before[1] != line.get("price_i")
             at = f"{price(before[1])} → " if amended and before is not None else ""
             text = (f"{line.get('side')} {size(line.get('size_i'))} at {at}{price(line.get('price_i'))}"

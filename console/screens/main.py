@@ -25,6 +25,7 @@ from console.bridge import Batch, Bridge, LogLine
 from console.flush import Flusher
 from console.formatting import clock_text
 from console.notify import Throttle
+from console.once import Labels, SeenOnce
 from console.screens import panels
 from console.screens.alert_actions import ALERT_COLUMNS, AlertActions
 from console.screens.chase_actions import ChaseActions
@@ -89,15 +90,15 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         self.notices = Throttle(clock, limit=3, window_ms=2_000)
         self._started_ns = started_ns
         self._frames = 0
-        self._chase_labels: dict[str, str] = {}
-        self._algo_ends: set[str] = set()
-        self._trigger_labels: dict[str, str] = {}
+        self._chase_labels = Labels("#")
+        self._algo_ends: SeenOnce[str] = SeenOnce()
+        self._trigger_labels = Labels("T")
         self._triggers_dirty = True
         self._book_dirty = False
         self._log_seq = 0
         self._ack_ms: dict[str, int] = {}
         self._mids: dict[tuple[str, str], deque[tuple[int, int]]] = {}
-        self._notified_rejects: set[tuple[str, int]] = set()
+        self._notified_rejects: SeenOnce[tuple[str, int]] = SeenOnce()
         self.on_mounted: Callable[[], object] | None = None
         """Called once the widgets are mounted, before the first layout pass (the app opens the first market)."""
 
@@ -323,8 +324,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         if table.sync(panels.order_rows(md, self.runtime.orders)):
             table.move_cursor(row=table.row_count - 1)  # the newest order: the next c cancels it
         for key, o in batch.orders.items():
-            if o.state == OrderStatus.REJECTED and key not in self._notified_rejects:
-                self._notified_rejects.add(key)
+            if o.state == OrderStatus.REJECTED and self._notified_rejects.first(key):
                 text = f"{panels.describe_order(md, o)} REJECTED: {o.reason or 'no reason given'}"
                 self._paint_log([LogLine(self.clock.now_ms(), "order", o.venue, text, "error", notify=False)])
                 self.notices.add("reject", ("PAPER " if o.venue in self.paper_venues else "") + text, "error")
@@ -377,9 +377,8 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
 
     def _note_algo_end(self, algo: WorkingOrder) -> None:
         """Once, when a scale or TWAP has ended: its execution report as a notice."""
-        if not algo.is_done or algo.id in self._algo_ends:
+        if not algo.is_done or not self._algo_ends.first(algo.id):
             return
-        self._algo_ends.add(algo.id)
         report = report_text(algo.report, self.runtime.market_data, algo.venue, algo.symbol)
         reason = algo.end_reason.value if algo.end_reason is not None else ""
         self.notices.add("algo", f"{algo.kind} {self.chase_label(algo)} {algo.symbol} ended ({reason}): {report}",  # type: ignore[arg-type]
@@ -404,7 +403,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
             owner = self.runtime.algos.owner_of(chase.id)
             if owner is not None:  # a TWAP is numbered before its slices, whichever the screen hears of first
                 self.chase_label(owner)
-            label = self._chase_labels[chase.id] = f"#{len(self._chase_labels) + 1}"
+            label = self._chase_labels.label(chase.id)
         return label
 
     def _notify_now(self, message: str, severity: str) -> None:

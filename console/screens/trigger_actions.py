@@ -14,6 +14,7 @@ from textual import work
 
 from console.key_gate import held_work
 from console.notify import Throttle
+from console.once import Labels
 from console.parsing.commands import SymbolRef
 from console.parsing.trigger_ticket import TriggerCommand, trigger_request
 from console.read_only import trading_action
@@ -35,7 +36,7 @@ class TriggerActions:
     selected: tuple[str, str] | None
     notices: Throttle
     _triggers_table: DiffTable
-    _trigger_labels: dict[str, str]
+    _trigger_labels: Labels
 
     if TYPE_CHECKING:  # provided by TradingActions and MainScreen
 
@@ -43,10 +44,7 @@ class TriggerActions:
         def action_tab(self, tab: str) -> None: ...
 
     def trigger_label(self, t: Trigger) -> str:
-        label = self._trigger_labels.get(t.id)
-        if label is None:
-            label = self._trigger_labels[t.id] = f"T{len(self._trigger_labels) + 1}"
-        return label
+        return self._trigger_labels.label(t.id)
 
     # -- command lines ----------------------------------------------------------------------
 

@@ -20,6 +20,7 @@ from execution.algos.base import WorkingOrder
 from execution.algos.plan import Distribution, jitter_ppm
 from execution.algos.scale import ScaleOrder, ScaleParams
 from execution.algos.twap import TwapOrder, TwapParams
+from execution.ended import EndedKept
 from execution.listeners import Listeners
 from execution.tracking import OnRestart
 
@@ -31,6 +32,11 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[WorkingOrder], None]
 KINDS = ("scale", "twap")
+
+MAX_ENDED_ALGOS = 50
+"""Ended scales and TWAPs kept in memory, the most recently ended (the Chases tab lists the last 50 chases
+and algos); older ones are forgotten with their closed orders, and a TWAP's slices become ordinary ended
+chases (``MAX_ENDED_CHASES``).  The journal keeps them all.  One with an order still resting stays."""
 
 
 class AlgoManager:
@@ -47,6 +53,7 @@ class AlgoManager:
         self.on_restart = OnRestart(on_restart)
         self.algos: dict[str, WorkingOrder] = {}
         self._slice_owner: dict[str, TwapOrder] = {}
+        self._ended = EndedKept(MAX_ENDED_ALGOS, stays=self._must_stay, forget=self._forget)
         tracking.keep_ended = lambda chase: chase.id in self._slice_owner  # a TWAP reads its slices
         self._listeners: Listeners[[WorkingOrder]] = Listeners("algos")
         self._ids = itertools.count(1)
@@ -227,6 +234,8 @@ class AlgoManager:
             except Exception:
                 log.exception("journal: could not save %s %s", algo.kind, algo.id)
         self._listeners.emit(algo)
+        if algo.is_done:
+            self._ended.ended(algo.id)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -243,6 +252,21 @@ class AlgoManager:
                 self._slice_owner[chase_id] = algo
         self.algos[algo.id] = algo
         return algo
+
+    def _must_stay(self, algo_id: str) -> bool:
+        algo = self.algos.get(algo_id)
+        return algo is not None and (not algo.is_done or bool(algo.live_orders))
+
+    def _forget(self, algo_id: str) -> None:
+        """Drop an ended algo, its closed orders, and its hold on its slices (the tracking bound takes them)."""
+        algo = self.algos.pop(algo_id, None)
+        if algo is None:
+            return
+        self.orders.store.forget_children(algo_id)
+        if isinstance(algo, TwapOrder):
+            for chase_id in algo.slice_ids:
+                self._slice_owner.pop(chase_id, None)
+            self.tracking.forget_ended()
 
     def _get(self, algo: WorkingOrder | str) -> WorkingOrder:
         found = self.algos.get(algo) if isinstance(algo, str) else algo

@@ -46,6 +46,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _PULL_GIVE_UP_MS = 30_000
+
+MAX_CHASE_EVENTS = 500
+"""Events a chase keeps in ``events``, the latest (its listeners heard every one, a recording keeps them all):
+a chase working for hours grew by one event per re-price."""
 _ATTENDABLE = ("RUNNING", "NEEDS_ATTENTION")
 
 __all__ = ["ChaseEvent", "ChaseHost", "ChaseState", "EndReason", "TrackingLimit"]
@@ -532,6 +536,8 @@ class TrackingLimit:
     def _event(self, kind: str, message: str, **data: Any) -> None:
         event = ChaseEvent(self._clock.now_ms(), kind, message, data)
         self.events.append(event)
+        if len(self.events) > MAX_CHASE_EVENTS:
+            del self.events[0]
         self._host.chase_event(self, event)
 
     def _finish(self, reason: EndReason, note: str = "") -> None:

@@ -17,6 +17,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from connector.interface import FILL_SAFE_AMEND, ConnectionEvent, ConnectionState
+from execution.ended import EndedKept
 from execution.journal import ParentJournal
 from execution.listeners import Listeners
 from execution.tracking.budget import ActionBudget
@@ -88,8 +89,8 @@ class TrackingLimitManager:
         self.chases: dict[str, TrackingLimit] = {}
         self.keep_ended: Callable[[TrackingLimit], bool] = _never
         """Whether an ended chase must stay however old (the algos' hook: a TWAP reads its slices)."""
-        self._ended: dict[str, None] = {}
-        """Ended chases in ``chases``, oldest ended first (``MAX_ENDED_CHASES``)."""
+        self._ended = EndedKept(MAX_ENDED_CHASES, stays=self._must_stay, forget=self._forget)
+        """Ended chases in ``chases``, oldest ended first."""
         self._listeners: Listeners[[TrackingLimit, ChaseEvent]] = Listeners("tracking")
         self._by_market: dict[tuple[str, str], list[TrackingLimit]] = {}
         self._budgets: dict[str, ActionBudget] = {}
@@ -267,23 +268,20 @@ class TrackingLimitManager:
         peers = self._by_market.get((chase.venue, chase.symbol), [])
         if chase in peers:
             peers.remove(chase)
-        self._ended.pop(chase.id, None)
-        self._ended[chase.id] = None
-        self._forget_ended()
+        self._ended.ended(chase.id)
 
-    def _forget_ended(self) -> None:
+    def forget_ended(self) -> int:
         """Forget the oldest ended chases beyond ``MAX_ENDED_CHASES``, with their closed children (the
-        journal keeps both); one with a child still resting, or one an algo reads, stays."""
-        over = len(self._ended) - MAX_ENDED_CHASES
-        for chase_id in list(self._ended)[: max(over, 0)]:
-            chase = self.chases.get(chase_id)
-            if chase is None:
-                del self._ended[chase_id]
-                continue
-            if not chase.is_done or chase.live_children or self.keep_ended(chase):
-                continue
-            del self._ended[chase_id]
-            del self.chases[chase_id]
+        journal keeps both); one with a child still resting, or one an algo reads, stays.  Runs as each
+        chase ends; an algo calls it when it stops reading its chases.  How many were forgotten."""
+        return self._ended.sweep()
+
+    def _must_stay(self, chase_id: str) -> bool:
+        chase = self.chases.get(chase_id)
+        return chase is not None and (not chase.is_done or bool(chase.live_children) or self.keep_ended(chase))
+
+    def _forget(self, chase_id: str) -> None:
+        if self.chases.pop(chase_id, None) is not None:
             self.orders.store.forget_children(chase_id)
 
     # -- internals -----------------------------------------------------------------

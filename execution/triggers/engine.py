@@ -27,6 +27,7 @@ from connector.errors import InvalidOrder
 from connector.interface import ConnectionEvent, ConnectionState, OrderStatus
 from execution.listeners import Listeners
 from execution.triggers import follow, native, persistence
+from execution.triggers.forget import ForgetEnded
 from execution.triggers.model import (
     Trigger,
     TriggerOn,
@@ -56,7 +57,7 @@ FLAT_GRACE_S = 0.25
 """How long a closed or flipped position must stay so before its reduce-only triggers are cancelled."""
 
 
-class TriggerManager(native.NativeSync, follow.FollowPosition):
+class TriggerManager(native.NativeSync, follow.FollowPosition, ForgetEnded):
     """Stops, take-profits, brackets and trailing stops on every venue (``runtime.triggers``)."""
 
     def __init__(
@@ -89,6 +90,7 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
         """Trigger id -> why its next evaluation must say what it found (after a reconnect or a restart)."""
         self._down: set[str] = set()
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._ended = self._ended_kept()
         self._listeners: Listeners[[Trigger]] = Listeners("triggers")
         self._ids = itertools.count(1)
         self._attached = False
@@ -563,6 +565,8 @@ class TriggerManager(native.NativeSync, follow.FollowPosition):
             except Exception:
                 log.exception("journal: could not save trigger %s", t.id)
         self._listeners.emit(t)
+        if t.is_done:
+            self._ended.ended(t.id)
 
     def _say(self, t: Trigger, text: str) -> None:
         t.note(text)

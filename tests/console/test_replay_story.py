@@ -175,7 +175,7 @@ async def test_stepping_a_replay_shows_each_reprice_and_its_reason_beside_the_bo
                     )
                     assert cells[4] == book_now  # beside the replayed book of that moment
         assert replay.played == len(replay.frames)
-    label = f"{app.story.labels[session['chase']]} BTC"
+    label = f"{app.story.labels.get(session['chase'])} BTC"
     reprices = [(step, detail, book) for step, who, detail, book in reprices if who == label]
     recorded = [e for e in session["events"] if e.kind == "repriced"]
     assert len(reprices) == len(recorded) >= 2

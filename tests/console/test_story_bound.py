@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 from typing import Any
 
-from console.story import StoryRecorder
+from console.once import KEEP
+from console.story import StoryLog, StoryRecorder
 
 
 class _Hub:
@@ -43,3 +44,19 @@ def test_closed_orders_beyond_the_bound_are_forgotten_live_ones_kept():
     assert ("sim", 0) in story._last
     announce(_order(500, "CANCELED"))  # a recent closed one announced again: still skipped
     assert len(lines) == 1 + 2 * 500
+
+
+def test_the_replay_tab_remembers_a_bounded_number_of_chases_and_orders():
+    md = SimpleNamespace(
+        top_of_book=lambda venue, symbol: (None, None),
+        format_price=lambda venue, symbol, p: str(p),
+        format_size=lambda venue, symbol, s: str(s),
+    )
+    log = StoryLog(md, keep=10)  # type: ignore[arg-type]
+    shown = {"k": "chase", "venue": "sim", "symbol": "BTC", "chase": "shown", "what": "placed", "t": 0}
+    for i in range(KEEP + 10):
+        log.tell(shown)  # a chase still working tells something every so often
+        log.tell({"k": "chase", "venue": "sim", "symbol": "BTC", "chase": f"c{i}", "what": "placed", "t": i})
+        log.tell({"k": "order", "venue": "sim", "symbol": "BTC", "coi": i, "state": "OPEN", "price_i": 1, "t": i})
+    assert len(log.labels) <= KEEP and len(log._orders) <= KEEP and len(log.rows) == 10
+    assert log.label("shown") == "#1"

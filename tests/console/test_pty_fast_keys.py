@@ -12,6 +12,8 @@ import struct
 import sys
 import termios
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from tests.console.test_pty import Terminal
@@ -28,6 +30,24 @@ def start(tmp_path) -> tuple[int, Terminal]:
         os.execve(perpdesk, [perpdesk], env)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
     return pid, Terminal(fd, time.monotonic() + 60)
+
+
+@contextmanager
+def console(tmp_path) -> Iterator[Terminal]:
+    """The console on a pseudo-terminal, for the body to type into; then ctrl+c, and it must end cleanly
+    (exit 0, no traceback).  Killed by its PID whatever happens."""
+    pid, term = start(tmp_path)
+    try:
+        yield term
+        code = stop(pid, term)
+    finally:
+        try:
+            os.kill(pid, 9)
+        except ProcessLookupError:
+            pass
+        os.close(term.fd)
+    assert code == 0
+    assert b"Traceback" not in term.output
 
 
 def shows(term: Terminal, text: bytes, since: int) -> bool:
@@ -47,27 +67,16 @@ def stop(pid: int, term: Terminal) -> int:
 
 
 def test_escape_then_a_digit_in_one_write_leaves_the_field_and_switches_tab(tmp_path):
-    pid, term = start(tmp_path)
-    try:
+    with console(tmp_path) as term:
         assert term.read_until(b"spread"), "no book painted"
         term.send(b"s")
         assert term.read_until(b"SELL BTC"), "the order form did not open"
         term.send(b"0.1\x1b2")  # Esc and 2 in one write: the parser reports alt+2
         assert term.read_until(b"uPnL"), "Esc 2 did not reach the desk as Esc then 2 (the positions tab)"
-        code = stop(pid, term)
-    finally:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-        os.close(term.fd)
-    assert code == 0
-    assert b"Traceback" not in term.output
 
 
 def test_command_lines_typed_at_30ms_a_key_fire_no_hotkey(tmp_path):
-    pid, term = start(tmp_path)
-    try:
+    with console(tmp_path) as term:
         assert term.read_until(b"spread"), "no book painted"
         for _ in range(3):
             for ch in b":buy 0.01 BTC mkt\r":
@@ -75,14 +84,6 @@ def test_command_lines_typed_at_30ms_a_key_fire_no_hotkey(tmp_path):
                 time.sleep(0.03)
         term.send(b"3")  # the fills tab, once every line has been taken
         assert term.read_until(b"Role"), "the fills tab did not open"
-        code = stop(pid, term)
-    finally:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-        os.close(term.fd)
-    assert code == 0
     for question in (b"Cancel all orders?", b"Close position?", b"KILL SWITCH", b"Re-arm trading?"):
         assert question not in term.output, f"a hotkey fired: {question!r}"
     assert b"expected" not in term.output, "a command line was garbled"
@@ -111,8 +112,7 @@ def test_closing_the_terminal_ends_the_console_through_the_quit_path(tmp_path):
 
 
 def test_a_desk_key_in_the_same_write_as_the_chase_forms_enter_acts_after_the_chase_started(tmp_path):
-    pid, term = start(tmp_path)
-    try:
+    with console(tmp_path) as term:
         assert term.read_until(b"spread"), "no book painted"
         term.send(b"t")
         assert term.read_until(b"TRACKING LIMIT"), "the chase form did not open"
@@ -120,12 +120,3 @@ def test_a_desk_key_in_the_same_write_as_the_chase_forms_enter_acts_after_the_ch
         term.send(b"\x150.01\rs")  # ctrl+u, the size, Enter and the sell key in one write
         assert term.read_until(b"SELL BTC"), "the s after Enter did not open the sell ticket"
         assert shows(term, b"started: BUY 0.0100 BTC", sent_at), "no notice of the BUY chase typed"
-        code = stop(pid, term)
-    finally:
-        try:
-            os.kill(pid, 9)
-        except ProcessLookupError:
-            pass
-        os.close(term.fd)
-    assert code == 0
-    assert b"Traceback" not in term.output

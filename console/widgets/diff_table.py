@@ -59,8 +59,9 @@ class DiffTable(DataTable):
         self._label_widths: dict[str, int] = {}
         # Textual 8.2.8 keys these caches by the table's update count, so each change leaves the entries
         # of the last one behind until the LRU pushes them out: over a long session every table filled
-        # 10,000 rendered cells and 1,000 lines (each a Strip, which made seven caches of its own until ``console.strip_caches``), several MB a
-        # table.  What is on screen, with the cursor and hover variants, fits in far less.
+        # 10,000 rendered cells and 1,000 lines (each a Strip, with seven caches of its own until
+        # ``console.strip_caches``), several MB a table.  What is on screen, with the cursor and hover
+        # variants, fits in far less.
         self._cell_render_cache.maxsize = CELL_CACHE
         for cache in (self._row_render_cache, self._row_renderable_cache, self._line_cache):
             cache.maxsize = LINE_CACHE

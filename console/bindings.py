@@ -143,9 +143,22 @@ FOR_CONFIRM = [
 """``y`` and ``n`` are priority keys: answered as they arrive, the keys after them wait for the answer's
 order (``console.key_gate``) rather than reaching a dialog about to close."""
 
+
+
+def _moves_between_buttons(owner: str) -> list[Binding]:
+    """Tab and Shift+Tab as priority keys, for a dialog whose Enter is one: both taken in the order typed,
+    so Tab then Enter in one read presses the button Tab moved to (a Tab left to the focused button's
+    queue moved focus only after the priority Enter had pressed the button it left)."""
+    return [
+        Binding("tab", "app.focus_next", "Next", show=False, priority=True, id=f"{owner}.next"),
+        Binding("shift+tab", "app.focus_previous", "Previous", show=False, priority=True, id=f"{owner}.previous"),
+    ]
+
+
 FOR_DESTRUCTIVE = [
     Binding("escape,n", "answer(False)", "Stay", id="destructive.stay"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="destructive.press"),
+    *_moves_between_buttons("destructive"),
 ]
 """Cancel-all and close ask here; what confirms is the opening binding's function key again (not
 rebindable apart from it) or Enter on the confirm button: never a letter.  Enter (on the focused button)
@@ -156,12 +169,14 @@ FOR_KILL_SWITCH = [
     Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
     Binding("escape,n", "abort", "Abort", id="kill.abort"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="kill.press"),
+    *_moves_between_buttons("kill"),
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
 FOR_ALGO_PREVIEW = [
     Binding("escape,n", "answer(False)", "Back", id="algo_preview.back"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="algo_preview.press"),
+    *_moves_between_buttons("algo_preview"),
 ]
 """A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter;
 Enter is a priority key, as in ``FOR_DESTRUCTIVE``."""

@@ -199,3 +199,19 @@ async def test_b_right_after_enter_on_cancel_all_cancels_then_opens_the_buy_tick
         entry = desk.main.query_one("#entry")
         assert not entry.is_ask and desk.app.focused is not None and desk.app.focused.id == "price", \
             "the b after Enter did not reach the desk"
+
+
+async def test_tab_then_enter_in_one_read_on_cancel_all_presses_the_button_tab_moved_to():
+    """Before: Enter (a priority key) pressed the focused Stay while the Tab still waited in Stay's queue,
+    so "Tab, Enter" typed fast answered Stay and nothing was cancelled."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await _an_older_resting_order(desk, pilot)
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, DestructiveScreen)
+        burst(desk.app, "\t\r")
+        await _settled(desk, pilot)
+        assert not isinstance(desk.app.screen, DestructiveScreen)
+        assert desk.runtime.orders.open_orders() == [], "Tab then Enter answered Stay"

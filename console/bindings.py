@@ -118,6 +118,17 @@ FOR_TRIGGERS_TABLE = [
 """On the triggers panel: they act on the selected trigger; ``MainScreen.check_action`` stands the desk's
 ``c`` aside while the panel has focus."""
 
+def _tab_moves_focus(owner: str) -> list[Binding]:
+    """Tab and Shift+Tab as priority keys, for a form or dialog whose Enter is one: taken as they arrive,
+    so the keys after a Tab in the same read go to the field it moved to (left to the focused field's
+    queue, Tab moved focus only after they had been typed into the field it left), and Tab then Enter
+    presses the button Tab moved to."""
+    return [
+        Binding("tab", "app.focus_next", "Next", show=False, priority=True, id=f"{owner}.next"),
+        Binding("shift+tab", "app.focus_previous", "Previous", show=False, priority=True, id=f"{owner}.previous"),
+    ]
+
+
 FOR_CHASE_FORM = [
     Binding("f2", "toggle_side", "Side", id="chase.toggle_side"),
     Binding("f3", "cycle_end", "End action", id="chase.cycle_end"),
@@ -125,10 +136,12 @@ FOR_CHASE_FORM = [
     Binding("f6", "toggle('reduce_only')", "Reduce-only", id="chase.toggle_reduce_only"),
     Binding("f9", "submit", "Start", priority=True, id="chase.submit"),
     Binding("enter", "submit", "Start", show=False, priority=True, id="chase.submit_enter"),
-    Binding("escape", "close", "Close", id="chase.close"),
+    Binding("escape", "close", "Close", priority=True, id="chase.close"),
+    *_tab_moves_focus("chase"),
 ]
-"""Enter and F9 are priority keys, as in the order form: the App takes them the moment they arrive, so the
-keys typed after them wait (``console.key_gate``) instead of being typed into the field being read."""
+"""Enter, F9, Tab and Escape are priority keys, as in the order form: the App takes them the moment they
+arrive, so the keys typed after Enter wait (``console.key_gate``) instead of being typed into the field
+being read, and those after Tab or Escape go to the next field or the desk."""
 
 FOR_LIMIT_PRICE_FORM = [
     Binding("enter", "submit", "Apply", show=False, priority=True, id="chase_limit.apply"),
@@ -145,20 +158,10 @@ order (``console.key_gate``) rather than reaching a dialog about to close."""
 
 
 
-def _moves_between_buttons(owner: str) -> list[Binding]:
-    """Tab and Shift+Tab as priority keys, for a dialog whose Enter is one: both taken in the order typed,
-    so Tab then Enter in one read presses the button Tab moved to (a Tab left to the focused button's
-    queue moved focus only after the priority Enter had pressed the button it left)."""
-    return [
-        Binding("tab", "app.focus_next", "Next", show=False, priority=True, id=f"{owner}.next"),
-        Binding("shift+tab", "app.focus_previous", "Previous", show=False, priority=True, id=f"{owner}.previous"),
-    ]
-
-
 FOR_DESTRUCTIVE = [
     Binding("escape,n", "answer(False)", "Stay", id="destructive.stay"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="destructive.press"),
-    *_moves_between_buttons("destructive"),
+    *_tab_moves_focus("destructive"),
 ]
 """Cancel-all and close ask here; what confirms is the opening binding's function key again (not
 rebindable apart from it) or Enter on the confirm button: never a letter.  Enter (on the focused button)
@@ -169,14 +172,14 @@ FOR_KILL_SWITCH = [
     Binding("f", "choose('flatten')", "Kill + flatten", id="kill.flatten"),
     Binding("escape,n", "abort", "Abort", id="kill.abort"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="kill.press"),
-    *_moves_between_buttons("kill"),
+    *_tab_moves_focus("kill"),
 ]
 """Step 2 is confirmed by the kill switch's own key again (``risk.kill_switch``) or Enter on the button."""
 
 FOR_ALGO_PREVIEW = [
     Binding("escape,n", "answer(False)", "Back", id="algo_preview.back"),
     Binding("enter", "press", "Choose", show=False, priority=True, id="algo_preview.press"),
-    *_moves_between_buttons("algo_preview"),
+    *_tab_moves_focus("algo_preview"),
 ]
 """A scale's or TWAP's preview: sent only by Enter on its Send button (focused first), never a letter;
 Enter is a priority key, as in ``FOR_DESTRUCTIVE``."""

@@ -19,6 +19,7 @@ from connector.interface import MarketInfo
 from console import bindings
 from console.key_gate import dismiss_held, read_behind_keys
 from console.parsing.chase_ticket import END_ACTIONS, ChaseFields, ChaseTicket, validate_chase
+from console.widgets.field import Field
 
 _FIELDS = (
     ("size", "size", "base units"),
@@ -68,7 +69,7 @@ class ChaseForm(ModalScreen[ChaseTicket | None]):
                 with Horizontal(classes="row"):
                     yield Static(label, classes="label")
                     value = {"offset": "0", "size": self.size_text}.get(key, "")
-                    yield Input(id=f"chase-{key}", value=value, compact=True)
+                    yield Field(id=f"chase-{key}", value=value, compact=True)
                     yield Static(hint, classes="hint", markup=False)
                 yield Static("", id=f"chase-{key}-error", classes="error", markup=False)
             yield Static("", id="chase-flags", markup=False)
@@ -155,7 +156,7 @@ class LimitPriceForm(ModalScreen[str | None]):
     def compose(self) -> ComposeResult:
         with Vertical():
             yield Static(self._title, markup=False)
-            yield Input(value=self._current, id="new-limit", compact=True)
+            yield Field(value=self._current, id="new-limit", compact=True)
             yield Static("", id="limit-error", classes="error", markup=False)
             yield Static("Enter apply (empty: no limit) · Esc close")
 

@@ -17,11 +17,12 @@ from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.message import Message
 from textual.suggester import Suggester
-from textual.widgets import Input, Static
+from textual.widgets import Static
 
 from console import bindings
 from console.key_gate import hold_keys
 from console.parsing.commands import Command, CommandError, complete, parse
+from console.widgets.field import Field
 
 HISTORY_SIZE = 100
 HINT = "buy 0.1 BTC @ 64950 · sell $500 ETH mkt ro · chase buy 0.5 BTC to 64950 off 1 · cancel all · close BTC · go SOL"
@@ -45,7 +46,7 @@ class CommandSuggester(Suggester):
         return value + first[len(partial):]
 
 
-class CommandInput(Input):
+class CommandInput(Field):
     BINDINGS = bindings.FOR_COMMAND_BAR
 
     class ClearLine(Message):

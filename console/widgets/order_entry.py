@@ -30,6 +30,7 @@ from textual.widgets import Checkbox, Input, Static
 from console import bindings
 from console.key_gate import read_behind_keys
 from console.parsing.order_ticket import OrderFields
+from console.widgets.field import Field
 
 
 class TickBox(Checkbox):
@@ -102,12 +103,12 @@ class OrderEntry(Vertical):
         yield Static("", id="entry-mode", markup=False)
         with Horizontal(classes="row"):
             yield Static("price", classes="label")
-            yield Input(id="price", placeholder="limit price", compact=True)
+            yield Field(id="price", placeholder="limit price", compact=True)
             yield Static("", id="price-follow", markup=False)
         yield Static("", id="price-error", classes="error", markup=False)
         with Horizontal(classes="row"):
             yield Static("size", id="size-label", classes="label")
-            yield Input(id="size", placeholder="size", compact=True)
+            yield Field(id="size", placeholder="size", compact=True)
         yield Static("", id="size-error", classes="error", markup=False)
         yield TickBox("post-only (F5)", id="post-only", compact=True)
         yield TickBox("reduce-only (F6)", id="reduce-only", compact=True)

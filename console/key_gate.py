@@ -120,6 +120,26 @@ def read_behind_keys(field: Widget | None, read: Callable[[], None]) -> bool:
     return True
 
 
+def push_form(screen: Screen[ResultType], callback: Callable[[ResultType], object]) -> None:
+    """Push a form (a modal with fields) with the keys typed from now held until it has focused one of them.
+
+    The form mounts and takes focus a few loop turns after the key that opened it; the keys typed right
+    behind that key (``t0.02`` in one read) reached it before any field had focus and were lost, or went
+    to the field the form focused first and then left: ``t9``, Ctrl+U, ``0.02⇥60000⌫1`` left the size
+    empty and the limit ``600001``.  Held, they are replayed once a field has focus (its own ``focus()``
+    call, queued on the App, has run by then).  A form that takes no focus releases them after the hold's
+    limit, with a warning."""
+    app = screen.app
+    release = hold_keys(app)
+
+    def focused(widget: Widget | None) -> None:
+        if widget is not None:
+            app.call_later(release)
+
+    screen.watch(screen, "focused", focused, init=False)
+    app.push_screen(screen, callback)
+
+
 def dismiss_held(screen: Screen[ResultType], result: ResultType) -> None:
     """Dismiss ``screen`` with ``result``, the keys held until its result callback has run: Textual runs the
     callback on the node that pushed the screen, in that node's turn, and a key let through before it

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from textual import work
 
-from console.key_gate import held_work
+from console.key_gate import held_work, push_form
 from console.notify import Throttle
 from console.parsing.chase_ticket import ChaseTicket
 from console.parsing.order_ticket import validate
@@ -51,7 +51,7 @@ class ChaseActions:
         touch_text = md.format_price(venue, symbol, touch) if touch is not None else "-"
         form = ChaseForm(md.market(venue, symbol), is_ask=entry.is_ask, touch_text=touch_text, venue=venue,
                          size_text=self._default_base_size(venue, symbol, entry.is_ask))
-        self.app.push_screen(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
+        push_form(form, lambda t: self._start_chase(venue, symbol, t) if t is not None else None)
 
     def _default_base_size(self, venue: str, symbol: str, is_ask: bool) -> str:
         """The market's default size (config ``[sizes]`` or ``size`` line) in base units, a quote
@@ -164,4 +164,4 @@ class ChaseActions:
             except (ValueError, ArithmeticError) as exc:
                 self.notices.add("reject", f"limit not moved: {exc}", "error")
 
-        self.app.push_screen(form, apply)
+        push_form(form, apply)

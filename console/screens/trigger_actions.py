@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import work
 
-from console.key_gate import held_work
+from console.key_gate import held_work, push_form
 from console.notify import Throttle
 from console.once import Labels
 from console.parsing.commands import SymbolRef
@@ -117,7 +117,7 @@ class TriggerActions:
                 "is_ask": long, "trigger_price_i": price_i,
             })  # fmt: skip
 
-        self.app.push_screen(LimitPriceForm(title, proposal), apply)  # type: ignore[attr-defined]
+        push_form(LimitPriceForm(title, proposal), apply)
 
     @trading_action("moving the stop to breakeven")
     def action_trigger_breakeven(self) -> None:

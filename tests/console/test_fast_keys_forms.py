@@ -5,6 +5,8 @@ Each burst is one read from the terminal (``burst``): the last digit, Enter (or 
 
 from __future__ import annotations
 
+from textual import events
+
 from console.screens.algo_preview import AlgoPreviewScreen
 from console.screens.chase_form import ChaseForm, LimitPriceForm
 from console.screens.dialogs import ConfirmScreen, DestructiveScreen
@@ -215,3 +217,20 @@ async def test_tab_then_enter_in_one_read_on_cancel_all_presses_the_button_tab_m
         await _settled(desk, pilot)
         assert not isinstance(desk.app.screen, DestructiveScreen)
         assert desk.runtime.orders.open_orders() == [], "Tab then Enter answered Stay"
+
+
+async def test_a_stop_typed_in_the_same_read_as_o_is_placed_at_the_price_typed():
+    """The keys right behind ``o`` reach the price field, in order (the form is pushed by ``key_gate.push_form``, as
+    the chase form is; this one took its focus in time even before)."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await _a_long_position(desk, pilot)
+        stop = _price_text(desk.venue.mids[BTC] - 100)
+        burst(desk.app, "o")
+        desk.app.post_message(events.Key("ctrl+u", "\x15"))
+        burst(desk.app, stop + "\r")
+        await _settled(desk, pilot)
+        [t] = desk.runtime.triggers.active()
+        assert t.kind == "stop_market" and t.is_ask
+        assert desk.runtime.market_data.format_price("sim", "BTC", t.trigger_price_i) == stop

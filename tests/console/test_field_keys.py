@@ -91,3 +91,18 @@ async def test_f2_then_the_size_and_enter_in_one_read_starts_the_side_chosen():
         await settle(desk, pilot)
         [chase] = desk.runtime.tracking.chases.values()
         assert chase.is_ask and chase.size_i == 100
+
+
+async def test_keys_typed_right_behind_t_fill_the_chase_form_in_order():
+    """Before: they reached the form before a field had focus: the size came out empty and the limit
+    ``600001`` (the Backspace lost), the form's own later focus taking the size field back."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(80, 24)) as pilot:
+        await ready(desk, pilot)
+        _keys(desk.app, "t9", "ctrl+u", "0.02\t60000", "backspace", "1")
+        await _settled(desk, pilot)
+        form = desk.app.screen
+        assert isinstance(form, ChaseForm)
+        assert form.query_one("#chase-size").value == "0.02"
+        assert form.query_one("#chase-limit").value == "60001"
+        assert form.focused is form.query_one("#chase-limit")

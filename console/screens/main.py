@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
@@ -57,6 +57,16 @@ if TYPE_CHECKING:
 
 MID_SAMPLES = 120
 STATUS_INTERVAL_S = 0.2
+ENDED_SHOWN = 50
+"""The Chases and Triggers tabs list the latest this many, and every older one still live."""
+
+
+class _Ends(Protocol):
+    @property
+    def is_done(self) -> bool: ...
+
+
+Shown = TypeVar("Shown", bound=_Ends)
 
 
 class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, AlertActions, StylesOnce, Screen[None]):
@@ -351,7 +361,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         working = [*self.runtime.tracking.chases.values(), *self.runtime.algos.algos.values()]
         rows = {}
         # a TWAP before its slices when they start in the same millisecond
-        for item in sorted(working, key=lambda c: (c.started_ms, isinstance(c, TrackingLimit)))[-50:]:
+        for item in _live_and_latest(sorted(working, key=lambda c: (c.started_ms, isinstance(c, TrackingLimit)))):
             if isinstance(item, TrackingLimit):
                 rows[item.id] = working_chase_row(item, md, now, self.chase_label(item))
             else:
@@ -391,7 +401,7 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
     def _paint_triggers(self) -> None:
         self._triggers_dirty = False
         md, triggers = self.runtime.market_data, self.runtime.triggers
-        shown = list(triggers.triggers.values())[-50:]
+        shown = _live_and_latest(list(triggers.triggers.values()))
         rows = {t.id: trigger_row(t, md, triggers, self.trigger_label(t)) for t in shown}
         if self._triggers_table.sync(rows):
             self._triggers_table.move_cursor(row=self._triggers_table.row_count - 1)
@@ -437,6 +447,13 @@ class MainScreen(TradingActions, ChaseActions, TriggerActions, HandsActions, Ale
         if action == "move_order" and self.focused is self._triggers_table:
             return False
         return True
+
+
+def _live_and_latest(items: list[Shown]) -> list[Shown]:
+    """The last ``ENDED_SHOWN`` of ``items`` and, before them, every older one still live, in order: an armed
+    stop or a working chase must not drop off its tab because newer ones ended (the tabs showed the
+    last 50 only, live or not)."""
+    return [item for item in items[:-ENDED_SHOWN] if not item.is_done] + items[-ENDED_SHOWN:]
 
 
 def _update_text(widget: Static, text: str, *, fixed_height: bool) -> None:

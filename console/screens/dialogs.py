@@ -12,7 +12,6 @@ answer starts has been handed to execution, then go to the desk (not to a dialog
 
 from __future__ import annotations
 
-from textual import events
 from textual.app import ComposeResult
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
@@ -74,6 +73,8 @@ class DestructiveScreen(ModalScreen[bool]):
         self._body = body
         self._label = confirm_label
         self.again_keys = again_keys
+        if again_keys:  # a priority key: taken as it arrives, so the keys typed after it are held, not lost
+            self._bindings.bind(",".join(again_keys), "confirm_again", show=False, priority=True)
 
     def compose(self) -> ComposeResult:
         again = " or ".join(k.upper() for k in self.again_keys)
@@ -91,10 +92,9 @@ class DestructiveScreen(ModalScreen[bool]):
     def on_mount(self) -> None:
         self.set_focus(self.query_one("#stay", Button))
 
-    def on_key(self, event: events.Key) -> None:
-        if event.key in self.again_keys:
-            event.stop()
-            dismiss_held(self, True)
+    def action_confirm_again(self) -> None:
+        """The opening key pressed again (F8 F8)."""
+        dismiss_held(self, True)
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         event.stop()

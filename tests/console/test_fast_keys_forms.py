@@ -234,3 +234,22 @@ async def test_a_stop_typed_in_the_same_read_as_o_is_placed_at_the_price_typed()
         [t] = desk.runtime.triggers.active()
         assert t.kind == "stop_market" and t.is_ask
         assert desk.runtime.market_data.format_price("sim", "BTC", t.trigger_price_i) == stop
+
+
+async def test_b_right_after_f8_f8_cancels_then_opens_the_buy_ticket():
+    """Before: the second F8 was taken by the dialog's own key handler, after the b had already gone to the
+    dialog's button: the b was lost with the dialog."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await _an_older_resting_order(desk, pilot)
+        await pilot.press("f8")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, DestructiveScreen)
+        desk.app.post_message(events.Key("f8", None))
+        burst(desk.app, "b")
+        await _settled(desk, pilot)
+        assert desk.runtime.orders.open_orders() == []
+        entry = desk.main.query_one("#entry")
+        assert not entry.is_ask and desk.app.focused is not None and desk.app.focused.id == "price", \
+            "the b after F8 F8 did not reach the desk"

@@ -39,6 +39,14 @@ async def _chase_form_typed_up_to_the_last_digit(desk, pilot) -> None:
     await settle(desk, pilot)
 
 
+async def _cancel_all_asked(desk, pilot) -> None:
+    """An order resting, F8 pressed: the cancel-all question up, Stay focused."""
+    await _an_older_resting_order(desk, pilot)
+    await pilot.press("f8")
+    await pilot.pause()
+    assert isinstance(desk.app.screen, DestructiveScreen)
+
+
 def _the_chase(desk):
     [chase] = desk.runtime.tracking.chases.values()
     return chase
@@ -190,10 +198,7 @@ async def test_b_right_after_enter_on_cancel_all_cancels_then_opens_the_buy_tick
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await _an_older_resting_order(desk, pilot)
-        await pilot.press("f8")
-        await pilot.pause()
-        assert isinstance(desk.app.screen, DestructiveScreen)
+        await _cancel_all_asked(desk, pilot)
         await pilot.press("tab")  # from Stay to the confirm button
         burst(desk.app, "\rb")
         await _settled(desk, pilot)
@@ -209,10 +214,7 @@ async def test_tab_then_enter_in_one_read_on_cancel_all_presses_the_button_tab_m
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await _an_older_resting_order(desk, pilot)
-        await pilot.press("f8")
-        await pilot.pause()
-        assert isinstance(desk.app.screen, DestructiveScreen)
+        await _cancel_all_asked(desk, pilot)
         burst(desk.app, "\t\r")
         await _settled(desk, pilot)
         assert not isinstance(desk.app.screen, DestructiveScreen)
@@ -242,10 +244,7 @@ async def test_b_right_after_f8_f8_cancels_then_opens_the_buy_ticket():
     desk = make_desk()
     async with desk.app.run_test(size=(120, 40)) as pilot:
         await ready(desk, pilot)
-        await _an_older_resting_order(desk, pilot)
-        await pilot.press("f8")
-        await pilot.pause()
-        assert isinstance(desk.app.screen, DestructiveScreen)
+        await _cancel_all_asked(desk, pilot)
         desk.app.post_message(events.Key("f8", None))
         burst(desk.app, "b")
         await _settled(desk, pilot)

@@ -4,10 +4,14 @@ the terminal, as a fast typist or an SSH link delivers it."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from textual import events
+from textual.pilot import Pilot
 
 from console.screens.chase_form import ChaseForm
-from tests.console.harness import make_desk, ready, settle
+from tests.console.harness import Desk, make_desk, ready, settle
 from tests.console.test_fast_keys import burst
 
 
@@ -24,6 +28,26 @@ def _keys(app, *keys: str) -> None:
 async def _settled(desk, pilot) -> None:
     for _ in range(3):
         await settle(desk, pilot)
+
+
+@asynccontextmanager
+async def _chase_form_open() -> AsyncIterator[tuple[Desk, Pilot, ChaseForm]]:
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await pilot.press("t")
+        await pilot.pause()
+        assert isinstance(desk.app.screen, ChaseForm)
+        yield desk, pilot, desk.app.screen
+
+
+async def _the_chase_started(desk, pilot):
+    """The one chase the form started, once its first step has run."""
+    await _settled(desk, pilot)
+    await desk.clock.advance(0.5)
+    await settle(desk, pilot)
+    [chase] = desk.runtime.tracking.chases.values()
+    return chase
 
 
 async def test_backspace_and_ctrl_u_typed_fast_edit_the_size_in_order():
@@ -48,28 +72,15 @@ async def test_backspace_and_ctrl_u_typed_fast_edit_the_size_in_order():
 
 async def test_ctrl_u_then_a_size_and_enter_in_one_read_starts_the_chase_typed():
     """Before: the chase started with size 1 (or not at all): Ctrl+U ran after "0.0" had been typed."""
-    desk = make_desk()
-    async with desk.app.run_test(size=(120, 40)) as pilot:
-        await ready(desk, pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        assert isinstance(desk.app.screen, ChaseForm)
+    async with _chase_form_open() as (desk, pilot, _form):
         _keys(desk.app, "9", "ctrl+u", "0.01\r")
-        await _settled(desk, pilot)
-        await desk.clock.advance(0.5)
-        await settle(desk, pilot)
-        [chase] = desk.runtime.tracking.chases.values()
+        chase = await _the_chase_started(desk, pilot)
         assert chase.size_i == 100, f"size {chase.size_i}"
 
 
 async def test_tab_in_the_chase_form_sends_the_keys_after_it_to_the_next_field():
     """Before: ``0.05⇥64000`` typed fast made the size 0.0564000 and left the limit empty."""
-    desk = make_desk()
-    async with desk.app.run_test(size=(120, 40)) as pilot:
-        await ready(desk, pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        form = desk.app.screen
+    async with _chase_form_open() as (desk, pilot, form):
         _keys(desk.app, "ctrl+u", "0.05\t64000")
         await _settled(desk, pilot)
         assert form.query_one("#chase-size").value == "0.05"
@@ -78,18 +89,10 @@ async def test_tab_in_the_chase_form_sends_the_keys_after_it_to_the_next_field()
 
 async def test_f2_then_the_size_and_enter_in_one_read_starts_the_side_chosen():
     """Before: F2 (side) ran after Enter had read the form, so the chase went the other way."""
-    desk = make_desk()
-    async with desk.app.run_test(size=(120, 40)) as pilot:
-        await ready(desk, pilot)
-        await pilot.press("t")
-        await pilot.pause()
-        form = desk.app.screen
+    async with _chase_form_open() as (desk, pilot, form):
         assert not form.is_ask
         _keys(desk.app, "f2", "ctrl+u", "0.01\r")
-        await _settled(desk, pilot)
-        await desk.clock.advance(0.5)
-        await settle(desk, pilot)
-        [chase] = desk.runtime.tracking.chases.values()
+        chase = await _the_chase_started(desk, pilot)
         assert chase.is_ask and chase.size_i == 100
 
 

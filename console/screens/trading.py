@@ -47,10 +47,11 @@ from console.screens.leverage_actions import run_leverage_command
 from console.widgets.command_bar import CommandBar
 from console.widgets.diff_table import DiffTable
 from console.widgets.order_entry import OrderEntry
-from execution.orders import VenueDisconnected
+from execution.orders import Order, VenueDisconnected
+from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
-    from execution.orders import Order
+    from execution.algos import WorkingOrder
     from execution.runtime import Runtime
 
 
@@ -266,12 +267,41 @@ class TradingActions:
 
     @trading_action("cancelling an order")
     def action_cancel_newest(self) -> None:
-        """One key to take back the order just placed, wherever the Orders cursor is."""
-        live = self.runtime.orders.open_orders()
-        if not live:
+        """One key to take back what was just placed, wherever the cursors are: the newest of the open orders
+        no chase or algo drives, the live chases no algo drives, and the live scales and TWAPs.  An order a
+        chase or algo placed is taken back with it: cancelled alone, the chase placed another and kept
+        working while the trader thought it taken back."""
+        runtime = self.runtime
+        tracking, algos = runtime.tracking, runtime.algos
+
+        def driven(order: Order) -> bool:
+            parent = order.parent_id
+            return parent is not None and (tracking.get(parent) is not None or algos.get(parent) is not None)
+
+        newest: list[tuple[int, int, Order | TrackingLimit | WorkingOrder]] = [
+            *((o.created_ms, o.client_order_index, o) for o in runtime.orders.open_orders() if not driven(o)),
+            *((c.started_ms, 0, c) for c in tracking.active() if algos.owner_of(c.id) is None),
+            *((a.started_ms, 0, a) for a in algos.algos.values() if not a.is_done),
+        ]
+        if not newest:
             self.notify("no open orders to cancel")
             return
-        self._cancel(max(live, key=lambda o: (o.created_ms, o.client_order_index)))
+        *_, target = max(newest, key=lambda entry: entry[:2])
+        if isinstance(target, Order):
+            self._cancel(target)
+        else:
+            self._end_working(target)
+
+    @work(group="orders", exit_on_error=False)
+    async def _end_working(self, working: TrackingLimit | WorkingOrder) -> None:
+        """A chase, scale or TWAP ended with its orders cancelled (``z`` on it)."""
+        try:
+            if isinstance(working, TrackingLimit):
+                await working.cancel()
+            else:
+                await self.runtime.algos.cancel(working)
+        except Exception as exc:
+            self.notices.add("reject", f"cancel failed: {exc}", "error")
 
     @work(group="orders", exit_on_error=False)
     async def _cancel(self, order: Order) -> None:

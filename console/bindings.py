@@ -80,16 +80,16 @@ FOR_ORDER_ENTRY = [
     Binding("enter", "submit", "Send", show=False, priority=True, id="order.submit_enter"),
     Binding("tab", "next_field(1)", "Next field", show=False, priority=True, id="order.next_field"),
     Binding("shift+tab", "next_field(-1)", "Previous field", show=False, priority=True, id="order.previous_field"),
-    Binding("f2", "toggle_side", "Side", show=False, id="order.toggle_side"),
-    Binding("f3", "toggle_kind", "Lmt/Mkt", show=False, id="order.toggle_kind"),
-    Binding("f4", "toggle_unit", "Base/Quote", show=False, id="order.toggle_unit"),
-    Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, id="order.toggle_post_only"),
-    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, id="order.toggle_reduce_only"),
+    Binding("f2", "toggle_side", "Side", show=False, priority=True, id="order.toggle_side"),
+    Binding("f3", "toggle_kind", "Lmt/Mkt", show=False, priority=True, id="order.toggle_kind"),
+    Binding("f4", "toggle_unit", "Base/Quote", show=False, priority=True, id="order.toggle_unit"),
+    Binding("f5", "toggle_flag('post-only')", "Post-only", show=False, priority=True, id="order.toggle_post_only"),
+    Binding("f6", "toggle_flag('reduce-only')", "Reduce-only", show=False, priority=True, id="order.toggle_reduce_only"),
     Binding("escape", "screen.leave", "Leave", priority=True, id="order.leave"),
 ]
-"""Enter, F9, Tab and Escape are priority keys: focus has moved (to the next field, back to the desk)
-before the next key is taken.  F2–F6 stay out of the footer (the form writes them itself), so an
-80-column footer still has room for the kill switch."""
+"""Enter, F9, Tab, Escape and F2–F6 are priority keys: focus has moved (to the next field, back to the
+desk, to the size when F3 makes the order a market one) before the next key is taken.  F2–F6 stay out of
+the footer (the form writes them itself), so an 80-column footer still has room for the kill switch."""
 
 FOR_COMMAND_BAR = [
     Binding("enter", "run_line", "Run", show=False, priority=True, id="command.run"),

@@ -219,13 +219,13 @@ class OrderEntry(Vertical):
 
     def toggle_kind(self) -> None:
         price = self.query_one("#price", Input)
-        had_focus = price.has_focus
+        had_focus = self.screen.focused is price  # (``has_focus`` follows a turn later: b then F3 in one read)
         self.kind = "market" if self.kind == "limit" else "limit"
         if self.kind == "market":
             self.query_one("#post-only", Checkbox).value = False
         self._render_mode()
-        if had_focus:
-            self.query_one("#size", Input).focus()
+        if had_focus:  # at once: the keys typed after F3 go to the size
+            self.screen.set_focus(self.query_one("#size", Input))
 
     def toggle_unit(self) -> None:
         self.size_in_quote = not self.size_in_quote

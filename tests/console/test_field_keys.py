@@ -17,7 +17,7 @@ from tests.console.test_fast_keys import burst
 
 def _keys(app, *keys: str) -> None:
     """Named keys and text, all queued at once: ``"ctrl+u"``, ``"backspace"``… or a run of characters."""
-    control = {"ctrl+u": "\x15", "backspace": "\x7f", "left": None, "home": None, "f2": None}
+    control = {"ctrl+u": "\x15", "backspace": "\x7f", "left": None, "home": None, "f2": None, "f3": None}
     for key in keys:
         if key in control:
             app.post_message(events.Key(key, control[key]))
@@ -109,3 +109,17 @@ async def test_keys_typed_right_behind_t_fill_the_chase_form_in_order():
         assert form.query_one("#chase-size").value == "0.02"
         assert form.query_one("#chase-limit").value == "60001"
         assert form.focused is form.query_one("#chase-limit")
+
+
+async def test_b_f3_and_a_size_in_one_read_send_a_market_order_of_that_size():
+    """F3 (market) is a priority key that moves focus to the size at once.  Before, the size went into the
+    price field F3 hides and focus was left on nothing (``has_focus`` lags a turn behind ``b``): nothing
+    was sent, the default size (0.01) still in the size field for the next Enter."""
+    desk = make_desk(sizes={"BTC": "0.01"})
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        _keys(desk.app, "b", "f3", "0.05\r")
+        await _settled(desk, pilot)
+        await desk.clock.advance(0.05)
+        await settle(desk, pilot)
+        assert desk.venue.requests == [("market", "BTC-PERP", 1700000000000, 500, False, False)]

@@ -3,7 +3,7 @@ position, reverse it, and the command lines that do the same (``cancel last``, `
 ``close BTC 50%``, ``reverse BTC``, ``size BTC 0.02``).
 
 A mixin of ``MainScreen`` beside ``TradingActions`` (whose ``_confirm_and_send``, ``_ask_close``,
-``_close``, ``_cancel`` and ``_selected_order`` it uses): every order goes through the runtime's
+``_close``, ``_cancel``, ``take_back_newest`` and ``_selected_order`` it uses): every order goes through the runtime's
 order service, every destructive one asks as its key does.
 """
 
@@ -233,9 +233,8 @@ class HandsActions:
     def run_hands_command(self, cmd: Command) -> str | None:
         """``cancel last``, ``cancel ID``, ``reverse SYM[!]`` and ``size SYM N``; an error to show, or None."""
         if isinstance(cmd, CancelLastCommand):
-            if not self.runtime.orders.open_orders():
+            if not self.take_back_newest():
                 return "no open orders to cancel"
-            self.action_cancel_newest()
         elif isinstance(cmd, CancelOrderCommand):
             wanted = cmd.order_id
             found = [o for o in self.runtime.orders.open_orders()

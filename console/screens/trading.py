@@ -267,10 +267,15 @@ class TradingActions:
 
     @trading_action("cancelling an order")
     def action_cancel_newest(self) -> None:
-        """One key to take back what was just placed, wherever the cursors are: the newest of the open orders
-        no chase or algo drives, the live chases no algo drives, and the live scales and TWAPs.  An order a
-        chase or algo placed is taken back with it: cancelled alone, the chase placed another and kept
-        working while the trader thought it taken back."""
+        """One key to take back what was just placed, wherever the cursors are (``take_back_newest``)."""
+        if not self.take_back_newest():
+            self.notify("no open orders to cancel")
+
+    def take_back_newest(self) -> bool:
+        """Cancel the newest of the open orders no chase or algo drives, the live chases no algo drives and
+        the live scales and TWAPs (``z``, ``cancel last``); False when there is none.  An order a chase or
+        algo placed is taken back with it: cancelled alone, the chase placed another and kept working while
+        the trader thought it taken back."""
         runtime = self.runtime
         tracking, algos = runtime.tracking, runtime.algos
 
@@ -284,13 +289,13 @@ class TradingActions:
             *((a.started_ms, 0, a) for a in algos.algos.values() if not a.is_done),
         ]
         if not newest:
-            self.notify("no open orders to cancel")
-            return
+            return False
         *_, target = max(newest, key=lambda entry: entry[:2])
         if isinstance(target, Order):
             self._cancel(target)
         else:
             self._end_working(target)
+        return True
 
     @work(group="orders", exit_on_error=False)
     async def _end_working(self, working: TrackingLimit | WorkingOrder) -> None:

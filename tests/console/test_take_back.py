@@ -50,3 +50,20 @@ async def test_z_after_a_scale_takes_back_all_its_orders_and_ends_it():
         await _steps(desk, pilot)
         assert scale.is_done
         assert desk.runtime.orders.open_orders() == [old]
+
+
+async def test_cancel_last_ends_a_paused_chase_as_z_does():
+    """Before: ``cancel last`` looked at open orders only and said there were none (the paused chase's
+    order pulled), while the chase stayed, paused, to resume later."""
+    desk = make_desk()
+    async with desk.app.run_test(size=(120, 40)) as pilot:
+        await ready(desk, pilot)
+        await run(desk, pilot, "chase buy 0.01 BTC")
+        await _steps(desk, pilot)
+        [chase] = desk.runtime.tracking.chases.values()
+        chase.pause()
+        await _steps(desk, pilot)
+        assert desk.runtime.orders.open_orders() == [] and not chase.is_done
+        await run(desk, pilot, "cancel last")
+        await _steps(desk, pilot)
+        assert chase.is_done

@@ -21,11 +21,11 @@ from console.screens.dialogs import send_anyway_screen
 from console.widgets.diff_table import ChasesTable
 from console.widgets.order_entry import OrderEntry
 from execution.orders import VenueDisconnected
+from execution.tracking import TrackingLimit
 
 if TYPE_CHECKING:
     from execution.algos import WorkingOrder
     from execution.runtime import Runtime
-    from execution.tracking import TrackingLimit
 
 
 class ChaseActions:
@@ -132,18 +132,24 @@ class ChaseActions:
         algo = self._selected_algo()
         if algo is not None:
             if not algo.is_done:
-                try:
-                    await self.runtime.algos.cancel(algo, keep_resting=keep_resting)
-                except Exception as exc:
-                    self.notices.add("reject", f"{algo.kind} {algo.symbol}: cancel failed: {exc}", "error")
+                await self._end_working(algo, keep_resting=keep_resting)
             return
         chase = self._live_selected_chase()
-        if chase is None:
-            return
+        if chase is not None:
+            await self._end_working(chase, keep_resting=keep_resting)
+
+    async def _end_working(self, working: TrackingLimit | WorkingOrder, *, keep_resting: bool = False) -> None:
+        """End a chase, scale or TWAP, its resting orders cancelled unless ``keep_resting`` (``c``/``K`` on
+        the Chases tab, ``z``); a refusal is said as a notice."""
         try:
-            await chase.cancel(keep_resting=keep_resting)
+            if isinstance(working, TrackingLimit):
+                await working.cancel(keep_resting=keep_resting)
+            else:
+                await self.runtime.algos.cancel(working, keep_resting=keep_resting)
         except Exception as exc:
-            self.notices.add("reject", f"chase {self.chase_label(chase)}: cancel failed: {exc}", "error")
+            name = (f"chase {self.chase_label(working)}" if isinstance(working, TrackingLimit)
+                    else f"{working.kind} {working.symbol}")
+            self.notices.add("reject", f"{name}: cancel failed: {exc}", "error")
 
     @trading_action("moving a chase's limit")
     def action_chase_move_limit(self) -> None:

@@ -61,7 +61,8 @@ HOLD_LIMIT_S = 0.5
 
 class TradingActions:
     """Mixed into ``MainScreen``: uses its runtime, notices and widgets (declared here), its painter's
-    ``select_market``, ``refresh_status`` and ``action_leave``, and ``ChaseActions._start_chase``."""
+    ``select_market``, ``refresh_status`` and ``action_leave``, and ``ChaseActions._start_chase`` and
+    ``_end_working``."""
 
     runtime: Runtime
     clock: Clock
@@ -294,19 +295,8 @@ class TradingActions:
         if isinstance(target, Order):
             self._cancel(target)
         else:
-            self._end_working(target)
+            self.run_worker(self._end_working(target), group="chases", exit_on_error=False)
         return True
-
-    @work(group="orders", exit_on_error=False)
-    async def _end_working(self, working: TrackingLimit | WorkingOrder) -> None:
-        """A chase, scale or TWAP ended with its orders cancelled (``z`` on it)."""
-        try:
-            if isinstance(working, TrackingLimit):
-                await working.cancel()
-            else:
-                await self.runtime.algos.cancel(working)
-        except Exception as exc:
-            self.notices.add("reject", f"cancel failed: {exc}", "error")
 
     @work(group="orders", exit_on_error=False)
     async def _cancel(self, order: Order) -> None:

@@ -12,7 +12,8 @@ throwaway journal fsynced like a kept one (``Journal(durable=True)``; its tables
 transaction stays on both sides), Textual's version read through ``importlib.metadata`` on the first
 flush (``console.flush._textual_is``), the heap settled
 on the first refresh after the market opens, the garbage collector on through the start, the runtime
-started only after the screen's first layout pass instead of while Textual composes it, the starting
+started only after the screen's first layout pass instead of while Textual composes it, the sim's first
+book sent on its first step (100 ms after its start) rather than as the answer to the subscription, the starting
 theme set through Textual's watcher, which reparses every stylesheet, and every node restyled on the
 screen's first resume).  About 2 × ``RUNS`` × (start + quit) plus the floor and
 an ``-X importtime`` run: a minute or two on a loaded machine; every child is killed by PID if it
@@ -114,12 +115,16 @@ def textual_is(version):  # Textual's version read through importlib.metadata on
     import textual
     return getattr(textual, "__version__", None) == version
 flush._textual_is = textual_is
+import connector.sim.engine as sim_engine
+assert "send_books" in vars(sim_engine.SimEngine), "the baseline patches SimEngine.send_books, which is gone"
+sim_engine.SimEngine.send_books = lambda self, symbols: None  # the first book on the sim's first step, as before
 """
 BASELINE = BASELINE_PRELUDE.format(deferred=DEFERRED) + "from console.cli import main\nraise SystemExit(main([]))\n"
 """Today's console in the same run: ours with what issue 18 deferred imported eagerly first, the
 heap settled on the first refresh after the market opens, the collector on through the start, the
 settings validated by the pydantic models (``cli.PLAIN_DEFAULTS`` off), the sim's journal fsynced
 (``Journal(durable=True)``), Textual's version read through importlib.metadata on the first flush, the
+sim's first book sent on its first step, not when subscribed (``SimEngine.send_books`` a no-op), the
 runtime started only once the
 screen had mounted (on its queue, after its first layout pass), the starting theme set through Textual's
 watcher (a full reparse and restyle) and every node restyled on the screen's first resume, as it was."""
@@ -277,7 +282,7 @@ def _cold_start_figure() -> Figure:
         f"{percentile(ours, 99):.3g} vs {percentile(today, 99):.3g} s; today's = the same console with "
         f"{', '.join(eager)} imported first, the settings through the pydantic models, the sim's journal "
         f"fsynced, Textual's version through importlib.metadata on the first flush, the heap settled on the "
-        f"first refresh, the collector on through the start, the runtime started after "
+        f"first refresh, the collector on through the start, the sim's first book on its first step, the runtime started after "
         f"the screen's first layout, the theme set through Textual's watcher (a reparse) and every node restyled "
         f"on the first resume; warm bytecode "
         f"(compileall first); {imports}; floor `python -c 'import textual.app'` p50 {median(floors):.3g} s; "

@@ -111,6 +111,7 @@ class SimConnector(BaseConnector):
         self.engine.advance_to(self.clock.now_ms())
         self.engine.subscribe(self._on_engine_event, self._md_symbols)
         self._stream_up = True
+        self.engine.send_books(sorted(self._md_symbols))
         self._runner = asyncio.create_task(self._run(), name="sim-venue")
         await super().start()
         self.spawn(poll_funding(self._funding, self.emit, self.clock, venue=self.venue), "funding")
@@ -149,7 +150,7 @@ class SimConnector(BaseConnector):
         self.emit(_KIND[type(event)], event)
 
     async def subscribe_market_data(self, symbols: Iterable[str]) -> None:
-        """Books (top 20, snapshots) and trades for ``symbols``; the first snapshot comes on the next step."""
+        """Books (top 20, snapshots) and trades for ``symbols``; a new symbol's first snapshot comes at once."""
         wanted = set(symbols)
         for s in wanted:
             self._market(s)
@@ -157,6 +158,8 @@ class SimConnector(BaseConnector):
         self._md_symbols |= wanted
         if self._runner is not None:
             self.engine.subscribe(self._on_engine_event, self._md_symbols)
+            if self._stream_up:
+                self.engine.send_books(new)
             for snap in await self._funding(new):
                 self.emit("funding", snap)
 

@@ -103,6 +103,13 @@ class SimEngine(Matching):
         for sym in self._md:
             self._states[sym].dirty = True
 
+    def send_books(self, symbols: Iterable[str]) -> None:
+        """Book snapshots of ``symbols`` now, as a venue answers a new subscription (not on the next step)."""
+        for symbol in symbols:
+            st = self._states.get(symbol)
+            if st is not None and symbol in self._md:
+                self._emit_book(st)
+
     def unsubscribe(self, callback: Subscriber) -> None:
         self._subs = [(cb, s) for cb, s in self._subs if cb != callback]
         self._recompute_md()

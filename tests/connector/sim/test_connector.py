@@ -152,8 +152,33 @@ async def test_events_during_an_outage_are_lost_not_delayed(sim, clock):
     assert len(sim.events["margin"]) > margins_before
 
 
+async def test_a_subscription_is_answered_with_a_snapshot_at_once(sim, clock):
+    """As a real venue answers a subscribe: the book is on screen without waiting for the market to move."""
+    await sim.subscribe_market_data([BTC])
+    assert sim.engine.steps == 0
+    (book,) = sim.events["book"]
+    assert book.symbol == BTC and book.is_snapshot and book.bids and book.asks
+    assert (book.bids[0][0], book.asks[0][0]) == sim.engine.top(BTC)
+    await sim.subscribe_market_data([BTC])  # already subscribed: no second snapshot out of turn
+    assert len(sim.events["book"]) == 1
+
+
+async def test_markets_subscribed_before_the_start_get_their_snapshot_at_the_start(clock):
+    sim = SimConnector(clock=clock)
+    books: list = []
+    sim.add_handler("book", books.append)
+    await sim.subscribe_market_data([BTC])
+    assert books == []  # not started: nothing streams yet
+    await sim.start()
+    try:
+        assert [b.symbol for b in books] == [BTC] and sim.engine.steps == 0
+    finally:
+        await sim.stop()
+
+
 async def test_an_outage_without_a_duration_lasts_until_reconnect(sim, clock):
     await sim.subscribe_market_data([BTC])
+    sim.events["book"].clear()  # the subscription's own snapshot
     sim.disconnect(None)
     await clock.advance(5.0)
     assert sim.events["book"] == []
